@@ -1,0 +1,14 @@
+// Registration functions for the `pensieve` subcommands, one per cmd_*.cpp.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+namespace pensieve::cli {
+
+void register_info(CLI::App& app);    // cmd_info.cpp
+
+// Subcommand callbacks set the process exit code here (default 0).
+void set_exit_code(int code);
+int exit_code();
+
+}  // namespace pensieve::cli

@@ -1,0 +1,23 @@
+// `pensieve`: the command-line entry point. Each subcommand is registered by a
+// function from its own cmd_*.cpp file; main only wires them together and
+// maps uncaught errors to exit codes.
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <exception>
+
+#include "cli/commands.hpp"
+
+int main(int argc, char** argv) {
+    CLI::App app{"Pensieve: a local LLM inference server"};
+    app.require_subcommand(1);
+    pensieve::cli::register_info(app);
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+        return app.exit(e);
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "error: %s\n", e.what());
+        return 1;
+    }
+    return pensieve::cli::exit_code();
+}

@@ -1,0 +1,100 @@
+// A parsed GGUF file (v2/v3): metadata, tensor table, and tensor data views.
+//
+// Everything read from the file is validated here, once: counts and lengths
+// against the remaining bytes and hard caps, sizes with overflow checks,
+// tensor data inside the file and aligned. Code past this boundary may trust
+// what a GgufFile reports.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "gguf/tensor_type.hpp"
+#include "gguf/value.hpp"
+
+namespace pensieve::gguf {
+
+class MappedFile;
+
+inline constexpr uint32_t kMagic = 0x46554747;  // "GGUF" read as little-endian u32
+inline constexpr uint64_t kDefaultAlignment = 32;
+inline constexpr uint32_t kMaxDims = 4;
+
+// Hard caps on untrusted lengths (beyond "fits in the remaining bytes").
+struct Limits {
+    uint64_t max_string_bytes = uint64_t{1} << 30;  // 1 GiB
+    uint64_t max_array_count = uint64_t{1} << 30;
+    uint32_t max_array_depth = 64;
+    uint64_t max_tensor_name_bytes = 64;  // the GGUF spec's limit
+};
+
+struct KeyValue {
+    std::string key;
+    Value value;
+    uint64_t offset;  // file offset of the key's length prefix
+};
+
+struct TensorInfo {
+    std::string name;
+    std::vector<uint64_t> dims;  // ne[0] first: dims[0] is the contiguous (row) length
+    TensorType type;
+    uint64_t offset;       // relative to the data section, as stored
+    uint64_t n_elements;   // product of dims
+    uint64_t n_bytes;      // storage size of the data
+    const uint8_t* data;   // view into the file bytes; valid while the GgufFile lives
+    uint64_t info_offset;  // file offset of this tensor's info record (for errors)
+
+    uint64_t rows() const { return dims.empty() ? 0 : n_elements / dims[0]; }
+};
+
+class GgufFile {
+public:
+    // Maps and parses a file. Throws gguf::Error on any malformation.
+    static GgufFile open(const std::filesystem::path& path, const Limits& limits = {});
+
+    // Parses bytes the caller keeps alive (tests, fuzzing). Throws gguf::Error.
+    static GgufFile parse(std::span<const uint8_t> bytes, const Limits& limits = {});
+
+    uint32_t version() const { return version_; }
+    uint64_t alignment() const { return alignment_; }
+    uint64_t data_offset() const { return data_offset_; }  // start of the tensor data section
+    uint64_t file_size() const { return bytes_.size(); }
+
+    const std::vector<KeyValue>& metadata() const { return metadata_; }
+    const std::vector<TensorInfo>& tensors() const { return tensors_; }
+
+    const Value* find(std::string_view key) const;
+    const TensorInfo* find_tensor(std::string_view name) const;
+
+    // Typed lookups: nullopt/nullptr when the key is absent; gguf::Error naming
+    // the key when it is present with the wrong type.
+    std::optional<std::string> get_string(std::string_view key) const;
+    std::optional<int64_t> get_int(std::string_view key) const;  // any integer type
+    std::optional<double> get_float(std::string_view key) const;  // f32, f64 or integer
+    std::optional<bool> get_bool(std::string_view key) const;
+    const Array* get_array(std::string_view key) const;
+
+private:
+    GgufFile() = default;
+    const KeyValue* find_kv(std::string_view key) const;
+
+    friend class Parser;
+    std::shared_ptr<const MappedFile> mapping_;  // null when parsing caller-owned bytes
+    std::span<const uint8_t> bytes_;
+    uint32_t version_ = 0;
+    uint64_t alignment_ = kDefaultAlignment;
+    uint64_t data_offset_ = 0;
+    std::vector<KeyValue> metadata_;
+    std::vector<TensorInfo> tensors_;
+    std::unordered_map<std::string, size_t> key_index_;
+    std::unordered_map<std::string, size_t> tensor_index_;
+};
+
+}  // namespace pensieve::gguf
