@@ -11,6 +11,8 @@ int main(int argc, char** argv) {
     CLI::App app{"Pensieve: a local LLM inference server"};
     app.require_subcommand(1);
     pensieve::cli::register_info(app);
+    pensieve::cli::register_pull(app);
+    pensieve::cli::register_models(app);
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {

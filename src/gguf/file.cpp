@@ -152,15 +152,10 @@ private:
                                                 limits_.max_string_bytes));
             }
         } else if (a.elem_type == ValueType::Array) {
+            // Elements of an array of arrays carry no type tag of their own:
+            // each is directly an array (element type, count, items).
             for (uint64_t i = 0; i < a.count; ++i) {
-                const std::string item = field + "[" + std::to_string(i) + "]";
-                const ValueType inner = read_type(item);
-                if (inner != ValueType::Array) {
-                    fail(item + ": element of an array-of-arrays has type " +
-                             std::string(value_type_name(inner)),
-                         pos_ - 4);
-                }
-                a.arrays.push_back(read_array(item, depth + 1));
+                a.arrays.push_back(read_array(field + "[" + std::to_string(i) + "]", depth + 1));
             }
         } else {
             const uint64_t n = a.count * min_elem;  // fits: count <= remaining / size

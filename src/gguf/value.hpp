@@ -90,6 +90,9 @@ Array make_array(const std::vector<T>& items) {
     } else if constexpr (std::is_same_v<T, Array>) {
         a.elem_type = ValueType::Array;
         a.arrays = items;
+    } else if constexpr (std::is_same_v<T, bool>) {  // vector<bool> is bit-packed
+        a.elem_type = ValueType::Bool;
+        for (bool b : items) a.scalars.push_back(b ? 1 : 0);
     } else {
         a.elem_type = value_type_of<T>();
         a.scalars.resize(items.size() * sizeof(T));

@@ -31,10 +31,7 @@ void ByteSink::array(const Array& a) {
             for (const std::string& s : a.strings) string(s);
             break;
         case ValueType::Array:
-            for (const Array& inner : a.arrays) {
-                u32(static_cast<uint32_t>(ValueType::Array));
-                array(inner);
-            }
+            for (const Array& inner : a.arrays) array(inner);
             break;
         default: raw(a.scalars.data(), a.scalars.size()); break;
     }
