@@ -1,0 +1,103 @@
+// Public ops: thin wrappers over the active kernel table, plus the ops that
+// only have a scalar form (layer norm, RoPE, GELU).
+#include "kernels/ops.hpp"
+
+#include <cmath>
+
+#include "kernels/dispatch.hpp"
+
+namespace pensieve::kernels {
+
+void rms_norm(const float* x, const float* weight, float* out, int64_t n, float eps) {
+    active_table().ops.rms_norm(x, weight, out, n, eps);
+}
+
+void layer_norm(const float* x, const float* weight, const float* bias, float* out, int64_t n,
+                float eps) {
+    double sum = 0.0;
+    for (int64_t i = 0; i < n; ++i) sum += static_cast<double>(x[i]);
+    const double mean = sum / static_cast<double>(n);
+    double var = 0.0;
+    for (int64_t i = 0; i < n; ++i) {
+        const double dev = static_cast<double>(x[i]) - mean;
+        var += dev * dev;
+    }
+    const double inv = 1.0 / std::sqrt(var / static_cast<double>(n) + static_cast<double>(eps));
+    for (int64_t i = 0; i < n; ++i) {
+        const auto v = static_cast<float>((static_cast<double>(x[i]) - mean) * inv);
+        out[i] = v * (weight ? weight[i] : 1.0f) + (bias ? bias[i] : 0.0f);
+    }
+}
+
+void softmax(float* x, int64_t n, float scale, const float* mask) {
+    active_table().ops.softmax(x, n, scale, mask);
+}
+
+void rope(float* x, int n_heads, int64_t pos, const RopeConfig& c) {
+    const int half = c.n_dims / 2;
+    // The angle of pair i; computed once per pair and applied to every head.
+    // Double keeps pos * theta accurate for positions in the 100k range.
+    const double p = static_cast<double>(pos) * static_cast<double>(c.freq_scale);
+    for (int i = 0; i < half; ++i) {
+        const double theta = p * std::pow(static_cast<double>(c.freq_base), -2.0 * i / c.n_dims);
+        const auto cs = static_cast<float>(std::cos(theta));
+        const auto sn = static_cast<float>(std::sin(theta));
+        for (int h = 0; h < n_heads; ++h) {
+            float* head = x + static_cast<int64_t>(h) * c.head_dim;
+            const int a = c.style == RopeStyle::Normal ? 2 * i : i;
+            const int b = c.style == RopeStyle::Normal ? 2 * i + 1 : i + half;
+            const float x0 = head[a], x1 = head[b];
+            head[a] = x0 * cs - x1 * sn;
+            head[b] = x0 * sn + x1 * cs;
+        }
+    }
+}
+
+void silu_mul(const float* gate, const float* up, float* out, int64_t n) {
+    active_table().ops.silu_mul(gate, up, out, n);
+}
+
+namespace {
+float gelu_tanh(float v) {
+    constexpr float kSqrt2OverPi = 0.7978845608028654f;
+    return 0.5f * v * (1.0f + std::tanh(kSqrt2OverPi * (v + 0.044715f * v * v * v)));
+}
+}  // namespace
+
+void gelu_mul(const float* gate, const float* up, float* out, int64_t n) {
+    for (int64_t i = 0; i < n; ++i) out[i] = gelu_tanh(gate[i]) * up[i];
+}
+
+void silu(float* x, int64_t n) {
+    for (int64_t i = 0; i < n; ++i) x[i] = x[i] / (1.0f + std::exp(-x[i]));
+}
+
+void gelu(float* x, int64_t n) {
+    for (int64_t i = 0; i < n; ++i) x[i] = gelu_tanh(x[i]);
+}
+
+void add(const float* a, const float* b, float* out, int64_t n) {
+    active_table().ops.add(a, b, out, n);
+}
+void mul(const float* a, const float* b, float* out, int64_t n) {
+    active_table().ops.mul(a, b, out, n);
+}
+
+void scale(float* x, float s, int64_t n) {
+    for (int64_t i = 0; i < n; ++i) x[i] *= s;
+}
+
+float dot_f32(const float* a, const float* b, int64_t n) {
+    return active_table().ops.dot_f32(a, b, n);
+}
+float dot_f16(const uint16_t* a, const float* b, int64_t n) {
+    return active_table().ops.dot_f16(a, b, n);
+}
+void axpy_f32(float a, const float* x, float* y, int64_t n) {
+    active_table().ops.axpy_f32(a, x, y, n);
+}
+void axpy_f16(float a, const uint16_t* x, float* y, int64_t n) {
+    active_table().ops.axpy_f16(a, x, y, n);
+}
+
+}  // namespace pensieve::kernels

@@ -1,0 +1,14 @@
+// Registration of the scalar reference kernels into a KernelTable, one
+// function per source file. Internal to src/kernels.
+#pragma once
+
+#include "kernels/dispatch.hpp"
+
+namespace pensieve::kernels::ref {
+
+void register_float_formats(KernelTable& table);   // float_formats.cpp: F32, F16, BF16
+void register_legacy_formats(KernelTable& table);  // legacy_formats.cpp: Q4_0 .. Q8_1
+void register_k_formats(KernelTable& table);       // k_formats.cpp: Q2_K .. Q8_K
+void register_ops(KernelTable& table);             // ops.cpp
+
+}  // namespace pensieve::kernels::ref

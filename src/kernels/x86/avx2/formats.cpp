@@ -1,0 +1,4 @@
+#include "kernels/x86/avx2/avx2.hpp"
+namespace pensieve::kernels::avx2 {
+void register_formats(KernelTable&) {}
+}  // namespace pensieve::kernels::avx2

@@ -1,0 +1,13 @@
+// AVX-512 kernel registration, one function per source file in this folder.
+// Compiled with -mavx512f -mavx512bw -mavx512dq -mavx512vl -mavx512vnni (plus
+// the AVX2 set); the same linkage rules as x86/avx2/avx2.hpp apply.
+#pragma once
+
+#include "kernels/dispatch.hpp"
+
+namespace pensieve::kernels::avx512 {
+
+void register_formats(KernelTable& table);  // formats.cpp
+void register_ops(KernelTable& table);      // ops.cpp
+
+}  // namespace pensieve::kernels::avx512

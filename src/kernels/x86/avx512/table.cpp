@@ -1,0 +1,11 @@
+// Installs the AVX-512 (F/BW/DQ/VL + VNNI) kernels over the AVX2 ones.
+#include "kernels/x86/avx512/avx512.hpp"
+
+namespace pensieve::kernels {
+
+void patch_avx512(KernelTable& table) {
+    avx512::register_formats(table);
+    avx512::register_ops(table);
+}
+
+}  // namespace pensieve::kernels
