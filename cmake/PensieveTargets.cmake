@@ -5,7 +5,7 @@
 # -m flags with pensieve_isa_sources() and are chosen at run time from CPUID.
 
 set(PENSIEVE_WARNINGS -Wall -Wextra -Wpedantic -Wshadow -Wconversion -Wno-sign-conversion
-    -Wnon-virtual-dtor -Wold-style-cast -Wcast-align -Wnull-dereference -Wdouble-promotion
+    -Wnon-virtual-dtor -Wold-style-cast -Wcast-align -Wdouble-promotion
     -Wimplicit-fallthrough)
 # GCC 12 at -O3 reports false -Wrestrict / -Wstringop-overflow inside libstdc++'s
 # std::string and std::vector::insert (GCC bugs 105329, 106199); they are not
