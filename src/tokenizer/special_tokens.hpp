@@ -1,0 +1,43 @@
+// Finds special-token text inside a string (leftmost, longest match), so the
+// encoder can cut the text around it. Two kinds are recognised:
+//   - control tokens (<|im_start|>, <start_of_turn>, …): only when the caller
+//     says the text is trusted template text, never in client text;
+//   - user-defined tokens (Gemma's "<table>", runs of spaces…): always, as
+//     the reference tokenizers do, since they carry no control meaning.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "tokenizer/vocab.hpp"
+
+namespace pensieve::tokenizer {
+
+class SpecialTokenMatcher {
+  public:
+    explicit SpecialTokenMatcher(const Vocab& vocab);
+
+    struct Match {
+        size_t pos;
+        size_t len;
+        TokenId id;
+    };
+
+    // The leftmost (then longest) special token in text[from..); control
+    // tokens count only when parse_control.
+    std::optional<Match> find(std::string_view text, size_t from, bool parse_control) const;
+
+  private:
+    struct Entry {
+        TokenId id;
+        bool control;
+    };
+    std::unordered_map<std::string_view, Entry> tokens_;  // views into Vocab::texts
+    std::array<std::vector<uint32_t>, 256> lengths_;      // per first byte, longest first
+};
+
+}  // namespace pensieve::tokenizer
