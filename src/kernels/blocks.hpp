@@ -48,15 +48,17 @@ struct BlockQ5_1 {
 };
 static_assert(sizeof(BlockQ5_1) == 2 + 2 + 4 + 16);
 
-// 8-bit, symmetric: x = d * q. Also the activation format of Q4_0/Q5_0/Q8_0.
+// 8-bit, symmetric: x = d * q. Also the activation format of every 32-element
+// weight format.
 struct BlockQ8_0 {
     uint16_t d;
     int8_t qs[kQK];
 };
 static_assert(sizeof(BlockQ8_0) == 2 + 32);
 
-// Activation format of Q4_1/Q5_1: Q8_0 plus s = d * sum(qs), which turns the
-// weights' offset m into one multiply per block.
+// ggml's activation format for Q4_1/Q5_1: Q8_0 plus s = d * sum(qs). Supported
+// for (de)quantization only: our Q4_1/Q5_1 dots take Q8_0 and sum the quants
+// exactly instead of trusting a half-precision s.
 struct BlockQ8_1 {
     uint16_t d;
     uint16_t s;

@@ -19,6 +19,54 @@ int clamp_int(float v, int lo, int hi) {
     return std::clamp(q, lo, hi);
 }
 
+// Best (scale, offset) for one asymmetric sub-block: x ~ scale * q + offset
+// with q in 0..qmax and offset <= 0. Tries a handful of grid placements around
+// the plain min/max one and refits scale and offset by least squares for each,
+// keeping the fit with the smallest squared error. (Plain min/max alone is too
+// coarse for 2-bit weights.)
+void fit_sub_block(const float* x, int n, int qmax, float& scale_out, float& offset_out) {
+    float lo = 0.0f, hi = x[0];
+    for (int e = 0; e < n; ++e) {
+        lo = std::min(lo, x[e]);
+        hi = std::max(hi, x[e]);
+    }
+    scale_out = (hi - lo) / static_cast<float>(qmax);
+    offset_out = lo;
+    if (hi <= lo) return;
+    double best = INFINITY;
+    for (int step = -10; step <= 16; ++step) {
+        const float iscale =
+            (static_cast<float>(qmax) + 0.1f * static_cast<float>(step)) / (hi - lo);
+        double sq = 0, sqq = 0, sx = 0, sqx = 0;
+        int q[32];
+        for (int e = 0; e < n; ++e) {
+            q[e] = clamp_int((x[e] - lo) * iscale, 0, qmax);
+            sq += q[e];
+            sqq += q[e] * q[e];
+            sx += static_cast<double>(x[e]);
+            sqx += q[e] * static_cast<double>(x[e]);
+        }
+        const double det = n * sqq - sq * sq;
+        if (det <= 0) continue;
+        double scale = (n * sqx - sq * sx) / det;
+        double offset = (sx - scale * sq) / n;
+        if (offset > 0) {  // the format can only subtract a min
+            offset = 0;
+            scale = sqx / sqq;
+        }
+        double err = 0;
+        for (int e = 0; e < n; ++e) {
+            const double diff = scale * q[e] + offset - static_cast<double>(x[e]);
+            err += diff * diff;
+        }
+        if (err < best && scale > 0) {
+            best = err;
+            scale_out = static_cast<float>(scale);
+            offset_out = static_cast<float>(offset);
+        }
+    }
+}
+
 // Asymmetric sub-blocks (Q2_K, Q4_K, Q5_K): x ~ d*sc*q - dmin*m with q in
 // 0..qmax, sc and m in 0..smax. Writes q[256], sc[], m[] and the two scales.
 void quantize_asymmetric(const float* x, int sub, int qmax, int smax, int* q, int* sc, int* m,
@@ -27,14 +75,9 @@ void quantize_asymmetric(const float* x, int sub, int qmax, int smax, int* q, in
     float scale[16], min[16];
     float max_scale = 0.0f, max_min = 0.0f;
     for (int j = 0; j < n_sub; ++j) {
-        const float* xs = x + j * sub;
-        float lo = 0.0f, hi = xs[0];  // min is clamped to <= 0: the decoder subtracts it
-        for (int e = 0; e < sub; ++e) {
-            lo = std::min(lo, xs[e]);
-            hi = std::max(hi, xs[e]);
-        }
-        scale[j] = (hi - lo) / static_cast<float>(qmax);
-        min[j] = -lo;
+        float offset = 0.0f;
+        fit_sub_block(x + j * sub, sub, qmax, scale[j], offset);
+        min[j] = -offset;
         max_scale = std::max(max_scale, scale[j]);
         max_min = std::max(max_min, min[j]);
     }

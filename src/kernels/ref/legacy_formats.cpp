@@ -1,5 +1,5 @@
 // Scalar reference for the 32-element block formats Q4_0, Q4_1, Q5_0, Q5_1,
-// Q8_0 and the activation format Q8_1.
+// Q8_0, and ggml's Q8_1 (kept for completeness: our Q4_1 / Q5_1 dots take Q8_0).
 //
 // Quantizers reproduce gguf.quants (the PyPI reference) byte for byte,
 // including its rounding quirks, which the comments point out. This file is
@@ -252,18 +252,23 @@ float dot_q4_0(int64_t k, const void* w, const void* act) {
     return sum;
 }
 
+// Q4_1 / Q5_1 take a Q8_0 row: the offset term m * Σa uses the exact integer
+// sum of the activation quants (ggml's Q8_1 stores d * Σq as a half instead,
+// which costs ~11 bits of precision on that term).
 float dot_q4_1(int64_t k, const void* w, const void* act) {
     const auto* x = blocks_of<BlockQ4_1>(w);
-    const auto* a = blocks_of<BlockQ8_1>(act);
+    const auto* a = blocks_of<BlockQ8_0>(act);
     float sum = 0.0f;
     for (int64_t i = 0; i < k / kQK; ++i) {
-        int isum = 0;
+        int isum = 0, asum = 0;
         for (int j = 0; j < kQK / 2; ++j) {
             isum += (x[i].qs[j] & 0xF) * a[i].qs[j];
             isum += (x[i].qs[j] >> 4) * a[i].qs[j + 16];
         }
-        sum += static_cast<float>(isum) * (fp16_to_fp32(x[i].d) * fp16_to_fp32(a[i].d)) +
-               fp16_to_fp32(x[i].m) * fp16_to_fp32(a[i].s);
+        for (int j = 0; j < kQK; ++j) asum += a[i].qs[j];
+        const float da = fp16_to_fp32(a[i].d);
+        sum += static_cast<float>(isum) * (fp16_to_fp32(x[i].d) * da) +
+               fp16_to_fp32(x[i].m) * da * static_cast<float>(asum);
     }
     return sum;
 }
@@ -283,14 +288,18 @@ float dot_q5_0(int64_t k, const void* w, const void* act) {
 
 float dot_q5_1(int64_t k, const void* w, const void* act) {
     const auto* x = blocks_of<BlockQ5_1>(w);
-    const auto* a = blocks_of<BlockQ8_1>(act);
+    const auto* a = blocks_of<BlockQ8_0>(act);
     float sum = 0.0f;
     for (int64_t i = 0; i < k / kQK; ++i) {
         const uint32_t qh = load_qh(x[i].qh);
-        int isum = 0;
-        for (int j = 0; j < kQK; ++j) isum += q5_value(x[i].qs, qh, j) * a[i].qs[j];
-        sum += static_cast<float>(isum) * (fp16_to_fp32(x[i].d) * fp16_to_fp32(a[i].d)) +
-               fp16_to_fp32(x[i].m) * fp16_to_fp32(a[i].s);
+        int isum = 0, asum = 0;
+        for (int j = 0; j < kQK; ++j) {
+            isum += q5_value(x[i].qs, qh, j) * a[i].qs[j];
+            asum += a[i].qs[j];
+        }
+        const float da = fp16_to_fp32(a[i].d);
+        sum += static_cast<float>(isum) * (fp16_to_fp32(x[i].d) * da) +
+               fp16_to_fp32(x[i].m) * da * static_cast<float>(asum);
     }
     return sum;
 }
@@ -325,11 +334,11 @@ void register_legacy_formats(KernelTable& t) {
     using T = TensorType;
     set(t, T::Q4_0, "q4_0", sizeof(BlockQ4_0), T::Q8_0, dequantize_q4_0, quantize_q4_0,
         dot_rows<dot_q4_0>);
-    set(t, T::Q4_1, "q4_1", sizeof(BlockQ4_1), T::Q8_1, dequantize_q4_1, quantize_q4_1,
+    set(t, T::Q4_1, "q4_1", sizeof(BlockQ4_1), T::Q8_0, dequantize_q4_1, quantize_q4_1,
         dot_rows<dot_q4_1>);
     set(t, T::Q5_0, "q5_0", sizeof(BlockQ5_0), T::Q8_0, dequantize_q5_0, quantize_q5_0,
         dot_rows<dot_q5_0>);
-    set(t, T::Q5_1, "q5_1", sizeof(BlockQ5_1), T::Q8_1, dequantize_q5_1, quantize_q5_1,
+    set(t, T::Q5_1, "q5_1", sizeof(BlockQ5_1), T::Q8_0, dequantize_q5_1, quantize_q5_1,
         dot_rows<dot_q5_1>);
     set(t, T::Q8_0, "q8_0", sizeof(BlockQ8_0), T::Q8_0, dequantize_q8_0, quantize_q8_0,
         dot_rows<dot_q8_0>);

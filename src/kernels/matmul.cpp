@@ -1,0 +1,95 @@
+// Tiled, threaded matmul over the traits table (see matmul.hpp).
+#include "kernels/matmul.hpp"
+
+#include <algorithm>
+#include <cstdlib>
+#include <new>
+#include <stdexcept>
+#include <string>
+
+namespace pensieve::kernels {
+namespace {
+
+// Weight rows per task. Small enough that b = 1 splits a 4096-row matrix into
+// 256 tasks (good balance on any thread count), large enough that the shared
+// task counter is touched rarely.
+constexpr int64_t kTileRows = 16;
+
+// Activation rows dotted against one weight tile before moving to the next
+// chunk: bounds the activations touched per tile to what L2 holds.
+constexpr int64_t kActChunk = 64;
+
+constexpr size_t kAlign = 64;
+
+size_t round_up(size_t v, size_t a) {
+    return (v + a - 1) / a * a;
+}
+
+}  // namespace
+
+void MatmulScratch::Free::operator()(void* p) const {
+    ::operator delete (p, std::align_val_t{kAlign});
+}
+
+void* MatmulScratch::reserve(size_t bytes) {
+    if (bytes > capacity_) {
+        const size_t cap = round_up(std::max(bytes, capacity_ * 3 / 2), kAlign);
+        buf_.reset(::operator new (cap, std::align_val_t{kAlign}));
+        capacity_ = cap;
+    }
+    return buf_.get();
+}
+
+void quantize_row(TensorType type, const float* x, void* dst, int64_t k) {
+    traits(type).quantize_row(x, dst, k);
+}
+
+void matmul(ThreadPool& pool, const WeightMatrix& w, const float* x, int64_t b, float* y,
+            MatmulScratch& scratch, int64_t x_stride, int64_t y_stride) {
+    const TypeTraits& t = traits(w.type);
+    if (t.vec_dot == nullptr || w.k % t.block_elems != 0) {
+        throw std::invalid_argument(std::string("matmul: unsupported weight type ") + t.name +
+                                    " or k " + std::to_string(w.k));
+    }
+    if (b <= 0 || w.n <= 0) return;
+    if (x_stride == 0) x_stride = w.k;
+    if (y_stride == 0) y_stride = w.n;
+
+    // 1. Activation rows in the format vec_dot wants.
+    const void* act = x;
+    size_t act_stride = static_cast<size_t>(x_stride) * sizeof(float);
+    if (t.vec_dot_type != TensorType::F32) {
+        const TypeTraits& at = traits(t.vec_dot_type);
+        act_stride = round_up(row_bytes(at, w.k), kAlign);
+        char* q = static_cast<char*>(scratch.reserve(act_stride * static_cast<size_t>(b)));
+        pool.parallel_for(b, [&](int64_t row, int) {
+            at.quantize_row(x + row * x_stride, q + static_cast<size_t>(row) * act_stride, w.k);
+        });
+        act = q;
+    }
+
+    // 2. Weight tiles across threads; within a tile, activation chunks, then
+    // weight rows, then groups of kMaxDotRows activation rows per vec_dot.
+    const int64_t n_tiles = (w.n + kTileRows - 1) / kTileRows;
+    const auto* wbase = static_cast<const char*>(w.data);
+    const auto* abase = static_cast<const char*>(act);
+    pool.parallel_for(n_tiles, [&](int64_t tile, int) {
+        const int64_t r0 = tile * kTileRows;
+        const int64_t r1 = std::min(w.n, r0 + kTileRows);
+        float out[kMaxDotRows];
+        for (int64_t c0 = 0; c0 < b; c0 += kActChunk) {
+            const int64_t c1 = std::min(b, c0 + kActChunk);
+            for (int64_t r = r0; r < r1; ++r) {
+                const char* wrow = wbase + static_cast<size_t>(r) * w.row_stride;
+                for (int64_t c = c0; c < c1; c += kMaxDotRows) {
+                    const int count = static_cast<int>(std::min<int64_t>(kMaxDotRows, c1 - c));
+                    t.vec_dot(w.k, wrow, abase + static_cast<size_t>(c) * act_stride, act_stride,
+                              count, out);
+                    for (int j = 0; j < count; ++j) y[(c + j) * y_stride + r] = out[j];
+                }
+            }
+        }
+    });
+}
+
+}  // namespace pensieve::kernels

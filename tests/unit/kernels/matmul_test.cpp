@@ -1,0 +1,110 @@
+// matmul() against a float64 reference, for every weight format, the batch
+// sizes the engine uses (decode 1, odd sizes, prefill-sized 257), one and two
+// threads, and every kernel variant this CPU runs.
+#include <gtest/gtest.h>
+
+#include "kernels/matmul.hpp"
+#include "test_util.hpp"
+
+namespace pensieve::kernels::test {
+namespace {
+
+constexpr int64_t kRows = 37;  // odd: the last weight tile is partial
+constexpr int64_t kK = 512;    // two K super-blocks
+
+struct IsaGuard {
+    Isa saved = active_isa();
+    ~IsaGuard() { set_active_isa(saved); }
+};
+
+ThreadPool& pool(int threads) {
+    static ThreadPool one(1), two(2);
+    return threads == 1 ? one : two;
+}
+
+TEST(Matmul, MatchesFloat64ReferenceForEveryFormatBatchAndThreadCount) {
+    IsaGuard guard;
+    const std::vector<float> wf = normal_floats(static_cast<size_t>(kRows * kK), 11, 0.5f);
+    const std::vector<float> x = normal_floats(static_cast<size_t>(257 * kK), 12);
+    std::vector<Isa> isas = simd_isas();
+    isas.insert(isas.begin(), Isa::Ref);
+    MatmulScratch scratch;
+    for (TensorType type : weight_types()) {
+        const TypeTraits& rt = ref_traits(type);
+        const std::vector<uint8_t> wq = quantize(rt, wf);
+        const std::vector<float> wd = dequantize(rt, wq.data(), kRows * kK);
+        // Activations as the kernels see them after quantization: matmul must
+        // match this tightly (it is the same arithmetic up to summation order),
+        // and the unquantized x loosely (the format's inherent error).
+        const TypeTraits& at = ref_traits(rt.vec_dot_type);
+        const std::vector<float> xd = rt.vec_dot_type == TensorType::F32
+                                          ? x
+                                          : dequantize(at, quantize(at, x).data(), 257 * kK);
+        const WeightMatrix w{type, wq.data(), kRows, kK, row_bytes(rt, kK)};
+        for (Isa isa : isas) {
+            ASSERT_TRUE(set_active_isa(isa));
+            for (int threads : {1, 2}) {
+                for (int64_t b : {1, 2, 3, 7, 16, 64, 257}) {
+                    SCOPED_TRACE(type_name(type) + " isa=" + std::string(isa_name(isa)) +
+                                 " threads=" + std::to_string(threads) + " b=" + std::to_string(b));
+                    std::vector<float> y(static_cast<size_t>(b * kRows), NAN);
+                    matmul(pool(threads), w, x.data(), b, y.data(), scratch);
+                    for (int64_t i = 0; i < b; ++i) {
+                        for (int64_t r = 0; r < kRows; ++r) {
+                            double exact_q = 0.0, exact = 0.0, mag = 0.0;
+                            for (int64_t e = 0; e < kK; ++e) {
+                                const double wv = wd[static_cast<size_t>(r * kK + e)];
+                                exact_q +=
+                                    wv * static_cast<double>(xd[static_cast<size_t>(i * kK + e)]);
+                                exact +=
+                                    wv * static_cast<double>(x[static_cast<size_t>(i * kK + e)]);
+                                mag += std::fabs(
+                                    wv * static_cast<double>(x[static_cast<size_t>(i * kK + e)]));
+                            }
+                            const double got = y[static_cast<size_t>(i * kRows + r)];
+                            ASSERT_NEAR(got, exact_q, 1e-4 * mag + 1e-6)
+                                << "row " << i << " col " << r;
+                            ASSERT_NEAR(got, exact, 0.02 * mag + 1e-6)
+                                << "row " << i << " col " << r;
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+TEST(Matmul, HonoursRowStrides) {
+    const TypeTraits& t = traits(TensorType::Q8_0);
+    const std::vector<float> wf = normal_floats(static_cast<size_t>(kRows * kK), 21);
+    const std::vector<uint8_t> wq = quantize(t, wf);
+    const WeightMatrix w{TensorType::Q8_0, wq.data(), kRows, kK, row_bytes(t, kK)};
+    const std::vector<float> x = normal_floats(static_cast<size_t>(3 * (kK + 8)), 22);
+    std::vector<float> packed(static_cast<size_t>(3 * kK));
+    for (int64_t i = 0; i < 3; ++i) {
+        std::copy_n(x.begin() + i * (kK + 8), kK, packed.begin() + i * kK);
+    }
+    MatmulScratch scratch;
+    std::vector<float> y1(static_cast<size_t>(3 * kRows)), y2(static_cast<size_t>(3 * (kRows + 5)));
+    matmul(pool(2), w, packed.data(), 3, y1.data(), scratch);
+    matmul(pool(2), w, x.data(), 3, y2.data(), scratch, kK + 8, kRows + 5);
+    for (int64_t i = 0; i < 3; ++i) {
+        for (int64_t r = 0; r < kRows; ++r) {
+            EXPECT_EQ(y1[static_cast<size_t>(i * kRows + r)],
+                      y2[static_cast<size_t>(i * (kRows + 5) + r)]);
+        }
+    }
+}
+
+TEST(Matmul, RejectsUnsupportedTypesAndRaggedRows) {
+    MatmulScratch scratch;
+    float x[256] = {}, y[1] = {};
+    const uint8_t data[256] = {};
+    EXPECT_THROW(matmul(pool(1), {TensorType::IQ2_XXS, data, 1, 256, 66}, x, 1, y, scratch),
+                 std::invalid_argument);
+    EXPECT_THROW(matmul(pool(1), {TensorType::Q4_K, data, 1, 100, 144}, x, 1, y, scratch),
+                 std::invalid_argument);
+}
+
+}  // namespace
+}  // namespace pensieve::kernels::test
