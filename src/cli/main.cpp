@@ -13,6 +13,7 @@ int main(int argc, char** argv) {
     pensieve::cli::register_info(app);
     pensieve::cli::register_pull(app);
     pensieve::cli::register_models(app);
+    pensieve::cli::register_tokenize(app);
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
