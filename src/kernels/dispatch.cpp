@@ -39,6 +39,10 @@ std::atomic<const KernelTable*>& active_slot() {
 
 }  // namespace
 
+TypeTraits& type_row(KernelTable& table, TensorType type) {
+    return table.types.at(static_cast<uint32_t>(type));
+}
+
 const KernelTable* table_for(Isa isa) {
     if (!isa_supported(isa)) return nullptr;
     switch (isa) {

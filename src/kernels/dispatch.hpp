@@ -37,6 +37,11 @@ struct KernelTable {
     OpsTable ops;
 };
 
+// The row of `type` in `table`. Out of line on purpose: SIMD translation units
+// use it instead of std::array::operator[] so that they instantiate no
+// standard-library code (see x86/avx2/avx2.hpp).
+TypeTraits& type_row(KernelTable& table, TensorType type);
+
 // The table of `isa`, or nullptr when this CPU cannot run it.
 const KernelTable* table_for(Isa isa);
 const KernelTable& active_table();

@@ -1,0 +1,142 @@
+// Every SIMD variant against the scalar reference: activation quantizers and
+// dequantizers must be bit-exact, dot products within 1e-4 relative (of the
+// sum of the absolute products, so cancellation cannot hide an error), on
+// many random blocks with extreme scales, zeros and negative zeros, for every
+// activation-row count a vec_dot call takes.
+#include <gtest/gtest.h>
+
+#include <cstring>
+
+#include "kernels/ops.hpp"
+#include "test_util.hpp"
+
+namespace pensieve::kernels::test {
+namespace {
+
+constexpr int64_t kK = 256 * 12;
+
+// Weight rows: quantized nasty floats, plus (for the K formats, whose
+// quantizer is ours) raw random bytes with sane half scales.
+std::vector<uint8_t> weight_row(const TypeTraits& rt, uint32_t seed) {
+    std::vector<uint8_t> q = quantize(rt, nasty_floats(kK, seed));
+    if (rt.block_elems == kQKK && (seed % 2) == 1) {
+        std::mt19937 rng(seed);
+        for (uint8_t& byte : q) byte = static_cast<uint8_t>(rng());
+        // Overwrite any non-finite half with 1.0 (the d / dmin fields vary by format).
+        const std::vector<float> y = dequantize(rt, q.data(), kK);
+        for (float v : y) {
+            if (!std::isfinite(v)) return weight_row(rt, seed + 2);
+        }
+    }
+    return q;
+}
+
+TEST(Simd, ActivationQuantizersAreBitExact) {
+    for (Isa isa : simd_isas()) {
+        const KernelTable& simd = *table_for(isa);
+        for (TensorType type :
+             {TensorType::Q8_0, TensorType::Q8_K, TensorType::F16, TensorType::BF16}) {
+            const auto id = static_cast<uint32_t>(type);
+            for (uint32_t seed = 0; seed < 8; ++seed) {
+                const std::vector<float> x = nasty_floats(kK, seed);
+                EXPECT_EQ(quantize(simd.types[id], x), quantize(ref_traits(type), x))
+                    << isa_name(isa) << " " << type_name(type) << " seed " << seed;
+            }
+        }
+    }
+}
+
+TEST(Simd, DequantizeIsBitExact) {
+    for (Isa isa : simd_isas()) {
+        const KernelTable& simd = *table_for(isa);
+        for (TensorType type : weight_types()) {
+            const TypeTraits& rt = ref_traits(type);
+            const std::vector<uint8_t> w = weight_row(rt, 3);
+            const std::vector<float> a = dequantize(rt, w.data(), kK);
+            const std::vector<float> b =
+                dequantize(simd.types[static_cast<uint32_t>(type)], w.data(), kK);
+            EXPECT_EQ(0, std::memcmp(a.data(), b.data(), a.size() * sizeof(float)))
+                << isa_name(isa) << " " << type_name(type);
+        }
+    }
+}
+
+TEST(Simd, DotProductsMatchReferenceForEveryRowCount) {
+    for (Isa isa : simd_isas()) {
+        const KernelTable& simd = *table_for(isa);
+        for (TensorType type : weight_types()) {
+            const TypeTraits& rt = ref_traits(type);
+            const TypeTraits& st = simd.types[static_cast<uint32_t>(type)];
+            const TypeTraits& at = ref_traits(rt.vec_dot_type);
+            const size_t stride = row_bytes(at, kK) + 64;  // a gap between rows, as matmul leaves
+            for (uint32_t seed = 0; seed < 6; ++seed) {
+                const std::vector<uint8_t> w = weight_row(rt, 100 + seed);
+                const std::vector<float> wd = dequantize(rt, w.data(), kK);
+                std::vector<uint8_t> act(stride * kMaxDotRows);
+                std::vector<std::vector<float>> ad;
+                for (int j = 0; j < kMaxDotRows; ++j) {
+                    const std::vector<float> x =
+                        nasty_floats(kK, 1000 + seed * 10 + static_cast<uint32_t>(j));
+                    at.quantize_row(x.data(), act.data() + static_cast<size_t>(j) * stride, kK);
+                    ad.push_back(dequantize(at, act.data() + static_cast<size_t>(j) * stride, kK));
+                }
+                for (int count = 1; count <= kMaxDotRows; ++count) {
+                    float want[kMaxDotRows], got[kMaxDotRows];
+                    rt.vec_dot(kK, w.data(), act.data(), stride, count, want);
+                    st.vec_dot(kK, w.data(), act.data(), stride, count, got);
+                    for (int j = 0; j < count; ++j) {
+                        double mag = 0.0;
+                        for (int64_t e = 0; e < kK; ++e) {
+                            mag +=
+                                std::fabs(static_cast<double>(wd[static_cast<size_t>(e)]) *
+                                          static_cast<double>(
+                                              ad[static_cast<size_t>(j)][static_cast<size_t>(e)]));
+                        }
+                        EXPECT_NEAR(got[j], want[j], 1e-4 * mag + 1e-30)
+                            << isa_name(isa) << " " << type_name(type) << " seed " << seed
+                            << " count " << count << " row " << j;
+                    }
+                }
+            }
+        }
+    }
+}
+
+TEST(Simd, OpsMatchReference) {
+    const KernelTable& ref = *table_for(Isa::Ref);
+    for (Isa isa : simd_isas()) {
+        const OpsTable& ops = table_for(isa)->ops;
+        for (int64_t n : {1, 7, 64, 1000, 4099}) {
+            const std::vector<float> a = normal_floats(static_cast<size_t>(n), 5);
+            const std::vector<float> b = normal_floats(static_cast<size_t>(n), 6);
+            std::vector<uint16_t> h(static_cast<size_t>(n));
+            ref_traits(TensorType::F16).quantize_row(a.data(), h.data(), n);
+            const double tol = 1e-4 * static_cast<double>(n);
+            EXPECT_NEAR(ops.dot_f32(a.data(), b.data(), n), ref.ops.dot_f32(a.data(), b.data(), n),
+                        tol);
+            EXPECT_NEAR(ops.dot_f16(h.data(), b.data(), n), ref.ops.dot_f16(h.data(), b.data(), n),
+                        tol);
+            std::vector<float> y1 = b, y2 = b, o1(a.size()), o2(a.size());
+            ops.axpy_f32(0.5f, a.data(), y1.data(), n);
+            ref.ops.axpy_f32(0.5f, a.data(), y2.data(), n);
+            for (size_t i = 0; i < y1.size(); ++i) EXPECT_NEAR(y1[i], y2[i], 1e-5);
+            y1 = b;
+            y2 = b;
+            ops.axpy_f16(0.5f, h.data(), y1.data(), n);
+            ref.ops.axpy_f16(0.5f, h.data(), y2.data(), n);
+            for (size_t i = 0; i < y1.size(); ++i) EXPECT_NEAR(y1[i], y2[i], 1e-5);
+            ops.rms_norm(a.data(), b.data(), o1.data(), n, 1e-6f);
+            ref.ops.rms_norm(a.data(), b.data(), o2.data(), n, 1e-6f);
+            for (size_t i = 0; i < o1.size(); ++i) EXPECT_NEAR(o1[i], o2[i], 1e-5);
+            ops.add(a.data(), b.data(), o1.data(), n);
+            ref.ops.add(a.data(), b.data(), o2.data(), n);
+            EXPECT_EQ(o1, o2);
+            ops.mul(a.data(), b.data(), o1.data(), n);
+            ref.ops.mul(a.data(), b.data(), o2.data(), n);
+            EXPECT_EQ(o1, o2);
+        }
+    }
+}
+
+}  // namespace
+}  // namespace pensieve::kernels::test
