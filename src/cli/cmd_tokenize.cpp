@@ -1,8 +1,11 @@
 // `pensieve tokenize --model FILE [--ids-only] [--parse-special] TEXT`: the
 // token ids (and pieces) of a text, for debugging and for comparing with
-// other tools. Reads only the model's vocabulary metadata.
+// other tools. Reads only the model's vocabulary metadata. --batch serves
+// the reference tests (tests/reference/tokenizer/).
 #include <cstdio>
+#include <iostream>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "cli/commands.hpp"
@@ -18,6 +21,7 @@ struct TokenizeOptions {
     bool ids_only = false;
     bool parse_special = false;
     bool add_bos = false;
+    bool batch = false;
 };
 
 // The piece as a readable, unambiguous string: C-style escapes for control
@@ -45,11 +49,44 @@ std::string escape(const std::string& s) {
     return out;
 }
 
+std::optional<std::string> from_hex(const std::string& line) {
+    if (line.size() % 2 != 0) return std::nullopt;
+    std::string out;
+    for (size_t i = 0; i < line.size(); i += 2) {
+        unsigned v = 0;
+        if (std::sscanf(line.c_str() + i, "%2x", &v) != 1) return std::nullopt;
+        out.push_back(static_cast<char>(v));
+    }
+    return out;
+}
+
+// --batch: one hex-encoded text per stdin line (any bytes, invalid UTF-8
+// included), one line of ids per text on stdout. For reference tests.
+void run_batch(const tokenizer::Tokenizer& tok, tokenizer::Specials specials, bool add_bos) {
+    std::string line;
+    while (std::getline(std::cin, line)) {
+        const auto text = from_hex(line);
+        if (!text) {
+            std::fprintf(stderr, "error: stdin line is not hex\n");
+            set_exit_code(1);
+            return;
+        }
+        const auto ids = tok.encode(*text, specials, {.add_bos = add_bos, .add_eos = false});
+        std::string out;
+        for (size_t i = 0; i < ids.size(); ++i) out += (i ? " " : "") + std::to_string(ids[i]);
+        std::printf("%s\n", out.c_str());
+    }
+}
+
 void run_tokenize(const TokenizeOptions& o) {
     try {
         const tokenizer::Tokenizer tok = tokenizer::Tokenizer::from_file(o.model);
         const auto specials =
             o.parse_special ? tokenizer::Specials::Parse : tokenizer::Specials::AsText;
+        if (o.batch) {
+            run_batch(tok, specials, o.add_bos);
+            return;
+        }
         const std::vector<tokenizer::TokenId> ids =
             tok.encode(o.text, specials, {.add_bos = o.add_bos, .add_eos = false});
         if (o.ids_only) {
@@ -74,12 +111,19 @@ void register_tokenize(CLI::App& app) {
     auto opts = std::make_shared<TokenizeOptions>();
     CLI::App* cmd = app.add_subcommand("tokenize", "Show the token ids of a text");
     cmd->add_option("--model", opts->model, "GGUF model file")->required();
-    cmd->add_option("text", opts->text, "Text to tokenize")->required();
+    cmd->add_option("text", opts->text, "Text to tokenize");
+    cmd->add_flag("--batch", opts->batch,
+                  "Read hex-encoded texts from stdin, one per line; print one line of ids each");
     cmd->add_flag("--ids-only", opts->ids_only, "Print only the ids, space-separated");
     cmd->add_flag("--parse-special", opts->parse_special,
                   "Turn control-token text (e.g. <|im_start|>) into control tokens");
     cmd->add_flag("--add-bos", opts->add_bos, "Prepend BOS if the model asks for it");
-    cmd->callback([opts] { run_tokenize(*opts); });
+    cmd->callback([opts, cmd] {
+        if (!opts->batch && cmd->count("text") == 0) {
+            throw CLI::RequiredError("text (or --batch)");
+        }
+        run_tokenize(*opts);
+    });
 }
 
 }  // namespace pensieve::cli
