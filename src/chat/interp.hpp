@@ -1,0 +1,81 @@
+// Executes a parsed template against a context, with jinja2's scoping rules: `for`,
+// macros and `with` open a new scope; `if` does not; `set` writes the current scope.
+// One Interpreter serves one render and enforces the safety limits on it.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "chat/ast.hpp"
+#include "chat/limits.hpp"
+#include "chat/value.hpp"
+
+namespace pensieve::chat {
+
+// A scope of variables; lookups fall through to the parent.
+class Frame {
+  public:
+    explicit Frame(std::shared_ptr<Frame> parent) : parent_(std::move(parent)) {}
+    const Value* find(std::string_view name) const;
+    void set(std::string_view name, Value value);
+
+  private:
+    std::shared_ptr<Frame> parent_;
+    std::vector<std::pair<std::string, Value>> vars_;  // few per scope: linear is fastest
+};
+using FramePtr = std::shared_ptr<Frame>;
+
+enum class Flow : uint8_t { Normal, Break, Continue };
+
+class Interpreter {
+  public:
+    // `context` holds the render arguments (messages, tools, ...); `globals` the builtin
+    // functions. Both outlive the interpreter.
+    Interpreter(const Limits& limits, const DictData& context, const DictData& globals);
+
+    std::string render(const Body& body);
+
+    // Used by statements, filters, macros and builtins.
+    Value eval(const Expr& e, const FramePtr& f);
+    Flow exec(const Body& body, const FramePtr& f);
+    std::string capture(const Body& body, const FramePtr& f);  // render into a string
+    Value call_value(const Value& callee, CallArgs& args);
+    Value apply_filters(const std::vector<FilterCall>& filters, Value input, const FramePtr& f);
+    void assign(const Target& target, const Value& value, const FramePtr& f);
+    void run_loop(const ForStmt& loop, const Value& iterable, const FramePtr& f, int depth);
+    // Renders a recursive loop level (`loop(children)`) into a string.
+    std::string capture_loop(const ForStmt& loop, const Value& iterable, const FramePtr& f,
+                             int depth);
+
+    const Limits& limits() const { return limits_; }
+    void count_iteration();
+    void write(std::string_view text);
+
+    // Tracks macro call depth (recursion bound).
+    struct CallGuard {
+        explicit CallGuard(Interpreter& in);
+        ~CallGuard() { --in.call_depth_; }
+        Interpreter& in;
+    };
+
+  private:
+    Value lookup(const std::string& name, const FramePtr& f) const;
+    CallArgs eval_args(const Args& args, const FramePtr& f);
+    Value eval_call(const CallExpr& call, const FramePtr& f);
+    Value eval_compare(const CompareExpr& cmp, const FramePtr& f);
+    Flow exec_stmt(const Stmt& s, const FramePtr& f);
+    Flow exec_for(const ForStmt& s, const FramePtr& f);
+    void emit_value(const Value& v);
+
+    const Limits& limits_;
+    const DictData& context_;
+    const DictData& globals_;
+    std::string* out_ = nullptr;
+    std::size_t iterations_ = 0;
+    std::size_t call_depth_ = 0;
+};
+
+}  // namespace pensieve::chat

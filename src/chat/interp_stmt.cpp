@@ -1,0 +1,256 @@
+// Statement execution, scopes and the safety bounds. See interp.hpp.
+#include "chat/error.hpp"
+#include "chat/interp.hpp"
+#include "chat/objects.hpp"
+#include "chat/ops.hpp"
+
+namespace pensieve::chat {
+
+const Value* Frame::find(std::string_view name) const {
+    for (const Frame* f = this; f; f = f->parent_.get()) {
+        for (const auto& [k, v] : f->vars_) {
+            if (k == name) return &v;
+        }
+    }
+    return nullptr;
+}
+
+void Frame::set(std::string_view name, Value value) {
+    for (auto& [k, v] : vars_) {
+        if (k == name) {
+            v = std::move(value);
+            return;
+        }
+    }
+    vars_.emplace_back(std::string(name), std::move(value));
+}
+
+Interpreter::Interpreter(const Limits& limits, const DictData& context, const DictData& globals)
+    : limits_(limits), context_(context), globals_(globals) {}
+
+Interpreter::CallGuard::CallGuard(Interpreter& interp) : in(interp) {
+    if (++in.call_depth_ > in.limits_.max_call_depth) {
+        --in.call_depth_;
+        throw TemplateLimitError("maximum recursion depth exceeded in template");
+    }
+}
+
+void Interpreter::count_iteration() {
+    if (++iterations_ > limits_.max_loop_iterations) {
+        throw TemplateLimitError("template exceeded the loop iteration limit");
+    }
+}
+
+void Interpreter::write(std::string_view text) {
+    if (out_->size() + text.size() > limits_.max_output_bytes) {
+        throw TemplateLimitError("template output exceeds the size limit");
+    }
+    out_->append(text);
+}
+
+void Interpreter::emit_value(const Value& v) {
+    if (v.is_string()) {
+        write(v.str());
+        return;
+    }
+    append_str(*out_, v, limits_.max_value_depth);
+    if (out_->size() > limits_.max_output_bytes) {
+        throw TemplateLimitError("template output exceeds the size limit");
+    }
+}
+
+std::string Interpreter::render(const Body& body) {
+    std::string out;
+    out_ = &out;
+    auto root = std::make_shared<Frame>(nullptr);
+    exec(body, root);
+    out_ = nullptr;
+    return out;
+}
+
+std::string Interpreter::capture(const Body& body, const FramePtr& f) {
+    std::string buffer;
+    std::string* saved = out_;
+    out_ = &buffer;
+    try {
+        exec(body, f);
+    } catch (...) {
+        out_ = saved;
+        throw;
+    }
+    out_ = saved;
+    return buffer;
+}
+
+Flow Interpreter::exec(const Body& body, const FramePtr& f) {
+    for (const auto& s : body) {
+        const Flow flow = exec_stmt(*s, f);
+        if (flow != Flow::Normal) return flow;
+    }
+    return Flow::Normal;
+}
+
+void Interpreter::assign(const Target& target, const Value& value, const FramePtr& f) {
+    switch (target.kind) {
+        case Target::Kind::Name:
+            f->set(target.name, value);
+            return;
+        case Target::Kind::Attr: {
+            const Value* ns = f->find(target.name);
+            if (!ns) ns = context_.find(std::string_view(target.name));
+            if (!ns || !ns->is_object() || !ns->object().set_attr(target.attr, value)) {
+                throw TemplateRenderError("cannot assign attribute on non-namespace object");
+            }
+            return;
+        }
+        case Target::Kind::Tuple: {
+            const std::vector<Value> items = iterate(value);
+            if (items.size() != target.items.size()) {
+                throw TemplateRenderError(items.size() > target.items.size()
+                                              ? "too many values to unpack (expected " +
+                                                    std::to_string(target.items.size()) + ")"
+                                              : "not enough values to unpack (expected " +
+                                                    std::to_string(target.items.size()) + ", got " +
+                                                    std::to_string(items.size()) + ")");
+            }
+            for (std::size_t i = 0; i < items.size(); ++i) assign(target.items[i], items[i], f);
+            return;
+        }
+    }
+}
+
+Value Interpreter::apply_filters(const std::vector<FilterCall>& filters, Value input,
+                                 const FramePtr& f) {
+    for (const auto& filter : filters) {
+        if (!filter.fn) throw TemplateRenderError("filter '" + filter.name + "' is not supported");
+        CallArgs args = eval_args(filter.args, f);
+        input = filter.fn(*this, input, args);
+    }
+    return input;
+}
+
+void Interpreter::run_loop(const ForStmt& s, const Value& iterable, const FramePtr& f, int depth) {
+    auto frame = std::make_shared<Frame>(f);
+    std::vector<Value> items = iterate(iterable);
+    if (s.filter) {
+        // `for x in xs if cond`: filtered first, so loop.length/last see only kept items.
+        std::vector<Value> kept;
+        for (auto& item : items) {
+            count_iteration();
+            assign(s.target, item, frame);
+            if (truthy(eval(*s.filter, frame))) kept.push_back(std::move(item));
+        }
+        items = std::move(kept);
+    }
+    auto loop =
+        std::make_shared<LoopObject>(std::move(items), depth, s.recursive ? &s : nullptr, f);
+    const Value loop_value = Value::object(loop);
+    const auto& list = loop->items();
+    for (std::size_t i = 0; i < list.size(); ++i) {
+        count_iteration();
+        loop->set_index(i);
+        assign(s.target, list[i], frame);
+        frame->set("loop", loop_value);
+        if (exec(s.body, frame) == Flow::Break) break;
+    }
+    if (list.empty()) exec(s.otherwise, frame);
+}
+
+std::string Interpreter::capture_loop(const ForStmt& s, const Value& iterable, const FramePtr& f,
+                                      int depth) {
+    std::string buffer;
+    std::string* saved = out_;
+    out_ = &buffer;
+    try {
+        run_loop(s, iterable, f, depth);
+    } catch (...) {
+        out_ = saved;
+        throw;
+    }
+    out_ = saved;
+    return buffer;
+}
+
+Flow Interpreter::exec_for(const ForStmt& s, const FramePtr& f) {
+    run_loop(s, eval(*s.iter, f), f, 1);
+    return Flow::Normal;
+}
+
+Flow Interpreter::exec_stmt(const Stmt& s, const FramePtr& f) {
+    switch (s.kind) {
+        case Stmt::Kind::Text:
+            write(static_cast<const TextStmt&>(s).text);
+            return Flow::Normal;
+        case Stmt::Kind::Emit:
+            emit_value(eval(*static_cast<const EmitStmt&>(s).expr, f));
+            return Flow::Normal;
+        case Stmt::Kind::If: {
+            const auto& node = static_cast<const IfStmt&>(s);
+            for (const auto& [test, body] : node.branches) {
+                if (truthy(eval(*test, f))) return exec(body, f);
+            }
+            return exec(node.otherwise, f);
+        }
+        case Stmt::Kind::For:
+            return exec_for(static_cast<const ForStmt&>(s), f);
+        case Stmt::Kind::Set: {
+            const auto& node = static_cast<const SetStmt&>(s);
+            assign(node.target, eval(*node.value, f), f);
+            return Flow::Normal;
+        }
+        case Stmt::Kind::SetBlock: {
+            const auto& node = static_cast<const SetBlockStmt&>(s);
+            Value v = Value::string(capture(node.body, f));
+            assign(node.target, apply_filters(node.filters, std::move(v), f), f);
+            return Flow::Normal;
+        }
+        case Stmt::Kind::Macro: {
+            const auto& node = static_cast<const MacroStmt&>(s);
+            f->set(node.name, Value::object(std::make_shared<MacroObject>(node.name, node.params,
+                                                                          node.body, f)));
+            return Flow::Normal;
+        }
+        case Stmt::Kind::CallBlock: {
+            const auto& node = static_cast<const CallBlockStmt&>(s);
+            const auto& call = static_cast<const CallExpr&>(*node.call);
+            Value callee = eval(*call.callee, f);
+            if (!callee.is_object()) {
+                if (callee.is_undefined()) fail_undefined(callee);
+                throw TemplateRenderError("'" + type_name(callee) + "' object is not callable");
+            }
+            auto* macro = dynamic_cast<MacroObject*>(&callee.object());
+            if (!macro) throw TemplateRenderError("{% call %} needs a macro");
+            static const std::string caller_name = "caller";
+            auto caller =
+                std::make_shared<MacroObject>(caller_name, node.caller_params, node.body, f);
+            // A copy of the macro with `caller` bound, so nested calls do not interfere.
+            auto bound = std::make_shared<MacroObject>(*macro);
+            bound->set_caller(Value::object(caller));
+            CallArgs args = eval_args(call.args, f);
+            emit_value(bound->call(*this, args));
+            return Flow::Normal;
+        }
+        case Stmt::Kind::FilterBlock: {
+            const auto& node = static_cast<const FilterBlockStmt&>(s);
+            Value v = Value::string(capture(node.body, f));
+            emit_value(apply_filters(node.filters, std::move(v), f));
+            return Flow::Normal;
+        }
+        case Stmt::Kind::With: {
+            const auto& node = static_cast<const WithStmt&>(s);
+            auto frame = std::make_shared<Frame>(f);
+            for (const auto& [target, value] : node.assignments)
+                assign(target, eval(*value, f), frame);
+            return exec(node.body, frame);
+        }
+        case Stmt::Kind::Generation:
+            return exec(static_cast<const GenerationStmt&>(s).body, f);
+        case Stmt::Kind::Break:
+            return Flow::Break;
+        case Stmt::Kind::Continue:
+            return Flow::Continue;
+    }
+    return Flow::Normal;
+}
+
+}  // namespace pensieve::chat

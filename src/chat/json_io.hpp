@@ -1,0 +1,28 @@
+// JSON at the boundary: request JSON -> Value (once per render), and Value -> JSON text
+// exactly as Python's json.dumps writes it (the `tojson` filter transformers installs:
+// json.dumps(x, ensure_ascii=False, indent=None, separators=None, sort_keys=False)).
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+
+#include "chat/value.hpp"
+
+namespace pensieve::chat {
+
+// Object key order is kept (Python dicts keep insertion order, and tojson output of a
+// tool schema must list its keys in the order the client sent them).
+Value from_json(const nlohmann::ordered_json& j, std::size_t max_depth = 256);
+
+struct JsonDumpOptions {
+    bool ensure_ascii = false;
+    std::optional<std::string> indent;          // nullopt: single line
+    std::optional<std::string> item_separator;  // default ", " (or "," when indented)
+    std::string key_separator = ": ";
+    bool sort_keys = false;
+};
+
+std::string to_json(const Value& v, const JsonDumpOptions& options, std::size_t max_depth = 256);
+
+}  // namespace pensieve::chat

@@ -1,0 +1,17 @@
+// Safety bounds for untrusted templates (they come from model files).
+#pragma once
+
+#include <cstddef>
+
+namespace pensieve::chat {
+
+struct Limits {
+    std::size_t max_template_bytes = std::size_t{4} << 20;  // source size accepted by parse()
+    std::size_t max_nesting = 200;  // parser: nested blocks + expression depth
+    std::size_t max_output_bytes = std::size_t{64} << 20;  // also caps any one built string
+    std::size_t max_loop_iterations = 10'000'000;          // summed over all loops of one render
+    std::size_t max_call_depth = 200;                      // nested macro calls (recursion)
+    std::size_t max_value_depth = 256;  // nesting of values printed / serialized / converted
+};
+
+}  // namespace pensieve::chat

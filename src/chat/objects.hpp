@@ -1,0 +1,86 @@
+// The non-data objects a render creates: macros, the `loop` variable, namespace(),
+// builtin functions and bound methods.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "chat/ast.hpp"
+#include "chat/interp.hpp"
+#include "chat/value.hpp"
+
+namespace pensieve::chat {
+
+class MacroObject : public Object {
+  public:
+    MacroObject(const std::string& name, const std::vector<MacroParam>& params, const Body& body,
+                FramePtr closure)
+        : name_(name), params_(params), body_(body), closure_(std::move(closure)) {}
+    std::string type_name() const override { return "Macro"; }
+    bool is_callable() const override { return true; }
+    Value call(Interpreter& in, CallArgs& args) override;
+    std::string repr() const override { return "<Macro '" + name_ + "'>"; }
+    // `caller` for {% call %} blocks.
+    void set_caller(Value caller) { caller_ = std::move(caller); }
+
+  private:
+    const std::string& name_;
+    const std::vector<MacroParam>& params_;
+    const Body& body_;
+    FramePtr closure_;
+    Value caller_;
+};
+
+class NamespaceObject : public Object {
+  public:
+    std::string type_name() const override { return "Namespace"; }
+    Value get_attr(std::string_view name) const override;
+    bool set_attr(std::string_view name, Value value) override;
+    std::string repr() const override;
+    DictData& attrs() { return attrs_; }
+
+  private:
+    DictData attrs_;
+};
+
+class LoopObject : public Object {
+  public:
+    // `recursive` is the loop statement when it was declared `recursive` (loop() callable).
+    LoopObject(std::vector<Value> items, int depth, const ForStmt* recursive, FramePtr frame)
+        : items_(std::move(items)), depth_(depth), loop_(recursive), frame_(std::move(frame)) {}
+    std::string type_name() const override { return "LoopContext"; }
+    Value get_attr(std::string_view name) const override;
+    bool is_callable() const override { return loop_ != nullptr; }
+    Value call(Interpreter& in, CallArgs& args) override;  // recursive loops: loop(children)
+    std::string repr() const override;
+    const std::vector<Value>& items() const { return items_; }
+    void set_index(std::size_t i) { index_ = i; }
+
+  private:
+    std::vector<Value> items_;
+    std::size_t index_ = 0;
+    int depth_;
+    const ForStmt* loop_;
+    FramePtr frame_;
+    mutable std::vector<Value> last_changed_;
+    mutable bool has_changed_ = false;
+};
+
+// A builtin function (range, namespace, raise_exception, a bound str method, ...).
+class FunctionObject : public Object {
+  public:
+    using Fn = std::function<Value(Interpreter&, CallArgs&)>;
+    FunctionObject(std::string name, Fn fn) : name_(std::move(name)), fn_(std::move(fn)) {}
+    std::string type_name() const override { return "builtin_function_or_method"; }
+    bool is_callable() const override { return true; }
+    Value call(Interpreter& in, CallArgs& args) override { return fn_(in, args); }
+    std::string repr() const override { return "<built-in function " + name_ + ">"; }
+
+  private:
+    std::string name_;
+    Fn fn_;
+};
+
+}  // namespace pensieve::chat

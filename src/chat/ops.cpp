@@ -1,0 +1,570 @@
+// Python semantics for comparisons, arithmetic, containment and access. See ops.hpp.
+#include "chat/ops.hpp"
+
+#include <cmath>
+#include <cstdio>
+#include <optional>
+
+#include "chat/error.hpp"
+#include "chat/methods.hpp"
+#include "chat/pystr.hpp"
+
+namespace pensieve::chat {
+
+namespace {
+
+[[noreturn]] void type_error(const std::string& what) {
+    throw TemplateRenderError(what);
+}
+
+std::string op_symbol(BinaryOp op) {
+    switch (op) {
+        case BinaryOp::Add:
+            return "+";
+        case BinaryOp::Sub:
+            return "-";
+        case BinaryOp::Mul:
+            return "*";
+        case BinaryOp::Div:
+            return "/";
+        case BinaryOp::FloorDiv:
+            return "//";
+        case BinaryOp::Mod:
+            return "%";
+        case BinaryOp::Pow:
+            return "**";
+    }
+    return "?";
+}
+
+[[noreturn]] void unsupported(BinaryOp op, const Value& a, const Value& b) {
+    type_error("unsupported operand type(s) for " + op_symbol(op) + ": '" + type_name(a) +
+               "' and '" + type_name(b) + "'");
+}
+
+int64_t checked(bool overflow, int64_t r) {
+    if (overflow) throw TemplateRenderError("integer overflow in template arithmetic");
+    return r;
+}
+
+double py_fmod(double a, double b) {
+    double r = std::fmod(a, b);
+    if (r != 0 && ((r < 0) != (b < 0))) r += b;
+    if (r == 0) r = std::copysign(0.0, b);
+    return r;
+}
+
+Value int_arith(BinaryOp op, int64_t x, int64_t y) {
+    int64_t r = 0;
+    switch (op) {
+        case BinaryOp::Add:
+            return Value::integer(checked(__builtin_add_overflow(x, y, &r), r));
+        case BinaryOp::Sub:
+            return Value::integer(checked(__builtin_sub_overflow(x, y, &r), r));
+        case BinaryOp::Mul:
+            return Value::integer(checked(__builtin_mul_overflow(x, y, &r), r));
+        case BinaryOp::Div:
+            if (y == 0) type_error("division by zero");
+            return Value::number(static_cast<double>(x) / static_cast<double>(y));
+        case BinaryOp::FloorDiv:
+        case BinaryOp::Mod: {
+            if (y == 0) type_error("integer division or modulo by zero");
+            if (x == INT64_MIN && y == -1) checked(true, 0);
+            int64_t q = x / y;
+            int64_t m = x % y;
+            if (m != 0 && ((m < 0) != (y < 0))) {
+                --q;
+                m += y;
+            }
+            return Value::integer(op == BinaryOp::FloorDiv ? q : m);
+        }
+        case BinaryOp::Pow: {
+            if (y < 0) {
+                if (x == 0) type_error("0.0 cannot be raised to a negative power");
+                return Value::number(std::pow(static_cast<double>(x), static_cast<double>(y)));
+            }
+            int64_t result = 1;
+            int64_t base = x;
+            for (int64_t e = y; e > 0; e >>= 1) {
+                if (e & 1) result = checked(__builtin_mul_overflow(result, base, &result), result);
+                if (e > 1) base = checked(__builtin_mul_overflow(base, base, &base), base);
+            }
+            return Value::integer(result);
+        }
+    }
+    return Value();
+}
+
+Value float_arith(BinaryOp op, double x, double y) {
+    switch (op) {
+        case BinaryOp::Add:
+            return Value::number(x + y);
+        case BinaryOp::Sub:
+            return Value::number(x - y);
+        case BinaryOp::Mul:
+            return Value::number(x * y);
+        case BinaryOp::Div:
+            if (y == 0) type_error("float division by zero");
+            return Value::number(x / y);
+        case BinaryOp::FloorDiv:
+            if (y == 0) type_error("float floor division by zero");
+            {
+                // CPython's float_floor_div.
+                const double mod = std::fmod(x, y);
+                double div = (x - mod) / y;
+                if (mod != 0 && ((y < 0) != (mod < 0))) div -= 1.0;
+                if (div == 0) return Value::number(std::copysign(0.0, x / y));
+                double floored = std::floor(div);
+                if (div - floored > 0.5) floored += 1.0;
+                return Value::number(floored);
+            }
+        case BinaryOp::Mod:
+            if (y == 0) type_error("float modulo");
+            return Value::number(py_fmod(x, y));
+        case BinaryOp::Pow:
+            if (x == 0 && y < 0) type_error("0.0 cannot be raised to a negative power");
+            return Value::number(std::pow(x, y));
+    }
+    return Value();
+}
+
+// `"fmt" % args`: the printf-style subset templates use (%s %r %d %i %f %%).
+Value percent_format(const std::string& fmt, const Value& rhs) {
+    std::vector<Value> args;
+    if (rhs.is_list() && rhs.list().kind == SeqKind::Tuple) {
+        args = rhs.list().items;
+    } else {
+        args.push_back(rhs);
+    }
+    std::string out;
+    std::size_t next = 0;
+    for (std::size_t i = 0; i < fmt.size(); ++i) {
+        if (fmt[i] != '%') {
+            out += fmt[i];
+            continue;
+        }
+        if (++i >= fmt.size()) type_error("incomplete format");
+        const char spec = fmt[i];
+        if (spec == '%') {
+            out += '%';
+            continue;
+        }
+        if (next >= args.size()) type_error("not enough arguments for format string");
+        const Value& a = args[next++];
+        if (spec == 's') {
+            out += to_str(a);
+        } else if (spec == 'r') {
+            out += to_repr(a);
+        } else if (spec == 'd' || spec == 'i') {
+            if (!a.is_number()) type_error("%d format: a real number is required");
+            out += std::to_string(a.is_float() ? static_cast<int64_t>(a.as_double()) : a.as_int());
+        } else if (spec == 'f') {
+            if (!a.is_number()) type_error("must be real number");
+            char buf[64];
+            std::snprintf(buf, sizeof buf, "%.6f", a.as_double());
+            out += buf;
+        } else {
+            type_error(std::string("unsupported format character '") + spec + "'");
+        }
+    }
+    if (next < args.size()) type_error("not all arguments converted during string formatting");
+    return Value::string(std::move(out));
+}
+
+Value repeat(const Value& seq, int64_t n, std::size_t max_bytes) {
+    if (n <= 0) return seq.is_string() ? Value::string("") : Value::list({}, seq.list().kind);
+    if (seq.is_string()) {
+        const std::string& s = seq.str();
+        if (!s.empty() && static_cast<uint64_t>(n) > max_bytes / s.size()) {
+            throw TemplateLimitError("string repetition exceeds the output size limit");
+        }
+        std::string out;
+        out.reserve(s.size() * static_cast<std::size_t>(n));
+        for (int64_t i = 0; i < n; ++i) out += s;
+        return Value::string(std::move(out));
+    }
+    const auto& items = seq.list().items;
+    if (!items.empty() && static_cast<uint64_t>(n) > max_bytes / (items.size() * sizeof(Value))) {
+        throw TemplateLimitError("list repetition exceeds the size limit");
+    }
+    std::vector<Value> out;
+    for (int64_t i = 0; i < n; ++i) out.insert(out.end(), items.begin(), items.end());
+    return Value::list(std::move(out), seq.list().kind);
+}
+
+bool is_sequence(const Value& v) {
+    return v.is_list() && v.list().kind != SeqKind::Iterator;
+}
+
+}  // namespace
+
+[[noreturn]] void fail_undefined(const Value& v) {
+    throw TemplateRenderError(v.undefined_hint());
+}
+
+std::string type_name(const Value& v) {
+    switch (v.kind()) {
+        case Value::Kind::Undefined:
+            return "Undefined";
+        case Value::Kind::None:
+            return "NoneType";
+        case Value::Kind::Bool:
+            return "bool";
+        case Value::Kind::Int:
+            return "int";
+        case Value::Kind::Float:
+            return "float";
+        case Value::Kind::String:
+            return "str";
+        case Value::Kind::List:
+            return v.list().kind == SeqKind::Tuple  ? "tuple"
+                   : v.list().kind == SeqKind::List ? "list"
+                                                    : "generator";
+        case Value::Kind::Dict:
+            return "dict";
+        case Value::Kind::Object:
+            return v.object().type_name();
+    }
+    return "object";
+}
+
+bool truthy(const Value& v) {
+    switch (v.kind()) {
+        case Value::Kind::Undefined:
+        case Value::Kind::None:
+            return false;
+        case Value::Kind::Bool:
+            return v.as_bool();
+        case Value::Kind::Int:
+            return v.as_int() != 0;
+        case Value::Kind::Float:
+            return v.as_double() != 0.0;
+        case Value::Kind::String:
+            return !v.str().empty();
+        case Value::Kind::List:
+            return v.list().kind == SeqKind::Iterator || !v.list().items.empty();
+        case Value::Kind::Dict:
+            return v.dict().size() != 0;
+        case Value::Kind::Object:
+            return true;
+    }
+    return false;
+}
+
+bool values_equal(const Value& a, const Value& b) {
+    if (a.is_number() && b.is_number()) {
+        if (a.is_float() || b.is_float()) return a.as_double() == b.as_double();
+        return a.as_int() == b.as_int();
+    }
+    if (a.kind() != b.kind()) return false;
+    switch (a.kind()) {
+        case Value::Kind::Undefined:
+        case Value::Kind::None:
+            return true;
+        case Value::Kind::String:
+            return a.str() == b.str();
+        case Value::Kind::List: {
+            const auto& x = a.list();
+            const auto& y = b.list();
+            if (x.kind == SeqKind::Iterator || y.kind == SeqKind::Iterator) {
+                return a.identity() == b.identity();
+            }
+            if (x.kind != y.kind || x.items.size() != y.items.size()) return false;
+            for (std::size_t i = 0; i < x.items.size(); ++i) {
+                if (!values_equal(x.items[i], y.items[i])) return false;
+            }
+            return true;
+        }
+        case Value::Kind::Dict: {
+            const auto& x = a.dict();
+            const auto& y = b.dict();
+            if (x.size() != y.size()) return false;
+            for (const auto& [k, v] : x.items()) {
+                const Value* other = y.find(k);
+                if (!other || !values_equal(v, *other)) return false;
+            }
+            return true;
+        }
+        default:
+            return a.identity() == b.identity();
+    }
+}
+
+int order(const Value& a, const Value& b) {
+    if (a.is_number() && b.is_number()) {
+        if (a.is_float() || b.is_float()) {
+            const double x = a.as_double();
+            const double y = b.as_double();
+            return x < y ? -1 : (y < x ? 1 : 0);
+        }
+        return a.as_int() < b.as_int() ? -1 : (b.as_int() < a.as_int() ? 1 : 0);
+    }
+    if (a.is_string() && b.is_string()) {
+        const int c = a.str().compare(b.str());  // UTF-8 byte order == code point order
+        return c < 0 ? -1 : (c > 0 ? 1 : 0);
+    }
+    if (is_sequence(a) && is_sequence(b) && a.list().kind == b.list().kind) {
+        const auto& x = a.list().items;
+        const auto& y = b.list().items;
+        for (std::size_t i = 0; i < x.size() && i < y.size(); ++i) {
+            if (!values_equal(x[i], y[i])) return order(x[i], y[i]);
+        }
+        return x.size() < y.size() ? -1 : (x.size() > y.size() ? 1 : 0);
+    }
+    if (a.is_undefined()) fail_undefined(a);
+    if (b.is_undefined()) fail_undefined(b);
+    type_error("'<' not supported between instances of '" + type_name(a) + "' and '" +
+               type_name(b) + "'");
+}
+
+bool compare(CompareOp op, const Value& a, const Value& b) {
+    switch (op) {
+        case CompareOp::Eq:
+            return values_equal(a, b);
+        case CompareOp::Ne:
+            return !values_equal(a, b);
+        case CompareOp::Lt:
+            return order(a, b) < 0;
+        case CompareOp::Le:
+            return order(a, b) <= 0;
+        case CompareOp::Gt:
+            return order(a, b) > 0;
+        case CompareOp::Ge:
+            return order(a, b) >= 0;
+    }
+    return false;
+}
+
+Value binary(BinaryOp op, const Value& a, const Value& b, std::size_t max_bytes) {
+    if (a.is_undefined()) fail_undefined(a);
+    if (b.is_undefined()) fail_undefined(b);
+    if (a.is_number() && b.is_number()) {
+        if (a.is_float() || b.is_float()) return float_arith(op, a.as_double(), b.as_double());
+        return int_arith(op, a.as_int(), b.as_int());
+    }
+    if (op == BinaryOp::Add) {
+        if (a.is_string() && b.is_string()) {
+            if (a.str().size() + b.str().size() > max_bytes) {
+                throw TemplateLimitError("string exceeds the output size limit");
+            }
+            std::string s;
+            s.reserve(a.str().size() + b.str().size());
+            s += a.str();
+            s += b.str();
+            return Value::string(std::move(s));
+        }
+        if (is_sequence(a) && is_sequence(b) && a.list().kind == b.list().kind) {
+            std::vector<Value> items = a.list().items;
+            items.insert(items.end(), b.list().items.begin(), b.list().items.end());
+            return Value::list(std::move(items), a.list().kind);
+        }
+    }
+    if (op == BinaryOp::Mul) {
+        if ((a.is_string() || is_sequence(a)) && b.is_integral())
+            return repeat(a, b.as_int(), max_bytes);
+        if ((b.is_string() || is_sequence(b)) && a.is_integral())
+            return repeat(b, a.as_int(), max_bytes);
+    }
+    if (op == BinaryOp::Mod && a.is_string()) return percent_format(a.str(), b);
+    unsupported(op, a, b);
+}
+
+Value negate(const Value& v) {
+    if (v.is_undefined()) fail_undefined(v);
+    if (v.is_float()) return Value::number(-v.as_double());
+    if (v.is_integral()) {
+        if (v.as_int() == INT64_MIN) checked(true, 0);
+        return Value::integer(-v.as_int());
+    }
+    type_error("bad operand type for unary -: '" + type_name(v) + "'");
+}
+
+bool contains(const Value& container, const Value& item) {
+    switch (container.kind()) {
+        case Value::Kind::String:
+            if (!item.is_string()) {
+                if (item.is_undefined()) fail_undefined(item);
+                type_error("'in <string>' requires string as left operand, not " + type_name(item));
+            }
+            return container.str().find(item.str()) != std::string::npos;
+        case Value::Kind::List:
+            for (const auto& v : container.list().items) {
+                if (values_equal(v, item)) return true;
+            }
+            return false;
+        case Value::Kind::Dict:
+            return container.dict().find(item) != nullptr;
+        case Value::Kind::Undefined:
+            return false;  // jinja2's Undefined iterates as empty
+        default:
+            type_error("argument of type '" + type_name(container) + "' is not iterable");
+    }
+}
+
+std::size_t length(const Value& v) {
+    switch (v.kind()) {
+        case Value::Kind::String:
+            return pystr::length(v.str());
+        case Value::Kind::List:
+            if (v.list().kind == SeqKind::Iterator)
+                type_error("object of type 'generator' has no len()");
+            return v.list().items.size();
+        case Value::Kind::Dict:
+            return v.dict().size();
+        case Value::Kind::Undefined:
+            return 0;
+        default:
+            type_error("object of type '" + type_name(v) + "' has no len()");
+    }
+}
+
+std::vector<Value> iterate(const Value& v) {
+    switch (v.kind()) {
+        case Value::Kind::List:
+            return v.list().items;
+        case Value::Kind::Dict: {
+            std::vector<Value> keys;
+            keys.reserve(v.dict().size());
+            for (const auto& kv : v.dict().items()) keys.push_back(kv.first);
+            return keys;
+        }
+        case Value::Kind::String: {
+            std::vector<Value> chars;
+            const std::string& s = v.str();
+            for (std::size_t pos = 0; pos < s.size();) {
+                const std::size_t start = pos;
+                pystr::decode(s, pos);
+                chars.push_back(Value::string(s.substr(start, pos - start)));
+            }
+            return chars;
+        }
+        case Value::Kind::Undefined:
+            return {};
+        default:
+            type_error("'" + type_name(v) + "' object is not iterable");
+    }
+}
+
+namespace {
+
+std::string object_type_repr(const Value& obj) {
+    if (obj.is_none()) return "None";
+    return type_name(obj) + " object";
+}
+
+Value missing_attr(const Value& obj, std::string_view name) {
+    return Value::undefined("'" + object_type_repr(obj) + "' has no attribute '" +
+                            std::string(name) + "'");
+}
+
+}  // namespace
+
+Value get_attr(const Value& obj, std::string_view name) {
+    switch (obj.kind()) {
+        case Value::Kind::Undefined:
+            fail_undefined(obj);
+        case Value::Kind::Object:
+            return obj.object().get_attr(name);
+        case Value::Kind::String:
+        case Value::Kind::List:
+        case Value::Kind::Dict: {
+            // Python attributes win over keys: `message.items` is dict.items, not a key.
+            if (is_attribute(obj, name)) return bound_method(obj, name);
+            if (obj.is_dict()) {
+                if (const Value* v = obj.dict().find(name)) return *v;
+            }
+            return missing_attr(obj, name);
+        }
+        default:
+            return missing_attr(obj, name);
+    }
+}
+
+Value get_item(const Value& obj, const Value& key) {
+    if (obj.is_undefined()) fail_undefined(obj);
+    if (obj.is_dict()) {
+        if (const Value* v = obj.dict().find(key)) return *v;
+    } else if ((is_sequence(obj) || obj.is_string()) && key.is_integral()) {
+        int64_t i = key.as_int();
+        if (obj.is_string()) {
+            const std::string& s = obj.str();
+            if (pystr::is_ascii(s)) {
+                const auto n = static_cast<int64_t>(s.size());
+                if (i < 0) i += n;
+                if (i >= 0 && i < n)
+                    return Value::string(std::string(1, s[static_cast<std::size_t>(i)]));
+            } else {
+                const auto offs = pystr::offsets(s);
+                const auto n = static_cast<int64_t>(offs.size()) - 1;
+                if (i < 0) i += n;
+                if (i >= 0 && i < n) {
+                    const auto b = offs[static_cast<std::size_t>(i)];
+                    return Value::string(s.substr(b, offs[static_cast<std::size_t>(i) + 1] - b));
+                }
+            }
+        } else {
+            const auto& items = obj.list().items;
+            const auto n = static_cast<int64_t>(items.size());
+            if (i < 0) i += n;
+            if (i >= 0 && i < n) return items[static_cast<std::size_t>(i)];
+        }
+        return Value::undefined("'" + object_type_repr(obj) + "' has no element " +
+                                std::to_string(key.as_int()));
+    }
+    if (key.is_string()) return get_attr(obj, key.str());
+    return Value::undefined("'" + object_type_repr(obj) + "' has no element " + to_repr(key));
+}
+
+Value slice(const Value& obj, const Value& start_v, const Value& stop_v, const Value& step_v) {
+    if (obj.is_undefined()) fail_undefined(obj);
+    auto as_index = [](const Value& v, const char* what) -> std::optional<int64_t> {
+        if (v.is_none() || v.is_undefined()) return std::nullopt;
+        if (!v.is_integral()) {
+            throw TemplateRenderError(std::string("slice ") + what + " must be an integer or None");
+        }
+        return v.as_int();
+    };
+    const int64_t step = as_index(step_v, "step").value_or(1);
+    if (step == 0) throw TemplateRenderError("slice step cannot be zero");
+    std::vector<std::size_t> offs;
+    int64_t n = 0;
+    if (obj.is_string()) {
+        offs = pystr::offsets(obj.str());
+        n = static_cast<int64_t>(offs.size()) - 1;
+    } else if (is_sequence(obj)) {
+        n = static_cast<int64_t>(obj.list().items.size());
+    } else {
+        return Value::undefined("'" + object_type_repr(obj) + "' object is not subscriptable");
+    }
+    // Python's PySlice_AdjustIndices.
+    auto adjust = [&](std::optional<int64_t> v, int64_t dflt) {
+        if (!v) return dflt;
+        int64_t i = *v;
+        if (i < 0) {
+            i += n;
+            if (i < 0) i = step < 0 ? -1 : 0;
+        } else if (i >= n) {
+            i = step < 0 ? n - 1 : n;
+        }
+        return i;
+    };
+    const int64_t start = adjust(as_index(start_v, "start"), step < 0 ? n - 1 : 0);
+    const int64_t stop = adjust(as_index(stop_v, "stop"), step < 0 ? -1 : n);
+    std::vector<int64_t> picks;
+    for (int64_t i = start; step > 0 ? i < stop : i > stop; i += step) picks.push_back(i);
+    if (obj.is_string()) {
+        std::string out;
+        const std::string& s = obj.str();
+        for (int64_t i : picks) {
+            const auto b = offs[static_cast<std::size_t>(i)];
+            out.append(s, b, offs[static_cast<std::size_t>(i) + 1] - b);
+        }
+        return Value::string(std::move(out));
+    }
+    std::vector<Value> out;
+    out.reserve(picks.size());
+    for (int64_t i : picks) out.push_back(obj.list().items[static_cast<std::size_t>(i)]);
+    return Value::list(std::move(out), obj.list().kind);
+}
+
+}  // namespace pensieve::chat

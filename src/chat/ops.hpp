@@ -1,0 +1,50 @@
+// Python semantics of the operations templates apply to values: truthiness, equality,
+// ordering, arithmetic, str()/repr(), len(), iteration, attribute and item access.
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "chat/value.hpp"
+
+namespace pensieve::chat {
+
+enum class BinaryOp : uint8_t { Add, Sub, Mul, Div, FloorDiv, Mod, Pow };
+enum class CompareOp : uint8_t { Eq, Ne, Lt, Le, Gt, Ge };
+
+bool truthy(const Value& v);
+bool values_equal(const Value& a, const Value& b);
+bool compare(CompareOp op, const Value& a, const Value& b);  // throws on unorderable types
+// Three-way ordering for sort/min/max (throws on unorderable types).
+int order(const Value& a, const Value& b);
+
+// `max_bytes` caps strings and lists that * and + can build (hostile `'x' * 10**12`).
+Value binary(BinaryOp op, const Value& a, const Value& b, std::size_t max_bytes);
+Value negate(const Value& v);
+bool contains(const Value& container, const Value& item);  // `item in container`
+
+// Python str() and repr(); Undefined prints as "" (jinja2's default Undefined).
+// `depth` bounds recursion through nested containers (cycles through namespaces).
+std::string to_str(const Value& v, std::size_t max_depth = 256);
+void append_str(std::string& out, const Value& v, std::size_t max_depth = 256);
+std::string to_repr(const Value& v, std::size_t max_depth = 256);
+std::string float_repr(double d);       // Python float.__repr__
+std::string type_name(const Value& v);  // Python type name, for error messages
+
+// len(); throws TypeError-like errors for values without a length.
+std::size_t length(const Value& v);
+// Materializes iteration: str -> code points, dict -> keys, Undefined -> empty.
+std::vector<Value> iterate(const Value& v);
+
+// jinja2's environment.getattr (obj.name) and getitem (obj[key]); both return
+// Undefined when missing and throw when `obj` is itself Undefined.
+Value get_attr(const Value& obj, std::string_view name);
+Value get_item(const Value& obj, const Value& key);
+Value slice(const Value& obj, const Value& start, const Value& stop, const Value& step);
+
+// Throws jinja2's UndefinedError for an Undefined used where jinja2 raises.
+[[noreturn]] void fail_undefined(const Value& v);
+
+}  // namespace pensieve::chat

@@ -1,0 +1,420 @@
+// Python str semantics over UTF-8. See pystr.hpp.
+#include "chat/pystr.hpp"
+
+#include <algorithm>
+
+namespace pensieve::chat::pystr {
+
+char32_t decode(std::string_view s, std::size_t& pos) {
+    const auto b0 = static_cast<unsigned char>(s[pos]);
+    int len = 0;
+    char32_t cp = 0;
+    if (b0 < 0x80) {
+        ++pos;
+        return b0;
+    } else if ((b0 & 0xE0) == 0xC0) {
+        len = 2;
+        cp = b0 & 0x1F;
+    } else if ((b0 & 0xF0) == 0xE0) {
+        len = 3;
+        cp = b0 & 0x0F;
+    } else if ((b0 & 0xF8) == 0xF0) {
+        len = 4;
+        cp = b0 & 0x07;
+    } else {
+        ++pos;
+        return b0;
+    }
+    if (pos + static_cast<std::size_t>(len) > s.size()) {
+        ++pos;
+        return b0;
+    }
+    for (int i = 1; i < len; ++i) {
+        const auto b = static_cast<unsigned char>(s[pos + static_cast<std::size_t>(i)]);
+        if ((b & 0xC0) != 0x80) {
+            ++pos;
+            return b0;
+        }
+        cp = (cp << 6) | (b & 0x3F);
+    }
+    pos += static_cast<std::size_t>(len);
+    return cp;
+}
+
+void append_utf8(std::string& out, char32_t cp) {
+    if (cp < 0x80) {
+        out += static_cast<char>(cp);
+    } else if (cp < 0x800) {
+        out += static_cast<char>(0xC0 | (cp >> 6));
+        out += static_cast<char>(0x80 | (cp & 0x3F));
+    } else if (cp < 0x10000) {
+        out += static_cast<char>(0xE0 | (cp >> 12));
+        out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+        out += static_cast<char>(0x80 | (cp & 0x3F));
+    } else {
+        out += static_cast<char>(0xF0 | (cp >> 18));
+        out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
+        out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+        out += static_cast<char>(0x80 | (cp & 0x3F));
+    }
+}
+
+bool is_ascii(std::string_view s) {
+    for (char c : s) {
+        if (static_cast<unsigned char>(c) >= 0x80) return false;
+    }
+    return true;
+}
+
+std::size_t length(std::string_view s) {
+    std::size_t n = 0;
+    for (std::size_t pos = 0; pos < s.size(); ++n) decode(s, pos);
+    return n;
+}
+
+std::vector<std::size_t> offsets(std::string_view s) {
+    std::vector<std::size_t> out;
+    out.reserve(s.size() + 1);
+    for (std::size_t pos = 0; pos < s.size();) {
+        out.push_back(pos);
+        decode(s, pos);
+    }
+    out.push_back(s.size());
+    return out;
+}
+
+bool is_space(char32_t cp) {
+    switch (cp) {
+        case 0x09:
+        case 0x0A:
+        case 0x0B:
+        case 0x0C:
+        case 0x0D:
+        case 0x1C:
+        case 0x1D:
+        case 0x1E:
+        case 0x1F:
+        case 0x20:
+        case 0x85:
+        case 0xA0:
+        case 0x1680:
+        case 0x2028:
+        case 0x2029:
+        case 0x202F:
+        case 0x205F:
+        case 0x3000:
+            return true;
+        default:
+            return cp >= 0x2000 && cp <= 0x200A;
+    }
+}
+
+bool is_linebreak(char32_t cp) {
+    switch (cp) {
+        case 0x0A:
+        case 0x0B:
+        case 0x0C:
+        case 0x0D:
+        case 0x1C:
+        case 0x1D:
+        case 0x1E:
+        case 0x85:
+        case 0x2028:
+        case 0x2029:
+            return true;
+        default:
+            return false;
+    }
+}
+
+namespace {
+
+// Strips code points matching `pred` from the chosen ends.
+template <typename Pred>
+std::string strip_if(std::string_view s, bool left, bool right, Pred pred) {
+    std::size_t begin = 0;
+    std::size_t end = s.size();
+    if (left) {
+        while (begin < end) {
+            std::size_t next = begin;
+            if (!pred(decode(s, next))) break;
+            begin = next;
+        }
+    }
+    if (right) {
+        while (end > begin) {
+            std::size_t start = end - 1;
+            while (start > begin && (static_cast<unsigned char>(s[start]) & 0xC0) == 0x80) {
+                --start;
+            }
+            std::size_t probe = start;
+            if (!pred(decode(s, probe))) break;
+            end = start;
+        }
+    }
+    return std::string(s.substr(begin, end - begin));
+}
+
+char32_t ascii_upper(char32_t c) {
+    return (c >= 'a' && c <= 'z') ? c - 32 : c;
+}
+char32_t ascii_lower(char32_t c) {
+    return (c >= 'A' && c <= 'Z') ? c + 32 : c;
+}
+
+// Simple one-to-one case mappings for Latin-1 and Cyrillic; other scripts are left
+// unchanged (documented gap: Python maps all of Unicode).
+char32_t cp_upper(char32_t c) {
+    if (c < 0x80) return ascii_upper(c);
+    if ((c >= 0xE0 && c <= 0xFE && c != 0xF7)) return c - 0x20;
+    if (c >= 0x430 && c <= 0x44F) return c - 0x20;
+    if (c >= 0x450 && c <= 0x45F) return c - 0x50;
+    return c;
+}
+char32_t cp_lower(char32_t c) {
+    if (c < 0x80) return ascii_lower(c);
+    if ((c >= 0xC0 && c <= 0xDE && c != 0xD7)) return c + 0x20;
+    if (c >= 0x410 && c <= 0x42F) return c + 0x20;
+    if (c >= 0x400 && c <= 0x40F) return c + 0x50;
+    return c;
+}
+bool is_cased(char32_t c) {
+    return cp_upper(c) != c || cp_lower(c) != c;
+}
+
+template <typename F>
+std::string map_cp(std::string_view s, F f) {
+    std::string out;
+    out.reserve(s.size());
+    for (std::size_t pos = 0; pos < s.size();) append_utf8(out, f(decode(s, pos)));
+    return out;
+}
+
+}  // namespace
+
+std::string strip(std::string_view s, bool left, bool right) {
+    return strip_if(s, left, right, is_space);
+}
+
+std::string strip_chars(std::string_view s, std::string_view chars, bool left, bool right) {
+    std::vector<char32_t> set;
+    for (std::size_t pos = 0; pos < chars.size();) set.push_back(decode(chars, pos));
+    return strip_if(s, left, right, [&](char32_t cp) {
+        return std::find(set.begin(), set.end(), cp) != set.end();
+    });
+}
+
+std::string upper(std::string_view s) {
+    return map_cp(s, cp_upper);
+}
+std::string lower(std::string_view s) {
+    return map_cp(s, cp_lower);
+}
+
+std::string capitalize(std::string_view s) {
+    bool first = true;
+    return map_cp(s, [&](char32_t c) {
+        const char32_t r = first ? cp_upper(c) : cp_lower(c);
+        first = false;
+        return r;
+    });
+}
+
+std::string title(std::string_view s) {
+    bool prev_cased = false;
+    return map_cp(s, [&](char32_t c) {
+        const char32_t r = prev_cased ? cp_lower(c) : cp_upper(c);
+        prev_cased = is_cased(c);
+        return r;
+    });
+}
+
+std::string jinja_title(std::string_view s) {
+    // jinja2: "".join(w[0].upper() + w[1:].lower() for w in re.split(r"([-\s({\[<]+)", s))
+    auto is_sep = [](char32_t c) {
+        return c == '-' || c == '(' || c == '{' || c == '[' || c == '<' || is_space(c);
+    };
+    bool word_start = true;
+    return map_cp(s, [&](char32_t c) {
+        if (is_sep(c)) {
+            word_start = true;
+            return c;
+        }
+        const char32_t r = word_start ? cp_upper(c) : cp_lower(c);
+        word_start = false;
+        return r;
+    });
+}
+
+std::vector<std::string> split(std::string_view s, std::string_view sep, bool whitespace,
+                               int64_t maxsplit) {
+    std::vector<std::string> out;
+    if (whitespace) {
+        std::size_t pos = 0;
+        while (pos < s.size()) {
+            // skip whitespace
+            std::size_t next = pos;
+            while (pos < s.size()) {
+                next = pos;
+                if (!is_space(decode(s, next))) break;
+                pos = next;
+            }
+            if (pos >= s.size()) break;
+            if (maxsplit >= 0 && static_cast<int64_t>(out.size()) == maxsplit) {
+                out.emplace_back(strip(s.substr(pos), false, true));
+                return out;
+            }
+            std::size_t start = pos;
+            while (pos < s.size()) {
+                next = pos;
+                if (is_space(decode(s, next))) break;
+                pos = next;
+            }
+            out.emplace_back(s.substr(start, pos - start));
+        }
+        return out;
+    }
+    std::size_t start = 0;
+    while (maxsplit < 0 || static_cast<int64_t>(out.size()) < maxsplit) {
+        const std::size_t hit = s.find(sep, start);
+        if (hit == std::string_view::npos) break;
+        out.emplace_back(s.substr(start, hit - start));
+        start = hit + sep.size();
+    }
+    out.emplace_back(s.substr(start));
+    return out;
+}
+
+std::vector<std::string> rsplit(std::string_view s, std::string_view sep, bool whitespace,
+                                int64_t maxsplit) {
+    if (maxsplit < 0) return split(s, sep, whitespace, maxsplit);
+    std::vector<std::string> out;
+    if (whitespace) {
+        // Reverse the code points, split from the left, reverse back: simple and correct.
+        std::vector<char32_t> cps;
+        for (std::size_t pos = 0; pos < s.size();) cps.push_back(decode(s, pos));
+        std::string rev;
+        for (auto it = cps.rbegin(); it != cps.rend(); ++it) append_utf8(rev, *it);
+        auto parts = split(rev, sep, true, maxsplit);
+        for (auto& p : parts) {
+            std::vector<char32_t> pc;
+            for (std::size_t pos = 0; pos < p.size();) pc.push_back(decode(p, pos));
+            std::string back;
+            for (auto it = pc.rbegin(); it != pc.rend(); ++it) append_utf8(back, *it);
+            p = std::move(back);
+        }
+        std::reverse(parts.begin(), parts.end());
+        return parts;
+    }
+    std::size_t end = s.size();
+    while (static_cast<int64_t>(out.size()) < maxsplit) {
+        if (end < sep.size()) break;
+        const std::size_t hit = s.rfind(sep, end - sep.size());
+        if (hit == std::string_view::npos) break;
+        out.emplace_back(s.substr(hit + sep.size(), end - hit - sep.size()));
+        end = hit;
+    }
+    out.emplace_back(s.substr(0, end));
+    std::reverse(out.begin(), out.end());
+    return out;
+}
+
+std::vector<std::string> splitlines(std::string_view s, bool keepends) {
+    std::vector<std::string> out;
+    std::size_t start = 0;
+    std::size_t pos = 0;
+    while (pos < s.size()) {
+        const std::size_t at = pos;
+        const char32_t cp = decode(s, pos);
+        if (!is_linebreak(cp)) continue;
+        std::size_t end = pos;
+        if (cp == '\r' && pos < s.size() && s[pos] == '\n') end = ++pos;
+        out.emplace_back(s.substr(start, (keepends ? end : at) - start));
+        start = pos;
+    }
+    if (start < s.size()) out.emplace_back(s.substr(start));
+    return out;
+}
+
+std::string replace(std::string_view s, std::string_view from, std::string_view to, int64_t count) {
+    std::string out;
+    if (from.empty()) {
+        int64_t done = 0;
+        std::size_t pos = 0;
+        while (pos < s.size()) {
+            if (count < 0 || done < count) {
+                out += to;
+                ++done;
+            }
+            const std::size_t start = pos;
+            decode(s, pos);
+            out.append(s.substr(start, pos - start));
+        }
+        if (count < 0 || done < count) out += to;
+        return out;
+    }
+    std::size_t start = 0;
+    int64_t done = 0;
+    while (count < 0 || done < count) {
+        const std::size_t hit = s.find(from, start);
+        if (hit == std::string_view::npos) break;
+        out.append(s.substr(start, hit - start));
+        out += to;
+        start = hit + from.size();
+        ++done;
+    }
+    out.append(s.substr(start));
+    return out;
+}
+
+int64_t count(std::string_view s, std::string_view sub) {
+    if (sub.empty()) return static_cast<int64_t>(length(s)) + 1;
+    int64_t n = 0;
+    for (std::size_t pos = s.find(sub); pos != std::string_view::npos;
+         pos = s.find(sub, pos + sub.size())) {
+        ++n;
+    }
+    return n;
+}
+
+int64_t find(std::string_view s, std::string_view sub, bool reverse) {
+    const std::size_t hit = reverse ? s.rfind(sub) : s.find(sub);
+    if (hit == std::string_view::npos) return -1;
+    return static_cast<int64_t>(length(s.substr(0, hit)));
+}
+
+std::string repr(std::string_view s) {
+    const bool has_single = s.find('\'') != std::string_view::npos;
+    const bool has_double = s.find('"') != std::string_view::npos;
+    const char quote = (has_single && !has_double) ? '"' : '\'';
+    std::string out(1, quote);
+    static const char* hex = "0123456789abcdef";
+    for (std::size_t pos = 0; pos < s.size();) {
+        const char32_t cp = decode(s, pos);
+        if (cp == static_cast<char32_t>(quote) || cp == '\\') {
+            out += '\\';
+            out += static_cast<char>(cp);
+        } else if (cp == '\n') {
+            out += "\\n";
+        } else if (cp == '\r') {
+            out += "\\r";
+        } else if (cp == '\t') {
+            out += "\\t";
+        } else if (cp < 0x20 || (cp >= 0x7F && cp <= 0xA0) || cp == 0xAD) {
+            out += "\\x";
+            out += hex[(cp >> 4) & 0xF];
+            out += hex[cp & 0xF];
+        } else if ((cp != 0x20 && is_space(cp)) || (cp >= 0x200B && cp <= 0x200F) ||
+                   (cp >= 0x2060 && cp <= 0x2064) || cp == 0xFEFF) {
+            // Non-printable per Python's str.isprintable (separators, format chars).
+            out += "\\u";
+            for (int shift = 12; shift >= 0; shift -= 4) out += hex[(cp >> shift) & 0xF];
+        } else {
+            append_utf8(out, cp);
+        }
+    }
+    out += quote;
+    return out;
+}
+
+}  // namespace pensieve::chat::pystr

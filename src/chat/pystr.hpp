@@ -1,0 +1,49 @@
+// Python `str` semantics over UTF-8 bytes: what jinja2 templates see when they index,
+// slice, strip, split or change the case of a string. Python counts code points, not
+// bytes, and has its own idea of whitespace; both matter for byte-exact prompts.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace pensieve::chat::pystr {
+
+// Decodes one code point at `pos` (advancing it). Invalid bytes decode as themselves
+// (one byte each) so that nothing is ever lost; templates only ever see valid UTF-8
+// from JSON, but the template source itself is not checked.
+char32_t decode(std::string_view s, std::size_t& pos);
+void append_utf8(std::string& out, char32_t cp);
+
+bool is_ascii(std::string_view s);
+std::size_t length(std::string_view s);  // in code points
+// Byte offsets of every code point start, plus s.size() at the end.
+std::vector<std::size_t> offsets(std::string_view s);
+
+bool is_space(char32_t cp);      // str.isspace()
+bool is_linebreak(char32_t cp);  // str.splitlines() boundaries
+
+std::string strip(std::string_view s, bool left, bool right);
+std::string strip_chars(std::string_view s, std::string_view chars, bool left, bool right);
+
+std::string upper(std::string_view s);
+std::string lower(std::string_view s);
+std::string capitalize(std::string_view s);   // str.capitalize()
+std::string title(std::string_view s);        // str.title()
+std::string jinja_title(std::string_view s);  // the `title` filter (splits on -, space, brackets)
+
+// str.split(): sep empty = split on whitespace runs; maxsplit < 0 = no limit.
+std::vector<std::string> split(std::string_view s, std::string_view sep, bool whitespace,
+                               int64_t maxsplit);
+std::vector<std::string> rsplit(std::string_view s, std::string_view sep, bool whitespace,
+                                int64_t maxsplit);
+std::vector<std::string> splitlines(std::string_view s, bool keepends);
+std::string replace(std::string_view s, std::string_view from, std::string_view to, int64_t count);
+int64_t count(std::string_view s, std::string_view sub);
+int64_t find(std::string_view s, std::string_view sub, bool reverse);  // code point index
+
+// Python's repr() of a str, quotes included.
+std::string repr(std::string_view s);
+
+}  // namespace pensieve::chat::pystr

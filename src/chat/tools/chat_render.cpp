@@ -1,0 +1,79 @@
+// chat_render: renders chat templates for tests/reference/chat, which compares the
+// output byte-for-byte with Python jinja2 configured like transformers.
+//
+//   chat_render < request.json          -> rendered text on stdout
+//   chat_render --batch < requests.json -> JSON array of results on stdout
+//
+// A request: {"template": "...", "messages": [...], "tools": [...] | null,
+//             "add_generation_prompt": bool, "bos_token": "...", "eos_token": "...",
+//             "extra": {...}}
+// A result (batch): {"ok": true, "text": "..."} or
+//                   {"ok": false, "kind": "syntax"|"raised"|"limit"|"render", "message": "..."}
+// Single mode exit codes: 0 ok, 2 syntax, 3 raised, 4 limit, 5 render, 1 bad request.
+#include <cstdio>
+#include <iostream>
+#include <iterator>
+#include <string>
+
+#include "chat/chat_template.hpp"
+#include "chat/error.hpp"
+
+namespace {
+
+using nlohmann::ordered_json;
+using namespace pensieve::chat;
+
+ordered_json render_one(const ordered_json& req) {
+    ChatInputs in;
+    in.messages = req.value("messages", ordered_json::array());
+    in.tools = req.contains("tools") ? req["tools"] : ordered_json(nullptr);
+    in.add_generation_prompt = req.value("add_generation_prompt", false);
+    in.bos_token = req.value("bos_token", std::string());
+    in.eos_token = req.value("eos_token", std::string());
+    in.extra = req.value("extra", ordered_json::object());
+    ordered_json out;
+    try {
+        out["text"] = render_chat(req.at("template").get<std::string>(), in);
+        out["ok"] = true;
+    } catch (const TemplateSyntaxError& e) {
+        out = {{"ok", false}, {"kind", "syntax"}, {"message", e.what()}};
+    } catch (const TemplateRaisedError& e) {
+        out = {{"ok", false}, {"kind", "raised"}, {"message", e.what()}};
+    } catch (const TemplateLimitError& e) {
+        out = {{"ok", false}, {"kind", "limit"}, {"message", e.what()}};
+    } catch (const TemplateRenderError& e) {
+        out = {{"ok", false}, {"kind", "render"}, {"message", e.what()}};
+    }
+    return out;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    const bool batch = argc > 1 && std::string(argv[1]) == "--batch";
+    const std::string input((std::istreambuf_iterator<char>(std::cin)),
+                            std::istreambuf_iterator<char>());
+    try {
+        const ordered_json req = ordered_json::parse(input);
+        if (batch) {
+            ordered_json results = ordered_json::array();
+            for (const auto& r : req) results.push_back(render_one(r));
+            // error_handler replace: rendered text may hold invalid UTF-8 from a template.
+            std::cout << results.dump(-1, ' ', false, ordered_json::error_handler_t::replace);
+            return 0;
+        }
+        const ordered_json result = render_one(req);
+        if (result["ok"].get<bool>()) {
+            const std::string text = result["text"].get<std::string>();
+            std::fwrite(text.data(), 1, text.size(), stdout);
+            return 0;
+        }
+        std::cerr << result["kind"].get<std::string>() << ": "
+                  << result["message"].get<std::string>() << "\n";
+        const std::string kind = result["kind"].get<std::string>();
+        return kind == "syntax" ? 2 : kind == "raised" ? 3 : kind == "limit" ? 4 : 5;
+    } catch (const std::exception& e) {
+        std::cerr << "bad request: " << e.what() << "\n";
+        return 1;
+    }
+}

@@ -1,0 +1,130 @@
+// Value construction and the dict container. See value.hpp.
+#include "chat/value.hpp"
+
+#include "chat/error.hpp"
+#include "chat/ops.hpp"
+
+namespace pensieve::chat {
+
+namespace {
+constexpr std::size_t kIndexThreshold = 16;  // dicts above this size get a hash index
+}
+
+Value Value::undefined(std::string hint) {
+    Value v;
+    v.ptr_ = std::make_shared<std::string>(std::move(hint));
+    return v;
+}
+
+Value Value::boolean(bool b) {
+    Value v(Kind::Bool);
+    v.scalar_.b = b;
+    return v;
+}
+
+Value Value::integer(int64_t i) {
+    Value v(Kind::Int);
+    v.scalar_.i = i;
+    return v;
+}
+
+Value Value::number(double d) {
+    Value v(Kind::Float);
+    v.scalar_.f = d;
+    return v;
+}
+
+Value Value::string(std::string s) {
+    Value v(Kind::String);
+    v.ptr_ = std::make_shared<std::string>(std::move(s));
+    return v;
+}
+
+Value Value::list(std::vector<Value> items, SeqKind kind) {
+    Value v(Kind::List);
+    auto data = std::make_shared<ListData>();
+    data->items = std::move(items);
+    data->kind = kind;
+    v.ptr_ = std::move(data);
+    return v;
+}
+
+Value Value::dict(std::shared_ptr<DictData> d) {
+    Value v(Kind::Dict);
+    v.ptr_ = std::move(d);
+    return v;
+}
+
+Value Value::object(std::shared_ptr<Object> o) {
+    Value v(Kind::Object);
+    v.ptr_ = std::move(o);
+    return v;
+}
+
+std::string Value::undefined_hint() const {
+    if (ptr_) return *static_cast<const std::string*>(ptr_.get());
+    return "value is undefined";
+}
+
+const Value* DictData::find(std::string_view key) const {
+    if (!index_.empty()) {
+        auto it = index_.find(key);
+        return it == index_.end() ? nullptr : &items_[it->second].second;
+    }
+    for (const auto& [k, v] : items_) {
+        if (k.is_string() && k.str() == key) return &v;
+    }
+    return nullptr;
+}
+
+const Value* DictData::find(const Value& key) const {
+    if (key.is_string()) return find(std::string_view(key.str()));
+    for (const auto& [k, v] : items_) {
+        if (!k.is_string() && values_equal(k, key)) return &v;
+    }
+    return nullptr;
+}
+
+void DictData::set(Value key, Value value) {
+    if (const Value* existing = find(key)) {
+        *const_cast<Value*>(existing) = std::move(value);
+        return;
+    }
+    items_.emplace_back(std::move(key), std::move(value));
+    if (items_.size() == kIndexThreshold + 1) {
+        for (std::size_t i = 0; i < items_.size(); ++i) index_key(i);
+    } else if (items_.size() > kIndexThreshold + 1) {
+        index_key(items_.size() - 1);
+    }
+}
+
+void DictData::index_key(std::size_t i) {
+    if (items_[i].first.is_string()) index_.emplace(items_[i].first.str(), i);
+}
+
+const Value* CallArgs::get(std::size_t pos, std::string_view name) const {
+    if (pos < args.size()) return &args[pos];
+    for (const auto& [k, v] : kwargs) {
+        if (k == name) return &v;
+    }
+    return nullptr;
+}
+
+Value Object::get_attr(std::string_view name) const {
+    return Value::undefined("'" + type_name() + " object' has no attribute '" + std::string(name) +
+                            "'");
+}
+
+bool Object::set_attr(std::string_view, Value) {
+    return false;
+}
+
+Value Object::call(Interpreter&, CallArgs&) {
+    throw TemplateRenderError("'" + type_name() + "' object is not callable");
+}
+
+std::string Object::repr() const {
+    return "<" + type_name() + " object>";
+}
+
+}  // namespace pensieve::chat

@@ -1,0 +1,127 @@
+// The values templates compute with, modelled on the Python objects jinja2 sees:
+// Undefined, None, bool, int, float, str, list/tuple, dict (insertion-ordered) and a few
+// objects (namespace, loop, macro, bound method...).
+//
+// Why our own type rather than nlohmann::json: templates need Undefined (with the name
+// that was missing, for jinja2's error text), the int/float/bool distinctions of Python,
+// tuples, callables and mutable namespaces, and cheap copies: strings, lists and dicts
+// are immutable once built and shared by reference count, so passing a message list
+// through filters and loops never copies it. JSON is converted once at the boundary.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+namespace pensieve::chat {
+
+class Value;
+class Object;
+class Interpreter;
+
+enum class SeqKind : uint8_t {
+    List,
+    Tuple,
+    Iterator,  // a Python generator/iterator: always truthy, has no len(), no indexing
+};
+
+struct ListData {
+    std::vector<Value> items;
+    SeqKind kind = SeqKind::List;
+};
+
+// Insertion-ordered mapping with Python key equality. Small dicts (the common case:
+// a message has 2-4 keys) are searched linearly; larger ones get a string-key index.
+class DictData {
+  public:
+    const Value* find(const Value& key) const;
+    const Value* find(std::string_view key) const;
+    void set(Value key, Value value);  // insert or replace, keeping first-insertion order
+    const std::vector<std::pair<Value, Value>>& items() const { return items_; }
+    std::size_t size() const { return items_.size(); }
+
+  private:
+    void index_key(std::size_t i);
+    std::vector<std::pair<Value, Value>> items_;
+    std::unordered_map<std::string_view, std::size_t> index_;  // views into key strings
+};
+
+class Value {
+  public:
+    enum class Kind : uint8_t { Undefined, None, Bool, Int, Float, String, List, Dict, Object };
+
+    Value() = default;                         // Undefined with no name
+    static Value undefined(std::string hint);  // hint: jinja2's message if it is used
+    static Value none() { return Value(Kind::None); }
+    static Value boolean(bool b);
+    static Value integer(int64_t i);
+    static Value number(double d);
+    static Value string(std::string s);
+    static Value list(std::vector<Value> items, SeqKind kind = SeqKind::List);
+    static Value dict(std::shared_ptr<DictData> d);
+    static Value object(std::shared_ptr<Object> o);
+
+    Kind kind() const { return kind_; }
+    bool is_undefined() const { return kind_ == Kind::Undefined; }
+    bool is_none() const { return kind_ == Kind::None; }
+    bool is_bool() const { return kind_ == Kind::Bool; }
+    bool is_int() const { return kind_ == Kind::Int; }  // not bool
+    bool is_float() const { return kind_ == Kind::Float; }
+    bool is_number() const { return kind_ == Kind::Bool || kind_ == Kind::Int || is_float(); }
+    bool is_integral() const { return kind_ == Kind::Bool || kind_ == Kind::Int; }
+    bool is_string() const { return kind_ == Kind::String; }
+    bool is_list() const { return kind_ == Kind::List; }
+    bool is_dict() const { return kind_ == Kind::Dict; }
+    bool is_object() const { return kind_ == Kind::Object; }
+
+    bool as_bool() const { return scalar_.b; }
+    int64_t as_int() const { return kind_ == Kind::Bool ? (scalar_.b ? 1 : 0) : scalar_.i; }
+    double as_double() const { return is_float() ? scalar_.f : static_cast<double>(as_int()); }
+    const std::string& str() const { return *static_cast<const std::string*>(ptr_.get()); }
+    const ListData& list() const { return *static_cast<const ListData*>(ptr_.get()); }
+    const DictData& dict() const { return *static_cast<const DictData*>(ptr_.get()); }
+    Object& object() const { return *static_cast<Object*>(ptr_.get()); }
+    std::shared_ptr<Object> object_ptr() const { return std::static_pointer_cast<Object>(ptr_); }
+    const void* identity() const { return ptr_.get(); }
+    // The message jinja2 would give when this Undefined is used ("'x' is undefined").
+    std::string undefined_hint() const;
+
+  private:
+    explicit Value(Kind k) : kind_(k) {}
+    Kind kind_ = Kind::Undefined;
+    union {
+        bool b;
+        int64_t i;
+        double f;
+    } scalar_{};
+    std::shared_ptr<void> ptr_;  // String / ListData / DictData / Object / undefined hint
+};
+
+// Positional and keyword arguments of a call, as evaluated.
+struct CallArgs {
+    std::vector<Value> args;
+    std::vector<std::pair<std::string, Value>> kwargs;
+
+    // Argument `pos` or keyword `name`, or Undefined when neither was given.
+    const Value* get(std::size_t pos, std::string_view name) const;
+};
+
+// Non-data objects: namespace(), loop, macros, builtin functions, bound methods.
+// Objects are always owned by shared_ptr (Value::object), so methods that hand out
+// callables can keep their object alive with shared_from_this().
+class Object : public std::enable_shared_from_this<Object> {
+  public:
+    virtual ~Object() = default;
+    virtual std::string type_name() const = 0;                  // as Python would name the type
+    virtual Value get_attr(std::string_view name) const;        // Undefined when absent
+    virtual bool set_attr(std::string_view name, Value value);  // false when not allowed
+    virtual bool is_callable() const { return false; }
+    virtual Value call(Interpreter& interp, CallArgs& args);
+    virtual std::string repr() const;
+};
+
+}  // namespace pensieve::chat
