@@ -9,6 +9,7 @@ void register_info(CLI::App& app);    // cmd_info.cpp
 void register_pull(CLI::App& app);    // cmd_pull.cpp
 void register_models(CLI::App& app);  // cmd_models.cpp
 void register_tokenize(CLI::App& app);  // cmd_tokenize.cpp
+void register_cpu(CLI::App& app);       // cmd_cpu.cpp
 
 // Subcommand callbacks set the process exit code here (default 0).
 void set_exit_code(int code);

@@ -14,6 +14,7 @@ int main(int argc, char** argv) {
     pensieve::cli::register_pull(app);
     pensieve::cli::register_models(app);
     pensieve::cli::register_tokenize(app);
+    pensieve::cli::register_cpu(app);
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {

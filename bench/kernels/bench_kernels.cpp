@@ -1,0 +1,194 @@
+// Kernel benchmarks: memory read bandwidth (the ceiling for decode), GEMV
+// (b = 1) in GB/s of weight bytes, and batched GEMM in GFLOP/s. Each matmul
+// benchmark first checks its result against the scalar reference on a few
+// rows and reports an error instead of a number if they disagree.
+//
+// The kernel variant follows PENSIEVE_CPU; thread counts are benchmark args.
+#include <benchmark/benchmark.h>
+
+#include <cmath>
+#include <cstring>
+#include <map>
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "kernels/dispatch.hpp"
+#include "kernels/matmul.hpp"
+
+namespace {
+
+using namespace pensieve::kernels;
+
+ThreadPool& pool(int threads) {
+    static std::map<int, std::unique_ptr<ThreadPool>> pools;
+    auto& p = pools[threads];
+    if (!p) p = std::make_unique<ThreadPool>(threads);
+    return *p;
+}
+
+// ---- (a) read bandwidth ----------------------------------------------------
+
+constexpr size_t kStreamBytes = size_t{1} << 30;
+
+const std::vector<uint64_t>& stream_buffer() {
+    static const std::vector<uint64_t> buf = [] {
+        std::vector<uint64_t> b(kStreamBytes / sizeof(uint64_t));
+        for (size_t i = 0; i < b.size(); ++i) b[i] = i;  // touch every page
+        return b;
+    }();
+    return buf;
+}
+
+void BM_ReadBandwidth(benchmark::State& state) {
+    const int threads = static_cast<int>(state.range(0));
+    const std::vector<uint64_t>& buf = stream_buffer();
+    constexpr int64_t kChunks = 256;
+    const size_t per_chunk = buf.size() / kChunks;
+    std::vector<uint64_t> partial(kChunks);
+    for (auto _ : state) {
+        pool(threads).parallel_for(kChunks, [&](int64_t c, int) {
+            const uint64_t* p = buf.data() + static_cast<size_t>(c) * per_chunk;
+            uint64_t s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+            for (size_t i = 0; i < per_chunk; i += 4) {
+                s0 += p[i];
+                s1 += p[i + 1];
+                s2 += p[i + 2];
+                s3 += p[i + 3];
+            }
+            partial[static_cast<size_t>(c)] = s0 + s1 + s2 + s3;
+        });
+        benchmark::DoNotOptimize(partial.data());
+    }
+    state.counters["GB/s"] = benchmark::Counter(static_cast<double>(kStreamBytes) * 1e-9,
+                                                benchmark::Counter::kIsIterationInvariantRate);
+}
+BENCHMARK(BM_ReadBandwidth)->Arg(1)->Arg(2)->UseRealTime()->Unit(benchmark::kMillisecond);
+
+// ---- matmul fixtures -------------------------------------------------------
+
+constexpr int64_t kN = 11008;  // rows (output features), Llama-7B FFN
+constexpr int64_t kK = 4096;   // columns (input features)
+
+struct Weights {
+    std::vector<uint8_t> data;
+    WeightMatrix matrix;
+};
+
+// A kN x kK matrix of `type`: 64 distinct quantized rows repeated (quantizing
+// 45M floats with the reference quantizers would dominate the run time; the
+// memory traffic is the same).
+const Weights& weights(TensorType type) {
+    static std::map<TensorType, Weights> cache;
+    auto it = cache.find(type);
+    if (it != cache.end()) return it->second;
+    const TypeTraits& rt = table_for(Isa::Ref)->types[static_cast<uint32_t>(type)];
+    const size_t rb = row_bytes(rt, kK);
+    std::mt19937 rng(42);
+    std::normal_distribution<float> normal(0.0f, 0.02f);
+    std::vector<float> rows(static_cast<size_t>(64 * kK));
+    for (float& v : rows) v = normal(rng);
+    std::vector<uint8_t> q(64 * rb);
+    rt.quantize_row(rows.data(), q.data(), 64 * kK);
+    Weights w;
+    w.data.resize(static_cast<size_t>(kN) * rb);
+    for (int64_t r = 0; r < kN; ++r)
+        std::memcpy(w.data.data() + static_cast<size_t>(r) * rb,
+                    q.data() + static_cast<size_t>(r % 64) * rb, rb);
+    w.matrix = WeightMatrix{type, w.data.data(), kN, kK, rb};
+    return cache.emplace(type, std::move(w)).first->second;
+}
+
+std::vector<float> activations(int64_t b) {
+    std::mt19937 rng(7);
+    std::normal_distribution<float> normal(0.0f, 1.0f);
+    std::vector<float> x(static_cast<size_t>(b * kK));
+    for (float& v : x) v = normal(rng);
+    return x;
+}
+
+// Checks a few output rows against the scalar reference dot products.
+bool verify(const WeightMatrix& w, const std::vector<float>& x, int64_t b,
+            const std::vector<float>& y) {
+    const TypeTraits& rt = table_for(Isa::Ref)->types[static_cast<uint32_t>(w.type)];
+    const TypeTraits& at = table_for(Isa::Ref)->types[static_cast<uint32_t>(rt.vec_dot_type)];
+    std::vector<uint8_t> act(row_bytes(at, w.k));
+    std::vector<float> wd(static_cast<size_t>(w.k));
+    for (int64_t i : {int64_t{0}, b - 1}) {
+        at.quantize_row(x.data() + i * w.k, act.data(), w.k);
+        for (int64_t r : {int64_t{0}, int64_t{1}, w.n / 2, w.n - 1}) {
+            const void* wrow =
+                static_cast<const char*>(w.data) + static_cast<size_t>(r) * w.row_stride;
+            float want = 0.0f;
+            rt.vec_dot(w.k, wrow, act.data(), 0, 1, &want);
+            rt.dequantize_row(wrow, wd.data(), w.k);
+            double mag = 0.0;
+            for (int64_t e = 0; e < w.k; ++e)
+                mag += std::fabs(static_cast<double>(wd[static_cast<size_t>(e)] *
+                                                     x[static_cast<size_t>(i * w.k + e)]));
+            if (std::fabs(static_cast<double>(y[static_cast<size_t>(i * w.n + r)] - want)) >
+                1e-4 * mag + 1e-6)
+                return false;
+        }
+    }
+    return true;
+}
+
+void run_matmul(benchmark::State& state, TensorType type, int64_t b, int threads) {
+    const Weights& w = weights(type);
+    const std::vector<float> x = activations(b);
+    std::vector<float> y(static_cast<size_t>(b * kN));
+    MatmulScratch scratch;
+    matmul(pool(threads), w.matrix, x.data(), b, y.data(), scratch);
+    if (!verify(w.matrix, x, b, y)) {
+        state.SkipWithError("result differs from the scalar reference");
+        return;
+    }
+    for (auto _ : state) {
+        matmul(pool(threads), w.matrix, x.data(), b, y.data(), scratch);
+        benchmark::ClobberMemory();
+    }
+    const double bytes = static_cast<double>(w.data.size());
+    const double flops =
+        2.0 * static_cast<double>(kN) * static_cast<double>(kK) * static_cast<double>(b);
+    state.counters["GB/s"] =
+        benchmark::Counter(bytes * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
+    state.counters["GFLOP/s"] =
+        benchmark::Counter(flops * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
+    state.counters["tok/s"] =
+        benchmark::Counter(static_cast<double>(b), benchmark::Counter::kIsIterationInvariantRate);
+    state.SetLabel(std::string(table_for(active_isa())->types[static_cast<uint32_t>(type)].name) +
+                   " " + std::string(isa_name(active_isa())));
+}
+
+// ---- (b) GEMV, (c) GEMM ----------------------------------------------------
+
+void BM_Gemv(benchmark::State& state) {
+    run_matmul(state, static_cast<TensorType>(state.range(0)), 1, static_cast<int>(state.range(1)));
+}
+
+void BM_Gemm(benchmark::State& state) {
+    run_matmul(state, static_cast<TensorType>(state.range(0)), state.range(2),
+               static_cast<int>(state.range(1)));
+}
+
+void gemv_args(benchmark::internal::Benchmark* bm) {
+    for (TensorType t : {TensorType::Q4_0, TensorType::Q4_1, TensorType::Q8_0, TensorType::Q4_K,
+                         TensorType::Q6_K, TensorType::Q5_0, TensorType::F16}) {
+        for (int threads : {1, 2}) bm->Args({static_cast<int64_t>(t), threads});
+    }
+}
+
+void gemm_args(benchmark::internal::Benchmark* bm) {
+    for (TensorType t : {TensorType::Q4_K, TensorType::Q4_0, TensorType::Q8_0}) {
+        for (int64_t b : {1, 16, 64, 256}) bm->Args({static_cast<int64_t>(t), 2, b});
+    }
+}
+
+BENCHMARK(BM_Gemv)->Apply(gemv_args)->UseRealTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_Gemm)->Apply(gemm_args)->UseRealTime()->Unit(benchmark::kMillisecond);
+
+}  // namespace
+
+BENCHMARK_MAIN();
