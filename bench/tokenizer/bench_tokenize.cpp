@@ -21,12 +21,17 @@ namespace fs = std::filesystem;
 using pensieve::tokenizer::Specials;
 using pensieve::tokenizer::Tokenizer;
 
-fs::path model_file() {
+fs::path models_dir() {
     const char* home = std::getenv("PENSIEVE_HOME");
     const char* user = std::getenv("HOME");
     const fs::path base =
         home && *home ? fs::path(home) : fs::path(user ? user : ".") / ".cache" / "pensieve";
-    const fs::path smol = base / "models" / "smollm2-135m-instruct-q4_1.gguf";
+    return base / "models";
+}
+
+// The default model's vocabulary, or the gpt-2 test vocabulary without it.
+fs::path model_file() {
+    const fs::path smol = models_dir() / "smollm2-135m-instruct-q4_1.gguf";
     if (fs::exists(smol)) return smol;
     return fs::path(PENSIEVE_SOURCE_DIR) / ".." / "shared" / "testdata" / "vocab" /
            "ggml-vocab-gpt-2.gguf";
@@ -63,8 +68,12 @@ std::string prompt() {
     return out;
 }
 
-void BM_Encode100KB(benchmark::State& state) {
-    static const Tokenizer tok = Tokenizer::from_file(model_file());
+void encode_100kb(benchmark::State& state, const fs::path& model) {
+    if (!fs::exists(model)) {
+        state.SkipWithError(("no " + model.string()).c_str());
+        return;
+    }
+    const Tokenizer tok = Tokenizer::from_file(model);
     const std::string text = pensieve::tokenizer::utf8::make_valid(prompt());
     if (text.size() < 90'000) {
         state.SkipWithError("corpus.jsonl not found or too small");
@@ -79,9 +88,19 @@ void BM_Encode100KB(benchmark::State& state) {
     state.counters["bytes"] = static_cast<double>(text.size());
     state.counters["tokens"] = static_cast<double>(ids.size());
     state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * text.size()));
-    state.SetLabel(model_file().filename().string());
+    state.SetLabel(model.filename().string());
+}
+
+void BM_Encode100KB(benchmark::State& state) {
+    encode_100kb(state, model_file());
 }
 BENCHMARK(BM_Encode100KB)->Unit(benchmark::kMillisecond);
+
+// The same prompt through Gemma 3's SentencePiece vocabulary (if pulled).
+void BM_Encode100KB_Gemma3(benchmark::State& state) {
+    encode_100kb(state, models_dir() / "gemma3-270m-q4_k_m.gguf");
+}
+BENCHMARK(BM_Encode100KB_Gemma3)->Unit(benchmark::kMillisecond);
 
 void BM_LoadVocabulary(benchmark::State& state) {
     for (auto _ : state) benchmark::DoNotOptimize(Tokenizer::from_file(model_file()).size());
