@@ -193,28 +193,70 @@ struct Q5_1Dot {
 };
 
 // ---- K formats against Q8_K -----------------------------------------------
-// Sub-block sums are weighted by their integer scales with vpmaddwd and kept
-// in int32 for the whole super-block; mins (and Q6_K's -32 offset) use the
-// activation's precomputed 16-element sums.
-
-template <int N, typename Body>
-void k_driver(int64_t k, const void* act, size_t stride, float* out, Body body) {
-    __m256 acc[N];
-    float scalar[N];
-    for (int j = 0; j < N; ++j) {
-        acc[j] = _mm256_setzero_ps();
-        scalar[j] = 0.0f;
-    }
-    for (int64_t i = 0; i < k / kQKK; ++i) {
-        for (int j = 0; j < N; ++j)
-            body(i, act_row<BlockQ8_K>(act, stride, j)[i], acc[j], scalar[j]);
-    }
-    for (int j = 0; j < N; ++j) out[j] = hsum(acc[j]) + scalar[j];
-}
+// Each super-block is unpacked once into eight runs of 32 unsigned quants plus
+// their 16-bit scale vectors, then dotted with every activation row. Sub-block
+// sums are weighted by their integer scales with vpmaddwd and kept in int32
+// for the whole super-block; mins (and Q6_K's +32 bias) use the activation's
+// precomputed 16-element sums.
 
 // Weighted sums of one 32-element run: maddubs pairs, then vpmaddwd by scale.
 inline __m256i scaled(__m256i q, const int8_t* a, __m256i scale16) {
     return _mm256_madd_epi16(_mm256_maddubs_epi16(q, load256(a)), scale16);
+}
+
+// One unpacked super-block: runs[r] holds elements 32r..32r+31 (0..63 each),
+// scale[r] the 16-bit scales of its pairs, and bias the 16-bit weight of each
+// of the activation's 16 bsums in the term subtracted per block (the mins of
+// Q4_K/Q5_K, the +32 of Q6_K).
+struct KBlock {
+    __m256i runs[8];
+    __m256i scale[8];
+    __m256i bias;
+};
+
+inline int hsum_i32(__m256i v) {
+    __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4e));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xb1));
+    return _mm_cvtsi128_si32(s);
+}
+
+template <int N, typename Unpack>
+void dot_k(int64_t k, const void* act, size_t stride, float* out, Unpack unpack) {
+    __m256 acc[N];
+    float corr[N];
+    for (int j = 0; j < N; ++j) {
+        acc[j] = _mm256_setzero_ps();
+        corr[j] = 0.0f;
+    }
+    KBlock kb;
+    for (int64_t i = 0; i < k / kQKK; ++i) {
+        float d = 0.0f, dcorr = 0.0f;
+        unpack(i, kb, d, dcorr);
+        for (int j = 0; j < N; ++j) {
+            const BlockQ8_K& a = act_row<BlockQ8_K>(act, stride, j)[i];
+            __m256i sumi = _mm256_setzero_si256();
+            for (int r = 0; r < 8; ++r)
+                sumi = _mm256_add_epi32(sumi, scaled(kb.runs[r], a.qs + 32 * r, kb.scale[r]));
+            acc[j] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sumi), _mm256_set1_ps(a.d * d), acc[j]);
+            const int bias = hsum_i32(_mm256_madd_epi16(load256(a.bsums), kb.bias));
+            corr[j] -= a.d * dcorr * static_cast<float>(bias);
+        }
+    }
+    for (int j = 0; j < N; ++j) out[j] = hsum(acc[j]) + corr[j];
+}
+
+// Scales of the eight 32-element sub-blocks, and their mins as the weights
+// of the 16-element activation sums (each min covers two).
+inline void k4_scales(const uint8_t* scales, KBlock& kb) {
+    alignas(32) int16_t mins[16];
+    for (int s = 0; s < 8; ++s) {
+        int sc = 0, mn = 0;
+        k4_scale_min(scales, s, sc, mn);
+        kb.scale[s] = _mm256_set1_epi16(static_cast<int16_t>(sc));
+        mins[2 * s] = mins[2 * s + 1] = static_cast<int16_t>(mn);
+    }
+    kb.bias = _mm256_load_si256(reinterpret_cast<const __m256i*>(mins));
 }
 
 struct Q4_KDot {
@@ -222,29 +264,17 @@ struct Q4_KDot {
     static void run(int64_t k, const void* w, const void* act, size_t stride, float* out) {
         const auto* x = static_cast<const BlockQ4_K*>(w);
         const __m256i m4 = _mm256_set1_epi8(0x0F);
-        k_driver<N>(
-            k, act, stride, out, [&](int64_t i, const BlockQ8_K& a, __m256& acc, float& sc_acc) {
-                const BlockQ4_K& b = x[i];
-                int sc[8], mn[8];
-                for (int s = 0; s < 8; ++s) k4_scale_min(b.scales, s, sc[s], mn[s]);
-                __m256i sumi = _mm256_setzero_si256();
-                for (int c = 0; c < 4; ++c) {
-                    const __m256i q = load256(b.qs + 32 * c);
-                    const __m256i lo = _mm256_and_si256(q, m4);
-                    const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), m4);
-                    sumi = _mm256_add_epi32(
-                        sumi, scaled(lo, a.qs + 64 * c,
-                                     _mm256_set1_epi16(static_cast<int16_t>(sc[2 * c]))));
-                    sumi = _mm256_add_epi32(
-                        sumi, scaled(hi, a.qs + 64 * c + 32,
-                                     _mm256_set1_epi16(static_cast<int16_t>(sc[2 * c + 1]))));
-                }
-                int mins = 0;
-                for (int s = 0; s < 8; ++s) mins += mn[s] * (a.bsums[2 * s] + a.bsums[2 * s + 1]);
-                acc =
-                    _mm256_fmadd_ps(_mm256_cvtepi32_ps(sumi), _mm256_set1_ps(a.d * half(b.d)), acc);
-                sc_acc -= a.d * half(b.dmin) * static_cast<float>(mins);
-            });
+        dot_k<N>(k, act, stride, out, [&](int64_t i, KBlock& kb, float& d, float& dcorr) {
+            const BlockQ4_K& b = x[i];
+            k4_scales(b.scales, kb);
+            for (int c = 0; c < 4; ++c) {
+                const __m256i q = load256(b.qs + 32 * c);
+                kb.runs[2 * c] = _mm256_and_si256(q, m4);
+                kb.runs[2 * c + 1] = _mm256_and_si256(_mm256_srli_epi16(q, 4), m4);
+            }
+            d = half(b.d);
+            dcorr = half(b.dmin);
+        });
     }
 };
 
@@ -254,36 +284,24 @@ struct Q5_KDot {
         const auto* x = static_cast<const BlockQ5_K*>(w);
         const __m256i m4 = _mm256_set1_epi8(0x0F);
         const __m256i one = _mm256_set1_epi8(1);
-        k_driver<N>(
-            k, act, stride, out, [&](int64_t i, const BlockQ8_K& a, __m256& acc, float& sc_acc) {
-                const BlockQ5_K& b = x[i];
-                int sc[8], mn[8];
-                for (int s = 0; s < 8; ++s) k4_scale_min(b.scales, s, sc[s], mn[s]);
-                const __m256i qh = load256(b.qh);
-                __m256i sumi = _mm256_setzero_si256();
-                for (int c = 0; c < 4; ++c) {
-                    const __m256i q = load256(b.qs + 32 * c);
-                    // Bit s of qh[l] is bit 4 of element s*32 + l (sub-block s).
-                    const __m256i h0 =
-                        _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2 * c), one), 4);
-                    const __m256i h1 = _mm256_slli_epi16(
-                        _mm256_and_si256(_mm256_srli_epi16(qh, 2 * c + 1), one), 4);
-                    const __m256i lo = _mm256_or_si256(_mm256_and_si256(q, m4), h0);
-                    const __m256i hi =
-                        _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(q, 4), m4), h1);
-                    sumi = _mm256_add_epi32(
-                        sumi, scaled(lo, a.qs + 64 * c,
-                                     _mm256_set1_epi16(static_cast<int16_t>(sc[2 * c]))));
-                    sumi = _mm256_add_epi32(
-                        sumi, scaled(hi, a.qs + 64 * c + 32,
-                                     _mm256_set1_epi16(static_cast<int16_t>(sc[2 * c + 1]))));
-                }
-                int mins = 0;
-                for (int s = 0; s < 8; ++s) mins += mn[s] * (a.bsums[2 * s] + a.bsums[2 * s + 1]);
-                acc =
-                    _mm256_fmadd_ps(_mm256_cvtepi32_ps(sumi), _mm256_set1_ps(a.d * half(b.d)), acc);
-                sc_acc -= a.d * half(b.dmin) * static_cast<float>(mins);
-            });
+        dot_k<N>(k, act, stride, out, [&](int64_t i, KBlock& kb, float& d, float& dcorr) {
+            const BlockQ5_K& b = x[i];
+            k4_scales(b.scales, kb);
+            const __m256i qh = load256(b.qh);
+            for (int c = 0; c < 4; ++c) {
+                const __m256i q = load256(b.qs + 32 * c);
+                // Bit s of qh[l] is bit 4 of element s*32 + l (sub-block s).
+                const __m256i h0 =
+                    _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2 * c), one), 4);
+                const __m256i h1 =
+                    _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2 * c + 1), one), 4);
+                kb.runs[2 * c] = _mm256_or_si256(_mm256_and_si256(q, m4), h0);
+                kb.runs[2 * c + 1] =
+                    _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(q, 4), m4), h1);
+            }
+            d = half(b.d);
+            dcorr = half(b.dmin);
+        });
     }
 };
 
@@ -292,45 +310,38 @@ struct Q6_KDot {
     static void run(int64_t k, const void* w, const void* act, size_t stride, float* out) {
         const auto* x = static_cast<const BlockQ6_K*>(w);
         const __m256i m4 = _mm256_set1_epi8(0x0F);
-        k_driver<N>(
-            k, act, stride, out, [&](int64_t i, const BlockQ8_K& a, __m256& acc, float& sc_acc) {
-                const BlockQ6_K& b = x[i];
-                __m256i sumi = _mm256_setzero_si256();
-                for (int h = 0; h < 2; ++h) {
-                    const __m256i l0 = load256(b.ql + 64 * h);
-                    const __m256i l1 = load256(b.ql + 64 * h + 32);
-                    const __m256i qh = load256(b.qh + 32 * h);
-                    // Four runs of 32 (elements h*128 + r*32 + l), unsigned 0..63.
-                    const __m256i run[4] = {
-                        _mm256_or_si256(
-                            _mm256_and_si256(l0, m4),
-                            _mm256_slli_epi16(_mm256_and_si256(qh, _mm256_set1_epi8(0x03)), 4)),
-                        _mm256_or_si256(
-                            _mm256_and_si256(l1, m4),
-                            _mm256_slli_epi16(_mm256_and_si256(qh, _mm256_set1_epi8(0x0C)), 2)),
-                        _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), m4),
-                                        _mm256_and_si256(qh, _mm256_set1_epi8(0x30))),
-                        _mm256_or_si256(
-                            _mm256_and_si256(_mm256_srli_epi16(l1, 4), m4),
-                            _mm256_srli_epi16(
-                                _mm256_and_si256(qh, _mm256_set1_epi8(static_cast<char>(0xC0))),
-                                2)),
-                    };
-                    for (int r = 0; r < 4; ++r) {
-                        const int s = 8 * h + 2 * r;  // the run's two 16-element sub-blocks
-                        const __m256i scale = _mm256_set_m128i(_mm_set1_epi16(b.scales[s + 1]),
-                                                               _mm_set1_epi16(b.scales[s]));
-                        sumi =
-                            _mm256_add_epi32(sumi, scaled(run[r], a.qs + 128 * h + 32 * r, scale));
-                    }
+        dot_k<N>(k, act, stride, out, [&](int64_t i, KBlock& kb, float& d, float& dcorr) {
+            const BlockQ6_K& b = x[i];
+            for (int h = 0; h < 2; ++h) {
+                const __m256i l0 = load256(b.ql + 64 * h);
+                const __m256i l1 = load256(b.ql + 64 * h + 32);
+                const __m256i qh = load256(b.qh + 32 * h);
+                // Runs of 32 (elements h*128 + r*32 + l), stored as q + 32 in 0..63.
+                __m256i* run = kb.runs + 4 * h;
+                run[0] = _mm256_or_si256(
+                    _mm256_and_si256(l0, m4),
+                    _mm256_slli_epi16(_mm256_and_si256(qh, _mm256_set1_epi8(0x03)), 4));
+                run[1] = _mm256_or_si256(
+                    _mm256_and_si256(l1, m4),
+                    _mm256_slli_epi16(_mm256_and_si256(qh, _mm256_set1_epi8(0x0C)), 2));
+                run[2] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), m4),
+                                         _mm256_and_si256(qh, _mm256_set1_epi8(0x30)));
+                run[3] = _mm256_or_si256(
+                    _mm256_and_si256(_mm256_srli_epi16(l1, 4), m4),
+                    _mm256_srli_epi16(
+                        _mm256_and_si256(qh, _mm256_set1_epi8(static_cast<char>(0xC0))), 2));
+                for (int r = 0; r < 4; ++r) {
+                    const int s = 8 * h + 2 * r;  // the run's two 16-element sub-blocks
+                    kb.scale[4 * h + r] = _mm256_set_m128i(_mm_set1_epi16(b.scales[s + 1]),
+                                                           _mm_set1_epi16(b.scales[s]));
                 }
-                // The stored quants are q + 32: take 32 * Σ scale * bsum back out.
-                int offset = 0;
-                for (int s = 0; s < 16; ++s) offset += b.scales[s] * a.bsums[s];
-                const float d = a.d * half(b.d);
-                acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sumi), _mm256_set1_ps(d), acc);
-                sc_acc -= d * static_cast<float>(32 * offset);
-            });
+            }
+            // The +32 bias comes back out as 32 * Σ scale * bsum.
+            kb.bias =
+                _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(b.scales)));
+            d = half(b.d);
+            dcorr = 32.0f * d;
+        });
     }
 };
 
