@@ -11,6 +11,7 @@
 #include "chat/error.hpp"
 #include "chat/interp.hpp"
 #include "chat/json_io.hpp"
+#include "chat/methods.hpp"
 #include "chat/ops.hpp"
 #include "chat/pystr.hpp"
 
@@ -65,7 +66,12 @@ Value f_abs(Interpreter&, const Value& v, Args&) {
 Value f_attr(Interpreter&, const Value& v, Args& a) {
     const Value* name = arg(a, 0, "name");
     if (!name || !name->is_string()) throw TemplateRenderError("attr filter needs a name");
-    return get_attr(v, name->str());
+    // Python getattr only: unlike `v.name`, no fallback to dict keys.
+    if (v.is_object() || v.is_undefined()) return get_attr(v, name->str());
+    if ((v.is_string() || v.is_list() || v.is_dict()) && is_attribute(v, name->str())) {
+        return get_attr(v, name->str());
+    }
+    return Value::undefined("'" + type_name(v) + " object' has no attribute '" + name->str() + "'");
 }
 
 Value f_capitalize(Interpreter& in, const Value& v, Args&) {

@@ -130,15 +130,15 @@ Value Interpreter::apply_filters(const std::vector<FilterCall>& filters, Value i
 }
 
 void Interpreter::run_loop(const ForStmt& s, const Value& iterable, const FramePtr& f, int depth) {
-    auto frame = std::make_shared<Frame>(f);
     std::vector<Value> items = iterate(iterable);
     if (s.filter) {
         // `for x in xs if cond`: filtered first, so loop.length/last see only kept items.
         std::vector<Value> kept;
+        auto probe = std::make_shared<Frame>(f);
         for (auto& item : items) {
             count_iteration();
-            assign(s.target, item, frame);
-            if (truthy(eval(*s.filter, frame))) kept.push_back(std::move(item));
+            assign(s.target, item, probe);
+            if (truthy(eval(*s.filter, probe))) kept.push_back(std::move(item));
         }
         items = std::move(kept);
     }
@@ -149,11 +149,14 @@ void Interpreter::run_loop(const ForStmt& s, const Value& iterable, const FrameP
     for (std::size_t i = 0; i < list.size(); ++i) {
         count_iteration();
         loop->set_index(i);
+        // jinja2 starts every iteration from the enclosing scope: a `set` in the body
+        // is not seen by the next iteration (hence namespace() in real templates).
+        auto frame = std::make_shared<Frame>(f);
         assign(s.target, list[i], frame);
         frame->set("loop", loop_value);
         if (exec(s.body, frame) == Flow::Break) break;
     }
-    if (list.empty()) exec(s.otherwise, frame);
+    if (list.empty()) exec(s.otherwise, std::make_shared<Frame>(f));
 }
 
 std::string Interpreter::capture_loop(const ForStmt& s, const Value& iterable, const FramePtr& f,

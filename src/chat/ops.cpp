@@ -42,9 +42,8 @@ std::string op_symbol(BinaryOp op) {
                "' and '" + type_name(b) + "'");
 }
 
-int64_t checked(bool overflow, int64_t r) {
+void check_overflow(bool overflow) {
     if (overflow) throw TemplateRenderError("integer overflow in template arithmetic");
-    return r;
 }
 
 double py_fmod(double a, double b) {
@@ -58,18 +57,21 @@ Value int_arith(BinaryOp op, int64_t x, int64_t y) {
     int64_t r = 0;
     switch (op) {
         case BinaryOp::Add:
-            return Value::integer(checked(__builtin_add_overflow(x, y, &r), r));
+            check_overflow(__builtin_add_overflow(x, y, &r));
+            return Value::integer(r);
         case BinaryOp::Sub:
-            return Value::integer(checked(__builtin_sub_overflow(x, y, &r), r));
+            check_overflow(__builtin_sub_overflow(x, y, &r));
+            return Value::integer(r);
         case BinaryOp::Mul:
-            return Value::integer(checked(__builtin_mul_overflow(x, y, &r), r));
+            check_overflow(__builtin_mul_overflow(x, y, &r));
+            return Value::integer(r);
         case BinaryOp::Div:
             if (y == 0) type_error("division by zero");
             return Value::number(static_cast<double>(x) / static_cast<double>(y));
         case BinaryOp::FloorDiv:
         case BinaryOp::Mod: {
             if (y == 0) type_error("integer division or modulo by zero");
-            if (x == INT64_MIN && y == -1) checked(true, 0);
+            if (x == INT64_MIN && y == -1) check_overflow(true);
             int64_t q = x / y;
             int64_t m = x % y;
             if (m != 0 && ((m < 0) != (y < 0))) {
@@ -86,8 +88,8 @@ Value int_arith(BinaryOp op, int64_t x, int64_t y) {
             int64_t result = 1;
             int64_t base = x;
             for (int64_t e = y; e > 0; e >>= 1) {
-                if (e & 1) result = checked(__builtin_mul_overflow(result, base, &result), result);
-                if (e > 1) base = checked(__builtin_mul_overflow(base, base, &base), base);
+                if (e & 1) check_overflow(__builtin_mul_overflow(result, base, &result));
+                if (e > 1) check_overflow(__builtin_mul_overflow(base, base, &base));
             }
             return Value::integer(result);
         }
@@ -373,7 +375,7 @@ Value negate(const Value& v) {
     if (v.is_undefined()) fail_undefined(v);
     if (v.is_float()) return Value::number(-v.as_double());
     if (v.is_integral()) {
-        if (v.as_int() == INT64_MIN) checked(true, 0);
+        if (v.as_int() == INT64_MIN) check_overflow(true);
         return Value::integer(-v.as_int());
     }
     type_error("bad operand type for unary -: '" + type_name(v) + "'");

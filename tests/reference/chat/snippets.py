@@ -1,0 +1,103 @@
+"""Small templates exercising one construct each, compared with jinja2 like the real
+templates are. Each entry: (name, template, extra variables)."""
+
+V = {
+    "s": "  Hello, World!  ",
+    "u": "Ünïcødé 🤖 ok",
+    "n": 7,
+    "f": 2.5,
+    "big": 1e16,
+    "tiny": 0.00001,
+    "neg": -3,
+    "b": True,
+    "z": None,
+    "xs": [3, 1, 2],
+    "words": ["b", "A", "c", "a"],
+    "d": {"k": "v", "n": 1, "items": "key named items", "nested": {"x": [1, {"y": None}]}},
+    "people": [{"name": "Ann", "age": 31, "admin": True}, {"name": "bob", "age": 25, "admin": False},
+               {"name": "Cy", "age": 40}],
+    "floats": [0.1, 1.0, 100.0, 1.5e-7, 123456789.125, -0.0],
+    "text": "line one\nline two\n\nline four",
+}
+
+SNIPPETS = [
+    # whitespace control, trim_blocks, lstrip_blocks
+    ("ws_trim_blocks", "{% if b %}\nyes\n{% endif %}\nafter", {}),
+    ("ws_lstrip_blocks", "a\n    {% if b %}\n    in\n    {% endif %}\nb", {}),
+    ("ws_minus", "a  \n  {%- if b -%}  \n x \n  {%- endif -%}  \n b", {}),
+    ("ws_plus", "a\n    {%+ if b %}x{% endif +%}\nb", {}),
+    ("ws_var_minus", "a \n {{- n -}} \n b {{ n }}\n c", {}),
+    ("ws_comment", "a\n  {# c #}\nb {#- c -#} c\n{# x #}\nd", {}),
+    ("ws_tabs_crlf", "a\r\n\t{% if b %}\r\nx\r\n\t{% endif %}\r\nb\r\n", {}),
+    ("ws_trailing_newlines", "x\n\n", {}),
+    ("ws_var_not_lstripped", "  {{ n }}\n  {% if b %}y{% endif %}", {}),
+    ("raw_block", "{% raw %}{{ not parsed }}{% endraw %}\n  {% raw -%}  x  {%- endraw %}", {}),
+    # printing Python values
+    ("print_values", "{{ n }}|{{ f }}|{{ b }}|{{ z }}|{{ xs }}|{{ d }}|{{ undefined_thing }}|{{ big }}|{{ tiny }}", {}),
+    ("print_floats", "{% for x in floats %}{{ x }} {% endfor %}{{ 1/3 }} {{ 10/2 }} {{ 2**0.5 }}", {}),
+    ("print_tuple_and_repr", "{{ (1,) }} {{ (1, 'a') }} {{ ['it\\'s', \"q\\\"\", 'a\\nb'] }} {{ {'a': none, 1: true} }}", {}),
+    ("print_unicode_repr", "{{ [u, 'tab\\there'] }}", {}),
+    # arithmetic and operators
+    ("arith", "{{ 7 // 2 }} {{ -7 // 2 }} {{ 7 % 3 }} {{ -7 % 3 }} {{ 2 ** 10 }} {{ 7 / 2 }} {{ 1 + 2 * 3 }} {{ (1 + 2) * 3 }} {{ -n }} {{ 7.5 // 2 }} {{ -7.5 % 2 }}", {}),
+    ("concat_and_strings", "{{ 'a' ~ n ~ z ~ b }} {{ 'ab' * 3 }} {{ 'x' + 'y' }} {{ [1] + [2] }} {{ 'x' 'y' }}", {}),
+    ("compare_chain", "{{ 1 < 2 < 3 }} {{ 1 < 3 < 2 }} {{ 'a' < 'b' }} {{ [1, 2] < [1, 3] }} {{ 1 == 1.0 }} {{ true == 1 }}", {}),
+    ("in_operator", "{{ 'ell' in s }} {{ 2 in xs }} {{ 'k' in d }} {{ 'zz' not in d }} {{ 'x' in undefined_thing }}", {}),
+    ("logic", "{{ 0 or 'x' }} {{ 1 and 'y' }} {{ none or [] }} {{ not xs }} {{ z is none and b }}", {}),
+    ("ternary", "{{ 'yes' if b else 'no' }} {{ 'a' if z }}|{{ 'x' if n > 5 else 'y' if n > 2 else 'z' }}", {}),
+    ("percent_format", "{{ '%s=%d' % ('a', 3) }} {{ '%s!' % n }} {{ '%.2f'|format(f) if false else '%f' % f }}", {}),
+    # subscripts and slices
+    ("subscripts", "{{ xs[0] }} {{ xs[-1] }} {{ s[2:7] }} {{ xs[::-1] }} {{ u[::2] }} {{ u[-4:] }} {{ xs[5] }}|{{ d['n'] }} {{ d.k }} {{ d['nested']['x'][1]['y'] }}", {}),
+    ("attr_vs_item", "{{ d.items is defined }} {{ d['items'] }} {{ d.nested.x.0 }} {{ d.missing is defined }} {{ z.foo is defined }}", {}),
+    # loops
+    ("loop_vars", "{% for x in xs %}{{ loop.index }}{{ loop.index0 }}{{ loop.revindex }}{{ loop.first }}{{ loop.last }}{{ loop.length }};{% endfor %}", {}),
+    ("loop_prev_next", "{% for x in xs %}[{{ loop.previtem }}<{{ x }}>{{ loop.nextitem }}]{% endfor %}", {}),
+    ("loop_filter_else", "{% for x in xs if x > 1 %}{{ x }}{{ loop.length }}{% else %}none{% endfor %}|{% for x in [] %}x{% else %}empty{% endfor %}", {}),
+    ("loop_break_continue", "{% for x in range(10) %}{% if x == 2 %}{% continue %}{% endif %}{% if x > 5 %}{% break %}{% endif %}{{ x }}{% endfor %}", {}),
+    ("loop_unpack", "{% for k, v in d.items() %}{{ k }}={{ v }};{% endfor %}{% for a, b in [(1, 2), (3, 4)] %}{{ a + b }}{% endfor %}", {}),
+    ("loop_dict_and_string", "{% for k in d %}{{ k }},{% endfor %}{% for c in 'héllo' %}{{ c }}.{% endfor %}", {}),
+    ("loop_cycle_changed", "{% for x in [1, 1, 2] %}{{ loop.cycle('a', 'b') }}{{ loop.changed(x) }}{% endfor %}", {}),
+    ("loop_nested", "{% for x in [1, 2] %}{% for y in 'ab' %}{{ loop.index }}{{ x }}{{ y }} {% endfor %}{{ loop.index }}|{% endfor %}", {}),
+    ("loop_recursive", "{% for item in [{'n': 'a', 'c': [{'n': 'b', 'c': []}]}] recursive %}{{ item.n }}({{ loop.depth }}){{ loop(item.c) }}{% endfor %}", {}),
+    # scoping
+    ("scope_for_does_not_leak", "{% set x = 1 %}{% for i in [1, 2] %}{% set x = x + i %}{{ x }}{% endfor %}|{{ x }}", {}),
+    ("scope_if_leaks", "{% if true %}{% set y = 5 %}{% endif %}{{ y }}", {}),
+    ("scope_namespace", "{% set ns = namespace(c=0, items=[]) %}{% for i in xs %}{% set ns.c = ns.c + i %}{% endfor %}{{ ns.c }}", {}),
+    ("set_block", "{% set body %}\n  Hi {{ n }}\n{% endset %}[{{ body }}]{% set up | upper | trim %} abc {% endset %}[{{ up }}]", {}),
+    ("set_tuple", "{% set a, b = 1, 2 %}{{ a }}{{ b }}{% set t = 1, 2 %}{{ t }}", {}),
+    ("with_block", "{% with a = 1, b = n %}{{ a + b }}{% endwith %}{{ a is defined }}", {}),
+    # macros
+    ("macro_basic", "{% macro greet(name, punct='!') %}Hi {{ name }}{{ punct }}{% endmacro %}{{ greet('Ann') }} {{ greet('Bo', punct='?') }} {{ greet() }}", {}),
+    ("macro_recursive", "{% macro fact(k) %}{% if k <= 1 %}1{% else %}{{ k * fact(k - 1)|int }}{% endif %}{% endmacro %}{{ fact(5) }}", {}),
+    ("macro_varargs_kwargs", "{% macro m(a) %}{{ a }}{{ varargs }}{{ kwargs }}{% endmacro %}{{ m(1, 2, 3, x=4) }}", {}),
+    ("call_block", "{% macro wrap() %}<{{ caller() }}>{% endmacro %}{% call wrap() %}inner {{ n }}{% endcall %}", {}),
+    ("filter_block", "{% filter upper %}shout {{ n }}{% endfilter %}", {}),
+    ("generation_tag", "{% for m in ['a', 'b'] %}{% generation %}{{ m }}{% endgeneration %}{% endfor %}", {}),
+    # tests
+    ("tests_types", "{{ n is number }}{{ n is integer }}{{ f is float }}{{ b is boolean }}{{ b is number }}{{ s is string }}{{ d is mapping }}{{ xs is iterable }}{{ xs is sequence }}{{ z is none }}{{ undefined_thing is undefined }}{{ undefined_thing is iterable }}", {}),
+    ("tests_values", "{{ n is odd }}{{ n is even }}{{ 9 is divisibleby 3 }}{{ 1 is in [1] }}{{ n is eq 7 }}{{ n is gt 3 }}{{ 'abc' is lower }}{{ 'ABC' is upper }}{{ z is sameas none }}{{ b is true }}{{ b is false }}{{ n is not none }}", {}),
+    ("tests_callable_filter", "{{ range is callable }}{{ 'upper' is filter }}{{ 'nope' is filter }}{{ 'odd' is test }}", {}),
+    # filters
+    ("filters_strings", "{{ s|trim }}|{{ s|upper }}|{{ s|lower }}|{{ 'hello wORLD-foo(bar)'|title }}|{{ 'hELLO'|capitalize }}|{{ s|length }}|{{ u|length }}|{{ 'a-b-c'|replace('-', '+') }}|{{ 'aaa'|replace('a', 'b', 2) }}|{{ 'xxhixx'|trim('x') }}", {}),
+    ("filters_default", "{{ undefined_thing|default('dflt') }}|{{ z|default('dflt') }}|{{ ''|default('e', true) }}|{{ undefined_thing|d }}|{{ 0|default(5, boolean=true) }}", {}),
+    ("filters_lists", "{{ xs|first }}{{ xs|last }}{{ xs|length }}{{ xs|sort }}{{ xs|sort(reverse=true) }}{{ words|sort }}{{ words|sort(case_sensitive=true) }}{{ xs|sum }}{{ xs|min }}{{ xs|max }}{{ words|unique|list }}{{ xs|reverse|list }}{{ xs|join(', ') }}{{ xs|list }}", {}),
+    ("filters_map_select", "{{ people|map(attribute='name')|join(',') }}|{{ people|selectattr('admin')|map(attribute='name')|list }}|{{ people|rejectattr('admin')|list|length }}|{{ people|selectattr('age', 'gt', 30)|map(attribute='name')|join }}|{{ xs|select('odd')|list }}|{{ xs|reject('odd')|list }}|{{ words|map('upper')|list }}|{{ people|map(attribute='admin', default='?')|list }}", {}),
+    ("filters_items_dictsort", "{% for k, v in d|dictsort %}{{ k }}{% endfor %}|{{ d|items|list|length }}|{% for k, v in {'b': 1, 'a': 2}|dictsort(by='value', reverse=true) %}{{ k }}{% endfor %}", {}),
+    ("filters_numbers", "{{ '42'|int }} {{ '4.7'|int }} {{ 'x'|int }} {{ 'x'|int(9) }} {{ 3|float }} {{ '2.5'|float }} {{ -3|abs }} {{ 2.675|round(2) }} {{ 2.5|round }} {{ 3.5|round }} {{ 7|round }} {{ 2.1|round(0, 'ceil') }} {{ 0x1F }} {{ 1_000 }}", {}),
+    ("filters_indent", "[{{ text|indent }}]\n[{{ text|indent(2, first=true) }}]\n[{{ text|indent('>', blank=true) }}]", {}),
+    ("filters_misc", "{{ '<a href=\"x\">&</a>'|e }} {{ n|string ~ '!' }} {{ 'a b  c'|wordcount }} {{ xs|count }} {{ people[0]|attr('name') }} {{ '%s-%s'|format('a', 1) }} {{ 'x'|safe }}", {}),
+    ("tojson_variants", "{{ d|tojson }}\n{{ d|tojson(indent=2) }}\n{{ people|tojson(sort_keys=true) }}\n{{ [u, 'q\"\\\\', '\\n\\t\\u0001']|tojson }}\n{{ u|tojson(true) }}\n{{ floats|tojson }}\n{{ {'a': [], 'b': {}}|tojson(indent=3) }}\n{{ d|tojson(separators=(',', ':')) }}", {}),
+    # str methods
+    ("str_methods", "{{ s.strip() }}|{{ s.lstrip() }}|{{ s.rstrip() }}|{{ 'a,b,,c'.split(',') }}|{{ '  a  b '.split() }}|{{ 'a,b,c'.split(',', 1) }}|{{ 'a,b,c'.rsplit(',', 1) }}|{{ s.startswith('  He') }}|{{ s.endswith(('x', '  ')) }}|{{ 'abc'.upper() }}|{{ 'hello world'.title() }}|{{ 'x'.join(['a', 'b']) }}|{{ 'abca'.replace('a', 'z') }}|{{ 'hello'.find('l') }}|{{ 'hello'.count('l') }}|{{ '{} and {}'.format('a', 1) }}|{{ 'a\\nb'.splitlines() }}|{{ '\\n\\nx\\n'.strip('\\n') }}", {}),
+    ("dict_methods", "{{ d.get('k') }}|{{ d.get('missing') }}|{{ d.get('missing', 'dflt') }}|{{ d.keys()|list }}|{{ d.values()|list|length }}|{{ d.items()|list|first }}", {}),
+    ("globals", "{{ range(3)|list }} {{ range(1, 10, 3)|list }} {{ dict(a=1, b='x') }} {% set j = joiner('; ') %}{% for x in xs %}{{ j() }}{{ x }}{% endfor %} {% set c = cycler('odd', 'even') %}{{ c.next() }}{{ c.next() }}{{ c.next() }}", {}),
+    ("raise_exception", "{% if n > 3 %}{{ raise_exception('n is too big: ' ~ n) }}{% endif %}", {}),
+    ("strftime_now", "{{ strftime_now('%Y-%m-%d') }}", {}),
+    # errors that must fail in both
+    ("error_undefined_attr", "{{ undefined_thing.attr }}", {}),
+    ("error_add_types", "{{ 'a' + 1 }}", {}),
+    ("error_unknown_filter", "{{ n|no_such_filter }}", {}),
+    ("error_unknown_tag", "{% frobnicate %}", {}),
+    ("error_unclosed_if", "{% if b %}x", {}),
+    ("error_unmutable", "{% set l = [1] %}{{ l.append(2) }}", {}),
+    ("error_unpack", "{% set a, b = [1, 2, 3] %}", {}),
+]
