@@ -40,7 +40,11 @@ SEARCH_TOOL = {
     },
 }
 
+# SEARCH_TOOL's "type": ["string", "null"] sends Hermes / Command-R's json_to_python_type
+# macro into endless recursion over the characters of "null" (jinja2: RecursionError;
+# Pensieve: its recursion bound). WEATHER_TOOL alone renders everywhere.
 TOOLS = [WEATHER_TOOL, SEARCH_TOOL]
+TOOLS_SIMPLE = [WEATHER_TOOL]
 
 _LONG = []
 for i in range(15):

@@ -16,7 +16,7 @@ import subprocess
 
 import pytest
 
-from conversations import CONVERSATIONS, TOOLS
+from conversations import CONVERSATIONS, TOOLS, TOOLS_SIMPLE
 from hf_jinja import make_environment, render
 from snippets import SNIPPETS, V
 
@@ -35,7 +35,7 @@ def template_cases():
     cases = []
     for path in sorted(TEMPLATES.glob("*.jinja")):
         source = path.read_text(encoding="utf-8")
-        tool_variants = [None, TOOLS] if "tools" in source else [None]
+        tool_variants = [None, TOOLS, TOOLS_SIMPLE] if "tools" in source else [None]
         for conv_name, messages in CONVERSATIONS.items():
             for gen in (False, True):
                 for tools in tool_variants:
@@ -46,7 +46,8 @@ def template_cases():
                         extra["enable_thinking"] = False
                     if conv_name == "multi_turn":
                         extra["date_string"] = "26 Jul 2024"
-                    name = f"{path.stem}-{conv_name}-{'gen' if gen else 'nogen'}{'-tools' if tools else ''}"
+                    suffix = "" if tools is None else "-tools" if tools is TOOLS else "-tool"
+                    name = f"{path.stem}-{conv_name}-{'gen' if gen else 'nogen'}{suffix}"
                     cases.append((name, {
                         "template": source,
                         "messages": messages,
