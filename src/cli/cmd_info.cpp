@@ -28,9 +28,12 @@ nlohmann::json to_json(const gguf::GgufFile& file, const gguf::Summary& s, bool 
         return v ? nlohmann::json(*v) : nlohmann::json(nullptr);
     };
     nlohmann::json j = {
-        {"gguf_version", s.version},     {"architecture", s.architecture},
-        {"name", s.name},                {"parameters", s.parameters},
-        {"tensor_count", s.tensor_count}, {"tensor_bytes", s.tensor_bytes},
+        {"gguf_version", s.version},
+        {"architecture", s.architecture},
+        {"name", s.name},
+        {"parameters", s.parameters},
+        {"tensor_count", s.tensor_count},
+        {"tensor_bytes", s.tensor_bytes},
         {"context_length", opt(s.context_length)},
         {"embedding_length", opt(s.embedding_length)},
         {"block_count", opt(s.block_count)},
@@ -100,8 +103,10 @@ void run_info(const InfoOptions& o) {
     try {
         const gguf::GgufFile file = gguf::GgufFile::open(o.path);
         const gguf::Summary s = gguf::summarize(file);
-        if (o.json) std::printf("%s\n", to_json(file, s, o.tensors).dump(2).c_str());
-        else print_text(file, s, o.tensors);
+        if (o.json)
+            std::printf("%s\n", to_json(file, s, o.tensors).dump(2).c_str());
+        else
+            print_text(file, s, o.tensors);
     } catch (const gguf::Error& e) {
         std::fprintf(stderr, "error: %s: %s\n", o.path.c_str(), e.what());
         set_exit_code(1);

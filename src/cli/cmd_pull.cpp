@@ -15,8 +15,7 @@ namespace {
 void print_progress(const registry::PullProgress& p, bool tty) {
     using Stage = registry::PullProgress::Stage;
     static int last_percent = -1;
-    const int percent =
-        p.bytes_total ? static_cast<int>(100 * p.bytes_done / p.bytes_total) : 0;
+    const int percent = p.bytes_total ? static_cast<int>(100 * p.bytes_done / p.bytes_total) : 0;
     const char* what = p.stage == Stage::Download  ? "downloading"
                        : p.stage == Stage::Extract ? "extracting"
                        : p.stage == Stage::Verify  ? "verifying"
@@ -25,16 +24,16 @@ void print_progress(const registry::PullProgress& p, bool tty) {
     // and every 10% are printed, so CI output stays short.
     if (!tty && p.stage == Stage::Extract && percent / 10 == last_percent / 10) return;
     last_percent = percent;
-    std::fprintf(stderr, "%s[%zu/%zu] %-11s %6.1f / %.1f MiB (%3d%%)%s",
-                 tty ? "\r" : "", std::min(p.part + 1, p.parts), p.parts, what,
+    std::fprintf(stderr, "%s[%zu/%zu] %-11s %6.1f / %.1f MiB (%3d%%)%s", tty ? "\r" : "",
+                 std::min(p.part + 1, p.parts), p.parts, what,
                  static_cast<double>(p.bytes_done) / 1048576.0,
                  static_cast<double>(p.bytes_total) / 1048576.0, percent, tty ? "" : "\n");
     if (tty && p.stage == Stage::Done) std::fprintf(stderr, "\n");
 }
 
 void run_pull(const std::string& name, bool force) {
-    const auto model = name.empty() ? std::optional(registry::default_model())
-                                    : registry::find_known_model(name);
+    const auto model =
+        name.empty() ? std::optional(registry::default_model()) : registry::find_known_model(name);
     if (!model) {
         std::string names;
         for (const auto& m : registry::known_models()) names += " " + m.name;

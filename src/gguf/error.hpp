@@ -8,7 +8,7 @@
 namespace pensieve::gguf {
 
 class Error : public std::runtime_error {
-public:
+  public:
     // `offset` is the byte offset in the file where the offending field starts.
     Error(const std::string& message, uint64_t offset)
         : std::runtime_error(message + " (at byte " + std::to_string(offset) + ")"),
@@ -19,7 +19,7 @@ public:
 
     uint64_t offset() const { return offset_; }
 
-private:
+  private:
     uint64_t offset_ = 0;
 };
 

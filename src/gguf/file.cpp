@@ -20,15 +20,14 @@
 namespace pensieve::gguf {
 
 class Parser {
-public:
+  public:
     Parser(GgufFile& out, const Limits& limits) : out_(out), limits_(limits) {}
 
     void run() {
         if (read_u32("magic") != kMagic) fail("not a GGUF file (bad magic)", 0);
         out_.version_ = read_u32("version");
         if (out_.version_ != 2 && out_.version_ != 3) {
-            fail("unsupported GGUF version " + std::to_string(out_.version_) +
-                     " (supported: 2, 3)",
+            fail("unsupported GGUF version " + std::to_string(out_.version_) + " (supported: 2, 3)",
                  4);
         }
         const uint64_t tensors_at = pos_;
@@ -51,7 +50,7 @@ public:
         place_tensor_data();
     }
 
-private:
+  private:
     [[noreturn]] void fail(const std::string& what, uint64_t at) const { throw Error(what, at); }
 
     uint64_t remaining() const { return size() - pos_; }
@@ -101,19 +100,32 @@ private:
 
     Value read_value(ValueType type, const std::string& field, uint32_t depth) {
         switch (type) {
-            case ValueType::UInt8: return read_scalar<uint8_t>(field);
-            case ValueType::Int8: return read_scalar<int8_t>(field);
-            case ValueType::UInt16: return read_scalar<uint16_t>(field);
-            case ValueType::Int16: return read_scalar<int16_t>(field);
-            case ValueType::UInt32: return read_scalar<uint32_t>(field);
-            case ValueType::Int32: return read_scalar<int32_t>(field);
-            case ValueType::Float32: return read_scalar<float>(field);
-            case ValueType::UInt64: return read_scalar<uint64_t>(field);
-            case ValueType::Int64: return read_scalar<int64_t>(field);
-            case ValueType::Float64: return read_scalar<double>(field);
-            case ValueType::Bool: return read_bool(field);
-            case ValueType::String: return read_string(field, limits_.max_string_bytes);
-            case ValueType::Array: return read_array(field, depth + 1);
+            case ValueType::UInt8:
+                return read_scalar<uint8_t>(field);
+            case ValueType::Int8:
+                return read_scalar<int8_t>(field);
+            case ValueType::UInt16:
+                return read_scalar<uint16_t>(field);
+            case ValueType::Int16:
+                return read_scalar<int16_t>(field);
+            case ValueType::UInt32:
+                return read_scalar<uint32_t>(field);
+            case ValueType::Int32:
+                return read_scalar<int32_t>(field);
+            case ValueType::Float32:
+                return read_scalar<float>(field);
+            case ValueType::UInt64:
+                return read_scalar<uint64_t>(field);
+            case ValueType::Int64:
+                return read_scalar<int64_t>(field);
+            case ValueType::Float64:
+                return read_scalar<double>(field);
+            case ValueType::Bool:
+                return read_bool(field);
+            case ValueType::String:
+                return read_string(field, limits_.max_string_bytes);
+            case ValueType::Array:
+                return read_array(field, depth + 1);
         }
         fail(field + ": unknown value type", pos_);
     }
@@ -128,8 +140,7 @@ private:
     Array read_array(const std::string& field, uint32_t depth) {
         const uint64_t at = pos_;
         if (depth > limits_.max_array_depth) {
-            fail(field + ": arrays nested deeper than " +
-                     std::to_string(limits_.max_array_depth),
+            fail(field + ": arrays nested deeper than " + std::to_string(limits_.max_array_depth),
                  at);
         }
         Array a;
@@ -148,8 +159,8 @@ private:
         if (a.elem_type == ValueType::String) {
             a.strings.reserve(a.count);
             for (uint64_t i = 0; i < a.count; ++i) {
-                a.strings.push_back(read_string(field + "[" + std::to_string(i) + "]",
-                                                limits_.max_string_bytes));
+                a.strings.push_back(
+                    read_string(field + "[" + std::to_string(i) + "]", limits_.max_string_bytes));
             }
         } else if (a.elem_type == ValueType::Array) {
             // Elements of an array of arrays carry no type tag of their own:
@@ -291,9 +302,9 @@ private:
         for (size_t i = 1; i < by_offset.size(); ++i) {
             const TensorInfo& prev = *by_offset[i - 1];
             if (prev.offset + prev.n_bytes > by_offset[i]->offset) {
-                fail("tensor '" + by_offset[i]->name + "': data overlaps tensor '" + prev.name +
-                         "'",
-                     by_offset[i]->info_offset);
+                fail(
+                    "tensor '" + by_offset[i]->name + "': data overlaps tensor '" + prev.name + "'",
+                    by_offset[i]->info_offset);
             }
         }
     }

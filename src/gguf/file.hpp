@@ -55,7 +55,7 @@ struct TensorInfo {
 };
 
 class GgufFile {
-public:
+  public:
     // Maps and parses a file. Throws gguf::Error on any malformation.
     static GgufFile open(const std::filesystem::path& path, const Limits& limits = {});
 
@@ -76,12 +76,12 @@ public:
     // Typed lookups: nullopt/nullptr when the key is absent; gguf::Error naming
     // the key when it is present with the wrong type.
     std::optional<std::string> get_string(std::string_view key) const;
-    std::optional<int64_t> get_int(std::string_view key) const;  // any integer type
+    std::optional<int64_t> get_int(std::string_view key) const;   // any integer type
     std::optional<double> get_float(std::string_view key) const;  // f32, f64 or integer
     std::optional<bool> get_bool(std::string_view key) const;
     const Array* get_array(std::string_view key) const;
 
-private:
+  private:
     GgufFile() = default;
     const KeyValue* find_kv(std::string_view key) const;
 

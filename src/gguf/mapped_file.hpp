@@ -9,7 +9,7 @@
 namespace pensieve::gguf {
 
 class MappedFile {
-public:
+  public:
     // Throws gguf::Error naming the path when the file cannot be opened or mapped.
     explicit MappedFile(const std::filesystem::path& path);
     ~MappedFile();
@@ -18,7 +18,7 @@ public:
 
     std::span<const uint8_t> bytes() const { return {data_, size_}; }
 
-private:
+  private:
     const uint8_t* data_ = nullptr;
     uint64_t size_ = 0;
 };

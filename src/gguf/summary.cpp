@@ -19,9 +19,14 @@ std::optional<int64_t> int_or_first(const GgufFile& file, const std::string& key
         }
         Value first;
         switch (a->elem_type) {
-            case ValueType::Int32: first = (*a->as<int32_t>())[0]; break;
-            case ValueType::UInt32: first = (*a->as<uint32_t>())[0]; break;
-            default: return std::nullopt;
+            case ValueType::Int32:
+                first = (*a->as<int32_t>())[0];
+                break;
+            case ValueType::UInt32:
+                first = (*a->as<uint32_t>())[0];
+                break;
+            default:
+                return std::nullopt;
         }
         return as_int(first);
     }

@@ -31,7 +31,7 @@ struct Summary {
     std::optional<int64_t> head_count;
     std::optional<int64_t> head_count_kv;
     std::optional<int64_t> feed_forward_length;
-    uint64_t vocab_size = 0;  // entries in tokenizer.ggml.tokens
+    uint64_t vocab_size = 0;      // entries in tokenizer.ggml.tokens
     std::string tokenizer_model;  // tokenizer.ggml.model
     std::string tokenizer_pre;    // tokenizer.ggml.pre
     bool has_chat_template = false;

@@ -17,12 +17,12 @@ struct Row {
 constexpr std::array kTypes = {
     Row{0, {"f32", 1, 4}},
     Row{1, {"f16", 1, 2}},
-    Row{2, {"q4_0", 32, 2 + 16}},           // d + 32 nibbles
-    Row{3, {"q4_1", 32, 2 + 2 + 16}},       // d, m + 32 nibbles
-    Row{6, {"q5_0", 32, 2 + 4 + 16}},       // d, high bits + nibbles
-    Row{7, {"q5_1", 32, 2 + 2 + 4 + 16}},   // d, m, high bits + nibbles
-    Row{8, {"q8_0", 32, 2 + 32}},           // d + 32 int8
-    Row{9, {"q8_1", 32, 2 + 2 + 32}},       // d, s + 32 int8
+    Row{2, {"q4_0", 32, 2 + 16}},                   // d + 32 nibbles
+    Row{3, {"q4_1", 32, 2 + 2 + 16}},               // d, m + 32 nibbles
+    Row{6, {"q5_0", 32, 2 + 4 + 16}},               // d, high bits + nibbles
+    Row{7, {"q5_1", 32, 2 + 2 + 4 + 16}},           // d, m, high bits + nibbles
+    Row{8, {"q8_0", 32, 2 + 32}},                   // d + 32 int8
+    Row{9, {"q8_1", 32, 2 + 2 + 32}},               // d, s + 32 int8
     Row{10, {"q2_K", 256, 16 + 64 + 2 + 2}},        // scales, 2-bit quants, d, dmin
     Row{11, {"q3_K", 256, 32 + 64 + 12 + 2}},       // hmask, quants, scales, d
     Row{12, {"q4_K", 256, 2 + 2 + 12 + 128}},       // d, dmin, scales, nibbles
@@ -58,7 +58,9 @@ std::optional<TypeInfo> type_info(uint32_t id) {
     return std::nullopt;
 }
 
-TypeInfo type_info(TensorType type) { return *type_info(static_cast<uint32_t>(type)); }
+TypeInfo type_info(TensorType type) {
+    return *type_info(static_cast<uint32_t>(type));
+}
 
 std::optional<uint64_t> bytes_for(TensorType type, uint64_t n_elements) {
     const TypeInfo info = type_info(type);

@@ -52,23 +52,37 @@ struct Array {
 using Value = std::variant<uint8_t, int8_t, uint16_t, int16_t, uint32_t, int32_t, float, bool,
                            std::string, Array, uint64_t, int64_t, double>;
 
-inline ValueType type_of(const Value& value) { return static_cast<ValueType>(value.index()); }
+inline ValueType type_of(const Value& value) {
+    return static_cast<ValueType>(value.index());
+}
 
 // The GGUF value type that stores a C++ scalar type.
 template <class T>
 constexpr ValueType value_type_of() {
-    if constexpr (std::is_same_v<T, uint8_t>) return ValueType::UInt8;
-    else if constexpr (std::is_same_v<T, int8_t>) return ValueType::Int8;
-    else if constexpr (std::is_same_v<T, uint16_t>) return ValueType::UInt16;
-    else if constexpr (std::is_same_v<T, int16_t>) return ValueType::Int16;
-    else if constexpr (std::is_same_v<T, uint32_t>) return ValueType::UInt32;
-    else if constexpr (std::is_same_v<T, int32_t>) return ValueType::Int32;
-    else if constexpr (std::is_same_v<T, float>) return ValueType::Float32;
-    else if constexpr (std::is_same_v<T, bool>) return ValueType::Bool;
-    else if constexpr (std::is_same_v<T, uint64_t>) return ValueType::UInt64;
-    else if constexpr (std::is_same_v<T, int64_t>) return ValueType::Int64;
-    else if constexpr (std::is_same_v<T, double>) return ValueType::Float64;
-    else static_assert(sizeof(T) == 0, "not a GGUF scalar type");
+    if constexpr (std::is_same_v<T, uint8_t>)
+        return ValueType::UInt8;
+    else if constexpr (std::is_same_v<T, int8_t>)
+        return ValueType::Int8;
+    else if constexpr (std::is_same_v<T, uint16_t>)
+        return ValueType::UInt16;
+    else if constexpr (std::is_same_v<T, int16_t>)
+        return ValueType::Int16;
+    else if constexpr (std::is_same_v<T, uint32_t>)
+        return ValueType::UInt32;
+    else if constexpr (std::is_same_v<T, int32_t>)
+        return ValueType::Int32;
+    else if constexpr (std::is_same_v<T, float>)
+        return ValueType::Float32;
+    else if constexpr (std::is_same_v<T, bool>)
+        return ValueType::Bool;
+    else if constexpr (std::is_same_v<T, uint64_t>)
+        return ValueType::UInt64;
+    else if constexpr (std::is_same_v<T, int64_t>)
+        return ValueType::Int64;
+    else if constexpr (std::is_same_v<T, double>)
+        return ValueType::Float64;
+    else
+        static_assert(sizeof(T) == 0, "not a GGUF scalar type");
 }
 
 template <class T>

@@ -33,7 +33,9 @@ void ByteSink::array(const Array& a) {
         case ValueType::Array:
             for (const Array& inner : a.arrays) array(inner);
             break;
-        default: raw(a.scalars.data(), a.scalars.size()); break;
+        default:
+            raw(a.scalars.data(), a.scalars.size());
+            break;
     }
 }
 
@@ -41,10 +43,14 @@ void ByteSink::value(const Value& v) {
     std::visit(
         [&](const auto& x) {
             using T = std::decay_t<decltype(x)>;
-            if constexpr (std::is_same_v<T, std::string>) string(x);
-            else if constexpr (std::is_same_v<T, Array>) array(x);
-            else if constexpr (std::is_same_v<T, bool>) u8(x ? 1 : 0);
-            else raw(&x, sizeof x);
+            if constexpr (std::is_same_v<T, std::string>)
+                string(x);
+            else if constexpr (std::is_same_v<T, Array>)
+                array(x);
+            else if constexpr (std::is_same_v<T, bool>)
+                u8(x ? 1 : 0);
+            else
+                raw(&x, sizeof x);
         },
         v);
 }

@@ -16,12 +16,12 @@ namespace pensieve::gguf {
 
 // Little-endian byte appender with the GGUF primitive encodings.
 class ByteSink {
-public:
+  public:
     void u8(uint8_t v) { bytes_.push_back(v); }
     void u32(uint32_t v) { raw(&v, sizeof v); }
     void u64(uint64_t v) { raw(&v, sizeof v); }
-    void string(std::string_view s);  // u64 length + bytes
-    void value(const Value& v);       // payload only (no type id)
+    void string(std::string_view s);   // u64 length + bytes
+    void value(const Value& v);        // payload only (no type id)
     void typed_value(const Value& v);  // type id u32 + payload
     void raw(const void* data, size_t n);
     void pad_to(uint64_t alignment);  // zero bytes up to the next multiple
@@ -29,13 +29,13 @@ public:
     size_t size() const { return bytes_.size(); }
     std::vector<uint8_t>& bytes() { return bytes_; }
 
-private:
+  private:
     void array(const Array& a);
     std::vector<uint8_t> bytes_;
 };
 
 class GgufWriter {
-public:
+  public:
     explicit GgufWriter(uint32_t version = 3) : version_(version) {}
 
     // Sets a metadata key (insertion order is kept; setting a key again replaces it).
@@ -51,7 +51,7 @@ public:
     // Writes to a temporary file beside `path`, then renames it into place.
     void write(const std::filesystem::path& path) const;
 
-private:
+  private:
     struct Tensor {
         std::string name;
         TensorType type;

@@ -33,7 +33,8 @@ KnownModel parse_one(const nlohmann::json& j) {
     m.file = j.at("file").get<std::string>();
     m.size = j.at("size").get<uint64_t>();
     m.sha256 = j.at("sha256").get<std::string>();
-    if (!is_hex_sha256(m.sha256)) throw std::runtime_error(m.name + ": sha256 is not 64 hex digits");
+    if (!is_hex_sha256(m.sha256))
+        throw std::runtime_error(m.name + ": sha256 is not 64 hex digits");
     if (m.file.empty() || m.file.find('/') != std::string::npos) {
         throw std::runtime_error(m.name + ": file must be a plain file name");
     }

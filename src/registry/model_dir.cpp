@@ -18,7 +18,9 @@ fs::path pensieve_home() {
            "pensieve";
 }
 
-fs::path models_dir() { return pensieve_home() / "models"; }
+fs::path models_dir() {
+    return pensieve_home() / "models";
+}
 
 std::vector<PresentModel> list_models(const fs::path& dir) {
     std::vector<PresentModel> out;
@@ -48,11 +50,12 @@ fs::path resolve_model(std::string_view name_or_path, const fs::path& dir) {
     if (const auto known = find_known_model(name_or_path)) {
         const fs::path file = dir / known->file;
         if (fs::is_regular_file(file, ec)) return file;
-        throw std::runtime_error("model '" + known->name + "' is not downloaded yet: run `pensieve pull " +
-                                 known->name + "`");
+        throw std::runtime_error("model '" + known->name +
+                                 "' is not downloaded yet: run `pensieve pull " + known->name +
+                                 "`");
     }
-    throw std::runtime_error("no such model file or known model name: '" + std::string(name_or_path) +
-                             "' (see `pensieve models --known`)");
+    throw std::runtime_error("no such model file or known model name: '" +
+                             std::string(name_or_path) + "' (see `pensieve models --known`)");
 }
 
 }  // namespace pensieve::registry

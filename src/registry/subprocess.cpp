@@ -15,7 +15,8 @@ int run_program(const std::vector<std::string>& argv) {
     for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
     args.push_back(nullptr);
     pid_t pid = 0;
-    if (args.size() < 2 || posix_spawnp(&pid, args[0], nullptr, nullptr, args.data(), environ) != 0) {
+    if (args.size() < 2 ||
+        posix_spawnp(&pid, args[0], nullptr, nullptr, args.data(), environ) != 0) {
         return 127;
     }
     int status = 0;

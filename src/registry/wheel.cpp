@@ -37,8 +37,8 @@ uint64_t read_wheel_member(const std::filesystem::path& wheel, const std::string
     for (;;) {
         const zip_int64_t n = zip_fread(file.get(), buf.data(), buf.size());
         if (n < 0) {
-            throw std::runtime_error("corrupt data for " + member + " in " + wheel.string() +
-                                     ": " + zip_file_strerror(file.get()));
+            throw std::runtime_error("corrupt data for " + member + " in " + wheel.string() + ": " +
+                                     zip_file_strerror(file.get()));
         }
         if (n == 0) break;
         sink(buf.data(), static_cast<size_t>(n));

@@ -50,9 +50,13 @@ std::vector<uint8_t> one_tensor_file(const std::vector<uint64_t>& dims, uint32_t
     return s.bytes();
 }
 
-std::vector<uint8_t> bytes_of(ByteSink s) { return s.bytes(); }
+std::vector<uint8_t> bytes_of(ByteSink s) {
+    return s.bytes();
+}
 
-TEST(GgufMalformed, EmptyFile) { expect_rejected({}, "magic"); }
+TEST(GgufMalformed, EmptyFile) {
+    expect_rejected({}, "magic");
+}
 
 TEST(GgufMalformed, BadMagic) {
     ByteSink s = header(0, 0);
@@ -212,8 +216,7 @@ TEST(GgufMalformed, DimensionCountOutOfRange) {
 
 TEST(GgufMalformed, ZeroOrNegativeDimensions) {
     expect_rejected(one_tensor_file({4, 0}, 0, 0, 32), "dimension 1 is 0");
-    expect_rejected(one_tensor_file({static_cast<uint64_t>(-3)}, 0, 0, 32),
-                    "dimension 0 is -3");
+    expect_rejected(one_tensor_file({static_cast<uint64_t>(-3)}, 0, 0, 32), "dimension 0 is -3");
 }
 
 TEST(GgufMalformed, ElementCountOrByteSizeOverflow) {
@@ -238,8 +241,7 @@ TEST(GgufMalformed, MisalignedTensorOffset) {
 
 TEST(GgufMalformed, TensorDataOutsideTheFile) {
     expect_rejected(one_tensor_file({64}, 0, 0, 100), "outside the data section");
-    expect_rejected(one_tensor_file({8}, 0, 0xFFFFFFFFFFFFFFE0ull, 32),
-                    "outside the data section");
+    expect_rejected(one_tensor_file({8}, 0, 0xFFFFFFFFFFFFFFE0ull, 32), "outside the data section");
 }
 
 TEST(GgufMalformed, DataSectionStartsPastTheEnd) {

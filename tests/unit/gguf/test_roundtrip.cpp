@@ -65,9 +65,8 @@ TEST(GgufRoundTrip, ArraysOfEveryElementTypeAndNestedArrays) {
     w.set("a_f64", make_array<double>({3.25}));
     w.set("a_str", make_array<std::string>({"", "x", "▁token"}));
     w.set("a_empty", make_array<int32_t>({}));
-    w.set("a_nested",
-          make_array<Array>({make_array<Array>({make_array<std::string>({"deep"})}),
-                             make_array<Array>({})}));
+    w.set("a_nested", make_array<Array>({make_array<Array>({make_array<std::string>({"deep"})}),
+                                         make_array<Array>({})}));
     const auto bytes = w.to_bytes();
     const GgufFile f = GgufFile::parse(bytes);
     EXPECT_EQ(*f.get_array("a_u8")->as<uint8_t>(), (std::vector<uint8_t>{1, 2, 3}));

@@ -9,7 +9,8 @@ namespace {
 
 uint64_t end_of_last_tensor(const GgufFile& f) {
     uint64_t end = f.data_offset();
-    for (const TensorInfo& t : f.tensors()) end = std::max(end, f.data_offset() + t.offset + t.n_bytes);
+    for (const TensorInfo& t : f.tensors())
+        end = std::max(end, f.data_offset() + t.offset + t.n_bytes);
     return end;
 }
 

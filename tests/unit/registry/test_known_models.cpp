@@ -27,7 +27,9 @@ TEST(KnownModels, GemmaIsReassembledFromFourPartsInOrder) {
     }
 }
 
-TEST(KnownModels, UnknownNamesAreNotFound) { EXPECT_FALSE(find_known_model("llama-70b")); }
+TEST(KnownModels, UnknownNamesAreNotFound) {
+    EXPECT_FALSE(find_known_model("llama-70b"));
+}
 
 TEST(KnownModels, MalformedTablesAreRejected) {
     EXPECT_THROW(parse_known_models("not json"), std::runtime_error);

@@ -16,7 +16,7 @@ namespace {
 namespace fs = std::filesystem;
 
 class PullTest : public ::testing::Test {
-protected:
+  protected:
     void SetUp() override {
         root_ = fs::temp_directory_path() / ("pensieve_pull_" + std::to_string(::getpid()));
         fs::remove_all(root_);

@@ -1,0 +1,203 @@
+// The forward pass, written as named steps over the whole batch:
+//   embed → per layer: rmsnorm → q,k,v → (bias) → (q/k norm) → rope → store
+//   k,v → attention → output projection → (post-norm) → residual → rmsnorm →
+//   gate,up → act(gate)·up → down → (post-norm) → residual
+//   → final rmsnorm → logits for the rows that want them.
+// Steps in parentheses belong to some families only (see ArchConfig).
+#include "model/forward.hpp"
+
+#include <cmath>
+#include <stdexcept>
+#include <string>
+
+#include "kernels/ops.hpp"
+#include "kernels/traits.hpp"
+
+namespace pensieve::model {
+
+namespace {
+
+size_t sz(int64_t n) {
+    return static_cast<size_t>(n);
+}
+
+}  // namespace
+
+Forward::Forward(const Model& model, kernels::ThreadPool& pool, int64_t max_batch, int64_t max_ctx)
+    : model_(model), hp_(model.hparams()), pool_(pool), max_batch_(max_batch), max_ctx_(max_ctx) {
+    if (max_batch <= 0 || max_ctx <= 0) throw std::invalid_argument("Forward: sizes must be > 0");
+    const int64_t b = max_batch;
+    x_.resize(sz(b * hp_.n_embd));
+    xb_.resize(sz(b * hp_.n_embd));
+    xb2_.resize(sz(b * hp_.n_embd));
+    q_.resize(sz(b * hp_.q_dim()));
+    k_.resize(sz(b * hp_.kv_dim()));
+    v_.resize(sz(b * hp_.kv_dim()));
+    att_.resize(sz(b * hp_.q_dim()));
+    gate_.resize(sz(b * hp_.n_ff));
+    up_.resize(sz(b * hp_.n_ff));
+    scores_.resize(sz(static_cast<int64_t>(pool.size()) * max_ctx));
+    kv16_.resize(sz(hp_.kv_dim()));
+}
+
+void Forward::check(std::span<const BatchToken> batch, const KvCache& kv) const {
+    if (batch.empty() || static_cast<int64_t>(batch.size()) > max_batch_) {
+        throw std::invalid_argument("batch of " + std::to_string(batch.size()) +
+                                    " tokens (allowed 1.." + std::to_string(max_batch_) + ")");
+    }
+    for (const BatchToken& t : batch) {
+        if (t.token < 0 || t.token >= hp_.n_vocab) {
+            throw std::invalid_argument("token id " + std::to_string(t.token) + " out of range");
+        }
+        if (t.pos < 0 || t.pos >= max_ctx_ || t.pos >= kv.capacity(t.seq)) {
+            throw std::invalid_argument("position " + std::to_string(t.pos) + " of sequence " +
+                                        std::to_string(t.seq) + " has no KV slot");
+        }
+    }
+}
+
+void Forward::embed(std::span<const BatchToken> batch) {
+    const kernels::WeightMatrix& e = model_.weights().token_embd;
+    const kernels::TypeTraits& tr = kernels::traits(e.type);
+    const float scale = hp_.config.embed_scale ? std::sqrt(static_cast<float>(hp_.n_embd)) : 1.0f;
+    for (size_t i = 0; i < batch.size(); ++i) {
+        float* row = &x_[i * sz(hp_.n_embd)];
+        const auto* src = static_cast<const uint8_t*>(e.data) + sz(batch[i].token) * e.row_stride;
+        tr.dequantize_row(src, row, hp_.n_embd);
+        if (scale != 1.0f) kernels::scale(row, scale, hp_.n_embd);
+    }
+}
+
+// Scaled dot-product attention of one query head of one token over its
+// sequence's cached keys/values (causal, and windowed on local layers).
+void Forward::attend(int64_t il, const BatchToken& t, int64_t row, int64_t head, KvCache& kv,
+                     float* scores) {
+    const int64_t hd = hp_.head_dim;
+    const int64_t kv_head = head / (hp_.n_head / hp_.n_head_kv);
+    const float* q = &q_[sz(row * hp_.q_dim() + head * hd)];
+    float* out = &att_[sz(row * hp_.q_dim() + head * hd)];
+    const int64_t first =
+        hp_.is_local_layer(il) ? std::max<int64_t>(0, t.pos - hp_.sliding_window + 1) : 0;
+    const int64_t n = t.pos - first + 1;
+    const std::vector<int32_t>& table = kv.block_table(t.seq);
+    const int64_t bt = kv.config().block_tokens;
+    for (int64_t p = first; p <= t.pos; ++p) {
+        const uint16_t* key = kv.key(il, table[sz(p / bt)], p % bt) + kv_head * hd;
+        scores[p - first] = kernels::dot_f16(key, q, hd) * hp_.attn_scale;
+    }
+    kernels::softmax(scores, n, 1.0f, nullptr);
+    std::fill(out, out + hd, 0.0f);
+    for (int64_t p = first; p <= t.pos; ++p) {
+        const uint16_t* value = kv.value(il, table[sz(p / bt)], p % bt) + kv_head * hd;
+        kernels::axpy_f16(scores[p - first], value, out, hd);
+    }
+}
+
+void Forward::attention_layer(int64_t il, std::span<const BatchToken> batch, KvCache& kv) {
+    const LayerWeights& w = model_.weights().layers[sz(il)];
+    const auto n = static_cast<int64_t>(batch.size());
+    const int64_t e = hp_.n_embd;
+    for (int64_t i = 0; i < n; ++i) {
+        kernels::rms_norm(&x_[sz(i * e)], w.attn_norm, &xb_[sz(i * e)], e, hp_.rms_eps);
+    }
+    kernels::matmul(pool_, w.wq, xb_.data(), n, q_.data(), scratch_);
+    kernels::matmul(pool_, w.wk, xb_.data(), n, k_.data(), scratch_);
+    kernels::matmul(pool_, w.wv, xb_.data(), n, v_.data(), scratch_);
+
+    const kernels::RopeConfig rope{static_cast<int>(hp_.head_dim), static_cast<int>(hp_.rope_dims),
+                                   hp_.is_local_layer(il) ? hp_.rope_base_local : hp_.rope_base,
+                                   hp_.rope_scale, hp_.config.rope_style};
+    const kernels::TypeTraits& f16 = kernels::traits(gguf::TensorType::F16);
+    const int64_t bt = kv.config().block_tokens;
+    for (int64_t i = 0; i < n; ++i) {
+        float* q = &q_[sz(i * hp_.q_dim())];
+        float* k = &k_[sz(i * hp_.kv_dim())];
+        float* v = &v_[sz(i * hp_.kv_dim())];
+        if (w.bq != nullptr) {
+            kernels::add(q, w.bq, q, hp_.q_dim());
+            kernels::add(k, w.bk, k, hp_.kv_dim());
+            kernels::add(v, w.bv, v, hp_.kv_dim());
+        }
+        if (w.q_norm != nullptr) {
+            for (int64_t h = 0; h < hp_.n_head; ++h) {
+                kernels::rms_norm(q + h * hp_.head_dim, w.q_norm, q + h * hp_.head_dim,
+                                  hp_.head_dim, hp_.rms_eps);
+            }
+            for (int64_t h = 0; h < hp_.n_head_kv; ++h) {
+                kernels::rms_norm(k + h * hp_.head_dim, w.k_norm, k + h * hp_.head_dim,
+                                  hp_.head_dim, hp_.rms_eps);
+            }
+        }
+        const BatchToken& t = batch[sz(i)];
+        kernels::rope(q, static_cast<int>(hp_.n_head), t.pos, rope);
+        kernels::rope(k, static_cast<int>(hp_.n_head_kv), t.pos, rope);
+        const int32_t block = kv.block_table(t.seq)[sz(t.pos / bt)];
+        f16.quantize_row(k, kv.key(il, block, t.pos % bt), hp_.kv_dim());
+        f16.quantize_row(v, kv.value(il, block, t.pos % bt), hp_.kv_dim());
+    }
+
+    // Every (token, head) pair is independent once k and v are stored.
+    pool_.parallel_for(n * hp_.n_head, [&](int64_t task, int thread) {
+        const int64_t row = task / hp_.n_head;
+        attend(il, batch[sz(row)], row, task % hp_.n_head, kv, &scores_[sz(thread * max_ctx_)]);
+    });
+
+    kernels::matmul(pool_, w.wo, att_.data(), n, xb2_.data(), scratch_);
+    for (int64_t i = 0; i < n; ++i) {
+        float* o = &xb2_[sz(i * e)];
+        if (w.post_attn_norm != nullptr) kernels::rms_norm(o, w.post_attn_norm, o, e, hp_.rms_eps);
+        kernels::add(&x_[sz(i * e)], o, &x_[sz(i * e)], e);
+    }
+}
+
+void Forward::ffn_layer(int64_t il, int64_t n) {
+    const LayerWeights& w = model_.weights().layers[sz(il)];
+    const int64_t e = hp_.n_embd;
+    for (int64_t i = 0; i < n; ++i) {
+        kernels::rms_norm(&x_[sz(i * e)], w.ffn_norm, &xb_[sz(i * e)], e, hp_.rms_eps);
+    }
+    kernels::matmul(pool_, w.w_gate, xb_.data(), n, gate_.data(), scratch_);
+    kernels::matmul(pool_, w.w_up, xb_.data(), n, up_.data(), scratch_);
+    for (int64_t i = 0; i < n; ++i) {
+        float* g = &gate_[sz(i * hp_.n_ff)];
+        const float* u = &up_[sz(i * hp_.n_ff)];
+        if (hp_.config.activation == Activation::GeLU)
+            kernels::gelu_mul(g, u, g, hp_.n_ff);
+        else
+            kernels::silu_mul(g, u, g, hp_.n_ff);
+    }
+    kernels::matmul(pool_, w.w_down, gate_.data(), n, xb2_.data(), scratch_);
+    for (int64_t i = 0; i < n; ++i) {
+        float* o = &xb2_[sz(i * e)];
+        if (w.post_ffn_norm != nullptr) kernels::rms_norm(o, w.post_ffn_norm, o, e, hp_.rms_eps);
+        kernels::add(&x_[sz(i * e)], o, &x_[sz(i * e)], e);
+    }
+}
+
+std::span<const float> Forward::run(std::span<const BatchToken> batch, KvCache& kv) {
+    check(batch, kv);
+    const auto n = static_cast<int64_t>(batch.size());
+    embed(batch);
+    for (int64_t il = 0; il < hp_.n_layer; ++il) {
+        attention_layer(il, batch, kv);
+        ffn_layer(il, n);
+    }
+    const int64_t e = hp_.n_embd;
+    int64_t n_out = 0;
+    for (const BatchToken& t : batch) n_out += t.logits ? 1 : 0;
+    if (n_out == 0) return {};
+    out_rows_.resize(sz(n_out * e));
+    if (logits_.size() < sz(n_out * hp_.n_vocab)) logits_.resize(sz(n_out * hp_.n_vocab));
+    int64_t r = 0;
+    for (int64_t i = 0; i < n; ++i) {
+        if (!batch[sz(i)].logits) continue;
+        kernels::rms_norm(&x_[sz(i * e)], model_.weights().output_norm, &out_rows_[sz(r * e)], e,
+                          hp_.rms_eps);
+        ++r;
+    }
+    kernels::matmul(pool_, model_.weights().output, out_rows_.data(), n_out, logits_.data(),
+                    scratch_);
+    return {logits_.data(), sz(n_out * hp_.n_vocab)};
+}
+
+}  // namespace pensieve::model

@@ -1,0 +1,70 @@
+// One forward pass over a batch of tokens from any number of sequences:
+// [(token, position, sequence)] in, logits for the rows that ask for them out.
+// Prefill of a long prompt and decode steps of many sequences are the same
+// call. Buffers are sized once for the largest batch, so a pass allocates
+// nothing (llama2.c's RunState, with a shape on every buffer).
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "kernels/matmul.hpp"
+#include "kernels/thread_pool.hpp"
+#include "model/kv_cache.hpp"
+#include "model/model.hpp"
+
+namespace pensieve::model {
+
+struct BatchToken {
+    int32_t token = 0;
+    int32_t pos = 0;      // position in its sequence
+    int32_t seq = 0;      // sequence id (its block table in the KV cache)
+    bool logits = false;  // compute logits for this row
+};
+
+class Forward {
+  public:
+    // max_batch: most tokens per call; max_ctx: longest sequence attended over.
+    Forward(const Model& model, kernels::ThreadPool& pool, int64_t max_batch, int64_t max_ctx);
+
+    // Runs the batch; the KV cache must already hold slots for every (seq, pos)
+    // in it (KvCache::reserve). Returns the logits of the rows with logits set,
+    // in batch order: [n_out][n_vocab], valid until the next call.
+    // Throws std::invalid_argument for a batch that breaks those rules.
+    std::span<const float> run(std::span<const BatchToken> batch, KvCache& kv);
+
+    int64_t max_batch() const { return max_batch_; }
+    int64_t n_vocab() const { return model_.hparams().n_vocab; }
+
+  private:
+    void embed(std::span<const BatchToken> batch);
+    void attention_layer(int64_t il, std::span<const BatchToken> batch, KvCache& kv);
+    void ffn_layer(int64_t il, int64_t n);
+    void attend(int64_t il, const BatchToken& t, int64_t row, int64_t head, KvCache& kv,
+                float* scores);
+    void check(std::span<const BatchToken> batch, const KvCache& kv) const;
+
+    const Model& model_;
+    const HParams& hp_;
+    kernels::ThreadPool& pool_;
+    kernels::MatmulScratch scratch_;
+    int64_t max_batch_;
+    int64_t max_ctx_;
+
+    std::vector<float> x_;         // [max_batch][n_embd]  residual stream
+    std::vector<float> xb_;        // [max_batch][n_embd]  normed input of a sub-layer
+    std::vector<float> xb2_;       // [max_batch][n_embd]  sub-layer output
+    std::vector<float> q_;         // [max_batch][q_dim]
+    std::vector<float> k_;         // [max_batch][kv_dim]
+    std::vector<float> v_;         // [max_batch][kv_dim]
+    std::vector<float> att_;       // [max_batch][q_dim]   attention output per head
+    std::vector<float> gate_;      // [max_batch][n_ff]
+    std::vector<float> up_;        // [max_batch][n_ff]
+    std::vector<float> scores_;    // [threads][max_ctx]   attention scores, one row per thread
+    std::vector<uint16_t> kv16_;   // [kv_dim]            one row converted to F16
+    std::vector<float> out_rows_;  // [n_out][n_embd]    final-normed rows that want logits
+    std::vector<float> logits_;    // [n_out][n_vocab]   grows to the most rows asked for
+};
+
+}  // namespace pensieve::model

@@ -1,0 +1,31 @@
+// A loaded model: the mapped GGUF file, its hyper-parameters and its bound
+// weights. Immutable after load; the forward pass and the KV cache hold the
+// per-run state.
+#pragma once
+
+#include <filesystem>
+#include <memory>
+
+#include "gguf/file.hpp"
+#include "model/hparams.hpp"
+#include "model/weights.hpp"
+
+namespace pensieve::model {
+
+class Model {
+  public:
+    // Throws gguf::Error (malformed file) or ModelError (unsupported model).
+    static std::unique_ptr<Model> load(const std::filesystem::path& path);
+
+    const gguf::GgufFile& file() const { return file_; }
+    const HParams& hparams() const { return hp_; }
+    const Weights& weights() const { return weights_; }
+
+  private:
+    explicit Model(gguf::GgufFile file);
+    gguf::GgufFile file_;
+    HParams hp_;
+    Weights weights_;
+};
+
+}  // namespace pensieve::model

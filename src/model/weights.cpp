@@ -1,0 +1,127 @@
+// Binding GGUF tensors to the forward pass's weight slots.
+#include "model/weights.hpp"
+
+#include <string>
+
+namespace pensieve::model {
+
+namespace {
+
+std::string shape_str(const std::vector<uint64_t>& dims) {
+    std::string s = "[";
+    for (size_t i = 0; i < dims.size(); ++i) s += (i ? ", " : "") + std::to_string(dims[i]);
+    return s + "]";
+}
+
+}  // namespace
+
+class WeightBinder {
+  public:
+    WeightBinder(const gguf::GgufFile& f, Weights& w) : f_(f), w_(w) {}
+
+    const gguf::TensorInfo* find(const std::string& name, std::vector<uint64_t> dims,
+                                 bool required) {
+        const gguf::TensorInfo* t = f_.find_tensor(name);
+        if (t == nullptr) {
+            if (required) throw ModelError("missing tensor '" + name + "'");
+            return nullptr;
+        }
+        if (t->dims != dims) {
+            throw ModelError("tensor '" + name + "' has shape " + shape_str(t->dims) +
+                             ", expected " + shape_str(dims));
+        }
+        return t;
+    }
+
+    kernels::WeightMatrix matrix(const std::string& name, int64_t k, int64_t n,
+                                 bool required = true) {
+        const gguf::TensorInfo* t =
+            find(name, {static_cast<uint64_t>(k), static_cast<uint64_t>(n)}, required);
+        if (t == nullptr) return {};
+        const kernels::TypeTraits* tr = kernels::find_traits(t->type);
+        if (tr == nullptr || tr->vec_dot == nullptr) {
+            throw ModelError("tensor '" + name + "' has type " +
+                             std::string(gguf::type_info(t->type).name) +
+                             ", which the kernels do not support");
+        }
+        kernels::WeightMatrix m;
+        m.type = t->type;
+        m.data = t->data;
+        m.n = n;
+        m.k = k;
+        m.row_stride = kernels::row_bytes(*tr, k);
+        return m;
+    }
+
+    const float* vector(const std::string& name, int64_t n, bool required = true) {
+        const gguf::TensorInfo* t = find(name, {static_cast<uint64_t>(n)}, required);
+        if (t == nullptr) return nullptr;
+        if (t->type == gguf::TensorType::F32) return reinterpret_cast<const float*>(t->data);
+        const kernels::TypeTraits* tr = kernels::find_traits(t->type);
+        if (tr == nullptr || n % tr->block_elems != 0) {
+            throw ModelError("tensor '" + name + "' has an unsupported type for a vector");
+        }
+        std::vector<float>& out = w_.converted_.emplace_back(static_cast<size_t>(n));
+        tr->dequantize_row(t->data, out.data(), n);
+        return out.data();
+    }
+
+  private:
+    const gguf::GgufFile& f_;
+    Weights& w_;
+};
+
+Weights bind_weights(const gguf::GgufFile& file, HParams& hp) {
+    Weights w;
+    WeightBinder b(file, w);
+    const gguf::TensorInfo* embd = file.find_tensor("token_embd.weight");
+    if (embd == nullptr) throw ModelError("missing tensor 'token_embd.weight'");
+    if (embd->dims.size() != 2) throw ModelError("tensor 'token_embd.weight' is not a matrix");
+    if (hp.n_vocab > static_cast<int64_t>(embd->dims[1])) {
+        throw ModelError("the vocabulary has " + std::to_string(hp.n_vocab) +
+                         " tokens but 'token_embd.weight' only " + std::to_string(embd->dims[1]) +
+                         " rows");
+    }
+    hp.n_vocab = static_cast<int64_t>(embd->dims[1]);
+    const int64_t e = hp.n_embd;
+    w.token_embd = b.matrix("token_embd.weight", e, hp.n_vocab);
+    w.output_norm = b.vector("output_norm.weight", e);
+    w.output = b.matrix("output.weight", e, hp.n_vocab, /*required=*/false);
+    if (w.output.data == nullptr) w.output = w.token_embd;  // tied embeddings
+
+    const ArchConfig& c = hp.config;
+    for (int64_t il = 0; il < hp.n_layer; ++il) {
+        const std::string p = "blk." + std::to_string(il) + ".";
+        LayerWeights l;
+        l.attn_norm = b.vector(p + "attn_norm.weight", e);
+        l.wq = b.matrix(p + "attn_q.weight", e, hp.q_dim());
+        l.wk = b.matrix(p + "attn_k.weight", e, hp.kv_dim());
+        l.wv = b.matrix(p + "attn_v.weight", e, hp.kv_dim());
+        l.wo = b.matrix(p + "attn_output.weight", hp.q_dim(), e);
+        if (c.qkv_bias) {
+            l.bq = b.vector(p + "attn_q.bias", hp.q_dim());
+            l.bk = b.vector(p + "attn_k.bias", hp.kv_dim());
+            l.bv = b.vector(p + "attn_v.bias", hp.kv_dim());
+        }
+        if (c.qk_norm) {
+            l.q_norm = b.vector(p + "attn_q_norm.weight", hp.head_dim);
+            l.k_norm = b.vector(p + "attn_k_norm.weight", hp.head_dim);
+        }
+        if (c.post_norms) {
+            l.post_attn_norm = b.vector(p + "post_attention_norm.weight", e);
+            l.post_ffn_norm = b.vector(p + "post_ffw_norm.weight", e);
+        }
+        l.ffn_norm = b.vector(p + "ffn_norm.weight", e);
+        l.w_gate = b.matrix(p + "ffn_gate.weight", e, hp.n_ff);
+        l.w_up = b.matrix(p + "ffn_up.weight", e, hp.n_ff);
+        l.w_down = b.matrix(p + "ffn_down.weight", hp.n_ff, e);
+        for (const auto* m : {&l.wq, &l.wk, &l.wv, &l.wo, &l.w_gate, &l.w_up, &l.w_down}) {
+            w.matrix_bytes += m->row_stride * static_cast<uint64_t>(m->n);
+        }
+        w.layers.push_back(l);
+    }
+    w.matrix_bytes += w.output.row_stride * static_cast<uint64_t>(w.output.n);
+    return w;
+}
+
+}  // namespace pensieve::model

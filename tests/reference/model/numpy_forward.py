@@ -1,0 +1,187 @@
+"""An independent reference forward pass in NumPy over the PyPI `gguf`
+package's dequantization, for checking Pensieve's model code.
+
+It shares nothing with the C++ engine: weights are dequantized by
+`gguf.quants.dequantize`, activations stay in float32 without any
+quantization, and every step is written out from the architectures'
+published definitions (Llama, Qwen2, Qwen3, Gemma 3) as GGUF stores them.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+import gguf
+
+
+@dataclass
+class HParams:
+    arch: str
+    n_embd: int
+    n_layer: int
+    n_head: int
+    n_head_kv: int
+    head_dim: int
+    n_ff: int
+    eps: float
+    rope_base: float
+    rope_dims: int
+    neox: bool
+    sliding_window: int = 0          # gemma3: window of the local layers
+    swa_pattern: int = 0             # gemma3: every n-th layer is global
+    rope_base_local: float = 10000.0  # gemma3: RoPE base of the local layers
+    attn_scale: float = 0.0
+
+
+def _field(reader, key, default=None):
+    f = reader.fields.get(key)
+    if f is None:
+        return default
+    return f.contents()
+
+
+def read_hparams(reader) -> HParams:
+    arch = _field(reader, "general.architecture")
+    g = lambda k, d=None: _field(reader, f"{arch}.{k}", d)
+    n_embd = g("embedding_length")
+    n_head = g("attention.head_count")
+    head_dim = g("attention.key_length", n_embd // n_head)
+    hp = HParams(
+        arch=arch,
+        n_embd=n_embd,
+        n_layer=g("block_count"),
+        n_head=n_head,
+        n_head_kv=g("attention.head_count_kv", n_head),
+        head_dim=head_dim,
+        n_ff=g("feed_forward_length"),
+        eps=g("attention.layer_norm_rms_epsilon"),
+        rope_base=g("rope.freq_base", 10000.0),
+        rope_dims=g("rope.dimension_count", head_dim),
+        neox=arch in ("qwen2", "qwen3", "gemma3"),
+    )
+    if arch == "gemma3":
+        hp.sliding_window = g("attention.sliding_window", 0)
+        hp.swa_pattern = 6
+    hp.attn_scale = 1.0 / math.sqrt(head_dim)
+    return hp
+
+
+class Weights:
+    """Dequantized tensors by GGUF name, as float32 arrays shaped [rows, cols]
+    (numpy order: the GGUF ne[0] is the last axis)."""
+
+    def __init__(self, reader):
+        self._tensors = {t.name: t for t in reader.tensors}
+        self._cache: dict[str, np.ndarray] = {}
+
+    def __contains__(self, name):
+        return name in self._tensors
+
+    def __getitem__(self, name) -> np.ndarray:
+        if name not in self._cache:
+            t = self._tensors[name]
+            data = gguf.quants.dequantize(t.data, t.tensor_type).astype(np.float32)
+            shape = [int(d) for d in reversed(t.shape)]
+            self._cache[name] = data.reshape(shape)
+        return self._cache[name]
+
+
+def rms_norm(x, w, eps):
+    x = x.astype(np.float32)
+    y = x / np.sqrt(np.mean(x.astype(np.float64) ** 2, axis=-1, keepdims=True) + eps)
+    return (y * w).astype(np.float32)
+
+
+def rope(x, positions, base, n_dims, neox):
+    """x: [T, heads, head_dim]; rotates the first n_dims dims of each head."""
+    x = x.copy()
+    half = n_dims // 2
+    inv = base ** (-np.arange(half, dtype=np.float64) * 2.0 / n_dims)
+    ang = positions[:, None].astype(np.float64) * inv[None, :]  # [T, half]
+    cos = np.cos(ang)[:, None, :]
+    sin = np.sin(ang)[:, None, :]
+    if neox:
+        a, b = x[..., :half].copy(), x[..., half:n_dims].copy()
+        x[..., :half] = a * cos - b * sin
+        x[..., half:n_dims] = a * sin + b * cos
+    else:
+        a, b = x[..., 0:n_dims:2].copy(), x[..., 1:n_dims:2].copy()
+        x[..., 0:n_dims:2] = a * cos - b * sin
+        x[..., 1:n_dims:2] = a * sin + b * cos
+    return x.astype(np.float32)
+
+
+def gelu_tanh(x):
+    return 0.5 * x * (1.0 + np.tanh(math.sqrt(2.0 / math.pi) * (x + 0.044715 * x ** 3)))
+
+
+def silu(x):
+    return x / (1.0 + np.exp(-x))
+
+
+def linear(w, x, bias=None):
+    y = x @ w.T
+    return y + bias if bias is not None else y
+
+
+def forward(reader, tokens, weights: Weights | None = None) -> np.ndarray:
+    """Logits [T, vocab] for one sequence of token ids at positions 0..T-1."""
+    hp = read_hparams(reader)
+    W = weights or Weights(reader)
+    T = len(tokens)
+    pos = np.arange(T)
+    x = W["token_embd.weight"][np.asarray(tokens)].astype(np.float32)
+    if hp.arch == "gemma3":
+        x = x * np.float32(math.sqrt(hp.n_embd))
+    group = hp.n_head // hp.n_head_kv
+    for il in range(hp.n_layer):
+        p = f"blk.{il}."
+        h = rms_norm(x, W[p + "attn_norm.weight"], hp.eps)
+        bias = lambda n: W[p + n + ".bias"] if (p + n + ".bias") in W else None
+        q = linear(W[p + "attn_q.weight"], h, bias("attn_q")).reshape(T, hp.n_head, hp.head_dim)
+        k = linear(W[p + "attn_k.weight"], h, bias("attn_k")).reshape(T, hp.n_head_kv, hp.head_dim)
+        v = linear(W[p + "attn_v.weight"], h, bias("attn_v")).reshape(T, hp.n_head_kv, hp.head_dim)
+        if p + "attn_q_norm.weight" in W:  # qwen3, gemma3: per-head RMSNorm of q and k
+            q = rms_norm(q, W[p + "attn_q_norm.weight"], hp.eps)
+            k = rms_norm(k, W[p + "attn_k_norm.weight"], hp.eps)
+        is_local = hp.swa_pattern and (il + 1) % hp.swa_pattern != 0
+        base = hp.rope_base_local if is_local else hp.rope_base
+        q = rope(q, pos, base, hp.rope_dims, hp.neox)
+        k = rope(k, pos, base, hp.rope_dims, hp.neox)
+        mask = np.where(pos[None, :] <= pos[:, None], 0.0, -np.inf)  # [Tq, Tk] causal
+        if is_local and hp.sliding_window:
+            mask = np.where(pos[:, None] - pos[None, :] >= hp.sliding_window, -np.inf, mask)
+        out = np.zeros((T, hp.n_head, hp.head_dim), dtype=np.float64)
+        for hd in range(hp.n_head):
+            kh = k[:, hd // group, :].astype(np.float64)
+            vh = v[:, hd // group, :].astype(np.float64)
+            scores = (q[:, hd, :].astype(np.float64) @ kh.T) * hp.attn_scale + mask
+            scores -= scores.max(axis=1, keepdims=True)
+            probs = np.exp(scores)
+            probs /= probs.sum(axis=1, keepdims=True)
+            out[:, hd, :] = probs @ vh
+        attn = linear(W[p + "attn_output.weight"], out.reshape(T, -1).astype(np.float32))
+        if p + "post_attention_norm.weight" in W:
+            attn = rms_norm(attn, W[p + "post_attention_norm.weight"], hp.eps)
+        x = x + attn
+        h = rms_norm(x, W[p + "ffn_norm.weight"], hp.eps)
+        gate = linear(W[p + "ffn_gate.weight"], h)
+        up = linear(W[p + "ffn_up.weight"], h)
+        act = gelu_tanh(gate) if hp.arch == "gemma3" else silu(gate)
+        ff = linear(W[p + "ffn_down.weight"], (act * up).astype(np.float32))
+        if p + "post_ffw_norm.weight" in W:
+            ff = rms_norm(ff, W[p + "post_ffw_norm.weight"], hp.eps)
+        x = x + ff
+    x = rms_norm(x, W["output_norm.weight"], hp.eps)
+    out_w = W["output.weight"] if "output.weight" in W else W["token_embd.weight"]
+    return (x @ out_w.T).astype(np.float32)
+
+
+if __name__ == "__main__":
+    import sys, time
+    r = gguf.GGUFReader(sys.argv[1])
+    toks = [int(t) for t in sys.argv[2].split(",")]
+    t0 = time.time()
+    logits = forward(r, toks)
+    print("argmax per position:", logits.argmax(axis=1).tolist(), f"({time.time()-t0:.1f}s)")

@@ -1,0 +1,68 @@
+// Probe for the reference tests: runs our forward pass over a token sequence
+// and writes the logits of every position as raw float32 [T][n_vocab].
+//   model_logits --model M --tokens 1,2,3 --out logits.f32 [--chunk N] [--threads N]
+// --chunk feeds the prompt in pieces of N tokens (exercising the KV cache
+// across calls); PENSIEVE_CPU picks the kernel variant.
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "model/forward.hpp"
+
+using namespace pensieve;
+
+int main(int argc, char** argv) {
+    std::string model_path, out_path;
+    std::vector<int32_t> tokens;
+    int64_t chunk = 0;
+    int threads = 0;
+    for (int i = 1; i + 1 < argc; i += 2) {
+        const std::string flag = argv[i];
+        const char* v = argv[i + 1];
+        if (flag == "--model")
+            model_path = v;
+        else if (flag == "--out")
+            out_path = v;
+        else if (flag == "--chunk")
+            chunk = std::atoll(v);
+        else if (flag == "--threads")
+            threads = std::atoi(v);
+        else if (flag == "--tokens") {
+            for (const char* p = v; *p;) {
+                tokens.push_back(static_cast<int32_t>(std::strtol(p, const_cast<char**>(&p), 10)));
+                if (*p == ',') ++p;
+            }
+        }
+    }
+    if (model_path.empty() || out_path.empty() || tokens.empty()) {
+        std::fprintf(stderr, "usage: model_logits --model M --tokens 1,2,3 --out F [--chunk N]\n");
+        return 2;
+    }
+    try {
+        const auto model = model::Model::load(model_path);
+        const auto& hp = model->hparams();
+        const auto n = static_cast<int64_t>(tokens.size());
+        if (chunk <= 0) chunk = n;
+        kernels::ThreadPool pool(threads);
+        model::KvCache kv({hp.n_layer, hp.kv_dim(), (n + 15) / 16, 16});
+        if (!kv.reserve(0, n)) throw std::runtime_error("KV cache too small");
+        model::Forward fwd(*model, pool, chunk, n);
+        std::ofstream out(out_path, std::ios::binary);
+        for (int64_t start = 0; start < n; start += chunk) {
+            std::vector<model::BatchToken> batch;
+            for (int64_t i = start; i < std::min(n, start + chunk); ++i) {
+                batch.push_back({tokens[static_cast<size_t>(i)], static_cast<int32_t>(i), 0, true});
+            }
+            const auto logits = fwd.run(batch, kv);
+            out.write(reinterpret_cast<const char*>(logits.data()),
+                      static_cast<std::streamsize>(logits.size() * sizeof(float)));
+        }
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "error: %s\n", e.what());
+        return 1;
+    }
+    return 0;
+}

@@ -1,0 +1,85 @@
+// Hyper-parameter validation: bad metadata is a ModelError naming the key.
+#include <gtest/gtest.h>
+
+#include "gguf/writer.hpp"
+#include "model/hparams.hpp"
+
+namespace pensieve::model {
+namespace {
+
+gguf::GgufWriter llama_meta() {
+    gguf::GgufWriter w;
+    w.set("general.architecture", std::string("llama"));
+    w.set("llama.embedding_length", uint32_t{64});
+    w.set("llama.block_count", uint32_t{2});
+    w.set("llama.feed_forward_length", uint32_t{128});
+    w.set("llama.attention.head_count", uint32_t{4});
+    w.set("llama.attention.head_count_kv", uint32_t{2});
+    return w;
+}
+
+HParams read(const gguf::GgufWriter& w) {
+    const auto bytes = w.to_bytes();
+    return read_hparams(gguf::GgufFile::parse(bytes));
+}
+
+void expect_error(const gguf::GgufWriter& w, const std::string& needle) {
+    try {
+        read(w);
+        ADD_FAILURE() << "expected an error containing " << needle;
+    } catch (const ModelError& e) {
+        EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
+    }
+}
+
+TEST(HParams, LlamaDefaultsAreDerivedFromTheRequiredKeys) {
+    const HParams h = read(llama_meta());
+    EXPECT_EQ(h.head_dim, 16);
+    EXPECT_EQ(h.kv_dim(), 32);
+    EXPECT_EQ(h.rope_dims, 16);
+    EXPECT_FLOAT_EQ(h.attn_scale, 0.25f);
+    EXPECT_EQ(h.config.rope_style, kernels::RopeStyle::Normal);
+    EXPECT_FALSE(h.is_local_layer(0));
+}
+
+TEST(HParams, Gemma3HasLocalLayersExceptEverySixth) {
+    auto w = llama_meta();
+    w.set("general.architecture", std::string("gemma3"));
+    for (const char* k : {"embedding_length", "block_count", "feed_forward_length",
+                          "attention.head_count", "attention.head_count_kv"}) {
+        w.set(std::string("gemma3.") + k, uint32_t{k[0] == 'b' ? 12u : 64u});
+    }
+    w.set("gemma3.attention.head_count", uint32_t{4});
+    w.set("gemma3.attention.head_count_kv", uint32_t{1});
+    w.set("gemma3.attention.sliding_window", uint32_t{512});
+    const HParams h = read(w);
+    EXPECT_TRUE(h.is_local_layer(0));
+    EXPECT_TRUE(h.is_local_layer(4));
+    EXPECT_FALSE(h.is_local_layer(5));
+    EXPECT_FALSE(h.is_local_layer(11));
+    EXPECT_TRUE(h.config.embed_scale);
+}
+
+TEST(HParams, InvalidValuesAreNamed) {
+    auto zero_heads = llama_meta();
+    zero_heads.set("llama.attention.head_count", uint32_t{0});
+    expect_error(zero_heads, "'llama.attention.head_count' = 0");
+    auto not_dividing = llama_meta();
+    not_dividing.set("llama.attention.head_count_kv", uint32_t{3});
+    expect_error(not_dividing, "not a multiple of the KV head count 3");
+    auto absurd_layers = llama_meta();
+    absurd_layers.set("llama.block_count", uint32_t{100000});
+    expect_error(absurd_layers, "'llama.block_count' = 100000");
+    auto missing = llama_meta();
+    missing.set("llama.embedding_length", std::string("wide"));
+    expect_error(missing, "'llama.embedding_length' should be an integer");
+    auto unknown = llama_meta();
+    unknown.set("general.architecture", std::string("mamba"));
+    expect_error(unknown, "unsupported architecture 'mamba'");
+    auto yarn = llama_meta();
+    yarn.set("llama.rope.scaling.type", std::string("yarn"));
+    expect_error(yarn, "RoPE scaling 'yarn' is not supported");
+}
+
+}  // namespace
+}  // namespace pensieve::model
