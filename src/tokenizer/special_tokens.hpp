@@ -38,6 +38,9 @@ class SpecialTokenMatcher {
     };
     std::unordered_map<std::string_view, Entry> tokens_;  // views into Vocab::texts
     std::array<std::vector<uint32_t>, 256> lengths_;      // per first byte, longest first
+    // Bit (b0 << 8 | b1) set when some token of length >= 2 starts with b0 b1:
+    // most positions are ruled out without hashing anything.
+    std::vector<uint64_t> first_pairs_ = std::vector<uint64_t>(65536 / 64, 0);
 };
 
 }  // namespace pensieve::tokenizer
