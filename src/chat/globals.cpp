@@ -51,8 +51,9 @@ Value fn_dict(Interpreter&, CallArgs& a) {
     return Value::dict(std::move(d));
 }
 
-Value fn_namespace(Interpreter&, CallArgs& a) {
+Value fn_namespace(Interpreter& in, CallArgs& a) {
     auto ns = std::make_shared<NamespaceObject>();
+    in.track(ns);
     if (!a.args.empty() && a.args[0].is_dict()) {
         for (const auto& [k, v] : a.args[0].dict().items()) ns->attrs().set(k, v);
     }

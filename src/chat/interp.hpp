@@ -35,6 +35,13 @@ class Interpreter {
     // `context` holds the render arguments (messages, tools, ...); `globals` the builtin
     // functions. Both outlive the interpreter.
     Interpreter(const Limits& limits, const DictData& context, const DictData& globals);
+    ~Interpreter();
+    Interpreter(const Interpreter&) = delete;
+    Interpreter& operator=(const Interpreter&) = delete;
+
+    // Objects that can take part in reference cycles (namespaces, macros, loops) are
+    // registered here and released when the render ends.
+    void track(const std::shared_ptr<Object>& object) { tracked_.push_back(object); }
 
     std::string render(const Body& body);
 
@@ -76,6 +83,7 @@ class Interpreter {
     std::string* out_ = nullptr;
     std::size_t iterations_ = 0;
     std::size_t call_depth_ = 0;
+    std::vector<std::weak_ptr<Object>> tracked_;
 };
 
 }  // namespace pensieve::chat

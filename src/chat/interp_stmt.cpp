@@ -28,6 +28,12 @@ void Frame::set(std::string_view name, Value value) {
 Interpreter::Interpreter(const Limits& limits, const DictData& context, const DictData& globals)
     : limits_(limits), context_(context), globals_(globals) {}
 
+Interpreter::~Interpreter() {
+    for (auto& weak : tracked_) {
+        if (auto object = weak.lock()) object->release_references();
+    }
+}
+
 Interpreter::CallGuard::CallGuard(Interpreter& interp) : in(interp) {
     if (++in.call_depth_ > in.limits_.max_call_depth) {
         --in.call_depth_;
@@ -144,6 +150,7 @@ void Interpreter::run_loop(const ForStmt& s, const Value& iterable, const FrameP
     }
     auto loop =
         std::make_shared<LoopObject>(std::move(items), depth, s.recursive ? &s : nullptr, f);
+    track(loop);
     const Value loop_value = Value::object(loop);
     const auto& list = loop->items();
     for (std::size_t i = 0; i < list.size(); ++i) {
@@ -209,8 +216,9 @@ Flow Interpreter::exec_stmt(const Stmt& s, const FramePtr& f) {
         }
         case Stmt::Kind::Macro: {
             const auto& node = static_cast<const MacroStmt&>(s);
-            f->set(node.name, Value::object(std::make_shared<MacroObject>(node.name, node.params,
-                                                                          node.body, f)));
+            auto macro = std::make_shared<MacroObject>(node.name, node.params, node.body, f);
+            track(macro);
+            f->set(node.name, Value::object(std::move(macro)));
             return Flow::Normal;
         }
         case Stmt::Kind::CallBlock: {
@@ -228,6 +236,8 @@ Flow Interpreter::exec_stmt(const Stmt& s, const FramePtr& f) {
                 std::make_shared<MacroObject>(caller_name, node.caller_params, node.body, f);
             // A copy of the macro with `caller` bound, so nested calls do not interfere.
             auto bound = std::make_shared<MacroObject>(*macro);
+            track(caller);
+            track(bound);
             bound->set_caller(Value::object(caller));
             CallArgs args = eval_args(call.args, f);
             emit_value(bound->call(*this, args));

@@ -57,17 +57,6 @@ bool NamespaceObject::set_attr(std::string_view name, Value value) {
     return true;
 }
 
-std::string NamespaceObject::repr() const {
-    std::string out = "<Namespace {";
-    bool first = true;
-    for (const auto& [k, v] : attrs_.items()) {
-        if (!first) out += ", ";
-        first = false;
-        out += to_repr(k, 8) + ": " + to_repr(v, 8);
-    }
-    return out + "}>";
-}
-
 std::string LoopObject::repr() const {
     return "<LoopContext " + std::to_string(index_ + 1) + "/" + std::to_string(items_.size()) + ">";
 }

@@ -24,6 +24,10 @@ class MacroObject : public Object {
     std::string repr() const override { return "<Macro '" + name_ + "'>"; }
     // `caller` for {% call %} blocks.
     void set_caller(Value caller) { caller_ = std::move(caller); }
+    void release_references() override {
+        closure_.reset();
+        caller_ = Value();
+    }
 
   private:
     const std::string& name_;
@@ -38,8 +42,9 @@ class NamespaceObject : public Object {
     std::string type_name() const override { return "Namespace"; }
     Value get_attr(std::string_view name) const override;
     bool set_attr(std::string_view name, Value value) override;
-    std::string repr() const override;
+    std::string repr() const override { return "<Namespace object>"; }
     DictData& attrs() { return attrs_; }
+    void release_references() override { attrs_ = DictData(); }
 
   private:
     DictData attrs_;
@@ -57,6 +62,7 @@ class LoopObject : public Object {
     std::string repr() const override;
     const std::vector<Value>& items() const { return items_; }
     void set_index(std::size_t i) { index_ = i; }
+    void release_references() override { frame_.reset(); }
 
   private:
     std::vector<Value> items_;

@@ -122,6 +122,10 @@ class Object : public std::enable_shared_from_this<Object> {
     virtual bool is_callable() const { return false; }
     virtual Value call(Interpreter& interp, CallArgs& args);
     virtual std::string repr() const;
+    // Drops references to other values. Called when a render ends, so that cycles a
+    // template can build (a namespace holding itself, a macro and the scope that holds
+    // it) do not leak.
+    virtual void release_references() {}
 };
 
 }  // namespace pensieve::chat

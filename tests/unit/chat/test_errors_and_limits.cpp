@@ -1,0 +1,125 @@
+// Templates come from model files and may be hostile: runaway loops, recursion, huge
+// output and deep nesting must end in a typed error, never a hang or a crash.
+#include <gtest/gtest.h>
+
+#include "chat/error.hpp"
+#include "render_helper.hpp"
+
+using namespace pensieve::chat;
+using pensieve::chat::testing::render;
+
+TEST(ChatErrors, RaiseExceptionIsATypedErrorWithTheTemplatesMessage) {
+    try {
+        render("{{ raise_exception('roles must alternate') }}");
+        FAIL() << "expected TemplateRaisedError";
+    } catch (const TemplateRaisedError& e) {
+        EXPECT_STREQ(e.what(), "roles must alternate");
+    }
+}
+
+TEST(ChatErrors, UndefinedUsedWhereJinjaRaises) {
+    EXPECT_THROW(render("{{ missing.attr }}"), TemplateRenderError);
+    EXPECT_THROW(render("{{ missing + 1 }}"), TemplateRenderError);
+    EXPECT_THROW(render("{{ missing() }}"), TemplateRenderError);
+    try {
+        render("{{ missing.attr }}");
+    } catch (const TemplateRenderError& e) {
+        EXPECT_STREQ(e.what(), "'missing' is undefined");
+    }
+}
+
+TEST(ChatErrors, TypeErrorsAreRenderErrors) {
+    EXPECT_THROW(render("{{ 'a' + 1 }}"), TemplateRenderError);
+    EXPECT_THROW(render("{{ 1 / 0 }}"), TemplateRenderError);
+    EXPECT_THROW(render("{{ 9223372036854775807 + 1 }}"), TemplateRenderError);
+    EXPECT_THROW(render("{% set a, b = [1] %}"), TemplateRenderError);
+}
+
+TEST(ChatErrors, MutatingMethodsAreRefusedAsInTheImmutableSandbox) {
+    EXPECT_THROW(render("{% set l = [1] %}{{ l.append(2) }}"), TemplateRenderError);
+    EXPECT_EQ(render("{{ [1].append is defined }}"), "False");
+}
+
+TEST(ChatLimits, RunawayLoopsStopAtTheIterationBound) {
+    Limits limits;
+    limits.max_loop_iterations = 10'000;
+    EXPECT_THROW(
+        render("{% for i in range(100) %}{% for j in range(1000) %}{% endfor %}{% endfor %}", {},
+               limits),
+        TemplateLimitError);
+    EXPECT_THROW(render("{{ range(1000000)|length }}", {}, limits), TemplateLimitError);
+}
+
+TEST(ChatLimits, InfiniteRecursionStopsAtTheCallDepthBound) {
+    EXPECT_THROW(render("{% macro f() %}{{ f() }}{% endmacro %}{{ f() }}"), TemplateLimitError);
+    EXPECT_THROW(render("{% for x in [[1]] recursive %}{{ loop([x]) }}{% endfor %}"),
+                 TemplateLimitError);
+}
+
+TEST(ChatLimits, OutputSizeIsBounded) {
+    Limits limits;
+    limits.max_output_bytes = 1 << 16;
+    EXPECT_THROW(render("{% for i in range(100000) %}xxxxxxxx{% endfor %}", {}, limits),
+                 TemplateLimitError);
+    EXPECT_THROW(render("{{ 'x' * 1000000000000 }}", {}, limits), TemplateLimitError);
+    // Doubling a string through a namespace (a plain `set` would not survive the loop).
+    EXPECT_THROW(render("{% set ns = namespace(s='xxxxxxxx') %}{% for i in range(40) %}"
+                        "{% set ns.s = ns.s ~ ns.s %}{% endfor %}",
+                        {}, limits),
+                 TemplateLimitError);
+}
+
+TEST(ChatLimits, DeepNestingIsASyntaxErrorNotAStackOverflow) {
+    EXPECT_THROW(Template::parse("{{ " + std::string(100000, '(')), TemplateSyntaxError);
+    EXPECT_THROW(Template::parse("{{ " + std::string(100000, '[')), TemplateSyntaxError);
+    EXPECT_THROW(Template::parse("{{ " + std::string(100000, '-') + "1 }}"), TemplateSyntaxError);
+    EXPECT_THROW(Template::parse("{{ 1" + std::string(100000, '+') + "1 }}"), TemplateSyntaxError);
+    EXPECT_THROW(Template::parse("{{ " + std::string(50000, 'x').replace(0, 1, "x") +
+                                 std::string(50000, '|') + " }}"),
+                 TemplateSyntaxError);
+    std::string chain = "{{ 1";
+    for (int i = 0; i < 5000; ++i) chain += " + 1";
+    EXPECT_THROW(Template::parse(chain + " }}"), TemplateSyntaxError);
+    std::string ifs;
+    for (int i = 0; i < 5000; ++i) ifs += "{% if true %}";
+    EXPECT_THROW(Template::parse(ifs), TemplateSyntaxError);
+}
+
+TEST(ChatLimits, SelfReferentialNamespaceCannotHangPrinting) {
+    EXPECT_THROW(render("{% set ns = namespace() %}{% set ns.me = [ns] %}{{ ns.me|tojson }}"),
+                 TemplateRenderError);
+    EXPECT_NO_THROW(render("{% set ns = namespace() %}{% set ns.me = [ns] %}{{ ns.me }}"));
+}
+
+TEST(ChatLimits, OversizedTemplateIsRejectedAtParse) {
+    Limits limits;
+    limits.max_template_bytes = 10;
+    EXPECT_THROW(Template::parse("{{ 'this is too long' }}", limits), TemplateSyntaxError);
+}
+
+TEST(ChatLimits, GarbageSourcesNeverCrashTheParser) {
+    const char* inputs[] = {"{{",
+                            "{%",
+                            "{#",
+                            "}}",
+                            "{{ }}",
+                            "{% %}",
+                            "{{ 'unterminated }}",
+                            "{{ 1.e }}",
+                            "{{ x[ }}",
+                            "{{ x. }}",
+                            "{% for %}",
+                            "{% set %}",
+                            "{% macro %}",
+                            "{{ \"\\x4\" }}",
+                            "\xff\xfe{{ 1 }}",
+                            "{% endif %}",
+                            "{{ 0x }}",
+                            "{% if %}{% endif %}"};
+    for (const char* s : inputs) {
+        try {
+            Template::parse(s).render(DictData{});
+        } catch (const TemplateError&) {
+        }
+    }
+}
