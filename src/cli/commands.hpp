@@ -10,6 +10,7 @@ void register_pull(CLI::App& app);    // cmd_pull.cpp
 void register_models(CLI::App& app);  // cmd_models.cpp
 void register_tokenize(CLI::App& app);  // cmd_tokenize.cpp
 void register_cpu(CLI::App& app);       // cmd_cpu.cpp
+void register_template(CLI::App& app);  // cmd_template.cpp
 
 // Subcommand callbacks set the process exit code here (default 0).
 void set_exit_code(int code);

@@ -15,6 +15,7 @@ int main(int argc, char** argv) {
     pensieve::cli::register_models(app);
     pensieve::cli::register_tokenize(app);
     pensieve::cli::register_cpu(app);
+    pensieve::cli::register_template(app);
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
