@@ -12,6 +12,11 @@ void register_tokenize(CLI::App& app);  // cmd_tokenize.cpp
 void register_cpu(CLI::App& app);       // cmd_cpu.cpp
 void register_template(CLI::App& app);  // cmd_template.cpp
 
+void register_run(CLI::App& app);         // cmd_run.cpp
+void register_chat(CLI::App& app);        // cmd_chat.cpp
+void register_bench(CLI::App& app);       // cmd_bench.cpp
+void register_perplexity(CLI::App& app);  // cmd_perplexity.cpp
+
 // Subcommand callbacks set the process exit code here (default 0).
 void set_exit_code(int code);
 int exit_code();

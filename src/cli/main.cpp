@@ -13,6 +13,10 @@ int main(int argc, char** argv) {
     pensieve::cli::register_info(app);
     pensieve::cli::register_pull(app);
     pensieve::cli::register_models(app);
+    pensieve::cli::register_run(app);
+    pensieve::cli::register_chat(app);
+    pensieve::cli::register_bench(app);
+    pensieve::cli::register_perplexity(app);
     pensieve::cli::register_tokenize(app);
     pensieve::cli::register_cpu(app);
     pensieve::cli::register_template(app);

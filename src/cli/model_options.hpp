@@ -1,0 +1,44 @@
+// What the generating subcommands (run, chat, bench, perplexity) share: the
+// --model/--threads/--ctx options and loading a model with its tokenizer and
+// chat template.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "chat/template.hpp"
+#include "model/model.hpp"
+#include "tokenizer/tokenizer.hpp"
+
+namespace pensieve::cli {
+
+struct ModelOptions {
+    std::string model;  // path or known name; empty: the default model
+    int threads = 0;    // 0: PENSIEVE_THREADS or all hardware threads
+    int64_t ctx = 4096;
+};
+
+// Adds --model (env PENSIEVE_MODEL), --threads (PENSIEVE_THREADS) and --ctx (PENSIEVE_CTX).
+void add_model_options(CLI::App& cmd, ModelOptions& options);
+
+struct LoadedModel {
+    std::unique_ptr<model::Model> model;
+    std::unique_ptr<tokenizer::Tokenizer> tokenizer;
+    std::unique_ptr<chat::Template> chat_template;
+    std::string template_origin;  // "model", "built-in for <arch>" or "ChatML fallback"
+};
+
+// Resolves the path (registry), maps the model, reads its tokenizer and
+// parses its chat template (or the built-in/ChatML fallback).
+LoadedModel load_model(const ModelOptions& options);
+
+// Renders messages with the chat template (generation prompt on) and
+// tokenizes the result. Template text may produce control tokens; message
+// contents never do (see chat_prompt.cpp).
+std::vector<int32_t> chat_prompt(const LoadedModel& m, const nlohmann::ordered_json& messages);
+
+}  // namespace pensieve::cli

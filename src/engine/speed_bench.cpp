@@ -1,0 +1,73 @@
+// pp/tg timing. Token ids are spread over the vocabulary (the values do not
+// change the work done); decode feeds back the argmax so the work is real.
+#include "engine/speed_bench.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <stdexcept>
+
+namespace pensieve::engine {
+
+namespace {
+
+double now_s() {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch())
+        .count();
+}
+
+void stats(std::vector<double> v, double& mean, double& sd, double& median) {
+    mean = 0;
+    for (double x : v) mean += x;
+    mean /= static_cast<double>(v.size());
+    double var = 0;
+    for (double x : v) var += (x - mean) * (x - mean);
+    sd = v.size() > 1 ? std::sqrt(var / static_cast<double>(v.size() - 1)) : 0.0;
+    std::sort(v.begin(), v.end());
+    const size_t n = v.size();
+    median = n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+int32_t argmax(std::span<const float> logits) {
+    return static_cast<int32_t>(std::max_element(logits.begin(), logits.end()) - logits.begin());
+}
+
+SpeedSample run_once(Session& s, int64_t pp, int64_t tg) {
+    SpeedSample out;
+    std::vector<int32_t> prompt(static_cast<size_t>(pp));
+    for (int64_t i = 0; i < pp; ++i)
+        prompt[static_cast<size_t>(i)] = static_cast<int32_t>((i * 7919 + 13) % s.n_vocab());
+    s.reset();
+    double t = now_s();
+    s.evaluate(prompt, 0, false);
+    out.prefill_tok_s = static_cast<double>(pp) / (now_s() - t);
+
+    s.reset();
+    int32_t token = prompt[0];
+    t = now_s();
+    for (int64_t i = 0; i < tg; ++i) token = argmax(s.evaluate(std::span(&token, 1), i, false));
+    out.decode_tok_s = static_cast<double>(tg) / (now_s() - t);
+    return out;
+}
+
+}  // namespace
+
+SpeedResult measure_speed(Session& session, int64_t pp, int64_t tg, int repetitions) {
+    if (pp < 1 || tg < 1 || repetitions < 1 || pp > session.n_ctx() || tg > session.n_ctx()) {
+        throw std::invalid_argument("bench sizes must be positive and fit the context");
+    }
+    run_once(session, std::min<int64_t>(pp, 32), std::min<int64_t>(tg, 4));  // warm-up
+    SpeedResult r;
+    std::vector<double> pre, dec;
+    for (int i = 0; i < repetitions; ++i) {
+        r.samples.push_back(run_once(session, pp, tg));
+        pre.push_back(r.samples.back().prefill_tok_s);
+        dec.push_back(r.samples.back().decode_tok_s);
+    }
+    stats(pre, r.prefill_mean, r.prefill_sd, r.prefill_median);
+    stats(dec, r.decode_mean, r.decode_sd, r.decode_median);
+    session.reset();
+    return r;
+}
+
+}  // namespace pensieve::engine

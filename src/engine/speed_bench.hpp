@@ -1,0 +1,27 @@
+// Prefill and decode speed, measured like llama-bench's pp/tg tests: prefill
+// evaluates prompt_tokens at once from an empty context; decode generates
+// gen_tokens one at a time from an empty context. Repeated, after a warm-up.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "engine/session.hpp"
+
+namespace pensieve::engine {
+
+struct SpeedSample {
+    double prefill_tok_s = 0;
+    double decode_tok_s = 0;
+};
+
+struct SpeedResult {
+    std::vector<SpeedSample> samples;
+    double prefill_mean = 0, prefill_sd = 0, prefill_median = 0;
+    double decode_mean = 0, decode_sd = 0, decode_median = 0;
+};
+
+SpeedResult measure_speed(Session& session, int64_t prompt_tokens, int64_t gen_tokens,
+                          int repetitions);
+
+}  // namespace pensieve::engine

@@ -1,0 +1,89 @@
+"""Whole-product generation with the real default model through the CLI:
+run (raw and chat), stop conditions, seeds, chat REPL, bench, perplexity."""
+import json
+import re
+import subprocess
+
+import pytest
+
+from conftest import REPO
+
+TEXT = REPO / "tests" / "data" / "text" / "coriolanus-act1.txt"
+
+
+def pensieve(binary, *args, stdin=None, timeout=300):
+    return subprocess.run([str(binary), *map(str, args)], input=stdin, capture_output=True,
+                          text=True, timeout=timeout)
+
+
+def greedy(binary, model, prompt, *extra):
+    r = pensieve(binary, "run", "--raw", "--temperature", "0", "-m", model, *extra, "-v", prompt)
+    assert r.returncode == 0, r.stderr
+    return r
+
+
+def test_greedy_raw_continuation_knows_the_capital_of_france(pensieve_bin, default_model):
+    r = greedy(pensieve_bin, default_model, "The capital of France is", "-n", "4")
+    assert r.stdout.startswith(" Paris"), r.stdout
+    assert "stop: max_tokens" in r.stderr
+    assert "output 4 tokens" in r.stderr
+
+
+def test_stop_string_spanning_tokens_is_not_printed(pensieve_bin, default_model):
+    # Greedy output is " Paris.\n\nThe answer is: ..."; " answer" and " is" are two tokens.
+    r = greedy(pensieve_bin, default_model, "The capital of France is", "-n", "20",
+               "--stop", "answer is")
+    assert r.stdout == " Paris.\n\nThe ", repr(r.stdout)
+    assert "stop: stop_sequence" in r.stderr
+
+
+def test_same_seed_same_output(pensieve_bin, default_model):
+    args = ["run", "-m", default_model, "--temperature", "0.9", "--seed", "1234", "-n", "12",
+            "Tell me a story."]
+    first, second = pensieve(pensieve_bin, *args), pensieve(pensieve_bin, *args)
+    assert first.returncode == 0, first.stderr
+    assert first.stdout == second.stdout
+    assert first.stdout.strip()
+
+
+def test_chat_reply_ends_at_the_end_of_turn_token(pensieve_bin, default_model):
+    r = pensieve(pensieve_bin, "run", "-m", default_model, "--temperature", "0", "-n", "200",
+                 "-v", "Say hello.")
+    assert r.returncode == 0, r.stderr
+    assert "stop: end_of_generation" in r.stderr
+    assert "<|im_end|>" not in r.stdout and r.stdout.strip()
+
+
+def test_prompt_longer_than_the_context_is_a_clear_error(pensieve_bin, default_model):
+    r = pensieve(pensieve_bin, "run", "--raw", "-m", default_model, "--ctx", "16",
+                 "word " * 40)
+    assert r.returncode == 1
+    assert re.search(r"prompt is \d+ tokens long, but the context is 16 tokens", r.stderr), r.stderr
+
+
+def test_chat_repl_keeps_going_until_quit(pensieve_bin, default_model):
+    r = pensieve(pensieve_bin, "chat", "-m", default_model, "--temperature", "0", "-n", "8",
+                 stdin="Hello!\n/reset\nWhat is 2+2?\n/quit\n")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.count("\n") >= 2
+    assert "(history cleared)" in r.stderr
+
+
+def test_bench_json_reports_prefill_and_decode_speed(pensieve_bin, default_model):
+    r = pensieve(pensieve_bin, "bench", "-m", default_model, "-p", "16", "-g", "4", "-r", "2",
+                 "--json")
+    assert r.returncode == 0, r.stderr
+    out = json.loads(r.stdout)
+    for key in ("prefill_tok_s", "decode_tok_s", "prefill_tok_s_sd", "decode_tok_s_sd"):
+        assert out[key] >= 0, key
+    assert out["prefill_tok_s"] > 0 and out["decode_tok_s"] > 0
+
+
+def test_perplexity_of_a_public_domain_text_is_plausible(pensieve_bin, default_model):
+    r = pensieve(pensieve_bin, "perplexity", "-m", default_model, "-f", TEXT, "--ctx", "128")
+    assert r.returncode == 0, r.stderr
+    last = r.stdout.strip().splitlines()[-1]
+    match = re.fullmatch(r"perplexity: (\d+\.\d+)", last)
+    assert match, last
+    # A 135M model on Shakespeare: tens, not ones (broken scoring) or thousands (broken model).
+    assert 5 < float(match.group(1)) < 200
