@@ -2,6 +2,7 @@
 #include "cli/model_options.hpp"
 
 #include "chat/chat_template.hpp"
+#include "chat/model_template.hpp"
 #include "registry/known_models.hpp"
 #include "registry/model_dir.hpp"
 
@@ -25,18 +26,11 @@ LoadedModel load_model(const ModelOptions& o) {
     m.model = model::Model::load(path);
     m.tokenizer =
         std::make_unique<tokenizer::Tokenizer>(tokenizer::Tokenizer::from_gguf(m.model->file()));
-    std::string source;
-    if (auto own = m.model->file().get_string("tokenizer.chat_template")) {
-        source = *own;
-        m.template_origin = "model";
-    } else if (auto builtin = chat::builtin_template_for_architecture(m.model->hparams().arch)) {
-        source = *builtin;
-        m.template_origin = "built-in for " + m.model->hparams().arch;
-    } else {
-        source = chat::chatml_template();
-        m.template_origin = "ChatML fallback";
-    }
-    m.chat_template = std::make_unique<chat::Template>(chat::Template::parse(source));
+    const chat::ModelChatTemplate t = chat::model_chat_template(m.model->file());
+    m.template_origin = chat::origin_name(t.origin);
+    m.bos_token = t.bos_token;
+    m.eos_token = t.eos_token;
+    m.chat_template = std::make_unique<chat::Template>(chat::Template::parse(t.source));
     return m;
 }
 
@@ -69,13 +63,12 @@ std::vector<int32_t> chat_prompt(const LoadedModel& m, const nlohmann::ordered_j
     chat::ChatInputs in;
     in.messages = messages;
     in.add_generation_prompt = true;
-    const tokenizer::Tokenizer& tok = *m.tokenizer;
-    if (auto bos = tok.bos()) in.bos_token = std::string(tok.token_text(*bos));
-    if (auto eos = tok.eos()) in.eos_token = std::string(tok.token_text(*eos));
+    in.bos_token = m.bos_token;
+    in.eos_token = m.eos_token;
     const std::string rendered = chat::render_chat(*m.chat_template, in);
     const auto segments = trust_segments(rendered, messages);
     // Templates write the BOS themselves when the model wants one.
-    return tok.encode(segments, {});
+    return m.tokenizer->encode(segments, {});
 }
 
 }  // namespace pensieve::cli

@@ -29,7 +29,8 @@ struct LoadedModel {
     std::unique_ptr<model::Model> model;
     std::unique_ptr<tokenizer::Tokenizer> tokenizer;
     std::unique_ptr<chat::Template> chat_template;
-    std::string template_origin;  // "model", "built-in for <arch>" or "ChatML fallback"
+    std::string template_origin;  // where the template came from (chat::origin_name)
+    std::string bos_token, eos_token;  // as the template prints them
 };
 
 // Resolves the path (registry), maps the model, reads its tokenizer and
