@@ -169,6 +169,9 @@ struct MacroParam {
     ExprPtr default_value;  // null when required
 };
 
+// Names a scope binds to Undefined on entry (see scope_analysis.hpp).
+using ScopeNames = std::vector<std::string>;
+
 struct Stmt {
     enum class Kind : uint8_t {
         Text,
@@ -214,6 +217,7 @@ struct ForStmt : Stmt {
     ExprPtr filter;  // `for x in xs if cond`; may be null
     Body body, otherwise;
     bool recursive = false;
+    ScopeNames body_undefined, otherwise_undefined;
 };
 
 struct SetStmt : Stmt {
@@ -227,6 +231,7 @@ struct SetBlockStmt : Stmt {
     Target target;
     std::vector<FilterCall> filters;
     Body body;
+    ScopeNames body_undefined;
 };
 
 struct MacroStmt : Stmt {
@@ -234,6 +239,7 @@ struct MacroStmt : Stmt {
     std::string name;
     std::vector<MacroParam> params;
     Body body;
+    ScopeNames body_undefined;
 };
 
 struct CallBlockStmt : Stmt {
@@ -241,23 +247,27 @@ struct CallBlockStmt : Stmt {
     std::vector<MacroParam> caller_params;
     ExprPtr call;  // a CallExpr
     Body body;     // the `caller()` body
+    ScopeNames body_undefined;
 };
 
 struct FilterBlockStmt : Stmt {
     FilterBlockStmt(uint32_t off) : Stmt(Kind::FilterBlock, off) {}
     std::vector<FilterCall> filters;
     Body body;
+    ScopeNames body_undefined;
 };
 
 struct WithStmt : Stmt {
     WithStmt(uint32_t off) : Stmt(Kind::With, off) {}
     std::vector<std::pair<Target, ExprPtr>> assignments;
     Body body;
+    ScopeNames body_undefined;
 };
 
 struct GenerationStmt : Stmt {  // transformers' {% generation %}: renders its body as is
     GenerationStmt(uint32_t off) : Stmt(Kind::Generation, off) {}
     Body body;
+    ScopeNames body_undefined;  // jinja2 runs the body as a call block: its own scope
 };
 
 struct LoopControlStmt : Stmt {  // Break / Continue

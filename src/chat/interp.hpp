@@ -43,7 +43,12 @@ class Interpreter {
     // registered here and released when the render ends.
     void track(const std::shared_ptr<Object>& object) { tracked_.push_back(object); }
 
-    std::string render(const Body& body);
+    // `root_undefined`: names the template scope binds to Undefined (scope_analysis.hpp).
+    std::string render(const Body& body, const ScopeNames& root_undefined);
+
+    // A new scope under `parent` with jinja2's statically-undefined names bound.
+    FramePtr child_frame(const FramePtr& parent, const ScopeNames& undefined) const;
+    static void bind_undefined(Frame& frame, const ScopeNames& undefined);
 
     // Used by statements, filters, macros and builtins.
     Value eval(const Expr& e, const FramePtr& f);

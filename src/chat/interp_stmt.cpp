@@ -65,10 +65,21 @@ void Interpreter::emit_value(const Value& v) {
     }
 }
 
-std::string Interpreter::render(const Body& body) {
+void Interpreter::bind_undefined(Frame& frame, const ScopeNames& undefined) {
+    for (const auto& name : undefined)
+        frame.set(name, Value::undefined("'" + name + "' is undefined"));
+}
+
+FramePtr Interpreter::child_frame(const FramePtr& parent, const ScopeNames& undefined) const {
+    auto frame = std::make_shared<Frame>(parent);
+    bind_undefined(*frame, undefined);
+    return frame;
+}
+
+std::string Interpreter::render(const Body& body, const ScopeNames& root_undefined) {
     std::string out;
     out_ = &out;
-    auto root = std::make_shared<Frame>(nullptr);
+    auto root = child_frame(nullptr, root_undefined);
     exec(body, root);
     out_ = nullptr;
     return out;
@@ -158,12 +169,12 @@ void Interpreter::run_loop(const ForStmt& s, const Value& iterable, const FrameP
         loop->set_index(i);
         // jinja2 starts every iteration from the enclosing scope: a `set` in the body
         // is not seen by the next iteration (hence namespace() in real templates).
-        auto frame = std::make_shared<Frame>(f);
+        auto frame = child_frame(f, s.body_undefined);
         assign(s.target, list[i], frame);
         frame->set("loop", loop_value);
         if (exec(s.body, frame) == Flow::Break) break;
     }
-    if (list.empty()) exec(s.otherwise, std::make_shared<Frame>(f));
+    if (list.empty()) exec(s.otherwise, child_frame(f, s.otherwise_undefined));
 }
 
 std::string Interpreter::capture_loop(const ForStmt& s, const Value& iterable, const FramePtr& f,
@@ -210,13 +221,14 @@ Flow Interpreter::exec_stmt(const Stmt& s, const FramePtr& f) {
         }
         case Stmt::Kind::SetBlock: {
             const auto& node = static_cast<const SetBlockStmt&>(s);
-            Value v = Value::string(capture(node.body, f));
+            Value v = Value::string(capture(node.body, child_frame(f, node.body_undefined)));
             assign(node.target, apply_filters(node.filters, std::move(v), f), f);
             return Flow::Normal;
         }
         case Stmt::Kind::Macro: {
             const auto& node = static_cast<const MacroStmt&>(s);
-            auto macro = std::make_shared<MacroObject>(node.name, node.params, node.body, f);
+            auto macro = std::make_shared<MacroObject>(node.name, node.params, node.body,
+                                                       node.body_undefined, f);
             track(macro);
             f->set(node.name, Value::object(std::move(macro)));
             return Flow::Normal;
@@ -232,8 +244,8 @@ Flow Interpreter::exec_stmt(const Stmt& s, const FramePtr& f) {
             auto* macro = dynamic_cast<MacroObject*>(&callee.object());
             if (!macro) throw TemplateRenderError("{% call %} needs a macro");
             static const std::string caller_name = "caller";
-            auto caller =
-                std::make_shared<MacroObject>(caller_name, node.caller_params, node.body, f);
+            auto caller = std::make_shared<MacroObject>(caller_name, node.caller_params, node.body,
+                                                        node.body_undefined, f);
             // A copy of the macro with `caller` bound, so nested calls do not interfere.
             auto bound = std::make_shared<MacroObject>(*macro);
             track(caller);
@@ -245,19 +257,21 @@ Flow Interpreter::exec_stmt(const Stmt& s, const FramePtr& f) {
         }
         case Stmt::Kind::FilterBlock: {
             const auto& node = static_cast<const FilterBlockStmt&>(s);
-            Value v = Value::string(capture(node.body, f));
+            Value v = Value::string(capture(node.body, child_frame(f, node.body_undefined)));
             emit_value(apply_filters(node.filters, std::move(v), f));
             return Flow::Normal;
         }
         case Stmt::Kind::With: {
             const auto& node = static_cast<const WithStmt&>(s);
-            auto frame = std::make_shared<Frame>(f);
+            auto frame = child_frame(f, node.body_undefined);
             for (const auto& [target, value] : node.assignments)
                 assign(target, eval(*value, f), frame);
             return exec(node.body, frame);
         }
-        case Stmt::Kind::Generation:
-            return exec(static_cast<const GenerationStmt&>(s).body, f);
+        case Stmt::Kind::Generation: {
+            const auto& node = static_cast<const GenerationStmt&>(s);
+            return exec(node.body, child_frame(f, node.body_undefined));
+        }
         case Stmt::Kind::Break:
             return Flow::Break;
         case Stmt::Kind::Continue:

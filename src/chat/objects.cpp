@@ -8,7 +8,7 @@ namespace pensieve::chat {
 
 Value MacroObject::call(Interpreter& in, CallArgs& args) {
     Interpreter::CallGuard guard(in);
-    auto frame = std::make_shared<Frame>(closure_);
+    auto frame = in.child_frame(closure_, body_undefined_);
     std::vector<bool> bound(params_.size(), false);
     for (std::size_t i = 0; i < params_.size() && i < args.args.size(); ++i) {
         frame->set(params_[i].name, args.args[i]);

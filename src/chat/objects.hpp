@@ -16,8 +16,12 @@ namespace pensieve::chat {
 class MacroObject : public Object {
   public:
     MacroObject(const std::string& name, const std::vector<MacroParam>& params, const Body& body,
-                FramePtr closure)
-        : name_(name), params_(params), body_(body), closure_(std::move(closure)) {}
+                const ScopeNames& body_undefined, FramePtr closure)
+        : name_(name),
+          params_(params),
+          body_(body),
+          body_undefined_(body_undefined),
+          closure_(std::move(closure)) {}
     std::string type_name() const override { return "Macro"; }
     bool is_callable() const override { return true; }
     Value call(Interpreter& in, CallArgs& args) override;
@@ -33,6 +37,7 @@ class MacroObject : public Object {
     const std::string& name_;
     const std::vector<MacroParam>& params_;
     const Body& body_;
+    const ScopeNames& body_undefined_;
     FramePtr closure_;
     Value caller_;
 };

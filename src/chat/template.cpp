@@ -6,12 +6,14 @@
 #include "chat/interp.hpp"
 #include "chat/lexer.hpp"
 #include "chat/parser.hpp"
+#include "chat/scope_analysis.hpp"
 
 namespace pensieve::chat {
 
 struct TemplateImpl {
     std::string source;  // normalized; tokens and errors refer to it
     Body body;
+    ScopeNames root_undefined;  // see scope_analysis.hpp
     Limits limits;
 };
 
@@ -40,12 +42,13 @@ Template Template::parse(std::string_view source, const Limits& limits) {
     SourceMap map(impl->source);
     Parser parser(tokenize(impl->source), map, impl->limits);
     impl->body = parser.parse_template();
+    impl->root_undefined = analyze_scopes(impl->body);
     return Template(std::move(impl));
 }
 
 std::string Template::render(const DictData& context) const {
     Interpreter interp(impl_->limits, context, builtin_globals());
-    return interp.render(impl_->body);
+    return interp.render(impl_->body, impl_->root_undefined);
 }
 
 const Limits& Template::limits() const {

@@ -3,7 +3,8 @@ with Python jinja2 configured like Hugging Face transformers.
 
 Every template in tests/data/chat_templates/ is rendered for every conversation in
 conversations.py, with and without the generation prompt, and with tools where the
-template mentions them; snippets.py adds one small template per construct. When
+template mentions them; snippets.py adds one small template per construct, and
+random_templates.py seeded random templates stressing whitespace control and scoping. When
 jinja2 fails, Pensieve must fail the same way (raise_exception messages must match).
 
 The probe is found in $PENSIEVE_BUILD_DIR/tools/chat_render (default: build/).
@@ -18,6 +19,7 @@ import pytest
 
 from conversations import CONVERSATIONS, TOOLS, TOOLS_SIMPLE
 from hf_jinja import make_environment, render
+from random_templates import random_templates
 from snippets import SNIPPETS, V
 
 ROOT = pathlib.Path(__file__).resolve().parents[3]
@@ -65,7 +67,13 @@ def snippet_cases():
             for name, tmpl, extra in SNIPPETS]
 
 
-CASES = template_cases() + snippet_cases()
+def random_cases():
+    # Whitespace-control and scoping corner cases, generated (seeded) from fragments.
+    return [(f"random-{i}", {"template": t, "messages": [], "extra": {"n": 2, "v": "w", "i": 0}})
+            for i, t in enumerate(random_templates(400, seed=2024))]
+
+
+CASES = template_cases() + snippet_cases() + random_cases()
 
 
 @pytest.fixture(scope="module")
