@@ -45,13 +45,14 @@ void chat_loop(const ChatOptions& o) {
         history.push_back({{"role", "user"}, {"content", line}});
         std::string reply;
         try {
-            const auto prompt = chat_prompt(m, history);
-            session.generate({prompt, o.sampling, o.max_tokens, {}}, [&](std::string_view text) {
-                reply += text;
-                std::fwrite(text.data(), 1, text.size(), stdout);
-                std::fflush(stdout);
-                return true;
-            });
+            const auto prompt = m.prompt->build(history);
+            session.generate({prompt, o.sampling, o.max_tokens, {}, nullptr},
+                             [&](std::string_view text) {
+                                 reply += text;
+                                 std::fwrite(text.data(), 1, text.size(), stdout);
+                                 std::fflush(stdout);
+                                 return true;
+                             });
         } catch (const engine::ContextError& e) {
             std::fprintf(stderr, "\n(%s; use /reset)\n", e.what());
             history.erase(history.end() - 1);

@@ -33,12 +33,12 @@ void run(RunOptions o) {
         nlohmann::ordered_json messages = nlohmann::ordered_json::array();
         if (!o.system.empty()) messages.push_back({{"role", "system"}, {"content", o.system}});
         messages.push_back({{"role", "user"}, {"content", o.prompt}});
-        prompt = chat_prompt(m, messages);
+        prompt = m.prompt->build(messages);
     }
     engine::Session session(*m.model, *m.tokenizer,
                             {.n_ctx = o.model.ctx, .n_threads = o.model.threads});
-    const engine::GenerateResult r =
-        session.generate({prompt, o.sampling, o.max_tokens, o.stop}, [](std::string_view text) {
+    const engine::GenerateResult r = session.generate(
+        {prompt, o.sampling, o.max_tokens, o.stop, nullptr}, [](std::string_view text) {
             std::fwrite(text.data(), 1, text.size(), stdout);
             std::fflush(stdout);
             return true;
@@ -54,7 +54,7 @@ void run(RunOptions o) {
                      static_cast<long long>(r.output.size()), r.decode_seconds,
                      r.decode_seconds > 0 ? n_out / r.decode_seconds : 0.0,
                      std::string(engine::stop_reason_name(r.reason)).c_str(),
-                     m.template_origin.c_str());
+                     chat::origin_name(m.prompt->model_template().origin));
     }
 }
 

@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "chat/template.hpp"
+#include "chat/prompt_tokens.hpp"
 #include "model/model.hpp"
 #include "tokenizer/tokenizer.hpp"
 
@@ -26,20 +26,14 @@ struct ModelOptions {
 void add_model_options(CLI::App& cmd, ModelOptions& options);
 
 struct LoadedModel {
+    std::string name;  // the known model's name, or the file's stem
     std::unique_ptr<model::Model> model;
     std::unique_ptr<tokenizer::Tokenizer> tokenizer;
-    std::unique_ptr<chat::Template> chat_template;
-    std::string template_origin;  // where the template came from (chat::origin_name)
-    std::string bos_token, eos_token;  // as the template prints them
+    std::unique_ptr<chat::PromptBuilder> prompt;  // the model's chat template
 };
 
 // Resolves the path (registry), maps the model, reads its tokenizer and
 // parses its chat template (or the built-in/ChatML fallback).
 LoadedModel load_model(const ModelOptions& options);
-
-// Renders messages with the chat template (generation prompt on) and
-// tokenizes the result. Template text may produce control tokens; message
-// contents never do (see chat_prompt.cpp).
-std::vector<int32_t> chat_prompt(const LoadedModel& m, const nlohmann::ordered_json& messages);
 
 }  // namespace pensieve::cli

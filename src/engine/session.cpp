@@ -59,7 +59,7 @@ Session::Session(const model::Model& model, const tokenizer::Tokenizer& tokenize
 }
 
 std::span<const float> Session::evaluate(std::span<const int32_t> tokens, int64_t start,
-                                         bool all_logits) {
+                                         bool all_logits, const std::function<bool()>& cancelled) {
     const auto n = static_cast<int64_t>(tokens.size());
     if (n == 0) throw std::invalid_argument("evaluate: no tokens");
     if (start < 0 || start + n > config_.n_ctx) throw ContextError(start + n, config_.n_ctx);
@@ -69,6 +69,7 @@ std::span<const float> Session::evaluate(std::span<const int32_t> tokens, int64_
     if (all_logits) all_logits_.resize(static_cast<size_t>(n * n_vocab));
     std::span<const float> last;
     for (int64_t off = 0; off < n; off += config_.n_batch) {
+        if (cancelled && cancelled()) return {};
         const int64_t len = std::min(config_.n_batch, n - off);
         batch_.clear();
         for (int64_t i = off; i < off + len; ++i) {
@@ -104,8 +105,8 @@ GenerateResult Session::generate(const GenerateRequest& request,
     }
     result.cached_tokens = static_cast<int64_t>(common);
     const auto t0 = std::chrono::steady_clock::now();
-    std::span<const float> logits =
-        evaluate(std::span(prompt).subspan(common), static_cast<int64_t>(common), false);
+    std::span<const float> logits = evaluate(
+        std::span(prompt).subspan(common), static_cast<int64_t>(common), false, request.cancelled);
     result.prefill_seconds = seconds_since(t0);
 
     const auto t1 = std::chrono::steady_clock::now();
@@ -119,6 +120,7 @@ GenerateResult Session::generate(const GenerateRequest& request,
         return result;
     };
     for (;;) {
+        if (logits.empty()) return finish(StopReason::Cancelled);  // evaluate saw the cancel
         if (static_cast<int64_t>(result.output.size()) >= request.max_tokens) {
             const std::string tail = stops.push(decoder.flush()).emit + stops.flush();
             if (!tail.empty()) on_text(tail);
@@ -143,7 +145,8 @@ GenerateResult Session::generate(const GenerateRequest& request,
             if (!tail.empty()) on_text(tail);
             return finish(StopReason::ContextFull);
         }
-        logits = evaluate(std::span(&token, 1), static_cast<int64_t>(history.size()) - 1, false);
+        logits = evaluate(std::span(&token, 1), static_cast<int64_t>(history.size()) - 1, false,
+                          request.cancelled);
     }
 }
 

@@ -52,6 +52,9 @@ struct GenerateRequest {
     SamplingParams sampling;
     int64_t max_tokens = 256;
     std::vector<std::string> stop;  // stop strings (not included in the output)
+    // Polled before every forward step (prefill chunks included); returning
+    // true cancels, so a vanished client costs at most one step.
+    std::function<bool()> cancelled;
 };
 
 struct GenerateResult {
@@ -78,8 +81,8 @@ class Session {
     // Evaluates tokens at positions [start, start + n) of the sequence and
     // returns logits [n][n_vocab] for all of them (all_logits) or only the
     // last row. Positions >= start are overwritten; earlier ones are kept.
-    std::span<const float> evaluate(std::span<const int32_t> tokens, int64_t start,
-                                    bool all_logits);
+    std::span<const float> evaluate(std::span<const int32_t> tokens, int64_t start, bool all_logits,
+                                    const std::function<bool()>& cancelled = nullptr);
 
     void reset() { cached_.clear(); }
     int64_t n_ctx() const { return config_.n_ctx; }

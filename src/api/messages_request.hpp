@@ -1,0 +1,41 @@
+// POST /v1/messages (and count_tokens) request bodies: parsed, validated and
+// normalised into what the chat template and the engine need. Unknown fields
+// are ignored; wrong types are a 400 naming the field.
+#pragma once
+
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace pensieve::api {
+
+struct MessagesRequest {
+    std::string model;  // echoed back as sent
+    // For the chat template: [{role, content: string}], a leading system
+    // message (the `system` field and role:"system" messages, folded), then
+    // user/assistant turns with consecutive same-role turns merged.
+    nlohmann::ordered_json messages = nlohmann::ordered_json::array();
+    std::string continuation;  // a final assistant turn: the reply continues it
+    int64_t max_tokens = 0;
+    bool stream = false;
+    std::optional<float> temperature;
+    std::optional<float> top_p;
+    std::optional<int32_t> top_k;
+    std::vector<std::string> stop_sequences;
+    bool tools_ignored = false;               // tools were sent; tool use is not built yet
+    std::vector<std::string> dropped_blocks;  // content block types that were left out
+};
+
+enum class Endpoint { Messages, CountTokens };
+
+// Largest max_tokens accepted before anything else is known; the server
+// clamps to the remaining context afterwards.
+inline constexpr int64_t kMaxTokensCap = int64_t{1} << 24;
+
+// Throws ApiError (400) for malformed JSON, wrong types, missing fields.
+MessagesRequest parse_messages_request(std::string_view body, Endpoint endpoint);
+
+}  // namespace pensieve::api

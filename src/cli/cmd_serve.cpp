@@ -1,0 +1,88 @@
+// `pensieve serve`: load a model and serve the Anthropic Messages API.
+// SIGINT/SIGTERM stop accepting, cancel in-flight generation and exit 0.
+#include <csignal>
+#include <cstdio>
+#include <thread>
+
+#include "cli/commands.hpp"
+#include "cli/model_options.hpp"
+#include "kernels/cpu.hpp"
+#include "server/http_server.hpp"
+
+namespace pensieve::cli {
+namespace {
+
+struct ServeOptions {
+    ModelOptions model;
+    server::ServerConfig server;
+    size_t max_body_mb = 32;
+};
+
+void serve(ServeOptions o) {
+    // Signals are taken by one thread with sigwait, so no handler runs inside
+    // the server's threads; block them before any thread starts.
+    sigset_t signals;
+    sigemptyset(&signals);
+    sigaddset(&signals, SIGINT);
+    sigaddset(&signals, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+    o.server.max_body = o.max_body_mb << 20;
+    const LoadedModel m = load_model(o.model);
+    const auto& hp = m.model->hparams();
+    const int64_t n_ctx = std::min<int64_t>(o.model.ctx, hp.n_ctx_train);
+    server::EngineWorker worker(*m.model, *m.tokenizer,
+                                {.n_ctx = n_ctx, .n_threads = o.model.threads}, o.server.max_queue);
+    const std::string model_id = m.model->file().get_string("general.name").value_or(hp.arch);
+    api::ServedModel served{m.name, model_id, n_ctx};
+    server::HttpServer http(o.server, {*m.prompt, *m.tokenizer, worker, served, n_ctx});
+    if (!http.bind()) {
+        set_exit_code(1);
+        return;
+    }
+    std::printf("pensieve: serving %s (%s) on http://%s:%d\n", served.id.c_str(), hp.arch.c_str(),
+                o.server.host.c_str(), http.port());
+    std::printf("pensieve: context %lld tokens, kernels %s, chat template: %s%s\n",
+                static_cast<long long>(n_ctx),
+                std::string(kernels::isa_name(kernels::active_isa())).c_str(),
+                chat::origin_name(m.prompt->model_template().origin),
+                o.server.api_key.empty() ? "" : ", API key required");
+    std::fflush(stdout);
+
+    std::thread waiter([&] {
+        int sig = 0;
+        sigwait(&signals, &sig);
+        std::printf("pensieve: %s received, shutting down\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
+        std::fflush(stdout);
+        worker.stop();  // cancels in-flight generation so handlers finish at once
+        http.stop();
+    });
+    http.serve();
+    // serve() can also return because the listener failed; wake the waiter.
+    pthread_kill(waiter.native_handle(), SIGTERM);
+    waiter.join();
+}
+
+}  // namespace
+
+void register_serve(CLI::App& app) {
+    auto o = std::make_shared<ServeOptions>();
+    CLI::App* cmd = app.add_subcommand("serve", "Serve a model over HTTP (Anthropic Messages API)");
+    cmd->set_config("--config", "", "TOML/INI file with any of these options as keys");
+    add_model_options(*cmd, o->model);
+    cmd->add_option("--host", o->server.host, "Address to listen on")->envname("PENSIEVE_HOST");
+    cmd->add_option("-p,--port", o->server.port, "Port (0: any free port)")
+        ->envname("PENSIEVE_PORT")
+        ->check(CLI::Range(0, 65535));
+    cmd->add_option("--api-key", o->server.api_key, "Require this key (x-api-key or Bearer)")
+        ->envname("PENSIEVE_API_KEY");
+    cmd->add_option("--max-body", o->max_body_mb, "Largest request body, in MB")
+        ->envname("PENSIEVE_MAX_BODY")
+        ->check(CLI::Range(1, 4096));
+    cmd->add_option("--max-queue", o->server.max_queue, "Requests waiting before 529")
+        ->envname("PENSIEVE_MAX_QUEUE")
+        ->check(CLI::Range(1, 100000));
+    cmd->callback([o] { serve(*o); });
+}
+
+}  // namespace pensieve::cli

@@ -1,0 +1,252 @@
+// The Messages route: request → prompt tokens → job → reply, either one JSON
+// Message or an SSE stream whose events leave as soon as each piece of text
+// is decoded.
+#include "server/messages_route.hpp"
+
+#include <cstdio>
+#include <random>
+
+#include "api/messages_request.hpp"
+#include "api/messages_response.hpp"
+#include "chat/error.hpp"
+#include "server/peer_socket.hpp"
+#include "server/responses.hpp"
+
+namespace pensieve::server {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+constexpr std::chrono::milliseconds kPoll{10};  // how often a waiting handler checks its client
+
+std::vector<int32_t> prompt_tokens(const api::MessagesRequest& r, const Serving& s) {
+    try {
+        return s.prompt.build(r.messages, nullptr, r.continuation);
+    } catch (const chat::TemplateError& e) {
+        throw api::invalid_request(std::string("the chat template rejected these messages: ") +
+                                   e.what());
+    }
+}
+
+std::string stop_reason(const engine::GenerateResult& r) {
+    switch (r.reason) {
+        case engine::StopReason::EndOfGeneration:
+            return "end_turn";
+        case engine::StopReason::StopSequence:
+            return "stop_sequence";
+        default:
+            return "max_tokens";  // max_tokens, or the context filled up
+    }
+}
+
+engine::SamplingParams sampling(const api::MessagesRequest& r) {
+    engine::SamplingParams p;
+    p.temperature = r.temperature.value_or(1.0f);  // the Anthropic API's default
+    if (r.top_p) p.top_p = *r.top_p;
+    if (r.top_k) p.top_k = *r.top_k;
+    p.seed = std::random_device{}();
+    return p;
+}
+
+void log_request_notes(const api::MessagesRequest& r, const std::string& request_id) {
+    if (r.tools_ignored) {
+        std::fprintf(stderr,
+                     "pensieve: %s: tools were sent; tool use is not supported yet, "
+                     "answering without them\n",
+                     request_id.c_str());
+    }
+    if (!r.dropped_blocks.empty()) {
+        std::string types;
+        for (const auto& t : r.dropped_blocks) types += (types.empty() ? "" : ", ") + t;
+        std::fprintf(stderr, "pensieve: %s: left out content blocks: %s\n", request_id.c_str(),
+                     types.c_str());
+    }
+}
+
+// Streams one job as SSE. Called repeatedly by httplib until it returns
+// false (connection gone) or calls sink.done().
+class StreamWriter {
+  public:
+    StreamWriter(std::shared_ptr<Job> job, const Serving& serving, const ServerConfig& config,
+                 std::string model, int64_t input_tokens, PeerSocket peer)
+        : job_(std::move(job)),
+          serving_(serving),
+          config_(config),
+          model_(std::move(model)),
+          usage_{input_tokens, 0, 0},
+          peer_(peer) {}
+
+    bool operator()(httplib::DataSink& sink) {
+        if (!started_) {
+            started_ = true;
+            // message_start (with the real input token count) and a ping go
+            // out before the prompt is evaluated.
+            if (!write(sink, api::message_start_event(id_, model_, usage_) + api::ping_event()))
+                return false;
+            last_write_ = Clock::now();
+            if (!serving_.worker.submit(job_)) {
+                write(sink,
+                      api::error_event("overloaded_error", "the server is busy; retry shortly"));
+                sink.done();
+            }
+            return true;
+        }
+        for (;;) {
+            if (peer_.closed()) return cancel();
+            std::optional<JobEvent> e = job_->pop(kPoll);
+            if (!e) {
+                if (Clock::now() - last_write_ >= config_.ping_interval) {
+                    last_write_ = Clock::now();
+                    return write(sink, api::ping_event()) || cancel();
+                }
+                continue;
+            }
+            return handle(*e, sink);
+        }
+    }
+
+    ~StreamWriter() { job_->cancelled = true; }  // the client left or the stream ended
+
+  private:
+    bool handle(const JobEvent& e, httplib::DataSink& sink) {
+        switch (e.kind) {
+            case JobEvent::Kind::Started:
+                return true;
+            case JobEvent::Kind::Text: {
+                std::string out = open_block();
+                out += api::text_delta_event(0, e.text);
+                return write(sink, out) || cancel();
+            }
+            case JobEvent::Kind::Done: {
+                if (e.result.reason == engine::StopReason::Cancelled) {
+                    write(sink, api::error_event("overloaded_error", "generation was cancelled"));
+                    sink.done();
+                    return true;
+                }
+                usage_.output_tokens = static_cast<int64_t>(e.result.output.size());
+                std::string out = open_block() + api::block_stop_event(0) +
+                                  api::message_delta_event(stop_reason(e.result),
+                                                           e.result.stop_sequence, usage_) +
+                                  api::message_stop_event();
+                write(sink, out);
+                sink.done();
+                return true;
+            }
+            case JobEvent::Kind::Error:
+                write(sink, api::error_event(e.error_type, e.error_message));
+                sink.done();
+                return true;
+        }
+        return false;
+    }
+
+    std::string open_block() {
+        if (block_open_) return {};
+        block_open_ = true;
+        return api::text_block_start_event(0);
+    }
+
+    bool write(httplib::DataSink& sink, const std::string& data) {
+        last_write_ = Clock::now();
+        return sink.write(data.data(), data.size());
+    }
+
+    bool cancel() {
+        job_->cancelled = true;
+        return false;
+    }
+
+    std::shared_ptr<Job> job_;
+    const Serving& serving_;
+    const ServerConfig& config_;
+    std::string model_;
+    std::string id_ = api::new_id("msg_");
+    api::Usage usage_;
+    PeerSocket peer_;
+    bool started_ = false;
+    bool block_open_ = false;
+    Clock::time_point last_write_ = Clock::now();
+};
+
+void reply_whole(const std::shared_ptr<Job>& job, httplib::Response& res, const PeerSocket& peer,
+                 const api::MessagesRequest& r, int64_t input_tokens) {
+    std::string text;
+    for (;;) {
+        if (peer.closed()) {
+            job->cancelled = true;
+            return;  // nobody to answer
+        }
+        std::optional<JobEvent> e = job->pop(kPoll);
+        if (!e) continue;
+        switch (e->kind) {
+            case JobEvent::Kind::Started:
+                break;
+            case JobEvent::Kind::Text:
+                text += e->text;
+                break;
+            case JobEvent::Kind::Error:
+                send_error(res, e->status, e->error_type, e->error_message);
+                return;
+            case JobEvent::Kind::Done:
+                if (e->result.reason == engine::StopReason::Cancelled) {
+                    send_error(res, 529, "overloaded_error", "generation was cancelled");
+                    return;
+                }
+                send_json(res, 200,
+                          api::message_json(
+                              api::new_id("msg_"), r.model, text, stop_reason(e->result),
+                              e->result.stop_sequence,
+                              {input_tokens, static_cast<int64_t>(e->result.output.size()), 0}));
+                return;
+        }
+    }
+}
+
+}  // namespace
+
+void handle_messages(const httplib::Request& req, httplib::Response& res, const Serving& serving,
+                     const ServerConfig& config) {
+    const std::string request_id = res.get_header_value("request-id");
+    const api::MessagesRequest r = api::parse_messages_request(req.body, api::Endpoint::Messages);
+    log_request_notes(r, request_id);
+    const std::vector<int32_t> prompt = prompt_tokens(r, serving);
+    const auto n_prompt = static_cast<int64_t>(prompt.size());
+    if (n_prompt >= serving.n_ctx) {
+        throw api::invalid_request("prompt is too long: " + std::to_string(n_prompt) +
+                                   " tokens > " + std::to_string(serving.n_ctx - 1) + " maximum");
+    }
+    if (serving.worker.queued() >= config.max_queue) {
+        res.set_header("retry-after", "1");
+        send_error(res, 529, "overloaded_error", "the server is busy; retry shortly");
+        return;
+    }
+    auto job = std::make_shared<Job>();
+    job->request.prompt = prompt;
+    job->request.sampling = sampling(r);
+    job->request.max_tokens = std::min(r.max_tokens, serving.n_ctx - n_prompt);
+    job->request.stop = r.stop_sequences;
+    PeerSocket peer(req.remote_addr, req.remote_port);
+
+    if (!r.stream) {
+        if (!serving.worker.submit(job)) {
+            res.set_header("retry-after", "1");
+            send_error(res, 529, "overloaded_error", "the server is busy; retry shortly");
+            return;
+        }
+        reply_whole(job, res, peer, r, n_prompt);
+        return;
+    }
+    res.set_header("Cache-Control", "no-cache");
+    auto writer = std::make_shared<StreamWriter>(job, serving, config, r.model, n_prompt, peer);
+    res.set_chunked_content_provider(
+        "text/event-stream", [writer](size_t, httplib::DataSink& sink) { return (*writer)(sink); });
+}
+
+void handle_count_tokens(const httplib::Request& req, httplib::Response& res,
+                         const Serving& serving) {
+    const api::MessagesRequest r =
+        api::parse_messages_request(req.body, api::Endpoint::CountTokens);
+    send_json(res, 200, {{"input_tokens", prompt_tokens(r, serving).size()}});
+}
+
+}  // namespace pensieve::server

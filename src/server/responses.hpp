@@ -1,0 +1,34 @@
+// Small helpers for writing JSON replies with cpp-httplib.
+#pragma once
+
+#include <httplib.h>
+
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "api/error.hpp"
+
+namespace pensieve::server {
+
+inline void send_json(httplib::Response& res, int status, const nlohmann::json& body) {
+    res.status = status;
+    res.set_content(body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace),
+                    "application/json");
+}
+
+// The Anthropic error envelope, with the response's request id. Client errors
+// are marked not worth retrying (x-should-retry), so SDKs do not resend a
+// request that can only fail again.
+inline void send_error(httplib::Response& res, int status, const std::string& type,
+                       const std::string& message) {
+    if (status < 500 && status != 429 && status != 408 && status != 409) {
+        res.set_header("x-should-retry", "false");
+    }
+    send_json(res, status, api::error_body(type, message, res.get_header_value("request-id")));
+}
+
+inline void send_error(httplib::Response& res, const api::ApiError& e) {
+    send_error(res, e.status, e.type, e.what());
+}
+
+}  // namespace pensieve::server
