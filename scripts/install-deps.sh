@@ -11,6 +11,9 @@ packages=(
     python3 python3-venv python3-pip
     clang libclang-rt-14-dev clang-format
 )
+# Node.js runs the @anthropic-ai/sdk API test; machines of this kind ship one,
+# otherwise Debian's is enough.
+command -v node > /dev/null || packages+=(nodejs npm)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

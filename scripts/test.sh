@@ -24,6 +24,9 @@ export PENSIEVE_PYTHON="$PWD/.venv/bin/python"
 "$build/pensieve" pull
 "$build/pensieve" pull gemma3-270m-q4_k_m
 
+echo "== API test clients (npm) =="
+npm ci --prefix tests/api/node --no-audit --no-fund --loglevel=error
+
 echo "== pytest =="
 PENSIEVE_BUILD_DIR="$build" PENSIEVE_REQUIRE_MODELS=1 HF_HUB_OFFLINE=1 \
     .venv/bin/python -m pytest -q tests

@@ -6,7 +6,7 @@ import subprocess
 
 import pytest
 
-from conftest import REPO
+from paths import REPO
 
 TEXT = REPO / "tests" / "data" / "text" / "coriolanus-act1.txt"
 

@@ -27,7 +27,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 import numpy_forward  # noqa: E402
-from conftest import build_dir  # noqa: E402
+from paths import build_dir  # noqa: E402
 
 TOLERANCE_F16 = 0.001  # of the logit range at each position
 TOLERANCE_RANDOM = 0.02

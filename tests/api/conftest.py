@@ -1,0 +1,72 @@
+"""Starts the real `pensieve serve` (the default model, a free port) for the
+API tests and stops it afterwards. Nothing is mocked: the SDKs talk HTTP to
+the real server, which runs the real model."""
+import re
+import signal
+import subprocess
+import time
+
+import httpx
+import pytest
+
+from paths import build_dir, model_path  # tests/conftest.py
+
+
+class Server:
+    def __init__(self, *args):
+        binary = build_dir() / "pensieve"
+        if not binary.exists():
+            pytest.skip(f"{binary} is not built")
+        model = model_path("smollm2")
+        self.proc = subprocess.Popen(
+            [str(binary), "serve", "-m", str(model), "--port", "0", *map(str, args)],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.url = None
+        deadline = time.time() + 120
+        while time.time() < deadline:
+            line = self.proc.stdout.readline()
+            if not line:
+                break
+            match = re.search(r"on (http://[\d.]+:\d+)", line)
+            if match:
+                self.url = match.group(1)
+                break
+        if self.url is None:
+            self.proc.kill()
+            raise RuntimeError("server did not start: " + self.proc.stderr.read())
+
+    def stop(self):
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            return self.proc.wait(timeout=15)
+        finally:
+            if self.proc.poll() is None:
+                self.proc.kill()
+
+
+@pytest.fixture(scope="session")
+def server():
+    s = Server()
+    yield s
+    s.stop()
+
+
+@pytest.fixture(scope="session")
+def keyed_server():
+    s = Server("--api-key", "secret-key")
+    yield s
+    s.stop()
+
+
+@pytest.fixture(scope="session")
+def small_server():
+    """A tiny context and body limit, for the overflow and size errors."""
+    s = Server("--ctx", "64", "--max-body", "1")
+    yield s
+    s.stop()
+
+
+@pytest.fixture
+def http(server):
+    with httpx.Client(base_url=server.url, timeout=120) as client:
+        yield client

@@ -1,0 +1,20 @@
+"""The official @anthropic-ai/sdk (npm) against the real server: one
+streamed and one non-streamed call (tests/api/node/sdk_check.mjs)."""
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+NODE_DIR = Path(__file__).parent / "node"
+
+
+def test_node_sdk_streamed_and_not(server):
+    if shutil.which("node") is None:
+        pytest.skip("node is not installed")
+    if not (NODE_DIR / "node_modules" / "@anthropic-ai" / "sdk").exists():
+        pytest.skip("run `npm ci --prefix tests/api/node` first (scripts/test.sh does)")
+    r = subprocess.run(["node", "sdk_check.mjs", server.url], cwd=NODE_DIR, capture_output=True,
+                       text=True, timeout=300)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert r.stdout.startswith("OK")
