@@ -4,6 +4,8 @@
 
 #include <httplib.h>
 
+#include <netinet/tcp.h>
+
 #include <cstdio>
 #include <regex>
 
@@ -70,6 +72,14 @@ struct HttpServer::Impl {
     }
 
     void routes() {
+        // Replies go out in several writes (headers, body, SSE events): without
+        // TCP_NODELAY, Nagle's algorithm meets the client's delayed ACK and
+        // holds them back ~40 ms. Accepted sockets inherit it on Linux.
+        http.set_socket_options([](socket_t sock) {
+            int one = 1;
+            setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+            setsockopt(sock, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+        });
         http.set_payload_max_length(config.max_body);
         http.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
             res.set_header("request-id", api::new_id("req_"));

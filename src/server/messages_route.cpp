@@ -63,13 +63,26 @@ void log_request_notes(const api::MessagesRequest& r, const std::string& request
     }
 }
 
+// One line per finished generation on stderr (the structured access log
+// comes with the monitoring issue); bench/server reads the engine timings.
+void log_done(const std::string& request_id, const engine::GenerateResult& r, bool stream) {
+    std::fprintf(stderr,
+                 "pensieve: %s done stream=%d prompt=%lld cached=%lld output=%lld prefill_ms=%.3f "
+                 "decode_ms=%.3f stop=%s\n",
+                 request_id.c_str(), stream ? 1 : 0, static_cast<long long>(r.prompt_tokens),
+                 static_cast<long long>(r.cached_tokens), static_cast<long long>(r.output.size()),
+                 r.prefill_seconds * 1e3, r.decode_seconds * 1e3,
+                 std::string(engine::stop_reason_name(r.reason)).c_str());
+}
+
 // Streams one job as SSE. Called repeatedly by httplib until it returns
 // false (connection gone) or calls sink.done().
 class StreamWriter {
   public:
     StreamWriter(std::shared_ptr<Job> job, const Serving& serving, const ServerConfig& config,
-                 std::string model, int64_t input_tokens, PeerSocket peer)
-        : job_(std::move(job)),
+                 std::string model, int64_t input_tokens, PeerSocket peer, std::string request_id)
+        : request_id_(std::move(request_id)),
+          job_(std::move(job)),
           serving_(serving),
           config_(config),
           model_(std::move(model)),
@@ -123,6 +136,7 @@ class StreamWriter {
                     sink.done();
                     return true;
                 }
+                log_done(request_id_, e.result, true);
                 usage_.output_tokens = static_cast<int64_t>(e.result.output.size());
                 std::string out = open_block() + api::block_stop_event(0) +
                                   api::message_delta_event(stop_reason(e.result),
@@ -156,6 +170,7 @@ class StreamWriter {
         return false;
     }
 
+    std::string request_id_;
     std::shared_ptr<Job> job_;
     const Serving& serving_;
     const ServerConfig& config_;
@@ -192,6 +207,12 @@ void reply_whole(const std::shared_ptr<Job>& job, httplib::Response& res, const 
                     send_error(res, 529, "overloaded_error", "generation was cancelled");
                     return;
                 }
+                log_done(res.get_header_value("request-id"), e->result, false);
+                // The engine's own time, so clients can tell it from the server's overhead.
+                res.set_header(
+                    "Server-Timing",
+                    "prefill;dur=" + std::to_string(e->result.prefill_seconds * 1e3) +
+                        ", decode;dur=" + std::to_string(e->result.decode_seconds * 1e3));
                 send_json(res, 200,
                           api::message_json(
                               api::new_id("msg_"), r.model, text, stop_reason(e->result),
@@ -237,7 +258,8 @@ void handle_messages(const httplib::Request& req, httplib::Response& res, const 
         return;
     }
     res.set_header("Cache-Control", "no-cache");
-    auto writer = std::make_shared<StreamWriter>(job, serving, config, r.model, n_prompt, peer);
+    auto writer =
+        std::make_shared<StreamWriter>(job, serving, config, r.model, n_prompt, peer, request_id);
     res.set_chunked_content_provider(
         "text/event-stream", [writer](size_t, httplib::DataSink& sink) { return (*writer)(sink); });
 }
