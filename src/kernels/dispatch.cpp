@@ -43,6 +43,10 @@ TypeTraits& type_row(KernelTable& table, TensorType type) {
     return table.types.at(static_cast<uint32_t>(type));
 }
 
+PackedGemm& packed_row(KernelTable& table, TensorType type) {
+    return table.packed.at(static_cast<uint32_t>(type));
+}
+
 const KernelTable* table_for(Isa isa) {
     if (!isa_supported(isa)) return nullptr;
     switch (isa) {

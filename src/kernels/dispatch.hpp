@@ -31,9 +31,40 @@ struct OpsTable {
 
 inline constexpr uint32_t kTypeIdLimit = 40;  // one past the largest GGML type id we index
 
+// One matmul job as the packed fast path sees it: weight rows of k elements
+// (row r at w + r * w_stride bytes), b activation rows already packed by
+// PackedGemm::pack_act (row c at act + c * act_stride bytes), and outputs
+// y[c * y_stride + r].
+struct PackedGemmArgs {
+    const void* w = nullptr;
+    size_t w_stride = 0;
+    int64_t k = 0;
+    const void* act = nullptr;
+    size_t act_stride = 0;
+    int64_t b = 0;
+    float* y = nullptr;
+    int64_t y_stride = 0;
+};
+
+// Optional fast path of one weight format for matmul(): activations are
+// packed once per call into an ISA-specific layout (same int8 values and
+// scales as the format's vec_dot_type, rearranged and with precomputed sums),
+// then each task unpacks a tile of weight rows into `work` and dots it with
+// every activation row. Absent (tile == nullptr) in the reference table,
+// whose vec_dot is this path's scalar reference.
+struct PackedGemm {
+    size_t (*act_bytes)(int64_t k) = nullptr;   // one packed activation row
+    size_t (*work_bytes)(int64_t k) = nullptr;  // per-thread work buffer for one tile
+    void (*pack_act)(const float* x, void* dst, int64_t k) = nullptr;
+    // Rows [r0, r1) of the output, r1 - r0 <= kPackedTileRows.
+    void (*tile)(const PackedGemmArgs& args, int64_t r0, int64_t r1, void* work) = nullptr;
+};
+inline constexpr int64_t kPackedTileRows = 16;
+
 struct KernelTable {
     Isa isa = Isa::Ref;
-    std::array<TypeTraits, kTypeIdLimit> types{};  // indexed by type id; empty rows: unsupported
+    std::array<TypeTraits, kTypeIdLimit> types{};   // indexed by type id; empty rows: unsupported
+    std::array<PackedGemm, kTypeIdLimit> packed{};  // indexed by type id; empty: use vec_dot
     OpsTable ops;
 };
 
@@ -41,6 +72,7 @@ struct KernelTable {
 // use it instead of std::array::operator[] so that they instantiate no
 // standard-library code (see x86/avx2/avx2.hpp).
 TypeTraits& type_row(KernelTable& table, TensorType type);
+PackedGemm& packed_row(KernelTable& table, TensorType type);
 
 // The table of `isa`, or nullptr when this CPU cannot run it.
 const KernelTable* table_for(Isa isa);

@@ -7,6 +7,8 @@
 #include <stdexcept>
 #include <string>
 
+#include "kernels/dispatch.hpp"
+
 namespace pensieve::kernels {
 namespace {
 
@@ -23,6 +25,29 @@ constexpr size_t kAlign = 64;
 
 size_t round_up(size_t v, size_t a) {
     return (v + a - 1) / a * a;
+}
+
+// The ISA's packed path (see PackedGemm): activation rows packed once, then
+// tiles of kPackedTileRows weight rows across threads, each unpacked into
+// its thread's slice of the scratch and dotted with every activation row.
+void matmul_packed(ThreadPool& pool, const PackedGemm& packed, const WeightMatrix& w,
+                   const float* x, int64_t b, float* y, MatmulScratch& scratch, int64_t x_stride,
+                   int64_t y_stride) {
+    const size_t act_stride = round_up(packed.act_bytes(w.k), kAlign);
+    const size_t work_stride = round_up(packed.work_bytes(w.k), kAlign);
+    auto* buf = static_cast<char*>(scratch.reserve(act_stride * static_cast<size_t>(b) +
+                                                   work_stride * static_cast<size_t>(pool.size())));
+    char* work = buf + act_stride * static_cast<size_t>(b);
+    pool.parallel_for(b, [&](int64_t row, int) {
+        packed.pack_act(x + row * x_stride, buf + static_cast<size_t>(row) * act_stride, w.k);
+    });
+    const PackedGemmArgs args{w.data, w.row_stride, w.k, buf, act_stride, b, y, y_stride};
+    const int64_t n_tiles = (w.n + kPackedTileRows - 1) / kPackedTileRows;
+    pool.parallel_for(n_tiles, [&](int64_t tile, int thread) {
+        const int64_t r0 = tile * kPackedTileRows;
+        packed.tile(args, r0, std::min(w.n, r0 + kPackedTileRows),
+                    work + static_cast<size_t>(thread) * work_stride);
+    });
 }
 
 }  // namespace
@@ -54,6 +79,12 @@ void matmul(ThreadPool& pool, const WeightMatrix& w, const float* x, int64_t b, 
     if (b <= 0 || w.n <= 0) return;
     if (x_stride == 0) x_stride = w.k;
     if (y_stride == 0) y_stride = w.n;
+
+    const PackedGemm& packed = active_table().packed[static_cast<uint32_t>(w.type)];
+    if (packed.tile != nullptr) {
+        matmul_packed(pool, packed, w, x, b, y, scratch, x_stride, y_stride);
+        return;
+    }
 
     // 1. Activation rows in the format vec_dot wants.
     const void* act = x;

@@ -74,6 +74,53 @@ TEST(Matmul, MatchesFloat64ReferenceForEveryFormatBatchAndThreadCount) {
     }
 }
 
+// Row lengths of real models that are not a whole number of 128-element
+// groups or of 16-block scale chunks (SmolLM2's 576, Gemma 3's 640, 3 K
+// super-blocks): every SIMD variant, including its packed fast path, against
+// the scalar reference's vec_dot on the same quantized activations.
+TEST(Matmul, SimdMatchesReferenceOnRaggedRowLengths) {
+    IsaGuard guard;
+    MatmulScratch scratch;
+    for (int64_t k : {int64_t{576}, int64_t{640}, int64_t{768}}) {
+        const std::vector<float> wf = normal_floats(static_cast<size_t>(kRows * k), 31, 0.5f);
+        const std::vector<float> x = normal_floats(static_cast<size_t>(9 * k), 32);
+        for (TensorType type : weight_types()) {
+            const TypeTraits& rt = ref_traits(type);
+            if (k % rt.block_elems != 0) continue;
+            const std::vector<uint8_t> wq = quantize(rt, wf);
+            const std::vector<float> wd = dequantize(rt, wq.data(), kRows * k);
+            const WeightMatrix w{type, wq.data(), kRows, k, row_bytes(rt, k)};
+            for (int64_t b : {1, 3, 5, 9}) {
+                ASSERT_TRUE(set_active_isa(Isa::Ref));
+                std::vector<float> want(static_cast<size_t>(b * kRows));
+                matmul(pool(1), w, x.data(), b, want.data(), scratch);
+                for (Isa isa : simd_isas()) {
+                    ASSERT_TRUE(set_active_isa(isa));
+                    for (int threads : {1, 2}) {
+                        SCOPED_TRACE(type_name(type) + " isa=" + std::string(isa_name(isa)) +
+                                     " k=" + std::to_string(k) + " b=" + std::to_string(b) +
+                                     " threads=" + std::to_string(threads));
+                        std::vector<float> got(static_cast<size_t>(b * kRows), NAN);
+                        matmul(pool(threads), w, x.data(), b, got.data(), scratch);
+                        for (int64_t i = 0; i < b; ++i) {
+                            for (int64_t r = 0; r < kRows; ++r) {
+                                double mag = 0.0;
+                                for (int64_t e = 0; e < k; ++e)
+                                    mag += std::fabs(
+                                        static_cast<double>(wd[static_cast<size_t>(r * k + e)] *
+                                                            x[static_cast<size_t>(i * k + e)]));
+                                const auto at = static_cast<size_t>(i * kRows + r);
+                                ASSERT_NEAR(got[at], want[at], 1e-4 * mag + 1e-6)
+                                    << "row " << i << " col " << r;
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
 TEST(Matmul, HonoursRowStrides) {
     const TypeTraits& t = traits(TensorType::Q8_0);
     const std::vector<float> wf = normal_floats(static_cast<size_t>(kRows * kK), 21);

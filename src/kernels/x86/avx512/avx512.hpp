@@ -9,5 +9,6 @@ namespace pensieve::kernels::avx512 {
 
 void register_formats(KernelTable& table);  // formats.cpp
 void register_ops(KernelTable& table);      // ops.cpp
+void register_gemm(KernelTable& table);     // gemm.cpp
 
 }  // namespace pensieve::kernels::avx512

@@ -6,6 +6,7 @@ namespace pensieve::kernels {
 void patch_avx512(KernelTable& table) {
     avx512::register_formats(table);
     avx512::register_ops(table);
+    avx512::register_gemm(table);
 }
 
 }  // namespace pensieve::kernels
