@@ -119,6 +119,15 @@ inline void clear_s_tail(uint8_t* row, const Geometry& geo) {
 // `count` repeat run 0.
 inline __m512i gather_halves(const uint8_t* p, size_t stride, int count, int half_index) {
     const auto* q = p + 16 * half_index;
+    const auto at = [q, stride](int j) {
+        return _mm_loadu_si128(
+            reinterpret_cast<const __m128i*>(q + static_cast<size_t>(j) * stride));
+    };
+    if (count == 4) {
+        const __m256i v01 = _mm256_inserti128_si256(_mm256_castsi128_si256(at(0)), at(1), 1);
+        const __m256i v23 = _mm256_inserti128_si256(_mm256_castsi128_si256(at(2)), at(3), 1);
+        return _mm512_inserti64x4(_mm512_castsi256_si512(v01), v23, 1);
+    }
     __m512i v = _mm512_broadcast_i32x4(_mm_loadu_si128(reinterpret_cast<const __m128i*>(q)));
     for (int j = 1; j < count; ++j) {
         v = _mm512_mask_broadcast_i32x4(
@@ -208,15 +217,12 @@ inline uint32_t load_u32(const uint8_t* p) {
     return v;
 }
 
+// Group g's unsigned quants (lo, hi as in the header) of `count` blocks at blk.
 template <Legacy F>
-void unpack_legacy(const uint8_t* src, int64_t k, uint8_t* dst) {
+inline void load_group(const uint8_t* blk, int count, __m512i& lo, __m512i& hi) {
     using Fmt = LegacyFormat<F>;
-    const Geometry geo(k);
     const __m512i m4 = _mm512_set1_epi8(0x0F);
-    for (int64_t g = 0; g < geo.ng; ++g) {
-        const int count = static_cast<int>(geo.nb - 4 * g < 4 ? geo.nb - 4 * g : 4);
-        const uint8_t* blk = src + static_cast<size_t>(4 * g) * Fmt::bytes;
-        __m512i lo, hi;
+    {
         if constexpr (F == Legacy::Q8_0) {
             const __m512i flip = _mm512_set1_epi8(static_cast<char>(0x80));
             lo = _mm512_xor_si512(gather_halves(blk + Fmt::qs, Fmt::bytes, count, 0), flip);
@@ -239,26 +245,49 @@ void unpack_legacy(const uint8_t* src, int64_t k, uint8_t* dst) {
                 hi = _mm512_or_si512(hi, _mm512_maskz_mov_epi8(khi, bit4));
             }
         }
-        _mm512_storeu_si512(dst + g * 128, lo);
-        _mm512_storeu_si512(dst + g * 128 + 64, hi);
     }
-    // Scales of 16 blocks at a time: one gather of the leading 32 bits of each
-    // block (d, and m for the offset formats).
+}
+
+// Scales of blocks 16c..16c+15 (zero past the row): one gather of the
+// leading 32 bits of each block (d, and m for the offset formats).
+template <Legacy F>
+inline __m512i gather_scales(const uint8_t* src, const Geometry& geo, int64_t c) {
+    using Fmt = LegacyFormat<F>;
     const __m512i vindex =
         _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
                            _mm512_set1_epi32(static_cast<int>(Fmt::bytes)));
+    const int64_t valid = geo.nb - 16 * c < 16 ? geo.nb - 16 * c : 16;
+    const auto mask = static_cast<__mmask16>((1u << valid) - 1u);
+    return _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), mask, vindex,
+                                       src + static_cast<size_t>(16 * c) * Fmt::bytes, 1);
+}
+
+inline __m512 scales_d(__m512i raw) {
+    return _mm512_cvtph_ps(_mm512_cvtepi32_epi16(raw));
+}
+
+inline __m512 scales_m(__m512i raw) {
+    return _mm512_cvtph_ps(_mm512_cvtepi32_epi16(_mm512_srli_epi32(raw, 16)));
+}
+
+template <Legacy F>
+void unpack_legacy(const uint8_t* src, int64_t k, uint8_t* dst) {
+    using Fmt = LegacyFormat<F>;
+    const Geometry geo(k);
+    for (int64_t g = 0; g < geo.ng; ++g) {
+        const int count = static_cast<int>(geo.nb - 4 * g < 4 ? geo.nb - 4 * g : 4);
+        __m512i lo, hi;
+        load_group<F>(src + static_cast<size_t>(4 * g) * Fmt::bytes, count, lo, hi);
+        _mm512_storeu_si512(dst + g * 128, lo);
+        _mm512_storeu_si512(dst + g * 128 + 64, hi);
+    }
     auto* dx = reinterpret_cast<float*>(dst + geo.w_dx());
     auto* m = reinterpret_cast<float*>(dst + geo.w_m());
     for (int64_t c = 0; c < geo.n16; ++c) {
-        const int64_t valid = geo.nb - 16 * c < 16 ? geo.nb - 16 * c : 16;
-        const auto mask = static_cast<__mmask16>((1u << valid) - 1u);
-        const __m512i raw =
-            _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), mask, vindex,
-                                        src + static_cast<size_t>(16 * c) * Fmt::bytes, 1);
-        const __m512 d = _mm512_cvtph_ps(_mm512_cvtepi32_epi16(raw));
+        const __m512i raw = gather_scales<F>(src, geo, c);
+        const __m512 d = scales_d(raw);
         if constexpr (Fmt::has_m) {
-            _mm512_storeu_ps(m + 16 * c,
-                             _mm512_cvtph_ps(_mm512_cvtepi32_epi16(_mm512_srli_epi32(raw, 16))));
+            _mm512_storeu_ps(m + 16 * c, scales_m(raw));
         } else {
             _mm512_storeu_ps(m + 16 * c, _mm512_setzero_ps());
         }
@@ -414,6 +443,66 @@ void micro_rc(int r_count, int c_count, const Geometry& geo, const uint8_t* w, s
     }
 }
 
+// b = 1 for the 32-element formats: the weights go straight from their
+// blocks into the dot products (unpacking to a buffer first costs as much as
+// the dots when each weight is used once). R rows share the activation loads.
+template <Legacy F, int R>
+void gemv_rows(const Geometry& geo, const uint8_t* w, size_t w_stride, const uint8_t* act,
+               int shift, float* y) {
+    using Fmt = LegacyFormat<F>;
+    __m512 acc[R];
+    for (int r = 0; r < R; ++r) acc[r] = _mm512_setzero_ps();
+    const __m128i count_shift = _mm_cvtsi32_si128(shift);
+    const size_t a_dx = geo.act_dx(), a_isum = geo.act_isum(), a_s = geo.act_s();
+    for (int64_t c = 0; c < geo.n16; ++c) {
+        __m512 d[R];
+        for (int r = 0; r < R; ++r) {
+            const __m512i raw = gather_scales<F>(w + static_cast<size_t>(r) * w_stride, geo, c);
+            d[r] = scales_d(raw);
+            if constexpr (Fmt::has_m)
+                acc[r] =
+                    _mm512_fmadd_ps(scales_m(raw), _mm512_loadu_ps(act + a_s + c * 64), acc[r]);
+        }
+        for (int q = 0; q < 4; ++q) {
+            const int64_t g = 4 * c + q;
+            if (g >= geo.ng) break;
+            const int count = static_cast<int>(geo.nb - 4 * g < 4 ? geo.nb - 4 * g : 4);
+            const __m512i alo = load512(act + g * 128);
+            const __m512i ahi = load512(act + g * 128 + 64);
+            const __m512 dxa = _mm512_loadu_ps(act + a_dx + g * 64);
+            __m512i off = _mm512_setzero_si512();
+            if constexpr (!Fmt::has_m)
+                off = _mm512_sll_epi32(load512(act + a_isum + g * 64), count_shift);
+            for (int r = 0; r < R; ++r) {
+                __m512i lo, hi;
+                load_group<F>(
+                    w + static_cast<size_t>(r) * w_stride + static_cast<size_t>(4 * g) * Fmt::bytes,
+                    count, lo, hi);
+                __m512i p = _mm512_dpbusd_epi32(_mm512_setzero_si512(), lo, alo);
+                p = _mm512_dpbusd_epi32(p, hi, ahi);
+                if constexpr (!Fmt::has_m) p = _mm512_sub_epi32(p, off);
+                const __m512 scale = _mm512_mul_ps(expand_group(d[r], q), dxa);
+                acc[r] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(p), scale, acc[r]);
+            }
+        }
+    }
+    for (int r = 0; r < R; ++r) y[r] = _mm512_reduce_add_ps(acc[r]);
+}
+
+template <Legacy F>
+void gemv_tile(const PackedGemmArgs& a, int64_t r0, int64_t r1, int shift) {
+    const Geometry geo(a.k);
+    const auto* w = static_cast<const uint8_t*>(a.w);
+    const auto* act = static_cast<const uint8_t*>(a.act);
+    int64_t r = r0;
+    for (; r + 4 <= r1; r += 4)
+        gemv_rows<F, 4>(geo, w + static_cast<size_t>(r) * a.w_stride, a.w_stride, act, shift,
+                        a.y + r);
+    for (; r < r1; ++r)
+        gemv_rows<F, 1>(geo, w + static_cast<size_t>(r) * a.w_stride, a.w_stride, act, shift,
+                        a.y + r);
+}
+
 // One tile of weight rows: unpack them all, then every activation row in
 // groups of four against the unpacked rows in groups of four.
 template <void (*Unpack)(const uint8_t*, int64_t, uint8_t*), bool kOffset, int kShift>
@@ -440,9 +529,17 @@ void tile(const PackedGemmArgs& a, int64_t r0, int64_t r1, void* work) {
 }
 
 template <Legacy F, int kShift>
+void legacy_tile(const PackedGemmArgs& a, int64_t r0, int64_t r1, void* work) {
+    if (a.b == 1) {
+        gemv_tile<F>(a, r0, r1, kShift);
+    } else {
+        tile<unpack_legacy<F>, !LegacyFormat<F>::has_m, kShift>(a, r0, r1, work);
+    }
+}
+
+template <Legacy F, int kShift>
 constexpr PackedGemm legacy_entry() {
-    constexpr bool offset = !LegacyFormat<F>::has_m;
-    return PackedGemm{act_bytes, work_bytes, pack_act_q8_0, tile<unpack_legacy<F>, offset, kShift>};
+    return PackedGemm{act_bytes, work_bytes, pack_act_q8_0, legacy_tile<F, kShift>};
 }
 
 }  // namespace
