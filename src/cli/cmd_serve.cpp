@@ -15,7 +15,9 @@ namespace {
 struct ServeOptions {
     ModelOptions model;
     server::ServerConfig server;
+    server::WorkerConfig worker;
     size_t max_body_mb = 32;
+    double queue_timeout_s = 60;
 };
 
 void serve(ServeOptions o) {
@@ -31,8 +33,11 @@ void serve(ServeOptions o) {
     const LoadedModel m = load_model(o.model);
     const auto& hp = m.model->hparams();
     const int64_t n_ctx = std::min<int64_t>(o.model.ctx, hp.n_ctx_train);
-    server::EngineWorker worker(*m.model, *m.tokenizer,
-                                {.n_ctx = n_ctx, .n_threads = o.model.threads}, o.server.max_queue);
+    o.worker.scheduler.n_ctx = n_ctx;
+    o.worker.scheduler.n_threads = o.model.threads;
+    o.worker.queue_timeout =
+        std::chrono::milliseconds(static_cast<int64_t>(o.queue_timeout_s * 1e3));
+    server::EngineWorker worker(*m.model, *m.tokenizer, o.worker);
     const std::string model_id = m.model->file().get_string("general.name").value_or(hp.arch);
     api::ServedModel served{m.name, model_id, n_ctx};
     server::HttpServer http(o.server, {*m.prompt, *m.tokenizer, worker, served, n_ctx});
@@ -42,11 +47,14 @@ void serve(ServeOptions o) {
     }
     std::printf("pensieve: serving %s (%s) on http://%s:%d\n", served.id.c_str(), hp.arch.c_str(),
                 o.server.host.c_str(), http.port());
-    std::printf("pensieve: context %lld tokens, kernels %s, chat template: %s%s\n",
-                static_cast<long long>(n_ctx),
-                std::string(kernels::isa_name(kernels::active_isa())).c_str(),
-                chat::origin_name(m.prompt->model_template().origin),
-                o.server.api_key.empty() ? "" : ", API key required");
+    std::printf(
+        "pensieve: context %lld tokens, %lld parallel sequences, KV pool %lld tokens, "
+        "kernels %s, chat template: %s%s\n",
+        static_cast<long long>(n_ctx), static_cast<long long>(o.worker.scheduler.n_parallel),
+        static_cast<long long>(worker.kv_blocks_total() * 16),
+        std::string(kernels::isa_name(kernels::active_isa())).c_str(),
+        chat::origin_name(m.prompt->model_template().origin),
+        o.server.api_key.empty() ? "" : ", API key required");
     std::fflush(stdout);
 
     std::thread waiter([&] {
@@ -79,9 +87,20 @@ void register_serve(CLI::App& app) {
     cmd->add_option("--max-body", o->max_body_mb, "Largest request body, in MB")
         ->envname("PENSIEVE_MAX_BODY")
         ->check(CLI::Range(1, 4096));
-    cmd->add_option("--max-queue", o->server.max_queue, "Requests waiting before 529")
+    cmd->add_option("--max-queue", o->worker.max_queue, "Requests waiting before 529")
         ->envname("PENSIEVE_MAX_QUEUE")
         ->check(CLI::Range(1, 100000));
+    cmd->add_option("--queue-timeout", o->queue_timeout_s, "Seconds a request may wait before 529")
+        ->envname("PENSIEVE_QUEUE_TIMEOUT")
+        ->check(CLI::Range(0.001, 86400.0));
+    cmd->add_option("--parallel", o->worker.scheduler.n_parallel,
+                    "Most sequences generated at once")
+        ->envname("PENSIEVE_PARALLEL")
+        ->check(CLI::Range(1, 1024));
+    cmd->add_option("--kv-tokens", o->worker.scheduler.kv_tokens,
+                    "KV cache pool in tokens (default: ctx × parallel)")
+        ->envname("PENSIEVE_KV_TOKENS")
+        ->check(CLI::Range(16, 1 << 24));
     cmd->callback([o] { serve(*o); });
 }
 

@@ -1,13 +1,29 @@
-// The engine thread's loop.
+// The engine thread's loop: move submitted jobs into the scheduler, step it
+// while it has work, sleep when it has none.
 #include "server/engine_worker.hpp"
 
 #include <cstdio>
 
 namespace pensieve::server {
 
+namespace {
+
+JobEvent error_event(int status, const std::string& type, const std::string& message) {
+    JobEvent e;
+    e.kind = JobEvent::Kind::Error;
+    e.status = status;
+    e.error_type = type;
+    e.error_message = message;
+    return e;
+}
+
+}  // namespace
+
 EngineWorker::EngineWorker(const model::Model& model, const tokenizer::Tokenizer& tokenizer,
-                           const engine::SessionConfig& config, size_t max_queue)
-    : session_(model, tokenizer, config), max_queue_(max_queue), thread_([this] { loop(); }) {}
+                           const WorkerConfig& config)
+    : config_(config),
+      scheduler_(model, tokenizer, config.scheduler),
+      thread_([this] { loop(); }) {}
 
 EngineWorker::~EngineWorker() {
     stop();
@@ -16,83 +32,104 @@ EngineWorker::~EngineWorker() {
 bool EngineWorker::submit(std::shared_ptr<Job> job) {
     {
         std::lock_guard lock(mutex_);
-        if (stopping_ || queue_.size() >= max_queue_) return false;
-        queue_.push_back(std::move(job));
+        if (stopping_ || waiting_.load() >= config_.max_queue) return false;
+        job->submitted = std::chrono::steady_clock::now();
+        incoming_.push_back(std::move(job));
+        waiting_ += 1;
     }
     wake_.notify_one();
     return true;
 }
 
-size_t EngineWorker::queued() const {
-    std::lock_guard lock(mutex_);
-    return queue_.size();
-}
-
 void EngineWorker::stop() {
     {
         std::lock_guard lock(mutex_);
-        if (stopping_ && !thread_.joinable()) return;
         stopping_ = true;
-        for (auto& job : queue_) {
-            job->push({JobEvent::Kind::Error,
-                       {},
-                       {},
-                       529,
-                       "overloaded_error",
-                       "server is shutting down"});
-        }
-        queue_.clear();
-        if (current_) current_->cancelled = true;
     }
     wake_.notify_all();
     if (thread_.joinable()) thread_.join();
 }
 
-void EngineWorker::loop() {
-    for (;;) {
-        std::shared_ptr<Job> job;
-        {
-            std::unique_lock lock(mutex_);
-            wake_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
-            if (stopping_) return;
-            job = queue_.front();
-            queue_.pop_front();
-            current_ = job;
-        }
-        if (!job->cancelled) {
-            busy_ = true;
-            run(*job);
-            busy_ = false;
-        }
+// Wraps a job in a scheduler task whose callbacks feed the job's channel.
+void EngineWorker::take_incoming() {
+    std::deque<std::shared_ptr<Job>> jobs;
+    {
         std::lock_guard lock(mutex_);
-        current_.reset();
+        jobs.swap(incoming_);
+    }
+    const auto timeout = config_.queue_timeout;
+    for (auto& job : jobs) {
+        auto task = std::make_unique<engine::SequenceTask>();
+        task->request = job->request;
+        task->request.cancelled = [job, timeout] {
+            if (job->cancelled.load()) return true;
+            return !job->admitted.load() &&
+                   std::chrono::steady_clock::now() - job->submitted > timeout;
+        };
+        task->on_admitted = [this, job] {
+            job->admitted = true;
+            waiting_ -= 1;
+            job->push({JobEvent::Kind::Started, {}, {}, 0, {}, {}});
+        };
+        task->on_text = [job](std::string_view text) {
+            job->push({JobEvent::Kind::Text, std::string(text), {}, 0, {}, {}});
+            return !job->cancelled.load();
+        };
+        task->on_done = [this, job](const engine::GenerateResult& r) {
+            if (!job->admitted.load()) {
+                waiting_ -= 1;
+                job->push(error_event(529, "overloaded_error",
+                                      "timed out waiting for a free slot; retry shortly"));
+                return;
+            }
+            job->push({JobEvent::Kind::Done, {}, r, 0, {}, {}});
+        };
+        task->on_error = [job](const std::string& what) {
+            std::fprintf(stderr, "pensieve: generation failed: %s\n", what.c_str());
+            job->push(error_event(500, "api_error", "internal error during generation"));
+        };
+        try {
+            scheduler_.add(std::move(task));
+        } catch (const engine::ContextError& e) {
+            waiting_ -= 1;
+            job->push(error_event(400, "invalid_request_error",
+                                  "prompt is too long: " + std::to_string(e.prompt_tokens) +
+                                      " tokens > " + std::to_string(e.n_ctx - 1) + " maximum"));
+        }
     }
 }
 
-void EngineWorker::run(Job& job) {
-    job.push({JobEvent::Kind::Started, {}, {}, 0, {}, {}});
-    engine::GenerateRequest request = job.request;
-    request.cancelled = [&job] { return job.cancelled.load(); };
-    try {
-        engine::GenerateResult result = session_.generate(request, [&job](std::string_view text) {
-            job.push({JobEvent::Kind::Text, std::string(text), {}, 0, {}, {}});
-            return !job.cancelled.load();
-        });
-        job.push({JobEvent::Kind::Done, {}, std::move(result), 0, {}, {}});
-    } catch (const engine::ContextError& e) {
-        job.push({JobEvent::Kind::Error,
-                  {},
-                  {},
-                  400,
-                  "invalid_request_error",
-                  "prompt is too long: " + std::to_string(e.prompt_tokens) + " tokens > " +
-                      std::to_string(e.n_ctx - 1) + " maximum"});
-    } catch (const std::exception& e) {
-        // One request failed; the engine and the other requests carry on.
-        std::fprintf(stderr, "pensieve: generation failed: %s\n", e.what());
-        session_.reset();
-        job.push(
-            {JobEvent::Kind::Error, {}, {}, 500, "api_error", "internal error during generation"});
+void EngineWorker::publish_stats() {
+    const engine::SchedulerStats s = scheduler_.stats();
+    running_ = static_cast<size_t>(s.running);
+    kv_used_ = s.kv_blocks_used;
+    kv_total_ = s.kv_blocks_total;
+}
+
+void EngineWorker::loop() {
+    publish_stats();
+    for (;;) {
+        take_incoming();
+        bool worked = false;
+        try {
+            worked = scheduler_.step();
+        } catch (const std::exception& e) {
+            std::fprintf(stderr, "pensieve: engine step failed: %s\n", e.what());
+        }
+        publish_stats();
+        std::unique_lock lock(mutex_);
+        if (stopping_) {
+            lock.unlock();
+            take_incoming();
+            scheduler_.cancel_all();
+            publish_stats();
+            return;
+        }
+        if (!worked && incoming_.empty()) {
+            // Idle, or only waiting jobs: wake for new jobs, or to re-check
+            // queue timeouts and cancellations now and then.
+            wake_.wait_for(lock, std::chrono::milliseconds(50));
+        }
     }
 }
 

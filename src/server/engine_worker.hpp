@@ -1,24 +1,32 @@
-// The engine thread: owns the generation session (model, KV cache) and runs
-// queued jobs one at a time, first come first served. HTTP threads only
-// submit jobs and read their channels. The queue is bounded: a full queue is
-// the caller's 529.
+// The engine thread: owns the scheduler (model, KV cache) and runs its steps
+// whenever there is work. HTTP threads only submit jobs and read their
+// channels. Jobs wait in a bounded queue (a full queue is the caller's 529)
+// and give up after the queue timeout.
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <memory>
 #include <mutex>
 #include <thread>
 
+#include "engine/scheduler.hpp"
 #include "server/job.hpp"
 
 namespace pensieve::server {
 
+struct WorkerConfig {
+    engine::SchedulerConfig scheduler;
+    size_t max_queue = 64;                           // jobs waiting for admission
+    std::chrono::milliseconds queue_timeout{60000};  // longest wait for admission
+};
+
 class EngineWorker {
   public:
     EngineWorker(const model::Model& model, const tokenizer::Tokenizer& tokenizer,
-                 const engine::SessionConfig& config, size_t max_queue);
+                 const WorkerConfig& config);
     ~EngineWorker();
     EngineWorker(const EngineWorker&) = delete;
     EngineWorker& operator=(const EngineWorker&) = delete;
@@ -26,24 +34,30 @@ class EngineWorker {
     // False (and nothing queued) when the queue is full or the worker stopped.
     bool submit(std::shared_ptr<Job> job);
 
-    size_t queued() const;
-    bool busy() const { return busy_.load(); }
+    size_t queued() const { return waiting_.load(); }
+    size_t running() const { return running_.load(); }
+    int64_t kv_blocks_used() const { return kv_used_.load(); }
+    int64_t kv_blocks_total() const { return kv_total_.load(); }
+    const WorkerConfig& config() const { return config_; }
 
     // Cancels queued and running jobs and joins the thread.
     void stop();
 
   private:
     void loop();
-    void run(Job& job);
+    void take_incoming();
+    void publish_stats();
 
-    engine::Session session_;
-    size_t max_queue_;
+    WorkerConfig config_;
+    engine::Scheduler scheduler_;
     mutable std::mutex mutex_;
     std::condition_variable wake_;
-    std::deque<std::shared_ptr<Job>> queue_;
-    std::shared_ptr<Job> current_;
-    std::atomic<bool> busy_{false};
+    std::deque<std::shared_ptr<Job>> incoming_;
     bool stopping_ = false;
+    std::atomic<size_t> waiting_{0};
+    std::atomic<size_t> running_{0};
+    std::atomic<int64_t> kv_used_{0};
+    std::atomic<int64_t> kv_total_{0};
     std::thread thread_;  // last: starts after everything above exists
 };
 

@@ -72,6 +72,9 @@ struct HttpServer::Impl {
     }
 
     void routes() {
+        // Every streaming client holds a handler thread for its whole reply,
+        // so the pool must exceed the most concurrent clients expected.
+        http.new_task_queue = [n = config.http_threads] { return new httplib::ThreadPool(n); };
         // Replies go out in several writes (headers, body, SSE events): without
         // TCP_NODELAY, Nagle's algorithm meets the client's delayed ACK and
         // holds them back ~40 ms. Accepted sockets inherit it on Linux.
@@ -130,8 +133,10 @@ struct HttpServer::Impl {
                                {{"status", "ok"},
                                 {"model", serving.model.id},
                                 {"uptime_seconds", uptime},
-                                {"in_flight", serving.worker.busy() ? 1 : 0},
-                                {"queued", serving.worker.queued()}});
+                                {"in_flight", serving.worker.running()},
+                                {"queued", serving.worker.queued()},
+                                {"kv_blocks_used", serving.worker.kv_blocks_used()},
+                                {"kv_blocks_total", serving.worker.kv_blocks_total()}});
                  }));
         // Everything else: JSON 405 for a known path, JSON 404 otherwise.
         auto fallback = [](const httplib::Request& req, httplib::Response& res) {

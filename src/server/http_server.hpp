@@ -24,7 +24,7 @@ struct ServerConfig {
     int port = 7777;
     std::string api_key;  // empty: no authentication
     size_t max_body = size_t{32} << 20;
-    size_t max_queue = 16;
+    size_t http_threads = 128;                      // concurrent connections served
     std::chrono::milliseconds ping_interval{5000};  // SSE keep-alive while the engine is silent
 };
 

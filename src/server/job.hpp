@@ -30,6 +30,8 @@ class Job {
   public:
     engine::GenerateRequest request;
     std::atomic<bool> cancelled{false};  // set by the HTTP side when the client is gone
+    std::atomic<bool> admitted{false};   // set by the engine when its KV is reserved
+    std::chrono::steady_clock::time_point submitted;
 
     // Engine side.
     void push(JobEvent event) {

@@ -183,6 +183,33 @@ class StreamWriter {
     Clock::time_point last_write_ = Clock::now();
 };
 
+void send_job_error(httplib::Response& res, const JobEvent& e) {
+    if (e.status == 529) res.set_header("retry-after", "1");
+    send_error(res, e.status, e.error_type, e.error_message);
+}
+
+// Waits until the job is admitted (true), or answers its failure (false):
+// a stream's 200 is only committed once the request holds its KV, so a full
+// or timed-out queue is still a real 529.
+bool wait_for_admission(const std::shared_ptr<Job>& job, httplib::Response& res,
+                        const PeerSocket& peer) {
+    for (;;) {
+        if (peer.closed()) {
+            job->cancelled = true;
+            return false;
+        }
+        std::optional<JobEvent> e = job->pop(kPoll);
+        if (!e) continue;
+        if (e->kind == JobEvent::Kind::Started) return true;
+        if (e->kind == JobEvent::Kind::Error) {
+            send_job_error(res, *e);
+        } else {
+            send_error(res, 529, "overloaded_error", "generation was cancelled");
+        }
+        return false;
+    }
+}
+
 void reply_whole(const std::shared_ptr<Job>& job, httplib::Response& res, const PeerSocket& peer,
                  const api::MessagesRequest& r, int64_t input_tokens) {
     std::string text;
@@ -236,27 +263,22 @@ void handle_messages(const httplib::Request& req, httplib::Response& res, const 
         throw api::invalid_request("prompt is too long: " + std::to_string(n_prompt) +
                                    " tokens > " + std::to_string(serving.n_ctx - 1) + " maximum");
     }
-    if (serving.worker.queued() >= config.max_queue) {
-        res.set_header("retry-after", "1");
-        send_error(res, 529, "overloaded_error", "the server is busy; retry shortly");
-        return;
-    }
     auto job = std::make_shared<Job>();
     job->request.prompt = prompt;
     job->request.sampling = sampling(r);
     job->request.max_tokens = std::min(r.max_tokens, serving.n_ctx - n_prompt);
     job->request.stop = r.stop_sequences;
     PeerSocket peer(req.remote_addr, req.remote_port);
-
+    if (!serving.worker.submit(job)) {
+        res.set_header("retry-after", "1");
+        send_error(res, 529, "overloaded_error", "the server is busy; retry shortly");
+        return;
+    }
     if (!r.stream) {
-        if (!serving.worker.submit(job)) {
-            res.set_header("retry-after", "1");
-            send_error(res, 529, "overloaded_error", "the server is busy; retry shortly");
-            return;
-        }
         reply_whole(job, res, peer, r, n_prompt);
         return;
     }
+    if (!wait_for_admission(job, res, peer)) return;
     res.set_header("Cache-Control", "no-cache");
     auto writer =
         std::make_shared<StreamWriter>(job, serving, config, r.model, n_prompt, peer, request_id);

@@ -1,0 +1,234 @@
+// The scheduler's step: admit → retire cancelled → batch → forward → sample
+// → emit → retire finished.
+#include "engine/scheduler.hpp"
+
+#include <algorithm>
+
+namespace pensieve::engine {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+constexpr int64_t kBlockTokens = 16;
+
+double seconds(Clock::time_point a, Clock::time_point b) {
+    return std::chrono::duration<double>(b - a).count();
+}
+
+}  // namespace
+
+struct Scheduler::Sequence {
+    Sequence(int32_t seq_id, std::unique_ptr<SequenceTask> t, const tokenizer::Tokenizer& tok)
+        : id(seq_id),
+          task(std::move(t)),
+          tokens(task->request.prompt),
+          sampler(task->request.sampling),
+          stops(task->request.stop),
+          decoder(tok) {
+        result.prompt_tokens = static_cast<int64_t>(tokens.size());
+    }
+    int32_t id;
+    std::unique_ptr<SequenceTask> task;
+    std::vector<int32_t> tokens;  // prompt, then output
+    int64_t n_evaluated = 0;      // positions whose K/V are in the cache
+    Sampler sampler;
+    StopMatcher stops;
+    tokenizer::StreamDecoder decoder;
+    GenerateResult result;
+    Clock::time_point admitted = Clock::now();
+    Clock::time_point first_token;
+    bool done = false;
+
+    bool prefilling() const { return n_evaluated < result.prompt_tokens; }
+};
+
+Scheduler::Scheduler(const model::Model& model, const tokenizer::Tokenizer& tokenizer,
+                     const SchedulerConfig& config)
+    : model_(model),
+      tokenizer_(tokenizer),
+      config_(config),
+      pool_(config.n_threads),
+      kv_({model.hparams().n_layer, model.hparams().kv_dim(),
+           ((config.kv_tokens > 0 ? config.kv_tokens : config.n_ctx * config.n_parallel) +
+            kBlockTokens - 1) /
+               kBlockTokens,
+           kBlockTokens}),
+      forward_(model, pool_, config.n_parallel + config.prefill_chunk, config.n_ctx) {}
+
+Scheduler::~Scheduler() = default;
+
+void Scheduler::add(std::unique_ptr<SequenceTask> task) {
+    const auto n = static_cast<int64_t>(task->request.prompt.size());
+    const int64_t limit = std::min(config_.n_ctx, kv_.config().n_blocks * kBlockTokens);
+    if (n == 0) throw std::invalid_argument("empty prompt");
+    if (n >= limit) throw ContextError(n, limit);
+    waiting_.push_back(std::move(task));
+}
+
+void Scheduler::admit() {
+    // Drop waiting tasks whose client left or whose wait timed out, wherever
+    // they are in the queue.
+    std::erase_if(waiting_, [](const std::unique_ptr<SequenceTask>& t) {
+        if (!t->request.cancelled || !t->request.cancelled()) return false;
+        GenerateResult r;
+        r.reason = StopReason::Cancelled;
+        r.prompt_tokens = static_cast<int64_t>(t->request.prompt.size());
+        if (t->on_done) t->on_done(r);
+        return true;
+    });
+    while (!waiting_.empty() && static_cast<int64_t>(running_.size()) < config_.n_parallel) {
+        SequenceTask& next = *waiting_.front();
+        // Reserve everything this sequence can ever need, so a running
+        // sequence never fails because another one grew.
+        const auto n_prompt = static_cast<int64_t>(next.request.prompt.size());
+        const int64_t need =
+            std::min(config_.n_ctx, n_prompt + std::max<int64_t>(next.request.max_tokens, 1));
+        const int32_t id = next_id_++;
+        if (!kv_.reserve(id, need)) break;  // FCFS: wait for blocks rather than skip ahead
+        auto seq = std::make_unique<Sequence>(id, std::move(waiting_.front()), tokenizer_);
+        waiting_.pop_front();
+        if (seq->task->on_admitted) seq->task->on_admitted();
+        running_.push_back(std::move(seq));
+    }
+}
+
+void Scheduler::finish(Sequence& s, StopReason reason) {
+    if (s.done) return;
+    s.done = true;
+    // Whatever text was held back (a partial stop string, an unfinished
+    // character) belongs to the reply unless it was cancelled or stopped.
+    if (reason != StopReason::Cancelled && reason != StopReason::StopSequence) {
+        const std::string tail = s.stops.push(s.decoder.flush()).emit + s.stops.flush();
+        if (!tail.empty() && s.task->on_text) s.task->on_text(tail);
+    }
+    s.result.reason = reason;
+    const auto now = Clock::now();
+    if (s.result.output.empty()) {
+        s.result.prefill_seconds = seconds(s.admitted, now);
+    } else {
+        s.result.decode_seconds = seconds(s.first_token, now);
+    }
+    kv_.release(s.id);
+    if (s.task->on_done) s.task->on_done(s.result);
+}
+
+void Scheduler::retire_cancelled() {
+    for (auto& s : running_) {
+        if (!s->done && s->task->request.cancelled && s->task->request.cancelled()) {
+            finish(*s, StopReason::Cancelled);
+        }
+    }
+}
+
+bool Scheduler::emit(Sequence& s, int32_t token) {
+    const GenerateRequest& req = s.task->request;
+    if (s.result.output.empty()) {
+        s.first_token = Clock::now();
+        s.result.prefill_seconds = seconds(s.admitted, s.first_token);
+    }
+    if (tokenizer_.is_end_of_generation(token)) {
+        finish(s, StopReason::EndOfGeneration);
+        return true;
+    }
+    s.result.output.push_back(token);
+    s.tokens.push_back(token);
+    StopMatcher::Result piece = s.stops.push(s.decoder.push(token));
+    if (!piece.emit.empty() && s.task->on_text && !s.task->on_text(piece.emit)) {
+        finish(s, StopReason::Cancelled);
+        return true;
+    }
+    if (piece.matched) {
+        s.result.stop_sequence = piece.matched;
+        finish(s, StopReason::StopSequence);
+        return true;
+    }
+    if (static_cast<int64_t>(s.result.output.size()) >= req.max_tokens) {
+        finish(s, StopReason::MaxTokens);
+        return true;
+    }
+    if (static_cast<int64_t>(s.tokens.size()) >= config_.n_ctx) {
+        finish(s, StopReason::ContextFull);
+        return true;
+    }
+    return false;
+}
+
+bool Scheduler::step() {
+    admit();
+    retire_cancelled();
+    std::erase_if(running_, [](const auto& s) { return s->done; });
+    if (running_.empty()) return false;
+
+    // One decode token per decoding sequence, then prompt chunks in arrival order.
+    batch_.clear();
+    row_owner_.clear();
+    for (auto& s : running_) {
+        if (s->prefilling()) continue;
+        const auto pos = static_cast<int32_t>(s->tokens.size() - 1);
+        batch_.push_back({s->tokens.back(), pos, s->id, true});
+        row_owner_.push_back(s.get());
+    }
+    int64_t budget = config_.prefill_chunk;
+    for (auto& s : running_) {
+        if (!s->prefilling() || budget == 0) continue;
+        const int64_t take = std::min(budget, s->result.prompt_tokens - s->n_evaluated);
+        for (int64_t i = 0; i < take; ++i) {
+            const int64_t pos = s->n_evaluated + i;
+            const bool last = pos == s->result.prompt_tokens - 1;
+            batch_.push_back(
+                {s->tokens[static_cast<size_t>(pos)], static_cast<int32_t>(pos), s->id, last});
+            if (last) row_owner_.push_back(s.get());
+        }
+        budget -= take;
+    }
+    // Decode tokens' K/V land in the cache during this pass.
+    std::span<const float> logits;
+    try {
+        logits = forward_.run(batch_, kv_);
+    } catch (const std::exception& e) {
+        // A failed pass fails the sequences in it, never the engine.
+        for (auto& s : running_) {
+            if (s->done) continue;
+            s->done = true;
+            kv_.release(s->id);
+            if (s->task->on_error) s->task->on_error(e.what());
+        }
+        running_.clear();
+        return true;
+    }
+    for (const model::BatchToken& t : batch_) {
+        for (auto& s : running_) {
+            if (s->id == t.seq) {
+                s->n_evaluated = std::max<int64_t>(s->n_evaluated, t.pos + 1);
+                break;
+            }
+        }
+    }
+    const auto n_vocab = static_cast<size_t>(forward_.n_vocab());
+    for (size_t r = 0; r < row_owner_.size(); ++r) {
+        Sequence& s = *row_owner_[r];
+        if (s.done) continue;
+        const int32_t token = s.sampler.sample(logits.subspan(r * n_vocab, n_vocab), s.tokens);
+        emit(s, token);
+    }
+    std::erase_if(running_, [](const auto& s) { return s->done; });
+    return true;
+}
+
+void Scheduler::cancel_all() {
+    for (auto& s : running_) finish(*s, StopReason::Cancelled);
+    running_.clear();
+    while (!waiting_.empty()) {
+        GenerateResult r;
+        r.reason = StopReason::Cancelled;
+        if (waiting_.front()->on_done) waiting_.front()->on_done(r);
+        waiting_.pop_front();
+    }
+}
+
+SchedulerStats Scheduler::stats() const {
+    return {static_cast<int64_t>(running_.size()), static_cast<int64_t>(waiting_.size()),
+            kv_.config().n_blocks - kv_.free_blocks(), kv_.config().n_blocks};
+}
+
+}  // namespace pensieve::engine

@@ -1,0 +1,94 @@
+// Continuous batching on the engine thread. Each step admits waiting
+// sequences whose KV (prompt + max_tokens, capped by the context) can be
+// reserved up front, builds one batch from the next token of every decoding
+// sequence plus a budget of prompt tokens (chunked prefill), runs one forward
+// pass, samples each sequence with its own sampler, emits text, and retires
+// finished or cancelled sequences, returning their KV blocks at once.
+// Admission is first come, first served: a waiting sequence is never passed
+// by a later one, so none starves.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "engine/sampler.hpp"
+#include "engine/session.hpp"
+#include "engine/stop_matcher.hpp"
+#include "kernels/thread_pool.hpp"
+#include "model/forward.hpp"
+#include "tokenizer/stream_decoder.hpp"
+
+namespace pensieve::engine {
+
+// One request as the scheduler runs it. The callbacks run on the engine
+// thread and must not block.
+struct SequenceTask {
+    GenerateRequest request;
+    std::function<void()> on_admitted;                   // KV reserved; prefill starts now
+    std::function<bool(std::string_view)> on_text;       // false: cancel
+    std::function<void(const GenerateResult&)> on_done;  // finished (any StopReason)
+    std::function<void(const std::string&)> on_error;    // failed; the others carry on
+};
+
+struct SchedulerConfig {
+    int64_t n_ctx = 4096;         // most tokens (prompt + output) of one sequence
+    int64_t n_parallel = 4;       // most running sequences
+    int64_t kv_tokens = 0;        // KV pool size in tokens; 0: n_ctx × n_parallel
+    int64_t prefill_chunk = 256;  // prompt tokens per step, over all sequences
+    int n_threads = 0;
+};
+
+struct SchedulerStats {
+    int64_t running = 0;
+    int64_t waiting = 0;
+    int64_t kv_blocks_used = 0;
+    int64_t kv_blocks_total = 0;
+};
+
+class Scheduler {
+  public:
+    Scheduler(const model::Model& model, const tokenizer::Tokenizer& tokenizer,
+              const SchedulerConfig& config);
+    ~Scheduler();
+
+    // Queues a task. Throws ContextError when its prompt cannot fit the context
+    // (or the whole KV pool), so it could never be admitted.
+    void add(std::unique_ptr<SequenceTask> task);
+
+    // Runs one step; false when there was nothing to do.
+    bool step();
+
+    // Cancels every waiting and running task (on_done with Cancelled).
+    void cancel_all();
+
+    SchedulerStats stats() const;
+    const SchedulerConfig& config() const { return config_; }
+
+  private:
+    struct Sequence;
+    void admit();
+    void retire_cancelled();
+    void finish(Sequence& s, StopReason reason);
+    bool emit(Sequence& s, int32_t token);  // true when the sequence finished
+
+    const model::Model& model_;
+    const tokenizer::Tokenizer& tokenizer_;
+    SchedulerConfig config_;
+    kernels::ThreadPool pool_;
+    model::KvCache kv_;
+    model::Forward forward_;
+    std::deque<std::unique_ptr<SequenceTask>> waiting_;
+    std::vector<std::unique_ptr<Sequence>> running_;
+    std::vector<model::BatchToken> batch_;
+    std::vector<Sequence*> row_owner_;  // sequence of each logits row of the batch
+    int32_t next_id_ = 0;
+};
+
+}  // namespace pensieve::engine
