@@ -58,6 +58,8 @@ struct PackedGemm {
     void (*pack_act)(const float* x, void* dst, int64_t k) = nullptr;
     // Rows [r0, r1) of the output, r1 - r0 <= kPackedTileRows.
     void (*tile)(const PackedGemmArgs& args, int64_t r0, int64_t r1, void* work) = nullptr;
+    // Smallest batch the path is used for (below it vec_dot is faster).
+    int64_t min_batch = 1;
 };
 inline constexpr int64_t kPackedTileRows = 16;
 

@@ -81,7 +81,7 @@ void matmul(ThreadPool& pool, const WeightMatrix& w, const float* x, int64_t b, 
     if (y_stride == 0) y_stride = w.n;
 
     const PackedGemm& packed = active_table().packed[static_cast<uint32_t>(w.type)];
-    if (packed.tile != nullptr) {
+    if (packed.tile != nullptr && b >= packed.min_batch) {
         matmul_packed(pool, packed, w, x, b, y, scratch, x_stride, y_stride);
         return;
     }

@@ -105,5 +105,86 @@ void op_rms_norm(const float* x, const float* weight, float* out, int64_t n, flo
     for (; i < n; ++i) out[i] = x[i] * inv * (weight ? weight[i] : 1.0f);
 }
 
+// e^x for 8 floats: x = n ln2 + r with |r| <= ln2 / 2 (ln2 split in two for
+// an exact reduction), e^r from a degree-7 minimax polynomial (Cephes expf
+// coefficients), 2^n through the exponent bits. Within 2 ulp of expf for
+// normal results; 0 below -87.3 (where expf turns subnormal), so -inf -> 0.
+inline __m256 exp_ps(__m256 x) {
+    const __m256 too_small = _mm256_cmp_ps(x, _mm256_set1_ps(-87.3f), _CMP_LT_OQ);
+    x = _mm256_min_ps(_mm256_max_ps(x, _mm256_set1_ps(-87.3f)), _mm256_set1_ps(88.3f));
+    const __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)),
+                                     _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), x);
+    r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.12194440e-4f), r);
+    __m256 p = _mm256_set1_ps(1.9875691500e-4f);
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.3981999507e-3f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(8.3334519073e-3f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(4.1665795894e-2f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.6666665459e-1f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(5.0000001201e-1f));
+    p = _mm256_add_ps(_mm256_fmadd_ps(p, _mm256_mul_ps(r, r), r), _mm256_set1_ps(1.0f));
+    const __m256i e =
+        _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
+    return _mm256_andnot_ps(too_small, _mm256_mul_ps(p, _mm256_castsi256_ps(e)));
+}
+
+inline float hmax_ps(__m256 v) {
+    __m128 m = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    m = _mm_max_ps(m, _mm_movehl_ps(m, m));
+    m = _mm_max_ss(m, _mm_movehdup_ps(m));
+    return _mm_cvtss_f32(m);
+}
+
+// The reference's steps (scale + mask, max, exp, normalise) with exp_ps and
+// a float sum (the reference sums in double; the difference is ~1e-7
+// relative for the row lengths attention sees).
+void op_softmax(float* x, int64_t n, float scale, const float* mask) {
+    const __m256 sv = _mm256_set1_ps(scale);
+    __m256 mv = _mm256_set1_ps(-__builtin_inff());
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        __m256 v = _mm256_mul_ps(_mm256_loadu_ps(x + i), sv);
+        if (mask != nullptr) v = _mm256_add_ps(v, _mm256_loadu_ps(mask + i));
+        _mm256_storeu_ps(x + i, v);
+        mv = _mm256_max_ps(mv, v);
+    }
+    float max = hmax_ps(mv);
+    for (; i < n; ++i) {
+        x[i] = x[i] * scale + (mask != nullptr ? mask[i] : 0.0f);
+        max = x[i] > max ? x[i] : max;
+    }
+    if (max == -__builtin_inff()) {  // fully masked row
+        for (i = 0; i < n; ++i) x[i] = 0.0f;
+        return;
+    }
+    const __m256 maxv = _mm256_set1_ps(max);
+    __m256 sum = _mm256_setzero_ps();
+    for (i = 0; i + 8 <= n; i += 8) {
+        const __m256 e = exp_ps(_mm256_sub_ps(_mm256_loadu_ps(x + i), maxv));
+        _mm256_storeu_ps(x + i, e);
+        sum = _mm256_add_ps(sum, e);
+    }
+    float total = hsum_ps(sum);
+    for (; i < n; ++i) {
+        x[i] = __builtin_expf(x[i] - max);
+        total += x[i];
+    }
+    const __m256 inv = _mm256_set1_ps(1.0f / total);
+    for (i = 0; i + 8 <= n; i += 8)
+        _mm256_storeu_ps(x + i, _mm256_mul_ps(_mm256_loadu_ps(x + i), inv));
+    for (; i < n; ++i) x[i] *= 1.0f / total;
+}
+
+void op_silu_mul(const float* gate, const float* up, float* out, int64_t n) {
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        const __m256 g = _mm256_loadu_ps(gate + i);
+        const __m256 e = exp_ps(_mm256_sub_ps(_mm256_setzero_ps(), g));
+        const __m256 s = _mm256_div_ps(g, _mm256_add_ps(_mm256_set1_ps(1.0f), e));
+        _mm256_storeu_ps(out + i, _mm256_mul_ps(s, _mm256_loadu_ps(up + i)));
+    }
+    for (; i < n; ++i) out[i] = gate[i] / (1.0f + __builtin_expf(-gate[i])) * up[i];
+}
+
 }  // namespace
 }  // namespace pensieve::kernels::x86

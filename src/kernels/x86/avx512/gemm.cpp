@@ -551,10 +551,13 @@ void register_gemm(KernelTable& table) {
     packed_row(table, T::Q5_0) = legacy_entry<Legacy::Q5_0, 4>();
     packed_row(table, T::Q5_1) = legacy_entry<Legacy::Q5_1, 0>();
     packed_row(table, T::Q8_0) = legacy_entry<Legacy::Q8_0, 7>();
+    // The K formats have no fused GEMV here: for b < 4 the 256-bit vec_dot,
+    // which unpacks each super-block once per call, is faster than unpacking
+    // rows into a buffer.
     packed_row(table, T::Q4_K) =
-        PackedGemm{act_bytes, work_bytes, pack_act_q8_k, tile<unpack_k<false>, false, 0>};
+        PackedGemm{act_bytes, work_bytes, pack_act_q8_k, tile<unpack_k<false>, false, 0>, 4};
     packed_row(table, T::Q5_K) =
-        PackedGemm{act_bytes, work_bytes, pack_act_q8_k, tile<unpack_k<true>, false, 0>};
+        PackedGemm{act_bytes, work_bytes, pack_act_q8_k, tile<unpack_k<true>, false, 0>, 4};
 }
 
 }  // namespace pensieve::kernels::avx512

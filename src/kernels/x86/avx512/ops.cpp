@@ -13,6 +13,8 @@ void register_ops(KernelTable& table) {
     table.ops.axpy_f16 = op_axpy_f16;
     table.ops.add = op_add;
     table.ops.mul = op_mul;
+    table.ops.softmax = op_softmax;
+    table.ops.silu_mul = op_silu_mul;
 }
 
 }  // namespace pensieve::kernels::avx512
