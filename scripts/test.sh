@@ -11,7 +11,7 @@ scripts/setup-venv.sh
 
 build=build-test
 cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-    -DPENSIEVE_SANITIZE=ON -DPENSIEVE_WERROR=ON -DPENSIEVE_BENCH=ON > /dev/null
+    -DPENSIEVE_SANITIZE=ON -DPENSIEVE_WERROR=ON -DPENSIEVE_BENCH=OFF > /dev/null
 cmake --build "$build" -j"$(nproc)"
 
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
