@@ -1,7 +1,6 @@
-// Persistent worker threads: a generation counter announces each job, a
-// shared task counter hands out its tasks, a done counter tells the submitter
-// the job is finished, and a busy count tells the next job that every worker
-// has left the previous one.
+// Persistent worker threads: a generation counter wakes the workers for each
+// job, a tagged cursor (job, task count, next index) hands out its tasks, and
+// a done counter tells the submitter the job is finished.
 #include "kernels/thread_pool.hpp"
 
 #include <cstdlib>
@@ -53,22 +52,46 @@ ThreadPool::ThreadPool(int n_threads) {
 }
 
 ThreadPool::~ThreadPool() {
-    await(busy_workers_, [this] { return busy_workers_.load(std::memory_order_acquire) == 0; });
     stop_.store(true, std::memory_order_relaxed);
     generation_.fetch_add(1, std::memory_order_release);
     generation_.notify_all();
     for (std::thread& w : workers_) w.join();
 }
 
-void ThreadPool::work(int thread) {
+// Claims and runs tasks of `job` until none are left or a newer job began.
+void ThreadPool::work(int thread, uint64_t job) {
     for (;;) {
-        const int64_t task = next_task_.fetch_add(1, std::memory_order_relaxed);
-        if (task >= n_tasks_) break;
-        fn_(ctx_, task, thread);
-        if (done_tasks_.fetch_add(1, std::memory_order_acq_rel) + 1 == n_tasks_) {
+        uint64_t cur = cursor_.load(std::memory_order_acquire);
+        uint64_t index = 0, n = 0;
+        for (;;) {
+            if ((cur >> (2 * kIndexBits)) != job) return;
+            n = (cur >> kIndexBits) & kIndexMask;
+            index = cur & kIndexMask;
+            if (index >= n) return;
+            if (cursor_.compare_exchange_weak(cur, cur + 1, std::memory_order_acq_rel,
+                                              std::memory_order_acquire)) {
+                break;
+            }
+        }
+        // The job cannot end while this task is unfinished, so fn_, ctx_ and
+        // first_task_ still belong to it.
+        fn_(ctx_, first_task_ + static_cast<int64_t>(index), thread);
+        if (done_tasks_.fetch_add(1, std::memory_order_acq_rel) + 1 == static_cast<int64_t>(n)) {
             done_tasks_.notify_all();
         }
     }
+}
+
+void ThreadPool::run_chunk(int64_t first, int64_t n_tasks) {
+    first_task_ = first;
+    done_tasks_.store(0, std::memory_order_relaxed);
+    job_ = (job_ + 1) & ((uint64_t{1} << (64 - 2 * kIndexBits)) - 1);
+    const uint64_t job = job_;
+    cursor_.store(pack(job, static_cast<uint64_t>(n_tasks), 0), std::memory_order_release);
+    generation_.fetch_add(1, std::memory_order_release);
+    generation_.notify_all();
+    work(0, job);
+    await(done_tasks_, [&] { return done_tasks_.load(std::memory_order_acquire) == n_tasks; });
 }
 
 void ThreadPool::run(int64_t n_tasks, TaskFn fn, void* ctx) {
@@ -77,18 +100,14 @@ void ThreadPool::run(int64_t n_tasks, TaskFn fn, void* ctx) {
         for (int64_t task = 0; task < n_tasks; ++task) fn(ctx, task, 0);
         return;
     }
-    // Workers of the previous job may still be on their way out of work().
-    await(busy_workers_, [this] { return busy_workers_.load(std::memory_order_acquire) == 0; });
+    // Every task of the previous job has finished (run_chunk waited), so no
+    // worker can be reading these while they change.
     fn_ = fn;
     ctx_ = ctx;
-    n_tasks_ = n_tasks;
-    next_task_.store(0, std::memory_order_relaxed);
-    done_tasks_.store(0, std::memory_order_relaxed);
-    busy_workers_.store(static_cast<int>(workers_.size()), std::memory_order_relaxed);
-    generation_.fetch_add(1, std::memory_order_release);  // publishes the job
-    generation_.notify_all();
-    work(0);
-    await(done_tasks_, [&] { return done_tasks_.load(std::memory_order_acquire) == n_tasks; });
+    constexpr auto kChunk = static_cast<int64_t>(kIndexMask);
+    for (int64_t first = 0; first < n_tasks; first += kChunk) {
+        run_chunk(first, std::min(kChunk, n_tasks - first));
+    }
 }
 
 void ThreadPool::worker_loop(int thread) {
@@ -97,8 +116,7 @@ void ThreadPool::worker_loop(int thread) {
         await(generation_, [&] { return generation_.load(std::memory_order_acquire) != seen; });
         seen = generation_.load(std::memory_order_acquire);
         if (stop_.load(std::memory_order_relaxed)) return;
-        work(thread);
-        if (busy_workers_.fetch_sub(1, std::memory_order_acq_rel) == 1) busy_workers_.notify_all();
+        work(thread, cursor_.load(std::memory_order_acquire) >> (2 * kIndexBits));
     }
 }
 
