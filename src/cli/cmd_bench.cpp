@@ -16,6 +16,7 @@ struct BenchOptions {
     int64_t gen_tokens = 128;
     int repetitions = 5;
     bool json = false;
+    std::vector<int64_t> batch_sizes;  // aggregate decode at these sequence counts
 };
 
 void bench(BenchOptions o) {
@@ -27,20 +28,26 @@ void bench(BenchOptions o) {
     const engine::SpeedResult r =
         engine::measure_speed(session, o.prompt_tokens, o.gen_tokens, o.repetitions);
     const std::string isa(kernels::isa_name(kernels::active_isa()));
+    nlohmann::ordered_json batched = nlohmann::ordered_json::object();
+    for (int64_t n : o.batch_sizes) {
+        batched[std::to_string(n)] = engine::measure_batched_decode(*m.model, session.pool(), n,
+                                                                    o.gen_tokens, o.repetitions);
+    }
     if (o.json) {
-        nlohmann::json j = {{"model", m.model->hparams().arch},
-                            {"threads", session.pool().size()},
-                            {"kernels", isa},
-                            {"prompt_tokens", o.prompt_tokens},
-                            {"gen_tokens", o.gen_tokens},
-                            {"repetitions", o.repetitions},
-                            {"prefill_tok_s", r.prefill_mean},
-                            {"prefill_tok_s_sd", r.prefill_sd},
-                            {"prefill_tok_s_median", r.prefill_median},
-                            {"decode_tok_s", r.decode_mean},
-                            {"decode_tok_s_sd", r.decode_sd},
-                            {"decode_tok_s_median", r.decode_median},
-                            {"weight_bytes_per_token", m.model->weights().matrix_bytes}};
+        nlohmann::ordered_json j = {{"model", m.model->hparams().arch},
+                                    {"threads", session.pool().size()},
+                                    {"kernels", isa},
+                                    {"prompt_tokens", o.prompt_tokens},
+                                    {"gen_tokens", o.gen_tokens},
+                                    {"repetitions", o.repetitions},
+                                    {"prefill_tok_s", r.prefill_mean},
+                                    {"prefill_tok_s_sd", r.prefill_sd},
+                                    {"prefill_tok_s_median", r.prefill_median},
+                                    {"decode_tok_s", r.decode_mean},
+                                    {"decode_tok_s_sd", r.decode_sd},
+                                    {"decode_tok_s_median", r.decode_median},
+                                    {"weight_bytes_per_token", m.model->weights().matrix_bytes},
+                                    {"batched_decode_tok_s", batched}};
         std::printf("%s\n", j.dump(2).c_str());
         return;
     }
@@ -51,6 +58,9 @@ void bench(BenchOptions o) {
                 r.prefill_median);
     std::printf("tg%-5lld %8.1f ± %.1f tok/s (median %.1f)\n", static_cast<long long>(o.gen_tokens),
                 r.decode_mean, r.decode_sd, r.decode_median);
+    for (const auto& [n, rate] : batched.items()) {
+        std::printf("decode x%-4s %8.1f tok/s aggregate (median)\n", n.c_str(), rate.get<double>());
+    }
 }
 
 }  // namespace
@@ -65,6 +75,9 @@ void register_bench(CLI::App& app) {
         ->check(CLI::PositiveNumber);
     cmd->add_option("-r,--repetitions", o->repetitions, "Repetitions")->check(CLI::PositiveNumber);
     cmd->add_flag("--json", o->json, "Print one JSON object");
+    cmd->add_option("--batch-sizes", o->batch_sizes,
+                    "Also measure aggregate decode with this many sequences at once (e.g. 1,4,16)")
+        ->delimiter(',');
     cmd->callback([o] { bench(*o); });
 }
 

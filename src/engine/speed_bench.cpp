@@ -71,3 +71,35 @@ SpeedResult measure_speed(Session& session, int64_t pp, int64_t tg, int repetiti
 }
 
 }  // namespace pensieve::engine
+
+namespace pensieve::engine {
+
+double measure_batched_decode(const model::Model& model, kernels::ThreadPool& pool, int64_t n_seqs,
+                              int64_t gen_tokens, int repetitions) {
+    const auto& hp = model.hparams();
+    const int64_t ctx = gen_tokens + 1;
+    model::KvCache kv({hp.n_layer, hp.kv_dim(), n_seqs * ((ctx + 15) / 16), 16});
+    for (int32_t s = 0; s < n_seqs; ++s) {
+        if (!kv.reserve(s, ctx)) throw std::logic_error("batched bench: KV sized too small");
+    }
+    model::Forward forward(model, pool, n_seqs, ctx);
+    std::vector<model::BatchToken> batch(static_cast<size_t>(n_seqs));
+    std::vector<double> rates;
+    for (int rep = 0; rep <= repetitions; ++rep) {  // the first run warms up
+        const double t = now_s();
+        for (int64_t step = 0; step < gen_tokens; ++step) {
+            for (int32_t s = 0; s < n_seqs; ++s) {
+                batch[static_cast<size_t>(s)] = {
+                    static_cast<int32_t>((s * 131 + step * 7) % hp.n_vocab),
+                    static_cast<int32_t>(step), s, true};
+            }
+            forward.run(batch, kv);
+        }
+        if (rep > 0) rates.push_back(static_cast<double>(n_seqs * gen_tokens) / (now_s() - t));
+    }
+    double mean = 0, sd = 0, median = 0;
+    stats(rates, mean, sd, median);
+    return median;
+}
+
+}  // namespace pensieve::engine

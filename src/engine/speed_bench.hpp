@@ -25,3 +25,14 @@ SpeedResult measure_speed(Session& session, int64_t prompt_tokens, int64_t gen_t
                           int repetitions);
 
 }  // namespace pensieve::engine
+
+namespace pensieve::engine {
+
+// Aggregate decode throughput with n_seqs sequences decoding together (one
+// token each per forward pass, as the scheduler batches them): every
+// sequence starts from one token and decodes gen_tokens more. Returns the
+// median over repetitions of n_seqs × gen_tokens / seconds.
+double measure_batched_decode(const model::Model& model, kernels::ThreadPool& pool, int64_t n_seqs,
+                              int64_t gen_tokens, int repetitions);
+
+}  // namespace pensieve::engine
