@@ -79,11 +79,10 @@ void log_done(const std::string& request_id, const engine::GenerateResult& r, bo
 // false (connection gone) or calls sink.done().
 class StreamWriter {
   public:
-    StreamWriter(std::shared_ptr<Job> job, const Serving& serving, const ServerConfig& config,
-                 std::string model, int64_t input_tokens, PeerSocket peer, std::string request_id)
+    StreamWriter(std::shared_ptr<Job> job, const ServerConfig& config, std::string model,
+                 int64_t input_tokens, PeerSocket peer, std::string request_id)
         : request_id_(std::move(request_id)),
           job_(std::move(job)),
-          serving_(serving),
           config_(config),
           model_(std::move(model)),
           usage_{input_tokens, 0, 0},
@@ -92,17 +91,11 @@ class StreamWriter {
     bool operator()(httplib::DataSink& sink) {
         if (!started_) {
             started_ = true;
-            // message_start (with the real input token count) and a ping go
-            // out before the prompt is evaluated.
-            if (!write(sink, api::message_start_event(id_, model_, usage_) + api::ping_event()))
-                return false;
-            last_write_ = Clock::now();
-            if (!serving_.worker.submit(job_)) {
-                write(sink,
-                      api::error_event("overloaded_error", "the server is busy; retry shortly"));
-                sink.done();
-            }
-            return true;
+            // The job is admitted (its KV reserved) and its prefill starts
+            // now: message_start, with the real input token count, and a
+            // ping go out at once.
+            return write(sink, api::message_start_event(id_, model_, usage_) + api::ping_event()) ||
+                   cancel();
         }
         for (;;) {
             if (peer_.closed()) return cancel();
@@ -172,7 +165,6 @@ class StreamWriter {
 
     std::string request_id_;
     std::shared_ptr<Job> job_;
-    const Serving& serving_;
     const ServerConfig& config_;
     std::string model_;
     std::string id_ = api::new_id("msg_");
@@ -280,8 +272,7 @@ void handle_messages(const httplib::Request& req, httplib::Response& res, const 
     }
     if (!wait_for_admission(job, res, peer)) return;
     res.set_header("Cache-Control", "no-cache");
-    auto writer =
-        std::make_shared<StreamWriter>(job, serving, config, r.model, n_prompt, peer, request_id);
+    auto writer = std::make_shared<StreamWriter>(job, config, r.model, n_prompt, peer, request_id);
     res.set_chunked_content_provider(
         "text/event-stream", [writer](size_t, httplib::DataSink& sink) { return (*writer)(sink); });
 }

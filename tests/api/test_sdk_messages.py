@@ -92,3 +92,15 @@ def test_models_list_and_retrieve(client):
     assert one.id == ids[0] and one.type == "model"
     with pytest.raises(anthropic.NotFoundError):
         client.models.retrieve("no-such-model")
+
+
+def test_greedy_stream_and_whole_reply_have_the_same_text(client):
+    prompt = [{"role": "user", "content": "Write a story about a lighthouse keeper."}]
+    whole = client.messages.create(model="m", max_tokens=24, messages=prompt,
+                                   extra_body={"temperature": 0})
+    with client.messages.stream(model="m", max_tokens=24, messages=prompt,
+                                extra_body={"temperature": 0}) as stream:
+        streamed = "".join(stream.text_stream)
+        final = stream.get_final_message()
+    assert streamed == whole.content[0].text
+    assert final.usage.output_tokens == whole.usage.output_tokens

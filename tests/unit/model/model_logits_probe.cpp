@@ -1,8 +1,10 @@
 // Probe for the reference tests: runs our forward pass over a token sequence
 // and writes the logits of every position as raw float32 [T][n_vocab].
-//   model_logits --model M --tokens 1,2,3 --out logits.f32 [--chunk N] [--threads N]
+//   model_logits --model M --tokens 1,2,3 --out logits.f32 [--chunk N] [--seqs K] [--threads N]
 // --chunk feeds the prompt in pieces of N tokens (exercising the KV cache
-// across calls); PENSIEVE_CPU picks the kernel variant.
+// across calls); --seqs K runs K copies of the sequence side by side, one
+// token of each per forward pass (as batched decode does), and writes the
+// logits of the first copy; PENSIEVE_CPU picks the kernel variant.
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -18,6 +20,7 @@ int main(int argc, char** argv) {
     std::string model_path, out_path;
     std::vector<int32_t> tokens;
     int64_t chunk = 0;
+    int32_t seqs = 0;
     int threads = 0;
     for (int i = 1; i + 1 < argc; i += 2) {
         const std::string flag = argv[i];
@@ -47,6 +50,23 @@ int main(int argc, char** argv) {
         const auto n = static_cast<int64_t>(tokens.size());
         if (chunk <= 0) chunk = n;
         kernels::ThreadPool pool(threads);
+        if (seqs > 0) {
+            model::KvCache kv({hp.n_layer, hp.kv_dim(), seqs * ((n + 15) / 16), 16});
+            for (int32_t s = 0; s < seqs; ++s) kv.reserve(s, n);
+            model::Forward fwd(*model, pool, seqs, n);
+            std::ofstream out(out_path, std::ios::binary);
+            for (int64_t i = 0; i < n; ++i) {
+                std::vector<model::BatchToken> batch;
+                for (int32_t s = 0; s < seqs; ++s) {
+                    batch.push_back(
+                        {tokens[static_cast<size_t>(i)], static_cast<int32_t>(i), s, s == 0});
+                }
+                const auto logits = fwd.run(batch, kv);
+                out.write(reinterpret_cast<const char*>(logits.data()),
+                          static_cast<std::streamsize>(logits.size() * sizeof(float)));
+            }
+            return 0;
+        }
         model::KvCache kv({hp.n_layer, hp.kv_dim(), (n + 15) / 16, 16});
         if (!kv.reserve(0, n)) throw std::runtime_error("KV cache too small");
         model::Forward fwd(*model, pool, chunk, n);
