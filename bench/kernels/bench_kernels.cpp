@@ -12,6 +12,8 @@
 #include <memory>
 #include <random>
 #include <string>
+#include <tuple>
+#include <utility>
 #include <vector>
 
 #include "kernels/dispatch.hpp"
@@ -76,34 +78,34 @@ struct Weights {
     WeightMatrix matrix;
 };
 
-// A kN x kK matrix of `type`: 64 distinct quantized rows repeated (quantizing
+// An n x k matrix of `type`: 64 distinct quantized rows repeated (quantizing
 // 45M floats with the reference quantizers would dominate the run time; the
 // memory traffic is the same).
-const Weights& weights(TensorType type) {
-    static std::map<TensorType, Weights> cache;
-    auto it = cache.find(type);
+const Weights& weights(TensorType type, int64_t n = kN, int64_t k = kK) {
+    static std::map<std::tuple<TensorType, int64_t, int64_t>, Weights> cache;
+    auto it = cache.find({type, n, k});
     if (it != cache.end()) return it->second;
     const TypeTraits& rt = table_for(Isa::Ref)->types[static_cast<uint32_t>(type)];
-    const size_t rb = row_bytes(rt, kK);
+    const size_t rb = row_bytes(rt, k);
     std::mt19937 rng(42);
     std::normal_distribution<float> normal(0.0f, 0.02f);
-    std::vector<float> rows(static_cast<size_t>(64 * kK));
+    std::vector<float> rows(static_cast<size_t>(64 * k));
     for (float& v : rows) v = normal(rng);
     std::vector<uint8_t> q(64 * rb);
-    rt.quantize_row(rows.data(), q.data(), 64 * kK);
+    rt.quantize_row(rows.data(), q.data(), 64 * k);
     Weights w;
-    w.data.resize(static_cast<size_t>(kN) * rb);
-    for (int64_t r = 0; r < kN; ++r)
+    w.data.resize(static_cast<size_t>(n) * rb);
+    for (int64_t r = 0; r < n; ++r)
         std::memcpy(w.data.data() + static_cast<size_t>(r) * rb,
                     q.data() + static_cast<size_t>(r % 64) * rb, rb);
-    w.matrix = WeightMatrix{type, w.data.data(), kN, kK, rb};
-    return cache.emplace(type, std::move(w)).first->second;
+    w.matrix = WeightMatrix{type, w.data.data(), n, k, rb};
+    return cache.emplace(std::tuple{type, n, k}, std::move(w)).first->second;
 }
 
-std::vector<float> activations(int64_t b) {
+std::vector<float> activations(int64_t b, int64_t k = kK) {
     std::mt19937 rng(7);
     std::normal_distribution<float> normal(0.0f, 1.0f);
-    std::vector<float> x(static_cast<size_t>(b * kK));
+    std::vector<float> x(static_cast<size_t>(b * k));
     for (float& v : x) v = normal(rng);
     return x;
 }
@@ -135,10 +137,11 @@ bool verify(const WeightMatrix& w, const std::vector<float>& x, int64_t b,
     return true;
 }
 
-void run_matmul(benchmark::State& state, TensorType type, int64_t b, int threads) {
-    const Weights& w = weights(type);
-    const std::vector<float> x = activations(b);
-    std::vector<float> y(static_cast<size_t>(b * kN));
+void run_matmul(benchmark::State& state, TensorType type, int64_t b, int threads, int64_t n = kN,
+                int64_t k = kK) {
+    const Weights& w = weights(type, n, k);
+    const std::vector<float> x = activations(b, k);
+    std::vector<float> y(static_cast<size_t>(b * n));
     MatmulScratch scratch;
     matmul(pool(threads), w.matrix, x.data(), b, y.data(), scratch);
     if (!verify(w.matrix, x, b, y)) {
@@ -151,7 +154,7 @@ void run_matmul(benchmark::State& state, TensorType type, int64_t b, int threads
     }
     const double bytes = static_cast<double>(w.data.size());
     const double flops =
-        2.0 * static_cast<double>(kN) * static_cast<double>(kK) * static_cast<double>(b);
+        2.0 * static_cast<double>(n) * static_cast<double>(k) * static_cast<double>(b);
     state.counters["GB/s"] =
         benchmark::Counter(bytes * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
     state.counters["GFLOP/s"] =
@@ -173,6 +176,28 @@ void BM_Gemm(benchmark::State& state) {
                static_cast<int>(state.range(1)));
 }
 
+// The matrices of SmolLM2-135M's decode step (n x k): q/o, k/v, gate/up,
+// down, and the tied output embedding. Per-call overheads show up here.
+void BM_GemvSmall(benchmark::State& state) {
+    run_matmul(state, static_cast<TensorType>(state.range(0)), 1, static_cast<int>(state.range(1)),
+               state.range(2), state.range(3));
+}
+
+void gemv_small_args(benchmark::internal::Benchmark* bm) {
+    for (TensorType t : {TensorType::Q4_1, TensorType::Q8_0}) {
+        for (int threads : {1, 2}) {
+            for (auto [n, k] : {std::pair<int64_t, int64_t>{576, 576},
+                                {192, 576},
+                                {1536, 576},
+                                {576, 1536},
+                                {49152, 576}}) {
+                if (t == TensorType::Q8_0 && n != 49152) continue;
+                bm->Args({static_cast<int64_t>(t), threads, n, k});
+            }
+        }
+    }
+}
+
 void gemv_args(benchmark::internal::Benchmark* bm) {
     for (TensorType t : {TensorType::Q4_0, TensorType::Q4_1, TensorType::Q8_0, TensorType::Q4_K,
                          TensorType::Q6_K, TensorType::Q5_0, TensorType::F16}) {
@@ -189,6 +214,7 @@ void gemm_args(benchmark::internal::Benchmark* bm) {
 }
 
 BENCHMARK(BM_Gemv)->Apply(gemv_args)->UseRealTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_GemvSmall)->Apply(gemv_small_args)->UseRealTime()->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_Gemm)->Apply(gemm_args)->UseRealTime()->Unit(benchmark::kMillisecond);
 
 }  // namespace

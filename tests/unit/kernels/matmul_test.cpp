@@ -121,6 +121,55 @@ TEST(Matmul, SimdMatchesReferenceOnRaggedRowLengths) {
     }
 }
 
+// The fused K-format GEMV (b = 1..3) on rows whose sub-blocks differ in
+// magnitude by up to 2^10, so the 6-bit scales and mins take their full range
+// (including the top bits packed apart from the low nibble), and activations
+// with outliers, so the int8 quants reach ±127.
+TEST(Matmul, SmallBatchKFormatsMatchReferenceOverFullScaleRange) {
+    IsaGuard guard;
+    MatmulScratch scratch;
+    constexpr int64_t n = 13, k = 2048;
+    std::vector<float> wf = normal_floats(static_cast<size_t>(n * k), 41, 0.5f);
+    for (size_t e = 0; e < wf.size(); ++e) {
+        const auto sub = static_cast<int>((e / 32) % 11);
+        wf[e] = wf[e] * std::ldexp(1.0f, sub - 5) + (sub % 3 == 0 ? 0.7f : 0.0f);
+    }
+    std::vector<float> x = normal_floats(static_cast<size_t>(3 * k), 42);
+    for (size_t e = 0; e < x.size(); e += 97) x[e] *= 40.0f;
+    for (TensorType type : {TensorType::Q4_K, TensorType::Q5_K}) {
+        const TypeTraits& rt = ref_traits(type);
+        const std::vector<uint8_t> wq = quantize(rt, wf);
+        const std::vector<float> wd = dequantize(rt, wq.data(), n * k);
+        const WeightMatrix w{type, wq.data(), n, k, row_bytes(rt, k)};
+        for (int64_t b : {1, 2, 3}) {
+            ASSERT_TRUE(set_active_isa(Isa::Ref));
+            std::vector<float> want(static_cast<size_t>(b * n));
+            matmul(pool(1), w, x.data(), b, want.data(), scratch);
+            for (Isa isa : simd_isas()) {
+                ASSERT_TRUE(set_active_isa(isa));
+                for (int threads : {1, 2}) {
+                    SCOPED_TRACE(type_name(type) + " isa=" + std::string(isa_name(isa)) +
+                                 " b=" + std::to_string(b) + " threads=" + std::to_string(threads));
+                    std::vector<float> got(static_cast<size_t>(b * n), NAN);
+                    matmul(pool(threads), w, x.data(), b, got.data(), scratch);
+                    for (int64_t i = 0; i < b; ++i) {
+                        for (int64_t r = 0; r < n; ++r) {
+                            double mag = 0.0;
+                            for (int64_t e = 0; e < k; ++e)
+                                mag += std::fabs(
+                                    static_cast<double>(wd[static_cast<size_t>(r * k + e)] *
+                                                        x[static_cast<size_t>(i * k + e)]));
+                            const auto at = static_cast<size_t>(i * n + r);
+                            ASSERT_NEAR(got[at], want[at], 1e-4 * mag + 1e-6)
+                                << "row " << i << " col " << r;
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
 TEST(Matmul, HonoursRowStrides) {
     const TypeTraits& t = traits(TensorType::Q8_0);
     const std::vector<float> wf = normal_floats(static_cast<size_t>(kRows * kK), 21);
