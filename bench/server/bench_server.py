@@ -70,6 +70,18 @@ class Server:
         self.proc.wait(timeout=15)
 
 
+def health_rtt(server, runs):
+    """Round trip of GET /health: the HTTP transport and this client's own cost."""
+    out = []
+    with httpx.Client(base_url=server.url, timeout=60) as c:
+        c.get("/health")
+        for _ in range(runs):
+            t = time.perf_counter()
+            c.get("/health")
+            out.append((time.perf_counter() - t) * 1e3)
+    return out
+
+
 def overhead(server, runs):
     body = {"model": "m", "max_tokens": 1, "messages": [{"role": "user", "content": "Hi"}]}
     out = []
@@ -118,6 +130,7 @@ def main():
         time.sleep(0.5)
         rss_start = rss_mib(server.proc.pid)
         ov = overhead(server, a.runs)
+        rtt = health_rtt(server, a.runs)
         gaps, steps = stream_gaps(server, a.stream_runs, a.tokens)
         time.sleep(0.5)
         rss_after = rss_mib(server.proc.pid)
@@ -125,6 +138,10 @@ def main():
         server.stop()
     result = {
         "overhead_ms_p50": statistics.median(ov), "overhead_ms_p95": percentile(ov, 95),
+        "health_rtt_ms_p50": statistics.median(rtt),
+        # What the Messages route adds beyond any HTTP round trip: parse,
+        # template, tokenize, hand-off to the engine thread, JSON reply.
+        "route_overhead_ms_p50": statistics.median(ov) - statistics.median(rtt),
         "stream_gap_ms_p50": statistics.median(gaps), "stream_gap_ms_p95": percentile(gaps, 95),
         "stream_gap_ms_mean": statistics.mean(gaps),
         "engine_step_ms_mean": statistics.mean(steps),

@@ -40,10 +40,10 @@ async def one_request(client, max_tokens):
                 await r.aread()
             else:
                 async for line in r.aiter_lines():
-                    if line.startswith("data: "):
-                        if '"content_block_delta"' in line:
+                    if line.startswith("event: "):
+                        if line == "event: content_block_delta":
                             arrivals.append(time.perf_counter())
-                        elif '"type":"error"' in line or '"error"' in line[:40]:
+                        elif line == "event: error":
                             error = "stream error"
     except httpx.HTTPError as e:
         error = type(e).__name__

@@ -53,7 +53,9 @@ Scheduler::Scheduler(const model::Model& model, const tokenizer::Tokenizer& toke
             kBlockTokens - 1) /
                kBlockTokens,
            kBlockTokens}),
-      forward_(model, pool_, config.n_parallel + config.prefill_chunk, config.n_ctx) {}
+      forward_(model, pool_,
+               config.n_parallel + std::max(config.prefill_chunk, config.prefill_chunk_busy),
+               config.n_ctx) {}
 
 Scheduler::~Scheduler() = default;
 
@@ -168,7 +170,7 @@ bool Scheduler::step() {
         batch_.push_back({s->tokens.back(), pos, s->id, true});
         row_owner_.push_back(s.get());
     }
-    int64_t budget = config_.prefill_chunk;
+    int64_t budget = batch_.empty() ? config_.prefill_chunk : config_.prefill_chunk_busy;
     for (auto& s : running_) {
         if (!s->prefilling() || budget == 0) continue;
         const int64_t take = std::min(budget, s->result.prompt_tokens - s->n_evaluated);
@@ -204,12 +206,17 @@ bool Scheduler::step() {
             }
         }
     }
+    // Sampling is independent per sequence (each has its own sampler), so
+    // the rows are sampled in parallel; emitting stays in batch order.
     const auto n_vocab = static_cast<size_t>(forward_.n_vocab());
+    sampled_.resize(row_owner_.size());
+    pool_.parallel_for(static_cast<int64_t>(row_owner_.size()), [&](int64_t r, int) {
+        Sequence& s = *row_owner_[static_cast<size_t>(r)];
+        sampled_[static_cast<size_t>(r)] =
+            s.sampler.sample(logits.subspan(static_cast<size_t>(r) * n_vocab, n_vocab), s.tokens);
+    });
     for (size_t r = 0; r < row_owner_.size(); ++r) {
-        Sequence& s = *row_owner_[r];
-        if (s.done) continue;
-        const int32_t token = s.sampler.sample(logits.subspan(r * n_vocab, n_vocab), s.tokens);
-        emit(s, token);
+        if (!row_owner_[r]->done) emit(*row_owner_[r], sampled_[r]);
     }
     std::erase_if(running_, [](const auto& s) { return s->done; });
     return true;

@@ -38,10 +38,14 @@ struct SequenceTask {
 };
 
 struct SchedulerConfig {
-    int64_t n_ctx = 4096;         // most tokens (prompt + output) of one sequence
-    int64_t n_parallel = 4;       // most running sequences
-    int64_t kv_tokens = 0;        // KV pool size in tokens; 0: n_ctx × n_parallel
-    int64_t prefill_chunk = 256;  // prompt tokens per step, over all sequences
+    int64_t n_ctx = 4096;    // most tokens (prompt + output) of one sequence
+    int64_t n_parallel = 4;  // most running sequences
+    int64_t kv_tokens = 0;   // KV pool size in tokens; 0: n_ctx × n_parallel
+    // Prompt tokens per step, over all sequences: large while nothing is
+    // decoding (fast time to first token), small while others stream, so a
+    // new prompt never holds their next token back by more than a short step.
+    int64_t prefill_chunk = 512;
+    int64_t prefill_chunk_busy = 48;
     int n_threads = 0;
 };
 
@@ -88,6 +92,7 @@ class Scheduler {
     std::vector<std::unique_ptr<Sequence>> running_;
     std::vector<model::BatchToken> batch_;
     std::vector<Sequence*> row_owner_;  // sequence of each logits row of the batch
+    std::vector<int32_t> sampled_;      // token sampled for each logits row
     int32_t next_id_ = 0;
 };
 
