@@ -678,18 +678,107 @@ void gemv_k_cols(const PackedGemmArgs& a, int64_t r0, int64_t r1) {
                                  a.y + r, a.y_stride);
 }
 
+// Q4_1 / Q8_0 at b = 1: like gemv_rows, but each group's block scales come
+// out of the vectors its quants were loaded from (one word permute) instead
+// of a 16-block gather per row, which costs more than the rest of the loop.
+// Q4_1's offsets m are applied per lane with the activation's dx * isum.
+template <Legacy F, int R>
+void gemv_rows_direct(const Geometry& geo, const uint8_t* w, size_t w_stride, const uint8_t* act,
+                      int shift, float* y) {
+    using Fmt = LegacyFormat<F>;
+    static_assert(F == Legacy::Q4_1 || F == Legacy::Q8_0);
+    const __m512i m4 = _mm512_set1_epi8(0x0F);
+    // Q4_1: words [d0 x4, d1 x4, d2 x4, d3 x4, m0 x4, ...] of the group's
+    // first 64 bytes (20-byte blocks: d at word 10j, m at 10j + 1).
+    // Q8_0: words [d0 x4, ..., d3 x4] of words 0..63 (34-byte blocks: d at 17j).
+    const __m512i sc_idx =
+        F == Legacy::Q4_1
+            ? _mm512_setr_epi32(0, 0, 0x000A000A, 0x000A000A, 0x00140014, 0x00140014, 0x001E001E,
+                                0x001E001E, 0x00010001, 0x00010001, 0x000B000B, 0x000B000B,
+                                0x00150015, 0x00150015, 0x001F001F, 0x001F001F)
+            : _mm512_setr_epi32(0, 0, 0x00110011, 0x00110011, 0x00220022, 0x00220022, 0x00330033,
+                                0x00330033, 0, 0, 0, 0, 0, 0, 0, 0);
+    const __m512i q4_idx =
+        _mm512_setr_epi32(1, 2, 3, 4, 6, 7, 8, 9, 11, 12, 13, 14, 28, 29, 30, 31);
+    const __m512i flip = _mm512_set1_epi8(static_cast<char>(0x80));
+    __m512 acc[R];
+    for (int r = 0; r < R; ++r) acc[r] = _mm512_setzero_ps();
+    const __m128i count_shift = _mm_cvtsi32_si128(shift);
+    const size_t a_dx = geo.act_dx(), a_isum = geo.act_isum();
+    for (int64_t g = 0; g < geo.ng; ++g) {
+        const int count = static_cast<int>(geo.nb - 4 * g < 4 ? geo.nb - 4 * g : 4);
+        const __m512i alo = load512(act + g * 128);
+        const __m512i ahi = load512(act + g * 128 + 64);
+        const __m512 dxa = _mm512_loadu_ps(act + a_dx + g * 64);
+        const __m512i isum = load512(act + a_isum + g * 64);
+        __m512i off = _mm512_setzero_si512();
+        __m512 s_lane = _mm512_setzero_ps();
+        if constexpr (Fmt::has_m) {
+            s_lane = _mm512_mul_ps(dxa, _mm512_cvtepi32_ps(isum));
+        } else {
+            off = _mm512_sll_epi32(isum, count_shift);
+        }
+        for (int r = 0; r < R; ++r) {
+            const uint8_t* blk =
+                w + static_cast<size_t>(r) * w_stride + static_cast<size_t>(4 * g) * Fmt::bytes;
+            __m512i lo, hi, sc;
+            if constexpr (F == Legacy::Q4_1) {
+                const int words = 10 * count;
+                const __m512i v0 = load_words(blk, words);
+                const __m512i raw =
+                    _mm512_permutex2var_epi32(v0, q4_idx, load_words(blk + 16, words - 8));
+                lo = _mm512_and_si512(raw, m4);
+                hi = _mm512_and_si512(_mm512_srli_epi16(raw, 4), m4);
+                sc = _mm512_permutexvar_epi16(sc_idx, v0);
+            } else {
+                const int words = 17 * count;
+                const __m512i c0 = load_words(blk, words), c1 = load_words(blk + 64, words - 32);
+                lo = _mm512_xor_si512(
+                    _mm512_permutex2var_epi16(c0, load_table(kQuantPermutes.q8_0_lo), c1), flip);
+                hi = _mm512_xor_si512(_mm512_permutex2var_epi16(load_words(blk + 18, words - 9),
+                                                                load_table(kQuantPermutes.q8_0_hi),
+                                                                load_words(blk + 72, words - 36)),
+                                      flip);
+                sc = _mm512_permutex2var_epi16(c0, sc_idx, c1);
+            }
+            // Lanes of blocks past the row hold garbage scales: zero them.
+            const auto valid = static_cast<__mmask16>((1u << (4 * count)) - 1u);
+            const __m512 d = _mm512_maskz_cvtph_ps(valid, _mm512_castsi512_si256(sc));
+            __m512i p = _mm512_dpbusd_epi32(_mm512_setzero_si512(), lo, alo);
+            p = _mm512_dpbusd_epi32(p, hi, ahi);
+            if constexpr (Fmt::has_m) {
+                const __m512 m = _mm512_maskz_cvtph_ps(valid, _mm512_extracti64x4_epi64(sc, 1));
+                acc[r] = _mm512_fmadd_ps(m, s_lane, acc[r]);
+            } else {
+                p = _mm512_sub_epi32(p, off);
+            }
+            acc[r] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(p), _mm512_mul_ps(d, dxa), acc[r]);
+        }
+    }
+    for (int r = 0; r < R; ++r) y[r] = _mm512_reduce_add_ps(acc[r]);
+}
+
 template <Legacy F>
 void gemv_tile(const PackedGemmArgs& a, int64_t r0, int64_t r1, int shift) {
     const Geometry geo(a.k);
     const auto* w = static_cast<const uint8_t*>(a.w);
     const auto* act = static_cast<const uint8_t*>(a.act);
     int64_t r = r0;
-    for (; r + 4 <= r1; r += 4)
-        gemv_rows<F, 4>(geo, w + static_cast<size_t>(r) * a.w_stride, a.w_stride, act, shift,
-                        a.y + r);
-    for (; r < r1; ++r)
-        gemv_rows<F, 1>(geo, w + static_cast<size_t>(r) * a.w_stride, a.w_stride, act, shift,
-                        a.y + r);
+    constexpr bool kDirect = F == Legacy::Q4_1 || F == Legacy::Q8_0;
+    for (; r + 4 <= r1; r += 4) {
+        const uint8_t* wr = w + static_cast<size_t>(r) * a.w_stride;
+        if constexpr (kDirect)
+            gemv_rows_direct<F, 4>(geo, wr, a.w_stride, act, shift, a.y + r);
+        else
+            gemv_rows<F, 4>(geo, wr, a.w_stride, act, shift, a.y + r);
+    }
+    for (; r < r1; ++r) {
+        const uint8_t* wr = w + static_cast<size_t>(r) * a.w_stride;
+        if constexpr (kDirect)
+            gemv_rows_direct<F, 1>(geo, wr, a.w_stride, act, shift, a.y + r);
+        else
+            gemv_rows<F, 1>(geo, wr, a.w_stride, act, shift, a.y + r);
+    }
 }
 
 // One tile of weight rows: unpack them all, then every activation row in
