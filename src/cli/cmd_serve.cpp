@@ -18,6 +18,7 @@ struct ServeOptions {
     server::WorkerConfig worker;
     size_t max_body_mb = 32;
     double queue_timeout_s = 60;
+    int64_t kv_memory_mb = 0;  // alternative to --kv-tokens
 };
 
 void serve(ServeOptions o) {
@@ -34,6 +35,12 @@ void serve(ServeOptions o) {
     const auto& hp = m.model->hparams();
     const int64_t n_ctx = std::min<int64_t>(o.model.ctx, hp.n_ctx_train);
     o.worker.scheduler.n_ctx = n_ctx;
+    if (o.kv_memory_mb > 0) {
+        // K and V, F16, every layer.
+        const int64_t bytes_per_token = 2 * 2 * hp.n_layer * hp.kv_dim();
+        o.worker.scheduler.kv_tokens =
+            std::max<int64_t>(16, (o.kv_memory_mb << 20) / bytes_per_token);
+    }
     o.worker.scheduler.n_threads = o.model.threads;
     o.worker.queue_timeout =
         std::chrono::milliseconds(static_cast<int64_t>(o.queue_timeout_s * 1e3));
@@ -101,6 +108,9 @@ void register_serve(CLI::App& app) {
                     "KV cache pool in tokens (default: ctx × parallel)")
         ->envname("PENSIEVE_KV_TOKENS")
         ->check(CLI::Range(16, 1 << 24));
+    cmd->add_option("--kv-memory", o->kv_memory_mb, "KV cache pool in MB (instead of --kv-tokens)")
+        ->envname("PENSIEVE_KV_MEMORY")
+        ->check(CLI::Range(1, 1 << 20));
     cmd->callback([o] { serve(*o); });
 }
 
