@@ -18,28 +18,26 @@ double seconds(Clock::time_point a, Clock::time_point b) {
 }  // namespace
 
 struct Scheduler::Sequence {
-    Sequence(int32_t seq_id, std::unique_ptr<SequenceTask> t, const tokenizer::Tokenizer& tok)
+    Sequence(int32_t seq_id, std::unique_ptr<SequenceTask> t, const tokenizer::Tokenizer& tok,
+             int64_t n_ctx)
         : id(seq_id),
           task(std::move(t)),
           tokens(task->request.prompt),
           sampler(task->request.sampling),
-          stops(task->request.stop),
-          decoder(tok) {
-        result.prompt_tokens = static_cast<int64_t>(tokens.size());
-    }
+          reply(tok, task->request, n_ctx),
+          n_prompt(static_cast<int64_t>(tokens.size())) {}
     int32_t id;
     std::unique_ptr<SequenceTask> task;
     std::vector<int32_t> tokens;  // prompt, then output
     int64_t n_evaluated = 0;      // positions whose K/V are in the cache
     Sampler sampler;
-    StopMatcher stops;
-    tokenizer::StreamDecoder decoder;
-    GenerateResult result;
+    ReplyBuilder reply;
+    int64_t n_prompt;
     Clock::time_point admitted = Clock::now();
     Clock::time_point first_token;
     bool done = false;
 
-    bool prefilling() const { return n_evaluated < result.prompt_tokens; }
+    bool prefilling() const { return n_evaluated < n_prompt; }
 };
 
 Scheduler::Scheduler(const model::Model& model, const tokenizer::Tokenizer& tokenizer,
@@ -87,7 +85,8 @@ void Scheduler::admit() {
             std::min(config_.n_ctx, n_prompt + std::max<int64_t>(next.request.max_tokens, 1));
         const int32_t id = next_id_++;
         if (!kv_.reserve(id, need)) break;  // FCFS: wait for blocks rather than skip ahead
-        auto seq = std::make_unique<Sequence>(id, std::move(waiting_.front()), tokenizer_);
+        auto seq =
+            std::make_unique<Sequence>(id, std::move(waiting_.front()), tokenizer_, config_.n_ctx);
         waiting_.pop_front();
         if (seq->task->on_admitted) seq->task->on_admitted();
         running_.push_back(std::move(seq));
@@ -97,21 +96,16 @@ void Scheduler::admit() {
 void Scheduler::finish(Sequence& s, StopReason reason) {
     if (s.done) return;
     s.done = true;
-    // Whatever text was held back (a partial stop string, an unfinished
-    // character) belongs to the reply unless it was cancelled or stopped.
-    if (reason != StopReason::Cancelled && reason != StopReason::StopSequence) {
-        const std::string tail = s.stops.push(s.decoder.flush()).emit + s.stops.flush();
-        if (!tail.empty() && s.task->on_text) s.task->on_text(tail);
-    }
-    s.result.reason = reason;
+    GenerateResult& r = s.reply.result();
+    r.reason = reason;
     const auto now = Clock::now();
-    if (s.result.output.empty()) {
-        s.result.prefill_seconds = seconds(s.admitted, now);
+    if (r.output.empty()) {
+        r.prefill_seconds = seconds(s.admitted, now);
     } else {
-        s.result.decode_seconds = seconds(s.first_token, now);
+        r.decode_seconds = seconds(s.first_token, now);
     }
     kv_.release(s.id);
-    if (s.task->on_done) s.task->on_done(s.result);
+    if (s.task->on_done) s.task->on_done(r);
 }
 
 void Scheduler::retire_cancelled() {
@@ -123,33 +117,18 @@ void Scheduler::retire_cancelled() {
 }
 
 bool Scheduler::emit(Sequence& s, int32_t token) {
-    const GenerateRequest& req = s.task->request;
-    if (s.result.output.empty()) {
+    if (s.reply.result().output.empty()) {
         s.first_token = Clock::now();
-        s.result.prefill_seconds = seconds(s.admitted, s.first_token);
+        s.reply.result().prefill_seconds = seconds(s.admitted, s.first_token);
     }
-    if (tokenizer_.is_end_of_generation(token)) {
-        finish(s, StopReason::EndOfGeneration);
-        return true;
-    }
-    s.result.output.push_back(token);
+    const ReplyBuilder::Step step = s.reply.add(token);
     s.tokens.push_back(token);
-    StopMatcher::Result piece = s.stops.push(s.decoder.push(token));
-    if (!piece.emit.empty() && s.task->on_text && !s.task->on_text(piece.emit)) {
+    if (!step.text.empty() && s.task->on_text && !s.task->on_text(step.text)) {
         finish(s, StopReason::Cancelled);
         return true;
     }
-    if (piece.matched) {
-        s.result.stop_sequence = piece.matched;
-        finish(s, StopReason::StopSequence);
-        return true;
-    }
-    if (static_cast<int64_t>(s.result.output.size()) >= req.max_tokens) {
-        finish(s, StopReason::MaxTokens);
-        return true;
-    }
-    if (static_cast<int64_t>(s.tokens.size()) >= config_.n_ctx) {
-        finish(s, StopReason::ContextFull);
+    if (step.stop) {
+        finish(s, *step.stop);
         return true;
     }
     return false;
@@ -173,10 +152,10 @@ bool Scheduler::step() {
     int64_t budget = batch_.empty() ? config_.prefill_chunk : config_.prefill_chunk_busy;
     for (auto& s : running_) {
         if (!s->prefilling() || budget == 0) continue;
-        const int64_t take = std::min(budget, s->result.prompt_tokens - s->n_evaluated);
+        const int64_t take = std::min(budget, s->n_prompt - s->n_evaluated);
         for (int64_t i = 0; i < take; ++i) {
             const int64_t pos = s->n_evaluated + i;
-            const bool last = pos == s->result.prompt_tokens - 1;
+            const bool last = pos == s->n_prompt - 1;
             batch_.push_back(
                 {s->tokens[static_cast<size_t>(pos)], static_cast<int32_t>(pos), s->id, last});
             if (last) row_owner_.push_back(s.get());

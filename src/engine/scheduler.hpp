@@ -18,12 +18,11 @@
 #include <string_view>
 #include <vector>
 
+#include "engine/reply.hpp"
 #include "engine/sampler.hpp"
 #include "engine/session.hpp"
-#include "engine/stop_matcher.hpp"
 #include "kernels/thread_pool.hpp"
 #include "model/forward.hpp"
-#include "tokenizer/stream_decoder.hpp"
 
 namespace pensieve::engine {
 

@@ -5,8 +5,7 @@
 #include <algorithm>
 #include <chrono>
 
-#include "engine/stop_matcher.hpp"
-#include "tokenizer/stream_decoder.hpp"
+#include "engine/reply.hpp"
 
 namespace pensieve::engine {
 
@@ -111,40 +110,23 @@ GenerateResult Session::generate(const GenerateRequest& request,
 
     const auto t1 = std::chrono::steady_clock::now();
     Sampler sampler(request.sampling);
-    StopMatcher stops(request.stop);
-    tokenizer::StreamDecoder decoder(tokenizer_);
+    ReplyBuilder reply(tokenizer_, request, config_.n_ctx);
     std::vector<int32_t> history(prompt.begin(), prompt.end());
     auto finish = [&](StopReason reason) {
-        result.reason = reason;
-        result.decode_seconds = seconds_since(t1);
-        return result;
+        GenerateResult out = std::move(reply.result());
+        out.reason = reason;
+        out.cached_tokens = result.cached_tokens;
+        out.prefill_seconds = result.prefill_seconds;
+        out.decode_seconds = seconds_since(t1);
+        return out;
     };
     for (;;) {
         if (logits.empty()) return finish(StopReason::Cancelled);  // evaluate saw the cancel
-        if (static_cast<int64_t>(result.output.size()) >= request.max_tokens) {
-            const std::string tail = stops.push(decoder.flush()).emit + stops.flush();
-            if (!tail.empty()) on_text(tail);
-            return finish(StopReason::MaxTokens);
-        }
         const int32_t token = sampler.sample(logits, history);
-        if (tokenizer_.is_end_of_generation(token)) {
-            const std::string tail = stops.push(decoder.flush()).emit + stops.flush();
-            if (!tail.empty()) on_text(tail);
-            return finish(StopReason::EndOfGeneration);
-        }
-        result.output.push_back(token);
+        const ReplyBuilder::Step step = reply.add(token);
+        if (!step.text.empty() && !on_text(step.text)) return finish(StopReason::Cancelled);
+        if (step.stop) return finish(*step.stop);
         history.push_back(token);
-        StopMatcher::Result piece = stops.push(decoder.push(token));
-        if (!piece.emit.empty() && !on_text(piece.emit)) return finish(StopReason::Cancelled);
-        if (piece.matched) {
-            result.stop_sequence = piece.matched;
-            return finish(StopReason::StopSequence);
-        }
-        if (static_cast<int64_t>(history.size()) >= config_.n_ctx) {
-            const std::string tail = stops.flush();
-            if (!tail.empty()) on_text(tail);
-            return finish(StopReason::ContextFull);
-        }
         logits = evaluate(std::span(&token, 1), static_cast<int64_t>(history.size()) - 1, false,
                           request.cancelled);
     }
