@@ -23,6 +23,10 @@ constexpr int64_t kActChunk = 64;
 
 constexpr size_t kAlign = 64;
 
+// Weight bytes (times activation rows) below which packed tiles are grouped
+// into one task (see matmul_packed): some µs of work per task.
+constexpr size_t kMinTaskBytes = size_t{64} << 10;
+
 size_t round_up(size_t v, size_t a) {
     return (v + a - 1) / a * a;
 }
@@ -42,11 +46,23 @@ void matmul_packed(ThreadPool& pool, const PackedGemm& packed, const WeightMatri
         packed.pack_act(x + row * x_stride, buf + static_cast<size_t>(row) * act_stride, w.k);
     });
     const PackedGemmArgs args{w.data, w.row_stride, w.k, buf, act_stride, b, y, y_stride};
+    // Consecutive tiles per task: small matmuls (decode of a small model:
+    // ~200 KB of weights, a few µs) would otherwise pay a contended
+    // compare-exchange per 16-row tile, a cache-line trip between cores each
+    // time; keep two or more tasks per thread so uneven cores still balance.
     const int64_t n_tiles = (w.n + kPackedTileRows - 1) / kPackedTileRows;
-    pool.parallel_for(n_tiles, [&](int64_t tile, int thread) {
-        const int64_t r0 = tile * kPackedTileRows;
-        packed.tile(args, r0, std::min(w.n, r0 + kPackedTileRows),
-                    work + static_cast<size_t>(thread) * work_stride);
+    const size_t tile_bytes = static_cast<size_t>(kPackedTileRows) * w.row_stride;
+    const int64_t by_size = std::max<int64_t>(
+        1, static_cast<int64_t>(kMinTaskBytes / (tile_bytes * static_cast<size_t>(b))));
+    const int64_t by_balance = std::max<int64_t>(1, n_tiles / (2 * pool.size()));
+    const int64_t per_task = std::min(by_size, by_balance);
+    pool.parallel_for((n_tiles + per_task - 1) / per_task, [&](int64_t task, int thread) {
+        void* tile_work = work + static_cast<size_t>(thread) * work_stride;
+        const int64_t t1 = std::min(n_tiles, (task + 1) * per_task);
+        for (int64_t t = task * per_task; t < t1; ++t) {
+            const int64_t r0 = t * kPackedTileRows;
+            packed.tile(args, r0, std::min(w.n, r0 + kPackedTileRows), tile_work);
+        }
     });
 }
 

@@ -722,6 +722,11 @@ void gemv_rows_direct(const Geometry& geo, const uint8_t* w, size_t w_stride, co
             const uint8_t* blk =
                 w + static_cast<size_t>(r) * w_stride + static_cast<size_t>(4 * g) * Fmt::bytes;
             __m512i lo, hi, sc;
+            // Eight groups ahead: measured faster than the hardware prefetcher
+            // alone for these four interleaved row streams (the old scale
+            // gather had been reading ahead as a side effect).
+            _mm_prefetch(reinterpret_cast<const char*>(blk + 32 * Fmt::bytes), _MM_HINT_T0);
+            _mm_prefetch(reinterpret_cast<const char*>(blk + 32 * Fmt::bytes + 64), _MM_HINT_T0);
             if constexpr (F == Legacy::Q4_1) {
                 const int words = 10 * count;
                 const __m512i v0 = load_words(blk, words);
