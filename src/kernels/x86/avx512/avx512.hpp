@@ -11,4 +11,8 @@ void register_formats(KernelTable& table);  // formats.cpp
 void register_ops(KernelTable& table);      // ops.cpp
 void register_gemm(KernelTable& table);     // gemm.cpp
 
+// Rows [r0, r1) of a Q4_K (five = false) or Q5_K matmul with 1 <= b <= 3
+// activation rows packed by gemm.cpp (gemv_k.cpp).
+void gemv_k_tile(const PackedGemmArgs& args, int64_t r0, int64_t r1, bool five);
+
 }  // namespace pensieve::kernels::avx512

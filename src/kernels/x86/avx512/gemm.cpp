@@ -1,6 +1,12 @@
 // AVX-512 VNNI packed matmul path (PackedGemm in dispatch.hpp) for the
 // 32-element block formats and Q4_K / Q5_K.
 //
+// Small batches skip the unpacking (each weight is used once or a few times,
+// so writing it to a buffer costs as much as the dots): gemv_rows /
+// gemv_rows_direct read the 32-element formats' blocks at b = 1, gemv_k_rows
+// the K super-blocks at b = 1..3. Larger batches unpack tiles of weight rows
+// once and run the register-tiled micro-kernel below over them.
+//
 // Both operands are brought to one shape so that a single micro-kernel serves
 // every format and every batch size:
 //
@@ -42,22 +48,11 @@
 #include "kernels/blocks.hpp"
 #include "kernels/k_scales.hpp"
 #include "kernels/x86/avx512/avx512.hpp"
+#include "kernels/x86/avx512/packed.hpp"
 #include "kernels/x86/quantize_256.hpp"
 
 namespace pensieve::kernels::avx512 {
 namespace {
-
-struct Geometry {
-    int64_t nb, ng, n16;
-    explicit Geometry(int64_t k) : nb(k / kQK), ng((k / kQK + 3) / 4), n16((k / kQK + 15) / 16) {}
-    size_t act_dx() const { return static_cast<size_t>(ng) * 128; }
-    size_t act_isum() const { return act_dx() + static_cast<size_t>(ng) * 64; }
-    size_t act_s() const { return act_isum() + static_cast<size_t>(ng) * 64; }
-    size_t act_bytes() const { return act_s() + static_cast<size_t>(n16) * 64; }
-    size_t w_dx() const { return static_cast<size_t>(ng) * 128; }
-    size_t w_m() const { return w_dx() + static_cast<size_t>(ng) * 64; }
-    size_t w_bytes() const { return w_m() + static_cast<size_t>(n16) * 64; }
-};
 
 size_t act_bytes(int64_t k) {
     return Geometry(k).act_bytes();
@@ -65,14 +60,6 @@ size_t act_bytes(int64_t k) {
 
 size_t work_bytes(int64_t k) {
     return Geometry(k).w_bytes() * static_cast<size_t>(kPackedTileRows);
-}
-
-inline float half(uint16_t h) {
-    return _cvtsh_ss(h);
-}
-
-inline __m512i load512(const void* p) {
-    return _mm512_loadu_si512(p);
 }
 
 // Lane i of the result = v[4 * q + i / 4]: block scales of group q of a
@@ -210,12 +197,6 @@ struct LegacyFormat<Legacy::Q8_0> {
     static constexpr bool has_m = false;
     static constexpr float offset = 128.0f;
 };
-
-inline uint32_t load_u32(const uint8_t* p) {
-    uint32_t v = 0;
-    __builtin_memcpy(&v, p, 4);
-    return v;
-}
 
 // Word (16-bit) indices for vpermt2w that move the quants of four
 // consecutive blocks into 128-bit lanes 0..3 (see load_group): index i < 32
@@ -541,143 +522,6 @@ void gemv_rows(const Geometry& geo, const uint8_t* w, size_t w_stride, const uin
     for (int r = 0; r < R; ++r) y[r] = _mm512_reduce_add_ps(acc[r]);
 }
 
-// ---- fused GEMV for Q4_K / Q5_K (b = 1..3) -------------------------------
-
-// The 16 packed 6-bit scales and mins of a Q4_K / Q5_K super-block as eight
-// bytes each (byte j = sub-block j). See k4_scale_min for the bit layout.
-inline void k4_scales_mins(const uint8_t* s, uint64_t& scales, uint64_t& mins) {
-    const uint32_t a = load_u32(s), b = load_u32(s + 4), c = load_u32(s + 8);
-    const uint32_t sc_hi = (c & 0x0F0F0F0Fu) | (((a >> 6) & 0x03030303u) << 4);
-    const uint32_t mn_hi = ((c >> 4) & 0x0F0F0F0Fu) | (((b >> 6) & 0x03030303u) << 4);
-    scales = (a & 0x3F3F3F3Fu) | (static_cast<uint64_t>(sc_hi) << 32);
-    mins = (b & 0x3F3F3F3Fu) | (static_cast<uint64_t>(mn_hi) << 32);
-}
-
-// int16 lanes of 128-bit lanes 0-1 = scale byte j0, of lanes 2-3 = byte j1,
-// picked from the eight scale bytes repeated in every 64-bit half.
-inline __m512i scale_pair_control(int j0, int j1) {
-    const auto pair = [](int j) { return static_cast<int>(0x80008000u | (j << 16) | j); };
-    const int p0 = pair(j0), p1 = pair(j1);
-    return _mm512_setr_epi32(p0, p0, p0, p0, p0, p0, p0, p0, p1, p1, p1, p1, p1, p1, p1, p1);
-}
-
-// R weight rows x C (1..3) activation rows over the whole k, straight from
-// the super-blocks. Half h of super-block i (64 bytes of qs, sub-blocks
-// 4h..4h+3) loads as x; x & 15 holds sub-blocks 4h and 4h+2 in 128-bit lanes
-// [0-1 | 2-3] and x >> 4 sub-blocks 4h+1 and 4h+3, so the packed activation
-// group (lo / hi, see the header) is permuted once per column to match.
-// vpmaddubsw pairs (≤ 2 * 31 * 128) are weighted by the 6-bit scales with
-// vpdpwssd into one int32 sum per super-block, converted once.
-template <bool kFive, int R, int C>
-void gemv_k_rows(const Geometry& geo, int64_t k, const uint8_t* w, size_t w_stride,
-                 const uint8_t* const* act, float* y, int64_t y_stride) {
-    constexpr size_t kBlock = kFive ? sizeof(BlockQ5_K) : sizeof(BlockQ4_K);
-    constexpr size_t kQs = kFive ? 48 : 16;
-    const __m512i m4 = _mm512_set1_epi8(0x0F);
-    const __m512i idx_a = _mm512_setr_epi64(0, 1, 8, 9, 4, 5, 12, 13);
-    const __m512i idx_b = _mm512_setr_epi64(2, 3, 10, 11, 6, 7, 14, 15);
-    const __m512i ctrl[4] = {scale_pair_control(0, 2), scale_pair_control(1, 3),
-                             scale_pair_control(4, 6), scale_pair_control(5, 7)};
-    __m512 acc[R][C];
-    __m256 acc_m[R][C];
-    for (int r = 0; r < R; ++r) {
-        for (int c = 0; c < C; ++c) {
-            acc[r][c] = _mm512_setzero_ps();
-            acc_m[r][c] = _mm256_setzero_ps();
-        }
-    }
-    const size_t a_dx = geo.act_dx(), a_s = geo.act_s();
-    for (int64_t i = 0; i < k / kQKK; ++i) {
-        __m512i av[C][4];
-        float da[C];
-        __m256 s8[C];
-        for (int c = 0; c < C; ++c) {
-            for (int h = 0; h < 2; ++h) {
-                const uint8_t* g = act[c] + (2 * i + h) * 128;
-                const __m512i lo = load512(g), hi = load512(g + 64);
-                av[c][2 * h] = _mm512_permutex2var_epi64(lo, idx_a, hi);
-                av[c][2 * h + 1] = _mm512_permutex2var_epi64(lo, idx_b, hi);
-            }
-            da[c] = reinterpret_cast<const float*>(act[c] + a_dx)[2 * i * 16];
-            s8[c] = _mm256_loadu_ps(reinterpret_cast<const float*>(act[c] + a_s) + 8 * i);
-        }
-        for (int r = 0; r < R; ++r) {
-            const uint8_t* b =
-                w + static_cast<size_t>(r) * w_stride + static_cast<size_t>(i) * kBlock;
-            uint64_t sc = 0, mn = 0;
-            k4_scales_mins(b + 4, sc, mn);
-            uint16_t hd = 0, hdmin = 0;
-            __builtin_memcpy(&hd, b, 2);
-            __builtin_memcpy(&hdmin, b + 2, 2);
-            const __m512i sc_all = _mm512_set1_epi64(static_cast<int64_t>(sc));
-            __m512i isum[C];
-            for (int c = 0; c < C; ++c) isum[c] = _mm512_setzero_si512();
-            for (int h = 0; h < 2; ++h) {
-                const __m512i x = load512(b + kQs + 64 * h);
-                __m512i lo = _mm512_and_si512(x, m4);
-                __m512i hi = _mm512_and_si512(_mm512_srli_epi16(x, 4), m4);
-                if constexpr (kFive) {
-                    // Bit j of qh[l] is bit 4 of element l of sub-block j; qh
-                    // repeats over both 256-bit halves like the elements do.
-                    const __m512i qh = _mm512_broadcast_i64x4(
-                        _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b + 16)));
-                    const auto sel = [h](int j0, int j1) {
-                        const auto bits = [](int j) {
-                            return static_cast<long long>(0x0101010101010101ull << j);
-                        };
-                        const long long b0 = bits(4 * h + j0), b1 = bits(4 * h + j1);
-                        return _mm512_setr_epi64(b0, b0, b0, b0, b1, b1, b1, b1);
-                    };
-                    const __m512i bit4 = _mm512_set1_epi8(0x10);
-                    lo = _mm512_or_si512(
-                        lo, _mm512_maskz_mov_epi8(_mm512_test_epi8_mask(qh, sel(0, 2)), bit4));
-                    hi = _mm512_or_si512(
-                        hi, _mm512_maskz_mov_epi8(_mm512_test_epi8_mask(qh, sel(1, 3)), bit4));
-                }
-                const __m512i s_lo = _mm512_shuffle_epi8(sc_all, ctrl[2 * h]);
-                const __m512i s_hi = _mm512_shuffle_epi8(sc_all, ctrl[2 * h + 1]);
-                for (int c = 0; c < C; ++c) {
-                    isum[c] =
-                        _mm512_dpwssd_epi32(isum[c], _mm512_maddubs_epi16(lo, av[c][2 * h]), s_lo);
-                    isum[c] = _mm512_dpwssd_epi32(isum[c],
-                                                  _mm512_maddubs_epi16(hi, av[c][2 * h + 1]), s_hi);
-                }
-            }
-            const float d = half(hd);
-            const __m256 m8 = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(
-                                                _mm_cvtsi64_si128(static_cast<int64_t>(mn)))),
-                                            _mm256_set1_ps(-half(hdmin)));
-            for (int c = 0; c < C; ++c) {
-                acc[r][c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum[c]), _mm512_set1_ps(d * da[c]),
-                                            acc[r][c]);
-                acc_m[r][c] = _mm256_fmadd_ps(m8, s8[c], acc_m[r][c]);
-            }
-        }
-    }
-    for (int c = 0; c < C; ++c) {
-        for (int r = 0; r < R; ++r)
-            y[c * y_stride + r] =
-                _mm512_reduce_add_ps(_mm512_add_ps(acc[r][c], _mm512_zextps256_ps512(acc_m[r][c])));
-    }
-}
-
-template <bool kFive, int C>
-void gemv_k_cols(const PackedGemmArgs& a, int64_t r0, int64_t r1) {
-    const Geometry geo(a.k);
-    const auto* w = static_cast<const uint8_t*>(a.w);
-    const auto* abase = static_cast<const uint8_t*>(a.act);
-    const uint8_t* act[C];
-    for (int c = 0; c < C; ++c) act[c] = abase + static_cast<size_t>(c) * a.act_stride;
-    constexpr int kRows = C == 1 ? 4 : 2;
-    int64_t r = r0;
-    for (; r + kRows <= r1; r += kRows)
-        gemv_k_rows<kFive, kRows, C>(geo, a.k, w + static_cast<size_t>(r) * a.w_stride, a.w_stride,
-                                     act, a.y + r, a.y_stride);
-    for (; r < r1; ++r)
-        gemv_k_rows<kFive, 1, C>(geo, a.k, w + static_cast<size_t>(r) * a.w_stride, a.w_stride, act,
-                                 a.y + r, a.y_stride);
-}
-
 // Q4_1 / Q8_0 at b = 1: like gemv_rows, but each group's block scales come
 // out of the vectors its quants were loaded from (one word permute) instead
 // of a 16-block gather per row, which costs more than the rest of the loop.
@@ -824,19 +668,10 @@ void legacy_tile(const PackedGemmArgs& a, int64_t r0, int64_t r1, void* work) {
 // larger batches amortise the unpacking over four or more activation rows.
 template <bool kFive>
 void k_tile(const PackedGemmArgs& a, int64_t r0, int64_t r1, void* work) {
-    switch (a.b) {
-        case 1:
-            gemv_k_cols<kFive, 1>(a, r0, r1);
-            break;
-        case 2:
-            gemv_k_cols<kFive, 2>(a, r0, r1);
-            break;
-        case 3:
-            gemv_k_cols<kFive, 3>(a, r0, r1);
-            break;
-        default:
-            tile<unpack_k<kFive>, false, 0>(a, r0, r1, work);
-            break;
+    if (a.b < 4) {
+        gemv_k_tile(a, r0, r1, kFive);
+    } else {
+        tile<unpack_k<kFive>, false, 0>(a, r0, r1, work);
     }
 }
 
