@@ -203,7 +203,7 @@ bool wait_for_admission(const std::shared_ptr<Job>& job, httplib::Response& res,
 }
 
 void reply_whole(const std::shared_ptr<Job>& job, httplib::Response& res, const PeerSocket& peer,
-                 const api::MessagesRequest& r, int64_t input_tokens) {
+                 const api::MessagesRequest& r, int64_t input_tokens, Clock::time_point received) {
     std::string text;
     for (;;) {
         if (peer.closed()) {
@@ -219,7 +219,7 @@ void reply_whole(const std::shared_ptr<Job>& job, httplib::Response& res, const 
                 text += e->text;
                 break;
             case JobEvent::Kind::Error:
-                send_error(res, e->status, e->error_type, e->error_message);
+                send_job_error(res, *e);
                 return;
             case JobEvent::Kind::Done:
                 if (e->result.reason == engine::StopReason::Cancelled) {
@@ -227,11 +227,16 @@ void reply_whole(const std::shared_ptr<Job>& job, httplib::Response& res, const 
                     return;
                 }
                 log_done(res.get_header_value("request-id"), e->result, false);
-                // The engine's own time, so clients can tell it from the server's overhead.
+                // The engine's own time and the handler's whole time, so the
+                // server's overhead can be told apart from inference.
                 res.set_header(
                     "Server-Timing",
                     "prefill;dur=" + std::to_string(e->result.prefill_seconds * 1e3) +
-                        ", decode;dur=" + std::to_string(e->result.decode_seconds * 1e3));
+                        ", decode;dur=" + std::to_string(e->result.decode_seconds * 1e3) +
+                        ", handler;dur=" +
+                        std::to_string(
+                            std::chrono::duration<double, std::milli>(Clock::now() - received)
+                                .count()));
                 send_json(res, 200,
                           api::message_json(
                               api::new_id("msg_"), r.model, text, stop_reason(e->result),
@@ -246,6 +251,7 @@ void reply_whole(const std::shared_ptr<Job>& job, httplib::Response& res, const 
 
 void handle_messages(const httplib::Request& req, httplib::Response& res, const Serving& serving,
                      const ServerConfig& config) {
+    const auto received = Clock::now();
     const std::string request_id = res.get_header_value("request-id");
     const api::MessagesRequest r = api::parse_messages_request(req.body, api::Endpoint::Messages);
     log_request_notes(r, request_id);
@@ -267,7 +273,7 @@ void handle_messages(const httplib::Request& req, httplib::Response& res, const 
         return;
     }
     if (!r.stream) {
-        reply_whole(job, res, peer, r, n_prompt);
+        reply_whole(job, res, peer, r, n_prompt, received);
         return;
     }
     if (!wait_for_admission(job, res, peer)) return;
