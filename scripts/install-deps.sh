@@ -10,6 +10,7 @@ packages=(
     libzip-dev libssl-dev zlib1g-dev
     python3 python3-venv python3-pip
     clang libclang-rt-14-dev clang-format
+    prometheus
 )
 # Node.js runs the @anthropic-ai/sdk API test; machines of this kind ship one,
 # otherwise Debian's is enough.

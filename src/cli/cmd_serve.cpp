@@ -1,13 +1,16 @@
 // `pensieve serve`: load a model and serve the Anthropic Messages API.
 // SIGINT/SIGTERM stop accepting, cancel in-flight generation and exit 0.
+#include <chrono>
 #include <csignal>
 #include <cstdio>
+#include <filesystem>
 #include <thread>
 
 #include "cli/commands.hpp"
 #include "cli/model_options.hpp"
 #include "kernels/cpu.hpp"
 #include "server/http_server.hpp"
+#include "server/log.hpp"
 
 namespace pensieve::cli {
 namespace {
@@ -19,6 +22,8 @@ struct ServeOptions {
     size_t max_body_mb = 32;
     double queue_timeout_s = 60;
     int64_t kv_memory_mb = 0;  // alternative to --kv-tokens
+    std::string log_level = "info";
+    std::string log_format = "text";
 };
 
 void serve(ServeOptions o) {
@@ -31,7 +36,12 @@ void serve(ServeOptions o) {
     pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
     o.server.max_body = o.max_body_mb << 20;
+    server::configure_log(*server::parse_log_level(o.log_level),
+                          *server::parse_log_format(o.log_format));
+    const auto load_start = std::chrono::steady_clock::now();
     const LoadedModel m = load_model(o.model);
+    const double load_seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - load_start).count();
     const auto& hp = m.model->hparams();
     const int64_t n_ctx = std::min<int64_t>(o.model.ctx, hp.n_ctx_train);
     o.worker.scheduler.n_ctx = n_ctx;
@@ -47,7 +57,16 @@ void serve(ServeOptions o) {
     server::EngineWorker worker(*m.model, *m.tokenizer, o.worker);
     const std::string model_id = m.model->file().get_string("general.name").value_or(hp.arch);
     api::ServedModel served{m.name, model_id, n_ctx};
-    server::HttpServer http(o.server, {*m.prompt, *m.tokenizer, worker, served, n_ctx});
+    server::ServerInfo info;
+    info.version = PENSIEVE_VERSION;
+    info.commit = PENSIEVE_COMMIT;
+    info.kernels = kernels::isa_name(kernels::active_isa());
+    info.model = served.id;
+    info.model_bytes = static_cast<int64_t>(std::filesystem::file_size(m.path));
+    info.model_load_seconds = load_seconds;
+    info.n_ctx = n_ctx;
+    info.n_parallel = o.worker.scheduler.n_parallel;
+    server::HttpServer http(o.server, {*m.prompt, *m.tokenizer, worker, served, n_ctx, info});
     if (!http.bind()) {
         set_exit_code(1);
         return;
@@ -111,6 +130,12 @@ void register_serve(CLI::App& app) {
     cmd->add_option("--kv-memory", o->kv_memory_mb, "KV cache pool in MB (instead of --kv-tokens)")
         ->envname("PENSIEVE_KV_MEMORY")
         ->check(CLI::Range(1, 1 << 20));
+    cmd->add_option("--log-level", o->log_level, "error, warn, info (one line per request) or debug")
+        ->envname("PENSIEVE_LOG_LEVEL")
+        ->check(CLI::IsMember({"error", "warn", "info", "debug"}));
+    cmd->add_option("--log-format", o->log_format, "text or json (one JSON object per line)")
+        ->envname("PENSIEVE_LOG_FORMAT")
+        ->check(CLI::IsMember({"text", "json"}));
     cmd->callback([o] { serve(*o); });
 }
 

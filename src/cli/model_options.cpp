@@ -23,6 +23,7 @@ LoadedModel load_model(const ModelOptions& o) {
     LoadedModel m;
     const auto known = registry::find_known_model(name);
     m.name = known ? known->name : path.stem().string();
+    m.path = path;
     m.model = model::Model::load(path);
     m.tokenizer =
         std::make_unique<tokenizer::Tokenizer>(tokenizer::Tokenizer::from_gguf(m.model->file()));

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
+#include <filesystem>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -27,6 +28,7 @@ void add_model_options(CLI::App& cmd, ModelOptions& options);
 
 struct LoadedModel {
     std::string name;  // the known model's name, or the file's stem
+    std::filesystem::path path;
     std::unique_ptr<model::Model> model;
     std::unique_ptr<tokenizer::Tokenizer> tokenizer;
     std::unique_ptr<chat::PromptBuilder> prompt;  // the model's chat template

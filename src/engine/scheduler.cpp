@@ -138,6 +138,8 @@ bool Scheduler::step() {
     admit();
     retire_cancelled();
     std::erase_if(running_, [](const auto& s) { return s->done; });
+    last_prefill_ = 0;
+    last_decode_ = 0;
     if (running_.empty()) return false;
 
     // One decode token per decoding sequence, then prompt chunks in arrival order.
@@ -149,6 +151,7 @@ bool Scheduler::step() {
         batch_.push_back({s->tokens.back(), pos, s->id, true});
         row_owner_.push_back(s.get());
     }
+    last_decode_ = static_cast<int64_t>(batch_.size());
     int64_t budget = batch_.empty() ? config_.prefill_chunk : config_.prefill_chunk_busy;
     for (auto& s : running_) {
         if (!s->prefilling() || budget == 0) continue;
@@ -162,6 +165,7 @@ bool Scheduler::step() {
         }
         budget -= take;
     }
+    last_prefill_ = static_cast<int64_t>(batch_.size()) - last_decode_;
     // Decode tokens' K/V land in the cache during this pass.
     std::span<const float> logits;
     try {
@@ -213,8 +217,13 @@ void Scheduler::cancel_all() {
 }
 
 SchedulerStats Scheduler::stats() const {
-    return {static_cast<int64_t>(running_.size()), static_cast<int64_t>(waiting_.size()),
-            kv_.config().n_blocks - kv_.free_blocks(), kv_.config().n_blocks};
+    return {static_cast<int64_t>(running_.size()),
+            static_cast<int64_t>(waiting_.size()),
+            kv_.config().n_blocks - kv_.free_blocks(),
+            kv_.config().n_blocks,
+            kv_.config().block_tokens,
+            last_prefill_,
+            last_decode_};
 }
 
 }  // namespace pensieve::engine

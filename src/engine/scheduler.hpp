@@ -53,6 +53,9 @@ struct SchedulerStats {
     int64_t waiting = 0;
     int64_t kv_blocks_used = 0;
     int64_t kv_blocks_total = 0;
+    int64_t kv_block_tokens = 0;
+    int64_t last_step_prefill_tokens = 0;  // prompt tokens evaluated by the latest step
+    int64_t last_step_decode_tokens = 0;   // decode tokens evaluated by the latest step
 };
 
 class Scheduler {
@@ -93,6 +96,8 @@ class Scheduler {
     std::vector<Sequence*> row_owner_;  // sequence of each logits row of the batch
     std::vector<int32_t> sampled_;      // token sampled for each logits row
     int32_t next_id_ = 0;
+    int64_t last_prefill_ = 0;
+    int64_t last_decode_ = 0;
 };
 
 }  // namespace pensieve::engine

@@ -2,7 +2,7 @@
 // while it has work, sleep when it has none.
 #include "server/engine_worker.hpp"
 
-#include <cstdio>
+#include "server/log.hpp"
 
 namespace pensieve::server {
 
@@ -23,6 +23,7 @@ EngineWorker::EngineWorker(const model::Model& model, const tokenizer::Tokenizer
                            const WorkerConfig& config)
     : config_(config),
       scheduler_(model, tokenizer, config.scheduler),
+      kv_block_tokens_(scheduler_.stats().kv_block_tokens),
       thread_([this] { loop(); }) {}
 
 EngineWorker::~EngineWorker() {
@@ -67,6 +68,7 @@ void EngineWorker::take_incoming() {
                    std::chrono::steady_clock::now() - job->submitted > timeout;
         };
         task->on_admitted = [this, job] {
+            job->admitted_at = std::chrono::steady_clock::now();
             job->admitted = true;
             waiting_ -= 1;
             job->push({JobEvent::Kind::Started, {}, {}, 0, {}, {}});
@@ -85,7 +87,7 @@ void EngineWorker::take_incoming() {
             job->push({JobEvent::Kind::Done, {}, r, 0, {}, {}});
         };
         task->on_error = [job](const std::string& what) {
-            std::fprintf(stderr, "pensieve: generation failed: %s\n", what.c_str());
+            log_event(LogLevel::Error, "generation failed", {{"error", what}});
             job->push(error_event(500, "api_error", "internal error during generation"));
         };
         try {
@@ -114,9 +116,14 @@ void EngineWorker::loop() {
         try {
             worked = scheduler_.step();
         } catch (const std::exception& e) {
-            std::fprintf(stderr, "pensieve: engine step failed: %s\n", e.what());
+            log_event(LogLevel::Error, "engine step failed", {{"error", e.what()}});
         }
         publish_stats();
+        if (worked) {
+            const engine::SchedulerStats s = scheduler_.stats();
+            throughput_.add(std::chrono::steady_clock::now(), s.last_step_prefill_tokens,
+                            s.last_step_decode_tokens);
+        }
         std::unique_lock lock(mutex_);
         if (stopping_) {
             lock.unlock();

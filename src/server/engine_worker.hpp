@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "engine/scheduler.hpp"
+#include "server/recent_rate.hpp"
 #include "server/job.hpp"
 
 namespace pensieve::server {
@@ -38,6 +39,9 @@ class EngineWorker {
     size_t running() const { return running_.load(); }
     int64_t kv_blocks_used() const { return kv_used_.load(); }
     int64_t kv_blocks_total() const { return kv_total_.load(); }
+    int64_t kv_block_tokens() const { return kv_block_tokens_; }
+    // Tokens the engine evaluated: totals and the recent per-second rates.
+    RecentRate::Rates throughput() { return throughput_.rates(RecentRate::Clock::now()); }
     const WorkerConfig& config() const { return config_; }
 
     // Cancels queued and running jobs and joins the thread.
@@ -58,6 +62,8 @@ class EngineWorker {
     std::atomic<size_t> running_{0};
     std::atomic<int64_t> kv_used_{0};
     std::atomic<int64_t> kv_total_{0};
+    int64_t kv_block_tokens_ = 16;  // fixed by the KV pool; set before the thread starts
+    RecentRate throughput_;
     std::thread thread_;  // last: starts after everything above exists
 };
 

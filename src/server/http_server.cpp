@@ -6,10 +6,11 @@
 
 #include <netinet/tcp.h>
 
-#include <cstdio>
 #include <regex>
 
 #include "api/messages_response.hpp"
+#include "server/access_log.hpp"
+#include "server/log.hpp"
 #include "server/messages_route.hpp"
 #include "server/responses.hpp"
 
@@ -42,8 +43,7 @@ bool authorized(const httplib::Request& req, const std::string& key) {
 
 // Routes that exist, for telling 405 (wrong method) from 404 (no such path).
 bool known_path(const std::string& path) {
-    return path == "/v1/messages" || path == "/v1/messages/count_tokens" || path == "/v1/models" ||
-           path.rfind("/v1/models/", 0) == 0 || path == "/health";
+    return route_label(path) != "other";
 }
 
 }  // namespace
@@ -52,9 +52,56 @@ struct HttpServer::Impl {
     ServerConfig config;
     Serving serving;
     httplib::Server http;
+    ServerMetrics metrics;
     std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
 
-    Impl(const ServerConfig& c, const Serving& s) : config(c), serving(s) { routes(); }
+    Impl(const ServerConfig& c, const Serving& s) : config(c), serving(s), metrics(s.info) {
+        routes();
+    }
+
+    double uptime() const {
+        return std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    }
+
+    LiveGauges live() const {
+        LiveGauges g;
+        g.running = static_cast<int64_t>(serving.worker.running());
+        g.queued = static_cast<int64_t>(serving.worker.queued());
+        g.kv_blocks_used = serving.worker.kv_blocks_used();
+        g.kv_blocks_total = serving.worker.kv_blocks_total();
+        g.kv_block_tokens = serving.worker.kv_block_tokens();
+        const RecentRate::Rates rates = serving.worker.throughput();
+        g.prefill_tokens_per_second = rates.prefill_per_second;
+        g.decode_tokens_per_second = rates.decode_per_second;
+        g.prefill_tokens_total = rates.prefill_total;
+        g.decode_tokens_total = rates.decode_total;
+        g.resident_bytes = resident_bytes();
+        g.uptime_seconds = uptime();
+        return g;
+    }
+
+    // Runs after every response has been written (a stream: after its last
+    // event): counts it and writes its access-log line.
+    void finished(const httplib::Request& req, const httplib::Response& res) {
+        RequestRecord& record = current_request();
+        if (!record.active) {
+            // httplib answered before routing (a malformed request line).
+            begin_request(res.get_header_value("request-id"));
+        }
+        const double seconds = std::chrono::duration<double>(RequestRecord::Clock::now() -
+                                                             record.received)
+                                   .count();
+        const std::string route = route_label(req.path);
+        metrics.request_finished(route, res.status, seconds);
+        // send_error() and the streaming paths put the error type in the record.
+        const std::string& error = record.error_type;
+        // Probes and scrapes would drown the log at info level.
+        const bool quiet = (route == "/health" || route == "/metrics") && res.status == 200;
+        if (!quiet || log_enabled(LogLevel::Debug)) {
+            write_access_line(record, {req.method, route, req.path, res.status, seconds, error});
+        }
+        record.active = false;
+    }
 
     template <class Handler>
     auto guarded(Handler handler) {
@@ -64,8 +111,10 @@ struct HttpServer::Impl {
             } catch (const api::ApiError& e) {
                 send_error(res, e);
             } catch (const std::exception& e) {
-                std::fprintf(stderr, "pensieve: %s %s failed: %s\n", req.method.c_str(),
-                             req.path.c_str(), e.what());
+                log_event(LogLevel::Error, "handler failed",
+                          {{"request_id", res.get_header_value("request-id")},
+                           {"route", route_label(req.path)},
+                           {"error", e.what()}});
                 send_error(res, 500, "api_error", "internal error");
             }
         };
@@ -86,6 +135,7 @@ struct HttpServer::Impl {
         http.set_payload_max_length(config.max_body);
         http.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
             res.set_header("request-id", api::new_id("req_"));
+            begin_request(res.get_header_value("request-id"));
             if (req.path != "/health" && !authorized(req, config.api_key)) {
                 send_error(res, 401, "authentication_error", "invalid or missing API key");
                 return httplib::Server::HandlerResponse::Handled;
@@ -93,7 +143,11 @@ struct HttpServer::Impl {
             return httplib::Server::HandlerResponse::Unhandled;
         });
         http.set_error_handler([](const httplib::Request&, httplib::Response& res) {
-            if (!res.has_header("request-id")) res.set_header("request-id", api::new_id("req_"));
+            if (!res.has_header("request-id")) {
+                // Rejected before routing (e.g. a malformed request line).
+                res.set_header("request-id", api::new_id("req_"));
+                begin_request(res.get_header_value("request-id"));
+            }
             if (res.body.empty() || res.get_header_value("Content-Type") != "application/json") {
                 const int status = res.status;
                 std::string message = status == 413
@@ -103,13 +157,16 @@ struct HttpServer::Impl {
                 send_error(res, status, api::error_type_for_status(status), message);
             }
         });
+        http.set_logger([this](const httplib::Request& req, const httplib::Response& res) {
+            finished(req, res);
+        });
         http.set_exception_handler(
             [](const httplib::Request&, httplib::Response& res, std::exception_ptr) {
                 send_error(res, 500, "api_error", "internal error");
             });
 
         http.Post("/v1/messages", guarded([this](const auto& req, auto& res) {
-                      handle_messages(req, res, serving, config);
+                      handle_messages(req, res, serving, config, metrics);
                   }));
         http.Post("/v1/messages/count_tokens", guarded([this](const auto& req, auto& res) {
                       handle_count_tokens(req, res, serving);
@@ -125,14 +182,16 @@ struct HttpServer::Impl {
                      }
                      send_json(res, 200, api::model_info_json(serving.model));
                  }));
+        http.Get("/metrics", guarded([this](const auto&, auto& res) {
+                     res.status = 200;
+                     res.set_content(metrics.render(live()),
+                                     "text/plain; version=0.0.4; charset=utf-8");
+                 }));
         http.Get("/health", guarded([this](const auto&, auto& res) {
-                     const double uptime =
-                         std::chrono::duration<double>(std::chrono::steady_clock::now() - started)
-                             .count();
                      send_json(res, 200,
                                {{"status", "ok"},
                                 {"model", serving.model.id},
-                                {"uptime_seconds", uptime},
+                                {"uptime_seconds", uptime()},
                                 {"in_flight", serving.worker.running()},
                                 {"queued", serving.worker.queued()},
                                 {"kv_blocks_used", serving.worker.kv_blocks_used()},

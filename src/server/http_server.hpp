@@ -12,6 +12,7 @@
 #include "api/models_info.hpp"
 #include "chat/prompt_tokens.hpp"
 #include "server/engine_worker.hpp"
+#include "server/metrics.hpp"
 
 namespace httplib {
 class Server;
@@ -34,6 +35,7 @@ struct Serving {
     EngineWorker& worker;
     api::ServedModel model;
     int64_t n_ctx = 0;
+    ServerInfo info;  // build and model facts for /metrics
 };
 
 class HttpServer {

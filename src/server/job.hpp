@@ -32,6 +32,8 @@ class Job {
     std::atomic<bool> cancelled{false};  // set by the HTTP side when the client is gone
     std::atomic<bool> admitted{false};   // set by the engine when its KV is reserved
     std::chrono::steady_clock::time_point submitted;
+    // Set by the engine before it pushes Started; read after popping it.
+    std::chrono::steady_clock::time_point admitted_at;
 
     // Engine side.
     void push(JobEvent event) {

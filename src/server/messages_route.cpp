@@ -3,12 +3,14 @@
 // is decoded.
 #include "server/messages_route.hpp"
 
-#include <cstdio>
 #include <random>
 
 #include "api/messages_request.hpp"
 #include "api/messages_response.hpp"
 #include "chat/error.hpp"
+#include "server/access_log.hpp"
+#include "server/generation_tracker.hpp"
+#include "server/log.hpp"
 #include "server/peer_socket.hpp"
 #include "server/responses.hpp"
 
@@ -50,29 +52,13 @@ engine::SamplingParams sampling(const api::MessagesRequest& r) {
 
 void log_request_notes(const api::MessagesRequest& r, const std::string& request_id) {
     if (r.tools_ignored) {
-        std::fprintf(stderr,
-                     "pensieve: %s: tools were sent; tool use is not supported yet, "
-                     "answering without them\n",
-                     request_id.c_str());
+        log_event(LogLevel::Warn, "tools were sent; tool use is not supported yet, answering without them",
+                  {{"request_id", request_id}});
     }
     if (!r.dropped_blocks.empty()) {
-        std::string types;
-        for (const auto& t : r.dropped_blocks) types += (types.empty() ? "" : ", ") + t;
-        std::fprintf(stderr, "pensieve: %s: left out content blocks: %s\n", request_id.c_str(),
-                     types.c_str());
+        log_event(LogLevel::Warn, "left out content blocks",
+                  {{"request_id", request_id}, {"types", r.dropped_blocks}});
     }
-}
-
-// One line per finished generation on stderr (the structured access log
-// comes with the monitoring issue); bench/server reads the engine timings.
-void log_done(const std::string& request_id, const engine::GenerateResult& r, bool stream) {
-    std::fprintf(stderr,
-                 "pensieve: %s done stream=%d prompt=%lld cached=%lld output=%lld prefill_ms=%.3f "
-                 "decode_ms=%.3f stop=%s\n",
-                 request_id.c_str(), stream ? 1 : 0, static_cast<long long>(r.prompt_tokens),
-                 static_cast<long long>(r.cached_tokens), static_cast<long long>(r.output.size()),
-                 r.prefill_seconds * 1e3, r.decode_seconds * 1e3,
-                 std::string(engine::stop_reason_name(r.reason)).c_str());
 }
 
 // Streams one job as SSE. Called repeatedly by httplib until it returns
@@ -80,8 +66,8 @@ void log_done(const std::string& request_id, const engine::GenerateResult& r, bo
 class StreamWriter {
   public:
     StreamWriter(std::shared_ptr<Job> job, const ServerConfig& config, std::string model,
-                 int64_t input_tokens, PeerSocket peer, std::string request_id)
-        : request_id_(std::move(request_id)),
+                 int64_t input_tokens, PeerSocket peer, GenerationTracker tracker)
+        : tracker_(tracker),
           job_(std::move(job)),
           config_(config),
           model_(std::move(model)),
@@ -119,17 +105,19 @@ class StreamWriter {
             case JobEvent::Kind::Started:
                 return true;
             case JobEvent::Kind::Text: {
+                tracker_.text();
                 std::string out = open_block();
                 out += api::text_delta_event(0, e.text);
                 return write(sink, out) || cancel();
             }
             case JobEvent::Kind::Done: {
                 if (e.result.reason == engine::StopReason::Cancelled) {
+                    tracker_.abandoned("overloaded_error");
                     write(sink, api::error_event("overloaded_error", "generation was cancelled"));
                     sink.done();
                     return true;
                 }
-                log_done(request_id_, e.result, true);
+                tracker_.done(e.result, stop_reason(e.result));
                 usage_.output_tokens = static_cast<int64_t>(e.result.output.size());
                 std::string out = open_block() + api::block_stop_event(0) +
                                   api::message_delta_event(stop_reason(e.result),
@@ -140,6 +128,7 @@ class StreamWriter {
                 return true;
             }
             case JobEvent::Kind::Error:
+                tracker_.abandoned(e.error_type);
                 write(sink, api::error_event(e.error_type, e.error_message));
                 sink.done();
                 return true;
@@ -159,11 +148,12 @@ class StreamWriter {
     }
 
     bool cancel() {
+        tracker_.abandoned("client_disconnected");
         job_->cancelled = true;
         return false;
     }
 
-    std::string request_id_;
+    GenerationTracker tracker_;
     std::shared_ptr<Job> job_;
     const ServerConfig& config_;
     std::string model_;
@@ -184,15 +174,19 @@ void send_job_error(httplib::Response& res, const JobEvent& e) {
 // a stream's 200 is only committed once the request holds its KV, so a full
 // or timed-out queue is still a real 529.
 bool wait_for_admission(const std::shared_ptr<Job>& job, httplib::Response& res,
-                        const PeerSocket& peer) {
+                        const PeerSocket& peer, GenerationTracker& tracker) {
     for (;;) {
         if (peer.closed()) {
+            tracker.abandoned("client_disconnected");
             job->cancelled = true;
             return false;
         }
         std::optional<JobEvent> e = job->pop(kPoll);
         if (!e) continue;
-        if (e->kind == JobEvent::Kind::Started) return true;
+        if (e->kind == JobEvent::Kind::Started) {
+            tracker.started(*job);
+            return true;
+        }
         if (e->kind == JobEvent::Kind::Error) {
             send_job_error(res, *e);
         } else {
@@ -203,10 +197,12 @@ bool wait_for_admission(const std::shared_ptr<Job>& job, httplib::Response& res,
 }
 
 void reply_whole(const std::shared_ptr<Job>& job, httplib::Response& res, const PeerSocket& peer,
-                 const api::MessagesRequest& r, int64_t input_tokens, Clock::time_point received) {
+                 const api::MessagesRequest& r, int64_t input_tokens, Clock::time_point received,
+                 GenerationTracker& tracker) {
     std::string text;
     for (;;) {
         if (peer.closed()) {
+            tracker.abandoned("client_disconnected");
             job->cancelled = true;
             return;  // nobody to answer
         }
@@ -214,8 +210,10 @@ void reply_whole(const std::shared_ptr<Job>& job, httplib::Response& res, const 
         if (!e) continue;
         switch (e->kind) {
             case JobEvent::Kind::Started:
+                tracker.started(*job);
                 break;
             case JobEvent::Kind::Text:
+                tracker.text();
                 text += e->text;
                 break;
             case JobEvent::Kind::Error:
@@ -226,7 +224,7 @@ void reply_whole(const std::shared_ptr<Job>& job, httplib::Response& res, const 
                     send_error(res, 529, "overloaded_error", "generation was cancelled");
                     return;
                 }
-                log_done(res.get_header_value("request-id"), e->result, false);
+                tracker.done(e->result, stop_reason(e->result));
                 // The engine's own time and the handler's whole time, so the
                 // server's overhead can be told apart from inference.
                 res.set_header(
@@ -250,13 +248,17 @@ void reply_whole(const std::shared_ptr<Job>& job, httplib::Response& res, const 
 }  // namespace
 
 void handle_messages(const httplib::Request& req, httplib::Response& res, const Serving& serving,
-                     const ServerConfig& config) {
+                     const ServerConfig& config, ServerMetrics& metrics) {
     const auto received = Clock::now();
     const std::string request_id = res.get_header_value("request-id");
     const api::MessagesRequest r = api::parse_messages_request(req.body, api::Endpoint::Messages);
     log_request_notes(r, request_id);
+    RequestRecord& record = current_request();
+    record.model = r.model;
+    record.stream = r.stream;
     const std::vector<int32_t> prompt = prompt_tokens(r, serving);
     const auto n_prompt = static_cast<int64_t>(prompt.size());
+    record.prompt_tokens = n_prompt;
     if (n_prompt >= serving.n_ctx) {
         throw api::invalid_request("prompt is too long: " + std::to_string(n_prompt) +
                                    " tokens > " + std::to_string(serving.n_ctx - 1) + " maximum");
@@ -272,13 +274,14 @@ void handle_messages(const httplib::Request& req, httplib::Response& res, const 
         send_error(res, 529, "overloaded_error", "the server is busy; retry shortly");
         return;
     }
+    GenerationTracker tracker(metrics, received);
     if (!r.stream) {
-        reply_whole(job, res, peer, r, n_prompt, received);
+        reply_whole(job, res, peer, r, n_prompt, received, tracker);
         return;
     }
-    if (!wait_for_admission(job, res, peer)) return;
+    if (!wait_for_admission(job, res, peer, tracker)) return;
     res.set_header("Cache-Control", "no-cache");
-    auto writer = std::make_shared<StreamWriter>(job, config, r.model, n_prompt, peer, request_id);
+    auto writer = std::make_shared<StreamWriter>(job, config, r.model, n_prompt, peer, tracker);
     res.set_chunked_content_provider(
         "text/event-stream", [writer](size_t, httplib::DataSink& sink) { return (*writer)(sink); });
 }

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "api/error.hpp"
+#include "server/access_log.hpp"
 
 namespace pensieve::server {
 
@@ -21,6 +22,7 @@ inline void send_json(httplib::Response& res, int status, const nlohmann::json& 
 // request that can only fail again.
 inline void send_error(httplib::Response& res, int status, const std::string& type,
                        const std::string& message) {
+    current_request().error_type = type;  // for the access log
     if (status < 500 && status != 429 && status != 408 && status != 409) {
         res.set_header("x-should-retry", "false");
     }

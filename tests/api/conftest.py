@@ -4,6 +4,7 @@ the real server, which runs the real model."""
 import re
 import signal
 import subprocess
+import threading
 import time
 
 import httpx
@@ -34,6 +35,20 @@ class Server:
         if self.url is None:
             self.proc.kill()
             raise RuntimeError("server did not start: " + self.proc.stderr.read())
+        # The server logs a line per request on stderr: read it all the time,
+        # or a full pipe would block the server's writes.
+        self.log = []
+        self._log_lock = threading.Lock()
+        threading.Thread(target=self._drain, daemon=True).start()
+
+    def _drain(self):
+        for line in self.proc.stderr:
+            with self._log_lock:
+                self.log.append(line)
+
+    def log_lines(self):
+        with self._log_lock:
+            return list(self.log)
 
     def stop(self):
         self.proc.send_signal(signal.SIGTERM)
