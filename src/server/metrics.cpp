@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <initializer_list>
 
 namespace pensieve::server {
 
@@ -28,10 +29,6 @@ void ServerMetrics::generation_finished(int64_t prompt_tokens, int64_t output_to
 
 std::string ServerMetrics::render(const LiveGauges& live) const {
     prom::TextWriter w;
-    auto gauge = [&w](std::string_view name, std::string_view help, double value) {
-        w.family(name, "gauge", help);
-        w.sample(name, {}, value);
-    };
     auto counter = [&w](std::string_view name, std::string_view help, double value) {
         w.family(name, "counter", help);
         w.sample(name, {}, value);
@@ -60,46 +57,62 @@ std::string ServerMetrics::render(const LiveGauges& live) const {
                      static_cast<double>(n));
         }
     }
-    w.family("pensieve_queue_wait_seconds", "histogram",
-             "Time a generation waited for admission (KV reserved)");
-    w.histogram("pensieve_queue_wait_seconds", {}, queue_wait_.snapshot());
-    w.family("pensieve_time_to_first_token_seconds", "histogram",
-             "Time from a request's arrival to its first generated token");
-    w.histogram("pensieve_time_to_first_token_seconds", {}, ttft_.snapshot());
-    w.family("pensieve_inter_token_latency_seconds", "histogram",
-             "Time between consecutive generated tokens of one request");
-    w.histogram("pensieve_inter_token_latency_seconds", {}, inter_token_.snapshot());
+    struct HistogramSeries {
+        std::string_view name;
+        std::string_view help;
+        const prom::Histogram& histogram;
+    };
+    for (const HistogramSeries& h : std::initializer_list<HistogramSeries>{
+             {"pensieve_queue_wait_seconds", "Time a generation waited for admission (KV reserved)",
+              queue_wait_},
+             {"pensieve_time_to_first_token_seconds",
+              "Time from a request's arrival to its first generated token", ttft_},
+             {"pensieve_inter_token_latency_seconds",
+              "Time between consecutive generated tokens of one request", inter_token_}}) {
+        w.family(h.name, "histogram", h.help);
+        w.histogram(h.name, {}, h.histogram.snapshot());
+    }
 
-    gauge("pensieve_sequences_running", "Sequences being generated",
-          static_cast<double>(live.running));
-    gauge("pensieve_sequences_queued", "Requests waiting for admission",
-          static_cast<double>(live.queued));
-    gauge("pensieve_kv_blocks_used", "KV cache blocks held by sequences",
-          static_cast<double>(live.kv_blocks_used));
-    gauge("pensieve_kv_blocks_capacity", "KV cache blocks in the pool",
-          static_cast<double>(live.kv_blocks_total));
-    gauge("pensieve_kv_block_tokens", "Token slots per KV cache block",
-          static_cast<double>(live.kv_block_tokens));
-    gauge("pensieve_prefill_tokens_per_second",
-          "Prompt tokens evaluated per second over the last 10 s",
-          live.prefill_tokens_per_second);
-    gauge("pensieve_decode_tokens_per_second", "Tokens generated per second over the last 10 s",
-          live.decode_tokens_per_second);
-    counter("pensieve_engine_prefill_tokens_total", "Prompt tokens evaluated by the engine",
-            static_cast<double>(live.prefill_tokens_total));
-    counter("pensieve_engine_decode_tokens_total", "Decode steps' tokens evaluated by the engine",
-            static_cast<double>(live.decode_tokens_total));
-    gauge("process_resident_memory_bytes", "Resident memory of the server process",
-          static_cast<double>(live.resident_bytes));
-    gauge("pensieve_uptime_seconds", "Seconds since the server started", live.uptime_seconds);
-    gauge("pensieve_model_bytes", "Size of the served model file",
-          static_cast<double>(info_.model_bytes));
-    gauge("pensieve_model_load_seconds", "Time taken to load the model at start-up",
-          info_.model_load_seconds);
-    gauge("pensieve_context_tokens", "Context size of one sequence",
-          static_cast<double>(info_.n_ctx));
-    gauge("pensieve_parallel_sequences", "Most sequences generated at once",
-          static_cast<double>(info_.n_parallel));
+    struct Series {
+        std::string_view name;
+        std::string_view type;
+        std::string_view help;
+        double value;
+    };
+    auto n = [](int64_t v) { return static_cast<double>(v); };
+    for (const Series& s : std::initializer_list<Series>{
+             {"pensieve_sequences_running", "gauge", "Sequences being generated", n(live.running)},
+             {"pensieve_sequences_queued", "gauge", "Requests waiting for admission",
+              n(live.queued)},
+             {"pensieve_kv_blocks_used", "gauge", "KV cache blocks held by sequences",
+              n(live.kv_blocks_used)},
+             {"pensieve_kv_blocks_capacity", "gauge", "KV cache blocks in the pool",
+              n(live.kv_blocks_total)},
+             {"pensieve_kv_block_tokens", "gauge", "Token slots per KV cache block",
+              n(live.kv_block_tokens)},
+             {"pensieve_prefill_tokens_per_second", "gauge",
+              "Prompt tokens evaluated per second over the last 10 s",
+              live.prefill_tokens_per_second},
+             {"pensieve_decode_tokens_per_second", "gauge",
+              "Tokens generated per second over the last 10 s", live.decode_tokens_per_second},
+             {"pensieve_engine_prefill_tokens_total", "counter",
+              "Prompt tokens evaluated by the engine", n(live.prefill_tokens_total)},
+             {"pensieve_engine_decode_tokens_total", "counter",
+              "Decode steps' tokens evaluated by the engine", n(live.decode_tokens_total)},
+             {"process_resident_memory_bytes", "gauge", "Resident memory of the server process",
+              n(live.resident_bytes)},
+             {"pensieve_uptime_seconds", "gauge", "Seconds since the server started",
+              live.uptime_seconds},
+             {"pensieve_model_bytes", "gauge", "Size of the served model file",
+              n(info_.model_bytes)},
+             {"pensieve_model_load_seconds", "gauge", "Time taken to load the model at start-up",
+              info_.model_load_seconds},
+             {"pensieve_context_tokens", "gauge", "Context size of one sequence", n(info_.n_ctx)},
+             {"pensieve_parallel_sequences", "gauge", "Most sequences generated at once",
+              n(info_.n_parallel)}}) {
+        w.family(s.name, s.type, s.help);
+        w.sample(s.name, {}, s.value);
+    }
     w.family("pensieve_build_info", "gauge", "Build and run-time facts; the value is always 1");
     w.sample("pensieve_build_info",
              {{"version", info_.version},
