@@ -1,7 +1,16 @@
-// `pensieve bench`: prefill and decode tokens/s (llama-bench's pp/tg).
+// `pensieve bench`: prefill and decode tokens/s (llama-bench's pp/tg), plus
+// the modes the benchmark suite (bench/report) needs: memory and speed by
+// context size (--ctx-sweep) and the API's JSON cost (--api-json). Every mode
+// also reports how long loading the model took and the process's memory.
+#include <algorithm>
+#include <chrono>
 #include <cstdio>
+#include <fstream>
 #include <nlohmann/json.hpp>
+#include <string>
 
+#include "api/messages_request.hpp"
+#include "api/messages_response.hpp"
 #include "cli/commands.hpp"
 #include "cli/model_options.hpp"
 #include "engine/speed_bench.hpp"
@@ -17,42 +26,118 @@ struct BenchOptions {
     int repetitions = 5;
     bool json = false;
     std::vector<int64_t> batch_sizes;  // aggregate decode at these sequence counts
+    std::vector<int64_t> ctx_sweep;    // memory and speed after filling these contexts
+    int api_json_iterations = 0;       // time the API's JSON work this many times
 };
 
-void bench(BenchOptions o) {
-    o.model.ctx = std::max(o.prompt_tokens, o.gen_tokens) + 1;
-    const LoadedModel m = load_model(o.model);
+using Json = nlohmann::ordered_json;
+
+double now_s() {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch())
+        .count();
+}
+
+// VmRSS or VmHWM (peak) of this process from /proc, in MiB; 0 where unknown.
+double proc_status_mib(const std::string& field) {
+    std::ifstream in("/proc/self/status");
+    std::string line;
+    while (std::getline(in, line)) {
+        if (line.rfind(field + ":", 0) == 0) return std::stod(line.substr(field.size() + 1)) / 1024;
+    }
+    return 0;
+}
+
+Json percentiles_ms(std::vector<double> seconds) {
+    std::sort(seconds.begin(), seconds.end());
+    auto at = [&](double p) {
+        const auto i = static_cast<size_t>(p / 100 * static_cast<double>(seconds.size() - 1) + 0.5);
+        return seconds[i] * 1e3;
+    };
+    double sum = 0;
+    for (double s : seconds) sum += s;
+    return {{"p50_ms", at(50)},
+            {"p95_ms", at(95)},
+            {"p99_ms", at(99)},
+            {"mean_ms", sum / static_cast<double>(seconds.size()) * 1e3}};
+}
+
+// One sequence grown through the context sizes in increasing order: filled
+// by prefill to each size (less a few positions), then a few decode steps
+// at that depth. RSS is read before the session exists, after it is
+// allocated (the KV pool reserved but untouched), after a 16-token warm-up
+// and at each size, so the growth past the warm-up is what holding that many
+// tokens of context costs.
+Json ctx_sweep(const LoadedModel& m, BenchOptions o) {
+    const auto& hp = m.model->hparams();
+    std::sort(o.ctx_sweep.begin(), o.ctx_sweep.end());
+    const int64_t decode = 16;
+    const double rss_before = proc_status_mib("VmRSS");
     engine::Session session(
         *m.model, *m.tokenizer,
-        {.n_ctx = o.model.ctx, .n_batch = o.prompt_tokens, .n_threads = o.model.threads});
-    const engine::SpeedResult r =
-        engine::measure_speed(session, o.prompt_tokens, o.gen_tokens, o.repetitions);
-    const std::string isa(kernels::isa_name(kernels::active_isa()));
-    nlohmann::ordered_json batched = nlohmann::ordered_json::object();
-    for (int64_t n : o.batch_sizes) {
-        batched[std::to_string(n)] = engine::measure_batched_decode(*m.model, session.pool(), n,
-                                                                    o.gen_tokens, o.repetitions);
+        {.n_ctx = o.ctx_sweep.back(), .n_batch = 512, .n_threads = o.model.threads});
+    const double rss_allocated = proc_status_mib("VmRSS");
+    // A few positions first: the weights are paged in and the forward's
+    // buffers touched, so what grows after this is the context alone.
+    engine::extend_context(session, 0, 16, 1);
+    Json out = {{"rss_mib_before", rss_before},
+                {"rss_mib_allocated", rss_allocated},
+                {"rss_mib_warm", proc_status_mib("VmRSS")},
+                {"decode_tokens", decode},
+                {"threads", session.pool().size()},
+                {"sizes", Json::array()}};
+    int64_t filled = 0;
+    for (int64_t n_ctx : o.ctx_sweep) {
+        const engine::FillResult r =
+            engine::extend_context(session, filled, n_ctx - decode, decode);
+        filled = n_ctx - decode;
+        // K and V, F16, every layer.
+        const int64_t kv_bytes = 2 * 2 * hp.n_layer * hp.kv_dim() * n_ctx;
+        out["sizes"].push_back({{"ctx", n_ctx},
+                                {"rss_mib", proc_status_mib("VmRSS")},
+                                {"kv_cache_mib", static_cast<double>(kv_bytes) / (1 << 20)},
+                                {"prefill_tok_s", r.prefill_tok_s},
+                                {"decode_tok_s", r.decode_tok_s}});
     }
-    if (o.json) {
-        nlohmann::ordered_json j = {{"model", m.model->hparams().arch},
-                                    {"threads", session.pool().size()},
-                                    {"kernels", isa},
-                                    {"prompt_tokens", o.prompt_tokens},
-                                    {"gen_tokens", o.gen_tokens},
-                                    {"repetitions", o.repetitions},
-                                    {"prefill_tok_s", r.prefill_mean},
-                                    {"prefill_tok_s_sd", r.prefill_sd},
-                                    {"prefill_tok_s_median", r.prefill_median},
-                                    {"decode_tok_s", r.decode_mean},
-                                    {"decode_tok_s_sd", r.decode_sd},
-                                    {"decode_tok_s_median", r.decode_median},
-                                    {"weight_bytes_per_token", m.model->weights().matrix_bytes},
-                                    {"batched_decode_tok_s", batched}};
-        std::printf("%s\n", j.dump(2).c_str());
-        return;
+    return out;
+}
+
+// The JSON work of one request, outside the server: parsing a typical
+// Messages body, building and serialising a 100-token Message, and the 100
+// SSE text_delta events of the same reply streamed.
+Json api_json(int iterations) {
+    const std::string body =
+        R"({"model":"claude-3-sonnet-20240229","max_tokens":100,"temperature":0.7,)"
+        R"("system":"You are a helpful assistant.","messages":[{"role":"user",)"
+        R"("content":"Hello, performance test! Tell me about lighthouses."}]})";
+    const std::string piece = " lighthouse";  // one token's worth of text
+    std::string reply;
+    for (int i = 0; i < 100; ++i) reply += piece;
+    std::vector<double> parse, message, stream;
+    size_t sink = 0;  // keeps the results alive so the work is not optimised away
+    for (int i = 0; i < iterations; ++i) {
+        double t = now_s();
+        sink += api::parse_messages_request(body, api::Endpoint::Messages).messages.size();
+        parse.push_back(now_s() - t);
+        t = now_s();
+        sink += api::message_json("msg_0123456789abcdefghijklmn", "claude-3-sonnet-20240229", reply,
+                                  "max_tokens", std::nullopt, {24, 100, 0})
+                    .dump()
+                    .size();
+        message.push_back(now_s() - t);
+        t = now_s();
+        for (int k = 0; k < 100; ++k) sink += api::text_delta_event(0, piece).size();
+        stream.push_back(now_s() - t);
     }
-    std::printf("threads %d, kernels %s, %d repetitions\n", session.pool().size(), isa.c_str(),
-                o.repetitions);
+    return {{"iterations", iterations},
+            {"bytes", sink},
+            {"parse_request", percentiles_ms(parse)},
+            {"serialize_message_100_tokens", percentiles_ms(message)},
+            {"serialize_stream_100_events", percentiles_ms(stream)}};
+}
+
+void print_pp_tg(const engine::SpeedResult& r, const BenchOptions& o, int threads,
+                 const std::string& isa, const Json& batched) {
+    std::printf("threads %d, kernels %s, %d repetitions\n", threads, isa.c_str(), o.repetitions);
     std::printf("pp%-5lld %8.1f ± %.1f tok/s (median %.1f)\n",
                 static_cast<long long>(o.prompt_tokens), r.prefill_mean, r.prefill_sd,
                 r.prefill_median);
@@ -61,6 +146,58 @@ void bench(BenchOptions o) {
     for (const auto& [n, rate] : batched.items()) {
         std::printf("decode x%-4s %8.1f tok/s aggregate (median)\n", n.c_str(), rate.get<double>());
     }
+}
+
+void bench(BenchOptions o) {
+    if (o.api_json_iterations > 0) {  // needs no model
+        std::printf("%s\n", api_json(o.api_json_iterations).dump(2).c_str());
+        return;
+    }
+    o.model.ctx = std::max(o.prompt_tokens, o.gen_tokens) + 1;
+    const double t_load = now_s();
+    const LoadedModel m = load_model(o.model);
+    const double load_seconds = now_s() - t_load;
+    const double rss_loaded = proc_status_mib("VmRSS");
+    const std::string isa(kernels::isa_name(kernels::active_isa()));
+    Json j = {{"model", m.name},
+              {"arch", m.model->hparams().arch},
+              {"kernels", isa},
+              {"load_seconds", load_seconds},
+              {"rss_mib_after_load", rss_loaded},
+              {"weight_bytes_per_token", m.model->weights().matrix_bytes}};
+    if (!o.ctx_sweep.empty()) {
+        j["ctx_sweep"] = ctx_sweep(m, o);
+        j["peak_rss_mib"] = proc_status_mib("VmHWM");
+        std::printf("%s\n", j.dump(2).c_str());
+        return;
+    }
+    engine::Session session(
+        *m.model, *m.tokenizer,
+        {.n_ctx = o.model.ctx, .n_batch = o.prompt_tokens, .n_threads = o.model.threads});
+    const engine::SpeedResult r =
+        engine::measure_speed(session, o.prompt_tokens, o.gen_tokens, o.repetitions);
+    Json batched = Json::object();
+    for (int64_t n : o.batch_sizes) {
+        batched[std::to_string(n)] = engine::measure_batched_decode(*m.model, session.pool(), n,
+                                                                    o.gen_tokens, o.repetitions);
+    }
+    if (!o.json) {
+        print_pp_tg(r, o, session.pool().size(), isa, batched);
+        return;
+    }
+    j.update(Json{{"threads", session.pool().size()},
+                  {"prompt_tokens", o.prompt_tokens},
+                  {"gen_tokens", o.gen_tokens},
+                  {"repetitions", o.repetitions},
+                  {"prefill_tok_s", r.prefill_mean},
+                  {"prefill_tok_s_sd", r.prefill_sd},
+                  {"prefill_tok_s_median", r.prefill_median},
+                  {"decode_tok_s", r.decode_mean},
+                  {"decode_tok_s_sd", r.decode_sd},
+                  {"decode_tok_s_median", r.decode_median},
+                  {"batched_decode_tok_s", batched},
+                  {"peak_rss_mib", proc_status_mib("VmHWM")}});
+    std::printf("%s\n", j.dump(2).c_str());
 }
 
 }  // namespace
@@ -78,6 +215,13 @@ void register_bench(CLI::App& app) {
     cmd->add_option("--batch-sizes", o->batch_sizes,
                     "Also measure aggregate decode with this many sequences at once (e.g. 1,4,16)")
         ->delimiter(',');
+    cmd->add_option("--ctx-sweep", o->ctx_sweep,
+                    "Instead: memory and speed after filling contexts of these sizes (JSON)")
+        ->delimiter(',')
+        ->check(CLI::Range(int64_t{64}, int64_t{1} << 20));
+    cmd->add_option("--api-json", o->api_json_iterations,
+                    "Instead: time the API's JSON parsing and serialisation this many times (JSON)")
+        ->check(CLI::PositiveNumber);
     cmd->callback([o] { bench(*o); });
 }
 

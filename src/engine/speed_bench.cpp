@@ -103,3 +103,25 @@ double measure_batched_decode(const model::Model& model, kernels::ThreadPool& po
 }
 
 }  // namespace pensieve::engine
+
+namespace pensieve::engine {
+
+FillResult extend_context(Session& s, int64_t from, int64_t to, int64_t decode_tokens) {
+    if (from < 0 || to <= from || decode_tokens < 1 || to + decode_tokens > s.n_ctx()) {
+        throw std::invalid_argument("context fill must grow and fit the context");
+    }
+    std::vector<int32_t> prompt(static_cast<size_t>(to - from));
+    for (int64_t i = from; i < to; ++i)
+        prompt[static_cast<size_t>(i - from)] = static_cast<int32_t>((i * 7919 + 13) % s.n_vocab());
+    FillResult out;
+    double t = now_s();
+    int32_t token = argmax(s.evaluate(prompt, from, false));
+    out.prefill_tok_s = static_cast<double>(to - from) / (now_s() - t);
+    t = now_s();
+    for (int64_t i = 0; i < decode_tokens; ++i)
+        token = argmax(s.evaluate(std::span(&token, 1), to + i, false));
+    out.decode_tok_s = static_cast<double>(decode_tokens) / (now_s() - t);
+    return out;
+}
+
+}  // namespace pensieve::engine

@@ -36,3 +36,18 @@ double measure_batched_decode(const model::Model& model, kernels::ThreadPool& po
                               int64_t gen_tokens, int repetitions);
 
 }  // namespace pensieve::engine
+
+namespace pensieve::engine {
+
+// Speed at a given depth of context, for the context-size sweep: prefill
+// positions [from, to) after the ones already there (in the session's
+// n_batch chunks), then decode decode_tokens more at positions to, to + 1, …
+// (a later call with from = to overwrites them). Growing one sequence step
+// by step costs one fill of the largest context, not one per size.
+struct FillResult {
+    double prefill_tok_s = 0;  // of the new positions [from, to)
+    double decode_tok_s = 0;   // at depth to .. to + decode_tokens
+};
+FillResult extend_context(Session& session, int64_t from, int64_t to, int64_t decode_tokens);
+
+}  // namespace pensieve::engine
