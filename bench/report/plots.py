@@ -1,0 +1,92 @@
+"""The report's pictures, drawn with matplotlib from the results file:
+latency and throughput against concurrency, memory against context size,
+and tokens/s against threads. Each function writes one PNG and returns its
+file name; every axis is labelled with its unit."""
+import matplotlib
+
+matplotlib.use("Agg")  # files only, no display
+import matplotlib.pyplot as plt  # noqa: E402
+
+
+def _save(fig, out_dir, name):
+    fig.tight_layout()
+    fig.savefig(out_dir / name, dpi=110)
+    plt.close(fig)
+    return name
+
+
+def latency_vs_concurrency(levels, out_dir):
+    x = [r["concurrency"] for r in levels]
+    fig, ax = plt.subplots(figsize=(7, 4.2))
+    for key, label in (("avg_s", "average"), ("p50_s", "p50"), ("p95_s", "p95"), ("p99_s", "p99")):
+        ax.plot(x, [r[key] for r in levels], marker="o", label=label)
+    ax.set_xlabel("concurrent clients")
+    ax.set_ylabel("request latency (s)")
+    ax.set_title("Streaming request latency vs concurrency")
+    ax.set_xticks(x)
+    ax.grid(alpha=0.3)
+    ax.legend()
+    return _save(fig, out_dir, "latency_vs_concurrency.png")
+
+
+def throughput_vs_concurrency(levels, out_dir):
+    x = [r["concurrency"] for r in levels]
+    fig, ax = plt.subplots(figsize=(7, 4.2))
+    ax.plot(x, [r["tok_per_s"] for r in levels], marker="o", color="tab:blue", label="tokens/s")
+    ax.set_xlabel("concurrent clients")
+    ax.set_ylabel("generated tokens per second (tok/s)", color="tab:blue")
+    ax.set_xticks(x)
+    ax.grid(alpha=0.3)
+    ax2 = ax.twinx()
+    ax2.plot(x, [r["req_per_s"] for r in levels], marker="s", color="tab:orange", label="requests/s")
+    ax2.set_ylabel("completed requests per second (req/s)", color="tab:orange")
+    ax.set_title("Throughput vs concurrency")
+    return _save(fig, out_dir, "throughput_vs_concurrency.png")
+
+
+def memory_vs_context(sweep, out_dir):
+    sizes = sweep["sizes"]
+    x = [s["ctx"] for s in sizes]
+    fig, ax = plt.subplots(figsize=(7, 4.2))
+    ax.plot(x, [s["rss_mib"] - sweep["rss_mib_warm"] for s in sizes], marker="o",
+            label="measured RSS growth")
+    ax.plot(x, [s["kv_cache_mib"] for s in sizes], linestyle="--", label="KV cache size (F16 K+V)")
+    ax.set_xscale("log", base=2)
+    ax.set_xticks(x, [str(v) for v in x])
+    ax.set_xlabel("tokens in context")
+    ax.set_ylabel("memory (MiB)")
+    ax.set_title("Memory growth vs context size")
+    ax.grid(alpha=0.3)
+    ax.legend()
+    return _save(fig, out_dir, "memory_vs_context.png")
+
+
+def speed_vs_context(sweep, out_dir):
+    sizes = sweep["sizes"]
+    x = [s["ctx"] for s in sizes]
+    fig, ax = plt.subplots(figsize=(7, 4.2))
+    ax.plot(x, [s["prefill_tok_s"] for s in sizes], marker="o", label="prefill (new tokens up to this depth)")
+    ax.plot(x, [s["decode_tok_s"] for s in sizes], marker="s", label="decode at this depth")
+    ax.set_xscale("log", base=2)
+    ax.set_yscale("log")
+    ax.set_xticks(x, [str(v) for v in x])
+    ax.set_xlabel("tokens in context")
+    ax.set_ylabel("tokens per second (tok/s, log scale)")
+    ax.set_title("Speed vs context depth (one sequence)")
+    ax.grid(alpha=0.3, which="both")
+    ax.legend()
+    return _save(fig, out_dir, "speed_vs_context.png")
+
+
+def speed_vs_threads(rows, out_dir):
+    x = [r["threads"] for r in rows]
+    fig, ax = plt.subplots(figsize=(7, 4.2))
+    ax.plot(x, [r["prefill_tok_s"] for r in rows], marker="o", label="prefill")
+    ax.plot(x, [r["decode_tok_s"] for r in rows], marker="s", label="decode")
+    ax.set_xticks(x)
+    ax.set_xlabel("threads")
+    ax.set_ylabel("tokens per second (tok/s)")
+    ax.set_title("Prefill and decode speed vs threads")
+    ax.grid(alpha=0.3)
+    ax.legend()
+    return _save(fig, out_dir, "speed_vs_threads.png")

@@ -1,0 +1,96 @@
+"""Runs every benchmark of the suite on this machine and writes one JSON file
+of raw results; `generate.py` makes the report from that file alone, so no
+number in the report can be typed in by hand.
+
+Usage: python bench/report/run.py --binary build/pensieve [--model M]
+         [--duration S] [--out FILE] [--levels 1,5,10,20,50]
+         [--ctx-sizes 512,...,8192]
+
+--duration is the time budget of each load level and of each timed loop;
+sweeps with a fixed amount of work (context sizes, thread counts) scale
+their repetitions with it.
+"""
+import argparse
+import json
+import shlex
+import sys
+import time
+import traceback
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+import cli_benches  # noqa: E402
+import concurrency  # noqa: E402
+import errors  # noqa: E402
+import machine  # noqa: E402
+import perf_profile  # noqa: E402
+import server_benches  # noqa: E402
+from common import REPO, log  # noqa: E402
+
+
+def _display_path(path):
+    """The results path as the report should show it: repo-relative if inside."""
+    path = path.resolve()
+    return str(path.relative_to(REPO)) if path.is_relative_to(REPO) else str(path)
+
+
+def section(results, name, fn):
+    """Runs one benchmark, recording its wall time; a failure is recorded as
+    an error in the results (and shown in the report), not a crash of the run."""
+    t = time.perf_counter()
+    try:
+        results[name] = fn()
+    except Exception as e:  # noqa: BLE001 - any failure becomes a visible error entry
+        traceback.print_exc()
+        results[name] = {"error": f"{type(e).__name__}: {e}"}
+    results["section_seconds"][name] = time.perf_counter() - t
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--binary", default=str(REPO / "build" / "pensieve"))
+    ap.add_argument("--model", default="smollm2-135m-instruct-q4_1")
+    ap.add_argument("--duration", type=float, default=20)
+    ap.add_argument("--levels", default="1,5,10,20,50")
+    ap.add_argument("--ctx-sizes", default="512,1024,2048,4096,8192")
+    ap.add_argument("--max-tokens", type=int, default=100, help="tokens per request under load")
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--command", default=None, help="the command line to record (from benchmark.sh)")
+    a = ap.parse_args()
+    binary = Path(a.binary).resolve()
+    d = a.duration
+    reps = max(1, min(5, int(d // 6)))
+    t0 = time.perf_counter()
+    results = {
+        "schema": 1,
+        "machine": machine.describe(binary),
+        "settings": {"model": a.model, "duration_s": d, "levels": a.levels, "ctx_sizes": a.ctx_sizes,
+                     "max_tokens": a.max_tokens, "repetitions": reps, "binary": str(binary)},
+        "commands": {"suite": a.command or " ".join(map(shlex.quote, sys.argv)),
+                     "results": _display_path(Path(a.out))},
+        "section_seconds": {},
+    }
+    models = cli_benches.known_models(binary)
+    if a.model not in models:
+        models.insert(0, a.model)
+    section(results, "load", lambda: [server_benches.load_and_memory(binary, m) for m in models])
+    section(results, "single", lambda: server_benches.single_request_suite(binary, a.model, d))
+    section(results, "api_json", lambda: cli_benches.api_json(binary, 2000))
+    section(results, "concurrency", lambda: concurrency.concurrency_table(
+        binary, a.model, [int(x) for x in a.levels.split(",")], d, a.max_tokens))
+    section(results, "errors", lambda: errors.error_recovery(binary, a.model, max(3, min(20, int(d)))))
+    section(results, "threads", lambda: cli_benches.threads_sweep(binary, a.model, reps))
+    section(results, "context", lambda: cli_benches.ctx_sweep(
+        binary, a.model, [int(x) for x in a.ctx_sizes.split(",")]))
+    section(results, "quantization", lambda: cli_benches.quantization(binary, models, reps))
+    section(results, "profile", lambda: perf_profile.profile(binary, a.model, int(min(512, 40 * d)), 512))
+    results["machine"]["load_average_end"] = machine.load_average()
+    results["total_seconds"] = time.perf_counter() - t0
+    out = Path(a.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(results, indent=2) + "\n")
+    log(f"wrote {out} in {results['total_seconds']:.0f} s")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,203 @@
+"""The report's benchmark sections, one function each, in the seed report's
+order. Each takes the whole results dict and the plot directory and returns
+Markdown; a benchmark that failed in the run shows its error instead."""
+import plots
+from fmt import failed, mib, ms, num, s, table, us
+
+
+def _bad(section):
+    return section is None or (isinstance(section, dict) and "error" in section)
+
+
+def api_response(r, plot_dir):
+    out = ["### 1. API Response Performance", "", "#### Single Request Latency", ""]
+    single, js = r.get("single"), r.get("api_json")
+    if _bad(single):
+        out.append(failed(single or {"error": "missing"}))
+    else:
+        full, over = single["full_response"], single["overhead"]
+        lat, tok, per = full["latency_s"], full["output_tokens"], full["decode_ms_per_token"]
+        out += [
+            "```",
+            f"Model: {r['settings']['model']}   Prompt: \"Write a long story about a lighthouse keeper.\"",
+            f"Temperature: 0.7   max_tokens: {full['max_tokens']}   one client, requests back to back",
+            "```", ""]
+        rows = [
+            ["Token generation (engine, per token)", ms(per["p50"], 2), ms(per["p95"], 2), ms(per["p99"], 2),
+             ms(per["mean"], 2), per["n"]],
+            [f"Full response (up to {full['max_tokens']} tokens; mean {num(tok['mean'], 0)} generated)",
+             s(lat["p50"]), s(lat["p95"]), s(lat["p99"]), s(lat["mean"]), lat["n"]],
+            ["API overhead (client latency − engine time, 1-token reply)",
+             *(ms(over["client_minus_engine_ms"][k], 2) for k in ("p50", "p95", "p99", "mean")),
+             over["client_minus_engine_ms"]["n"]],
+            ["… of which inside the server (handler − engine: parse, template, tokenize, hand-off)",
+             *(ms(over["handler_minus_engine_ms"][k], 2) for k in ("p50", "p95", "p99", "mean")),
+             over["handler_minus_engine_ms"]["n"]],
+            ["HTTP round trip alone (GET /health)",
+             *(ms(over["health_rtt_ms"][k], 2) for k in ("p50", "p95", "p99", "mean")),
+             over["health_rtt_ms"]["n"]],
+        ]
+        if not _bad(js):
+            for key, label in (("parse_request", "JSON parsing of a Messages request"),
+                               ("serialize_message_100_tokens", "JSON serialization of a 100-token Message"),
+                               ("serialize_stream_100_events", "JSON + SSE framing of 100 stream events")):
+                v = js[key]
+                rows.append([label, us(v["p50_ms"]), us(v["p95_ms"]), us(v["p99_ms"]), us(v["mean_ms"]),
+                             js["iterations"]])
+        out.append(table(["Operation", "P50", "P95", "P99", "Average", "samples"], rows))
+        out += ["", "Token generation is the engine's decode time per token from the `Server-Timing` "
+                "header (decode ÷ (tokens − 1); the first token comes out of prefill). JSON rows are "
+                "timed in-process by `pensieve bench --api-json` (no network), since the server's own "
+                "timing does not separate them."]
+    out += ["", "#### Concurrent Request Performance", ""]
+    conc = r.get("concurrency")
+    if _bad(conc):
+        out.append(failed(conc or {"error": "missing"}))
+        return "\n".join(out)
+    levels = conc["levels"]
+    out += [f"Each level: that many clients stream requests (`max_tokens` {conc['max_tokens']}, prompt "
+            f"\"Hello, performance test!\") back to back for {conc['seconds_per_level']:.0f} s; requests "
+            f"still running at the deadline finish and count. Server: `pensieve serve {conc['server_args']}`. "
+            "Memory is the server's peak RSS during the level.", ""]
+    out.append(table(
+        ["Concurrent requests", "Requests", "Errors", "Avg response", "P50", "P95", "P99", "Throughput (req/s)",
+         "Tokens/s", "TTFT p50", "Token gap p50", "Memory (peak RSS)"],
+        [[lv["concurrency"], lv["requests"], lv["errors"], s(lv["avg_s"]), s(lv["p50_s"]), s(lv["p95_s"]),
+          s(lv["p99_s"]), num(lv["req_per_s"], 2), num(lv["tok_per_s"], 1), ms(lv["ttft_p50_ms"], 0),
+          ms(lv["gap_p50_ms"], 1), mib(lv["peak_rss_mib"])] for lv in levels]))
+    lat = plots.latency_vs_concurrency(levels, plot_dir)
+    thr = plots.throughput_vs_concurrency(levels, plot_dir)
+    out += ["", f"![Latency vs concurrency](performance/{lat})", "",
+            f"![Throughput vs concurrency](performance/{thr})"]
+    return "\n".join(out)
+
+
+def memory(r, plot_dir):
+    out = ["### 2. Memory Performance", "", "#### Model Loading Memory Usage", ""]
+    load, quant = r.get("load"), r.get("quantization")
+    if _bad(load):
+        out.append(failed(load or {"error": "missing"}))
+    else:
+        size = {q["name"]: q for q in quant} if not _bad(quant) else {}
+        out.append(table(
+            ["Model", "File size", "Ready to serve", "First reply", "Load to first reply", "Peak memory",
+             "Steady state"],
+            [[m["model"], mib(size[m["model"]]["file_mib"]) if m["model"] in size else "—", s(m["ready_s"]),
+              s(m["first_reply_s"]), s(m["load_to_first_reply_s"]), mib(m["rss_mib_peak"]),
+              mib(m["rss_mib_steady"])] for m in load]))
+        out += ["", "Ready: `pensieve serve` started → listening (maps the file, reads tokenizer and "
+                "template, reserves the KV pool). First reply: one 16-token request, which pages the "
+                "weights in from the page cache (a cold disk read would add to it). Memory is the "
+                "server's RSS (peak = VmHWM) after that reply; weights are mmap'd, so they count once "
+                "touched."]
+    out += ["", "#### Memory Scaling with Context", ""]
+    ctx = r.get("context")
+    if _bad(ctx):
+        out.append(failed(ctx or {"error": "missing"}))
+        return "\n".join(out)
+    sweep = ctx["ctx_sweep"]
+    out += [f"One sequence grown to each size in turn (`pensieve bench --ctx-sweep`, {sweep['threads']} "
+            f"threads): prefill up to the size, then {sweep['decode_tokens']} decode steps at that depth. "
+            f"Growth is RSS minus the RSS after a 16-token warm-up ({mib(sweep['rss_mib_warm'])}, weights "
+            "resident). The KV column is the F16 K+V bytes those tokens need by the model's shape.", ""]
+    out.append(table(
+        ["Context size", "Memory increase (measured)", "KV cache (computed)", "Prefill tok/s (new tokens)",
+         "Decode tok/s at this depth"],
+        [[c["ctx"], mib(c["rss_mib"] - sweep["rss_mib_warm"]), mib(c["kv_cache_mib"]), num(c["prefill_tok_s"]),
+          num(c["decode_tok_s"])] for c in sweep["sizes"]]))
+    mem = plots.memory_vs_context(sweep, plot_dir)
+    spd = plots.speed_vs_context(sweep, plot_dir)
+    out += ["", f"![Memory vs context](performance/{mem})", "", f"![Speed vs context](performance/{spd})"]
+    return "\n".join(out)
+
+
+def threads(r, plot_dir):
+    out = ["### 3. CPU Threads", "",
+           "Pensieve runs on the CPU only (the seed's GPU-layers table has no counterpart); the knob "
+           "is `--threads`.", ""]
+    rows = r.get("threads")
+    if _bad(rows):
+        out.append(failed(rows or {"error": "missing"}))
+        return "\n".join(out)
+    first = rows[0]
+    out += [f"`pensieve bench -t N -p {first['prompt_tokens']} -g {first['gen_tokens']} -r "
+            f"{first['repetitions']}` (medians). More threads than cores shows the cost of oversubscription.", ""]
+    base = rows[0]
+    out.append(table(["Threads", "Prefill tok/s", "Decode tok/s", "Decode vs 1 thread"],
+                     [[t["threads"], num(t["prefill_tok_s"]), num(t["decode_tok_s"]),
+                       f"{t['decode_tok_s'] / base['decode_tok_s']:.2f}×"] for t in rows]))
+    p = plots.speed_vs_threads(rows, plot_dir)
+    out += ["", f"![Speed vs threads](performance/{p})"]
+    return "\n".join(out)
+
+
+def models(r, _plot_dir):
+    out = ["### 4. Model Performance Comparison", "", "#### Quality vs Performance by Quantization", ""]
+    quant = r.get("quantization")
+    if _bad(quant):
+        out.append(failed(quant or {"error": "missing"}))
+        return "\n".join(out)
+    q0 = quant[0]
+    out += [f"Quality is perplexity on `{q0['text']}` (public domain, shipped in the repo) in chunks of "
+            f"{q0['ctx']} tokens; lower is better. Speed is `pensieve bench -p 256 -g 64` (medians). "
+            "**These rows are different models, each in the one format it is published in** "
+            "(Pensieve has no requantizer yet), so they compare models as shipped, not one model's "
+            "quantizations; perplexities of models with different tokenizers are not strictly comparable "
+            "either.", ""]
+    out.append(table(
+        ["Model", "Parameters", "Format (share of weight bytes)", "File size", "Prefill tok/s", "Decode tok/s",
+         "Perplexity"],
+        [[q["name"], f"{q['parameters'] / 1e6:.0f} M",
+          ", ".join(f"{m['type'].upper()} {m['share']:.0%}" for m in q["quant_mix"]), mib(q["file_mib"]),
+          num(q["prefill_tok_s"]), num(q["decode_tok_s"]), num(q["perplexity"], 2)] for q in quant]))
+    return "\n".join(out)
+
+
+def streaming(r, _plot_dir):
+    out = ["### 5. Streaming Latency", ""]
+    single = r.get("single")
+    if _bad(single):
+        out.append(failed(single or {"error": "missing"}))
+        return "\n".join(out)
+    st = single["streaming"]
+    per = single["full_response"]["decode_ms_per_token"]
+    out += [f"One client streams replies (`max_tokens` {st['max_tokens']}, prompt \"{st['prompt']}\") back to "
+            f"back; mean {num(st['tokens_per_reply']['mean'], 0)} tokens per reply over "
+            f"{st['ttft_ms']['n']} replies.", ""]
+    out.append(table(["Measure", "P50", "P95", "P99", "Average"], [
+        ["Time to first token", *(ms(st["ttft_ms"][k]) for k in ("p50", "p95", "p99", "mean"))],
+        ["Gap between tokens (client)", *(ms(st["gap_ms"][k]) for k in ("p50", "p95", "p99", "mean"))],
+        ["Engine decode step (Server-Timing)", *(ms(per[k]) for k in ("p50", "p95", "p99", "mean"))],
+    ]))
+    conc = r.get("concurrency")
+    if not _bad(conc):
+        out += ["", "Under load the gap grows with the batch: " + ", ".join(
+            f"{lv['concurrency']} clients {ms(lv['gap_p50_ms'])} (p99 {ms(lv['gap_p99_ms'])})"
+            for lv in conc["levels"]) + "."]
+    return "\n".join(out)
+
+
+def errors(r, _plot_dir):
+    out = ["### 6. Error Recovery", ""]
+    e = r.get("errors")
+    if _bad(e):
+        out.append(failed(e or {"error": "missing"}))
+        return "\n".join(out)
+    b = e["baseline_ok_ms"]
+    out += ["From the moment a failure is over for the client (its error response arrived, or it hung "
+            "up) to the next successful `200` reply to a 1-token request sent at once; "
+            f"`pensieve serve {e['server_args']}`, {b['n']} times each. For comparison, the same 1-token "
+            f"request with no failure before it takes {ms(b['p50'])} (p50).", ""]
+    rows = []
+    for k in e["kinds"]:
+        v = k["recovery_ms"]
+        note = ""
+        if "in_flight_zero_after_ms" in k:
+            note = (f"aborted sequence cancelled (nothing in flight) {ms(k['in_flight_zero_after_ms']['p50'])} "
+                    "after the hang-up, p50")
+        rows.append([k["kind"], k["status"], ms(v["p50"]), ms(v["p95"]), ms(v["p99"]), note])
+    out.append(table(["Failure", "HTTP status", "Recovery P50", "P95", "P99", "Note"], rows))
+    out += ["", "**Engine crash:** Pensieve has no supervisor process yet (the engine runs in the server's "
+            "own process), so time from an engine crash to serving again is not measured; a process "
+            "manager restarting `pensieve serve` would take about the load time above."]
+    return "\n".join(out)
