@@ -130,6 +130,9 @@ void register_serve(CLI::App& app) {
     cmd->add_option("--kv-memory", o->kv_memory_mb, "KV cache pool in MB (instead of --kv-tokens)")
         ->envname("PENSIEVE_KV_MEMORY")
         ->check(CLI::Range(1, 1 << 20));
+    cmd->add_flag("!--no-prefix-cache", o->worker.scheduler.prefix_cache,
+                  "Do not keep finished requests' KV for later prompts that start alike")
+        ->envname("PENSIEVE_NO_PREFIX_CACHE");
     cmd->add_option("--log-level", o->log_level, "error, warn, info (one line per request) or debug")
         ->envname("PENSIEVE_LOG_LEVEL")
         ->check(CLI::IsMember({"error", "warn", "info", "debug"}));

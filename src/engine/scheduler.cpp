@@ -84,10 +84,25 @@ void Scheduler::admit() {
         const int64_t need =
             std::min(config_.n_ctx, n_prompt + std::max<int64_t>(next.request.max_tokens, 1));
         const int32_t id = next_id_++;
-        if (!kv_.reserve(id, need)) break;  // FCFS: wait for blocks rather than skip ahead
+        // Blocks of an earlier sequence that hold this prompt's start; the
+        // last prompt token is always evaluated, for its logits.
+        const std::vector<int32_t> shared =
+            config_.prefix_cache ? prefix_.lookup(next.request.prompt, (n_prompt - 1) / kBlockTokens)
+                                 : std::vector<int32_t>{};
+        kv_.share(id, shared);
+        const int64_t short_by = kv_.blocks_for(need) - static_cast<int64_t>(shared.size()) -
+                                 kv_.free_blocks();
+        if (short_by > 0) prefix_.evict(short_by);
+        if (!kv_.reserve(id, need)) {
+            kv_.release(id);
+            break;  // FCFS: wait for blocks rather than skip ahead
+        }
         auto seq =
             std::make_unique<Sequence>(id, std::move(waiting_.front()), tokenizer_, config_.n_ctx);
         waiting_.pop_front();
+        seq->n_evaluated = static_cast<int64_t>(shared.size()) * kBlockTokens;
+        seq->reply.result().cached_tokens = seq->n_evaluated;
+        reused_tokens_ += seq->n_evaluated;
         if (seq->task->on_admitted) seq->task->on_admitted();
         running_.push_back(std::move(seq));
     }
@@ -104,6 +119,7 @@ void Scheduler::finish(Sequence& s, StopReason reason) {
     } else {
         r.decode_seconds = seconds(s.first_token, now);
     }
+    if (config_.prefix_cache) prefix_.insert(s.tokens, s.n_evaluated, kv_.block_table(s.id));
     kv_.release(s.id);
     if (s.task->on_done) s.task->on_done(r);
 }
@@ -219,11 +235,13 @@ void Scheduler::cancel_all() {
 SchedulerStats Scheduler::stats() const {
     return {static_cast<int64_t>(running_.size()),
             static_cast<int64_t>(waiting_.size()),
-            kv_.config().n_blocks - kv_.free_blocks(),
+            kv_.config().n_blocks - kv_.free_blocks() - prefix_.idle_blocks(),
             kv_.config().n_blocks,
             kv_.config().block_tokens,
             last_prefill_,
-            last_decode_};
+            last_decode_,
+            prefix_.blocks(),
+            reused_tokens_};
 }
 
 }  // namespace pensieve::engine

@@ -18,6 +18,7 @@
 #include <string_view>
 #include <vector>
 
+#include "engine/prefix_cache.hpp"
 #include "engine/reply.hpp"
 #include "engine/sampler.hpp"
 #include "engine/session.hpp"
@@ -46,16 +47,19 @@ struct SchedulerConfig {
     int64_t prefill_chunk = 512;
     int64_t prefill_chunk_busy = 48;
     int n_threads = 0;
+    bool prefix_cache = true;  // reuse finished sequences' KV for prompts that start alike
 };
 
 struct SchedulerStats {
     int64_t running = 0;
     int64_t waiting = 0;
-    int64_t kv_blocks_used = 0;
+    int64_t kv_blocks_used = 0;    // held by running sequences
     int64_t kv_blocks_total = 0;
     int64_t kv_block_tokens = 0;
     int64_t last_step_prefill_tokens = 0;  // prompt tokens evaluated by the latest step
     int64_t last_step_decode_tokens = 0;   // decode tokens evaluated by the latest step
+    int64_t kv_blocks_cached = 0;  // indexed by the prefix cache (some also in use)
+    int64_t prefix_tokens_reused = 0;  // prompt tokens whose prefill the cache saved, in total
 };
 
 class Scheduler {
@@ -89,6 +93,7 @@ class Scheduler {
     SchedulerConfig config_;
     kernels::ThreadPool pool_;
     model::KvCache kv_;
+    PrefixCache prefix_{kv_};
     model::Forward forward_;
     std::deque<std::unique_ptr<SequenceTask>> waiting_;
     std::vector<std::unique_ptr<Sequence>> running_;
@@ -98,6 +103,7 @@ class Scheduler {
     int32_t next_id_ = 0;
     int64_t last_prefill_ = 0;
     int64_t last_decode_ = 0;
+    int64_t reused_tokens_ = 0;
 };
 
 }  // namespace pensieve::engine

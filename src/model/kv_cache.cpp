@@ -16,6 +16,7 @@ KvCache::KvCache(const KvCacheConfig& config) : config_(config) {
     k_.reset(new uint16_t[n]);
     v_.reset(new uint16_t[n]);
     free_.reserve(static_cast<size_t>(config.n_blocks));
+    refs_.assign(static_cast<size_t>(config.n_blocks), 0);
     for (int64_t b = config.n_blocks - 1; b >= 0; --b) free_.push_back(static_cast<int32_t>(b));
 }
 
@@ -41,6 +42,7 @@ bool KvCache::reserve(int32_t seq, int64_t n_tokens) {
     }
     for (int64_t i = 0; i < need; ++i) {
         table.push_back(free_.back());
+        refs_[static_cast<size_t>(free_.back())] = 1;
         free_.pop_back();
     }
     return true;
@@ -49,8 +51,29 @@ bool KvCache::reserve(int32_t seq, int64_t n_tokens) {
 void KvCache::release(int32_t seq) {
     const auto it = tables_.find(seq);
     if (it == tables_.end()) return;
-    for (int32_t b : it->second) free_.push_back(b);
+    for (int32_t b : it->second) drop(b);
     tables_.erase(it);
+}
+
+void KvCache::share(int32_t seq, std::span<const int32_t> blocks) {
+    if (tables_.count(seq) != 0) throw std::logic_error("KV cache: sharing into a used table");
+    std::vector<int32_t>& table = tables_[seq];
+    for (int32_t b : blocks) {
+        retain(b);
+        table.push_back(b);
+    }
+}
+
+void KvCache::retain(int32_t block) {
+    int32_t& refs = refs_.at(static_cast<size_t>(block));
+    if (refs == 0) throw std::logic_error("KV cache: retaining a free block");
+    refs += 1;
+}
+
+void KvCache::drop(int32_t block) {
+    int32_t& refs = refs_.at(static_cast<size_t>(block));
+    if (refs <= 0) throw std::logic_error("KV cache: dropping a free block");
+    if (--refs == 0) free_.push_back(block);
 }
 
 }  // namespace pensieve::model

@@ -4,10 +4,17 @@
 //
 // Memory is reserved up front but only touched (and so only resident) as
 // blocks are written.
+//
+// Blocks are reference-counted so that several holders can share one: the
+// sequences whose tables list it, and the engine's prefix cache, which keeps
+// the full blocks of finished sequences for later prompts that start alike.
+// A shared block is only ever read: a sequence writes positions past the
+// prefix it shares, and those lie in blocks of its own.
 #pragma once
 
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <unordered_map>
 #include <vector>
 
@@ -34,8 +41,16 @@ class KvCache {
     // Grows `seq`'s block table to hold positions [0, n_tokens). Returns false,
     // allocating nothing, when the pool has too few free blocks.
     bool reserve(int32_t seq, int64_t n_tokens);
-    // Returns all of `seq`'s blocks to the pool.
+    // Drops `seq`'s hold on each of its blocks; a block nobody else holds
+    // returns to the pool.
     void release(int32_t seq);
+    // Starts `seq`'s table (which must not exist yet) with blocks that other
+    // holders already filled: its positions [0, blocks × block_tokens).
+    void share(int32_t seq, std::span<const int32_t> blocks);
+    // An extra hold on a block (the prefix cache's), and dropping it.
+    void retain(int32_t block);
+    void drop(int32_t block);
+    int32_t holders(int32_t block) const { return refs_[static_cast<size_t>(block)]; }
     bool has(int32_t seq) const { return tables_.count(seq) != 0; }
     // Positions [0, capacity) of `seq` have a slot.
     int64_t capacity(int32_t seq) const;
@@ -60,6 +75,7 @@ class KvCache {
     std::unique_ptr<uint16_t[]> k_;  // [n_layer][n_blocks][block_tokens][kv_dim]
     std::unique_ptr<uint16_t[]> v_;  // same
     std::vector<int32_t> free_;      // free block ids (a stack)
+    std::vector<int32_t> refs_;      // holders of each block
     std::unordered_map<int32_t, std::vector<int32_t>> tables_;
 };
 

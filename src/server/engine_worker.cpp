@@ -106,6 +106,8 @@ void EngineWorker::publish_stats() {
     running_ = static_cast<size_t>(s.running);
     kv_used_ = s.kv_blocks_used;
     kv_total_ = s.kv_blocks_total;
+    kv_cached_ = s.kv_blocks_cached;
+    reused_ = s.prefix_tokens_reused;
 }
 
 void EngineWorker::loop() {

@@ -39,6 +39,8 @@ class EngineWorker {
     size_t running() const { return running_.load(); }
     int64_t kv_blocks_used() const { return kv_used_.load(); }
     int64_t kv_blocks_total() const { return kv_total_.load(); }
+    int64_t kv_blocks_cached() const { return kv_cached_.load(); }
+    int64_t prefix_tokens_reused() const { return reused_.load(); }
     int64_t kv_block_tokens() const { return kv_block_tokens_; }
     // Tokens the engine evaluated: totals and the recent per-second rates.
     RecentRate::Rates throughput() { return throughput_.rates(RecentRate::Clock::now()); }
@@ -62,6 +64,8 @@ class EngineWorker {
     std::atomic<size_t> running_{0};
     std::atomic<int64_t> kv_used_{0};
     std::atomic<int64_t> kv_total_{0};
+    std::atomic<int64_t> kv_cached_{0};
+    std::atomic<int64_t> reused_{0};
     int64_t kv_block_tokens_ = 16;  // fixed by the KV pool; set before the thread starts
     RecentRate throughput_;
     std::thread thread_;  // last: starts after everything above exists

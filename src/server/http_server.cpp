@@ -70,6 +70,8 @@ struct HttpServer::Impl {
         g.kv_blocks_used = serving.worker.kv_blocks_used();
         g.kv_blocks_total = serving.worker.kv_blocks_total();
         g.kv_block_tokens = serving.worker.kv_block_tokens();
+        g.kv_blocks_cached = serving.worker.kv_blocks_cached();
+        g.prefix_tokens_reused = serving.worker.prefix_tokens_reused();
         const RecentRate::Rates rates = serving.worker.throughput();
         g.prefill_tokens_per_second = rates.prefill_per_second;
         g.decode_tokens_per_second = rates.decode_per_second;
@@ -195,7 +197,8 @@ struct HttpServer::Impl {
                                 {"in_flight", serving.worker.running()},
                                 {"queued", serving.worker.queued()},
                                 {"kv_blocks_used", serving.worker.kv_blocks_used()},
-                                {"kv_blocks_total", serving.worker.kv_blocks_total()}});
+                                {"kv_blocks_total", serving.worker.kv_blocks_total()},
+                                {"kv_blocks_cached", serving.worker.kv_blocks_cached()}});
                  }));
         // Everything else: JSON 405 for a known path, JSON 404 otherwise.
         auto fallback = [](const httplib::Request& req, httplib::Response& res) {

@@ -33,6 +33,8 @@ struct LiveGauges {
     int64_t kv_blocks_used = 0;
     int64_t kv_blocks_total = 0;
     int64_t kv_block_tokens = 0;
+    int64_t kv_blocks_cached = 0;
+    int64_t prefix_tokens_reused = 0;
     double prefill_tokens_per_second = 0;  // recent window
     double decode_tokens_per_second = 0;
     int64_t prefill_tokens_total = 0;  // every token the engine evaluated
