@@ -130,9 +130,11 @@ void register_serve(CLI::App& app) {
     cmd->add_option("--kv-memory", o->kv_memory_mb, "KV cache pool in MB (instead of --kv-tokens)")
         ->envname("PENSIEVE_KV_MEMORY")
         ->check(CLI::Range(1, 1 << 20));
-    cmd->add_flag("!--no-prefix-cache", o->worker.scheduler.prefix_cache,
-                  "Do not keep finished requests' KV for later prompts that start alike")
-        ->envname("PENSIEVE_NO_PREFIX_CACHE");
+    cmd->add_option("--prefix-cache-tokens", o->worker.scheduler.prefix_cache_tokens,
+                    "KV of finished requests kept for prompts that start alike, in tokens "
+                    "(default: --ctx; 0: off)")
+        ->envname("PENSIEVE_PREFIX_CACHE_TOKENS")
+        ->check(CLI::Range(int64_t{0}, int64_t{1} << 24));
     cmd->add_option("--log-level", o->log_level, "error, warn, info (one line per request) or debug")
         ->envname("PENSIEVE_LOG_LEVEL")
         ->check(CLI::IsMember({"error", "warn", "info", "debug"}));

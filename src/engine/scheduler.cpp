@@ -53,7 +53,9 @@ Scheduler::Scheduler(const model::Model& model, const tokenizer::Tokenizer& toke
            kBlockTokens}),
       forward_(model, pool_,
                config.n_parallel + std::max(config.prefill_chunk, config.prefill_chunk_busy),
-               config.n_ctx) {}
+               config.n_ctx),
+      prefix_cap_blocks_((config.prefix_cache_tokens < 0 ? config.n_ctx : config.prefix_cache_tokens) /
+                         kBlockTokens) {}
 
 Scheduler::~Scheduler() = default;
 
@@ -87,8 +89,9 @@ void Scheduler::admit() {
         // Blocks of an earlier sequence that hold this prompt's start; the
         // last prompt token is always evaluated, for its logits.
         const std::vector<int32_t> shared =
-            config_.prefix_cache ? prefix_.lookup(next.request.prompt, (n_prompt - 1) / kBlockTokens)
-                                 : std::vector<int32_t>{};
+            prefix_cap_blocks_ > 0
+                ? prefix_.lookup(next.request.prompt, (n_prompt - 1) / kBlockTokens)
+                : std::vector<int32_t>{};
         kv_.share(id, shared);
         const int64_t short_by = kv_.blocks_for(need) - static_cast<int64_t>(shared.size()) -
                                  kv_.free_blocks();
@@ -119,8 +122,11 @@ void Scheduler::finish(Sequence& s, StopReason reason) {
     } else {
         r.decode_seconds = seconds(s.first_token, now);
     }
-    if (config_.prefix_cache) prefix_.insert(s.tokens, s.n_evaluated, kv_.block_table(s.id));
+    if (prefix_cap_blocks_ > 0) {
+        prefix_.insert(s.tokens, s.n_evaluated, kv_.block_table(s.id));
+    }
     kv_.release(s.id);
+    if (prefix_.blocks() > prefix_cap_blocks_) prefix_.evict(prefix_.blocks() - prefix_cap_blocks_);
     if (s.task->on_done) s.task->on_done(r);
 }
 

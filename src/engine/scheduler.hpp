@@ -47,7 +47,11 @@ struct SchedulerConfig {
     int64_t prefill_chunk = 512;
     int64_t prefill_chunk_busy = 48;
     int n_threads = 0;
-    bool prefix_cache = true;  // reuse finished sequences' KV for prompts that start alike
+    // Most tokens of finished sequences' KV kept for prompts that start
+    // alike (0: no prefix cache; -1: n_ctx). The cap keeps the pool's idle
+    // blocks from all becoming resident memory under a stream of distinct
+    // requests.
+    int64_t prefix_cache_tokens = -1;
 };
 
 struct SchedulerStats {
@@ -104,6 +108,7 @@ class Scheduler {
     int64_t last_prefill_ = 0;
     int64_t last_decode_ = 0;
     int64_t reused_tokens_ = 0;
+    int64_t prefix_cap_blocks_ = 0;
 };
 
 }  // namespace pensieve::engine

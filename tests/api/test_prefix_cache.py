@@ -25,7 +25,7 @@ def cached():
 
 @pytest.fixture(scope="module")
 def uncached():
-    s = Server("--log-format", "json", "--no-prefix-cache")
+    s = Server("--log-format", "json", "--prefix-cache-tokens", "0")
     yield s
     s.stop()
 
@@ -81,3 +81,19 @@ def test_cached_blocks_are_not_counted_as_in_use(cached):
         time.sleep(0.02)
     assert health["kv_blocks_used"] == 0
     assert health["kv_blocks_cached"] > 0
+
+
+def test_the_cache_keeps_no_more_than_its_cap():
+    capped = Server("--log-format", "json", "--prefix-cache-tokens", "32")
+    try:
+        for question in QUESTIONS:
+            ask(capped, [{"role": "user", "content": question}])
+        deadline = time.time() + 5
+        while True:
+            health = httpx.get(capped.url + "/health").json()
+            if health["kv_blocks_used"] == 0 or time.time() > deadline:
+                break
+            time.sleep(0.02)
+        assert 0 < health["kv_blocks_cached"] <= 2
+    finally:
+        capped.stop()
