@@ -39,6 +39,17 @@ def ask(server, messages, max_tokens=24):
     return r.json()["content"][0]["text"], record
 
 
+def idle_health(server):
+    """/health once no sequence holds KV: the engine publishes its counts
+    after the step that finished the reply, which can be just after it left."""
+    deadline = time.time() + 5
+    while True:
+        health = httpx.get(server.url + "/health").json()
+        if health["kv_blocks_used"] == 0 or time.time() > deadline:
+            return health
+        time.sleep(0.02)
+
+
 def agree(a, b):
     """Equal, or parted only after a long common prefix: reused K/V were
     computed in another batch, so sums may run in another order (the same
@@ -72,13 +83,7 @@ def test_the_next_turn_reuses_the_history(cached, uncached):
 
 def test_cached_blocks_are_not_counted_as_in_use(cached):
     ask(cached, [{"role": "user", "content": QUESTIONS[0]}])
-    # The engine publishes its counts after the step that finished the reply.
-    deadline = time.time() + 5
-    while True:
-        health = httpx.get(cached.url + "/health").json()
-        if health["kv_blocks_used"] == 0 or time.time() > deadline:
-            break
-        time.sleep(0.02)
+    health = idle_health(cached)
     assert health["kv_blocks_used"] == 0
     assert health["kv_blocks_cached"] > 0
 
@@ -88,12 +93,7 @@ def test_the_cache_keeps_no_more_than_its_cap():
     try:
         for question in QUESTIONS:
             ask(capped, [{"role": "user", "content": question}])
-        deadline = time.time() + 5
-        while True:
-            health = httpx.get(capped.url + "/health").json()
-            if health["kv_blocks_used"] == 0 or time.time() > deadline:
-                break
-            time.sleep(0.02)
+        health = idle_health(capped)
         assert 0 < health["kv_blocks_cached"] <= 2
     finally:
         capped.stop()
