@@ -5,7 +5,9 @@
 //
 // The kernel variant follows PENSIEVE_CPU; thread counts are benchmark args.
 #include <benchmark/benchmark.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <map>
@@ -176,6 +178,69 @@ void BM_Gemm(benchmark::State& state) {
                static_cast<int>(state.range(1)));
 }
 
+// GEMV on weights that cannot be in the last-level cache: several distinct
+// kN x kK matrices laid end to end in one buffer of at least twice the LLC
+// (detected at run time; at most kColdCapBytes), one matrix per iteration in
+// turn, so every iteration streams its weights from memory. The in-cache
+// BM_Gemv above repeats one matrix and, with a large LLC, measures the cache.
+constexpr size_t kColdCapBytes = size_t{2} << 30;
+
+size_t llc_bytes() {
+    const long v = sysconf(_SC_LEVEL3_CACHE_SIZE);
+    return v > 0 ? static_cast<size_t>(v) : size_t{64} << 20;
+}
+
+struct ColdWeights {
+    TensorType type = TensorType::F32;
+    std::vector<uint8_t> data;  // `count` matrices of kN rows
+    size_t matrix_bytes = 0;
+    int64_t count = 0;
+};
+
+// One type at a time (the buffer is ~1 GB): rebuilt when the type changes.
+const ColdWeights& cold_weights(TensorType type) {
+    static ColdWeights cold;
+    if (cold.count > 0 && cold.type == type) return cold;
+    const Weights& one = weights(type);
+    cold.type = type;
+    cold.matrix_bytes = one.data.size();
+    const size_t want = std::min(2 * llc_bytes() + cold.matrix_bytes, kColdCapBytes);
+    cold.count = std::max<int64_t>(2, static_cast<int64_t>(want / cold.matrix_bytes));
+    cold.data.assign(cold.matrix_bytes * static_cast<size_t>(cold.count), 0);
+    for (int64_t m = 0; m < cold.count; ++m)
+        std::memcpy(cold.data.data() + static_cast<size_t>(m) * cold.matrix_bytes, one.data.data(),
+                    cold.matrix_bytes);
+    return cold;
+}
+
+void BM_GemvCold(benchmark::State& state) {
+    const auto type = static_cast<TensorType>(state.range(0));
+    const int threads = static_cast<int>(state.range(1));
+    const ColdWeights& cold = cold_weights(type);
+    WeightMatrix w = weights(type).matrix;
+    const std::vector<float> x = activations(1);
+    std::vector<float> y(static_cast<size_t>(kN));
+    MatmulScratch scratch;
+    matmul(pool(threads), w, x.data(), 1, y.data(), scratch);
+    if (!verify(w, x, 1, y)) {
+        state.SkipWithError("result differs from the scalar reference");
+        return;
+    }
+    int64_t m = 0;
+    for (auto _ : state) {
+        w.data = cold.data.data() + static_cast<size_t>(m) * cold.matrix_bytes;
+        m = m + 1 == cold.count ? 0 : m + 1;
+        matmul(pool(threads), w, x.data(), 1, y.data(), scratch);
+        benchmark::ClobberMemory();
+    }
+    state.counters["GB/s"] = benchmark::Counter(static_cast<double>(cold.matrix_bytes) * 1e-9,
+                                                benchmark::Counter::kIsIterationInvariantRate);
+    state.counters["MiB_set"] =
+        static_cast<double>(cold.matrix_bytes * static_cast<size_t>(cold.count)) / (1 << 20);
+    state.SetLabel(std::string(table_for(active_isa())->types[static_cast<uint32_t>(type)].name) +
+                   " " + std::string(isa_name(active_isa())));
+}
+
 // The matrices of SmolLM2-135M's decode step (n x k): q/o, k/v, gate/up,
 // down, and the tied output embedding. Per-call overheads show up here.
 void BM_GemvSmall(benchmark::State& state) {
@@ -201,9 +266,12 @@ void gemv_small_args(benchmark::internal::Benchmark* bm) {
 // One decode step of SmolLM2-135M's matmuls (30 layers of Q4_1 q/k/v/o and
 // gate/up/down, then the 49152-row Q8_0 output): ~96 MB of distinct weights
 // per token, so they stream from the last-level cache or memory as in the
-// engine, unlike the single-matrix benchmarks. Reports tok/s.
+// engine, unlike the single-matrix benchmarks. The second argument is the
+// number of sequences decoded together (the batch of every matmul); reports
+// aggregate tok/s of the matmuls alone (no attention, norms or sampling).
 void BM_DecodeSmolLM(benchmark::State& state) {
     const int threads = static_cast<int>(state.range(0));
+    const int64_t b = state.range(1);
     struct Shape {
         int64_t n, k;
     };
@@ -229,18 +297,22 @@ void BM_DecodeSmolLM(benchmark::State& state) {
         m.push_back(std::move(w));
         return m;
     }();
-    const std::vector<float> x = activations(1, 1536);
-    std::vector<float> y(49152);
+    const std::vector<float> x = activations(b, 1536);
+    std::vector<float> y(static_cast<size_t>(b * 49152));
     MatmulScratch scratch;
     for (auto _ : state) {
         for (const Weights& w : mats)
-            matmul(pool(threads), w.matrix, x.data(), 1, y.data(), scratch);
+            matmul(pool(threads), w.matrix, x.data(), b, y.data(), scratch, 1536, w.matrix.n);
         benchmark::ClobberMemory();
     }
     state.counters["tok/s"] =
-        benchmark::Counter(1.0, benchmark::Counter::kIsIterationInvariantRate);
+        benchmark::Counter(static_cast<double>(b), benchmark::Counter::kIsIterationInvariantRate);
+    state.SetLabel(std::string(isa_name(active_isa())));
 }
-BENCHMARK(BM_DecodeSmolLM)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_DecodeSmolLM)
+    ->ArgsProduct({{1, 2}, {1, 4, 8, 16, 32}})
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
 
 void gemv_args(benchmark::internal::Benchmark* bm) {
     for (TensorType t : {TensorType::Q4_0, TensorType::Q4_1, TensorType::Q8_0, TensorType::Q4_K,
@@ -258,6 +330,7 @@ void gemm_args(benchmark::internal::Benchmark* bm) {
 }
 
 BENCHMARK(BM_Gemv)->Apply(gemv_args)->UseRealTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_GemvCold)->Apply(gemv_args)->UseRealTime()->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_GemvSmall)->Apply(gemv_small_args)->UseRealTime()->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_Gemm)->Apply(gemm_args)->UseRealTime()->Unit(benchmark::kMillisecond);
 

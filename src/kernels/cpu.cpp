@@ -2,6 +2,10 @@
 #include "kernels/cpu.hpp"
 
 #include <cpuid.h>
+#if defined(__linux__)
+#include <sys/syscall.h>
+#include <unistd.h>
+#endif
 
 #include <cstdio>
 #include <cstdlib>
@@ -34,6 +38,19 @@ unsigned long long xcr0() {
     return (static_cast<unsigned long long>(hi) << 32) | lo;
 }
 
+// Linux (5.16+) hands out the 8 KB of AMX tile data state per process on
+// request; without it the first tile instruction faults. Asked once, at
+// detection, before any thread runs a tile kernel.
+bool request_amx_permission() {
+#if defined(__linux__) && defined(SYS_arch_prctl)
+    constexpr long kArchReqXcompPerm = 0x1023;
+    constexpr long kXfeatureXtiledata = 18;
+    return syscall(SYS_arch_prctl, kArchReqXcompPerm, kXfeatureXtiledata) == 0;
+#else
+    return false;
+#endif
+}
+
 CpuFeatures detect() {
     CpuFeatures f;
     const unsigned max_leaf = __get_cpuid_max(0, nullptr);
@@ -49,8 +66,9 @@ CpuFeatures detect() {
     f.sse42 = bit(l1.c, 20);
     const bool osxsave = bit(l1.c, 27);
     const unsigned long long xcr = osxsave ? xcr0() : 0;
-    const bool os_ymm = (xcr & 0x6) == 0x6;    // SSE + AVX state
-    const bool os_zmm = (xcr & 0xe6) == 0xe6;  // + opmask, ZMM_Hi256, Hi16_ZMM
+    const bool os_ymm = (xcr & 0x6) == 0x6;            // SSE + AVX state
+    const bool os_zmm = (xcr & 0xe6) == 0xe6;          // + opmask, ZMM_Hi256, Hi16_ZMM
+    const bool os_tiles = (xcr & 0x60000) == 0x60000;  // XTILECFG, XTILEDATA
     f.avx = bit(l1.c, 28) && os_ymm;
     f.fma = bit(l1.c, 12) && f.avx;
     f.f16c = bit(l1.c, 29) && f.avx;
@@ -63,6 +81,10 @@ CpuFeatures detect() {
         f.avx512vl = bit(l7.b, 31) && f.avx512f;
         f.avx512vnni = bit(l7.c, 11) && f.avx512f;
         f.avx512fp16 = bit(l7.d, 23) && f.avx512f;
+        f.amx_tile = bit(l7.d, 24) && os_tiles;
+        f.amx_int8 = bit(l7.d, 25) && f.amx_tile;
+        f.amx_bf16 = bit(l7.d, 22) && f.amx_tile;
+        f.amx_permitted = f.amx_tile && request_amx_permission();
         if (l7.a >= 1) {
             const Regs l71 = cpuid(7, 1);
             f.avx_vnni = bit(l71.a, 4) && f.avx;
@@ -91,8 +113,8 @@ Isa initial_isa() {
     const std::optional<Isa> wanted = parse_isa(env);
     if (!wanted) {
         std::fprintf(stderr,
-                     "pensieve: PENSIEVE_CPU=%s is not one of ref, avx2, avx512; using %s\n", env,
-                     isa_name(best_isa()).data());
+                     "pensieve: PENSIEVE_CPU=%s is not one of ref, avx2, avx512, amx; using %s\n",
+                     env, isa_name(best_isa()).data());
         return best_isa();
     }
     if (!isa_supported(*wanted)) {
@@ -118,6 +140,8 @@ std::string_view isa_name(Isa isa) {
             return "avx2";
         case Isa::Avx512:
             return "avx512";
+        case Isa::Amx:
+            return "amx";
     }
     return "?";
 }
@@ -126,6 +150,7 @@ std::optional<Isa> parse_isa(std::string_view name) {
     if (name == "ref") return Isa::Ref;
     if (name == "avx2") return Isa::Avx2;
     if (name == "avx512") return Isa::Avx512;
+    if (name == "amx") return Isa::Amx;
     return std::nullopt;
 }
 
@@ -139,11 +164,14 @@ bool isa_supported(Isa isa) {
         case Isa::Avx512:
             return isa_supported(Isa::Avx2) && f.avx512f && f.avx512bw && f.avx512dq &&
                    f.avx512vl && f.avx512vnni;
+        case Isa::Amx:
+            return isa_supported(Isa::Avx512) && f.amx_tile && f.amx_int8 && f.amx_permitted;
     }
     return false;
 }
 
 Isa best_isa() {
+    if (isa_supported(Isa::Amx)) return Isa::Amx;
     if (isa_supported(Isa::Avx512)) return Isa::Avx512;
     if (isa_supported(Isa::Avx2)) return Isa::Avx2;
     return Isa::Ref;

@@ -1,8 +1,11 @@
 // What the CPU can do (CPUID + XGETBV) and which kernel variant runs on it.
 // One binary serves every x86-64: the scalar reference always works, AVX2 and
 // AVX-512 variants are picked only where both the CPU and the OS support them.
-// PENSIEVE_CPU=ref|avx2|avx512 forces a variant (an unsupported one falls back
-// to the best available, with a warning on stderr).
+// PENSIEVE_CPU=ref|avx2|avx512|amx forces a variant (an unsupported one falls
+// back to the best available, with a warning on stderr). `amx` is AVX-512 plus
+// the AMX-INT8 tile GEMM for larger batches; it needs the CPU flags and, on
+// Linux, the kernel's permission to use tile data (arch_prctl), so
+// PENSIEVE_CPU=avx512 is how to switch the tiles off.
 #pragma once
 
 #include <optional>
@@ -15,6 +18,7 @@ enum class Isa {
     Ref,     // portable scalar C++, the reference every variant is tested against
     Avx2,    // AVX2 + FMA + F16C (Haswell, Zen 1 and later)
     Avx512,  // AVX-512 F/BW/DQ/VL + VNNI (Ice Lake, Sapphire Rapids, Zen 4 and later)
+    Amx,     // Avx512 + AMX-TILE/AMX-INT8 matmul tiles for b >= 8 (Sapphire Rapids and later)
 };
 
 struct CpuFeatures {
@@ -33,6 +37,10 @@ struct CpuFeatures {
     bool avx512bf16 = false;
     bool avx512fp16 = false;
     bool avx_vnni = false;
+    bool amx_tile = false;  // CPUID and the OS saves tile state (XCR0 bits 17, 18)
+    bool amx_int8 = false;
+    bool amx_bf16 = false;
+    bool amx_permitted = false;  // the OS let this process use tile data (Linux arch_prctl)
 };
 
 const CpuFeatures& cpu_features();

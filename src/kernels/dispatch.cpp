@@ -14,8 +14,9 @@ KernelTable build(Isa isa) {
     fill_ref(table);
     // AVX-512 builds on AVX2 so that a format with only an AVX2 path still
     // gets it on an AVX-512 machine.
-    if (isa == Isa::Avx2 || isa == Isa::Avx512) patch_avx2(table);
-    if (isa == Isa::Avx512) patch_avx512(table);
+    if (isa == Isa::Avx2 || isa == Isa::Avx512 || isa == Isa::Amx) patch_avx2(table);
+    if (isa == Isa::Avx512 || isa == Isa::Amx) patch_avx512(table);
+    if (isa == Isa::Amx) patch_amx(table);
     return table;
 }
 
@@ -29,6 +30,10 @@ const KernelTable& avx2_table() {
 }
 const KernelTable& avx512_table() {
     static const KernelTable table = build(Isa::Avx512);
+    return table;
+}
+const KernelTable& amx_table() {
+    static const KernelTable table = build(Isa::Amx);
     return table;
 }
 
@@ -47,6 +52,10 @@ PackedGemm& packed_row(KernelTable& table, TensorType type) {
     return table.packed.at(static_cast<uint32_t>(type));
 }
 
+PackedGemm& packed_large_row(KernelTable& table, TensorType type) {
+    return table.packed_large.at(static_cast<uint32_t>(type));
+}
+
 const KernelTable* table_for(Isa isa) {
     if (!isa_supported(isa)) return nullptr;
     switch (isa) {
@@ -56,6 +65,8 @@ const KernelTable* table_for(Isa isa) {
             return &avx2_table();
         case Isa::Avx512:
             return &avx512_table();
+        case Isa::Amx:
+            return &amx_table();
     }
     return nullptr;
 }

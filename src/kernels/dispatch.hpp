@@ -60,13 +60,22 @@ struct PackedGemm {
     void (*tile)(const PackedGemmArgs& args, int64_t r0, int64_t r1, void* work) = nullptr;
     // Smallest batch the path is used for (below it vec_dot is faster).
     int64_t min_batch = 1;
+    // Instead of pack_act: packs rows [0, rows) of x (rows <= kPackedActGroup,
+    // row stride x_stride floats) into one interleaved group of act_bytes(k)
+    // bytes, zero past `rows`. Set for layouts that mix the rows of a group
+    // (AMX tiles); args.act_stride is then the stride between groups.
+    void (*pack_group)(const float* x, int64_t x_stride, int64_t rows, void* dst,
+                       int64_t k) = nullptr;
 };
 inline constexpr int64_t kPackedTileRows = 16;
+inline constexpr int64_t kPackedActGroup = 16;
 
 struct KernelTable {
     Isa isa = Isa::Ref;
     std::array<TypeTraits, kTypeIdLimit> types{};   // indexed by type id; empty rows: unsupported
     std::array<PackedGemm, kTypeIdLimit> packed{};  // indexed by type id; empty: use vec_dot
+    // Used instead of `packed` when b >= its min_batch (AMX tiles); empty: none.
+    std::array<PackedGemm, kTypeIdLimit> packed_large{};
     OpsTable ops;
 };
 
@@ -75,6 +84,7 @@ struct KernelTable {
 // standard-library code (see x86/avx2/avx2.hpp).
 TypeTraits& type_row(KernelTable& table, TensorType type);
 PackedGemm& packed_row(KernelTable& table, TensorType type);
+PackedGemm& packed_large_row(KernelTable& table, TensorType type);
 
 // The table of `isa`, or nullptr when this CPU cannot run it.
 const KernelTable* table_for(Isa isa);
@@ -84,6 +94,7 @@ const KernelTable& active_table();
 void fill_ref(KernelTable& table);
 void patch_avx2(KernelTable& table);
 void patch_avx512(KernelTable& table);
+void patch_amx(KernelTable& table);
 
 namespace detail {
 void activate(Isa isa);

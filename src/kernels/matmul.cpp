@@ -37,13 +37,23 @@ size_t round_up(size_t v, size_t a) {
 void matmul_packed(ThreadPool& pool, const PackedGemm& packed, const WeightMatrix& w,
                    const float* x, int64_t b, float* y, MatmulScratch& scratch, int64_t x_stride,
                    int64_t y_stride) {
+    // Activations: one packed row each, or groups of kPackedActGroup rows.
+    const bool grouped = packed.pack_group != nullptr;
+    const int64_t act_units = grouped ? (b + kPackedActGroup - 1) / kPackedActGroup : b;
     const size_t act_stride = round_up(packed.act_bytes(w.k), kAlign);
     const size_t work_stride = round_up(packed.work_bytes(w.k), kAlign);
-    auto* buf = static_cast<char*>(scratch.reserve(act_stride * static_cast<size_t>(b) +
+    auto* buf = static_cast<char*>(scratch.reserve(act_stride * static_cast<size_t>(act_units) +
                                                    work_stride * static_cast<size_t>(pool.size())));
-    char* work = buf + act_stride * static_cast<size_t>(b);
-    pool.parallel_for(b, [&](int64_t row, int) {
-        packed.pack_act(x + row * x_stride, buf + static_cast<size_t>(row) * act_stride, w.k);
+    char* work = buf + act_stride * static_cast<size_t>(act_units);
+    pool.parallel_for(act_units, [&](int64_t unit, int) {
+        char* dst = buf + static_cast<size_t>(unit) * act_stride;
+        if (grouped) {
+            const int64_t row = unit * kPackedActGroup;
+            packed.pack_group(x + row * x_stride, x_stride, std::min(kPackedActGroup, b - row), dst,
+                              w.k);
+        } else {
+            packed.pack_act(x + unit * x_stride, dst, w.k);
+        }
     });
     const PackedGemmArgs args{w.data, w.row_stride, w.k, buf, act_stride, b, y, y_stride};
     // Consecutive tiles per task: small matmuls (decode of a small model:
@@ -96,7 +106,13 @@ void matmul(ThreadPool& pool, const WeightMatrix& w, const float* x, int64_t b, 
     if (x_stride == 0) x_stride = w.k;
     if (y_stride == 0) y_stride = w.n;
 
-    const PackedGemm& packed = active_table().packed[static_cast<uint32_t>(w.type)];
+    const KernelTable& table = active_table();
+    const PackedGemm& large = table.packed_large[static_cast<uint32_t>(w.type)];
+    if (large.tile != nullptr && b >= large.min_batch) {
+        matmul_packed(pool, large, w, x, b, y, scratch, x_stride, y_stride);
+        return;
+    }
+    const PackedGemm& packed = table.packed[static_cast<uint32_t>(w.type)];
     if (packed.tile != nullptr && b >= packed.min_batch) {
         matmul_packed(pool, packed, w, x, b, y, scratch, x_stride, y_stride);
         return;

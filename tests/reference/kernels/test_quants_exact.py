@@ -9,7 +9,7 @@ tests/unit/kernels/probe/) to do the same work, and compare bit for bit:
   its floats exactly (compared as uint32 bit patterns);
 * quantize: for every format it can encode, our bytes must equal its bytes.
 
-Each variant (ref, avx2, avx512) the CPU supports is checked: SIMD variants
+Each variant (ref, avx2, avx512, amx) the CPU supports is checked: SIMD variants
 of these functions are expected to be exact too.
 """
 
@@ -42,7 +42,7 @@ DECODE_ONLY = [T.Q2_K, T.Q3_K, T.Q4_K, T.Q5_K, T.Q6_K]
 
 def variants():
     out = []
-    for isa in ["ref", "avx2", "avx512"]:
+    for isa in ["ref", "avx2", "avx512", "amx"]:
         env = dict(os.environ, PENSIEVE_CPU=isa)
         if PROBE.exists():
             got = subprocess.run([str(PROBE), "isa"], env=env, capture_output=True, text=True)

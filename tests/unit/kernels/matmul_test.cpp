@@ -170,6 +170,75 @@ TEST(Matmul, SmallBatchKFormatsMatchReferenceOverFullScaleRange) {
     }
 }
 
+// The large-batch paths (AMX tiles: per-block int32 sums scaled in float) on
+// weights whose blocks differ in magnitude by up to 2^10 and activations with
+// outliers, at batch sizes that leave the last group of 16 rows partial.
+TEST(Matmul, LargeBatchMatchesReferenceOverFullScaleRange) {
+    IsaGuard guard;
+    MatmulScratch scratch;
+    constexpr int64_t n = 29, k = 2048;
+    std::vector<float> wf = normal_floats(static_cast<size_t>(n * k), 51, 0.5f);
+    for (size_t e = 0; e < wf.size(); ++e) {
+        const auto sub = static_cast<int>((e / 32) % 11);
+        wf[e] = wf[e] * std::ldexp(1.0f, sub - 5) + (sub % 3 == 0 ? 0.7f : 0.0f);
+    }
+    std::vector<float> x = normal_floats(static_cast<size_t>(33 * k), 52);
+    for (size_t e = 0; e < x.size(); e += 97) x[e] *= 40.0f;
+    // Rows 16.. : zero, tiny and outlier blocks (empty Q8 blocks, scale extremes).
+    const std::vector<float> nasty = nasty_floats(static_cast<size_t>(17 * k), 53);
+    std::copy(nasty.begin(), nasty.end(), x.begin() + 16 * k);
+    for (TensorType type :
+         {TensorType::Q4_0, TensorType::Q4_1, TensorType::Q8_0, TensorType::Q4_K}) {
+        const TypeTraits& rt = ref_traits(type);
+        const std::vector<uint8_t> wq = quantize(rt, wf);
+        const std::vector<float> wd = dequantize(rt, wq.data(), n * k);
+        const WeightMatrix w{type, wq.data(), n, k, row_bytes(rt, k)};
+        for (int64_t b : {8, 17, 33}) {
+            ASSERT_TRUE(set_active_isa(Isa::Ref));
+            std::vector<float> want(static_cast<size_t>(b * n));
+            matmul(pool(1), w, x.data(), b, want.data(), scratch);
+            for (Isa isa : simd_isas()) {
+                ASSERT_TRUE(set_active_isa(isa));
+                SCOPED_TRACE(type_name(type) + " isa=" + std::string(isa_name(isa)) +
+                             " b=" + std::to_string(b));
+                std::vector<float> got(static_cast<size_t>(b * n), NAN);
+                matmul(pool(2), w, x.data(), b, got.data(), scratch);
+                for (int64_t i = 0; i < b; ++i) {
+                    for (int64_t r = 0; r < n; ++r) {
+                        double mag = 0.0;
+                        for (int64_t e = 0; e < k; ++e)
+                            mag +=
+                                std::fabs(static_cast<double>(wd[static_cast<size_t>(r * k + e)] *
+                                                              x[static_cast<size_t>(i * k + e)]));
+                        const auto at = static_cast<size_t>(i * n + r);
+                        ASSERT_NEAR(got[at], want[at], 1e-4 * mag + 1e-6)
+                            << "row " << i << " col " << r;
+                    }
+                }
+            }
+        }
+    }
+}
+
+// The AMX variant is the AVX-512 table plus tiles for larger batches of the
+// formats the models use; without the CPU flags or the OS's permission it is
+// not offered (and every test above skips it).
+TEST(Matmul, AmxVariantAddsLargeBatchTilesOnlyWhereSupported) {
+    if (!isa_supported(Isa::Amx)) {
+        EXPECT_EQ(table_for(Isa::Amx), nullptr);
+        GTEST_SKIP() << "no AMX-INT8 (or no OS permission) on this machine";
+    }
+    const KernelTable& amx = *table_for(Isa::Amx);
+    const KernelTable& avx512 = *table_for(Isa::Avx512);
+    for (TensorType t : {TensorType::Q4_0, TensorType::Q4_1, TensorType::Q8_0, TensorType::Q4_K}) {
+        const PackedGemm& large = amx.packed_large[static_cast<uint32_t>(t)];
+        EXPECT_NE(large.tile, nullptr) << type_name(t);
+        EXPECT_GT(large.min_batch, 1) << type_name(t);
+        EXPECT_EQ(avx512.packed_large[static_cast<uint32_t>(t)].tile, nullptr) << type_name(t);
+    }
+    EXPECT_EQ(best_isa(), Isa::Amx);
+}
+
 TEST(Matmul, HonoursRowStrides) {
     const TypeTraits& t = traits(TensorType::Q8_0);
     const std::vector<float> wf = normal_floats(static_cast<size_t>(kRows * kK), 21);

@@ -35,7 +35,7 @@ inline const TypeTraits& ref_traits(TensorType t) {
 // Supported variants other than the reference.
 inline std::vector<Isa> simd_isas() {
     std::vector<Isa> out;
-    for (Isa isa : {Isa::Avx2, Isa::Avx512}) {
+    for (Isa isa : {Isa::Avx2, Isa::Avx512, Isa::Amx}) {
         if (isa_supported(isa)) out.push_back(isa);
     }
     return out;
