@@ -17,6 +17,7 @@ void register_chat(CLI::App& app);        // cmd_chat.cpp
 void register_bench(CLI::App& app);       // cmd_bench.cpp
 void register_perplexity(CLI::App& app);  // cmd_perplexity.cpp
 void register_serve(CLI::App& app);       // cmd_serve.cpp
+void register_quantize(CLI::App& app);    // cmd_quantize.cpp
 
 // Subcommand callbacks set the process exit code here (default 0).
 void set_exit_code(int code);

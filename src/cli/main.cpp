@@ -18,6 +18,7 @@ int main(int argc, char** argv) {
     pensieve::cli::register_bench(app);
     pensieve::cli::register_perplexity(app);
     pensieve::cli::register_serve(app);
+    pensieve::cli::register_quantize(app);
     pensieve::cli::register_tokenize(app);
     pensieve::cli::register_cpu(app);
     pensieve::cli::register_template(app);
