@@ -8,7 +8,7 @@
 # Usage: scripts/benchmark.sh [--model M] [--duration S] [--report]
 #                             [--build DIR] [--out FILE] [-- run.py options]
 #   --model     model under test (known name or path; default: the default model)
-#   --duration  seconds per load level and per timed loop (default 20; 3-5 for a smoke test)
+#   --duration  seconds per load level and per timed loop (default 15; 3-5 for a smoke test)
 #   --report    also write docs/PERFORMANCE.md + docs/performance/*.png; the raw
 #               results then go to docs/performance/results.json next to them
 #   --build     Release build directory to use, built here if needed (default build)
@@ -18,7 +18,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 model=smollm2-135m-instruct-q4_1
-duration=20
+duration=15
 report=0
 build=build
 out=

@@ -126,7 +126,8 @@ def recommendations(r):
                    f"tokens; each 1,024 tokens of context holds {mib(f['kv_mib_per_1k'])} of KV per sequence, so "
                    "memory is not the limit here, attention time is.")
     quant = r.get("quantization")
-    if not _bad(quant) and len(quant) > 1:
+    quant = [q for q in quant if "error" not in q] if not _bad(quant) else None
+    if quant and len(quant) > 1:
         fast = max(quant, key=lambda q: q["decode_tok_s"])
         good = min(quant, key=lambda q: q["perplexity"])
         if fast is good:

@@ -60,13 +60,14 @@ def api_json(binary, iterations):
 
 def model_info(binary, name):
     """Size, parameters and quantization mix (by bytes) of a model file."""
-    info = pensieve_json(binary, "info", "--json", models_dir() / f"{name}.gguf")
+    path = Path(name) if Path(name).is_file() else models_dir() / f"{name}.gguf"
+    info = pensieve_json(binary, "info", "--json", path)
     types = {t: v["bytes"] for t, v in info["types"].items()}
     total = sum(types.values())
     mix = sorted(((t, b / total) for t, b in types.items()), key=lambda x: -x[1])
     return {"name": name, "display_name": info.get("name"), "architecture": info["architecture"],
             "parameters": info["parameters"],
-            "file_mib": (models_dir() / f"{name}.gguf").stat().st_size / 2**20,
+            "file_mib": path.stat().st_size / 2**20,
             "quant_mix": [{"type": t, "share": s} for t, s in mix if s >= 0.01]}
 
 
@@ -82,18 +83,41 @@ def perplexity(binary, model, ctx=512):
             "chunks": int(head.group(2)), "ctx": ctx, "text": str(TEXT.relative_to(REPO))}
 
 
-def quantization(binary, models, reps):
-    """Per available model: what it is, its speed and its perplexity. The
-    known models are different models in different formats, so this is a
-    table of published formats, not one model requantized."""
+def _measure(binary, model, reps, pp, tg):
+    """Speed and perplexity of one model file or known model."""
+    speed = pensieve_json(binary, "bench", "-m", model, "-p", pp, "-g", tg, "-r", reps, "--json")
+    row = {"prefill_tok_s": speed["prefill_tok_s_median"], "decode_tok_s": speed["decode_tok_s_median"],
+           "weight_bytes_per_token": speed["weight_bytes_per_token"], "prompt_tokens": pp, "gen_tokens": tg}
+    row.update(perplexity(binary, model))
+    return row
+
+
+def quantization(binary, models, reps, requantize_model=None, types=(), work_dir=None, pp=256, tg=64):
+    """Per available model: what it is, its speed and its perplexity, as
+    published. The known models are different models in different formats,
+    so for the model under test the same is measured for copies requantized
+    by `pensieve quantize` (from the published file, so they can only lose
+    quality against it; what they show is each format's speed and its
+    added loss)."""
     rows = []
     for name in models:
         log(f"quantization: {name}")
         row = model_info(binary, name)
-        speed = pensieve_json(binary, "bench", "-m", name, "-p", 256, "-g", 64, "-r", reps, "--json")
-        row.update({"prefill_tok_s": speed["prefill_tok_s_median"],
-                    "decode_tok_s": speed["decode_tok_s_median"],
-                    "weight_bytes_per_token": speed["weight_bytes_per_token"]})
-        row.update(perplexity(binary, name))
+        row["source"] = "published"
+        row.update(_measure(binary, name, reps, pp, tg))
         rows.append(row)
+    for t in types:
+        out = Path(work_dir) / f"{Path(requantize_model).stem}.{t}.gguf"
+        log(f"quantization: {requantize_model} requantized to {t}")
+        try:
+            subprocess.run([str(binary), "quantize", requantize_model, str(out), "--type", t],
+                           check=True, capture_output=True, text=True, timeout=600)
+            row = model_info(binary, str(out))
+            row.update({"name": f"{requantize_model} → {t}", "source": "requantized from the published file"})
+            row.update(_measure(binary, str(out), reps, pp, tg))
+            rows.append(row)
+        except (subprocess.SubprocessError, RuntimeError) as e:
+            rows.append({"name": f"{requantize_model} → {t}", "error": str(e)})
+        finally:
+            out.unlink(missing_ok=True)
     return rows

@@ -67,7 +67,8 @@ def methodology(r):
     st = r["settings"]
     return "\n".join([
         "## How This Was Measured", "",
-        f"`scripts/benchmark.sh` builds nothing new; it runs `bench/report/run.py` against `{st['binary']}` "
+        "`scripts/benchmark.sh` brings the Release build up to date, then runs `bench/report/run.py` "
+        f"against `{st['binary']}` "
         f"with `--duration {st['duration_s']:g}` (the time budget of each load level and timed loop; "
         f"{st['repetitions']} repetitions for the sweeps), then `bench/report/generate.py` on the JSON it "
         "wrote. Servers are started on free ports by `bench/server/bench_server.py`; load clients are "

@@ -14,6 +14,7 @@ import argparse
 import json
 import shlex
 import sys
+import tempfile
 import time
 import traceback
 from pathlib import Path
@@ -50,40 +51,53 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--binary", default=str(REPO / "build" / "pensieve"))
     ap.add_argument("--model", default="smollm2-135m-instruct-q4_1")
-    ap.add_argument("--duration", type=float, default=20)
+    ap.add_argument("--duration", type=float, default=15)
     ap.add_argument("--levels", default="1,5,10,20,50")
     ap.add_argument("--ctx-sizes", default="512,1024,2048,4096,8192")
     ap.add_argument("--max-tokens", type=int, default=100, help="tokens per request under load")
+    ap.add_argument("--reply-tokens", type=int, default=100,
+                    help="max_tokens of the single-request and streaming replies (the seed's 100)")
+    ap.add_argument("--requantize", default="q8_0,q4_0",
+                    help="formats to requantize the model under test to for the quantization table ('' for none)")
+    ap.add_argument("--models", default=None,
+                    help="models for the load and model tables (default: every downloaded known model)")
     ap.add_argument("--out", required=True)
     ap.add_argument("--command", default=None, help="the command line to record (from benchmark.sh)")
     a = ap.parse_args()
     binary = Path(a.binary).resolve()
     d = a.duration
     reps = max(1, min(5, int(d // 6)))
+    # Prompt/generated tokens of the speed sweeps: llama-bench-like sizes, or
+    # small ones for a smoke test (--duration under 5 s).
+    pp, tg = (256, 64) if d >= 5 else (64, 16)
     t0 = time.perf_counter()
     results = {
         "schema": 1,
         "machine": machine.describe(binary),
         "settings": {"model": a.model, "duration_s": d, "levels": a.levels, "ctx_sizes": a.ctx_sizes,
-                     "max_tokens": a.max_tokens, "repetitions": reps, "binary": str(binary)},
+                     "max_tokens": a.max_tokens, "reply_tokens": a.reply_tokens, "repetitions": reps,
+                     "sweep_tokens": [pp, tg], "binary": _display_path(binary)},
         "commands": {"suite": a.command or " ".join(map(shlex.quote, sys.argv)),
                      "results": _display_path(Path(a.out))},
         "section_seconds": {},
     }
-    models = cli_benches.known_models(binary)
+    models = a.models.split(",") if a.models else cli_benches.known_models(binary)
     if a.model not in models:
         models.insert(0, a.model)
     section(results, "load", lambda: [server_benches.load_and_memory(binary, m) for m in models])
-    section(results, "single", lambda: server_benches.single_request_suite(binary, a.model, d))
+    section(results, "single", lambda: server_benches.single_request_suite(binary, a.model, d, a.reply_tokens))
     section(results, "api_json", lambda: cli_benches.api_json(binary, 2000))
     section(results, "concurrency", lambda: concurrency.concurrency_table(
         binary, a.model, [int(x) for x in a.levels.split(",")], d, a.max_tokens))
     section(results, "errors", lambda: errors.error_recovery(binary, a.model, max(3, min(20, int(d)))))
-    section(results, "threads", lambda: cli_benches.threads_sweep(binary, a.model, reps))
+    section(results, "threads", lambda: cli_benches.threads_sweep(binary, a.model, reps, pp, tg))
     section(results, "context", lambda: cli_benches.ctx_sweep(
         binary, a.model, [int(x) for x in a.ctx_sizes.split(",")]))
-    section(results, "quantization", lambda: cli_benches.quantization(binary, models, reps))
-    section(results, "profile", lambda: perf_profile.profile(binary, a.model, int(min(512, 40 * d)), 512))
+    with tempfile.TemporaryDirectory() as tmp:
+        section(results, "quantization", lambda: cli_benches.quantization(
+            binary, models, reps, a.model, [t for t in a.requantize.split(",") if t], tmp, pp, tg))
+    section(results, "profile", lambda: perf_profile.profile(
+        binary, a.model, int(min(512, 40 * d)), int(min(512, 64 * d))))
     results["machine"]["load_average_end"] = machine.load_average()
     results["total_seconds"] = time.perf_counter() - t0
     out = Path(a.out)

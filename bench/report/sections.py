@@ -137,19 +137,27 @@ def models(r, _plot_dir):
     if _bad(quant):
         out.append(failed(quant or {"error": "missing"}))
         return "\n".join(out)
-    q0 = quant[0]
+    ok = [q for q in quant if "error" not in q]
+    q0 = ok[0]
     out += [f"Quality is perplexity on `{q0['text']}` (public domain, shipped in the repo) in chunks of "
-            f"{q0['ctx']} tokens; lower is better. Speed is `pensieve bench -p 256 -g 64` (medians). "
-            "**These rows are different models, each in the one format it is published in** "
-            "(Pensieve has no requantizer yet), so they compare models as shipped, not one model's "
-            "quantizations; perplexities of models with different tokenizers are not strictly comparable "
-            "either.", ""]
-    out.append(table(
-        ["Model", "Parameters", "Format (share of weight bytes)", "File size", "Prefill tok/s", "Decode tok/s",
-         "Perplexity"],
-        [[q["name"], f"{q['parameters'] / 1e6:.0f} M",
-          ", ".join(f"{m['type'].upper()} {m['share']:.0%}" for m in q["quant_mix"]), mib(q["file_mib"]),
-          num(q["prefill_tok_s"]), num(q["decode_tok_s"]), num(q["perplexity"], 2)] for q in quant]))
+            f"{q0['ctx']} tokens; lower is better. Speed is `pensieve bench -p {q0.get('prompt_tokens', 256)} "
+            f"-g {q0.get('gen_tokens', 64)}` (medians). "
+            "The published rows are **different models**, each in the one format it is published in, and "
+            "their perplexities are not strictly comparable (different tokenizers). The requantized rows are "
+            "the model under test converted by `pensieve quantize` from its published file: they compare "
+            "formats of one model, but can only lose quality against the published one (a Q8_0 copy of a "
+            "4-bit file still holds 4-bit information). Formats are given as shares of weight bytes; tensors "
+            "whose rows are not whole blocks of the target format keep their format.", ""]
+    rows = []
+    for q in quant:
+        if "error" in q:
+            rows.append([q["name"], "—", "—", f"not measured: {q['error']}", "—", "—", "—", "—"])
+            continue
+        rows.append([q["name"], q.get("source", "published"), f"{q['parameters'] / 1e6:.0f} M",
+                     ", ".join(f"{m['type'].upper()} {m['share']:.0%}" for m in q["quant_mix"]), mib(q["file_mib"]),
+                     num(q["prefill_tok_s"]), num(q["decode_tok_s"]), num(q["perplexity"], 2)])
+    out.append(table(["Model", "Source", "Parameters", "Format (share of weight bytes)", "File size",
+                      "Prefill tok/s", "Decode tok/s", "Perplexity"], rows))
     return "\n".join(out)
 
 

@@ -123,16 +123,16 @@ def streaming(server, seconds, max_tokens=100):
             "max_tokens": max_tokens, "prompt": "Hello, performance test!"}
 
 
-def single_request_suite(binary, model, seconds):
+def single_request_suite(binary, model, seconds, reply_tokens=100):
     """Everything measured with one client at a time, on one default server."""
     server, _ = start(binary, model)
     try:
         log("single request: full responses")
-        full = full_responses(server, seconds)
+        full = full_responses(server, seconds, reply_tokens)
         log("single request: API overhead")
         over = api_overhead(server, seconds / 2)
         log("streaming latency")
-        stream = streaming(server, seconds)
+        stream = streaming(server, seconds, reply_tokens)
         rss = proc_mib(server.proc.pid, "VmRSS")
     finally:
         server.stop()
