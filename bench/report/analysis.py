@@ -30,6 +30,7 @@ def _facts(r):
     if not _bad(threads):
         best = max(threads, key=lambda t: t["decode_tok_s"])
         f["best_threads"], f["best_decode"] = best["threads"], best["decode_tok_s"]
+        f["all_cores"] = next((t for t in threads if t["threads"] == r["machine"]["cpu_count"]), None)
         f["thread_gain"] = best["decode_tok_s"] / threads[0]["decode_tok_s"]
     ctx = r.get("context")
     if not _bad(ctx):
@@ -83,9 +84,11 @@ def bottlenecks(r):
                      f"{num(b['prefill_tok_s'])} tok/s",
                      "High" if f["depth_slowdown"] > 3 else "Medium" if f["depth_slowdown"] > 1.5 else "Low"])
     if "thread_gain" in f:
+        load = r["machine"]["load_average_start"][0]
         rows.append(["Thread scaling",
                      f"best decode at {f['best_threads']} thread(s), {f['thread_gain']:.2f}× one thread "
-                     f"(machine has {r['machine']['cpu_count']} logical CPUs)",
+                     f"(machine has {r['machine']['cpu_count']} logical CPUs; load average {load:.1f} at the "
+                     "start, so other work may have taken the spare cores)",
                      "High" if f["thread_gain"] < 1.3 and r["machine"]["cpu_count"] > 1 else "Low"])
     pool = _group(p, "decode", "thread pool (waiting/spinning)") if not _bad(p) else 0
     if pool:
@@ -111,9 +114,13 @@ def recommendations(r):
     f = _facts(r)
     out = ["## Recommendations", ""]
     if "best_threads" in f:
-        out.append(f"- **Threads:** decode was fastest at `--threads {f['best_threads']}` on this "
-                   f"{r['machine']['cpu_count']}-CPU machine ({num(f['best_decode'])} tok/s); more threads than "
-                   "cores does not help.")
+        text = (f"- **Threads:** decode was fastest at `--threads {f['best_threads']}` on this "
+                f"{r['machine']['cpu_count']}-CPU machine ({num(f['best_decode'])} tok/s)")
+        if f["all_cores"] and f["all_cores"]["threads"] != f["best_threads"]:
+            ac = f["all_cores"]
+            text += (f"; the default, all {ac['threads']} cores, reached {num(ac['decode_tok_s'])} tok/s "
+                     f"({ac['decode_tok_s'] / f['best_decode']:.0%} of that)")
+        out.append(text + ".")
     if f.get("streaming_ok_level") is not None:
         out.append(f"- **Concurrency:** up to {f['streaming_ok_level']} streaming clients kept the median token gap "
                    "under the 50 ms/token target with no errors; set `--parallel` near that for interactive use, "

@@ -44,9 +44,11 @@ def rows(r):
     levels = conc.get("levels", []) if _ok(conc) else []
     clean = [lv["concurrency"] for lv in levels if lv["errors"] == 0]
     best = max(clean) if clean else None
+    gap = next((lv["gap_p50_ms"] for lv in levels if lv["concurrency"] == best), None)
     out.append(["Concurrent requests", "5+", "—" if best is None else f"{best} (highest level tested)",
                 _status(best, 5, lower_is_better=False) if best is not None else "— not measured",
-                "largest number of streaming clients served at once with no failed request"])
+                "largest number of streaming clients served at once with no failed request"
+                + (f" (token gap p50 {ms(gap)} at that level)" if gap is not None else "")])
 
     load_s = load["load_to_first_reply_s"] if load else None
     out.append(["Model loading time", "< 30 s", s(load_s), _status(load_s, 30),
