@@ -1,6 +1,7 @@
 """Starts the real `pensieve serve` (the default model, a free port) for the
 API tests and stops it afterwards. Nothing is mocked: the SDKs talk HTTP to
 the real server, which runs the real model."""
+import os
 import re
 import signal
 import subprocess
@@ -14,14 +15,15 @@ from paths import build_dir, model_path  # tests/conftest.py
 
 
 class Server:
-    def __init__(self, *args):
+    def __init__(self, *args, env=None):
         binary = build_dir() / "pensieve"
         if not binary.exists():
             pytest.skip(f"{binary} is not built")
         model = model_path("smollm2")
         self.proc = subprocess.Popen(
             [str(binary), "serve", "-m", str(model), "--port", "0", *map(str, args)],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            env=None if env is None else {**os.environ, **env})
         self.url = None
         deadline = time.time() + 120
         while time.time() < deadline:
