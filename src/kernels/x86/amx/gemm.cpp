@@ -17,21 +17,6 @@
 namespace pensieve::kernels::amx {
 namespace {
 
-// Batches from this size use the tiles; below it the AVX-512 path (fused
-// GEMV, VNNI micro-kernel) wins because a tile always computes 16 activation
-// rows and its float epilogue costs the same for 2 rows as for 16.
-constexpr int64_t kMinBatch = 8;
-
-// LDTILECFG's 64-byte operand: palette 1, per tile its bytes per row and rows.
-struct alignas(64) TileConfig {
-    uint8_t palette = 1;
-    uint8_t start_row = 0;
-    uint8_t reserved[14] = {};
-    uint16_t colsb[16] = {};
-    uint8_t rows[16] = {};
-};
-static_assert(sizeof(TileConfig) == 64);
-
 // Tiles 0..2 and 3..5: two (A, B, C) sets, so that one block's tile multiply
 // overlaps the float epilogue of the block before.
 TileConfig make_config() {
@@ -47,15 +32,9 @@ TileConfig make_config() {
     return c;
 }
 
-// The tile configuration is per thread (part of its register state): each
-// pool worker loads it on its first tile task and keeps it, since no other
-// code here uses tiles.
 void ensure_tiles_configured() {
-    static thread_local bool configured = false;
-    if (configured) return;
     static const TileConfig config = make_config();
-    _tile_loadconfig(&config);
-    configured = true;
+    use_tiles(config);
 }
 
 size_t act_bytes(int64_t k) {
@@ -85,10 +64,8 @@ inline void block_product_1(const int8_t* wq, const uint8_t* aq, int64_t j, int3
 }
 
 // Block j's sums into acc[r] (16 activation rows each):
-//   32-element formats: acc[r] += C[r] * dw[r][j] * da[j] (+ mw[r][j] * s[j])
-//   K formats (kSuper): acc[r] += C[r] * dw[r][j] + mw[r][j] * s[j], the
-//   super-block's activation scale da applied later, once per 8 blocks.
-template <bool kHasM, bool kSuper>
+//   acc[r] += C[r] * dw[r][j] * da[j] (+ mw[r][j] * s[j]).
+template <bool kHasM>
 inline void epilogue(__m512 (&acc)[16], const int32_t* c_tile, const WeightTile& wt, int64_t j,
                      const ActGroup& g) {
     const __m512 da_v = _mm512_load_ps(g.da + j * 16);
@@ -96,7 +73,7 @@ inline void epilogue(__m512 (&acc)[16], const int32_t* c_tile, const WeightTile&
     for (int r = 0; r < 16; ++r) {
         const __m512 p = _mm512_cvtepi32_ps(_mm512_load_si512(c_tile + 16 * r));
         const __m512 dw = _mm512_set1_ps(wt.dw[r * wt.nb + j]);
-        acc[r] = _mm512_fmadd_ps(p, kSuper ? dw : _mm512_mul_ps(dw, da_v), acc[r]);
+        acc[r] = _mm512_fmadd_ps(p, _mm512_mul_ps(dw, da_v), acc[r]);
         if constexpr (kHasM)
             acc[r] = _mm512_fmadd_ps(_mm512_set1_ps(wt.mw[r * wt.nb + j]), s_v, acc[r]);
     }
@@ -106,7 +83,7 @@ inline void epilogue(__m512 (&acc)[16], const int32_t* c_tile, const WeightTile&
 // the tile products of the next pair of blocks are issued before the float
 // epilogue of the current pair, so the epilogue's loads never wait for the
 // tile stores just issued (tile stores do not forward to vector loads).
-template <bool kHasM, bool kSuper>
+template <bool kHasM>
 inline void blocks(__m512 (&acc)[16], const WeightTile& wt, const ActGroup& g, int64_t j0,
                    int64_t j1) {
     alignas(64) int32_t c_tiles[2][2][16 * 16];  // [pair parity][block of the pair]
@@ -118,12 +95,12 @@ inline void blocks(__m512 (&acc)[16], const WeightTile& wt, const ActGroup& g, i
     int parity = 0;
     for (int64_t j = j0; j < j1; j += 2, parity ^= 1) {
         if (j + 2 < j1) products(j + 2, c_tiles[parity ^ 1]);
-        epilogue<kHasM, kSuper>(acc, c_tiles[parity][0], wt, j, g);
-        if (j + 1 < j1) epilogue<kHasM, kSuper>(acc, c_tiles[parity][1], wt, j + 1, g);
+        epilogue<kHasM>(acc, c_tiles[parity][0], wt, j, g);
+        if (j + 1 < j1) epilogue<kHasM>(acc, c_tiles[parity][1], wt, j + 1, g);
     }
 }
 
-template <void (*Unpack)(const uint8_t*, int64_t, const WeightTile&, int), bool kHasM, bool kSuper>
+template <void (*Unpack)(const uint8_t*, int64_t, const WeightTile&, int), bool kHasM>
 void tile(const PackedGemmArgs& a, int64_t r0, int64_t r1, void* work) {
     ensure_tiles_configured();
     const int64_t nb = a.k / kQK;
@@ -141,37 +118,20 @@ void tile(const PackedGemmArgs& a, int64_t r0, int64_t r1, void* work) {
                              static_cast<size_t>(c0 / kPackedActGroup) * a.act_stride,
                          nb);
         // out[r] holds weight row r for the group's 16 activation rows.
-        alignas(64) float out[16][16];
         __m512 acc[16];
-        if constexpr (kSuper) {
-            for (float(&row)[16] : out) _mm512_store_ps(row, _mm512_setzero_ps());
-            for (int64_t j0 = 0; j0 < nb; j0 += 8) {
-                for (__m512& v : acc) v = _mm512_setzero_ps();
-                blocks<kHasM, true>(acc, wt, g, j0, j0 + 8);
-                const __m512 da_v = _mm512_load_ps(g.da + j0 * 16);
-                for (int r = 0; r < 16; ++r)
-                    _mm512_store_ps(out[r], _mm512_fmadd_ps(acc[r], da_v, _mm512_load_ps(out[r])));
-            }
-        } else {
-            for (__m512& v : acc) v = _mm512_setzero_ps();
-            blocks<kHasM, false>(acc, wt, g, 0, nb);
-            for (int r = 0; r < 16; ++r) _mm512_store_ps(out[r], acc[r]);
-        }
-        // y is [activation row][weight row].
-        const int64_t cn = a.b - c0 < 16 ? a.b - c0 : 16;
-        for (int64_t c = 0; c < cn; ++c) {
-            float* y = a.y + (c0 + c) * a.y_stride + r0;
-            for (int r = 0; r < rn; ++r) y[r] = out[r][c];
-        }
+        for (__m512& v : acc) v = _mm512_setzero_ps();
+        blocks<kHasM>(acc, wt, g, 0, nb);
+        alignas(64) float out[16][16];
+        for (int r = 0; r < 16; ++r) _mm512_store_ps(out[r], acc[r]);
+        write_out(a, out, c0, r0, rn);
     }
 }
 
-PackedGemm entry(void (*pack)(const float*, int64_t, int64_t, void*, int64_t),
-                 void (*tile_fn)(const PackedGemmArgs&, int64_t, int64_t, void*)) {
+PackedGemm entry(void (*tile_fn)(const PackedGemmArgs&, int64_t, int64_t, void*)) {
     PackedGemm p;
     p.act_bytes = act_bytes;
     p.work_bytes = work_bytes;
-    p.pack_group = pack;
+    p.pack_group = pack_group_q8_0;
     p.tile = tile_fn;
     p.min_batch = kMinBatch;
     return p;
@@ -179,12 +139,22 @@ PackedGemm entry(void (*pack)(const float*, int64_t, int64_t, void*, int64_t),
 
 }  // namespace
 
+void use_tiles(const TileConfig& config) {
+    // The configuration is per thread (part of its register state): each pool
+    // worker loads one on its first tile task and keeps it until a kernel
+    // with another layout runs on that thread.
+    static thread_local const TileConfig* loaded = nullptr;
+    if (loaded == &config) return;
+    _tile_loadconfig(&config);
+    loaded = &config;
+}
+
 void register_gemm(KernelTable& table) {
     using T = TensorType;
-    packed_large_row(table, T::Q4_0) = entry(pack_group_q8_0, tile<unpack_q4_0, false, false>);
-    packed_large_row(table, T::Q4_1) = entry(pack_group_q8_0, tile<unpack_q4_1, true, false>);
-    packed_large_row(table, T::Q8_0) = entry(pack_group_q8_0, tile<unpack_q8_0, false, false>);
-    packed_large_row(table, T::Q4_K) = entry(pack_group_q8_k, tile<unpack_q4_k, true, true>);
+    packed_large_row(table, T::Q4_0) = entry(tile<unpack_q4_0, false>);
+    packed_large_row(table, T::Q4_1) = entry(tile<unpack_q4_1, true>);
+    packed_large_row(table, T::Q8_0) = entry(tile<unpack_q8_0, false>);
+    register_gemm_k(table);
 }
 
 }  // namespace pensieve::kernels::amx

@@ -46,7 +46,7 @@ inline int sum32(const int8_t* q) {
     return s;
 }
 
-void pack_group_q8_0(const float* x, int64_t x_stride, int64_t rows, void* dst, int64_t k) {
+inline void pack_group_q8_0(const float* x, int64_t x_stride, int64_t rows, void* dst, int64_t k) {
     const int64_t nb = k / kQK;
     if (rows < 16) std::memset(dst, 0, act_group_bytes(k));
     const ActGroup g(dst, nb);
@@ -60,7 +60,7 @@ void pack_group_q8_0(const float* x, int64_t x_stride, int64_t rows, void* dst, 
     }
 }
 
-void pack_group_q8_k(const float* x, int64_t x_stride, int64_t rows, void* dst, int64_t k) {
+inline void pack_group_q8_k(const float* x, int64_t x_stride, int64_t rows, void* dst, int64_t k) {
     const int64_t nb = k / kQK;
     if (rows < 16) std::memset(dst, 0, act_group_bytes(k));
     const ActGroup g(dst, nb);

@@ -126,45 +126,5 @@ inline void unpack_q8_0(const uint8_t* src, int64_t nb, const WeightTile& t, int
     unpack_scales<sizeof(BlockQ8_0), false>(src, nb, t, r);
 }
 
-// Q4_K: sub-block s of super-block i is block 8i + s, with dw = d * scale_s
-// and mw = -dmin * min_s; its quants are the low (s even) or high (s odd)
-// nibbles of qs[32 * (s / 2) ..][32].
-// The eight 6-bit scales (low 64 bits) and mins (high 64 bits) of a Q4_K /
-// Q5_K super-block as bytes, from its 12 packed bytes (layout in
-// k_scales.hpp, whose k4_scale_min is the scalar twin): words a, b, c are
-// bytes 0-3, 4-7, 8-11.
-inline __m128i k4_scales_mins(const uint8_t* s) {
-    uint32_t a = 0, b = 0, c = 0;
-    __builtin_memcpy(&a, s, 4);
-    __builtin_memcpy(&b, s + 4, 4);
-    __builtin_memcpy(&c, s + 8, 4);
-    const uint32_t sc_lo = a & 0x3F3F3F3Fu;
-    const uint32_t mn_lo = b & 0x3F3F3F3Fu;
-    const uint32_t sc_hi = (c & 0x0F0F0F0Fu) | (((a >> 6) & 0x03030303u) << 4);
-    const uint32_t mn_hi = ((c >> 4) & 0x0F0F0F0Fu) | (((b >> 6) & 0x03030303u) << 4);
-    return _mm_setr_epi32(static_cast<int>(sc_lo), static_cast<int>(sc_hi), static_cast<int>(mn_lo),
-                          static_cast<int>(mn_hi));
-}
-
-inline void unpack_q4_k(const uint8_t* src, int64_t nb, const WeightTile& t, int r) {
-    const __m256i m4 = _mm256_set1_epi8(0x0F);
-    for (int64_t i = 0; i < nb / 8; ++i) {
-        const uint8_t* b = src + static_cast<size_t>(i) * sizeof(BlockQ4_K);
-        const uint8_t* qs = b + 16;
-        for (int c = 0; c < 4; ++c) {
-            const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(qs + 32 * c));
-            t.put_q(8 * i + 2 * c, r, _mm256_and_si256(v, m4));
-            t.put_q(8 * i + 2 * c + 1, r, _mm256_and_si256(_mm256_srli_epi16(v, 4), m4));
-        }
-        const __m128i sm = k4_scales_mins(b + 4);
-        const __m256 sc = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(sm));
-        const __m256 mn = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_unpackhi_epi64(sm, sm)));
-        _mm256_storeu_ps(t.dw + r * nb + 8 * i,
-                         _mm256_mul_ps(_mm256_set1_ps(half(load_u16(b))), sc));
-        _mm256_storeu_ps(t.mw + r * nb + 8 * i,
-                         _mm256_mul_ps(_mm256_set1_ps(-half(load_u16(b + 2))), mn));
-    }
-}
-
 }  // namespace
 }  // namespace pensieve::kernels::amx
