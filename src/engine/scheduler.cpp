@@ -10,6 +10,11 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 constexpr int64_t kBlockTokens = 16;
+// Prompt tokens always evaluated even when the prefix cache holds more: the
+// last one for its logits, and enough rows that they take the same batched
+// kernel path as a whole prefill would (matmul picks its path by batch size),
+// so a repeated greedy request answers as it did the first time.
+constexpr int64_t kMinEvaluated = 8;
 
 double seconds(Clock::time_point a, Clock::time_point b) {
     return std::chrono::duration<double>(b - a).count();
@@ -86,12 +91,11 @@ void Scheduler::admit() {
         const int64_t need =
             std::min(config_.n_ctx, n_prompt + std::max<int64_t>(next.request.max_tokens, 1));
         const int32_t id = next_id_++;
-        // Blocks of an earlier sequence that hold this prompt's start; the
-        // last prompt token is always evaluated, for its logits.
-        const std::vector<int32_t> shared =
-            prefix_cap_blocks_ > 0
-                ? prefix_.lookup(next.request.prompt, (n_prompt - 1) / kBlockTokens)
-                : std::vector<int32_t>{};
+        // Blocks of an earlier sequence that hold this prompt's start.
+        const int64_t max_shared = std::max<int64_t>(0, n_prompt - kMinEvaluated) / kBlockTokens;
+        const std::vector<int32_t> shared = prefix_cap_blocks_ > 0
+                                                ? prefix_.lookup(next.request.prompt, max_shared)
+                                                : std::vector<int32_t>{};
         kv_.share(id, shared);
         const int64_t short_by = kv_.blocks_for(need) - static_cast<int64_t>(shared.size()) -
                                  kv_.free_blocks();
