@@ -1,5 +1,8 @@
 // Kernel benchmarks: memory read bandwidth (the ceiling for decode), GEMV
-// (b = 1) in GB/s of weight bytes, and batched GEMM in GFLOP/s. Each matmul
+// (b = 1) in GB/s of weight bytes, on one matrix (in cache when the LLC is
+// large) and cycling through matrices that together exceed the LLC
+// (BM_GemvCold), batched GEMM in GFLOP/s, and SmolLM2's decode-step matmuls
+// at 1..32 sequences (BM_DecodeSmolLM). Each matmul
 // benchmark first checks its result against the scalar reference on a few
 // rows and reports an error instead of a number if they disagree.
 //

@@ -76,12 +76,12 @@ TEST(Matmul, MatchesFloat64ReferenceForEveryFormatBatchAndThreadCount) {
 
 // Row lengths of real models that are not a whole number of 128-element
 // groups or of 16-block scale chunks (SmolLM2's 576, Gemma 3's 640, 3 K
-// super-blocks): every SIMD variant, including its packed fast path, against
-// the scalar reference's vec_dot on the same quantized activations.
+// super-blocks), and an odd number of blocks (544 = 17 x 32): every SIMD variant, including its
+// packed fast path, against the scalar reference's vec_dot on the same quantized activations.
 TEST(Matmul, SimdMatchesReferenceOnRaggedRowLengths) {
     IsaGuard guard;
     MatmulScratch scratch;
-    for (int64_t k : {int64_t{576}, int64_t{640}, int64_t{768}}) {
+    for (int64_t k : {int64_t{544}, int64_t{576}, int64_t{640}, int64_t{768}}) {
         const std::vector<float> wf = normal_floats(static_cast<size_t>(kRows * k), 31, 0.5f);
         const std::vector<float> x = normal_floats(static_cast<size_t>(9 * k), 32);
         for (TensorType type : weight_types()) {
