@@ -1,5 +1,5 @@
 // `pensieve cpu [--json]`: the CPU features the kernels detected and the
-// kernel variant they chose (PENSIEVE_CPU=ref|avx2|avx512 forces one).
+// kernel variant they chose (PENSIEVE_CPU=ref|avx2|avx512|amx forces one).
 #include <cstdio>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -31,9 +31,13 @@ void run_cpu(bool json) {
         {"avx512bf16", f.avx512bf16},
         {"avx512fp16", f.avx512fp16},
         {"avxvnni", f.avx_vnni},
+        {"amx_tile", f.amx_tile},
+        {"amx_int8", f.amx_int8},
+        {"amx_bf16", f.amx_bf16},
+        {"amx_permitted", f.amx_permitted},
     };
     std::vector<std::string> variants;
-    for (Isa isa : {Isa::Ref, Isa::Avx2, Isa::Avx512}) {
+    for (Isa isa : {Isa::Ref, Isa::Avx2, Isa::Avx512, Isa::Amx}) {
         if (isa_supported(isa)) variants.emplace_back(isa_name(isa));
     }
     if (json) {

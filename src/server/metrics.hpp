@@ -18,7 +18,7 @@ namespace pensieve::server {
 struct ServerInfo {
     std::string version;
     std::string commit;
-    std::string kernels;  // the kernel variant in use (ref, avx2, avx512)
+    std::string kernels;  // the kernel variant in use (ref, avx2, avx512, amx)
     std::string model;    // the served model's id
     int64_t model_bytes = 0;
     double model_load_seconds = 0;
