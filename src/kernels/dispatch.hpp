@@ -25,6 +25,11 @@ struct OpsTable {
     float (*dot_f16)(const uint16_t* a, const float* b, int64_t n) = nullptr;
     void (*axpy_f32)(float a, const float* x, float* y, int64_t n) = nullptr;
     void (*axpy_f16)(float a, const uint16_t* x, float* y, int64_t n) = nullptr;
+    void (*dot_f16_rows)(const uint16_t* k, int64_t stride, int64_t n, const float* q,
+                         int64_t n_q, int64_t head_dim, float* scores,
+                         int64_t scores_stride) = nullptr;
+    void (*axpy_f16_rows)(const float* w, int64_t w_stride, const uint16_t* v, int64_t stride,
+                          int64_t n, int64_t n_q, int64_t head_dim, float* out) = nullptr;
     void (*add)(const float* a, const float* b, float* out, int64_t n) = nullptr;
     void (*mul)(const float* a, const float* b, float* out, int64_t n) = nullptr;
 };

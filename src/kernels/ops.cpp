@@ -87,6 +87,15 @@ void scale(float* x, float s, int64_t n) {
     for (int64_t i = 0; i < n; ++i) x[i] *= s;
 }
 
+void dot_f16_rows(const uint16_t* k, int64_t stride, int64_t n, const float* q, int64_t n_q,
+                  int64_t head_dim, float* scores, int64_t scores_stride) {
+    active_table().ops.dot_f16_rows(k, stride, n, q, n_q, head_dim, scores, scores_stride);
+}
+void axpy_f16_rows(const float* w, int64_t w_stride, const uint16_t* v, int64_t stride, int64_t n,
+                   int64_t n_q, int64_t head_dim, float* out) {
+    active_table().ops.axpy_f16_rows(w, w_stride, v, stride, n, n_q, head_dim, out);
+}
+
 float dot_f32(const float* a, const float* b, int64_t n) {
     return active_table().ops.dot_f32(a, b, n);
 }

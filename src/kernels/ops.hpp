@@ -59,4 +59,18 @@ float dot_f16(const uint16_t* a, const float* b, int64_t n);
 void axpy_f32(float a, const float* x, float* y, int64_t n);
 void axpy_f16(float a, const uint16_t* x, float* y, int64_t n);
 
+// Attention over a run of cached positions whose F16 rows lie `stride`
+// elements apart (the KV cache stores a block's positions one after another,
+// every head of a position together), for the n_q query heads that share
+// these keys and values (grouped-query attention). One call per run and per
+// group: each key and value is read once for the whole group, and the
+// per-call cost no longer dominates long contexts.
+// scores[h * scores_stride + i] = q_h · k_i, q_h = q + h * head_dim,
+// k_i = k + i * stride, for h < n_q, i < n
+void dot_f16_rows(const uint16_t* k, int64_t stride, int64_t n, const float* q, int64_t n_q,
+                  int64_t head_dim, float* scores, int64_t scores_stride);
+// out_h += sum over i < n of w[h * w_stride + i] * v_i, out_h = out + h * head_dim
+void axpy_f16_rows(const float* w, int64_t w_stride, const uint16_t* v, int64_t stride, int64_t n,
+                   int64_t n_q, int64_t head_dim, float* out);
+
 }  // namespace pensieve::kernels

@@ -36,7 +36,7 @@ Forward::Forward(const Model& model, kernels::ThreadPool& pool, int64_t max_batc
     att_.resize(sz(b * hp_.q_dim()));
     gate_.resize(sz(b * hp_.n_ff));
     up_.resize(sz(b * hp_.n_ff));
-    scores_.resize(sz(static_cast<int64_t>(pool.size()) * max_ctx));
+    scores_.resize(sz(static_cast<int64_t>(pool.size()) * (hp_.n_head / hp_.n_head_kv) * max_ctx));
     kv16_.resize(sz(hp_.kv_dim()));
 }
 
@@ -68,29 +68,42 @@ void Forward::embed(std::span<const BatchToken> batch) {
     }
 }
 
-// Scaled dot-product attention of one query head of one token over its
-// sequence's cached keys/values (causal, and windowed on local layers).
-void Forward::attend(int64_t il, const BatchToken& t, int64_t row, int64_t head, KvCache& kv,
+// Scaled dot-product attention of the query heads that share one KV head,
+// for one token, over its sequence's cached keys/values (causal, and
+// windowed on local layers). The group's heads are consecutive in q and out.
+void Forward::attend(int64_t il, const BatchToken& t, int64_t row, int64_t kv_head, KvCache& kv,
                      float* scores) {
     const int64_t hd = hp_.head_dim;
-    const int64_t kv_head = head / (hp_.n_head / hp_.n_head_kv);
-    const float* q = &q_[sz(row * hp_.q_dim() + head * hd)];
-    float* out = &att_[sz(row * hp_.q_dim() + head * hd)];
+    const int64_t group = hp_.n_head / hp_.n_head_kv;
+    const float* q = &q_[sz(row * hp_.q_dim() + kv_head * group * hd)];
+    float* out = &att_[sz(row * hp_.q_dim() + kv_head * group * hd)];
     const int64_t first =
         hp_.is_local_layer(il) ? std::max<int64_t>(0, t.pos - hp_.sliding_window + 1) : 0;
     const int64_t n = t.pos - first + 1;
     const std::vector<int32_t>& table = kv.block_table(t.seq);
     const int64_t bt = kv.config().block_tokens;
-    for (int64_t p = first; p <= t.pos; ++p) {
-        const uint16_t* key = kv.key(il, table[sz(p / bt)], p % bt) + kv_head * hd;
-        scores[p - first] = kernels::dot_f16(key, q, hd) * hp_.attn_scale;
+    const int64_t stride = hp_.kv_dim();  // between consecutive positions of a block
+    // One kernel call per run of positions inside one block.
+    auto for_each_run = [&](auto&& fn) {
+        for (int64_t p = first; p <= t.pos;) {
+            const int64_t end = std::min<int64_t>((p / bt + 1) * bt, t.pos + 1);
+            fn(p, end - p, table[sz(p / bt)], p % bt);
+            p = end;
+        }
+    };
+    // scores: one row of max_ctx_ per head of the group.
+    for_each_run([&](int64_t p, int64_t count, int32_t block, int64_t slot) {
+        kernels::dot_f16_rows(kv.key(il, block, slot) + kv_head * hd, stride, count, q, group, hd,
+                              &scores[p - first], max_ctx_);
+    });
+    for (int64_t h = 0; h < group; ++h) {
+        kernels::softmax(&scores[sz(h * max_ctx_)], n, hp_.attn_scale, nullptr);
     }
-    kernels::softmax(scores, n, 1.0f, nullptr);
-    std::fill(out, out + hd, 0.0f);
-    for (int64_t p = first; p <= t.pos; ++p) {
-        const uint16_t* value = kv.value(il, table[sz(p / bt)], p % bt) + kv_head * hd;
-        kernels::axpy_f16(scores[p - first], value, out, hd);
-    }
+    std::fill(out, out + group * hd, 0.0f);
+    for_each_run([&](int64_t p, int64_t count, int32_t block, int64_t slot) {
+        kernels::axpy_f16_rows(&scores[p - first], max_ctx_, kv.value(il, block, slot) + kv_head * hd,
+                               stride, count, group, hd, out);
+    });
 }
 
 void Forward::attention_layer(int64_t il, std::span<const BatchToken> batch, KvCache& kv) {
@@ -136,10 +149,12 @@ void Forward::attention_layer(int64_t il, std::span<const BatchToken> batch, KvC
         f16.quantize_row(v, kv.value(il, block, t.pos % bt), hp_.kv_dim());
     }
 
-    // Every (token, head) pair is independent once k and v are stored.
-    pool_.parallel_for(n * hp_.n_head, [&](int64_t task, int thread) {
-        const int64_t row = task / hp_.n_head;
-        attend(il, batch[sz(row)], row, task % hp_.n_head, kv, &scores_[sz(thread * max_ctx_)]);
+    // Every (token, KV head) pair is independent once k and v are stored.
+    const int64_t group = hp_.n_head / hp_.n_head_kv;
+    pool_.parallel_for(n * hp_.n_head_kv, [&](int64_t task, int thread) {
+        const int64_t row = task / hp_.n_head_kv;
+        attend(il, batch[sz(row)], row, task % hp_.n_head_kv, kv,
+               &scores_[sz(thread * group * max_ctx_)]);
     });
 
     kernels::matmul(pool_, w.wo, att_.data(), n, xb2_.data(), scratch_);

@@ -61,7 +61,7 @@ class Forward {
     std::vector<float> att_;       // [max_batch][q_dim]   attention output per head
     std::vector<float> gate_;      // [max_batch][n_ff]
     std::vector<float> up_;        // [max_batch][n_ff]
-    std::vector<float> scores_;    // [threads][max_ctx]   attention scores, one row per thread
+    std::vector<float> scores_;    // [threads][group][max_ctx] attention scores of one KV head's query heads
     std::vector<uint16_t> kv16_;   // [kv_dim]            one row converted to F16
     std::vector<float> out_rows_;  // [n_out][n_embd]    final-normed rows that want logits
     std::vector<float> logits_;    // [n_out][n_vocab]   grows to the most rows asked for

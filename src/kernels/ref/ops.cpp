@@ -58,6 +58,24 @@ void axpy_f16(float a, const uint16_t* x, float* y, int64_t n) {
     for (int64_t i = 0; i < n; ++i) y[i] += a * fp16_to_fp32(x[i]);
 }
 
+void dot_f16_rows(const uint16_t* k, int64_t stride, int64_t n, const float* q, int64_t n_q,
+                  int64_t head_dim, float* scores, int64_t scores_stride) {
+    for (int64_t h = 0; h < n_q; ++h) {
+        for (int64_t i = 0; i < n; ++i) {
+            scores[h * scores_stride + i] = dot_f16(k + i * stride, q + h * head_dim, head_dim);
+        }
+    }
+}
+
+void axpy_f16_rows(const float* w, int64_t w_stride, const uint16_t* v, int64_t stride, int64_t n,
+                   int64_t n_q, int64_t head_dim, float* out) {
+    for (int64_t h = 0; h < n_q; ++h) {
+        for (int64_t i = 0; i < n; ++i) {
+            axpy_f16(w[h * w_stride + i], v + i * stride, out + h * head_dim, head_dim);
+        }
+    }
+}
+
 void add(const float* a, const float* b, float* out, int64_t n) {
     for (int64_t i = 0; i < n; ++i) out[i] = a[i] + b[i];
 }
@@ -69,8 +87,9 @@ void mul(const float* a, const float* b, float* out, int64_t n) {
 }  // namespace
 
 void register_ops(KernelTable& table) {
-    table.ops =
-        OpsTable{rms_norm, softmax, silu_mul, dot_f32, dot_f16, axpy_f32, axpy_f16, add, mul};
+    table.ops = OpsTable{rms_norm, softmax,       silu_mul,      dot_f32, dot_f16,
+                         axpy_f32, axpy_f16,     dot_f16_rows, axpy_f16_rows, add,
+                         mul};
 }
 
 }  // namespace pensieve::kernels::ref

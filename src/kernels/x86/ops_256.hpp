@@ -44,6 +44,118 @@ float op_dot_f16(const uint16_t* a, const float* b, int64_t n) {
     return sum;
 }
 
+// Up to four query heads of a group at a time, two keys at a time: each key
+// is loaded and converted once for the heads, and the eight accumulators are
+// independent FMA chains.
+template <int NH>
+void dot_rows_heads(const uint16_t* k, int64_t stride, int64_t n, const float* q, int64_t hd,
+                    float* scores, int64_t scores_stride) {
+    const int64_t hd8 = hd / 8 * 8;
+    for (int64_t i = 0; i < n; i += 2) {
+        const bool two = i + 1 < n;
+        const uint16_t* k0 = k + i * stride;
+        const uint16_t* k1 = two ? k0 + stride : k0;  // a lone last key is computed twice
+        __m256 a0[NH], a1[NH];
+        for (int h = 0; h < NH; ++h) a0[h] = a1[h] = _mm256_setzero_ps();
+        for (int64_t j = 0; j < hd8; j += 8) {
+            const __m256 x0 = load_f16x8(k0 + j), x1 = load_f16x8(k1 + j);
+            for (int h = 0; h < NH; ++h) {
+                const __m256 qv = _mm256_loadu_ps(q + h * hd + j);
+                a0[h] = _mm256_fmadd_ps(x0, qv, a0[h]);
+                a1[h] = _mm256_fmadd_ps(x1, qv, a1[h]);
+            }
+        }
+        for (int h = 0; h < NH; ++h) {
+            float s0 = hsum_ps(a0[h]), s1 = hsum_ps(a1[h]);
+            for (int64_t j = hd8; j < hd; ++j) {
+                s0 += _cvtsh_ss(k0[j]) * q[h * hd + j];
+                s1 += _cvtsh_ss(k1[j]) * q[h * hd + j];
+            }
+            scores[h * scores_stride + i] = s0;
+            if (two) scores[h * scores_stride + i + 1] = s1;
+        }
+    }
+}
+
+void op_dot_f16_rows(const uint16_t* k, int64_t stride, int64_t n, const float* q, int64_t n_q,
+                     int64_t hd, float* scores, int64_t scores_stride) {
+    for (int64_t h0 = 0; h0 < n_q; h0 += 4) {
+        const float* qh = q + h0 * hd;
+        float* sh = scores + h0 * scores_stride;
+        switch (n_q - h0) {
+            case 1:
+                dot_rows_heads<1>(k, stride, n, qh, hd, sh, scores_stride);
+                break;
+            case 2:
+                dot_rows_heads<2>(k, stride, n, qh, hd, sh, scores_stride);
+                break;
+            case 3:
+                dot_rows_heads<3>(k, stride, n, qh, hd, sh, scores_stride);
+                break;
+            default:
+                dot_rows_heads<4>(k, stride, n, qh, hd, sh, scores_stride);
+                break;
+        }
+    }
+}
+
+// Up to four heads' outputs, 16 elements of each in registers (eight
+// independent chains), while every position adds its value row once.
+template <int NH>
+void axpy_rows_heads(const float* w, int64_t w_stride, const uint16_t* v, int64_t stride,
+                     int64_t n, int64_t hd, float* out) {
+    int64_t j = 0;
+    for (; j + 16 <= hd; j += 16) {
+        __m256 a0[NH], a1[NH];
+        for (int h = 0; h < NH; ++h) {
+            a0[h] = _mm256_loadu_ps(out + h * hd + j);
+            a1[h] = _mm256_loadu_ps(out + h * hd + j + 8);
+        }
+        for (int64_t i = 0; i < n; ++i) {
+            const uint16_t* vi = v + i * stride + j;
+            const __m256 x0 = load_f16x8(vi), x1 = load_f16x8(vi + 8);
+            for (int h = 0; h < NH; ++h) {
+                const __m256 wv = _mm256_set1_ps(w[h * w_stride + i]);
+                a0[h] = _mm256_fmadd_ps(wv, x0, a0[h]);
+                a1[h] = _mm256_fmadd_ps(wv, x1, a1[h]);
+            }
+        }
+        for (int h = 0; h < NH; ++h) {
+            _mm256_storeu_ps(out + h * hd + j, a0[h]);
+            _mm256_storeu_ps(out + h * hd + j + 8, a1[h]);
+        }
+    }
+    for (; j < hd; ++j) {
+        for (int h = 0; h < NH; ++h) {
+            float a = out[h * hd + j];
+            for (int64_t i = 0; i < n; ++i) a += w[h * w_stride + i] * _cvtsh_ss(v[i * stride + j]);
+            out[h * hd + j] = a;
+        }
+    }
+}
+
+void op_axpy_f16_rows(const float* w, int64_t w_stride, const uint16_t* v, int64_t stride,
+                      int64_t n, int64_t n_q, int64_t hd, float* out) {
+    for (int64_t h0 = 0; h0 < n_q; h0 += 4) {
+        const float* wh = w + h0 * w_stride;
+        float* oh = out + h0 * hd;
+        switch (n_q - h0) {
+            case 1:
+                axpy_rows_heads<1>(wh, w_stride, v, stride, n, hd, oh);
+                break;
+            case 2:
+                axpy_rows_heads<2>(wh, w_stride, v, stride, n, hd, oh);
+                break;
+            case 3:
+                axpy_rows_heads<3>(wh, w_stride, v, stride, n, hd, oh);
+                break;
+            default:
+                axpy_rows_heads<4>(wh, w_stride, v, stride, n, hd, oh);
+                break;
+        }
+    }
+}
+
 void op_axpy_f32(float a, const float* x, float* y, int64_t n) {
     const __m256 av = _mm256_set1_ps(a);
     int64_t i = 0;

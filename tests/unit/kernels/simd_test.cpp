@@ -138,6 +138,48 @@ TEST(Simd, OpsMatchReference) {
     }
 }
 
+// The attention runs over strided F16 rows (positions of a KV block) for a
+// group of query heads: every head size the models use and odd ones (tails),
+// runs of 1..16 positions, groups of 1..6 heads (more than one pass of four).
+TEST(Simd, AttentionRowOpsMatchReference) {
+    const KernelTable& ref = *table_for(Isa::Ref);
+    for (Isa isa : simd_isas()) {
+        const OpsTable& ops = table_for(isa)->ops;
+        for (int64_t hd : {8, 20, 64, 80, 128, 256}) {
+            const int64_t stride = hd * 3 + 4;  // heads of other positions in between
+            for (int64_t n : {1, 2, 3, 5, 16}) {
+                for (int64_t n_q : {1, 3, 4, 6}) {
+                    const std::vector<float> kf =
+                        normal_floats(static_cast<size_t>(n * stride), 11);
+                    std::vector<uint16_t> k(kf.size());
+                    ref_traits(TensorType::F16)
+                        .quantize_row(kf.data(), k.data(), static_cast<int64_t>(kf.size()));
+                    const std::vector<float> q = normal_floats(static_cast<size_t>(n_q * hd), 12);
+                    const int64_t ss = n + 3;  // scores row stride
+                    std::vector<float> got(static_cast<size_t>(n_q * ss), 0.0f), want = got;
+                    ops.dot_f16_rows(k.data() + 2, stride, n, q.data(), n_q, hd, got.data(), ss);
+                    ref.ops.dot_f16_rows(k.data() + 2, stride, n, q.data(), n_q, hd, want.data(),
+                                         ss);
+                    for (size_t i = 0; i < got.size(); ++i) {
+                        EXPECT_NEAR(got[i], want[i], 1e-4 * static_cast<double>(hd))
+                            << isa_name(isa) << " hd " << hd << " n " << n << " n_q " << n_q;
+                    }
+                    const std::vector<float> w = normal_floats(static_cast<size_t>(n_q * ss), 13);
+                    std::vector<float> out1 = normal_floats(static_cast<size_t>(n_q * hd), 14);
+                    std::vector<float> out2 = out1;
+                    ops.axpy_f16_rows(w.data(), ss, k.data() + 2, stride, n, n_q, hd, out1.data());
+                    ref.ops.axpy_f16_rows(w.data(), ss, k.data() + 2, stride, n, n_q, hd,
+                                          out2.data());
+                    for (size_t j = 0; j < out1.size(); ++j) {
+                        EXPECT_NEAR(out1[j], out2[j], 1e-4 * static_cast<double>(n + 1))
+                            << isa_name(isa) << " hd " << hd << " n " << n << " n_q " << n_q;
+                    }
+                }
+            }
+        }
+    }
+}
+
 // softmax and SiLU use a polynomial exp in SIMD code: within a few ulp of the
 // reference's expf, masked (-inf) entries exactly 0, fully masked rows all 0.
 TEST(Simd, SoftmaxAndSiluMatchReference) {

@@ -11,6 +11,8 @@ void register_ops(KernelTable& table) {
     table.ops.dot_f16 = op_dot_f16;
     table.ops.axpy_f32 = op_axpy_f32;
     table.ops.axpy_f16 = op_axpy_f16;
+    table.ops.dot_f16_rows = op_dot_f16_rows;
+    table.ops.axpy_f16_rows = op_axpy_f16_rows;
     table.ops.add = op_add;
     table.ops.mul = op_mul;
     table.ops.softmax = op_softmax;
