@@ -77,26 +77,38 @@ void dot_rows_heads(const uint16_t* k, int64_t stride, int64_t n, const float* q
     }
 }
 
-void op_dot_f16_rows(const uint16_t* k, int64_t stride, int64_t n, const float* q, int64_t n_q,
-                     int64_t hd, float* scores, int64_t scores_stride) {
+// Runs fn(h0, Heads<NH>{}) over the query heads in groups of up to four,
+// NH a compile-time count so the per-head accumulators stay in registers.
+template <int N>
+struct Heads {
+    static constexpr int value = N;
+};
+template <class Fn>
+void for_head_groups(int64_t n_q, Fn&& fn) {
     for (int64_t h0 = 0; h0 < n_q; h0 += 4) {
-        const float* qh = q + h0 * hd;
-        float* sh = scores + h0 * scores_stride;
         switch (n_q - h0) {
             case 1:
-                dot_rows_heads<1>(k, stride, n, qh, hd, sh, scores_stride);
+                fn(h0, Heads<1>{});
                 break;
             case 2:
-                dot_rows_heads<2>(k, stride, n, qh, hd, sh, scores_stride);
+                fn(h0, Heads<2>{});
                 break;
             case 3:
-                dot_rows_heads<3>(k, stride, n, qh, hd, sh, scores_stride);
+                fn(h0, Heads<3>{});
                 break;
             default:
-                dot_rows_heads<4>(k, stride, n, qh, hd, sh, scores_stride);
+                fn(h0, Heads<4>{});
                 break;
         }
     }
+}
+
+void op_dot_f16_rows(const uint16_t* k, int64_t stride, int64_t n, const float* q, int64_t n_q,
+                     int64_t hd, float* scores, int64_t scores_stride) {
+    for_head_groups(n_q, [&](int64_t h0, auto heads) {
+        dot_rows_heads<decltype(heads)::value>(k, stride, n, q + h0 * hd, hd,
+                                               scores + h0 * scores_stride, scores_stride);
+    });
 }
 
 // Up to four heads' outputs, 16 elements of each in registers (eight
@@ -136,24 +148,10 @@ void axpy_rows_heads(const float* w, int64_t w_stride, const uint16_t* v, int64_
 
 void op_axpy_f16_rows(const float* w, int64_t w_stride, const uint16_t* v, int64_t stride,
                       int64_t n, int64_t n_q, int64_t hd, float* out) {
-    for (int64_t h0 = 0; h0 < n_q; h0 += 4) {
-        const float* wh = w + h0 * w_stride;
-        float* oh = out + h0 * hd;
-        switch (n_q - h0) {
-            case 1:
-                axpy_rows_heads<1>(wh, w_stride, v, stride, n, hd, oh);
-                break;
-            case 2:
-                axpy_rows_heads<2>(wh, w_stride, v, stride, n, hd, oh);
-                break;
-            case 3:
-                axpy_rows_heads<3>(wh, w_stride, v, stride, n, hd, oh);
-                break;
-            default:
-                axpy_rows_heads<4>(wh, w_stride, v, stride, n, hd, oh);
-                break;
-        }
-    }
+    for_head_groups(n_q, [&](int64_t h0, auto heads) {
+        axpy_rows_heads<decltype(heads)::value>(w + h0 * w_stride, w_stride, v, stride, n, hd,
+                                                out + h0 * hd);
+    });
 }
 
 void op_axpy_f32(float a, const float* x, float* y, int64_t n) {
