@@ -91,11 +91,10 @@ void Scheduler::admit() {
         const int64_t need =
             std::min(config_.n_ctx, n_prompt + std::max<int64_t>(next.request.max_tokens, 1));
         const int32_t id = next_id_++;
-        // Blocks of an earlier sequence that hold this prompt's start.
+        // Blocks of an earlier sequence that hold this prompt's start (none
+        // when the cache is off: it stays empty).
         const int64_t max_shared = std::max<int64_t>(0, n_prompt - kMinEvaluated) / kBlockTokens;
-        const std::vector<int32_t> shared = prefix_cap_blocks_ > 0
-                                                ? prefix_.lookup(next.request.prompt, max_shared)
-                                                : std::vector<int32_t>{};
+        const std::vector<int32_t> shared = prefix_.lookup(next.request.prompt, max_shared);
         kv_.share(id, shared);
         const int64_t short_by = kv_.blocks_for(need) - static_cast<int64_t>(shared.size()) -
                                  kv_.free_blocks();

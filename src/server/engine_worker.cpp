@@ -101,13 +101,14 @@ void EngineWorker::take_incoming() {
     }
 }
 
-void EngineWorker::publish_stats() {
+engine::SchedulerStats EngineWorker::publish_stats() {
     const engine::SchedulerStats s = scheduler_.stats();
     running_ = static_cast<size_t>(s.running);
     kv_used_ = s.kv_blocks_used;
     kv_total_ = s.kv_blocks_total;
     kv_cached_ = s.kv_blocks_cached;
     reused_ = s.prefix_tokens_reused;
+    return s;
 }
 
 void EngineWorker::loop() {
@@ -120,9 +121,8 @@ void EngineWorker::loop() {
         } catch (const std::exception& e) {
             log_event(LogLevel::Error, "engine step failed", {{"error", e.what()}});
         }
-        publish_stats();
+        const engine::SchedulerStats s = publish_stats();
         if (worked) {
-            const engine::SchedulerStats s = scheduler_.stats();
             throughput_.add(std::chrono::steady_clock::now(), s.last_step_prefill_tokens,
                             s.last_step_decode_tokens);
         }

@@ -52,7 +52,8 @@ class EngineWorker {
   private:
     void loop();
     void take_incoming();
-    void publish_stats();
+    // Copies the scheduler's counts for the HTTP threads; returns them.
+    engine::SchedulerStats publish_stats();
 
     WorkerConfig config_;
     engine::Scheduler scheduler_;
