@@ -263,8 +263,9 @@ inline void load_group(const uint8_t* blk, int count, __m512i& lo, __m512i& hi) 
                                                         load_words(blk + 72, words - 36)),
                               flip);
     } else {
-        // Q4_0 (a word permute measured slower than these 128-bit loads) and
-        // Q5_0 / Q5_1: lanes 0..3 hold the 16 nibble bytes of blocks 0..3.
+        // Q4_0 (a word permute measured slower than these 128-bit loads when
+        // unpacking) and Q5_0 / Q5_1: lanes 0..3 hold the 16 nibble bytes of
+        // blocks 0..3.
         const __m512i raw = gather_halves(blk + Fmt::qs, Fmt::bytes, count, 0);
         lo = _mm512_and_si512(raw, m4);
         hi = _mm512_and_si512(_mm512_srli_epi16(raw, 4), m4);
@@ -522,26 +523,32 @@ void gemv_rows(const Geometry& geo, const uint8_t* w, size_t w_stride, const uin
     for (int r = 0; r < R; ++r) y[r] = _mm512_reduce_add_ps(acc[r]);
 }
 
-// Q4_1 / Q8_0 at b = 1: like gemv_rows, but each group's block scales come
-// out of the vectors its quants were loaded from (one word permute) instead
-// of a 16-block gather per row, which costs more than the rest of the loop.
-// Q4_1's offsets m are applied per lane with the activation's dx * isum.
+// Q4_0 / Q4_1 / Q8_0 at b = 1: like gemv_rows, but each group's block scales
+// come out of the vectors its quants were loaded from (one word permute)
+// instead of a 16-block gather per row, which costs more than the rest of
+// the loop. Q4_1's offsets m are applied per lane with the activation's
+// dx * isum. Rows stream from memory, so each prefetches ahead (packed.hpp).
 template <Legacy F, int R>
 void gemv_rows_direct(const Geometry& geo, const uint8_t* w, size_t w_stride, const uint8_t* act,
                       int shift, float* y) {
     using Fmt = LegacyFormat<F>;
-    static_assert(F == Legacy::Q4_1 || F == Legacy::Q8_0);
+    static_assert(F == Legacy::Q4_0 || F == Legacy::Q4_1 || F == Legacy::Q8_0);
     const __m512i m4 = _mm512_set1_epi8(0x0F);
+    // Q4_0: words [d0 x4, ..., d3 x4] of words 0..31 (18-byte blocks: d at 9j).
     // Q4_1: words [d0 x4, d1 x4, d2 x4, d3 x4, m0 x4, ...] of the group's
     // first 64 bytes (20-byte blocks: d at word 10j, m at 10j + 1).
     // Q8_0: words [d0 x4, ..., d3 x4] of words 0..63 (34-byte blocks: d at 17j).
     const __m512i sc_idx =
-        F == Legacy::Q4_1
-            ? _mm512_setr_epi32(0, 0, 0x000A000A, 0x000A000A, 0x00140014, 0x00140014, 0x001E001E,
-                                0x001E001E, 0x00010001, 0x00010001, 0x000B000B, 0x000B000B,
-                                0x00150015, 0x00150015, 0x001F001F, 0x001F001F)
-            : _mm512_setr_epi32(0, 0, 0x00110011, 0x00110011, 0x00220022, 0x00220022, 0x00330033,
-                                0x00330033, 0, 0, 0, 0, 0, 0, 0, 0);
+        F == Legacy::Q4_0   ? _mm512_setr_epi32(0, 0, 0x00090009, 0x00090009, 0x00120012,
+                                                0x00120012, 0x001B001B, 0x001B001B, 0, 0, 0, 0, 0,
+                                                0, 0, 0)
+        : F == Legacy::Q4_1 ? _mm512_setr_epi32(0, 0, 0x000A000A, 0x000A000A, 0x00140014,
+                                                0x00140014, 0x001E001E, 0x001E001E, 0x00010001,
+                                                0x00010001, 0x000B000B, 0x000B000B, 0x00150015,
+                                                0x00150015, 0x001F001F, 0x001F001F)
+                            : _mm512_setr_epi32(0, 0, 0x00110011, 0x00110011, 0x00220022,
+                                                0x00220022, 0x00330033, 0x00330033, 0, 0, 0, 0, 0,
+                                                0, 0, 0);
     const __m512i q4_idx =
         _mm512_setr_epi32(1, 2, 3, 4, 6, 7, 8, 9, 11, 12, 13, 14, 28, 29, 30, 31);
     const __m512i flip = _mm512_set1_epi8(static_cast<char>(0x80));
@@ -549,6 +556,8 @@ void gemv_rows_direct(const Geometry& geo, const uint8_t* w, size_t w_stride, co
     for (int r = 0; r < R; ++r) acc[r] = _mm512_setzero_ps();
     const __m128i count_shift = _mm_cvtsi32_si128(shift);
     const size_t a_dx = geo.act_dx(), a_isum = geo.act_isum();
+    const size_t row_bytes = static_cast<size_t>(geo.nb) * Fmt::bytes;
+    const size_t skip = R * w_stride - row_bytes;
     for (int64_t g = 0; g < geo.ng; ++g) {
         const int count = static_cast<int>(geo.nb - 4 * g < 4 ? geo.nb - 4 * g : 4);
         const __m512i alo = load512(act + g * 128);
@@ -563,15 +572,20 @@ void gemv_rows_direct(const Geometry& geo, const uint8_t* w, size_t w_stride, co
             off = _mm512_sll_epi32(isum, count_shift);
         }
         for (int r = 0; r < R; ++r) {
-            const uint8_t* blk =
-                w + static_cast<size_t>(r) * w_stride + static_cast<size_t>(4 * g) * Fmt::bytes;
+            const uint8_t* row = w + static_cast<size_t>(r) * w_stride;
+            const size_t pos = static_cast<size_t>(4 * g) * Fmt::bytes;
+            const uint8_t* blk = row + pos;
             __m512i lo, hi, sc;
-            // Eight groups ahead: measured faster than the hardware prefetcher
-            // alone for these four interleaved row streams (the old scale
-            // gather had been reading ahead as a side effect).
-            _mm_prefetch(reinterpret_cast<const char*>(blk + 32 * Fmt::bytes), _MM_HINT_T0);
-            _mm_prefetch(reinterpret_cast<const char*>(blk + 32 * Fmt::bytes + 64), _MM_HINT_T0);
-            if constexpr (F == Legacy::Q4_1) {
+            prefetch_ahead<2, F == Legacy::Q4_0 ? 1024 : 1536>(row, pos, row_bytes, skip);
+            if constexpr (F == Legacy::Q4_0) {
+                // The nibble bytes by 128-bit loads (a word permute of two
+                // vectors measured 5% slower); the scales from one vector.
+                const __m512i v0 = load_words(blk, 9 * count);
+                const __m512i raw = gather_halves(blk + 2, Fmt::bytes, count, 0);
+                lo = _mm512_and_si512(raw, m4);
+                hi = _mm512_and_si512(_mm512_srli_epi16(raw, 4), m4);
+                sc = _mm512_permutexvar_epi16(sc_idx, v0);
+            } else if constexpr (F == Legacy::Q4_1) {
                 const int words = 10 * count;
                 const __m512i v0 = load_words(blk, words);
                 const __m512i raw =
@@ -613,7 +627,12 @@ void gemv_tile(const PackedGemmArgs& a, int64_t r0, int64_t r1, int shift) {
     const auto* w = static_cast<const uint8_t*>(a.w);
     const auto* act = static_cast<const uint8_t*>(a.act);
     int64_t r = r0;
-    constexpr bool kDirect = F == Legacy::Q4_1 || F == Legacy::Q8_0;
+    constexpr bool kDirect = F == Legacy::Q4_0 || F == Legacy::Q4_1 || F == Legacy::Q8_0;
+    if constexpr (kDirect) {
+        for (; r + kGemvRows <= r1; r += kGemvRows)
+            gemv_rows_direct<F, kGemvRows>(geo, w + static_cast<size_t>(r) * a.w_stride,
+                                           a.w_stride, act, shift, a.y + r);
+    }
     for (; r + 4 <= r1; r += 4) {
         const uint8_t* wr = w + static_cast<size_t>(r) * a.w_stride;
         if constexpr (kDirect)

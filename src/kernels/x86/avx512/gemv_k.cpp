@@ -63,6 +63,8 @@ void gemv_k_rows(const Geometry& geo, int64_t k, const uint8_t* w, size_t w_stri
         }
     }
     const size_t a_dx = geo.act_dx(), a_s = geo.act_s();
+    const size_t row_bytes = static_cast<size_t>(k / kQKK) * kBlock;
+    const size_t skip = R * w_stride - row_bytes;
     for (int64_t i = 0; i < k / kQKK; ++i) {
         __m512i av[C][4];
         float da[C];
@@ -78,8 +80,10 @@ void gemv_k_rows(const Geometry& geo, int64_t k, const uint8_t* w, size_t w_stri
             s8[c] = _mm256_loadu_ps(reinterpret_cast<const float*>(act[c] + a_s) + 8 * i);
         }
         for (int r = 0; r < R; ++r) {
-            const uint8_t* b =
-                w + static_cast<size_t>(r) * w_stride + static_cast<size_t>(i) * kBlock;
+            const uint8_t* row = w + static_cast<size_t>(r) * w_stride;
+            const uint8_t* b = row + static_cast<size_t>(i) * kBlock;
+            prefetch_ahead<(kBlock + 63) / 64, 1024>(row, static_cast<size_t>(i) * kBlock, row_bytes,
+                                               skip);
             uint64_t sc = 0, mn = 0;
             k4_scales_mins(b + 4, sc, mn);
             uint16_t hd = 0, hdmin = 0;
@@ -144,7 +148,7 @@ void gemv_k_cols(const PackedGemmArgs& a, int64_t r0, int64_t r1) {
     const auto* abase = static_cast<const uint8_t*>(a.act);
     const uint8_t* act[C];
     for (int c = 0; c < C; ++c) act[c] = abase + static_cast<size_t>(c) * a.act_stride;
-    constexpr int kRows = C == 1 ? 4 : 2;
+    constexpr int kRows = C == 1 ? kGemvRows : 2;
     int64_t r = r0;
     for (; r + kRows <= r1; r += kRows)
         gemv_k_rows<kFive, kRows, C>(geo, a.k, w + static_cast<size_t>(r) * a.w_stride, a.w_stride,
