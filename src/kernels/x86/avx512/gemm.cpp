@@ -2,10 +2,10 @@
 // 32-element block formats and Q4_K / Q5_K.
 //
 // Small batches skip the unpacking (each weight is used once or a few times,
-// so writing it to a buffer costs as much as the dots): gemv_rows /
-// gemv_rows_direct read the 32-element formats' blocks at b = 1, gemv_k_rows
-// the K super-blocks at b = 1..3. Larger batches unpack tiles of weight rows
-// once and run the register-tiled micro-kernel below over them.
+// so writing it to a buffer costs as much as the dots): gemv_rows reads the
+// 32-element formats' blocks at b = 1, gemv_k_rows the K super-blocks at
+// b = 1..3. Larger batches unpack tiles of weight rows once and run the
+// register-tiled micro-kernel below over them.
 //
 // Both operands are brought to one shape so that a single micro-kernel serves
 // every format and every batch size:
@@ -479,76 +479,28 @@ void micro_rc(int r_count, int c_count, const Geometry& geo, const uint8_t* w, s
 
 // b = 1 for the 32-element formats: the weights go straight from their
 // blocks into the dot products (unpacking to a buffer first costs as much as
-// the dots when each weight is used once). R rows share the activation loads.
+// the dots when each weight is used once), R rows sharing the activation
+// loads. Each group's block scales come out of the vectors loaded from its
+// first bytes (one word permute); a 16-block gather of them per row cost
+// more than the rest of the loop. The offsets m of Q4_1 / Q5_1 are applied
+// per lane with the activation's dx * isum. Rows stream from memory, so each
+// prefetches ahead (packed.hpp).
 template <Legacy F, int R>
 void gemv_rows(const Geometry& geo, const uint8_t* w, size_t w_stride, const uint8_t* act,
                int shift, float* y) {
     using Fmt = LegacyFormat<F>;
-    __m512 acc[R];
-    for (int r = 0; r < R; ++r) acc[r] = _mm512_setzero_ps();
-    const __m128i count_shift = _mm_cvtsi32_si128(shift);
-    const size_t a_dx = geo.act_dx(), a_isum = geo.act_isum(), a_s = geo.act_s();
-    for (int64_t c = 0; c < geo.n16; ++c) {
-        __m512 d[R];
-        for (int r = 0; r < R; ++r) {
-            const __m512i raw = gather_scales<F>(w + static_cast<size_t>(r) * w_stride, geo, c);
-            d[r] = scales_d(raw);
-            if constexpr (Fmt::has_m)
-                acc[r] =
-                    _mm512_fmadd_ps(scales_m(raw), _mm512_loadu_ps(act + a_s + c * 64), acc[r]);
-        }
-        for (int q = 0; q < 4; ++q) {
-            const int64_t g = 4 * c + q;
-            if (g >= geo.ng) break;
-            const int count = static_cast<int>(geo.nb - 4 * g < 4 ? geo.nb - 4 * g : 4);
-            const __m512i alo = load512(act + g * 128);
-            const __m512i ahi = load512(act + g * 128 + 64);
-            const __m512 dxa = _mm512_loadu_ps(act + a_dx + g * 64);
-            __m512i off = _mm512_setzero_si512();
-            if constexpr (!Fmt::has_m)
-                off = _mm512_sll_epi32(load512(act + a_isum + g * 64), count_shift);
-            for (int r = 0; r < R; ++r) {
-                __m512i lo, hi;
-                load_group<F>(
-                    w + static_cast<size_t>(r) * w_stride + static_cast<size_t>(4 * g) * Fmt::bytes,
-                    count, lo, hi);
-                __m512i p = _mm512_dpbusd_epi32(_mm512_setzero_si512(), lo, alo);
-                p = _mm512_dpbusd_epi32(p, hi, ahi);
-                if constexpr (!Fmt::has_m) p = _mm512_sub_epi32(p, off);
-                const __m512 scale = _mm512_mul_ps(expand_group(d[r], q), dxa);
-                acc[r] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(p), scale, acc[r]);
-            }
-        }
-    }
-    for (int r = 0; r < R; ++r) y[r] = _mm512_reduce_add_ps(acc[r]);
-}
-
-// Q4_0 / Q4_1 / Q8_0 at b = 1: like gemv_rows, but each group's block scales
-// come out of the vectors its quants were loaded from (one word permute)
-// instead of a 16-block gather per row, which costs more than the rest of
-// the loop. Q4_1's offsets m are applied per lane with the activation's
-// dx * isum. Rows stream from memory, so each prefetches ahead (packed.hpp).
-template <Legacy F, int R>
-void gemv_rows_direct(const Geometry& geo, const uint8_t* w, size_t w_stride, const uint8_t* act,
-                      int shift, float* y) {
-    using Fmt = LegacyFormat<F>;
-    static_assert(F == Legacy::Q4_0 || F == Legacy::Q4_1 || F == Legacy::Q8_0);
     const __m512i m4 = _mm512_set1_epi8(0x0F);
-    // Q4_0: words [d0 x4, ..., d3 x4] of words 0..31 (18-byte blocks: d at 9j).
-    // Q4_1: words [d0 x4, d1 x4, d2 x4, d3 x4, m0 x4, ...] of the group's
-    // first 64 bytes (20-byte blocks: d at word 10j, m at 10j + 1).
-    // Q8_0: words [d0 x4, ..., d3 x4] of words 0..63 (34-byte blocks: d at 17j).
-    const __m512i sc_idx =
-        F == Legacy::Q4_0   ? _mm512_setr_epi32(0, 0, 0x00090009, 0x00090009, 0x00120012,
-                                                0x00120012, 0x001B001B, 0x001B001B, 0, 0, 0, 0, 0,
-                                                0, 0, 0)
-        : F == Legacy::Q4_1 ? _mm512_setr_epi32(0, 0, 0x000A000A, 0x000A000A, 0x00140014,
-                                                0x00140014, 0x001E001E, 0x001E001E, 0x00010001,
-                                                0x00010001, 0x000B000B, 0x000B000B, 0x00150015,
-                                                0x00150015, 0x001F001F, 0x001F001F)
-                            : _mm512_setr_epi32(0, 0, 0x00110011, 0x00110011, 0x00220022,
-                                                0x00220022, 0x00330033, 0x00330033, 0, 0, 0, 0, 0,
-                                                0, 0, 0);
+    // Words [d0 x4, d1 x4, d2 x4, d3 x4] (and for Q4_1 / Q5_1 [m0 x4, ...]
+    // after them) of the group's words 0..31 and 32..63: blocks of kWords
+    // words have d at word kWords * j and m at kWords * j + 1.
+    constexpr int kWords = static_cast<int>(Fmt::bytes / 2);
+    const auto pair = [](int word) { return (word << 16) | word; };
+    const auto m_pair = [&pair](int word) { return Fmt::has_m ? pair(word + 1) : 0; };
+    const __m512i sc_idx = _mm512_setr_epi32(
+        pair(0), pair(0), pair(kWords), pair(kWords), pair(2 * kWords), pair(2 * kWords),
+        pair(3 * kWords), pair(3 * kWords), m_pair(0), m_pair(0), m_pair(kWords),
+        m_pair(kWords), m_pair(2 * kWords), m_pair(2 * kWords), m_pair(3 * kWords),
+        m_pair(3 * kWords));
     const __m512i q4_idx =
         _mm512_setr_epi32(1, 2, 3, 4, 6, 7, 8, 9, 11, 12, 13, 14, 28, 29, 30, 31);
     const __m512i flip = _mm512_set1_epi8(static_cast<char>(0x80));
@@ -577,14 +529,17 @@ void gemv_rows_direct(const Geometry& geo, const uint8_t* w, size_t w_stride, co
             const uint8_t* blk = row + pos;
             __m512i lo, hi, sc;
             prefetch_ahead<2, F == Legacy::Q4_0 ? 1024 : 1536>(row, pos, row_bytes, skip);
-            if constexpr (F == Legacy::Q4_0) {
-                // The nibble bytes by 128-bit loads (a word permute of two
-                // vectors measured 5% slower); the scales from one vector.
-                const __m512i v0 = load_words(blk, 9 * count);
-                const __m512i raw = gather_halves(blk + 2, Fmt::bytes, count, 0);
-                lo = _mm512_and_si512(raw, m4);
-                hi = _mm512_and_si512(_mm512_srli_epi16(raw, 4), m4);
-                sc = _mm512_permutexvar_epi16(sc_idx, v0);
+            if constexpr (F == Legacy::Q4_0 || F == Legacy::Q5_0 || F == Legacy::Q5_1) {
+                // The nibble bytes by 128-bit loads (for Q4_0 a word permute
+                // of two vectors measured 5% slower).
+                const int words = kWords * count;
+                load_group<F>(blk, count, lo, hi);
+                if constexpr (3 * kWords + 1 < 32) {  // Q4_0: the scales in words 0..31
+                    sc = _mm512_permutexvar_epi16(sc_idx, load_words(blk, words));
+                } else {
+                    sc = _mm512_permutex2var_epi16(load_words(blk, words), sc_idx,
+                                                   load_words(blk + 64, words - 32));
+                }
             } else if constexpr (F == Legacy::Q4_1) {
                 const int words = 10 * count;
                 const __m512i v0 = load_words(blk, words);
@@ -627,26 +582,15 @@ void gemv_tile(const PackedGemmArgs& a, int64_t r0, int64_t r1, int shift) {
     const auto* w = static_cast<const uint8_t*>(a.w);
     const auto* act = static_cast<const uint8_t*>(a.act);
     int64_t r = r0;
-    constexpr bool kDirect = F == Legacy::Q4_0 || F == Legacy::Q4_1 || F == Legacy::Q8_0;
-    if constexpr (kDirect) {
-        for (; r + kGemvRows <= r1; r += kGemvRows)
-            gemv_rows_direct<F, kGemvRows>(geo, w + static_cast<size_t>(r) * a.w_stride,
-                                           a.w_stride, act, shift, a.y + r);
-    }
-    for (; r + 4 <= r1; r += 4) {
-        const uint8_t* wr = w + static_cast<size_t>(r) * a.w_stride;
-        if constexpr (kDirect)
-            gemv_rows_direct<F, 4>(geo, wr, a.w_stride, act, shift, a.y + r);
-        else
-            gemv_rows<F, 4>(geo, wr, a.w_stride, act, shift, a.y + r);
-    }
-    for (; r < r1; ++r) {
-        const uint8_t* wr = w + static_cast<size_t>(r) * a.w_stride;
-        if constexpr (kDirect)
-            gemv_rows_direct<F, 1>(geo, wr, a.w_stride, act, shift, a.y + r);
-        else
-            gemv_rows<F, 1>(geo, wr, a.w_stride, act, shift, a.y + r);
-    }
+    for (; r + kGemvRows <= r1; r += kGemvRows)
+        gemv_rows<F, kGemvRows>(geo, w + static_cast<size_t>(r) * a.w_stride, a.w_stride, act,
+                                shift, a.y + r);
+    for (; r + 4 <= r1; r += 4)
+        gemv_rows<F, 4>(geo, w + static_cast<size_t>(r) * a.w_stride, a.w_stride, act, shift,
+                        a.y + r);
+    for (; r < r1; ++r)
+        gemv_rows<F, 1>(geo, w + static_cast<size_t>(r) * a.w_stride, a.w_stride, act, shift,
+                        a.y + r);
 }
 
 // One tile of weight rows: unpack them all, then every activation row in
