@@ -16,7 +16,7 @@
 // Layouts (nb = k / 32 blocks):
 //   activation group (16 rows, packed once per matmul, zero past the batch):
 //     q[nb][8][16][4] int8 | da[nb][16] f32 | s[nb][16] f32
-//     (s = da * sum of q; for Q8_K only the sum: da is applied per super-block)
+//     (s = da * sum of q; zero for Q8_K, see gemm_k.cpp)
 //   weight tile (16 rows, unpacked per task into the thread's work buffer,
 //   zero past the last row):
 //     q[nb][16][32] int8 (signed) | dw[16][nb] f32 | mw[16][nb] f32

@@ -1,7 +1,7 @@
 // Activation rows to the AMX tile layout (see amx.hpp): groups of 16 rows,
 // each 32-element block's int8 quants interleaved four bytes per row (the
 // B-operand layout of TDPBSSD), with per-row block scales da and sums s
-// (da * sum(q) for Q8_0; sum(q) alone for Q8_K, whose da is per super-block).
+// (da * sum(q) for Q8_0; unused for Q8_K, whose mins term runs on the tiles).
 // The quants and scales are those of the exact Q8_0 / Q8_K quantizers, so the
 // arithmetic is the reference vec_dot's up to summation order. Internal
 // linkage only.
@@ -68,10 +68,8 @@ inline void pack_group_q8_k(const float* x, int64_t x_stride, int64_t rows, void
         for (int64_t i = 0; i < k / kQKK; ++i) {
             BlockQ8_K blk;
             x86::quantize_q8_k(x + c * x_stride + i * kQKK, &blk, kQKK);
-            // s without d: the kernel scales a whole super-block's sums by d at once.
-            for (int sb = 0; sb < 8; ++sb)
-                g.put(8 * i + sb, c, blk.qs + 32 * sb, blk.d,
-                      static_cast<float>(blk.bsums[2 * sb] + blk.bsums[2 * sb + 1]));
+            // No s: gemm_k.cpp sums the mins term on the tiles.
+            for (int sb = 0; sb < 8; ++sb) g.put(8 * i + sb, c, blk.qs + 32 * sb, blk.d, 0.0f);
         }
     }
 }
