@@ -26,12 +26,14 @@ constexpr size_t kAlign = 64;
 // Weight bytes (times activation rows) below which packed tiles are grouped
 // into one task (see matmul_packed): some µs of work per task.
 constexpr size_t kMinTaskBytes = size_t{64} << 10;
-// The same for b = 1, which streams its weights from memory: each task is a
+// The same for b <= kMaxStreamBatch, whose kernels stream the weights from
+// memory (each read once, used for a few activation rows): each task is a
 // contiguous run that the kernels' software prefetch follows from row to row
 // (it restarts cold at every task), so tasks are larger. Measured on a 1 GB
 // GEMV set, 2 threads, Q4_1: 64 KiB 17.1, 1 MiB 20.3 GB/s; 4 MiB was worse
 // (fewer tasks balance less well).
 constexpr size_t kMinStreamTaskBytes = size_t{1} << 20;
+constexpr int64_t kMaxStreamBatch = 4;
 
 size_t round_up(size_t v, size_t a) {
     return (v + a - 1) / a * a;
@@ -69,7 +71,7 @@ void matmul_packed(ThreadPool& pool, const PackedGemm& packed, const WeightMatri
     const int64_t n_tiles = (w.n + kPackedTileRows - 1) / kPackedTileRows;
     const size_t tile_bytes = static_cast<size_t>(kPackedTileRows) * w.row_stride;
     const int64_t by_size = std::max<int64_t>(
-        1, static_cast<int64_t>((b == 1 ? kMinStreamTaskBytes : kMinTaskBytes) /
+        1, static_cast<int64_t>((b <= kMaxStreamBatch ? kMinStreamTaskBytes : kMinTaskBytes) /
                                 (tile_bytes * static_cast<size_t>(b))));
     const int64_t by_balance = std::max<int64_t>(1, n_tiles / (2 * pool.size()));
     const int64_t per_task = std::min(by_size, by_balance);

@@ -3,7 +3,7 @@
 //
 // Small batches skip the unpacking (each weight is used once or a few times,
 // so writing it to a buffer costs as much as the dots): gemv_rows reads the
-// 32-element formats' blocks at b = 1, gemv_k_rows the K super-blocks at
+// 32-element formats' blocks at b = 1..7, gemv_k_rows the K super-blocks at
 // b = 1..3. Larger batches unpack tiles of weight rows once and run the
 // register-tiled micro-kernel below over them.
 //
@@ -477,17 +477,17 @@ void micro_rc(int r_count, int c_count, const Geometry& geo, const uint8_t* w, s
     }
 }
 
-// b = 1 for the 32-element formats: the weights go straight from their
-// blocks into the dot products (unpacking to a buffer first costs as much as
-// the dots when each weight is used once), R rows sharing the activation
-// loads. Each group's block scales come out of the vectors loaded from its
+// b = 1..4 for the 32-element formats: the weights go straight from their
+// blocks into the dot products with C activation rows (unpacking to a
+// buffer first costs as much as the dots when each weight is used a few
+// times), R weight rows sharing the activation loads. Each group's block scales come out of the vectors loaded from its
 // first bytes (one word permute); a 16-block gather of them per row cost
 // more than the rest of the loop. The offsets m of Q4_1 / Q5_1 are applied
 // per lane with the activation's dx * isum. Rows stream from memory, so each
 // prefetches ahead (packed.hpp).
-template <Legacy F, int R>
-void gemv_rows(const Geometry& geo, const uint8_t* w, size_t w_stride, const uint8_t* act,
-               int shift, float* y) {
+template <Legacy F, int R, int C>
+void gemv_rows(const Geometry& geo, const uint8_t* w, size_t w_stride, const uint8_t* const* act,
+               int shift, float* y, int64_t y_stride) {
     using Fmt = LegacyFormat<F>;
     const __m512i m4 = _mm512_set1_epi8(0x0F);
     // Words [d0 x4, d1 x4, d2 x4, d3 x4] (and for Q4_1 / Q5_1 [m0 x4, ...]
@@ -504,24 +504,27 @@ void gemv_rows(const Geometry& geo, const uint8_t* w, size_t w_stride, const uin
     const __m512i q4_idx =
         _mm512_setr_epi32(1, 2, 3, 4, 6, 7, 8, 9, 11, 12, 13, 14, 28, 29, 30, 31);
     const __m512i flip = _mm512_set1_epi8(static_cast<char>(0x80));
-    __m512 acc[R];
-    for (int r = 0; r < R; ++r) acc[r] = _mm512_setzero_ps();
+    __m512 acc[R][C];
+    for (int r = 0; r < R; ++r)
+        for (int c = 0; c < C; ++c) acc[r][c] = _mm512_setzero_ps();
     const __m128i count_shift = _mm_cvtsi32_si128(shift);
     const size_t a_dx = geo.act_dx(), a_isum = geo.act_isum();
     const size_t row_bytes = static_cast<size_t>(geo.nb) * Fmt::bytes;
     const size_t skip = R * w_stride - row_bytes;
     for (int64_t g = 0; g < geo.ng; ++g) {
         const int count = static_cast<int>(geo.nb - 4 * g < 4 ? geo.nb - 4 * g : 4);
-        const __m512i alo = load512(act + g * 128);
-        const __m512i ahi = load512(act + g * 128 + 64);
-        const __m512 dxa = _mm512_loadu_ps(act + a_dx + g * 64);
-        const __m512i isum = load512(act + a_isum + g * 64);
-        __m512i off = _mm512_setzero_si512();
-        __m512 s_lane = _mm512_setzero_ps();
-        if constexpr (Fmt::has_m) {
-            s_lane = _mm512_mul_ps(dxa, _mm512_cvtepi32_ps(isum));
-        } else {
-            off = _mm512_sll_epi32(isum, count_shift);
+        __m512 dxa[C], s_lane[C];
+        __m512i off[C];
+        for (int c = 0; c < C; ++c) {
+            dxa[c] = _mm512_loadu_ps(act[c] + a_dx + g * 64);
+            const __m512i isum = load512(act[c] + a_isum + g * 64);
+            off[c] = _mm512_setzero_si512();
+            s_lane[c] = _mm512_setzero_ps();
+            if constexpr (Fmt::has_m) {
+                s_lane[c] = _mm512_mul_ps(dxa[c], _mm512_cvtepi32_ps(isum));
+            } else {
+                off[c] = _mm512_sll_epi32(isum, count_shift);
+            }
         }
         for (int r = 0; r < R; ++r) {
             const uint8_t* row = w + static_cast<size_t>(r) * w_stride;
@@ -562,35 +565,82 @@ void gemv_rows(const Geometry& geo, const uint8_t* w, size_t w_stride, const uin
             // Lanes of blocks past the row hold garbage scales: zero them.
             const auto valid = static_cast<__mmask16>((1u << (4 * count)) - 1u);
             const __m512 d = _mm512_maskz_cvtph_ps(valid, _mm512_castsi512_si256(sc));
-            __m512i p = _mm512_dpbusd_epi32(_mm512_setzero_si512(), lo, alo);
-            p = _mm512_dpbusd_epi32(p, hi, ahi);
-            if constexpr (Fmt::has_m) {
-                const __m512 m = _mm512_maskz_cvtph_ps(valid, _mm512_extracti64x4_epi64(sc, 1));
-                acc[r] = _mm512_fmadd_ps(m, s_lane, acc[r]);
-            } else {
-                p = _mm512_sub_epi32(p, off);
+            __m512 m = _mm512_setzero_ps();
+            if constexpr (Fmt::has_m)
+                m = _mm512_maskz_cvtph_ps(valid, _mm512_extracti64x4_epi64(sc, 1));
+            for (int c = 0; c < C; ++c) {
+                __m512i p = _mm512_dpbusd_epi32(_mm512_setzero_si512(), lo, load512(act[c] + g * 128));
+                p = _mm512_dpbusd_epi32(p, hi, load512(act[c] + g * 128 + 64));
+                if constexpr (Fmt::has_m) {
+                    acc[r][c] = _mm512_fmadd_ps(m, s_lane[c], acc[r][c]);
+                } else {
+                    p = _mm512_sub_epi32(p, off[c]);
+                }
+                acc[r][c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(p), _mm512_mul_ps(d, dxa[c]),
+                                            acc[r][c]);
             }
-            acc[r] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(p), _mm512_mul_ps(d, dxa), acc[r]);
         }
     }
-    for (int r = 0; r < R; ++r) y[r] = _mm512_reduce_add_ps(acc[r]);
+    for (int c = 0; c < C; ++c)
+        for (int r = 0; r < R; ++r) y[c * y_stride + r] = _mm512_reduce_add_ps(acc[r][c]);
 }
+
+// Weight rows interleaved per activation-row count C: kGemvRows streams at
+// C = 1 (memory-bound), four at C = 2..4 and two at C = 5..7 (R x C
+// accumulators in registers). Engine decode of 2..7 sequences (SmolLM2, 2
+// threads) against unpacking tiles for b >= 2: x4 290 -> 470 tok/s
+// aggregate, x5..x7 +10-20% over a C <= 4 limit.
+template <Legacy F, int C>
+void gemv_cols(const PackedGemmArgs& a, int64_t r0, int64_t r1, int shift) {
+    const Geometry geo(a.k);
+    const auto* w = static_cast<const uint8_t*>(a.w);
+    const uint8_t* act[C];
+    for (int c = 0; c < C; ++c)
+        act[c] = static_cast<const uint8_t*>(a.act) + static_cast<size_t>(c) * a.act_stride;
+    constexpr int kRows = C == 1 ? kGemvRows : C <= 4 ? 4 : 2;
+    int64_t r = r0;
+    for (; r + kRows <= r1; r += kRows)
+        gemv_rows<F, kRows, C>(geo, w + static_cast<size_t>(r) * a.w_stride, a.w_stride, act,
+                               shift, a.y + r, a.y_stride);
+    if constexpr (kRows > 4 || C > 4) {
+        for (; r + 2 <= r1; r += 2)
+            gemv_rows<F, 2, C>(geo, w + static_cast<size_t>(r) * a.w_stride, a.w_stride, act,
+                               shift, a.y + r, a.y_stride);
+    }
+    for (; r < r1; ++r)
+        gemv_rows<F, 1, C>(geo, w + static_cast<size_t>(r) * a.w_stride, a.w_stride, act, shift,
+                           a.y + r, a.y_stride);
+}
+
+// Batches up to this use gemv_rows; larger ones unpack tiles of weight rows
+// (and from 8 rows on the AMX table takes over).
+constexpr int64_t kMaxGemvCols = 7;
 
 template <Legacy F>
 void gemv_tile(const PackedGemmArgs& a, int64_t r0, int64_t r1, int shift) {
-    const Geometry geo(a.k);
-    const auto* w = static_cast<const uint8_t*>(a.w);
-    const auto* act = static_cast<const uint8_t*>(a.act);
-    int64_t r = r0;
-    for (; r + kGemvRows <= r1; r += kGemvRows)
-        gemv_rows<F, kGemvRows>(geo, w + static_cast<size_t>(r) * a.w_stride, a.w_stride, act,
-                                shift, a.y + r);
-    for (; r + 4 <= r1; r += 4)
-        gemv_rows<F, 4>(geo, w + static_cast<size_t>(r) * a.w_stride, a.w_stride, act, shift,
-                        a.y + r);
-    for (; r < r1; ++r)
-        gemv_rows<F, 1>(geo, w + static_cast<size_t>(r) * a.w_stride, a.w_stride, act, shift,
-                        a.y + r);
+    switch (a.b) {
+        case 1:
+            gemv_cols<F, 1>(a, r0, r1, shift);
+            break;
+        case 2:
+            gemv_cols<F, 2>(a, r0, r1, shift);
+            break;
+        case 3:
+            gemv_cols<F, 3>(a, r0, r1, shift);
+            break;
+        case 4:
+            gemv_cols<F, 4>(a, r0, r1, shift);
+            break;
+        case 5:
+            gemv_cols<F, 5>(a, r0, r1, shift);
+            break;
+        case 6:
+            gemv_cols<F, 6>(a, r0, r1, shift);
+            break;
+        default:
+            gemv_cols<F, 7>(a, r0, r1, shift);
+            break;
+    }
 }
 
 // One tile of weight rows: unpack them all, then every activation row in
@@ -620,7 +670,7 @@ void tile(const PackedGemmArgs& a, int64_t r0, int64_t r1, void* work) {
 
 template <Legacy F, int kShift>
 void legacy_tile(const PackedGemmArgs& a, int64_t r0, int64_t r1, void* work) {
-    if (a.b == 1) {
+    if (a.b <= kMaxGemvCols) {
         gemv_tile<F>(a, r0, r1, kShift);
     } else {
         tile<unpack_legacy<F>, !LegacyFormat<F>::has_m, kShift>(a, r0, r1, work);
