@@ -114,25 +114,26 @@ void BM_ReadBandwidth(benchmark::State& state) {
     const int threads = static_cast<int>(state.range(0));
     const int streams = state.range(1) == 1 ? 1 : 8;
     const auto* base = reinterpret_cast<const uint8_t*>(stream_buffer().data());
-    const auto sum = __builtin_cpu_supports("avx512f") ? sum_avx512
-                     : __builtin_cpu_supports("avx2")  ? sum_avx2
-                                                       : sum_sse2;
-    const int width = __builtin_cpu_supports("avx512f") ? 512
-                      : __builtin_cpu_supports("avx2")  ? 256
-                                                        : 128;
+    struct Sum {
+        uint64_t (*fn)(const uint8_t*, size_t, int);
+        int bits;
+    };
+    const Sum sum = __builtin_cpu_supports("avx512f") ? Sum{sum_avx512, 512}
+                    : __builtin_cpu_supports("avx2")  ? Sum{sum_avx2, 256}
+                                                      : Sum{sum_sse2, 128};
     constexpr int64_t kChunks = 256;
     const size_t per_chunk = kStreamBytes / kChunks;
     std::vector<uint64_t> partial(kChunks);
     for (auto _ : state) {
         pool(threads).parallel_for(kChunks, [&](int64_t c, int) {
             partial[static_cast<size_t>(c)] =
-                sum(base + static_cast<size_t>(c) * per_chunk, per_chunk, streams);
+                sum.fn(base + static_cast<size_t>(c) * per_chunk, per_chunk, streams);
         });
         benchmark::DoNotOptimize(partial.data());
     }
     state.counters["GB/s"] = benchmark::Counter(static_cast<double>(kStreamBytes) * 1e-9,
                                                 benchmark::Counter::kIsIterationInvariantRate);
-    state.SetLabel(std::to_string(width) + "-bit loads");
+    state.SetLabel(std::to_string(sum.bits) + "-bit loads");
 }
 BENCHMARK(BM_ReadBandwidth)
     ->ArgsProduct({{1, 2}, {1, 8}})

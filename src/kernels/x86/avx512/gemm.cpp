@@ -618,29 +618,11 @@ constexpr int64_t kMaxGemvCols = 7;
 
 template <Legacy F>
 void gemv_tile(const PackedGemmArgs& a, int64_t r0, int64_t r1, int shift) {
-    switch (a.b) {
-        case 1:
-            gemv_cols<F, 1>(a, r0, r1, shift);
-            break;
-        case 2:
-            gemv_cols<F, 2>(a, r0, r1, shift);
-            break;
-        case 3:
-            gemv_cols<F, 3>(a, r0, r1, shift);
-            break;
-        case 4:
-            gemv_cols<F, 4>(a, r0, r1, shift);
-            break;
-        case 5:
-            gemv_cols<F, 5>(a, r0, r1, shift);
-            break;
-        case 6:
-            gemv_cols<F, 6>(a, r0, r1, shift);
-            break;
-        default:
-            gemv_cols<F, 7>(a, r0, r1, shift);
-            break;
-    }
+    using Cols = void (*)(const PackedGemmArgs&, int64_t, int64_t, int);
+    static constexpr Cols kCols[kMaxGemvCols] = {gemv_cols<F, 1>, gemv_cols<F, 2>, gemv_cols<F, 3>,
+                                                 gemv_cols<F, 4>, gemv_cols<F, 5>, gemv_cols<F, 6>,
+                                                 gemv_cols<F, 7>};
+    kCols[a.b - 1](a, r0, r1, shift);
 }
 
 // One tile of weight rows: unpack them all, then every activation row in
