@@ -11,6 +11,15 @@ void register_formats(KernelTable& table);  // formats.cpp
 void register_ops(KernelTable& table);      // ops.cpp
 void register_gemm(KernelTable& table);     // gemm.cpp
 
+// Batches up to this take the fused GEMV of the 32-element formats; larger
+// ones unpack tiles of weight rows (and from 8 rows on the AMX table takes
+// over).
+inline constexpr int64_t kMaxGemvCols = 7;
+
+// Rows [r0, r1) of a Q4_0 / Q4_1 / Q5_0 / Q5_1 / Q8_0 matmul with 1 <= b <=
+// kMaxGemvCols activation rows packed by gemm.cpp (gemv.cpp).
+void gemv_tile(const PackedGemmArgs& args, int64_t r0, int64_t r1, TensorType type);
+
 // Rows [r0, r1) of a Q4_K (five = false) or Q5_K matmul with 1 <= b <= 3
 // activation rows packed by gemm.cpp (gemv_k.cpp).
 void gemv_k_tile(const PackedGemmArgs& args, int64_t r0, int64_t r1, bool five);
