@@ -79,6 +79,9 @@ void gemv_k_rows(const Geometry& geo, int64_t k, const uint8_t* w, size_t w_stri
             da[c] = reinterpret_cast<const float*>(act[c] + a_dx)[2 * i * 16];
             s8[c] = _mm256_loadu_ps(reinterpret_cast<const float*>(act[c] + a_s) + 8 * i);
         }
+        // Unrolled so that acc stays in registers (rolled, GCC keeps it on
+        // the stack).
+#pragma GCC unroll 8
         for (int r = 0; r < R; ++r) {
             const uint8_t* row = w + static_cast<size_t>(r) * w_stride;
             const uint8_t* b = row + static_cast<size_t>(i) * kBlock;
