@@ -101,7 +101,7 @@ inline __m128i k4_scales_mins(const uint8_t* s) {
 // elements, one A row. Multiplying 16-bit words by a scale <= 7 multiplies
 // both of their bytes exactly (each product <= 105 cannot carry).
 inline void unpack_super_block(const uint8_t* b, SuperBlockTile& t, int r) {
-    const __m256i m4 = _mm256_set1_epi8(0x0F);
+    const __m512i m4 = _mm512_set1_epi8(0x0F);
     const __m128i seven = _mm_set1_epi16(7);
     const __m128i sm = k4_scales_mins(b + 4);
     const __m128i sc = _mm_cvtepu8_epi16(sm);
@@ -110,23 +110,31 @@ inline void unpack_super_block(const uint8_t* b, SuperBlockTile& t, int r) {
     const __m512i mins = _mm512_broadcast_i32x4(sm);  // min j at byte 8 + j of every lane
     t.d[r] = half(load_u16(b));
     t.dmin[r] = -half(load_u16(b + 2));
-    for (int c = 0; c < 4; ++c) {
-        const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b + 16 + 32 * c));
-        const __m512i q = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_and_si256(v, m4)),
-                                             _mm256_and_si256(_mm256_srli_epi16(v, 4), m4), 1);
-        // Words 0..15 take scale 2c, words 16..31 scale 2c + 1.
-        const __m512i pick =
-            _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_set1_epi16(static_cast<short>(2 * c))),
-                               _mm256_set1_epi16(static_cast<short>(2 * c + 1)), 1);
-        _mm512_store_si512(t.hi[c][r],
-                           _mm512_mullo_epi16(q, _mm512_permutexvar_epi16(pick, sc_hi)));
-        _mm512_store_si512(t.lo[c][r],
-                           _mm512_mullo_epi16(q, _mm512_permutexvar_epi16(pick, sc_lo)));
-        // Bytes 0..31 min 2c, bytes 32..63 min 2c + 1.
-        const __m512i pick_min = _mm512_inserti64x4(
-            _mm512_castsi256_si512(_mm256_set1_epi8(static_cast<char>(8 + 2 * c))),
-            _mm256_set1_epi8(static_cast<char>(9 + 2 * c)), 1);
-        _mm512_store_si512(t.mn[c][r], _mm512_shuffle_epi8(mins, pick_min));
+    for (int h = 0; h < 2; ++h) {
+        // qs[64h..64h + 63] holds A rows c = 2h, 2h + 1 (32 bytes each): their
+        // low nibbles go to lo, high nibbles to hi, 256 bits per A row; one
+        // 512-bit load and a lane shuffle per A row instead of a 256-bit
+        // load, two ANDs, a shift and an insert (b = 16, 2 threads: +3%).
+        const __m512i x = _mm512_loadu_si512(b + 16 + 64 * h);
+        const __m512i lo = _mm512_and_si512(x, m4);
+        const __m512i hi = _mm512_and_si512(_mm512_srli_epi16(x, 4), m4);
+        for (int e = 0; e < 2; ++e) {
+            const int c = 2 * h + e;
+            const __m512i q = _mm512_shuffle_i64x2(lo, hi, e == 0 ? 0x44 : 0xEE);
+            // Words 0..15 take scale 2c, words 16..31 scale 2c + 1.
+            const __m512i pick = _mm512_inserti64x4(
+                _mm512_castsi256_si512(_mm256_set1_epi16(static_cast<short>(2 * c))),
+                _mm256_set1_epi16(static_cast<short>(2 * c + 1)), 1);
+            _mm512_store_si512(t.hi[c][r],
+                               _mm512_mullo_epi16(q, _mm512_permutexvar_epi16(pick, sc_hi)));
+            _mm512_store_si512(t.lo[c][r],
+                               _mm512_mullo_epi16(q, _mm512_permutexvar_epi16(pick, sc_lo)));
+            // Bytes 0..31 min 2c, bytes 32..63 min 2c + 1.
+            const __m512i pick_min = _mm512_inserti64x4(
+                _mm512_castsi256_si512(_mm256_set1_epi8(static_cast<char>(8 + 2 * c))),
+                _mm256_set1_epi8(static_cast<char>(9 + 2 * c)), 1);
+            _mm512_store_si512(t.mn[c][r], _mm512_shuffle_epi8(mins, pick_min));
+        }
     }
 }
 
