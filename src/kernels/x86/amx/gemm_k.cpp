@@ -118,17 +118,20 @@ inline void unpack_super_block(const uint8_t* b, SuperBlockTile& t, int r) {
         const __m512i x = _mm512_loadu_si512(b + 16 + 64 * h);
         const __m512i lo = _mm512_and_si512(x, m4);
         const __m512i hi = _mm512_and_si512(_mm512_srli_epi16(x, 4), m4);
+        // The lane shuffle's control must be an immediate in every build
+        // (-O2 does not unroll a loop over the two A rows).
+        const __m512i q[2] = {_mm512_shuffle_i64x2(lo, hi, 0x44),
+                              _mm512_shuffle_i64x2(lo, hi, 0xEE)};
         for (int e = 0; e < 2; ++e) {
             const int c = 2 * h + e;
-            const __m512i q = _mm512_shuffle_i64x2(lo, hi, e == 0 ? 0x44 : 0xEE);
             // Words 0..15 take scale 2c, words 16..31 scale 2c + 1.
             const __m512i pick = _mm512_inserti64x4(
                 _mm512_castsi256_si512(_mm256_set1_epi16(static_cast<short>(2 * c))),
                 _mm256_set1_epi16(static_cast<short>(2 * c + 1)), 1);
             _mm512_store_si512(t.hi[c][r],
-                               _mm512_mullo_epi16(q, _mm512_permutexvar_epi16(pick, sc_hi)));
+                               _mm512_mullo_epi16(q[e], _mm512_permutexvar_epi16(pick, sc_hi)));
             _mm512_store_si512(t.lo[c][r],
-                               _mm512_mullo_epi16(q, _mm512_permutexvar_epi16(pick, sc_lo)));
+                               _mm512_mullo_epi16(q[e], _mm512_permutexvar_epi16(pick, sc_lo)));
             // Bytes 0..31 min 2c, bytes 32..63 min 2c + 1.
             const __m512i pick_min = _mm512_inserti64x4(
                 _mm512_castsi256_si512(_mm256_set1_epi8(static_cast<char>(8 + 2 * c))),
