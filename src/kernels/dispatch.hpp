@@ -25,9 +25,8 @@ struct OpsTable {
     float (*dot_f16)(const uint16_t* a, const float* b, int64_t n) = nullptr;
     void (*axpy_f32)(float a, const float* x, float* y, int64_t n) = nullptr;
     void (*axpy_f16)(float a, const uint16_t* x, float* y, int64_t n) = nullptr;
-    void (*dot_f16_rows)(const uint16_t* k, int64_t stride, int64_t n, const float* q,
-                         int64_t n_q, int64_t head_dim, float* scores,
-                         int64_t scores_stride) = nullptr;
+    void (*dot_f16_rows)(const uint16_t* k, int64_t stride, int64_t n, const float* q, int64_t n_q,
+                         int64_t head_dim, float* scores, int64_t scores_stride) = nullptr;
     void (*axpy_f16_rows)(const float* w, int64_t w_stride, const uint16_t* v, int64_t stride,
                           int64_t n, int64_t n_q, int64_t head_dim, float* out) = nullptr;
     void (*add)(const float* a, const float* b, float* out, int64_t n) = nullptr;
@@ -71,6 +70,10 @@ struct PackedGemm {
     // (AMX tiles); args.act_stride is then the stride between groups.
     void (*pack_group)(const float* x, int64_t x_stride, int64_t rows, void* dst,
                        int64_t k) = nullptr;
+    // The tile kernel prefetches the weights of the tile after its own: give
+    // each task the longest run of consecutive tiles that still balances
+    // (two tasks per thread), so that the next tile is the same thread's.
+    bool long_runs = false;
 };
 inline constexpr int64_t kPackedTileRows = 16;
 inline constexpr int64_t kPackedActGroup = 16;

@@ -34,10 +34,6 @@ constexpr size_t kMinTaskBytes = size_t{64} << 10;
 // (fewer tasks balance less well).
 constexpr size_t kMinStreamTaskBytes = size_t{1} << 20;
 constexpr int64_t kMaxStreamBatch = 4;
-// Tiles per task, at least, on the grouped (AMX) path: its Q4_K kernel
-// prefetches the next tile's first weights, which helps when that tile is
-// the same thread's.
-constexpr int64_t kMinGroupedTilesPerTask = 4;
 
 size_t round_up(size_t v, size_t a) {
     return (v + a - 1) / a * a;
@@ -78,8 +74,7 @@ void matmul_packed(ThreadPool& pool, const PackedGemm& packed, const WeightMatri
         1, static_cast<int64_t>((b <= kMaxStreamBatch ? kMinStreamTaskBytes : kMinTaskBytes) /
                                 (tile_bytes * static_cast<size_t>(b))));
     const int64_t by_balance = std::max<int64_t>(1, n_tiles / (2 * pool.size()));
-    const int64_t per_task =
-        std::min(grouped ? std::max(by_size, kMinGroupedTilesPerTask) : by_size, by_balance);
+    const int64_t per_task = packed.long_runs ? by_balance : std::min(by_size, by_balance);
     pool.parallel_for((n_tiles + per_task - 1) / per_task, [&](int64_t task, int thread) {
         void* tile_work = work + static_cast<size_t>(thread) * work_stride;
         const int64_t t1 = std::min(n_tiles, (task + 1) * per_task);

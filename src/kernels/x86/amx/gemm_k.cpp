@@ -145,10 +145,14 @@ inline void unpack_super_block(const uint8_t* b, SuperBlockTile& t, int r) {
 // three cache lines. The tile's first super-blocks start 16 row streams that
 // no hardware prefetcher has seen: unpacking them waited on memory for ~12%
 // of a b = 64 matmul. So the last super-block's steps ask for the next
-// tile's first one (matmul.cpp gives the AMX path runs of tiles, so the next
-// tile is usually this thread's); past the matrix's end, prefetches are
-// harmless (they never fault). 11008 x 4096, 5 interleaved rounds, tok/s:
-// b = 16 4.5k -> 4.8k (1 thread), 8.3k -> 8.6k (2); b = 64 +2-3%.
+// tile's first one, and the kernel asks matmul for long runs of consecutive
+// tiles (PackedGemm::long_runs), so that the next tile is this thread's;
+// past the matrix's end, prefetches are harmless (they never fault).
+// 11008 x 4096, interleaved rounds, tok/s: b = 16 4.5k -> 4.8k (1 thread),
+// 8.3k -> 8.6k (2); b = 64 +2-3%; then runs of half a thread's share
+// instead of 4 tiles: 2 threads, b = 16 8.9k -> 9.5k, b = 64 15.4k ->
+// 16.0k, b = 256 16.6k -> 17.7k (the 32-element formats' kernel, which
+// does not prefetch, gained nothing from longer runs).
 inline void prefetch(const PackedGemmArgs& a, int64_t r0, int from, int to, int64_t i) {
     const auto* w = static_cast<const uint8_t*>(a.w) + static_cast<size_t>(i) * sizeof(BlockQ4_K);
     for (int r = from; r < to; ++r) {
@@ -263,6 +267,7 @@ void register_gemm_k(KernelTable& table) {
     p.pack_group = pack_group_q8_k;
     p.tile = tile;
     p.min_batch = kMinBatch;
+    p.long_runs = true;
     packed_large_row(table, TensorType::Q4_K) = p;
 }
 
