@@ -54,7 +54,6 @@ struct GemvRows {
     // every load is a whole vector and no lane needs masking).
     template <bool kFull>
     inline __attribute__((always_inline)) void step(int64_t g, int count) {
-        const __m512i m4 = _mm512_set1_epi8(0x0F);
         __m512 dxa[C], s_lane[C];
         __m512i off[C];
 #pragma GCC unroll 8
@@ -80,35 +79,15 @@ struct GemvRows {
             prefetch_ahead<2, F == Legacy::Q4_0 ? 1024 : 1536,
                            F == Legacy::Q4_0 ? _MM_HINT_T1 : _MM_HINT_T0>(row, pos, row_bytes,
                                                                           skip);
-            if constexpr (F == Legacy::Q4_0 || F == Legacy::Q5_0 || F == Legacy::Q5_1) {
-                // The nibble bytes by 128-bit loads (for Q4_0 a word permute
-                // of two vectors measured 5% slower).
-                load_group<F>(blk, kFull ? 4 : count, lo, hi);
-                if constexpr (3 * kWords + 1 < 32) {  // Q4_0: the scales in words 0..31
-                    sc = _mm512_permutexvar_epi16(sc_idx, load_words(blk, words));
-                } else {
-                    sc = _mm512_permutex2var_epi16(load_words(blk, words), sc_idx,
-                                                   load_words(blk + 64, words - 32));
-                }
-            } else if constexpr (F == Legacy::Q4_1) {
-                const __m512i q4_idx =
-                    _mm512_setr_epi32(1, 2, 3, 4, 6, 7, 8, 9, 11, 12, 13, 14, 28, 29, 30, 31);
-                const __m512i v0 = load_words(blk, words);
-                const __m512i raw =
-                    _mm512_permutex2var_epi32(v0, q4_idx, load_words(blk + 16, words - 8));
-                lo = _mm512_and_si512(raw, m4);
-                hi = _mm512_and_si512(_mm512_srli_epi16(raw, 4), m4);
-                sc = _mm512_permutexvar_epi16(sc_idx, v0);
+            // The quants as the tile unpacking reads them (legacy_blocks.hpp);
+            // the scales from the same first words (the compiler merges the
+            // repeated loads).
+            load_group<F>(blk, kFull ? 4 : count, lo, hi);
+            if constexpr (3 * kWords + 1 < 32) {  // Q4_0, Q4_1: the scales in words 0..31
+                sc = _mm512_permutexvar_epi16(sc_idx, load_words(blk, words));
             } else {
-                const __m512i flip = _mm512_set1_epi8(static_cast<char>(0x80));
-                const __m512i c0 = load_words(blk, words), c1 = load_words(blk + 64, words - 32);
-                lo = _mm512_xor_si512(
-                    _mm512_permutex2var_epi16(c0, load_table(kQuantPermutes.q8_0_lo), c1), flip);
-                hi = _mm512_xor_si512(_mm512_permutex2var_epi16(load_words(blk + 18, words - 9),
-                                                                load_table(kQuantPermutes.q8_0_hi),
-                                                                load_words(blk + 72, words - 36)),
-                                      flip);
-                sc = _mm512_permutex2var_epi16(c0, sc_idx, c1);
+                sc = _mm512_permutex2var_epi16(load_words(blk, words), sc_idx,
+                                               load_words(blk + 64, words - 32));
             }
             // Lanes of blocks past the row hold garbage scales: zero them.
             const auto valid = static_cast<__mmask16>(kFull ? 0xFFFFu : (1u << (4 * count)) - 1u);
