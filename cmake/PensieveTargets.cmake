@@ -48,9 +48,8 @@ function(pensieve_unit_test name)
     add_executable(${name} ${T_SOURCES})
     target_link_libraries(${name} PRIVATE ${T_LIBS} GTest::gtest GTest::gtest_main)
     pensieve_target_defaults(${name})
-    # Tests find ../shared/testdata and the repo root through these.
+    # Tests find their data (tests/data) and the repo root through this.
     target_compile_definitions(${name} PRIVATE
-        PENSIEVE_SOURCE_DIR="${PROJECT_SOURCE_DIR}"
-        PENSIEVE_SHARED_DIR="${PROJECT_SOURCE_DIR}/../shared")
+        PENSIEVE_SOURCE_DIR="${PROJECT_SOURCE_DIR}")
     gtest_discover_tests(${name} DISCOVERY_TIMEOUT 60 PROPERTIES LABELS unit)
 endfunction()

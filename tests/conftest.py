@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from paths import REPO, SHARED, build_dir, missing, model_path  # noqa: F401  (re-exported)
+from paths import REPO, build_dir, missing, model_path  # noqa: F401  (re-exported)
 
 
 @pytest.fixture(scope="session")

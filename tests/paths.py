@@ -2,8 +2,8 @@
 
 PENSIEVE_BUILD_DIR picks the build (default: build/). Models are looked up in
 the model directory ($PENSIEVE_HOME/models or ~/.cache/pensieve/models) and
-never downloaded by a test. A missing model skips its tests, unless
-PENSIEVE_REQUIRE_MODELS=1 (set by scripts/test.sh), where it fails them.
+never downloaded by a test. A missing input (model, binary, probe, tool)
+fails the tests that need it: nothing is skipped for want of an input.
 """
 import os
 from pathlib import Path
@@ -11,7 +11,6 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
-SHARED = REPO.parent / "shared"
 
 MODEL_FILES = {
     "smollm2": "smollm2-135m-instruct-q4_1.gguf",
@@ -30,9 +29,7 @@ def models_dir() -> Path:
 
 
 def missing(what: str):
-    if os.environ.get("PENSIEVE_REQUIRE_MODELS") == "1":
-        pytest.fail(f"{what} is missing (PENSIEVE_REQUIRE_MODELS=1)")
-    pytest.skip(f"{what} is missing; run scripts/setup.sh or `pensieve pull`")
+    pytest.fail(f"{what} is missing: scripts/test.sh builds everything and pulls the models")
 
 
 def model_path(name: str) -> Path:

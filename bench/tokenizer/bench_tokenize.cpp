@@ -33,7 +33,7 @@ fs::path models_dir() {
 fs::path model_file() {
     const fs::path smol = models_dir() / "smollm2-135m-instruct-q4_1.gguf";
     if (fs::exists(smol)) return smol;
-    return fs::path(PENSIEVE_SOURCE_DIR) / ".." / "shared" / "testdata" / "vocab" /
+    return fs::path(PENSIEVE_SOURCE_DIR) / "tests" / "data" / "vocab" /
            "ggml-vocab-gpt-2.gguf";
 }
 

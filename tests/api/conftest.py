@@ -18,7 +18,7 @@ class Server:
     def __init__(self, *args, env=None):
         binary = build_dir() / "pensieve"
         if not binary.exists():
-            pytest.skip(f"{binary} is not built")
+            pytest.fail(f"{binary} is not built")
         model = model_path("smollm2")
         self.proc = subprocess.Popen(
             [str(binary), "serve", "-m", str(model), "--port", "0", *map(str, args)],

@@ -10,10 +10,9 @@ NODE_DIR = Path(__file__).parent / "node"
 
 
 def test_node_sdk_streamed_and_not(server):
-    if shutil.which("node") is None:
-        pytest.skip("node is not installed")
-    if not (NODE_DIR / "node_modules" / "@anthropic-ai" / "sdk").exists():
-        pytest.skip("run `npm ci --prefix tests/api/node` first (scripts/test.sh does)")
+    assert shutil.which("node") is not None, "node is not installed"
+    assert (NODE_DIR / "node_modules" / "@anthropic-ai" / "sdk").exists(), \
+        "run `npm ci --prefix tests/api/node` first (scripts/test.sh does)"
     r = subprocess.run(["node", "sdk_check.mjs", server.url], cwd=NODE_DIR, capture_output=True,
                        text=True, timeout=300)
     assert r.returncode == 0, r.stdout + r.stderr

@@ -80,7 +80,7 @@ CASES = template_cases() + snippet_cases() + random_cases()
 def results():
     probe = probe_path()
     if not probe.exists():
-        pytest.skip(f"chat_render probe not built at {probe} (build target chat_render, "
+        pytest.fail(f"chat_render probe not built at {probe} (build target chat_render, "
                     "or set PENSIEVE_BUILD_DIR)")
     requests = [req for _, req in CASES]
     proc = subprocess.run([str(probe), "--batch"], input=json.dumps(requests).encode("utf-8"),

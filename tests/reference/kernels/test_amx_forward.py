@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-gguf = pytest.importorskip("gguf")
+import gguf  # noqa: E402
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "model"))
 import numpy_forward  # noqa: E402
 import test_forward_vs_numpy as fwd  # noqa: E402
@@ -29,8 +29,7 @@ import test_forward_vs_numpy as fwd  # noqa: E402
 
 def amx_available():
     probe = fwd.build_dir() / "tools" / "pensieve-kernels-probe"
-    if not probe.exists():
-        return False
+    assert probe.exists(), f"{probe} not built (build target pensieve-kernels-probe)"
     got = subprocess.run([str(probe), "isa"], env=dict(os.environ, PENSIEVE_CPU="amx"),
                          capture_output=True, text=True)
     return got.stdout.strip() == "amx"

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-gguf = pytest.importorskip("gguf")
+import gguf  # noqa: E402
 from gguf import GGMLQuantizationType as T  # noqa: E402
 from gguf import quants  # noqa: E402
 
@@ -30,9 +30,11 @@ if not BUILD.is_absolute():
     BUILD = ROOT / BUILD
 PROBE = BUILD / "tools" / "pensieve-kernels-probe"
 
-pytestmark = pytest.mark.skipif(
-    not PROBE.exists(), reason=f"{PROBE} not built (build target pensieve-kernels-probe)"
-)
+
+@pytest.fixture(autouse=True)
+def probe_is_built():
+    assert PROBE.exists(), f"{PROBE} not built (build target pensieve-kernels-probe)"
+
 
 # Formats whose blocks gguf.quants can both encode and decode.
 QUANTIZABLE = [T.F16, T.BF16, T.Q4_0, T.Q4_1, T.Q5_0, T.Q5_1, T.Q8_0]

@@ -39,7 +39,7 @@ PROMPT = [1, 17, 300, 42, 5, 99, 260, 7, 3, 150, 64, 11]
 def tool(name):
     path = build_dir() / "tools" / name
     if not path.exists():
-        pytest.skip(f"{path} is not built")
+        pytest.fail(f"{path} is not built")
     return path
 
 

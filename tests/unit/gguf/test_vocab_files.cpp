@@ -1,4 +1,4 @@
-// The vocabulary-only GGUF files in ../shared/testdata/vocab (zero tensors)
+// The vocabulary-only GGUF files in tests/data/vocab (zero tensors)
 // load, and hold what their README says.
 #include <gtest/gtest.h>
 
@@ -10,7 +10,7 @@ namespace pensieve::gguf {
 namespace {
 
 TEST(GgufVocabFiles, EveryVocabOnlyFileLoadsWithItsTokens) {
-    const std::filesystem::path dir = std::filesystem::path(PENSIEVE_SHARED_DIR) / "testdata/vocab";
+    const std::filesystem::path dir = std::filesystem::path(PENSIEVE_SOURCE_DIR) / "tests/data/vocab";
     ASSERT_TRUE(std::filesystem::is_directory(dir)) << dir;
     int loaded = 0;
     for (const auto& entry : std::filesystem::directory_iterator(dir)) {

@@ -66,18 +66,22 @@ void check_vocab(const std::filesystem::path& gguf) {
 
 TEST(Robustness, LongRunsOfOneCharacterOnASmallStackByteLevel) {
     const auto smol = testing::model_path(testing::kSmolLm);
-    check_vocab(smol ? *smol : testing::vocab_dir() / "ggml-vocab-gpt-2.gguf");
+    ASSERT_TRUE(std::filesystem::exists(smol)) << smol << " missing: run `pensieve pull`";
+    check_vocab(smol);
+    check_vocab(testing::vocab_dir() / "ggml-vocab-gpt-2.gguf");
 }
 
 TEST(Robustness, LongRunsOfOneCharacterOnASmallStackSentencePiece) {
     const auto gemma = testing::model_path(testing::kGemma3);
-    check_vocab(gemma ? *gemma : testing::vocab_dir() / "ggml-vocab-llama-spm.gguf");
+    ASSERT_TRUE(std::filesystem::exists(gemma)) << gemma << " missing: run `pensieve pull`";
+    check_vocab(gemma);
+    check_vocab(testing::vocab_dir() / "ggml-vocab-llama-spm.gguf");
 }
 
 TEST(Robustness, LongRunsThroughEveryPreTokenizer) {
     for (const char* name : {"deepseek-coder", "deepseek-llm", "falcon", "starcoder"}) {
         const auto gguf = testing::vocab_dir() / ("ggml-vocab-" + std::string(name) + ".gguf");
-        if (!std::filesystem::exists(gguf)) continue;
+        ASSERT_TRUE(std::filesystem::exists(gguf)) << gguf;
         const Tokenizer tok = Tokenizer::from_file(gguf);
         const std::string text = repeat(" ", 100'000) + "x" + repeat("1", 100'000) +
                                  repeat("中", 50'000) + repeat("!", 50'000);

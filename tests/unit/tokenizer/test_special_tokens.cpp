@@ -69,9 +69,10 @@ TEST(SpecialTokens, MergesApplyInRankOrder) {
 TEST(SpecialTokens, RealModelsMarkTheirTurnEndAsEndOfGeneration) {
     const auto smol = testing::model_path(testing::kSmolLm);
     const auto gemma = testing::model_path(testing::kGemma3);
-    if (!smol && !gemma) GTEST_SKIP() << "no model in the model directory (pensieve pull)";
-    if (smol) {
-        const Tokenizer tok = Tokenizer::from_file(*smol);
+    ASSERT_TRUE(std::filesystem::exists(smol)) << smol << " missing: run `pensieve pull`";
+    ASSERT_TRUE(std::filesystem::exists(gemma)) << gemma << " missing: run `pensieve pull`";
+    {
+        const Tokenizer tok = Tokenizer::from_file(smol);
         const TokenId im_end = *tok.find_token("<|im_end|>");
         EXPECT_TRUE(tok.is_end_of_generation(im_end));
         const auto as_text = tok.encode("<|im_start|>user", Specials::AsText);
@@ -80,8 +81,8 @@ TEST(SpecialTokens, RealModelsMarkTheirTurnEndAsEndOfGeneration) {
         EXPECT_EQ(tok.encode("<|im_start|>user", Specials::Parse).front(),
                   *tok.find_token("<|im_start|>"));
     }
-    if (gemma) {
-        const Tokenizer tok = Tokenizer::from_file(*gemma);
+    {
+        const Tokenizer tok = Tokenizer::from_file(gemma);
         EXPECT_TRUE(tok.is_end_of_generation(*tok.find_token("<end_of_turn>")));
         EXPECT_TRUE(tok.is_end_of_generation(*tok.eos()));
         const auto ids = tok.encode("hi", Specials::AsText, {.add_bos = true});
