@@ -6,6 +6,14 @@
 // finished or cancelled sequences, returning their KV blocks at once.
 // Admission is first come, first served: a waiting sequence is never passed
 // by a later one, so none starves.
+//
+// Failures stay with the sequences they belong to. An exception from a
+// task's callbacks or its sampler fails that sequence alone. A failed
+// forward pass changes no sequence's state (positions advance only after a
+// pass succeeds); its sequences are then run one at a time until each has
+// passed a step or failed alone, so one bad sequence cannot take down the
+// others that shared its batch. A failed sequence's KV blocks are released
+// and never enter the prefix cache.
 #pragma once
 
 #include <chrono>
@@ -14,6 +22,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -37,6 +46,15 @@ struct SequenceTask {
     std::function<void(const std::string&)> on_error;    // failed; the others carry on
 };
 
+// A request whose KV reservation (prompt + max_tokens, capped by the context)
+// is larger than the whole KV pool: it could never be admitted.
+class KvPoolError : public std::runtime_error {
+  public:
+    KvPoolError(int64_t needed_tokens, int64_t pool_tokens);
+    int64_t needed_tokens;
+    int64_t pool_tokens;
+};
+
 struct SchedulerConfig {
     int64_t n_ctx = 4096;    // most tokens (prompt + output) of one sequence
     int64_t n_parallel = 4;  // most running sequences
@@ -52,18 +70,22 @@ struct SchedulerConfig {
     // blocks from all becoming resident memory under a stream of distinct
     // requests.
     int64_t prefix_cache_tokens = -1;
+    // Test hook: a forward pass whose batch holds this token id fails, as a
+    // kernel error would (-1: never). Set from PENSIEVE_TEST_FAULT_TOKEN by
+    // the server so its tests can provoke an engine-side failure.
+    int32_t fault_token = -1;
 };
 
 struct SchedulerStats {
     int64_t running = 0;
     int64_t waiting = 0;
-    int64_t kv_blocks_used = 0;    // held by running sequences
+    int64_t kv_blocks_used = 0;  // held by running sequences
     int64_t kv_blocks_total = 0;
     int64_t kv_block_tokens = 0;
     int64_t last_step_prefill_tokens = 0;  // prompt tokens evaluated by the latest step
     int64_t last_step_decode_tokens = 0;   // decode tokens evaluated by the latest step
-    int64_t kv_blocks_cached = 0;  // indexed by the prefix cache (some also in use)
-    int64_t prefix_tokens_reused = 0;  // prompt tokens whose prefill the cache saved, in total
+    int64_t kv_blocks_cached = 0;          // indexed by the prefix cache (some also in use)
+    int64_t prefix_tokens_reused = 0;      // prompt tokens whose prefill the cache saved, in total
 };
 
 class Scheduler {
@@ -72,8 +94,10 @@ class Scheduler {
               const SchedulerConfig& config);
     ~Scheduler();
 
-    // Queues a task. Throws ContextError when its prompt cannot fit the context
-    // (or the whole KV pool), so it could never be admitted.
+    // Queues a task. Throws ContextError when its prompt cannot fit the
+    // context, KvPoolError when prompt + max_tokens can never fit the KV pool,
+    // and std::invalid_argument for an empty prompt or a token id outside the
+    // vocabulary: such a task could never run, so it never waits in line.
     void add(std::unique_ptr<SequenceTask> task);
 
     // Runs one step; false when there was nothing to do.
@@ -81,6 +105,10 @@ class Scheduler {
 
     // Cancels every waiting and running task (on_done with Cancelled).
     void cancel_all();
+
+    // Fails every waiting and running task (on_error) and frees their KV: the
+    // last resort when a step failed in a way no sequence could be blamed for.
+    void fail_all(const std::string& what);
 
     SchedulerStats stats() const;
     const SchedulerConfig& config() const { return config_; }
@@ -90,7 +118,10 @@ class Scheduler {
     void admit();
     void retire_cancelled();
     void finish(Sequence& s, StopReason reason);
+    void fail(Sequence& s, const std::string& what);
     bool emit(Sequence& s, int32_t token);  // true when the sequence finished
+    void build_batch();
+    bool run_batch();  // false: the forward pass failed (and its sequences were handled)
 
     const model::Model& model_;
     const tokenizer::Tokenizer& tokenizer_;
@@ -102,8 +133,12 @@ class Scheduler {
     std::deque<std::unique_ptr<SequenceTask>> waiting_;
     std::vector<std::unique_ptr<Sequence>> running_;
     std::vector<model::BatchToken> batch_;
-    std::vector<Sequence*> row_owner_;  // sequence of each logits row of the batch
-    std::vector<int32_t> sampled_;      // token sampled for each logits row
+    std::vector<Sequence*> row_owner_;    // sequence of each logits row of the batch
+    std::vector<int32_t> sampled_;        // token sampled for each logits row
+    std::vector<std::string> row_error_;  // a sampler's exception, per logits row
+    // Sequences that shared a failed forward pass: they run one per step
+    // until each has passed a step alone (or failed alone).
+    std::deque<int32_t> suspects_;
     int32_t next_id_ = 0;
     int64_t last_prefill_ = 0;
     int64_t last_decode_ = 0;

@@ -2,19 +2,22 @@
 // while it has work, sleep when it has none.
 #include "server/engine_worker.hpp"
 
+#include <cstdlib>
+
 #include "server/log.hpp"
 
 namespace pensieve::server {
 
 namespace {
 
-JobEvent error_event(int status, const std::string& type, const std::string& message) {
-    JobEvent e;
-    e.kind = JobEvent::Kind::Error;
-    e.status = status;
-    e.error_type = type;
-    e.error_message = message;
-    return e;
+// The scheduler's test hook (see SchedulerConfig::fault_token).
+engine::SchedulerConfig with_test_hooks(engine::SchedulerConfig c) {
+    if (const char* v = std::getenv("PENSIEVE_TEST_FAULT_TOKEN"); v && *v) {
+        c.fault_token = static_cast<int32_t>(std::strtol(v, nullptr, 10));
+        log_event(LogLevel::Warn, "test hook: forward passes holding this token fail",
+                  {{"token", c.fault_token}});
+    }
+    return c;
 }
 
 }  // namespace
@@ -22,9 +25,13 @@ JobEvent error_event(int status, const std::string& type, const std::string& mes
 EngineWorker::EngineWorker(const model::Model& model, const tokenizer::Tokenizer& tokenizer,
                            const WorkerConfig& config)
     : config_(config),
-      scheduler_(model, tokenizer, config.scheduler),
+      scheduler_(model, tokenizer, with_test_hooks(config.scheduler)),
       kv_block_tokens_(scheduler_.stats().kv_block_tokens),
       thread_([this] { loop(); }) {}
+
+void EngineWorker::beat() {
+    heartbeat_->store(steady_ns(std::chrono::steady_clock::now()));
+}
 
 EngineWorker::~EngineWorker() {
     stop();
@@ -35,6 +42,11 @@ bool EngineWorker::submit(std::shared_ptr<Job> job) {
         std::lock_guard lock(mutex_);
         if (stopping_ || waiting_.load() >= config_.max_queue) return false;
         job->submitted = std::chrono::steady_clock::now();
+        // The engine drops a job whose wait passes the queue timeout; this
+        // later deadline is the handler's own, should the engine not.
+        job->admit_deadline = job->submitted + config_.queue_timeout + std::chrono::seconds(5);
+        job->heartbeat = heartbeat_;
+        job->stall_limit = config_.stall_timeout;
         incoming_.push_back(std::move(job));
         waiting_ += 1;
     }
@@ -86,7 +98,8 @@ void EngineWorker::take_incoming() {
             }
             job->push({JobEvent::Kind::Done, {}, r, 0, {}, {}});
         };
-        task->on_error = [job](const std::string& what) {
+        task->on_error = [this, job](const std::string& what) {
+            if (!job->admitted.load()) waiting_ -= 1;
             log_event(LogLevel::Error, "generation failed", {{"error", what}});
             job->push(error_event(500, "api_error", "internal error during generation"));
         };
@@ -97,6 +110,20 @@ void EngineWorker::take_incoming() {
             job->push(error_event(400, "invalid_request_error",
                                   "prompt is too long: " + std::to_string(e.prompt_tokens) +
                                       " tokens > " + std::to_string(e.n_ctx - 1) + " maximum"));
+        } catch (const engine::KvPoolError& e) {
+            waiting_ -= 1;
+            job->push(error_event(400, "invalid_request_error",
+                                  "prompt + max_tokens need " + std::to_string(e.needed_tokens) +
+                                      " tokens of KV cache, more than the server's whole pool of " +
+                                      std::to_string(e.pool_tokens) +
+                                      " (--kv-tokens); lower max_tokens or shorten the prompt"));
+        } catch (const std::invalid_argument& e) {
+            waiting_ -= 1;
+            job->push(error_event(400, "invalid_request_error", e.what()));
+        } catch (const std::exception& e) {
+            waiting_ -= 1;
+            log_event(LogLevel::Error, "could not queue a job", {{"error", e.what()}});
+            job->push(error_event(500, "api_error", "internal error while queueing the request"));
         }
     }
 }
@@ -114,12 +141,18 @@ engine::SchedulerStats EngineWorker::publish_stats() {
 void EngineWorker::loop() {
     publish_stats();
     for (;;) {
-        take_incoming();
+        beat();
         bool worked = false;
         try {
+            take_incoming();
             worked = scheduler_.step();
         } catch (const std::exception& e) {
-            log_event(LogLevel::Error, "engine step failed", {{"error", e.what()}});
+            // The scheduler keeps failures with their sequences; reaching
+            // here means it could not, so nothing in flight can be trusted.
+            log_event(LogLevel::Error, "engine step failed; failing the jobs in flight",
+                      {{"error", e.what()}});
+            scheduler_.fail_all(e.what());
+            worked = true;
         }
         const engine::SchedulerStats s = publish_stats();
         if (worked) {

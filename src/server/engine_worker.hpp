@@ -2,6 +2,12 @@
 // whenever there is work. HTTP threads only submit jobs and read their
 // channels. Jobs wait in a bounded queue (a full queue is the caller's 529)
 // and give up after the queue timeout.
+//
+// The thread never dies of an exception: a job that cannot run is answered
+// at once (400 for a request that can never fit, 500 otherwise), a sequence
+// that fails is answered alone (the scheduler isolates it), and a step that
+// fails in a way no sequence can be blamed for fails the jobs in flight and
+// leaves the engine empty and serving.
 #pragma once
 
 #include <atomic>
@@ -13,8 +19,8 @@
 #include <thread>
 
 #include "engine/scheduler.hpp"
-#include "server/recent_rate.hpp"
 #include "server/job.hpp"
+#include "server/recent_rate.hpp"
 
 namespace pensieve::server {
 
@@ -22,6 +28,9 @@ struct WorkerConfig {
     engine::SchedulerConfig scheduler;
     size_t max_queue = 64;                           // jobs waiting for admission
     std::chrono::milliseconds queue_timeout{60000};  // longest wait for admission
+    // Longest the engine may go without finishing a step before the
+    // handlers waiting on it give up (far above any one step's time).
+    std::chrono::milliseconds stall_timeout{300000};
 };
 
 class EngineWorker {
@@ -52,6 +61,7 @@ class EngineWorker {
   private:
     void loop();
     void take_incoming();
+    void beat();
     // Copies the scheduler's counts for the HTTP threads; returns them.
     engine::SchedulerStats publish_stats();
 
@@ -69,6 +79,7 @@ class EngineWorker {
     std::atomic<int64_t> reused_{0};
     int64_t kv_block_tokens_ = 16;  // fixed by the KV pool; set before the thread starts
     RecentRate throughput_;
+    std::shared_ptr<std::atomic<int64_t>> heartbeat_ = std::make_shared<std::atomic<int64_t>>(0);
     std::thread thread_;  // last: starts after everything above exists
 };
 

@@ -2,16 +2,20 @@
 // the real models live, and the vocab test-vector file format.
 #pragma once
 
-#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <string>
 #include <vector>
 
+#include "../test_models.hpp"
 #include "tokenizer/vocab.hpp"
 
 namespace pensieve::tokenizer::testing {
+
+using pensieve::testing::kGemma3;
+using pensieve::testing::kSmolLm;
+using pensieve::testing::model_path;
 
 inline std::filesystem::path vocab_dir() {
     return std::filesystem::path(PENSIEVE_SOURCE_DIR) / "tests" / "data" / "vocab";
@@ -23,22 +27,6 @@ inline std::string read_file(const std::filesystem::path& p) {
     s << in.rdbuf();
     return s.str();
 }
-
-// The model store of `pensieve pull`: $PENSIEVE_HOME/models, else
-// ~/.cache/pensieve/models. Tests that read a model assert that it exists
-// (scripts/test.sh pulls the known models before the unit tests run).
-inline std::filesystem::path model_path(const std::string& name) {
-    std::filesystem::path home = ".";
-    if (const char* h = std::getenv("PENSIEVE_HOME"); h && *h) {
-        home = h;
-    } else if (const char* u = std::getenv("HOME"); u && *u) {
-        home = std::filesystem::path(u) / ".cache" / "pensieve";
-    }
-    return home / "models" / name;
-}
-
-inline constexpr const char* kSmolLm = "smollm2-135m-instruct-q4_1.gguf";
-inline constexpr const char* kGemma3 = "gemma3-270m-q4_k_m.gguf";
 
 // <name>.gguf.inp: text + "\n__ggml_vocab_test__\n", repeated.
 inline std::vector<std::string> read_inputs(const std::filesystem::path& p) {
