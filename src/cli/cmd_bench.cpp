@@ -63,7 +63,7 @@ Json percentiles_ms(std::vector<double> seconds) {
 
 // One sequence grown through the context sizes in increasing order: filled
 // by prefill to each size (less a few positions), then a few decode steps
-// at that depth. RSS is read before the session exists, after it is
+// at that depth. RSS is read before the evaluator exists, after it is
 // allocated (the KV pool reserved but untouched), after a 16-token warm-up
 // and at each size, so the growth past the warm-up is what holding that many
 // tokens of context costs.
@@ -72,23 +72,22 @@ Json ctx_sweep(const LoadedModel& m, BenchOptions o) {
     std::sort(o.ctx_sweep.begin(), o.ctx_sweep.end());
     const int64_t decode = 16;
     const double rss_before = proc_status_mib("VmRSS");
-    engine::Session session(
-        *m.model, *m.tokenizer,
-        {.n_ctx = o.ctx_sweep.back(), .n_batch = 512, .n_threads = o.model.threads});
+    engine::Evaluator evaluator(
+        *m.model, {.n_ctx = o.ctx_sweep.back(), .n_batch = 512, .n_threads = o.model.threads});
     const double rss_allocated = proc_status_mib("VmRSS");
     // A few positions first: the weights are paged in and the forward's
     // buffers touched, so what grows after this is the context alone.
-    engine::extend_context(session, 0, 16, 1);
+    engine::extend_context(evaluator, 0, 16, 1);
     Json out = {{"rss_mib_before", rss_before},
                 {"rss_mib_allocated", rss_allocated},
                 {"rss_mib_warm", proc_status_mib("VmRSS")},
                 {"decode_tokens", decode},
-                {"threads", session.pool().size()},
+                {"threads", evaluator.pool().size()},
                 {"sizes", Json::array()}};
     int64_t filled = 0;
     for (int64_t n_ctx : o.ctx_sweep) {
         const engine::FillResult r =
-            engine::extend_context(session, filled, n_ctx - decode, decode);
+            engine::extend_context(evaluator, filled, n_ctx - decode, decode);
         filled = n_ctx - decode;
         // K and V, F16, every layer.
         const int64_t kv_bytes = 2 * 2 * hp.n_layer * hp.kv_dim() * n_ctx;
@@ -171,21 +170,20 @@ void bench(BenchOptions o) {
         std::printf("%s\n", j.dump(2).c_str());
         return;
     }
-    engine::Session session(
-        *m.model, *m.tokenizer,
-        {.n_ctx = o.model.ctx, .n_batch = o.prompt_tokens, .n_threads = o.model.threads});
+    engine::Evaluator evaluator(
+        *m.model, {.n_ctx = o.model.ctx, .n_batch = o.prompt_tokens, .n_threads = o.model.threads});
     const engine::SpeedResult r =
-        engine::measure_speed(session, o.prompt_tokens, o.gen_tokens, o.repetitions);
+        engine::measure_speed(evaluator, o.prompt_tokens, o.gen_tokens, o.repetitions);
     Json batched = Json::object();
     for (int64_t n : o.batch_sizes) {
-        batched[std::to_string(n)] = engine::measure_batched_decode(*m.model, session.pool(), n,
+        batched[std::to_string(n)] = engine::measure_batched_decode(*m.model, evaluator.pool(), n,
                                                                     o.gen_tokens, o.repetitions);
     }
     if (!o.json) {
-        print_pp_tg(r, o, session.pool().size(), isa, batched);
+        print_pp_tg(r, o, evaluator.pool().size(), isa, batched);
         return;
     }
-    j.update(Json{{"threads", session.pool().size()},
+    j.update(Json{{"threads", evaluator.pool().size()},
                   {"prompt_tokens", o.prompt_tokens},
                   {"gen_tokens", o.gen_tokens},
                   {"repetitions", o.repetitions},

@@ -1,6 +1,6 @@
 // `pensieve chat`: an interactive multi-turn conversation in the terminal.
-// The history is kept and re-rendered each turn; the session reuses the KV
-// of the unchanged prefix, so only the new turn is evaluated.
+// The history is kept and re-rendered each turn; the scheduler's prefix cache
+// keeps the KV of the unchanged prefix, so only the new turn is evaluated.
 #include <cstdio>
 #include <iostream>
 #include <string>
@@ -8,7 +8,7 @@
 #include "cli/commands.hpp"
 #include "cli/model_options.hpp"
 #include "cli/sampling_options.hpp"
-#include "engine/session.hpp"
+#include "engine/scheduler.hpp"
 
 namespace pensieve::cli {
 namespace {
@@ -22,8 +22,9 @@ struct ChatOptions {
 
 void chat_loop(const ChatOptions& o) {
     const LoadedModel m = load_model(o.model);
-    engine::Session session(*m.model, *m.tokenizer,
-                            {.n_ctx = o.model.ctx, .n_threads = o.model.threads});
+    engine::Scheduler scheduler(
+        *m.model, *m.tokenizer,
+        {.n_ctx = o.model.ctx, .n_parallel = 1, .n_threads = o.model.threads});
     nlohmann::ordered_json history = nlohmann::ordered_json::array();
     auto reset = [&] {
         history = nlohmann::ordered_json::array();
@@ -46,13 +47,13 @@ void chat_loop(const ChatOptions& o) {
         std::string reply;
         try {
             const auto prompt = m.prompt->build(history);
-            session.generate({prompt, o.sampling, o.max_tokens, {}, nullptr},
-                             [&](std::string_view text) {
-                                 reply += text;
-                                 std::fwrite(text.data(), 1, text.size(), stdout);
-                                 std::fflush(stdout);
-                                 return true;
-                             });
+            scheduler.run({prompt, o.sampling, o.max_tokens, {}, nullptr},
+                          [&](std::string_view text) {
+                              reply += text;
+                              std::fwrite(text.data(), 1, text.size(), stdout);
+                              std::fflush(stdout);
+                              return true;
+                          });
         } catch (const engine::ContextError& e) {
             std::fprintf(stderr, "\n(%s; use /reset)\n", e.what());
             history.erase(history.end() - 1);

@@ -24,15 +24,14 @@ void run_perplexity(PerplexityOptions o) {
     o.model.ctx = o.chunk_ctx;
     const LoadedModel m = load_model(o.model);
     const auto tokens = m.tokenizer->encode(text, tokenizer::Specials::AsText, {});
-    engine::Session session(
-        *m.model, *m.tokenizer,
-        {.n_ctx = o.chunk_ctx, .n_batch = o.chunk_ctx, .n_threads = o.model.threads});
+    engine::Evaluator evaluator(
+        *m.model, {.n_ctx = o.chunk_ctx, .n_batch = o.chunk_ctx, .n_threads = o.model.threads});
     const bool add_bos = m.tokenizer->vocab().add_bos && m.tokenizer->bos().has_value();
     std::printf("%lld tokens, %lld chunks of %lld\n", static_cast<long long>(tokens.size()),
                 static_cast<long long>(static_cast<int64_t>(tokens.size()) / o.chunk_ctx),
                 static_cast<long long>(o.chunk_ctx));
     const auto r = engine::perplexity(
-        session, tokens, o.chunk_ctx, add_bos ? m.tokenizer->bos() : std::nullopt,
+        evaluator, tokens, o.chunk_ctx, add_bos ? m.tokenizer->bos() : std::nullopt,
         [](const engine::PerplexityChunk& c) {
             std::printf("[%lld] %.4f\n", static_cast<long long>(c.index + 1), c.running_ppl);
             std::fflush(stdout);

@@ -7,7 +7,7 @@
 #include "cli/commands.hpp"
 #include "cli/model_options.hpp"
 #include "cli/sampling_options.hpp"
-#include "engine/session.hpp"
+#include "engine/scheduler.hpp"
 
 namespace pensieve::cli {
 namespace {
@@ -35,9 +35,10 @@ void run(RunOptions o) {
         messages.push_back({{"role", "user"}, {"content", o.prompt}});
         prompt = m.prompt->build(messages);
     }
-    engine::Session session(*m.model, *m.tokenizer,
-                            {.n_ctx = o.model.ctx, .n_threads = o.model.threads});
-    const engine::GenerateResult r = session.generate(
+    engine::Scheduler scheduler(
+        *m.model, *m.tokenizer,
+        {.n_ctx = o.model.ctx, .n_parallel = 1, .n_threads = o.model.threads});
+    const engine::GenerateResult r = scheduler.run(
         {prompt, o.sampling, o.max_tokens, o.stop, nullptr}, [](std::string_view text) {
             std::fwrite(text.data(), 1, text.size(), stdout);
             std::fflush(stdout);

@@ -19,27 +19,26 @@ double nll(std::span<const float> logits, int32_t target) {
 
 }  // namespace
 
-PerplexityResult perplexity(Session& session, std::span<const int32_t> tokens, int64_t n_ctx,
+PerplexityResult perplexity(Evaluator& evaluator, std::span<const int32_t> tokens, int64_t n_ctx,
                             std::optional<int32_t> bos,
                             const std::function<void(const PerplexityChunk&)>& on_chunk) {
-    if (n_ctx < 8 || n_ctx > session.n_ctx()) {
+    if (n_ctx < 8 || n_ctx > evaluator.n_ctx()) {
         throw std::invalid_argument("perplexity context must be 8.." +
-                                    std::to_string(session.n_ctx()));
+                                    std::to_string(evaluator.n_ctx()));
     }
     const auto n_chunks = static_cast<int64_t>(tokens.size()) / n_ctx;
     if (n_chunks == 0) {
         throw std::invalid_argument("the text has " + std::to_string(tokens.size()) +
                                     " tokens, fewer than one chunk of " + std::to_string(n_ctx));
     }
-    const int64_t n_vocab = session.n_vocab();
+    const int64_t n_vocab = evaluator.n_vocab();
     PerplexityResult result;
     double total_nll = 0;
     std::vector<int32_t> chunk(static_cast<size_t>(n_ctx));
     for (int64_t c = 0; c < n_chunks; ++c) {
         std::copy_n(tokens.begin() + c * n_ctx, n_ctx, chunk.begin());
         if (bos) chunk[0] = *bos;
-        session.reset();
-        const std::span<const float> logits = session.evaluate(chunk, 0, /*all_logits=*/true);
+        const std::span<const float> logits = evaluator.evaluate(chunk, 0, /*all_logits=*/true);
         double chunk_nll = 0;
         const int64_t first = n_ctx / 2;
         for (int64_t i = first; i < n_ctx - 1; ++i) {
@@ -55,7 +54,6 @@ PerplexityResult perplexity(Session& session, std::span<const int32_t> tokens, i
                   std::exp(total_nll / static_cast<double>(result.scored_tokens))});
     }
     result.perplexity = std::exp(total_nll / static_cast<double>(result.scored_tokens));
-    session.reset();
     return result;
 }
 

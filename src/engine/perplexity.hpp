@@ -10,7 +10,7 @@
 #include <span>
 #include <vector>
 
-#include "engine/session.hpp"
+#include "engine/evaluator.hpp"
 
 namespace pensieve::engine {
 
@@ -28,8 +28,8 @@ struct PerplexityResult {
 
 // `bos`: when set, the first token of each chunk is replaced by it (the model
 // was trained with a BOS at the start). Throws std::invalid_argument when the
-// text is shorter than one chunk or n_ctx exceeds the session's context.
-PerplexityResult perplexity(Session& session, std::span<const int32_t> tokens, int64_t n_ctx,
+// text is shorter than one chunk or n_ctx exceeds the evaluator's context.
+PerplexityResult perplexity(Evaluator& evaluator, std::span<const int32_t> tokens, int64_t n_ctx,
                             std::optional<int32_t> bos,
                             const std::function<void(const PerplexityChunk&)>& on_chunk);
 

@@ -1,15 +1,14 @@
 // Turning sampled tokens into a reply: detokenize without splitting UTF-8
 // characters, hold back text that may begin a stop string, and decide when
 // the reply ends (end-of-generation token, stop string, max_tokens, full
-// context). Shared by the scheduler (server) and the session (CLI), so both
-// stop for exactly the same reasons.
+// context). The scheduler keeps one per sequence.
 #pragma once
 
 #include <cstdint>
 #include <optional>
 #include <string>
 
-#include "engine/session.hpp"
+#include "engine/generate.hpp"
 #include "engine/stop_matcher.hpp"
 #include "tokenizer/stream_decoder.hpp"
 

@@ -344,6 +344,21 @@ bool Scheduler::run_batch() {
     return true;
 }
 
+GenerateResult Scheduler::run(const GenerateRequest& request,
+                              const std::function<bool(std::string_view)>& on_text) {
+    std::optional<GenerateResult> result;
+    std::optional<std::string> error;
+    auto task = std::make_unique<SequenceTask>();
+    task->request = request;
+    task->on_text = on_text;
+    task->on_done = [&result](const GenerateResult& r) { result = r; };
+    task->on_error = [&error](const std::string& what) { error = what; };
+    add(std::move(task));
+    while (!result && !error) step();
+    if (error) throw std::runtime_error("generation failed: " + *error);
+    return *result;
+}
+
 void Scheduler::cancel_all() {
     for (auto& s : running_) finish(*s, StopReason::Cancelled);
     running_.clear();

@@ -1,4 +1,5 @@
-// Continuous batching on the engine thread. Each step admits waiting
+// The one generation path: the server's engine thread and the CLI both
+// generate through a Scheduler. Continuous batching on the engine thread. Each step admits waiting
 // sequences whose KV (prompt + max_tokens, capped by the context) can be
 // reserved up front, builds one batch from the next token of every decoding
 // sequence plus a budget of prompt tokens (chunked prefill), runs one forward
@@ -27,10 +28,10 @@
 #include <string_view>
 #include <vector>
 
+#include "engine/generate.hpp"
 #include "engine/prefix_cache.hpp"
 #include "engine/reply.hpp"
 #include "engine/sampler.hpp"
-#include "engine/session.hpp"
 #include "kernels/thread_pool.hpp"
 #include "model/forward.hpp"
 
@@ -102,6 +103,14 @@ class Scheduler {
 
     // Runs one step; false when there was nothing to do.
     bool step();
+
+    // Runs one request to its end on the calling thread, streaming text to
+    // on_text (false cancels), for a caller that drives the scheduler alone
+    // (the CLI). Finished sequences feed the prefix cache, so a conversation
+    // re-sent turn after turn evaluates only its new tokens. Throws what
+    // add() throws, and std::runtime_error if the generation fails.
+    GenerateResult run(const GenerateRequest& request,
+                       const std::function<bool(std::string_view)>& on_text);
 
     // Cancels every waiting and running task (on_done with Cancelled).
     void cancel_all();

@@ -32,17 +32,15 @@ int32_t argmax(std::span<const float> logits) {
     return static_cast<int32_t>(std::max_element(logits.begin(), logits.end()) - logits.begin());
 }
 
-SpeedSample run_once(Session& s, int64_t pp, int64_t tg) {
+SpeedSample run_once(Evaluator& s, int64_t pp, int64_t tg) {
     SpeedSample out;
     std::vector<int32_t> prompt(static_cast<size_t>(pp));
     for (int64_t i = 0; i < pp; ++i)
         prompt[static_cast<size_t>(i)] = static_cast<int32_t>((i * 7919 + 13) % s.n_vocab());
-    s.reset();
     double t = now_s();
     s.evaluate(prompt, 0, false);
     out.prefill_tok_s = static_cast<double>(pp) / (now_s() - t);
 
-    s.reset();
     int32_t token = prompt[0];
     t = now_s();
     for (int64_t i = 0; i < tg; ++i) token = argmax(s.evaluate(std::span(&token, 1), i, false));
@@ -52,21 +50,20 @@ SpeedSample run_once(Session& s, int64_t pp, int64_t tg) {
 
 }  // namespace
 
-SpeedResult measure_speed(Session& session, int64_t pp, int64_t tg, int repetitions) {
-    if (pp < 1 || tg < 1 || repetitions < 1 || pp > session.n_ctx() || tg > session.n_ctx()) {
+SpeedResult measure_speed(Evaluator& evaluator, int64_t pp, int64_t tg, int repetitions) {
+    if (pp < 1 || tg < 1 || repetitions < 1 || pp > evaluator.n_ctx() || tg > evaluator.n_ctx()) {
         throw std::invalid_argument("bench sizes must be positive and fit the context");
     }
-    run_once(session, std::min<int64_t>(pp, 32), std::min<int64_t>(tg, 4));  // warm-up
+    run_once(evaluator, std::min<int64_t>(pp, 32), std::min<int64_t>(tg, 4));  // warm-up
     SpeedResult r;
     std::vector<double> pre, dec;
     for (int i = 0; i < repetitions; ++i) {
-        r.samples.push_back(run_once(session, pp, tg));
+        r.samples.push_back(run_once(evaluator, pp, tg));
         pre.push_back(r.samples.back().prefill_tok_s);
         dec.push_back(r.samples.back().decode_tok_s);
     }
     stats(pre, r.prefill_mean, r.prefill_sd, r.prefill_median);
     stats(dec, r.decode_mean, r.decode_sd, r.decode_median);
-    session.reset();
     return r;
 }
 
@@ -106,7 +103,7 @@ double measure_batched_decode(const model::Model& model, kernels::ThreadPool& po
 
 namespace pensieve::engine {
 
-FillResult extend_context(Session& s, int64_t from, int64_t to, int64_t decode_tokens) {
+FillResult extend_context(Evaluator& s, int64_t from, int64_t to, int64_t decode_tokens) {
     if (from < 0 || to <= from || decode_tokens < 1 || to + decode_tokens > s.n_ctx()) {
         throw std::invalid_argument("context fill must grow and fit the context");
     }

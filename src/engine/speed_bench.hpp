@@ -6,7 +6,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "engine/session.hpp"
+#include "engine/evaluator.hpp"
 
 namespace pensieve::engine {
 
@@ -21,7 +21,7 @@ struct SpeedResult {
     double decode_mean = 0, decode_sd = 0, decode_median = 0;
 };
 
-SpeedResult measure_speed(Session& session, int64_t prompt_tokens, int64_t gen_tokens,
+SpeedResult measure_speed(Evaluator& evaluator, int64_t prompt_tokens, int64_t gen_tokens,
                           int repetitions);
 
 }  // namespace pensieve::engine
@@ -40,7 +40,7 @@ double measure_batched_decode(const model::Model& model, kernels::ThreadPool& po
 namespace pensieve::engine {
 
 // Speed at a given depth of context, for the context-size sweep: prefill
-// positions [from, to) after the ones already there (in the session's
+// positions [from, to) after the ones already there (in the evaluator's
 // n_batch chunks), then decode decode_tokens more at positions to, to + 1, …
 // (a later call with from = to overwrites them). Growing one sequence step
 // by step costs one fill of the largest context, not one per size.
@@ -48,6 +48,6 @@ struct FillResult {
     double prefill_tok_s = 0;  // of the new positions [from, to)
     double decode_tok_s = 0;   // at depth to .. to + decode_tokens
 };
-FillResult extend_context(Session& session, int64_t from, int64_t to, int64_t decode_tokens);
+FillResult extend_context(Evaluator& evaluator, int64_t from, int64_t to, int64_t decode_tokens);
 
 }  // namespace pensieve::engine

@@ -7,7 +7,7 @@
 #include <chrono>
 #include <string>
 
-#include "engine/session.hpp"
+#include "engine/generate.hpp"
 #include "server/job.hpp"
 #include "server/metrics.hpp"
 

@@ -18,7 +18,7 @@
 #include <string>
 #include <vector>
 
-#include "engine/session.hpp"
+#include "engine/generate.hpp"
 
 namespace pensieve::server {
 
