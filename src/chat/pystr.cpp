@@ -290,7 +290,7 @@ std::vector<ByteRange> split_spans(std::string_view s, std::string_view sep, boo
             }
             if (pos >= s.size()) break;
             if (maxsplit >= 0 && static_cast<int64_t>(out.size()) == maxsplit) {
-                out.push_back({pos, pos + strip_span(s.substr(pos), false, true).end});
+                out.push_back({pos, s.size()});  // the rest keeps trailing whitespace
                 return out;
             }
             const std::size_t start = pos;
@@ -379,37 +379,6 @@ std::vector<std::string> rsplit(std::string_view s, std::string_view sep, bool w
 
 std::vector<std::string> splitlines(std::string_view s, bool keepends) {
     return substrs(s, splitlines_spans(s, keepends));
-}
-
-std::string replace(std::string_view s, std::string_view from, std::string_view to, int64_t count) {
-    std::string out;
-    if (from.empty()) {
-        int64_t done = 0;
-        std::size_t pos = 0;
-        while (pos < s.size()) {
-            if (count < 0 || done < count) {
-                out += to;
-                ++done;
-            }
-            const std::size_t start = pos;
-            decode(s, pos);
-            out.append(s.substr(start, pos - start));
-        }
-        if (count < 0 || done < count) out += to;
-        return out;
-    }
-    std::size_t start = 0;
-    int64_t done = 0;
-    while (count < 0 || done < count) {
-        const std::size_t hit = s.find(from, start);
-        if (hit == std::string_view::npos) break;
-        out.append(s.substr(start, hit - start));
-        out += to;
-        start = hit + from.size();
-        ++done;
-    }
-    out.append(s.substr(start));
-    return out;
 }
 
 int64_t count(std::string_view s, std::string_view sub) {

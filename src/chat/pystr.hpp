@@ -50,7 +50,6 @@ std::vector<std::string> split(std::string_view s, std::string_view sep, bool wh
 std::vector<std::string> rsplit(std::string_view s, std::string_view sep, bool whitespace,
                                 int64_t maxsplit);
 std::vector<std::string> splitlines(std::string_view s, bool keepends);
-std::string replace(std::string_view s, std::string_view from, std::string_view to, int64_t count);
 int64_t count(std::string_view s, std::string_view sub);
 int64_t find(std::string_view s, std::string_view sub, bool reverse);  // code point index
 
