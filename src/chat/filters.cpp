@@ -385,11 +385,9 @@ Value f_replace(Interpreter& in, const Value& v, Args& a) {
     const Value* new_v = arg(a, 1, "new");
     if (!old_v || !new_v) throw TemplateRenderError("replace filter needs old and new");
     const Value* count = arg(a, 2, "count");
-    Value result = replace_tracked(str_value(v, in), str_value(*old_v, in), str_value(*new_v, in),
-                                   count && !count->is_none() ? count->as_int() : -1);
-    if (result.str().size() > in.limits().max_output_bytes)
-        throw TemplateLimitError("replace result too large");
-    return result;
+    return replace_tracked(str_value(v, in), str_value(*old_v, in), str_value(*new_v, in),
+                           count && !count->is_none() ? count->as_int() : -1,
+                           in.limits().max_output_bytes);
 }
 
 Value f_reverse(Interpreter&, const Value& v, Args&) {

@@ -133,7 +133,7 @@ Value py_format(const Value& fmt_value, const CallArgs& args) {
     return Value::string(std::move(out));
 }
 
-Value str_method(const Value& self, std::string_view name, CallArgs& a) {
+Value str_method(const Interpreter& in, const Value& self, std::string_view name, CallArgs& a) {
     const std::string& s = self.str();
     if (name == "startswith" || name == "endswith") {
         const Value* v = a.get(0, "prefix");
@@ -187,8 +187,8 @@ Value str_method(const Value& self, std::string_view name, CallArgs& a) {
     if (name == "replace") {
         str_arg(a, 0, "old", name);
         str_arg(a, 1, "new", name);
-        return replace_tracked(self, *a.get(0, "old"), *a.get(1, "new"),
-                               int_arg(a, 2, "count", -1));
+        return replace_tracked(self, *a.get(0, "old"), *a.get(1, "new"), int_arg(a, 2, "count", -1),
+                               in.limits().max_output_bytes);
     }
     // Case changes may change byte lengths: the result is client text if any of self was.
     const auto derived = [&](std::string text) {
@@ -340,23 +340,28 @@ Value bound_method(const Value& self, std::string_view name) {
         }));
 }
 
-Value replace_tracked(const Value& self, const Value& from_value, const Value& to, int64_t count) {
+Value replace_tracked(const Value& self, const Value& from_value, const Value& to, int64_t count,
+                      std::size_t max_bytes) {
     const std::string& s = self.str();
     const std::string& from = from_value.str();
     TrackedText out;
     int64_t done = 0;
+    const auto insert = [&] {
+        if (out.size() + to.str().size() > max_bytes) {
+            throw TemplateLimitError("replace result exceeds the output size limit");
+        }
+        out.append(to);
+        ++done;
+    };
     if (from.empty()) {  // Python inserts `to` before every code point and at the end
         std::size_t pos = 0;
         while (pos < s.size()) {
-            if (count < 0 || done < count) {
-                out.append(to);
-                ++done;
-            }
+            if (count < 0 || done < count) insert();
             const std::size_t start = pos;
             pystr::decode(s, pos);
             out.append_part(self, start, pos);
         }
-        if (count < 0 || done < count) out.append(to);
+        if (count < 0 || done < count) insert();
         return Value::string(std::move(out));
     }
     std::size_t start = 0;
@@ -364,16 +369,15 @@ Value replace_tracked(const Value& self, const Value& from_value, const Value& t
         const std::size_t hit = s.find(from, start);
         if (hit == std::string::npos) break;
         out.append_part(self, start, hit);
-        out.append(to);
+        insert();
         start = hit + from.size();
-        ++done;
     }
     out.append_part(self, start, s.size());
     return Value::string(std::move(out));
 }
 
-Value call_method(Interpreter&, const Value& self, std::string_view name, CallArgs& args) {
-    if (self.is_string()) return str_method(self, name, args);
+Value call_method(Interpreter& in, const Value& self, std::string_view name, CallArgs& args) {
+    if (self.is_string()) return str_method(in, self, name, args);
     if (self.is_dict()) return dict_method(self, name, args);
     return list_method(self, name, args);
 }
