@@ -6,7 +6,11 @@
 
 namespace pensieve::chat {
 
-std::string render_chat(const Template& tmpl, const ChatInputs& inputs) {
+namespace {
+
+// The template variables; every string that came from the request is client text
+// (from_json marks it), the special tokens and flags are the renderer's own.
+DictData chat_context(const Template& tmpl, const ChatInputs& inputs) {
     const std::size_t depth = tmpl.limits().max_value_depth;
     DictData context;
     context.set(Value::string("messages"), from_json(inputs.messages, depth));
@@ -24,7 +28,17 @@ std::string render_chat(const Template& tmpl, const ChatInputs& inputs) {
     } else if (!inputs.extra.is_null()) {
         throw TemplateRenderError("extra template arguments must be a JSON object");
     }
-    return tmpl.render(context);
+    return context;
+}
+
+}  // namespace
+
+std::string render_chat(const Template& tmpl, const ChatInputs& inputs) {
+    return tmpl.render(chat_context(tmpl, inputs));
+}
+
+TrackedText render_chat_tracked(const Template& tmpl, const ChatInputs& inputs) {
+    return tmpl.render_tracked(chat_context(tmpl, inputs));
 }
 
 std::string render_chat(std::string_view template_source, const ChatInputs& inputs,

@@ -31,10 +31,14 @@ struct ChatInputs {
     std::string bos_token;
     std::string eos_token;
     // Further template variables; they override the ones above, as keyword arguments do.
+    // Their string values are client text, like messages and tools.
     nlohmann::ordered_json extra = nlohmann::ordered_json::object();
 };
 
 std::string render_chat(const Template& tmpl, const ChatInputs& inputs);
+// The same text with the bytes that came from messages, tools and extra marked as client
+// text, however the template reshaped them (client_text.hpp).
+TrackedText render_chat_tracked(const Template& tmpl, const ChatInputs& inputs);
 
 // Convenience for one-off renders (parses every call; cache a Template instead).
 std::string render_chat(std::string_view template_source, const ChatInputs& inputs,

@@ -31,7 +31,15 @@ bool flag(const Args& a, std::size_t pos, std::string_view name, bool dflt = fal
 }
 
 Value str_value(const Value& v, const Interpreter& in) {
-    return v.is_string() ? v : Value::string(to_str(v, in.limits().max_value_depth));
+    return str_of(v, in.limits().max_value_depth);
+}
+
+// A string computed from `source` by an untracked transform (case, escaping): client
+// text as a whole if any byte of `source` was.
+Value derived(std::string text, const Value& source) {
+    TrackedText out;
+    out.append_derived(text, source);
+    return Value::string(std::move(out));
 }
 
 // jinja2's make_attrgetter: "a.b.0" looks up item "a", then "b", then index 0.
@@ -75,7 +83,8 @@ Value f_attr(Interpreter&, const Value& v, Args& a) {
 }
 
 Value f_capitalize(Interpreter& in, const Value& v, Args&) {
-    return Value::string(pystr::capitalize(str_value(v, in).str()));
+    const Value s = str_value(v, in);
+    return derived(pystr::capitalize(s.str()), s);
 }
 
 Value f_default(Interpreter&, const Value& v, Args& a) {
@@ -109,7 +118,8 @@ Value f_dictsort(Interpreter&, const Value& v, Args& a) {
 }
 
 Value f_escape(Interpreter& in, const Value& v, Args&) {
-    const std::string s = str_value(v, in).str();
+    const Value source = str_value(v, in);
+    const std::string& s = source.str();
     std::string out;
     for (char c : s) {
         switch (c) {
@@ -132,7 +142,7 @@ Value f_escape(Interpreter& in, const Value& v, Args&) {
                 out += c;
         }
     }
-    return Value::string(std::move(out));
+    return derived(std::move(out), source);
 }
 
 Value f_first(Interpreter&, const Value& v, Args&) {
@@ -206,32 +216,32 @@ Value f_int(Interpreter&, const Value& v, Args& a) {
 }
 
 Value f_indent(Interpreter& in, const Value& v, Args& a) {
-    std::string s = str_value(v, in).str();
+    const Value source = str_value(v, in);
     const Value* w = arg(a, 0, "width");
-    std::string pad;
-    if (w && w->is_string())
-        pad = w->str();
-    else
-        pad.assign(static_cast<std::size_t>(std::max<int64_t>(0, w ? w->as_int() : 4)), ' ');
+    const Value pad =
+        w && w->is_string()
+            ? *w
+            : Value::string(std::string(
+                  static_cast<std::size_t>(std::max<int64_t>(0, w ? w->as_int() : 4)), ' '));
     const bool first = flag(a, 1, "first");
     const bool blank = flag(a, 2, "blank");
-    s += "\n";  // jinja2's quirk so splitlines keeps a trailing empty line
-    const auto lines = pystr::splitlines(s, false);
-    std::string out;
-    if (blank) {
-        for (std::size_t i = 0; i < lines.size(); ++i) {
-            if (i) out += "\n" + pad;
-            out += lines[i];
-        }
-    } else {
-        out = lines.empty() ? "" : lines[0];
-        for (std::size_t i = 1; i < lines.size(); ++i) {
-            out += "\n";
-            if (!lines[i].empty()) out += pad;
-            out += lines[i];
-        }
+    // jinja2 splits `s + "\n"` so that a trailing line break leaves an empty last line.
+    // Those are the lines of `s` plus an empty one when `s` is empty or ends in a break
+    // other than "\r" (which the added "\n" would join into one "\r\n").
+    const std::string& s = source.str();
+    auto lines = pystr::splitlines_spans(s, false);
+    if ((lines.empty() || lines.back().end != s.size()) && (s.empty() || s.back() != '\r')) {
+        lines.push_back({s.size(), s.size()});
     }
-    if (first) out = pad + out;
+    TrackedText out;
+    if (first) out.append(pad);
+    for (std::size_t i = 0; i < lines.size(); ++i) {
+        if (i) {
+            out.append("\n");
+            if (blank || lines[i].begin != lines[i].end) out.append(pad);
+        }
+        out.append_part(source, lines[i].begin, lines[i].end);
+    }
     return Value::string(std::move(out));
 }
 
@@ -246,12 +256,12 @@ Value f_items(Interpreter&, const Value& v, Args&) {
 
 Value f_join(Interpreter& in, const Value& v, Args& a) {
     const Value* d = arg(a, 0, "d");
-    const std::string sep = d ? to_str(*d) : "";
+    const Value sep = d ? str_value(*d, in) : Value::string("");
     const Value* attribute = arg(a, 1, "attribute");
-    std::string out;
+    TrackedText out;
     bool first = true;
     for (const auto& item : iterate(v)) {
-        if (!first) out += sep;
+        if (!first) out.append(sep);
         first = false;
         append_str(out, attribute ? attr_path(item, *attribute) : item,
                    in.limits().max_value_depth);
@@ -270,13 +280,16 @@ Value f_list(Interpreter&, const Value& v, Args&) {
 }
 
 Value f_lower(Interpreter& in, const Value& v, Args&) {
-    return Value::string(pystr::lower(str_value(v, in).str()));
+    const Value s = str_value(v, in);
+    return derived(pystr::lower(s.str()), s);
 }
 Value f_upper(Interpreter& in, const Value& v, Args&) {
-    return Value::string(pystr::upper(str_value(v, in).str()));
+    const Value s = str_value(v, in);
+    return derived(pystr::upper(s.str()), s);
 }
 Value f_title(Interpreter& in, const Value& v, Args&) {
-    return Value::string(pystr::jinja_title(str_value(v, in).str()));
+    const Value s = str_value(v, in);
+    return derived(pystr::jinja_title(s.str()), s);
 }
 
 Value f_map(Interpreter& in, const Value& v, Args& a) {
@@ -372,12 +385,9 @@ Value f_replace(Interpreter& in, const Value& v, Args& a) {
     const Value* new_v = arg(a, 1, "new");
     if (!old_v || !new_v) throw TemplateRenderError("replace filter needs old and new");
     const Value* count = arg(a, 2, "count");
-    const std::string s = str_value(v, in).str();
-    std::string result = pystr::replace(s, to_str(*old_v), to_str(*new_v),
-                                        count && !count->is_none() ? count->as_int() : -1);
-    if (result.size() > in.limits().max_output_bytes)
-        throw TemplateLimitError("replace result too large");
-    return Value::string(std::move(result));
+    return replace_tracked(str_value(v, in), str_value(*old_v, in), str_value(*new_v, in),
+                           count && !count->is_none() ? count->as_int() : -1,
+                           in.limits().max_output_bytes);
 }
 
 Value f_reverse(Interpreter&, const Value& v, Args&) {
@@ -386,7 +396,7 @@ Value f_reverse(Interpreter&, const Value& v, Args&) {
         for (std::size_t pos = 0; pos < v.str().size();) cps.push_back(pystr::decode(v.str(), pos));
         std::string out;
         for (auto it = cps.rbegin(); it != cps.rend(); ++it) pystr::append_utf8(out, *it);
-        return Value::string(std::move(out));
+        return derived(std::move(out), v);
     }
     auto items = iterate(v);
     std::reverse(items.begin(), items.end());
@@ -450,10 +460,16 @@ Value f_sum(Interpreter& in, const Value& v, Args& a) {
 
 Value f_tojson(Interpreter& in, const Value& v, Args& a) {
     JsonDumpOptions opt;
+    bool client_options = false;  // layout strings that came from the client
+    const auto option_text = [&](const Value& option) {
+        const Value text = str_value(option, in);
+        client_options = client_options || !text.client_ranges().empty();
+        return text.str();
+    };
     opt.ensure_ascii = flag(a, 0, "ensure_ascii");
     if (const Value* indent = arg(a, 1, "indent"); indent && !indent->is_none()) {
         if (indent->is_string())
-            opt.indent = indent->str();
+            opt.indent = option_text(*indent);
         else
             opt.indent =
                 std::string(static_cast<std::size_t>(std::max<int64_t>(0, indent->as_int())), ' ');
@@ -461,18 +477,22 @@ Value f_tojson(Interpreter& in, const Value& v, Args& a) {
     if (const Value* seps = arg(a, 2, "separators"); seps && !seps->is_none()) {
         const auto parts = iterate(*seps);
         if (parts.size() != 2) throw TemplateRenderError("separators must be a (item, key) pair");
-        opt.item_separator = to_str(parts[0]);
-        opt.key_separator = to_str(parts[1]);
+        opt.item_separator = option_text(parts[0]);
+        opt.key_separator = option_text(parts[1]);
     }
     opt.sort_keys = flag(a, 3, "sort_keys");
-    return Value::string(to_json(v, opt, in.limits().max_value_depth));
+    TrackedText json = to_json_tracked(v, opt, in.limits().max_value_depth);
+    if (client_options) json.client = ClientRanges::whole(json.text.size());
+    return Value::string(std::move(json));
 }
 
 Value f_trim(Interpreter& in, const Value& v, Args& a) {
-    const std::string s = str_value(v, in).str();
+    const Value source = str_value(v, in);
     const Value* chars = arg(a, 0, "chars");
-    if (!chars || chars->is_none()) return Value::string(pystr::strip(s, true, true));
-    return Value::string(pystr::strip_chars(s, to_str(*chars), true, true));
+    const ByteRange kept = !chars || chars->is_none()
+                               ? pystr::strip_span(source.str(), true, true)
+                               : pystr::strip_chars_span(source.str(), to_str(*chars), true, true);
+    return substring(source, kept.begin, kept.end);
 }
 
 Value f_unique(Interpreter&, const Value& v, Args& a) {

@@ -100,14 +100,14 @@ Value fn_cycler(Interpreter&, CallArgs& a) {
 Value fn_joiner(Interpreter&, CallArgs& a) {
     const Value* sep = a.get(0, "sep");
     auto used = std::make_shared<bool>(false);
-    const std::string text = sep ? to_str(*sep) : ", ";
+    const Value text = sep ? str_of(*sep) : Value::string(", ");
     return Value::object(
         std::make_shared<FunctionObject>("joiner", [used, text](Interpreter&, CallArgs&) {
             if (!*used) {
                 *used = true;
                 return Value::string("");
             }
-            return Value::string(text);
+            return text;
         }));
 }
 
@@ -127,7 +127,9 @@ Value fn_strftime_now(Interpreter&, CallArgs& a) {
     const std::size_t n = std::strftime(buf.data(), buf.size(), fmt->str().c_str(), &local);
     if (n == 0 && !fmt->str().empty()) throw TemplateRenderError("strftime_now(): format too long");
     buf.resize(n);
-    return Value::string(std::move(buf));
+    TrackedText out;
+    out.append_derived(buf, *fmt);  // a client format string makes client text
+    return Value::string(std::move(out));
 }
 
 }  // namespace

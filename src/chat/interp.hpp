@@ -44,7 +44,8 @@ class Interpreter {
     void track(const std::shared_ptr<Object>& object) { tracked_.push_back(object); }
 
     // `root_undefined`: names the template scope binds to Undefined (scope_analysis.hpp).
-    std::string render(const Body& body, const ScopeNames& root_undefined);
+    // The output keeps which bytes came from client strings (client_text.hpp).
+    TrackedText render(const Body& body, const ScopeNames& root_undefined);
 
     // A new scope under `parent` with jinja2's statically-undefined names bound.
     FramePtr child_frame(const FramePtr& parent, const ScopeNames& undefined) const;
@@ -53,18 +54,17 @@ class Interpreter {
     // Used by statements, filters, macros and builtins.
     Value eval(const Expr& e, const FramePtr& f);
     Flow exec(const Body& body, const FramePtr& f);
-    std::string capture(const Body& body, const FramePtr& f);  // render into a string
+    Value capture(const Body& body, const FramePtr& f);  // render into a str Value
     Value call_value(const Value& callee, CallArgs& args);
     Value apply_filters(const std::vector<FilterCall>& filters, Value input, const FramePtr& f);
     void assign(const Target& target, const Value& value, const FramePtr& f);
     void run_loop(const ForStmt& loop, const Value& iterable, const FramePtr& f, int depth);
-    // Renders a recursive loop level (`loop(children)`) into a string.
-    std::string capture_loop(const ForStmt& loop, const Value& iterable, const FramePtr& f,
-                             int depth);
+    // Renders a recursive loop level (`loop(children)`) into a str Value.
+    Value capture_loop(const ForStmt& loop, const Value& iterable, const FramePtr& f, int depth);
 
     const Limits& limits() const { return limits_; }
     void count_iteration();
-    void write(std::string_view text);
+    void write(std::string_view text);  // template text
 
     // Tracks macro call depth (recursion bound).
     struct CallGuard {
@@ -85,7 +85,7 @@ class Interpreter {
     const Limits& limits_;
     const DictData& context_;
     const DictData& globals_;
-    std::string* out_ = nullptr;
+    TrackedText* out_ = nullptr;
     std::size_t iterations_ = 0;
     std::size_t call_depth_ = 0;
     std::vector<std::weak_ptr<Object>> tracked_;

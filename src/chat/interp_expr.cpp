@@ -160,7 +160,7 @@ Value Interpreter::eval(const Expr& e, const FramePtr& f) {
             return truthy(left) ? left : eval(*b.right, f);
         }
         case Expr::Kind::Concat: {
-            std::string s;
+            TrackedText s;
             for (const auto& p : as<ConcatExpr>(e).parts) {
                 append_str(s, eval(*p, f), limits_.max_value_depth);
                 if (s.size() > limits_.max_output_bytes) {

@@ -56,7 +56,10 @@ void Interpreter::write(std::string_view text) {
 
 void Interpreter::emit_value(const Value& v) {
     if (v.is_string()) {
-        write(v.str());
+        if (out_->size() + v.str().size() > limits_.max_output_bytes) {
+            throw TemplateLimitError("template output exceeds the size limit");
+        }
+        out_->append(v);
         return;
     }
     append_str(*out_, v, limits_.max_value_depth);
@@ -76,8 +79,8 @@ FramePtr Interpreter::child_frame(const FramePtr& parent, const ScopeNames& unde
     return frame;
 }
 
-std::string Interpreter::render(const Body& body, const ScopeNames& root_undefined) {
-    std::string out;
+TrackedText Interpreter::render(const Body& body, const ScopeNames& root_undefined) {
+    TrackedText out;
     out_ = &out;
     auto root = child_frame(nullptr, root_undefined);
     exec(body, root);
@@ -85,9 +88,9 @@ std::string Interpreter::render(const Body& body, const ScopeNames& root_undefin
     return out;
 }
 
-std::string Interpreter::capture(const Body& body, const FramePtr& f) {
-    std::string buffer;
-    std::string* saved = out_;
+Value Interpreter::capture(const Body& body, const FramePtr& f) {
+    TrackedText buffer;
+    TrackedText* saved = out_;
     out_ = &buffer;
     try {
         exec(body, f);
@@ -96,7 +99,7 @@ std::string Interpreter::capture(const Body& body, const FramePtr& f) {
         throw;
     }
     out_ = saved;
-    return buffer;
+    return Value::string(std::move(buffer));
 }
 
 Flow Interpreter::exec(const Body& body, const FramePtr& f) {
@@ -177,10 +180,10 @@ void Interpreter::run_loop(const ForStmt& s, const Value& iterable, const FrameP
     if (list.empty()) exec(s.otherwise, child_frame(f, s.otherwise_undefined));
 }
 
-std::string Interpreter::capture_loop(const ForStmt& s, const Value& iterable, const FramePtr& f,
-                                      int depth) {
-    std::string buffer;
-    std::string* saved = out_;
+Value Interpreter::capture_loop(const ForStmt& s, const Value& iterable, const FramePtr& f,
+                                int depth) {
+    TrackedText buffer;
+    TrackedText* saved = out_;
     out_ = &buffer;
     try {
         run_loop(s, iterable, f, depth);
@@ -189,7 +192,7 @@ std::string Interpreter::capture_loop(const ForStmt& s, const Value& iterable, c
         throw;
     }
     out_ = saved;
-    return buffer;
+    return Value::string(std::move(buffer));
 }
 
 Flow Interpreter::exec_for(const ForStmt& s, const FramePtr& f) {
@@ -221,7 +224,7 @@ Flow Interpreter::exec_stmt(const Stmt& s, const FramePtr& f) {
         }
         case Stmt::Kind::SetBlock: {
             const auto& node = static_cast<const SetBlockStmt&>(s);
-            Value v = Value::string(capture(node.body, child_frame(f, node.body_undefined)));
+            Value v = capture(node.body, child_frame(f, node.body_undefined));
             assign(node.target, apply_filters(node.filters, std::move(v), f), f);
             return Flow::Normal;
         }
@@ -257,7 +260,7 @@ Flow Interpreter::exec_stmt(const Stmt& s, const FramePtr& f) {
         }
         case Stmt::Kind::FilterBlock: {
             const auto& node = static_cast<const FilterBlockStmt&>(s);
-            Value v = Value::string(capture(node.body, child_frame(f, node.body_undefined)));
+            Value v = capture(node.body, child_frame(f, node.body_undefined));
             emit_value(apply_filters(node.filters, std::move(v), f));
             return Flow::Normal;
         }

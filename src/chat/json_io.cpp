@@ -27,7 +27,7 @@ Value from_json(const nlohmann::ordered_json& j, std::size_t max_depth) {
         case T::number_float:
             return Value::number(j.get<double>());
         case T::string:
-            return Value::string(j.get<std::string>());
+            return Value::client_string(j.get<std::string>());
         case T::array: {
             if (max_depth == 0) throw TemplateLimitError("input JSON nesting too deep");
             std::vector<Value> items;
@@ -39,7 +39,7 @@ Value from_json(const nlohmann::ordered_json& j, std::size_t max_depth) {
             if (max_depth == 0) throw TemplateLimitError("input JSON nesting too deep");
             auto d = std::make_shared<DictData>();
             for (const auto& [k, v] : j.items())
-                d->set(Value::string(k), from_json(v, max_depth - 1));
+                d->set(Value::client_string(k), from_json(v, max_depth - 1));
             return Value::dict(std::move(d));
         }
         default:
@@ -53,6 +53,15 @@ struct Writer {
     const JsonDumpOptions& opt;
     std::string item_sep;
     std::string out;
+    ClientRanges client;
+
+    // A JSON string literal; quotes and escapes included, it is client text when any
+    // byte of `v` is.
+    void string(const Value& v) {
+        const std::size_t start = out.size();
+        string(v.str());
+        if (!v.client_ranges().empty()) client.add(start, out.size());
+    }
 
     void string(std::string_view s) {
         static const char* hex = "0123456789abcdef";
@@ -151,7 +160,7 @@ struct Writer {
                 return;
             }
             case Value::Kind::String:
-                string(v.str());
+                string(v);
                 return;
             case Value::Kind::List:
                 if (v.list().kind != SeqKind::Iterator) {
@@ -189,7 +198,10 @@ struct Writer {
                 for (std::size_t i = 0; i < entries.size(); ++i) {
                     if (i) out += item_sep;
                     newline(level + 1);
-                    string(key_text(entries[i]->first));
+                    if (entries[i]->first.is_string())
+                        string(entries[i]->first);
+                    else
+                        string(key_text(entries[i]->first));
                     out += opt.key_separator;
                     value(entries[i]->second, level + 1, depth - 1);
                 }
@@ -207,10 +219,14 @@ struct Writer {
 
 }  // namespace
 
-std::string to_json(const Value& v, const JsonDumpOptions& options, std::size_t max_depth) {
-    Writer w{options, options.item_separator.value_or(options.indent ? "," : ", "), {}};
+TrackedText to_json_tracked(const Value& v, const JsonDumpOptions& options, std::size_t max_depth) {
+    Writer w{options, options.item_separator.value_or(options.indent ? "," : ", "), {}, {}};
     w.value(v, 0, max_depth);
-    return std::move(w.out);
+    return TrackedText{std::move(w.out), std::move(w.client)};
+}
+
+std::string to_json(const Value& v, const JsonDumpOptions& options, std::size_t max_depth) {
+    return to_json_tracked(v, options, max_depth).text;
 }
 
 }  // namespace pensieve::chat

@@ -12,7 +12,8 @@
 namespace pensieve::chat {
 
 // Object key order is kept (Python dicts keep insertion order, and tojson output of a
-// tool schema must list its keys in the order the client sent them).
+// tool schema must list its keys in the order the client sent them). Every string and
+// key is client text (client_text.hpp): this is how request JSON enters a render.
 Value from_json(const nlohmann::ordered_json& j, std::size_t max_depth = 256);
 
 struct JsonDumpOptions {
@@ -24,5 +25,8 @@ struct JsonDumpOptions {
 };
 
 std::string to_json(const Value& v, const JsonDumpOptions& options, std::size_t max_depth = 256);
+// The same text, each string literal marked as client text when its value had any.
+TrackedText to_json_tracked(const Value& v, const JsonDumpOptions& options,
+                            std::size_t max_depth = 256);
 
 }  // namespace pensieve::chat

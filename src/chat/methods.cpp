@@ -54,10 +54,11 @@ int64_t int_arg(const CallArgs& a, std::size_t pos, std::string_view name, int64
     return v->as_int();
 }
 
-Value string_list(std::vector<std::string> parts) {
+// The parts of `self` at `spans`, each with its client ranges.
+Value string_list(const Value& self, const std::vector<ByteRange>& spans) {
     std::vector<Value> out;
-    out.reserve(parts.size());
-    for (auto& p : parts) out.push_back(Value::string(std::move(p)));
+    out.reserve(spans.size());
+    for (const ByteRange& r : spans) out.push_back(substring(self, r.begin, r.end));
     return Value::list(std::move(out));
 }
 
@@ -69,9 +70,11 @@ bool all_cp(const std::string& s, bool (*pred)(char32_t)) {
     return true;
 }
 
-// "{} {name} {0}".format(...): fields without format specs, plus {{ and }}.
-std::string py_format(const std::string& fmt, const CallArgs& args) {
-    std::string out;
+// "{} {name} {0}".format(...): fields without format specs, plus {{ and }}. The
+// format's own text keeps its ranges; each field brings its argument's.
+Value py_format(const Value& fmt_value, const CallArgs& args) {
+    const std::string& fmt = fmt_value.str();
+    TrackedText out;
     std::size_t auto_index = 0;
     for (std::size_t i = 0; i < fmt.size(); ++i) {
         const char c = fmt[i];
@@ -80,15 +83,15 @@ std::string py_format(const std::string& fmt, const CallArgs& args) {
                 ++i;
             else
                 throw TemplateRenderError("Single '}' encountered in format string");
-            out += '}';
+            out.append_part(fmt_value, i, i + 1);
             continue;
         }
         if (c != '{') {
-            out += c;
+            out.append_part(fmt_value, i, i + 1);
             continue;
         }
         if (i + 1 < fmt.size() && fmt[i + 1] == '{') {
-            out += '{';
+            out.append_part(fmt_value, i, i + 1);
             ++i;
             continue;
         }
@@ -121,13 +124,16 @@ std::string py_format(const std::string& fmt, const CallArgs& args) {
         }
         if (!v) throw TemplateRenderError("format(): missing argument for field '" + field + "'");
         if (!spec.empty()) throw TemplateRenderError("format(): format specs are not supported");
-        out += repr ? to_repr(*v) : to_str(*v);
+        if (repr)
+            out.append_derived(to_repr(*v), str_of(*v));
+        else
+            append_str(out, *v);
         i = close;
     }
-    return out;
+    return Value::string(std::move(out));
 }
 
-Value str_method(const Value& self, std::string_view name, CallArgs& a) {
+Value str_method(const Interpreter& in, const Value& self, std::string_view name, CallArgs& a) {
     const std::string& s = self.str();
     if (name == "startswith" || name == "endswith") {
         const Value* v = a.get(0, "prefix");
@@ -156,9 +162,14 @@ Value str_method(const Value& self, std::string_view name, CallArgs& a) {
         const bool left = name != "rstrip";
         const bool right = name != "lstrip";
         const Value* chars = a.get(0, "chars");
-        if (!chars || chars->is_none()) return Value::string(pystr::strip(s, left, right));
-        if (!chars->is_string()) bad_arg(name, "arg must be None or str");
-        return Value::string(pystr::strip_chars(s, chars->str(), left, right));
+        ByteRange kept;
+        if (!chars || chars->is_none()) {
+            kept = pystr::strip_span(s, left, right);
+        } else {
+            if (!chars->is_string()) bad_arg(name, "arg must be None or str");
+            kept = pystr::strip_chars_span(s, chars->str(), left, right);
+        }
+        return substring(self, kept.begin, kept.end);
     }
     if (name == "split" || name == "rsplit") {
         const Value* sep = a.get(0, "sep");
@@ -166,21 +177,29 @@ Value str_method(const Value& self, std::string_view name, CallArgs& a) {
         const bool ws = !sep || sep->is_none();
         if (!ws && (!sep->is_string() || sep->str().empty())) bad_arg(name, "empty separator");
         const std::string_view sv = ws ? std::string_view() : std::string_view(sep->str());
-        return string_list(name == "split" ? pystr::split(s, sv, ws, maxsplit)
-                                           : pystr::rsplit(s, sv, ws, maxsplit));
+        return string_list(self, name == "split" ? pystr::split_spans(s, sv, ws, maxsplit)
+                                                 : pystr::rsplit_spans(s, sv, ws, maxsplit));
     }
     if (name == "splitlines") {
         const Value* keep = a.get(0, "keepends");
-        return string_list(pystr::splitlines(s, keep && truthy(*keep)));
+        return string_list(self, pystr::splitlines_spans(s, keep && truthy(*keep)));
     }
     if (name == "replace") {
-        return Value::string(pystr::replace(
-            s, str_arg(a, 0, "old", name), str_arg(a, 1, "new", name), int_arg(a, 2, "count", -1)));
+        str_arg(a, 0, "old", name);
+        str_arg(a, 1, "new", name);
+        return replace_tracked(self, *a.get(0, "old"), *a.get(1, "new"), int_arg(a, 2, "count", -1),
+                               in.limits().max_output_bytes);
     }
-    if (name == "upper") return Value::string(pystr::upper(s));
-    if (name == "lower" || name == "casefold") return Value::string(pystr::lower(s));
-    if (name == "title") return Value::string(pystr::title(s));
-    if (name == "capitalize") return Value::string(pystr::capitalize(s));
+    // Case changes may change byte lengths: the result is client text if any of self was.
+    const auto derived = [&](std::string text) {
+        TrackedText out;
+        out.append_derived(text, self);
+        return Value::string(std::move(out));
+    };
+    if (name == "upper") return derived(pystr::upper(s));
+    if (name == "lower" || name == "casefold") return derived(pystr::lower(s));
+    if (name == "title") return derived(pystr::title(s));
+    if (name == "capitalize") return derived(pystr::capitalize(s));
     if (name == "swapcase") {
         std::string out;
         for (std::size_t pos = 0; pos < s.size();) {
@@ -189,7 +208,7 @@ Value str_method(const Value& self, std::string_view name, CallArgs& a) {
             const std::string up = pystr::upper(one);
             out += up != one ? up : pystr::lower(one);
         }
-        return Value::string(std::move(out));
+        return derived(std::move(out));
     }
     if (name == "find" || name == "rfind" || name == "index" || name == "rindex") {
         const int64_t at = pystr::find(s, str_arg(a, 0, "sub", name), name[0] == 'r');
@@ -202,19 +221,19 @@ Value str_method(const Value& self, std::string_view name, CallArgs& a) {
     if (name == "join") {
         const Value* items = a.get(0, "iterable");
         if (!items) bad_arg(name, "takes exactly one argument");
-        std::string out;
+        TrackedText out;
         std::size_t i = 0;
         for (const auto& item : iterate(*items)) {
             if (!item.is_string()) {
                 throw TemplateRenderError("sequence item " + std::to_string(i) +
                                           ": expected str instance, " + type_name(item) + " found");
             }
-            if (i++) out += s;
-            out += item.str();
+            if (i++) out.append(self);
+            out.append(item);
         }
         return Value::string(std::move(out));
     }
-    if (name == "format") return Value::string(py_format(s, a));
+    if (name == "format") return py_format(self, a);
     if (name == "isdigit" || name == "isnumeric") {
         return Value::boolean(all_cp(s, [](char32_t c) { return c >= '0' && c <= '9'; }));
     }
@@ -238,14 +257,14 @@ Value str_method(const Value& self, std::string_view name, CallArgs& a) {
     }
     if (name == "removeprefix") {
         const std::string& p = str_arg(a, 0, "prefix", name);
-        return Value::string(
-            s.compare(0, p.size(), p) == 0 && s.size() >= p.size() ? s.substr(p.size()) : s);
+        const bool hit = s.size() >= p.size() && s.compare(0, p.size(), p) == 0;
+        return hit ? substring(self, p.size(), s.size()) : self;
     }
     if (name == "removesuffix") {
         const std::string& p = str_arg(a, 0, "suffix", name);
         const bool hit =
             !p.empty() && s.size() >= p.size() && s.compare(s.size() - p.size(), p.size(), p) == 0;
-        return Value::string(hit ? s.substr(0, s.size() - p.size()) : s);
+        return hit ? substring(self, 0, s.size() - p.size()) : self;
     }
     throw TemplateRenderError("str method '" + std::string(name) + "' is not supported");
 }
@@ -321,8 +340,44 @@ Value bound_method(const Value& self, std::string_view name) {
         }));
 }
 
-Value call_method(Interpreter&, const Value& self, std::string_view name, CallArgs& args) {
-    if (self.is_string()) return str_method(self, name, args);
+Value replace_tracked(const Value& self, const Value& from_value, const Value& to, int64_t count,
+                      std::size_t max_bytes) {
+    const std::string& s = self.str();
+    const std::string& from = from_value.str();
+    TrackedText out;
+    int64_t done = 0;
+    const auto insert = [&] {
+        if (out.size() + to.str().size() > max_bytes) {
+            throw TemplateLimitError("replace result exceeds the output size limit");
+        }
+        out.append(to);
+        ++done;
+    };
+    if (from.empty()) {  // Python inserts `to` before every code point and at the end
+        std::size_t pos = 0;
+        while (pos < s.size()) {
+            if (count < 0 || done < count) insert();
+            const std::size_t start = pos;
+            pystr::decode(s, pos);
+            out.append_part(self, start, pos);
+        }
+        if (count < 0 || done < count) insert();
+        return Value::string(std::move(out));
+    }
+    std::size_t start = 0;
+    while (count < 0 || done < count) {
+        const std::size_t hit = s.find(from, start);
+        if (hit == std::string::npos) break;
+        out.append_part(self, start, hit);
+        insert();
+        start = hit + from.size();
+    }
+    out.append_part(self, start, s.size());
+    return Value::string(std::move(out));
+}
+
+Value call_method(Interpreter& in, const Value& self, std::string_view name, CallArgs& args) {
+    if (self.is_string()) return str_method(in, self, name, args);
     if (self.is_dict()) return dict_method(self, name, args);
     return list_method(self, name, args);
 }

@@ -15,6 +15,11 @@ bool has_method(const Value& self, std::string_view name);
 bool is_attribute(const Value& self, std::string_view name);
 // `self.name` as a value: a callable, or an Undefined explaining why not.
 Value bound_method(const Value& self, std::string_view name);
+// str.replace(old, new, count) on str Values: the kept parts of `self` keep their client
+// ranges and each inserted `to` brings its own. Throws TemplateLimitError past max_bytes.
+Value replace_tracked(const Value& self, const Value& from, const Value& to, int64_t count,
+                      std::size_t max_bytes);
+
 Value call_method(Interpreter& in, const Value& self, std::string_view name, CallArgs& args);
 
 }  // namespace pensieve::chat

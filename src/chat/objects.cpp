@@ -44,7 +44,7 @@ Value MacroObject::call(Interpreter& in, CallArgs& args) {
     frame->set("varargs", Value::list(std::move(extra), SeqKind::Tuple));
     frame->set("kwargs", Value::dict(std::move(kwargs)));
     if (!caller_.is_undefined()) frame->set("caller", caller_);
-    return Value::string(in.capture(body_, frame));
+    return in.capture(body_, frame);
 }
 
 Value NamespaceObject::get_attr(std::string_view name) const {
@@ -110,7 +110,7 @@ Value LoopObject::call(Interpreter& in, CallArgs& args) {
     if (!loop_) return Object::call(in, args);
     if (args.args.size() != 1) throw TemplateRenderError("loop() takes exactly one argument");
     Interpreter::CallGuard guard(in);
-    return Value::string(in.capture_loop(*loop_, args.args[0], frame_, depth_ + 1));
+    return in.capture_loop(*loop_, args.args[0], frame_, depth_ + 1);
 }
 
 }  // namespace pensieve::chat

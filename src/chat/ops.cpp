@@ -130,45 +130,49 @@ Value float_arith(BinaryOp op, double x, double y) {
     return Value();
 }
 
-// `"fmt" % args`: the printf-style subset templates use (%s %r %d %i %f %%).
-Value percent_format(const std::string& fmt, const Value& rhs) {
+// `"fmt" % args`: the printf-style subset templates use (%s %r %d %i %f %%). The
+// format's own text keeps its ranges; %s brings the argument's.
+Value percent_format(const Value& fmt_value, const Value& rhs) {
+    const std::string& fmt = fmt_value.str();
     std::vector<Value> args;
     if (rhs.is_list() && rhs.list().kind == SeqKind::Tuple) {
         args = rhs.list().items;
     } else {
         args.push_back(rhs);
     }
-    std::string out;
+    TrackedText out;
     std::size_t next = 0;
+    std::size_t literal = 0;  // start of the format text not yet copied
     for (std::size_t i = 0; i < fmt.size(); ++i) {
-        if (fmt[i] != '%') {
-            out += fmt[i];
-            continue;
-        }
+        if (fmt[i] != '%') continue;
+        out.append_part(fmt_value, literal, i);
         if (++i >= fmt.size()) type_error("incomplete format");
+        literal = i + 1;
         const char spec = fmt[i];
         if (spec == '%') {
-            out += '%';
+            out.append_part(fmt_value, i, i + 1);
             continue;
         }
         if (next >= args.size()) type_error("not enough arguments for format string");
         const Value& a = args[next++];
         if (spec == 's') {
-            out += to_str(a);
+            append_str(out, a);
         } else if (spec == 'r') {
-            out += to_repr(a);
+            out.append_derived(to_repr(a), str_of(a));
         } else if (spec == 'd' || spec == 'i') {
             if (!a.is_number()) type_error("%d format: a real number is required");
-            out += std::to_string(a.is_float() ? static_cast<int64_t>(a.as_double()) : a.as_int());
+            out.append(
+                std::to_string(a.is_float() ? static_cast<int64_t>(a.as_double()) : a.as_int()));
         } else if (spec == 'f') {
             if (!a.is_number()) type_error("must be real number");
             char buf[64];
             std::snprintf(buf, sizeof buf, "%.6f", a.as_double());
-            out += buf;
+            out.append(buf);
         } else {
             type_error(std::string("unsupported format character '") + spec + "'");
         }
     }
+    out.append_part(fmt_value, literal, fmt.size());
     if (next < args.size()) type_error("not all arguments converted during string formatting");
     return Value::string(std::move(out));
 }
@@ -180,9 +184,9 @@ Value repeat(const Value& seq, int64_t n, std::size_t max_bytes) {
         if (!s.empty() && static_cast<uint64_t>(n) > max_bytes / s.size()) {
             throw TemplateLimitError("string repetition exceeds the output size limit");
         }
-        std::string out;
-        out.reserve(s.size() * static_cast<std::size_t>(n));
-        for (int64_t i = 0; i < n; ++i) out += s;
+        TrackedText out;
+        out.text.reserve(s.size() * static_cast<std::size_t>(n));
+        for (int64_t i = 0; i < n; ++i) out.append(seq);
         return Value::string(std::move(out));
     }
     const auto& items = seq.list().items;
@@ -199,6 +203,11 @@ bool is_sequence(const Value& v) {
 }
 
 }  // namespace
+
+Value substring(const Value& str, std::size_t begin, std::size_t end) {
+    return Value::string(str.str().substr(begin, end - begin),
+                         str.client_ranges().slice(begin, end));
+}
 
 [[noreturn]] void fail_undefined(const Value& v) {
     throw TemplateRenderError(v.undefined_hint());
@@ -349,10 +358,10 @@ Value binary(BinaryOp op, const Value& a, const Value& b, std::size_t max_bytes)
             if (a.str().size() + b.str().size() > max_bytes) {
                 throw TemplateLimitError("string exceeds the output size limit");
             }
-            std::string s;
-            s.reserve(a.str().size() + b.str().size());
-            s += a.str();
-            s += b.str();
+            TrackedText s;
+            s.text.reserve(a.str().size() + b.str().size());
+            s.append(a);
+            s.append(b);
             return Value::string(std::move(s));
         }
         if (is_sequence(a) && is_sequence(b) && a.list().kind == b.list().kind) {
@@ -367,7 +376,7 @@ Value binary(BinaryOp op, const Value& a, const Value& b, std::size_t max_bytes)
         if ((b.is_string() || is_sequence(b)) && a.is_integral())
             return repeat(b, a.as_int(), max_bytes);
     }
-    if (op == BinaryOp::Mod && a.is_string()) return percent_format(a.str(), b);
+    if (op == BinaryOp::Mod && a.is_string()) return percent_format(a, b);
     unsupported(op, a, b);
 }
 
@@ -436,7 +445,7 @@ std::vector<Value> iterate(const Value& v) {
             for (std::size_t pos = 0; pos < s.size();) {
                 const std::size_t start = pos;
                 pystr::decode(s, pos);
-                chars.push_back(Value::string(s.substr(start, pos - start)));
+                chars.push_back(substring(v, start, pos));
             }
             return chars;
         }
@@ -493,15 +502,17 @@ Value get_item(const Value& obj, const Value& key) {
             if (pystr::is_ascii(s)) {
                 const auto n = static_cast<int64_t>(s.size());
                 if (i < 0) i += n;
-                if (i >= 0 && i < n)
-                    return Value::string(std::string(1, s[static_cast<std::size_t>(i)]));
+                if (i >= 0 && i < n) {
+                    const auto b = static_cast<std::size_t>(i);
+                    return substring(obj, b, b + 1);
+                }
             } else {
                 const auto offs = pystr::offsets(s);
                 const auto n = static_cast<int64_t>(offs.size()) - 1;
                 if (i < 0) i += n;
                 if (i >= 0 && i < n) {
-                    const auto b = offs[static_cast<std::size_t>(i)];
-                    return Value::string(s.substr(b, offs[static_cast<std::size_t>(i) + 1] - b));
+                    return substring(obj, offs[static_cast<std::size_t>(i)],
+                                     offs[static_cast<std::size_t>(i) + 1]);
                 }
             }
         } else {
@@ -555,11 +566,15 @@ Value slice(const Value& obj, const Value& start_v, const Value& stop_v, const V
     std::vector<int64_t> picks;
     for (int64_t i = start; step > 0 ? i < stop : i > stop; i += step) picks.push_back(i);
     if (obj.is_string()) {
-        std::string out;
-        const std::string& s = obj.str();
+        if (step == 1) {
+            if (picks.empty()) return Value::string("");
+            return substring(obj, offs[static_cast<std::size_t>(picks.front())],
+                             offs[static_cast<std::size_t>(picks.back()) + 1]);
+        }
+        TrackedText out;
         for (int64_t i : picks) {
-            const auto b = offs[static_cast<std::size_t>(i)];
-            out.append(s, b, offs[static_cast<std::size_t>(i) + 1] - b);
+            const auto at = static_cast<std::size_t>(i);
+            out.append_part(obj, offs[at], offs[at + 1]);
         }
         return Value::string(std::move(out));
     }

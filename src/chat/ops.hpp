@@ -27,8 +27,11 @@ bool contains(const Value& container, const Value& item);  // `item in container
 
 // Python str() and repr(); Undefined prints as "" (jinja2's default Undefined).
 // `depth` bounds recursion through nested containers (cycles through namespaces).
+// append_str and str_of keep client text marked (a client string inside a printed list
+// stays client text); to_str and to_repr give the bare text, for messages and lookups.
 std::string to_str(const Value& v, std::size_t max_depth = 256);
-void append_str(std::string& out, const Value& v, std::size_t max_depth = 256);
+Value str_of(const Value& v, std::size_t max_depth = 256);
+void append_str(TrackedText& out, const Value& v, std::size_t max_depth = 256);
 std::string to_repr(const Value& v, std::size_t max_depth = 256);
 std::string float_repr(double d);       // Python float.__repr__
 std::string type_name(const Value& v);  // Python type name, for error messages
@@ -43,6 +46,9 @@ std::vector<Value> iterate(const Value& v);
 Value get_attr(const Value& obj, std::string_view name);
 Value get_item(const Value& obj, const Value& key);
 Value slice(const Value& obj, const Value& start, const Value& stop, const Value& step);
+
+// Bytes [begin, end) of a str Value, keeping which of them are client text.
+Value substring(const Value& str, std::size_t begin, std::size_t end);
 
 // Throws jinja2's UndefinedError for an Undefined used where jinja2 raises.
 [[noreturn]] void fail_undefined(const Value& v);

@@ -1,7 +1,9 @@
 // From a conversation to prompt token ids: render the model's chat template,
 // then tokenize so that the template's own text may produce control tokens
-// (<|im_start|>, <start_of_turn>) while the message contents — client text —
-// never do. This is the prompt-injection boundary of the whole server.
+// (<|im_start|>, <start_of_turn>) while everything that came from the request —
+// message contents, tools, names, however the template trimmed or reshaped them —
+// never does. This is the prompt-injection boundary of the whole server. Which
+// bytes are client text comes from the render itself (client_text.hpp).
 #pragma once
 
 #include <cstdint>
@@ -28,8 +30,8 @@ class PromptBuilder {
                                const nlohmann::ordered_json& tools = nullptr,
                                const std::string& continuation = "") const;
 
-    // The rendered text, for debugging and tests.
-    std::string render(const nlohmann::ordered_json& messages,
+    // The rendered text with its client ranges, for debugging and tests.
+    TrackedText render(const nlohmann::ordered_json& messages,
                        const nlohmann::ordered_json& tools = nullptr) const;
 
     const ModelChatTemplate& model_template() const { return model_template_; }
@@ -40,10 +42,8 @@ class PromptBuilder {
     const tokenizer::Tokenizer& tokenizer_;
 };
 
-// Splits rendered text into template text (Specials::Parse) and the message
-// contents (Specials::AsText), by finding each content string in order.
-// Contents the template rewrote are not found and stay template text.
-std::vector<tokenizer::Segment> trust_segments(std::string_view rendered,
-                                               const nlohmann::ordered_json& messages);
+// Splits rendered text into template text (Specials::Parse) and client text
+// (Specials::AsText). The segments view `rendered.text`.
+std::vector<tokenizer::Segment> prompt_segments(const TrackedText& rendered);
 
 }  // namespace pensieve::chat

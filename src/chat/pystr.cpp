@@ -129,9 +129,9 @@ bool is_linebreak(char32_t cp) {
 
 namespace {
 
-// Strips code points matching `pred` from the chosen ends.
+// The span left after stripping code points matching `pred` from the chosen ends.
 template <typename Pred>
-std::string strip_if(std::string_view s, bool left, bool right, Pred pred) {
+ByteRange strip_span_if(std::string_view s, bool left, bool right, Pred pred) {
     std::size_t begin = 0;
     std::size_t end = s.size();
     if (left) {
@@ -152,7 +152,29 @@ std::string strip_if(std::string_view s, bool left, bool right, Pred pred) {
             end = start;
         }
     }
-    return std::string(s.substr(begin, end - begin));
+    return {begin, end};
+}
+
+std::string substr(std::string_view s, ByteRange r) {
+    return std::string(s.substr(r.begin, r.end - r.begin));
+}
+
+std::vector<std::string> substrs(std::string_view s, const std::vector<ByteRange>& spans) {
+    std::vector<std::string> out;
+    out.reserve(spans.size());
+    for (const ByteRange& r : spans) out.push_back(substr(s, r));
+    return out;
+}
+
+// The start of the code point that ends just before `end`.
+std::size_t prev_cp(std::string_view s, std::size_t end) {
+    std::size_t start = end - 1;
+    while (start > 0 && (static_cast<unsigned char>(s[start]) & 0xC0) == 0x80) --start;
+    return start;
+}
+
+bool space_at(std::string_view s, std::size_t pos) {
+    return is_space(decode(s, pos));
 }
 
 char32_t ascii_upper(char32_t c) {
@@ -192,16 +214,24 @@ std::string map_cp(std::string_view s, F f) {
 
 }  // namespace
 
+ByteRange strip_span(std::string_view s, bool left, bool right) {
+    return strip_span_if(s, left, right, is_space);
+}
+
+ByteRange strip_chars_span(std::string_view s, std::string_view chars, bool left, bool right) {
+    std::vector<char32_t> set;
+    for (std::size_t pos = 0; pos < chars.size();) set.push_back(decode(chars, pos));
+    return strip_span_if(s, left, right, [&](char32_t cp) {
+        return std::find(set.begin(), set.end(), cp) != set.end();
+    });
+}
+
 std::string strip(std::string_view s, bool left, bool right) {
-    return strip_if(s, left, right, is_space);
+    return substr(s, strip_span(s, left, right));
 }
 
 std::string strip_chars(std::string_view s, std::string_view chars, bool left, bool right) {
-    std::vector<char32_t> set;
-    for (std::size_t pos = 0; pos < chars.size();) set.push_back(decode(chars, pos));
-    return strip_if(s, left, right, [&](char32_t cp) {
-        return std::find(set.begin(), set.end(), cp) != set.end();
-    });
+    return substr(s, strip_chars_span(s, chars, left, right));
 }
 
 std::string upper(std::string_view s) {
@@ -246,31 +276,30 @@ std::string jinja_title(std::string_view s) {
     });
 }
 
-std::vector<std::string> split(std::string_view s, std::string_view sep, bool whitespace,
-                               int64_t maxsplit) {
-    std::vector<std::string> out;
+std::vector<ByteRange> split_spans(std::string_view s, std::string_view sep, bool whitespace,
+                                   int64_t maxsplit) {
+    std::vector<ByteRange> out;
     if (whitespace) {
         std::size_t pos = 0;
         while (pos < s.size()) {
-            // skip whitespace
             std::size_t next = pos;
-            while (pos < s.size()) {
+            while (pos < s.size()) {  // skip whitespace
                 next = pos;
                 if (!is_space(decode(s, next))) break;
                 pos = next;
             }
             if (pos >= s.size()) break;
             if (maxsplit >= 0 && static_cast<int64_t>(out.size()) == maxsplit) {
-                out.emplace_back(strip(s.substr(pos), false, true));
+                out.push_back({pos, s.size()});  // the rest keeps trailing whitespace
                 return out;
             }
-            std::size_t start = pos;
+            const std::size_t start = pos;
             while (pos < s.size()) {
                 next = pos;
                 if (is_space(decode(s, next))) break;
                 pos = next;
             }
-            out.emplace_back(s.substr(start, pos - start));
+            out.push_back({start, pos});
         }
         return out;
     }
@@ -278,49 +307,51 @@ std::vector<std::string> split(std::string_view s, std::string_view sep, bool wh
     while (maxsplit < 0 || static_cast<int64_t>(out.size()) < maxsplit) {
         const std::size_t hit = s.find(sep, start);
         if (hit == std::string_view::npos) break;
-        out.emplace_back(s.substr(start, hit - start));
+        out.push_back({start, hit});
         start = hit + sep.size();
     }
-    out.emplace_back(s.substr(start));
+    out.push_back({start, s.size()});
     return out;
 }
 
-std::vector<std::string> rsplit(std::string_view s, std::string_view sep, bool whitespace,
-                                int64_t maxsplit) {
-    if (maxsplit < 0) return split(s, sep, whitespace, maxsplit);
-    std::vector<std::string> out;
+std::vector<ByteRange> rsplit_spans(std::string_view s, std::string_view sep, bool whitespace,
+                                    int64_t maxsplit) {
+    if (maxsplit < 0) return split_spans(s, sep, whitespace, maxsplit);
+    std::vector<ByteRange> out;
     if (whitespace) {
-        // Reverse the code points, split from the left, reverse back: simple and correct.
-        std::vector<char32_t> cps;
-        for (std::size_t pos = 0; pos < s.size();) cps.push_back(decode(s, pos));
-        std::string rev;
-        for (auto it = cps.rbegin(); it != cps.rend(); ++it) append_utf8(rev, *it);
-        auto parts = split(rev, sep, true, maxsplit);
-        for (auto& p : parts) {
-            std::vector<char32_t> pc;
-            for (std::size_t pos = 0; pos < p.size();) pc.push_back(decode(p, pos));
-            std::string back;
-            for (auto it = pc.rbegin(); it != pc.rend(); ++it) append_utf8(back, *it);
-            p = std::move(back);
+        // Python's rsplit(None, n): words from the right; the rest keeps its leading
+        // whitespace and loses its trailing whitespace.
+        std::size_t end = s.size();
+        while (end > 0) {
+            while (end > 0 && space_at(s, prev_cp(s, end))) end = prev_cp(s, end);
+            if (end == 0) break;
+            if (static_cast<int64_t>(out.size()) == maxsplit) {
+                out.push_back({0, end});
+                break;
+            }
+            std::size_t start = end;
+            while (start > 0 && !space_at(s, prev_cp(s, start))) start = prev_cp(s, start);
+            out.push_back({start, end});
+            end = start;
         }
-        std::reverse(parts.begin(), parts.end());
-        return parts;
+        std::reverse(out.begin(), out.end());
+        return out;
     }
     std::size_t end = s.size();
     while (static_cast<int64_t>(out.size()) < maxsplit) {
         if (end < sep.size()) break;
         const std::size_t hit = s.rfind(sep, end - sep.size());
         if (hit == std::string_view::npos) break;
-        out.emplace_back(s.substr(hit + sep.size(), end - hit - sep.size()));
+        out.push_back({hit + sep.size(), end});
         end = hit;
     }
-    out.emplace_back(s.substr(0, end));
+    out.push_back({0, end});
     std::reverse(out.begin(), out.end());
     return out;
 }
 
-std::vector<std::string> splitlines(std::string_view s, bool keepends) {
-    std::vector<std::string> out;
+std::vector<ByteRange> splitlines_spans(std::string_view s, bool keepends) {
+    std::vector<ByteRange> out;
     std::size_t start = 0;
     std::size_t pos = 0;
     while (pos < s.size()) {
@@ -329,42 +360,25 @@ std::vector<std::string> splitlines(std::string_view s, bool keepends) {
         if (!is_linebreak(cp)) continue;
         std::size_t end = pos;
         if (cp == '\r' && pos < s.size() && s[pos] == '\n') end = ++pos;
-        out.emplace_back(s.substr(start, (keepends ? end : at) - start));
+        out.push_back({start, keepends ? end : at});
         start = pos;
     }
-    if (start < s.size()) out.emplace_back(s.substr(start));
+    if (start < s.size()) out.push_back({start, s.size()});
     return out;
 }
 
-std::string replace(std::string_view s, std::string_view from, std::string_view to, int64_t count) {
-    std::string out;
-    if (from.empty()) {
-        int64_t done = 0;
-        std::size_t pos = 0;
-        while (pos < s.size()) {
-            if (count < 0 || done < count) {
-                out += to;
-                ++done;
-            }
-            const std::size_t start = pos;
-            decode(s, pos);
-            out.append(s.substr(start, pos - start));
-        }
-        if (count < 0 || done < count) out += to;
-        return out;
-    }
-    std::size_t start = 0;
-    int64_t done = 0;
-    while (count < 0 || done < count) {
-        const std::size_t hit = s.find(from, start);
-        if (hit == std::string_view::npos) break;
-        out.append(s.substr(start, hit - start));
-        out += to;
-        start = hit + from.size();
-        ++done;
-    }
-    out.append(s.substr(start));
-    return out;
+std::vector<std::string> split(std::string_view s, std::string_view sep, bool whitespace,
+                               int64_t maxsplit) {
+    return substrs(s, split_spans(s, sep, whitespace, maxsplit));
+}
+
+std::vector<std::string> rsplit(std::string_view s, std::string_view sep, bool whitespace,
+                                int64_t maxsplit) {
+    return substrs(s, rsplit_spans(s, sep, whitespace, maxsplit));
+}
+
+std::vector<std::string> splitlines(std::string_view s, bool keepends) {
+    return substrs(s, splitlines_spans(s, keepends));
 }
 
 int64_t count(std::string_view s, std::string_view sub) {

@@ -8,6 +8,8 @@
 #include <string_view>
 #include <vector>
 
+#include "chat/client_text.hpp"
+
 namespace pensieve::chat::pystr {
 
 // Decodes one code point at `pos` (advancing it). Invalid bytes decode as themselves
@@ -24,6 +26,9 @@ std::vector<std::size_t> offsets(std::string_view s);
 bool is_space(char32_t cp);      // str.isspace()
 bool is_linebreak(char32_t cp);  // str.splitlines() boundaries
 
+// The byte span of what strip() keeps, so callers can carry client ranges along.
+ByteRange strip_span(std::string_view s, bool left, bool right);
+ByteRange strip_chars_span(std::string_view s, std::string_view chars, bool left, bool right);
 std::string strip(std::string_view s, bool left, bool right);
 std::string strip_chars(std::string_view s, std::string_view chars, bool left, bool right);
 
@@ -33,13 +38,18 @@ std::string capitalize(std::string_view s);   // str.capitalize()
 std::string title(std::string_view s);        // str.title()
 std::string jinja_title(std::string_view s);  // the `title` filter (splits on -, space, brackets)
 
+// Byte spans of the parts split()/rsplit()/splitlines() return.
+std::vector<ByteRange> split_spans(std::string_view s, std::string_view sep, bool whitespace,
+                                   int64_t maxsplit);
+std::vector<ByteRange> rsplit_spans(std::string_view s, std::string_view sep, bool whitespace,
+                                    int64_t maxsplit);
+std::vector<ByteRange> splitlines_spans(std::string_view s, bool keepends);
 // str.split(): sep empty = split on whitespace runs; maxsplit < 0 = no limit.
 std::vector<std::string> split(std::string_view s, std::string_view sep, bool whitespace,
                                int64_t maxsplit);
 std::vector<std::string> rsplit(std::string_view s, std::string_view sep, bool whitespace,
                                 int64_t maxsplit);
 std::vector<std::string> splitlines(std::string_view s, bool keepends);
-std::string replace(std::string_view s, std::string_view from, std::string_view to, int64_t count);
 int64_t count(std::string_view s, std::string_view sub);
 int64_t find(std::string_view s, std::string_view sub, bool reverse);  // code point index
 

@@ -47,6 +47,10 @@ Template Template::parse(std::string_view source, const Limits& limits) {
 }
 
 std::string Template::render(const DictData& context) const {
+    return render_tracked(context).text;
+}
+
+TrackedText Template::render_tracked(const DictData& context) const {
     Interpreter interp(impl_->limits, context, builtin_globals());
     return interp.render(impl_->body, impl_->root_undefined);
 }

@@ -24,6 +24,9 @@ class Template {
     // jinja2's Template.render). Throws TemplateRaisedError for raise_exception(),
     // TemplateLimitError when a bound is hit, TemplateRenderError for other failures.
     std::string render(const DictData& context) const;
+    // The same text, with which bytes came from client strings (Value::client_string,
+    // from_json): the prompt builder tokenizes those as plain text.
+    TrackedText render_tracked(const DictData& context) const;
 
     const Limits& limits() const;
 

@@ -12,7 +12,7 @@ constexpr std::size_t kIndexThreshold = 16;  // dicts above this size get a hash
 
 Value Value::undefined(std::string hint) {
     Value v;
-    v.ptr_ = std::make_shared<std::string>(std::move(hint));
+    v.ptr_ = std::make_shared<StrData>(StrData{std::move(hint), {}});
     return v;
 }
 
@@ -36,8 +36,19 @@ Value Value::number(double d) {
 
 Value Value::string(std::string s) {
     Value v(Kind::String);
-    v.ptr_ = std::make_shared<std::string>(std::move(s));
+    v.ptr_ = std::make_shared<StrData>(StrData{std::move(s), {}});
     return v;
+}
+
+Value Value::string(std::string s, ClientRanges client) {
+    Value v(Kind::String);
+    v.ptr_ = std::make_shared<StrData>(StrData{std::move(s), std::move(client)});
+    return v;
+}
+
+Value Value::client_string(std::string s) {
+    ClientRanges client = ClientRanges::whole(s.size());
+    return string(std::move(s), std::move(client));
 }
 
 Value Value::list(std::vector<Value> items, SeqKind kind) {
@@ -62,7 +73,7 @@ Value Value::object(std::shared_ptr<Object> o) {
 }
 
 std::string Value::undefined_hint() const {
-    if (ptr_) return *static_cast<const std::string*>(ptr_.get());
+    if (ptr_) return static_cast<const StrData*>(ptr_.get())->text;
     return "value is undefined";
 }
 

@@ -17,6 +17,8 @@
 #include <utility>
 #include <vector>
 
+#include "chat/client_text.hpp"
+
 namespace pensieve::chat {
 
 class Value;
@@ -27,6 +29,12 @@ enum class SeqKind : uint8_t {
     List,
     Tuple,
     Iterator,  // a Python generator/iterator: always truthy, has no len(), no indexing
+};
+
+// A str: its bytes and which of them came from the client (client_text.hpp).
+struct StrData {
+    std::string text;
+    ClientRanges client;
 };
 
 struct ListData {
@@ -60,7 +68,10 @@ class Value {
     static Value boolean(bool b);
     static Value integer(int64_t i);
     static Value number(double d);
-    static Value string(std::string s);
+    static Value string(std::string s);  // template text
+    static Value string(std::string s, ClientRanges client);
+    static Value string(TrackedText t) { return string(std::move(t.text), std::move(t.client)); }
+    static Value client_string(std::string s);  // text that came from the request
     static Value list(std::vector<Value> items, SeqKind kind = SeqKind::List);
     static Value dict(std::shared_ptr<DictData> d);
     static Value object(std::shared_ptr<Object> o);
@@ -81,7 +92,11 @@ class Value {
     bool as_bool() const { return scalar_.b; }
     int64_t as_int() const { return kind_ == Kind::Bool ? (scalar_.b ? 1 : 0) : scalar_.i; }
     double as_double() const { return is_float() ? scalar_.f : static_cast<double>(as_int()); }
-    const std::string& str() const { return *static_cast<const std::string*>(ptr_.get()); }
+    const std::string& str() const { return static_cast<const StrData*>(ptr_.get())->text; }
+    // Which bytes of str() are client text; empty for template text.
+    const ClientRanges& client_ranges() const {
+        return static_cast<const StrData*>(ptr_.get())->client;
+    }
     const ListData& list() const { return *static_cast<const ListData*>(ptr_.get()); }
     const DictData& dict() const { return *static_cast<const DictData*>(ptr_.get()); }
     Object& object() const { return *static_cast<Object*>(ptr_.get()); }
@@ -98,7 +113,7 @@ class Value {
         int64_t i;
         double f;
     } scalar_{};
-    std::shared_ptr<void> ptr_;  // String / ListData / DictData / Object / undefined hint
+    std::shared_ptr<void> ptr_;  // StrData (str, undefined hint) / ListData / DictData / Object
 };
 
 // Positional and keyword arguments of a call, as evaluated.

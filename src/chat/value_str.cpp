@@ -60,56 +60,57 @@ std::string float_repr(double d) {
 
 namespace {
 
-void append_repr(std::string& out, const Value& v, std::size_t depth);
+void append_repr(TrackedText& out, const Value& v, std::size_t depth);
 
 void check_depth(std::size_t depth) {
     if (depth == 0) throw TemplateLimitError("value nesting too deep to print");
 }
 
-void append_container(std::string& out, const Value& v, std::size_t depth) {
+void append_container(TrackedText& out, const Value& v, std::size_t depth) {
     check_depth(depth);
     if (v.is_list()) {
         const auto& data = v.list();
         if (data.kind == SeqKind::Iterator) {
-            out += "<generator object>";
+            out.append("<generator object>");
             return;
         }
         const bool tuple = data.kind == SeqKind::Tuple;
-        out += tuple ? '(' : '[';
+        out.append(tuple ? "(" : "[");
         for (std::size_t i = 0; i < data.items.size(); ++i) {
-            if (i) out += ", ";
+            if (i) out.append(", ");
             append_repr(out, data.items[i], depth - 1);
         }
-        if (tuple && data.items.size() == 1) out += ',';
-        out += tuple ? ')' : ']';
+        if (tuple && data.items.size() == 1) out.append(",");
+        out.append(tuple ? ")" : "]");
         return;
     }
-    out += '{';
+    out.append("{");
     bool first = true;
     for (const auto& [k, val] : v.dict().items()) {
-        if (!first) out += ", ";
+        if (!first) out.append(", ");
         first = false;
         append_repr(out, k, depth - 1);
-        out += ": ";
+        out.append(": ");
         append_repr(out, val, depth - 1);
     }
-    out += '}';
+    out.append("}");
 }
 
-void append_repr(std::string& out, const Value& v, std::size_t depth) {
+void append_repr(TrackedText& out, const Value& v, std::size_t depth) {
     switch (v.kind()) {
         case Value::Kind::String:
-            out += pystr::repr(v.str());
+            // Escaping moves bytes around: the quoted form is client text if any byte was.
+            out.append_derived(pystr::repr(v.str()), v);
             break;
         case Value::Kind::Undefined:
-            out += "Undefined";
+            out.append("Undefined");
             break;
         case Value::Kind::List:
         case Value::Kind::Dict:
             append_container(out, v, depth);
             break;
         case Value::Kind::Object:
-            out += v.object().repr();
+            out.append(v.object().repr());
             break;
         default:
             append_str(out, v, depth);
@@ -119,46 +120,53 @@ void append_repr(std::string& out, const Value& v, std::size_t depth) {
 
 }  // namespace
 
-void append_str(std::string& out, const Value& v, std::size_t max_depth) {
+void append_str(TrackedText& out, const Value& v, std::size_t max_depth) {
     switch (v.kind()) {
         case Value::Kind::Undefined:
             break;
         case Value::Kind::None:
-            out += "None";
+            out.append("None");
             break;
         case Value::Kind::Bool:
-            out += v.as_bool() ? "True" : "False";
+            out.append(v.as_bool() ? "True" : "False");
             break;
         case Value::Kind::Int:
-            out += std::to_string(v.as_int());
+            out.append(std::to_string(v.as_int()));
             break;
         case Value::Kind::Float:
-            out += float_repr(v.as_double());
+            out.append(float_repr(v.as_double()));
             break;
         case Value::Kind::String:
-            out += v.str();
+            out.append(v);
             break;
         case Value::Kind::List:
         case Value::Kind::Dict:
             append_container(out, v, max_depth);
             break;
         case Value::Kind::Object:
-            out += v.object().repr();
+            out.append(v.object().repr());
             break;
     }
 }
 
+Value str_of(const Value& v, std::size_t max_depth) {
+    if (v.is_string()) return v;
+    TrackedText out;
+    append_str(out, v, max_depth);
+    return Value::string(std::move(out));
+}
+
 std::string to_str(const Value& v, std::size_t max_depth) {
     if (v.is_string()) return v.str();
-    std::string out;
+    TrackedText out;
     append_str(out, v, max_depth);
-    return out;
+    return std::move(out.text);
 }
 
 std::string to_repr(const Value& v, std::size_t max_depth) {
-    std::string out;
+    TrackedText out;
     append_repr(out, v, max_depth);
-    return out;
+    return std::move(out.text);
 }
 
 }  // namespace pensieve::chat

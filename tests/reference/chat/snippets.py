@@ -84,6 +84,8 @@ SNIPPETS = [
     ("filters_items_dictsort", "{% for k, v in d|dictsort %}{{ k }}{% endfor %}|{{ d|items|list|length }}|{% for k, v in {'b': 1, 'a': 2}|dictsort(by='value', reverse=true) %}{{ k }}{% endfor %}", {}),
     ("filters_numbers", "{{ '42'|int }} {{ '4.7'|int }} {{ 'x'|int }} {{ 'x'|int(9) }} {{ 3|float }} {{ '2.5'|float }} {{ -3|abs }} {{ 2.675|round(2) }} {{ 2.5|round }} {{ 3.5|round }} {{ 7|round }} {{ 2.1|round(0, 'ceil') }} {{ 0x1F }} {{ 1_000 }}", {}),
     ("filters_indent", "[{{ text|indent }}]\n[{{ text|indent(2, first=true) }}]\n[{{ text|indent('>', blank=true) }}]", {}),
+    ("filters_indent_line_ends", "[{{ 'a\\r'|indent }}][{{ 'a\\rb\\r\\n'|indent(1) }}][{{ ''|indent(first=true) }}][{{ 'x\\n\\n'|indent('-', blank=true) }}]", {}),
+    ("str_split_edges", "{{ '  a b c '.rsplit(None, 1) }}|{{ ' a  b '.rsplit(None, 5) }}|{{ 'a b c'.rsplit(maxsplit=0) }}|{{ ' x y '.split(None, 1) }}|{{ 'ab'.replace('', '-') }}|{{ 'aaa'.replace('a', 'b', 2) }}|{{ 'aaa'|replace('', '.', 2) }}|{{ ('<' ~ s ~ '>')[1:-1] }}|{{ s[::3] }}|{{ 'xAx'.removeprefix('x').removesuffix('x') }}", {}),
     ("filters_misc", "{{ '<a href=\"x\">&</a>'|e }} {{ n|string ~ '!' }} {{ 'a b  c'|wordcount }} {{ xs|count }} {{ people[0]|attr('name') }} {{ '%s-%s'|format('a', 1) }} {{ 'x'|safe }}", {}),
     ("tojson_variants", "{{ d|tojson }}\n{{ d|tojson(indent=2) }}\n{{ people|tojson(sort_keys=true) }}\n{{ [u, 'q\"\\\\', '\\n\\t\\u0001']|tojson }}\n{{ u|tojson(true) }}\n{{ floats|tojson }}\n{{ {'a': [], 'b': {}}|tojson(indent=3) }}\n{{ d|tojson(separators=(',', ':')) }}", {}),
     # str methods

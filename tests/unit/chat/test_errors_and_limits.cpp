@@ -123,3 +123,14 @@ TEST(ChatLimits, GarbageSourcesNeverCrashTheParser) {
         }
     }
 }
+
+TEST(ChatLimits, ReplaceCannotGrowPastTheOutputLimit) {
+    Limits limits;
+    limits.max_output_bytes = 1000;
+    // 101 insertions of 10 bytes around 100 characters: 1110 bytes.
+    EXPECT_THROW(render("{{ ('x' * 100).replace('', 'yyyyyyyyyy') }}", {}, limits),
+                 TemplateLimitError);
+    EXPECT_THROW(render("{{ ('x' * 100) | replace('', 'yyyyyyyyyy') }}", {}, limits),
+                 TemplateLimitError);
+    EXPECT_EQ(render("{{ ('x' * 10) | replace('', 'y') }}", {}, limits).size(), 21U);
+}

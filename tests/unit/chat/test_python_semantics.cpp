@@ -50,6 +50,8 @@ TEST(ChatPython, SplitFollowsPython) {
     EXPECT_EQ(pystr::split("  a  b ", "", true, -1), (std::vector<std::string>{"a", "b"}));
     EXPECT_EQ(pystr::split("a,,b", ",", false, -1), (std::vector<std::string>{"a", "", "b"}));
     EXPECT_EQ(pystr::rsplit("a,b,c", ",", false, 1), (std::vector<std::string>{"a,b", "c"}));
+    // rsplit(None, n): the unsplit rest keeps its leading whitespace, as in Python.
+    EXPECT_EQ(pystr::rsplit("  a b c ", "", true, 1), (std::vector<std::string>{"  a b", "c"}));
 }
 
 TEST(ChatPython, IntegerArithmeticIsPythonFloorSemantics) {
