@@ -45,6 +45,9 @@ const char* signal_name(int sig) {
     return sig == SIGINT ? "SIGINT" : "SIGTERM";
 }
 
+// How long the replies of cancelled requests get to go out.
+constexpr std::chrono::seconds kCancelledReplies{5};
+
 // The graceful stop: drain, then cancel what is left, then close.
 void shut_down(server::HttpServer& http, server::EngineWorker& worker, double grace_s,
                int sig, const sigset_t& signals) {
@@ -66,6 +69,9 @@ void shut_down(server::HttpServer& http, server::EngineWorker& worker, double gr
         std::fflush(stdout);
     }
     worker.stop();  // cancels what is left: its handlers answer 503 or an SSE error event
+    // Those answers are written by the connections' threads: let them go
+    // out before the connections are closed.
+    http.wait_idle(kCancelledReplies);
     http.stop();
 }
 

@@ -344,8 +344,8 @@ def start_streams(server, body, n):
 
 def test_sigterm_lets_streams_in_flight_finish_within_the_grace():
     s = Server("--shutdown-grace", "60")
-    body = {"model": "m", "max_tokens": 150, "stream": True, "temperature": 0,
-            "messages": [{"role": "user", "content": "Count from one to fifty in words."}]}
+    body = {"model": "m", "max_tokens": 200, "stream": True, "temperature": 0,
+            "messages": [{"role": "user", "content": "Write a long story about a lighthouse."}]}
     threads, events, errors = start_streams(s, body, 2)
     s.proc.send_signal(signal.SIGTERM)
     time.sleep(0.3)
