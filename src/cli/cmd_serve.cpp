@@ -4,10 +4,10 @@
 // SSE error event) and the process exits 0. A second signal exits at once.
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
-#include <algorithm>
 #include <filesystem>
 #include <thread>
 
@@ -49,8 +49,8 @@ const char* signal_name(int sig) {
 constexpr std::chrono::seconds kCancelledReplies{5};
 
 // The graceful stop: drain, then cancel what is left, then close.
-void shut_down(server::HttpServer& http, server::EngineWorker& worker, double grace_s,
-               int sig, const sigset_t& signals) {
+void shut_down(server::HttpServer& http, server::EngineWorker& worker, double grace_s, int sig,
+               const sigset_t& signals) {
     std::printf("pensieve: %s received, shutting down (%zu requests in flight, %.0f s grace)\n",
                 signal_name(sig), http.in_flight(), grace_s);
     std::fflush(stdout);
@@ -235,7 +235,8 @@ void register_serve(CLI::App& app) {
                     "(default: --ctx; 0: off)")
         ->envname("PENSIEVE_PREFIX_CACHE_TOKENS")
         ->check(CLI::Range(int64_t{0}, int64_t{1} << 24));
-    cmd->add_option("--log-level", o->log_level, "error, warn, info (one line per request) or debug")
+    cmd->add_option("--log-level", o->log_level,
+                    "error, warn, info (one line per request) or debug")
         ->envname("PENSIEVE_LOG_LEVEL")
         ->check(CLI::IsMember({"error", "warn", "info", "debug"}));
     cmd->add_option("--log-format", o->log_format, "text or json (one JSON object per line)")

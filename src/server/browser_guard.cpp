@@ -14,8 +14,9 @@ namespace {
 
 std::string lower(std::string_view s) {
     std::string out(s);
-    std::ranges::transform(out, out.begin(),
-                           [](char c) { return static_cast<char>(std::tolower(static_cast<unsigned char>(c))); });
+    std::ranges::transform(out, out.begin(), [](char c) {
+        return static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    });
     return out;
 }
 
@@ -46,7 +47,8 @@ std::vector<std::string> local_names(int fd) {
     char text[INET6_ADDRSTRLEN] = {};
     if (ss.ss_family == AF_INET) {
         const auto* a = reinterpret_cast<const sockaddr_in*>(&ss);
-        if (inet_ntop(AF_INET, &a->sin_addr, text, sizeof text) != nullptr) names.emplace_back(text);
+        if (inet_ntop(AF_INET, &a->sin_addr, text, sizeof text) != nullptr)
+            names.emplace_back(text);
     } else if (ss.ss_family == AF_INET6) {
         const auto* a = reinterpret_cast<const sockaddr_in6*>(&ss);
         if (IN6_IS_ADDR_V4MAPPED(&a->sin6_addr)) {
@@ -98,7 +100,8 @@ std::vector<std::string> split_list(std::string_view list) {
 
 BrowserGuard::BrowserGuard(const BrowserPolicy& policy) {
     hosts_ = {"localhost", "127.0.0.1", "[::1]"};
-    if (!is_wildcard(policy.listen_host)) hosts_.push_back(bracket_ipv6(host_name(policy.listen_host)));
+    if (!is_wildcard(policy.listen_host))
+        hosts_.push_back(bracket_ipv6(host_name(policy.listen_host)));
     for (const std::string& h : policy.allowed_hosts) {
         // An entry may carry a port or not; only the name is compared.
         const std::string name = h.find(':') != h.rfind(':') && !h.starts_with('[')
@@ -141,7 +144,8 @@ void BrowserGuard::answer_preflight(const Request& req, Response& res) const {
     // The origin is trusted: whatever headers its client sends (the SDKs
     // add several of their own) may come.
     if (req.has_header("access-control-request-headers")) {
-        res.set_header("Access-Control-Allow-Headers", req.header("access-control-request-headers"));
+        res.set_header("Access-Control-Allow-Headers",
+                       req.header("access-control-request-headers"));
     }
     res.set_header("Access-Control-Max-Age", "600");
     res.set_header("Vary", "Origin, Access-Control-Request-Method, Access-Control-Request-Headers");

@@ -64,7 +64,8 @@ struct Connection {
     int fd = -1;
     std::atomic<int64_t> deadline_ns{0};  // steady clock; 0: none
     void arm(std::chrono::seconds after) {
-        deadline_ns = now_ns() + std::chrono::duration_cast<std::chrono::nanoseconds>(after).count();
+        deadline_ns =
+            now_ns() + std::chrono::duration_cast<std::chrono::nanoseconds>(after).count();
     }
     void disarm() { deadline_ns = 0; }
 };
@@ -106,7 +107,8 @@ bool write_all(int fd, std::string_view data, std::chrono::milliseconds budget) 
             continue;
         }
         if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) return false;
-        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - Clock::now());
+        const auto left =
+            std::chrono::duration_cast<std::chrono::milliseconds>(until - Clock::now());
         if (left.count() <= 0) return false;
         pollfd p{fd, POLLOUT, 0};
         poll(&p, 1, static_cast<int>(left.count()));
@@ -121,7 +123,8 @@ void linger(int fd) {
     size_t dropped = 0;
     char buf[16384];
     while (dropped < kLingerBytes) {
-        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - Clock::now());
+        const auto left =
+            std::chrono::duration_cast<std::chrono::milliseconds>(until - Clock::now());
         if (left.count() <= 0) return;
         pollfd p{fd, POLLIN, 0};
         if (poll(&p, 1, static_cast<int>(left.count())) <= 0) return;
@@ -136,8 +139,8 @@ void linger(int fd) {
 }
 
 std::string serialize(const Response& res) {
-    std::string out = "HTTP/1.1 " + std::to_string(res.status) + " " + reason_phrase(res.status) +
-                      "\r\n";
+    std::string out =
+        "HTTP/1.1 " + std::to_string(res.status) + " " + reason_phrase(res.status) + "\r\n";
     for (const auto& [name, value] : res.headers) out += name + ": " + value + "\r\n";
     if (!res.content_type.empty()) out += "Content-Type: " + res.content_type + "\r\n";
     out += "Content-Length: " + std::to_string(res.body.size()) + "\r\nConnection: close\r\n\r\n";
@@ -253,7 +256,8 @@ struct HttpDaemon::Impl {
 
     MHD_Result headers_arrived(MHD_Connection* c, Exchange& ex, const char* url,
                                const char* method) {
-        const MHD_ConnectionInfo* info = MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+        const MHD_ConnectionInfo* info =
+            MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
         ex.connection = info == nullptr ? nullptr : static_cast<Connection*>(info->socket_context);
         ex.req.method = method;
         ex.req.path = url;
@@ -272,7 +276,8 @@ struct HttpDaemon::Impl {
         // library's inactivity timeout is off until the reply is queued.
         MHD_set_connection_option(c, MHD_CONNECTION_OPTION_TIMEOUT, 0u);
 
-        const MHD_ConnectionInfo* size = MHD_get_connection_info(c, MHD_CONNECTION_INFO_REQUEST_HEADER_SIZE);
+        const MHD_ConnectionInfo* size =
+            MHD_get_connection_info(c, MHD_CONNECTION_INFO_REQUEST_HEADER_SIZE);
         if ((size != nullptr && size->header_size > limits.max_header_bytes) ||
             ex.req.headers.size() > limits.max_header_count) {
             handler.on_error(ex.req, ex.res, 431,
@@ -284,7 +289,8 @@ struct HttpDaemon::Impl {
         if (handler.on_headers(ex.req, ex.res)) return queue(c, ex);
         const std::string te = ex.req.header("transfer-encoding");
         if (!te.empty() && !iequals(te, "chunked")) {
-            handler.on_error(ex.req, ex.res, 501, "transfer-encoding '" + te + "' is not supported");
+            handler.on_error(ex.req, ex.res, 501,
+                             "transfer-encoding '" + te + "' is not supported");
             return queue(c, ex);
         }
         const std::string length = ex.req.header("content-length");
@@ -390,7 +396,8 @@ struct HttpDaemon::Impl {
         *context = nullptr;
         serve_request(&ex->record);
         try {
-            handler.on_finished(ex->req, ex->status_sent, code == MHD_REQUEST_TERMINATED_COMPLETED_OK);
+            handler.on_finished(ex->req, ex->status_sent,
+                                code == MHD_REQUEST_TERMINATED_COMPLETED_OK);
         } catch (const std::exception& e) {
             log_event(LogLevel::Error, "request accounting failed", {{"error", e.what()}});
         }
@@ -451,7 +458,6 @@ struct HttpDaemon::Impl {
     }
 };
 
-
 HttpDaemon::HttpDaemon(const DaemonLimits& limits, HttpHandler& handler)
     : impl_(std::make_unique<Impl>(limits, handler)) {}
 
@@ -471,15 +477,12 @@ bool HttpDaemon::start(const std::string& host, int port) {
     Impl& m = *impl_;
     m.daemon = MHD_start_daemon(
         flags, static_cast<uint16_t>(port), nullptr, nullptr, &Impl::access_cb, &m,
-        MHD_OPTION_SOCK_ADDR, reinterpret_cast<sockaddr*>(&addr),
-        MHD_OPTION_CONNECTION_LIMIT, static_cast<unsigned int>(m.limits.max_connections),
-        MHD_OPTION_CONNECTION_TIMEOUT, static_cast<unsigned int>(m.limits.read_timeout.count()),
-        MHD_OPTION_CONNECTION_MEMORY_LIMIT, kConnectionMemory,
-        MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u,
-        MHD_OPTION_NOTIFY_COMPLETED, &Impl::completed_cb, &m,
-        MHD_OPTION_NOTIFY_CONNECTION, &Impl::connection_cb, &m,
-        MHD_OPTION_EXTERNAL_LOGGER, &Impl::log_cb, &m,
-        MHD_OPTION_END);
+        MHD_OPTION_SOCK_ADDR, reinterpret_cast<sockaddr*>(&addr), MHD_OPTION_CONNECTION_LIMIT,
+        static_cast<unsigned int>(m.limits.max_connections), MHD_OPTION_CONNECTION_TIMEOUT,
+        static_cast<unsigned int>(m.limits.read_timeout.count()),
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, kConnectionMemory, MHD_OPTION_LISTENING_ADDRESS_REUSE,
+        1u, MHD_OPTION_NOTIFY_COMPLETED, &Impl::completed_cb, &m, MHD_OPTION_NOTIFY_CONNECTION,
+        &Impl::connection_cb, &m, MHD_OPTION_EXTERNAL_LOGGER, &Impl::log_cb, &m, MHD_OPTION_END);
     if (m.daemon == nullptr) {
         std::fprintf(stderr, "error: cannot listen on %s:%d\n", host.c_str(), port);
         return false;

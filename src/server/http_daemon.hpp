@@ -17,8 +17,8 @@
 namespace pensieve::server {
 
 struct DaemonLimits {
-    size_t max_body = size_t{32} << 20;      // bytes, decoded chunked bodies included
-    size_t max_connections = 512;            // open connections, idle ones included
+    size_t max_body = size_t{32} << 20;          // bytes, decoded chunked bodies included
+    size_t max_connections = 512;                // open connections, idle ones included
     size_t max_header_bytes = size_t{16} << 10;  // request line and headers
     size_t max_header_count = 100;
     // A request's headers must arrive within this long of the connection

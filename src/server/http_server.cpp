@@ -49,7 +49,8 @@ bool known_path(const std::string& path) {
 // SSE pings must come often enough that the daemon's inactivity timeout
 // never ends a stream whose engine is busy with a long prefill.
 ServerConfig effective(ServerConfig c) {
-    const auto half = std::chrono::duration_cast<std::chrono::milliseconds>(c.limits.read_timeout) / 2;
+    const auto half =
+        std::chrono::duration_cast<std::chrono::milliseconds>(c.limits.read_timeout) / 2;
     c.ping_interval = std::min(c.ping_interval, std::max(half, std::chrono::milliseconds(100)));
     return c;
 }
@@ -171,8 +172,8 @@ struct HttpServer::Impl : HttpHandler {
         // Probes and scrapes would drown the log at info level.
         const bool quiet = (route == "/health" || route == "/metrics") && status == 200;
         if (!quiet || log_enabled(LogLevel::Debug)) {
-            write_access_line(record, {req.method, route, req.path, status, seconds,
-                                       record.error_type});
+            write_access_line(record,
+                              {req.method, route, req.path, status, seconds, record.error_type});
         }
     }
 

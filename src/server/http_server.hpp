@@ -23,10 +23,10 @@ namespace pensieve::server {
 struct ServerConfig {
     std::string host = "127.0.0.1";
     int port = 7777;
-    std::string api_key;  // empty: no authentication
-    DaemonLimits limits;  // body, connections, headers, timeouts
-    std::vector<std::string> allowed_hosts;    // Host names accepted besides loopback
-    std::vector<std::string> allowed_origins;  // Origins accepted (and answered CORS)
+    std::string api_key;                            // empty: no authentication
+    DaemonLimits limits;                            // body, connections, headers, timeouts
+    std::vector<std::string> allowed_hosts;         // Host names accepted besides loopback
+    std::vector<std::string> allowed_origins;       // Origins accepted (and answered CORS)
     std::chrono::milliseconds ping_interval{5000};  // SSE keep-alive while the engine is silent
 };
 

@@ -53,7 +53,8 @@ engine::SamplingParams sampling(const api::MessagesRequest& r) {
 
 void log_request_notes(const api::MessagesRequest& r, const std::string& request_id) {
     if (r.tools_ignored) {
-        log_event(LogLevel::Warn, "tools were sent; tool use is not supported yet, answering without them",
+        log_event(LogLevel::Warn,
+                  "tools were sent; tool use is not supported yet, answering without them",
                   {{"request_id", request_id}});
     }
     if (!r.dropped_blocks.empty()) {
@@ -141,8 +142,8 @@ class StreamWriter : public BodyStream {
                 if (e.result.reason == engine::StopReason::Cancelled) {
                     const char* type = stopping_.load() ? "api_error" : "overloaded_error";
                     tracker_.abandoned(type);
-                    out = api::error_event(type, stopping_.load() ? kShuttingDown
-                                                                  : "generation was cancelled");
+                    out = api::error_event(
+                        type, stopping_.load() ? kShuttingDown : "generation was cancelled");
                     return Next::End;
                 }
                 tracker_.done(e.result, stop_reason(e.result));
