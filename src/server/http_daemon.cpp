@@ -378,8 +378,16 @@ struct HttpDaemon::Impl {
         if (!res.content_type.empty()) {
             MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, res.content_type.c_str());
         }
-        // While stopping, no connection is kept for another request.
-        if (quiescing.load()) MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
+        if (quiescing.load()) {
+            // While stopping, no connection is kept for another request.
+            MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
+        } else {
+            // Tells clients that pool connections (Node's fetch reads it)
+            // to drop an idle one before the header deadline closes it.
+            const std::string keep = "timeout=" + std::to_string(std::max<int64_t>(
+                                                      1, limits.header_timeout.count() - 1));
+            MHD_add_response_header(r, "Keep-Alive", keep.c_str());
+        }
         // The reply is under way: a client that stops reading it is dropped
         // after the read timeout. Re-enabling the timeout restarts its clock.
         MHD_set_connection_option(c, MHD_CONNECTION_OPTION_TIMEOUT,

@@ -222,6 +222,13 @@ def test_a_generation_longer_than_the_read_timeout_is_still_answered(guarded):
     still_serves(guarded)
 
 
+def test_replies_tell_pooling_clients_to_drop_idle_connections_before_the_deadline(guarded):
+    r = httpx.get(guarded.url + "/health", timeout=30)
+    assert r.status_code == 200
+    assert r.headers["keep-alive"] == "timeout=1"  # the header deadline is 2 s here
+    still_serves(guarded)
+
+
 # --- browser-origin protection ---------------------------------------------------
 
 @pytest.mark.parametrize("host", ["evil.example", "evil.example:7777", "127.0.0.1.evil.example"])
