@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(
     build-essential cmake ninja-build pkg-config git
     libgtest-dev libbenchmark-dev
-    nlohmann-json3-dev libcli11-dev libcpp-httplib-dev
+    nlohmann-json3-dev libcli11-dev libmicrohttpd-dev
     libzip-dev libssl-dev zlib1g-dev
     python3 python3-venv python3-pip
     clang libclang-rt-14-dev clang-format

@@ -1,5 +1,10 @@
 // `pensieve serve`: load a model and serve the Anthropic Messages API.
-// SIGINT/SIGTERM stop accepting, cancel in-flight generation and exit 0.
+// SIGINT/SIGTERM stop accepting and give the requests in flight up to
+// --shutdown-grace seconds to finish; the rest are then cancelled (503, or an
+// SSE error event) and the process exits 0. A second signal exits at once.
+#include <unistd.h>
+
+#include <algorithm>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
@@ -9,6 +14,7 @@
 #include "cli/commands.hpp"
 #include "cli/model_options.hpp"
 #include "kernels/cpu.hpp"
+#include "server/browser_guard.hpp"
 #include "server/http_server.hpp"
 #include "server/log.hpp"
 
@@ -20,11 +26,54 @@ struct ServeOptions {
     server::ServerConfig server;
     server::WorkerConfig worker;
     size_t max_body_mb = 32;
+    int header_timeout_s = 10;
+    int read_timeout_s = 30;
+    double shutdown_grace_s = 10;
+    std::string allowed_hosts;    // comma-separated
+    std::string allowed_origins;  // comma-separated
     double queue_timeout_s = 60;
     int64_t kv_memory_mb = 0;  // alternative to --kv-tokens
     std::string log_level = "info";
     std::string log_format = "text";
 };
+
+bool is_loopback(const std::string& host) {
+    return host == "localhost" || host == "::1" || host == "[::1]" || host.starts_with("127.");
+}
+
+const char* signal_name(int sig) {
+    return sig == SIGINT ? "SIGINT" : "SIGTERM";
+}
+
+// How long the replies of cancelled requests get to go out.
+constexpr std::chrono::seconds kCancelledReplies{5};
+
+// The graceful stop: drain, then cancel what is left, then close.
+void shut_down(server::HttpServer& http, server::EngineWorker& worker, double grace_s, int sig,
+               const sigset_t& signals) {
+    std::printf("pensieve: %s received, shutting down (%zu requests in flight, %.0f s grace)\n",
+                signal_name(sig), http.in_flight(), grace_s);
+    std::fflush(stdout);
+    // A second signal means "now": it ends the process without waiting.
+    std::thread([signals] {
+        int again = 0;
+        sigwait(&signals, &again);
+        std::printf("pensieve: %s received again, exiting now\n", signal_name(again));
+        std::fflush(stdout);
+        _exit(128 + again);
+    }).detach();
+    http.begin_shutdown();
+    const auto grace = std::chrono::milliseconds(static_cast<int64_t>(grace_s * 1e3));
+    if (!http.wait_idle(grace)) {
+        std::printf("pensieve: grace period over, cancelling %zu requests\n", http.in_flight());
+        std::fflush(stdout);
+    }
+    worker.stop();  // cancels what is left: its handlers answer 503 or an SSE error event
+    // Those answers are written by the connections' threads: let them go
+    // out before the connections are closed.
+    http.wait_idle(kCancelledReplies);
+    http.stop();
+}
 
 void serve(ServeOptions o) {
     // Signals are taken by one thread with sigwait, so no handler runs inside
@@ -35,7 +84,11 @@ void serve(ServeOptions o) {
     sigaddset(&signals, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
-    o.server.max_body = o.max_body_mb << 20;
+    o.server.limits.max_body = o.max_body_mb << 20;
+    o.server.limits.header_timeout = std::chrono::seconds(o.header_timeout_s);
+    o.server.limits.read_timeout = std::chrono::seconds(o.read_timeout_s);
+    o.server.allowed_hosts = server::split_list(o.allowed_hosts);
+    o.server.allowed_origins = server::split_list(o.allowed_origins);
     server::configure_log(*server::parse_log_level(o.log_level),
                           *server::parse_log_format(o.log_format));
     const auto load_start = std::chrono::steady_clock::now();
@@ -67,9 +120,15 @@ void serve(ServeOptions o) {
     info.n_ctx = n_ctx;
     info.n_parallel = o.worker.scheduler.n_parallel;
     server::HttpServer http(o.server, {*m.prompt, *m.tokenizer, worker, served, n_ctx, info});
-    if (!http.bind()) {
+    if (!http.start()) {
         set_exit_code(1);
         return;
+    }
+    if (!is_loopback(o.server.host) && o.server.api_key.empty()) {
+        server::log_event(server::LogLevel::Warn,
+                          "listening on a non-loopback address without --api-key: anyone who "
+                          "can reach it can use this server",
+                          {{"host", o.server.host}});
     }
     std::printf("pensieve: serving %s (%s) on http://%s:%d\n", served.id.c_str(), hp.arch.c_str(),
                 o.server.host.c_str(), http.port());
@@ -83,18 +142,37 @@ void serve(ServeOptions o) {
         o.server.api_key.empty() ? "" : ", API key required");
     std::fflush(stdout);
 
-    std::thread waiter([&] {
-        int sig = 0;
-        sigwait(&signals, &sig);
-        std::printf("pensieve: %s received, shutting down\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
-        std::fflush(stdout);
-        worker.stop();  // cancels in-flight generation so handlers finish at once
-        http.stop();
-    });
-    http.serve();
-    // serve() can also return because the listener failed; wake the waiter.
-    pthread_kill(waiter.native_handle(), SIGTERM);
-    waiter.join();
+    int sig = 0;
+    sigwait(&signals, &sig);
+    shut_down(http, worker, o.shutdown_grace_s, sig, signals);
+}
+
+// CLI11 2.1 reads a config file for the main app only: a subcommand's
+// --config is parsed but its file ignored. So the file is applied here, to
+// every option not already set on the command line or by its environment
+// variable (hence: command line, then environment, then file). Keys are the
+// long option names, at the top level or in a [serve] section.
+void apply_config_file(CLI::App& cmd) {
+    const CLI::Option* config = cmd.get_config_ptr();
+    if (config == nullptr || config->count() == 0) return;
+    const std::string path = config->as<std::string>();
+    if (path.empty()) return;
+    if (CLI::detail::check_path(path.c_str()) != CLI::detail::path_type::file) {
+        throw CLI::FileError::Missing(path);
+    }
+    for (const CLI::ConfigItem& item : cmd.get_config_formatter()->from_file(path)) {
+        if (item.name == "++" || item.name == "--") continue;  // section markers
+        if (!item.parents.empty() && !(item.parents.size() == 1 && item.parents[0] == "serve")) {
+            throw CLI::ConfigError::Extras(item.fullname());
+        }
+        std::string name = item.name;
+        std::ranges::replace(name, '_', '-');
+        CLI::Option* option = cmd.get_option_no_throw("--" + name);
+        if (option == nullptr || option == config) throw CLI::ConfigError::Extras(item.fullname());
+        if (option->count() > 0) continue;
+        for (const std::string& value : item.inputs) option->add_result(value);
+        option->run_callback();
+    }
 }
 
 }  // namespace
@@ -113,6 +191,28 @@ void register_serve(CLI::App& app) {
     cmd->add_option("--max-body", o->max_body_mb, "Largest request body, in MB")
         ->envname("PENSIEVE_MAX_BODY")
         ->check(CLI::Range(1, 4096));
+    cmd->add_option("--max-connections", o->server.limits.max_connections,
+                    "Open connections at most, idle ones included (more are refused)")
+        ->envname("PENSIEVE_MAX_CONNECTIONS")
+        ->check(CLI::Range(1, 100000));
+    cmd->add_option("--header-timeout", o->header_timeout_s,
+                    "Seconds a connection may take to send a request's headers")
+        ->envname("PENSIEVE_HEADER_TIMEOUT")
+        ->check(CLI::Range(1, 3600));
+    cmd->add_option("--read-timeout", o->read_timeout_s,
+                    "Seconds for a request's body, and the longest a reply may stall")
+        ->envname("PENSIEVE_READ_TIMEOUT")
+        ->check(CLI::Range(1, 3600));
+    cmd->add_option("--shutdown-grace", o->shutdown_grace_s,
+                    "Seconds in-flight requests get to finish after SIGTERM/SIGINT")
+        ->envname("PENSIEVE_SHUTDOWN_GRACE")
+        ->check(CLI::Range(0.0, 86400.0));
+    cmd->add_option("--allowed-hosts", o->allowed_hosts,
+                    "Host header names accepted besides loopback ones (comma-separated)")
+        ->envname("PENSIEVE_ALLOWED_HOSTS");
+    cmd->add_option("--allowed-origins", o->allowed_origins,
+                    "Browser origins allowed to call the API, with CORS (comma-separated)")
+        ->envname("PENSIEVE_ALLOWED_ORIGINS");
     cmd->add_option("--max-queue", o->worker.max_queue, "Requests waiting before 529")
         ->envname("PENSIEVE_MAX_QUEUE")
         ->check(CLI::Range(1, 100000));
@@ -135,13 +235,17 @@ void register_serve(CLI::App& app) {
                     "(default: --ctx; 0: off)")
         ->envname("PENSIEVE_PREFIX_CACHE_TOKENS")
         ->check(CLI::Range(int64_t{0}, int64_t{1} << 24));
-    cmd->add_option("--log-level", o->log_level, "error, warn, info (one line per request) or debug")
+    cmd->add_option("--log-level", o->log_level,
+                    "error, warn, info (one line per request) or debug")
         ->envname("PENSIEVE_LOG_LEVEL")
         ->check(CLI::IsMember({"error", "warn", "info", "debug"}));
     cmd->add_option("--log-format", o->log_format, "text or json (one JSON object per line)")
         ->envname("PENSIEVE_LOG_FORMAT")
         ->check(CLI::IsMember({"text", "json"}));
-    cmd->callback([o] { serve(*o); });
+    cmd->callback([o, cmd] {
+        apply_config_file(*cmd);
+        serve(*o);
+    });
 }
 
 }  // namespace pensieve::cli

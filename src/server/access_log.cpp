@@ -7,18 +7,24 @@
 namespace pensieve::server {
 
 namespace {
-thread_local RequestRecord t_record;
+thread_local RequestRecord t_scratch;
+thread_local RequestRecord* t_current = nullptr;
 }  // namespace
 
 RequestRecord& current_request() {
-    return t_record;
+    return t_current != nullptr ? *t_current : t_scratch;
+}
+
+void serve_request(RequestRecord* record) {
+    t_current = record;
 }
 
 void begin_request(const std::string& request_id) {
-    t_record = RequestRecord{};
-    t_record.request_id = request_id;
-    t_record.received = RequestRecord::Clock::now();
-    t_record.active = true;
+    RequestRecord& r = current_request();
+    r = RequestRecord{};
+    r.request_id = request_id;
+    r.received = RequestRecord::Clock::now();
+    r.active = true;
 }
 
 void write_access_line(const RequestRecord& r, const AccessLine& a) {

@@ -1,8 +1,9 @@
-// One line per request (the access log) and the facts it carries. cpp-httplib
-// runs a request start to finish on one thread — routing, handler, streaming
-// content provider, then its logger — so the request in flight on a thread
-// is kept in a thread-local record: the routes fill in what they learn
-// (model, tokens, time to first token, stop reason) and the logger writes it.
+// One line per request (the access log) and the facts it carries. Each
+// request owns its record (http_daemon.hpp keeps it with the request); the
+// daemon points this thread at it before any route code runs — the headers
+// call, the handler, each piece of a streamed reply — so the routes fill in
+// what they learn (model, tokens, time to first token, stop reason) through
+// current_request() and the daemon's completion hook writes the line.
 #pragma once
 
 #include <chrono>
@@ -15,7 +16,7 @@ struct RequestRecord {
     using Clock = std::chrono::steady_clock;
     std::string request_id;
     Clock::time_point received;
-    bool active = false;  // set when routing starts; false for requests httplib rejected early
+    bool active = false;  // set when the request's headers have arrived
     std::string model;
     bool stream = false;
     int64_t prompt_tokens = -1;  // -1: not known (no generation)
@@ -30,7 +31,10 @@ struct RequestRecord {
 
 // The record of the request this thread is serving.
 RequestRecord& current_request();
-// Starts a fresh record for a request arriving now.
+// Makes `record` the one current_request() answers on this thread (nullptr:
+// a thread-local scratch record).
+void serve_request(RequestRecord* record);
+// Starts a fresh current record for a request arriving now.
 void begin_request(const std::string& request_id);
 
 struct AccessLine {

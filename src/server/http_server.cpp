@@ -1,15 +1,15 @@
 // Routes and cross-cutting HTTP concerns. Every response, errors included,
 // carries a request-id header and (for errors) the Anthropic JSON envelope.
+// Checks run as soon as a request's headers are in, before its body is read:
+// shutdown (503), Host and Origin (403), CORS preflight, API key (401),
+// Content-Type and Content-Encoding (415); the daemon adds the size limits.
 #include "server/http_server.hpp"
 
-#include <httplib.h>
-
-#include <netinet/tcp.h>
-
-#include <regex>
+#include <atomic>
 
 #include "api/messages_response.hpp"
 #include "server/access_log.hpp"
+#include "server/browser_guard.hpp"
 #include "server/log.hpp"
 #include "server/messages_route.hpp"
 #include "server/responses.hpp"
@@ -30,10 +30,10 @@ bool constant_time_equal(std::string_view a, std::string_view b) {
 }
 
 // Either header is accepted (API reference §1.1): x-api-key or a Bearer token.
-bool authorized(const httplib::Request& req, const std::string& key) {
+bool authorized(const Request& req, const std::string& key) {
     if (key.empty()) return true;
-    bool ok = constant_time_equal(req.get_header_value("x-api-key"), key);
-    const std::string auth = req.get_header_value("Authorization");
+    bool ok = constant_time_equal(req.header("x-api-key"), key);
+    const std::string auth = req.header("Authorization");
     constexpr std::string_view kBearer = "Bearer ";
     if (auth.size() > kBearer.size() && auth.compare(0, kBearer.size(), kBearer) == 0) {
         ok = constant_time_equal(std::string_view(auth).substr(kBearer.size()), key) || ok;
@@ -46,18 +46,33 @@ bool known_path(const std::string& path) {
     return route_label(path) != "other";
 }
 
+// SSE pings must come often enough that the daemon's inactivity timeout
+// never ends a stream whose engine is busy with a long prefill.
+ServerConfig effective(ServerConfig c) {
+    const auto half =
+        std::chrono::duration_cast<std::chrono::milliseconds>(c.limits.read_timeout) / 2;
+    c.ping_interval = std::min(c.ping_interval, std::max(half, std::chrono::milliseconds(100)));
+    return c;
+}
+
 }  // namespace
 
-struct HttpServer::Impl {
+struct HttpServer::Impl : HttpHandler {
     ServerConfig config;
     Serving serving;
-    httplib::Server http;
     ServerMetrics metrics;
+    BrowserGuard guard;
+    std::atomic<bool> stopping{false};
+    RouteContext ctx{serving, config, metrics, stopping};
+    HttpDaemon daemon;
     std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
 
-    Impl(const ServerConfig& c, const Serving& s) : config(c), serving(s), metrics(s.info) {
-        routes();
-    }
+    Impl(const ServerConfig& c, const Serving& s)
+        : config(effective(c)),
+          serving(s),
+          metrics(s.info),
+          guard({c.host, c.allowed_hosts, c.allowed_origins}),
+          daemon(config.limits, *this) {}
 
     double uptime() const {
         return std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
@@ -82,140 +97,121 @@ struct HttpServer::Impl {
         return g;
     }
 
-    // Runs after every response has been written (a stream: after its last
-    // event): counts it and writes its access-log line.
-    void finished(const httplib::Request& req, const httplib::Response& res) {
+    // --- HttpHandler ---
+
+    bool on_headers(const Request& req, Response& res) override {
+        if (stopping.load()) {
+            send_error(res, 503, "api_error", "the server is shutting down");
+            return true;
+        }
+        if (!guard.host_allowed(req)) {
+            send_error(res, 403, "permission_error",
+                       "Host '" + req.header("host").substr(0, 256) +
+                           "' is not this server (allow it with --allowed-hosts)");
+            return true;
+        }
+        if (!guard.origin_allowed(req)) {
+            send_error(res, 403, "permission_error",
+                       "Origin '" + req.header("origin").substr(0, 256) +
+                           "' is not allowed (allow it with --allowed-origins)");
+            return true;
+        }
+        guard.add_cors_headers(req, res);
+        if (guard.is_preflight(req)) {
+            guard.answer_preflight(req, res);
+            return true;
+        }
+        if (req.path != "/health" && !authorized(req, config.api_key)) {
+            send_error(res, 401, "authentication_error", "invalid or missing API key");
+            return true;
+        }
+        if (req.method == "POST") {
+            const std::string encoding = req.header("content-encoding");
+            if (!encoding.empty() && !iequals(encoding, "identity")) {
+                send_error(res, 415, "invalid_request_error",
+                           "Content-Encoding '" + encoding.substr(0, 64) +
+                               "' is not supported: send the body uncompressed");
+                return true;
+            }
+            // A missing Content-Type is taken as JSON; one that says
+            // otherwise (a form, text/plain: what a web page can send
+            // without a preflight) is refused.
+            if (req.has_header("content-type") &&
+                media_type(req.header("content-type")) != "application/json") {
+                send_error(res, 415, "invalid_request_error",
+                           "Content-Type must be application/json, not '" +
+                               req.header("content-type").substr(0, 64) + "'");
+                return true;
+            }
+        }
+        return false;
+    }
+
+    void on_request(Request& req, Response& res) override {
+        try {
+            route(req, res);
+        } catch (const api::ApiError& e) {
+            send_error(res, e);
+        }
+    }
+
+    void on_error(const Request&, Response& res, int status, const std::string& message) override {
+        send_error(res, status, message);
+    }
+
+    // Counts the request and writes its access-log line, once its reply has
+    // gone (a stream: after its last event) or its client has left.
+    void on_finished(const Request& req, int status, bool completed) override {
         RequestRecord& record = current_request();
-        if (!record.active) {
-            // httplib answered before routing (a malformed request line).
-            begin_request(res.get_header_value("request-id"));
-        }
-        const double seconds = std::chrono::duration<double>(RequestRecord::Clock::now() -
-                                                             record.received)
-                                   .count();
+        if (status == 0) status = 499;  // the client left before any reply
+        if (!completed && record.error_type.empty()) record.error_type = "client_disconnected";
+        const double seconds =
+            std::chrono::duration<double>(RequestRecord::Clock::now() - record.received).count();
         const std::string route = route_label(req.path);
-        metrics.request_finished(route, res.status, seconds);
-        // send_error() and the streaming paths put the error type in the record.
-        const std::string& error = record.error_type;
+        metrics.request_finished(route, status, seconds);
         // Probes and scrapes would drown the log at info level.
-        const bool quiet = (route == "/health" || route == "/metrics") && res.status == 200;
+        const bool quiet = (route == "/health" || route == "/metrics") && status == 200;
         if (!quiet || log_enabled(LogLevel::Debug)) {
-            write_access_line(record, {req.method, route, req.path, res.status, seconds, error});
+            write_access_line(record,
+                              {req.method, route, req.path, status, seconds, record.error_type});
         }
-        record.active = false;
     }
 
-    template <class Handler>
-    auto guarded(Handler handler) {
-        return [this, handler](const httplib::Request& req, httplib::Response& res) {
-            try {
-                handler(req, res);
-            } catch (const api::ApiError& e) {
-                send_error(res, e);
-            } catch (const std::exception& e) {
-                log_event(LogLevel::Error, "handler failed",
-                          {{"request_id", res.get_header_value("request-id")},
-                           {"route", route_label(req.path)},
-                           {"error", e.what()}});
-                send_error(res, 500, "api_error", "internal error");
+    void route(const Request& req, Response& res) {
+        const std::string& path = req.path;
+        const bool get = req.method == "GET" || req.method == "HEAD";
+        if (req.method == "POST" && path == "/v1/messages") {
+            handle_messages(req, res, ctx);
+        } else if (req.method == "POST" && path == "/v1/messages/count_tokens") {
+            handle_count_tokens(req, res, serving);
+        } else if (get && path == "/v1/models") {
+            send_json(res, 200, api::models_list_json(serving.model));
+        } else if (get && path.starts_with("/v1/models/") && path.size() > 11) {
+            const std::string id = path.substr(11);
+            if (id != serving.model.id) {
+                send_error(res, 404, "not_found_error", "model '" + id + "' not found");
+                return;
             }
-        };
-    }
-
-    void routes() {
-        // Every streaming client holds a handler thread for its whole reply,
-        // so the pool must exceed the most concurrent clients expected.
-        http.new_task_queue = [n = config.http_threads] { return new httplib::ThreadPool(n); };
-        // Replies go out in several writes (headers, body, SSE events): without
-        // TCP_NODELAY, Nagle's algorithm meets the client's delayed ACK and
-        // holds them back ~40 ms. Accepted sockets inherit it on Linux.
-        http.set_socket_options([](socket_t sock) {
-            int one = 1;
-            setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-            setsockopt(sock, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-        });
-        http.set_payload_max_length(config.max_body);
-        http.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
-            res.set_header("request-id", api::new_id("req_"));
-            begin_request(res.get_header_value("request-id"));
-            if (req.path != "/health" && !authorized(req, config.api_key)) {
-                send_error(res, 401, "authentication_error", "invalid or missing API key");
-                return httplib::Server::HandlerResponse::Handled;
-            }
-            return httplib::Server::HandlerResponse::Unhandled;
-        });
-        http.set_error_handler([](const httplib::Request&, httplib::Response& res) {
-            if (!res.has_header("request-id")) {
-                // Rejected before routing (e.g. a malformed request line).
-                res.set_header("request-id", api::new_id("req_"));
-                begin_request(res.get_header_value("request-id"));
-            }
-            if (res.body.empty() || res.get_header_value("Content-Type") != "application/json") {
-                const int status = res.status;
-                std::string message = status == 413
-                                          ? "request body is larger than the server accepts"
-                                      : status == 404 ? "no such route"
-                                                      : "HTTP error " + std::to_string(status);
-                send_error(res, status, api::error_type_for_status(status), message);
-            }
-        });
-        http.set_logger([this](const httplib::Request& req, const httplib::Response& res) {
-            finished(req, res);
-        });
-        http.set_exception_handler(
-            [](const httplib::Request&, httplib::Response& res, std::exception_ptr) {
-                send_error(res, 500, "api_error", "internal error");
-            });
-
-        http.Post("/v1/messages", guarded([this](const auto& req, auto& res) {
-                      handle_messages(req, res, serving, config, metrics);
-                  }));
-        http.Post("/v1/messages/count_tokens", guarded([this](const auto& req, auto& res) {
-                      handle_count_tokens(req, res, serving);
-                  }));
-        http.Get("/v1/models", guarded([this](const auto&, auto& res) {
-                     send_json(res, 200, api::models_list_json(serving.model));
-                 }));
-        http.Get(R"(/v1/models/(.+))", guarded([this](const httplib::Request& req, auto& res) {
-                     if (req.matches[1] != serving.model.id) {
-                         send_error(res, 404, "not_found_error",
-                                    "model '" + std::string(req.matches[1]) + "' not found");
-                         return;
-                     }
-                     send_json(res, 200, api::model_info_json(serving.model));
-                 }));
-        http.Get("/metrics", guarded([this](const auto&, auto& res) {
-                     res.status = 200;
-                     res.set_content(metrics.render(live()),
-                                     "text/plain; version=0.0.4; charset=utf-8");
-                 }));
-        http.Get("/health", guarded([this](const auto&, auto& res) {
-                     send_json(res, 200,
-                               {{"status", "ok"},
-                                {"model", serving.model.id},
-                                {"uptime_seconds", uptime()},
-                                {"in_flight", serving.worker.running()},
-                                {"queued", serving.worker.queued()},
-                                {"kv_blocks_used", serving.worker.kv_blocks_used()},
-                                {"kv_blocks_total", serving.worker.kv_blocks_total()},
-                                {"kv_blocks_cached", serving.worker.kv_blocks_cached()}});
-                 }));
-        // Everything else: JSON 405 for a known path, JSON 404 otherwise.
-        auto fallback = [](const httplib::Request& req, httplib::Response& res) {
-            if (known_path(req.path)) {
-                send_error(res, 405, "invalid_request_error",
-                           "method " + req.method + " is not allowed on " + req.path);
-            } else {
-                send_error(res, 404, "not_found_error",
-                           "no route for " + req.method + " " + req.path);
-            }
-        };
-        http.Get(".*", fallback);
-        http.Post(".*", fallback);
-        http.Put(".*", fallback);
-        http.Patch(".*", fallback);
-        http.Delete(".*", fallback);
-        http.Options(".*", fallback);
+            send_json(res, 200, api::model_info_json(serving.model));
+        } else if (get && path == "/metrics") {
+            res.status = 200;
+            res.set_content(metrics.render(live()), "text/plain; version=0.0.4; charset=utf-8");
+        } else if (get && path == "/health") {
+            send_json(res, 200,
+                      {{"status", "ok"},
+                       {"model", serving.model.id},
+                       {"uptime_seconds", uptime()},
+                       {"in_flight", serving.worker.running()},
+                       {"queued", serving.worker.queued()},
+                       {"kv_blocks_used", serving.worker.kv_blocks_used()},
+                       {"kv_blocks_total", serving.worker.kv_blocks_total()},
+                       {"kv_blocks_cached", serving.worker.kv_blocks_cached()}});
+        } else if (known_path(path)) {
+            send_error(res, 405, "invalid_request_error",
+                       "method " + req.method + " is not allowed on " + path);
+        } else {
+            send_error(res, 404, "not_found_error", "no route for " + req.method + " " + path);
+        }
     }
 };
 
@@ -224,28 +220,29 @@ HttpServer::HttpServer(const ServerConfig& config, const Serving& serving)
 
 HttpServer::~HttpServer() = default;
 
-bool HttpServer::bind() {
-    if (impl_->config.port == 0) {
-        port_ = impl_->http.bind_to_any_port(impl_->config.host);
-    } else {
-        port_ = impl_->http.bind_to_port(impl_->config.host, impl_->config.port)
-                    ? impl_->config.port
-                    : -1;
-    }
-    if (port_ <= 0) {
-        std::fprintf(stderr, "error: cannot listen on %s:%d\n", impl_->config.host.c_str(),
-                     impl_->config.port);
-        return false;
-    }
-    return true;
+bool HttpServer::start() {
+    return impl_->daemon.start(impl_->config.host, impl_->config.port);
 }
 
-void HttpServer::serve() {
-    impl_->http.listen_after_bind();
+int HttpServer::port() const {
+    return impl_->daemon.port();
+}
+
+void HttpServer::begin_shutdown() {
+    impl_->stopping = true;
+    impl_->daemon.quiesce();
+}
+
+size_t HttpServer::in_flight() const {
+    return impl_->daemon.in_flight();
+}
+
+bool HttpServer::wait_idle(std::chrono::milliseconds grace) {
+    return impl_->daemon.wait_idle(grace);
 }
 
 void HttpServer::stop() {
-    impl_->http.stop();
+    impl_->daemon.stop();
 }
 
 }  // namespace pensieve::server

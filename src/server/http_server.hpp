@@ -1,31 +1,32 @@
-// The HTTP front door: routes, API-key check, body limit, request ids, JSON
-// errors on every path, and the streaming (SSE) and non-streaming replies of
-// /v1/messages. It never runs inference: it renders and tokenizes the prompt,
-// hands a Job to the EngineWorker and relays the job's events.
+// The HTTP front door: routes, API-key check, browser-origin protection,
+// request ids, JSON errors on every path, and the streaming (SSE) and
+// non-streaming replies of /v1/messages. It never runs inference: it renders
+// and tokenizes the prompt, hands a Job to the EngineWorker and relays the
+// job's events. The connections themselves, and their limits, are
+// http_daemon.hpp's.
 #pragma once
 
 #include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "api/models_info.hpp"
 #include "chat/prompt_tokens.hpp"
 #include "server/engine_worker.hpp"
+#include "server/http_daemon.hpp"
 #include "server/metrics.hpp"
-
-namespace httplib {
-class Server;
-}
 
 namespace pensieve::server {
 
 struct ServerConfig {
     std::string host = "127.0.0.1";
     int port = 7777;
-    std::string api_key;  // empty: no authentication
-    size_t max_body = size_t{32} << 20;
-    size_t http_threads = 128;                      // concurrent connections served
+    std::string api_key;                            // empty: no authentication
+    DaemonLimits limits;                            // body, connections, headers, timeouts
+    std::vector<std::string> allowed_hosts;         // Host names accepted besides loopback
+    std::vector<std::string> allowed_origins;       // Origins accepted (and answered CORS)
     std::chrono::milliseconds ping_interval{5000};  // SSE keep-alive while the engine is silent
 };
 
@@ -45,17 +46,24 @@ class HttpServer {
     HttpServer(const HttpServer&) = delete;
     HttpServer& operator=(const HttpServer&) = delete;
 
-    // Binds the address; returns false (with a message on stderr) when it cannot.
-    bool bind();
-    // Serves until stop(); returns when the listener has closed.
-    void serve();
+    // Listens and serves on the daemon's own threads; returns false (with a
+    // message on stderr) when it cannot.
+    bool start();
+    int port() const;
+
+    // Graceful stop, step one: stop accepting; new requests on open
+    // connections get 503; generations that end from here on because they
+    // were cancelled are answered 503 / an SSE error event.
+    void begin_shutdown();
+    size_t in_flight() const;
+    // Waits up to `grace` for the requests in flight; true if all finished.
+    bool wait_idle(std::chrono::milliseconds grace);
+    // Closes every connection and joins its thread.
     void stop();
-    int port() const { return port_; }
 
   private:
     struct Impl;
     std::unique_ptr<Impl> impl_;
-    int port_ = 0;
 };
 
 }  // namespace pensieve::server

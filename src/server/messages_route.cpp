@@ -1,6 +1,7 @@
 // The Messages route: request → prompt tokens → job → reply, either one JSON
 // Message or an SSE stream whose events leave as soon as each piece of text
-// is decoded.
+// is decoded. During a shutdown, generations cancelled by it end in 503 (or,
+// mid-stream, an `error` event of type api_error).
 #include "server/messages_route.hpp"
 
 #include <random>
@@ -52,7 +53,8 @@ engine::SamplingParams sampling(const api::MessagesRequest& r) {
 
 void log_request_notes(const api::MessagesRequest& r, const std::string& request_id) {
     if (r.tools_ignored) {
-        log_event(LogLevel::Warn, "tools were sent; tool use is not supported yet, answering without them",
+        log_event(LogLevel::Warn,
+                  "tools were sent; tool use is not supported yet, answering without them",
                   {{"request_id", request_id}});
     }
     if (!r.dropped_blocks.empty()) {
@@ -61,79 +63,102 @@ void log_request_notes(const api::MessagesRequest& r, const std::string& request
     }
 }
 
-// Streams one job as SSE. Called repeatedly by httplib until it returns
-// false (connection gone) or calls sink.done().
-class StreamWriter {
+constexpr const char* kShuttingDown = "the server is shutting down";
+
+// A generation that ended cancelled without its client leaving: the
+// shutdown's doing while the server stops (503, api_error), else the engine
+// gave up on it (529).
+void send_cancelled(Response& res, const RouteContext& ctx) {
+    if (ctx.stopping.load()) {
+        send_error(res, 503, "api_error", kShuttingDown);
+        return;
+    }
+    res.set_header("retry-after", "1");
+    send_error(res, 529, "overloaded_error", "generation was cancelled");
+}
+
+void send_job_error(Response& res, const JobEvent& e, const RouteContext& ctx) {
+    if (e.status == 529 && ctx.stopping.load()) {
+        send_error(res, 503, "api_error", kShuttingDown);
+        return;
+    }
+    if (e.status == 529) res.set_header("retry-after", "1");
+    send_error(res, e.status, e.error_type, e.error_message);
+}
+
+// Streams one job as SSE: each call blocks until the next event is ready
+// (or a ping is due) and hands over its text.
+class StreamWriter : public BodyStream {
   public:
-    StreamWriter(std::shared_ptr<Job> job, const ServerConfig& config, std::string model,
+    StreamWriter(std::shared_ptr<Job> job, const RouteContext& ctx, std::string model,
                  int64_t input_tokens, PeerSocket peer, GenerationTracker tracker)
         : tracker_(tracker),
           job_(std::move(job)),
-          config_(config),
+          ping_interval_(ctx.config.ping_interval),
+          stopping_(ctx.stopping),
           model_(std::move(model)),
           usage_{input_tokens, 0, 0},
           peer_(peer) {}
 
-    bool operator()(httplib::DataSink& sink) {
+    Next next(std::string& out) override {
         if (!started_) {
             started_ = true;
             // The job is admitted (its KV reserved) and its prefill starts
             // now: message_start, with the real input token count, and a
             // ping go out at once.
-            return write(sink, api::message_start_event(id_, model_, usage_) + api::ping_event()) ||
-                   cancel();
+            last_write_ = Clock::now();
+            out = api::message_start_event(id_, model_, usage_) + api::ping_event();
+            return Next::More;
         }
         for (;;) {
             if (peer_.closed()) return cancel();
             std::optional<JobEvent> e = job_->pop(kPoll);
             if (!e) {
-                if (Clock::now() - last_write_ >= config_.ping_interval) {
+                if (Clock::now() - last_write_ >= ping_interval_) {
                     last_write_ = Clock::now();
-                    return write(sink, api::ping_event()) || cancel();
+                    out = api::ping_event();
+                    return Next::More;
                 }
                 continue;
             }
-            return handle(*e, sink);
+            if (e->kind == JobEvent::Kind::Started) continue;
+            last_write_ = Clock::now();
+            return handle(*e, out);
         }
     }
 
-    ~StreamWriter() { job_->cancelled = true; }  // the client left or the stream ended
+    ~StreamWriter() override { job_->cancelled = true; }  // the client left or the stream ended
 
   private:
-    bool handle(const JobEvent& e, httplib::DataSink& sink) {
+    Next handle(const JobEvent& e, std::string& out) {
         switch (e.kind) {
             case JobEvent::Kind::Started:
-                return true;
-            case JobEvent::Kind::Text: {
+                return Next::More;
+            case JobEvent::Kind::Text:
                 tracker_.text();
-                std::string out = open_block();
-                out += api::text_delta_event(0, e.text);
-                return write(sink, out) || cancel();
-            }
-            case JobEvent::Kind::Done: {
+                out = open_block() + api::text_delta_event(0, e.text);
+                return Next::More;
+            case JobEvent::Kind::Done:
                 if (e.result.reason == engine::StopReason::Cancelled) {
-                    tracker_.abandoned("overloaded_error");
-                    write(sink, api::error_event("overloaded_error", "generation was cancelled"));
-                    sink.done();
-                    return true;
+                    const char* type = stopping_.load() ? "api_error" : "overloaded_error";
+                    tracker_.abandoned(type);
+                    out = api::error_event(
+                        type, stopping_.load() ? kShuttingDown : "generation was cancelled");
+                    return Next::End;
                 }
                 tracker_.done(e.result, stop_reason(e.result));
                 usage_.output_tokens = static_cast<int64_t>(e.result.output.size());
-                std::string out = open_block() + api::block_stop_event(0) +
-                                  api::message_delta_event(stop_reason(e.result),
-                                                           e.result.stop_sequence, usage_) +
-                                  api::message_stop_event();
-                write(sink, out);
-                sink.done();
-                return true;
-            }
+                out = open_block() + api::block_stop_event(0) +
+                      api::message_delta_event(stop_reason(e.result), e.result.stop_sequence,
+                                               usage_) +
+                      api::message_stop_event();
+                return Next::End;
             case JobEvent::Kind::Error:
                 tracker_.abandoned(e.error_type);
-                write(sink, api::error_event(e.error_type, e.error_message));
-                sink.done();
-                return true;
+                out = api::error_event(e.error_type, e.error_message);
+                return Next::End;
         }
-        return false;
+        return Next::Abort;
     }
 
     std::string open_block() {
@@ -142,20 +167,16 @@ class StreamWriter {
         return api::text_block_start_event(0);
     }
 
-    bool write(httplib::DataSink& sink, const std::string& data) {
-        last_write_ = Clock::now();
-        return sink.write(data.data(), data.size());
-    }
-
-    bool cancel() {
+    Next cancel() {
         tracker_.abandoned("client_disconnected");
         job_->cancelled = true;
-        return false;
+        return Next::Abort;
     }
 
     GenerationTracker tracker_;
     std::shared_ptr<Job> job_;
-    const ServerConfig& config_;
+    std::chrono::milliseconds ping_interval_;
+    const std::atomic<bool>& stopping_;
     std::string model_;
     std::string id_ = api::new_id("msg_");
     api::Usage usage_;
@@ -165,16 +186,11 @@ class StreamWriter {
     Clock::time_point last_write_ = Clock::now();
 };
 
-void send_job_error(httplib::Response& res, const JobEvent& e) {
-    if (e.status == 529) res.set_header("retry-after", "1");
-    send_error(res, e.status, e.error_type, e.error_message);
-}
-
 // Waits until the job is admitted (true), or answers its failure (false):
 // a stream's 200 is only committed once the request holds its KV, so a full
 // or timed-out queue is still a real 529.
-bool wait_for_admission(const std::shared_ptr<Job>& job, httplib::Response& res,
-                        const PeerSocket& peer, GenerationTracker& tracker) {
+bool wait_for_admission(const std::shared_ptr<Job>& job, Response& res, const PeerSocket& peer,
+                        GenerationTracker& tracker, const RouteContext& ctx) {
     for (;;) {
         if (peer.closed()) {
             tracker.abandoned("client_disconnected");
@@ -188,17 +204,17 @@ bool wait_for_admission(const std::shared_ptr<Job>& job, httplib::Response& res,
             return true;
         }
         if (e->kind == JobEvent::Kind::Error) {
-            send_job_error(res, *e);
+            send_job_error(res, *e, ctx);
         } else {
-            send_error(res, 529, "overloaded_error", "generation was cancelled");
+            send_cancelled(res, ctx);
         }
         return false;
     }
 }
 
-void reply_whole(const std::shared_ptr<Job>& job, httplib::Response& res, const PeerSocket& peer,
+void reply_whole(const std::shared_ptr<Job>& job, Response& res, const PeerSocket& peer,
                  const api::MessagesRequest& r, int64_t input_tokens, Clock::time_point received,
-                 GenerationTracker& tracker) {
+                 GenerationTracker& tracker, const RouteContext& ctx) {
     std::string text;
     for (;;) {
         if (peer.closed()) {
@@ -217,11 +233,11 @@ void reply_whole(const std::shared_ptr<Job>& job, httplib::Response& res, const 
                 text += e->text;
                 break;
             case JobEvent::Kind::Error:
-                send_job_error(res, *e);
+                send_job_error(res, *e, ctx);
                 return;
             case JobEvent::Kind::Done:
                 if (e->result.reason == engine::StopReason::Cancelled) {
-                    send_error(res, 529, "overloaded_error", "generation was cancelled");
+                    send_cancelled(res, ctx);
                     return;
                 }
                 tracker.done(e->result, stop_reason(e->result));
@@ -247,10 +263,10 @@ void reply_whole(const std::shared_ptr<Job>& job, httplib::Response& res, const 
 
 }  // namespace
 
-void handle_messages(const httplib::Request& req, httplib::Response& res, const Serving& serving,
-                     const ServerConfig& config, ServerMetrics& metrics) {
+void handle_messages(const Request& req, Response& res, const RouteContext& ctx) {
+    const Serving& serving = ctx.serving;
     const auto received = Clock::now();
-    const std::string request_id = res.get_header_value("request-id");
+    const std::string request_id = res.header("request-id");
     const api::MessagesRequest r = api::parse_messages_request(req.body, api::Endpoint::Messages);
     log_request_notes(r, request_id);
     RequestRecord& record = current_request();
@@ -268,26 +284,29 @@ void handle_messages(const httplib::Request& req, httplib::Response& res, const 
     job->request.sampling = sampling(r);
     job->request.max_tokens = std::min(r.max_tokens, serving.n_ctx - n_prompt);
     job->request.stop = r.stop_sequences;
-    PeerSocket peer(req.remote_addr, req.remote_port);
+    const PeerSocket peer(req.socket);
     if (!serving.worker.submit(job)) {
+        if (ctx.stopping.load()) {
+            send_error(res, 503, "api_error", kShuttingDown);
+            return;
+        }
         res.set_header("retry-after", "1");
         send_error(res, 529, "overloaded_error", "the server is busy; retry shortly");
         return;
     }
-    GenerationTracker tracker(metrics, received);
+    GenerationTracker tracker(ctx.metrics, received);
     if (!r.stream) {
-        reply_whole(job, res, peer, r, n_prompt, received, tracker);
+        reply_whole(job, res, peer, r, n_prompt, received, tracker, ctx);
         return;
     }
-    if (!wait_for_admission(job, res, peer, tracker)) return;
+    if (!wait_for_admission(job, res, peer, tracker, ctx)) return;
+    res.status = 200;
+    res.content_type = "text/event-stream";
     res.set_header("Cache-Control", "no-cache");
-    auto writer = std::make_shared<StreamWriter>(job, config, r.model, n_prompt, peer, tracker);
-    res.set_chunked_content_provider(
-        "text/event-stream", [writer](size_t, httplib::DataSink& sink) { return (*writer)(sink); });
+    res.stream = std::make_shared<StreamWriter>(job, ctx, r.model, n_prompt, peer, tracker);
 }
 
-void handle_count_tokens(const httplib::Request& req, httplib::Response& res,
-                         const Serving& serving) {
+void handle_count_tokens(const Request& req, Response& res, const Serving& serving) {
     const api::MessagesRequest r =
         api::parse_messages_request(req.body, api::Endpoint::CountTokens);
     send_json(res, 200, {{"input_tokens", prompt_tokens(r, serving).size()}});

@@ -1,17 +1,16 @@
-// Small helpers for writing JSON replies with cpp-httplib.
+// Small helpers for writing JSON replies.
 #pragma once
-
-#include <httplib.h>
 
 #include <nlohmann/json.hpp>
 #include <string>
 
 #include "api/error.hpp"
 #include "server/access_log.hpp"
+#include "server/http_message.hpp"
 
 namespace pensieve::server {
 
-inline void send_json(httplib::Response& res, int status, const nlohmann::json& body) {
+inline void send_json(Response& res, int status, const nlohmann::json& body) {
     res.status = status;
     res.set_content(body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace),
                     "application/json");
@@ -20,16 +19,20 @@ inline void send_json(httplib::Response& res, int status, const nlohmann::json& 
 // The Anthropic error envelope, with the response's request id. Client errors
 // are marked not worth retrying (x-should-retry), so SDKs do not resend a
 // request that can only fail again.
-inline void send_error(httplib::Response& res, int status, const std::string& type,
+inline void send_error(Response& res, int status, const std::string& type,
                        const std::string& message) {
     current_request().error_type = type;  // for the access log
     if (status < 500 && status != 429 && status != 408 && status != 409) {
         res.set_header("x-should-retry", "false");
     }
-    send_json(res, status, api::error_body(type, message, res.get_header_value("request-id")));
+    send_json(res, status, api::error_body(type, message, res.header("request-id")));
 }
 
-inline void send_error(httplib::Response& res, const api::ApiError& e) {
+inline void send_error(Response& res, int status, const std::string& message) {
+    send_error(res, status, api::error_type_for_status(status), message);
+}
+
+inline void send_error(Response& res, const api::ApiError& e) {
     send_error(res, e.status, e.type, e.what());
 }
 

@@ -1,4 +1,6 @@
-"""SIGTERM and SIGINT: stop accepting, cancel in-flight generation, exit 0."""
+"""SIGTERM and SIGINT with no grace period (--shutdown-grace 0): stop
+accepting, cancel in-flight generation at once, exit 0. The grace period
+itself is tested in test_hardening_http.py."""
 import signal
 import threading
 import time
@@ -11,7 +13,7 @@ from conftest import Server
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
 def test_signal_during_a_stream_exits_0_within_seconds(sig):
-    s = Server()
+    s = Server("--shutdown-grace", "0")
     started = threading.Event()
 
     def stream():
