@@ -55,11 +55,12 @@ def normal_body(rng, stream=True):
 
 
 def nested_tool_results(depth):
-    block = {"type": "text", "text": "x"}
-    for _ in range(depth):
-        block = {"type": "tool_result", "tool_use_id": "t", "content": [block]}
-    return {"model": "m", "max_tokens": 8,
-            "messages": [{"role": "user", "content": [block]}]}
+    """tool_result blocks nested `depth` deep, spelled as text (Python's json
+    module itself recurses per level)."""
+    opener = '{"type": "tool_result", "tool_use_id": "t", "content": ['
+    block = opener * depth + '{"type": "text", "text": "x"}' + "]}" * depth
+    return ('{"model": "m", "max_tokens": 8, "messages": [{"role": "user", "content": ['
+            + block + "]}]}").encode()
 
 
 # name -> (method, path, headers, body bytes factory, statuses it may get)
@@ -70,7 +71,7 @@ HOSTILE = {
                     lambda: json.dumps({"model": 5, "max_tokens": "x", "messages": 3}).encode(),
                     {400}),
     "deep_nesting": ("POST", "/v1/messages", JSON,
-                     lambda: json.dumps(nested_tool_results(5000)).encode(), {400}),
+                     functools.cache(lambda: nested_tool_results(50_000)), {400}),
     "huge_prompt": ("POST", "/v1/messages", JSON,
                     lambda: json.dumps({"model": "m", "max_tokens": 8, "messages": [
                         {"role": "user", "content": "word " * 200_000}]}).encode(), {400}),
