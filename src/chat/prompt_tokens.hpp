@@ -42,7 +42,11 @@ class PromptBuilder {
 
 // Splits rendered text into template text (Specials::Parse) and the message
 // contents (Specials::AsText), by finding each content string in order.
-// Contents the template rewrote are not found and stay template text.
+// Contents the template rewrote are not found and stay template text. This is
+// build()'s fallback: it first renders the messages again with each content
+// replaced by a marker, which separates the two exactly whenever the template
+// prints the contents unchanged (a search can take template text for a
+// content that repeats it).
 std::vector<tokenizer::Segment> trust_segments(std::string_view rendered,
                                                const nlohmann::ordered_json& messages);
 
