@@ -30,6 +30,25 @@ bool flag(const Args& a, std::size_t pos, std::string_view name, bool dflt = fal
     return v ? truthy(*v) : dflt;
 }
 
+// An integer argument; Value::as_int() of any other kind is meaningless.
+int64_t int_value(const Value& v, std::string_view what) {
+    if (!v.is_integral()) {
+        throw TemplateRenderError(std::string(what) + ": an integer is required, not '" +
+                                  type_name(v) + "'");
+    }
+    return v.as_int();
+}
+
+// Indentation given as a count of spaces (indent, tojson): a width past the
+// output limit is a limit error rather than an allocation that size.
+std::string spaces(const Value& width, std::string_view what, const Interpreter& in) {
+    const int64_t n = std::max<int64_t>(0, int_value(width, what));
+    if (static_cast<uint64_t>(n) > in.limits().max_output_bytes) {
+        throw TemplateLimitError(std::string(what) + " too large");
+    }
+    return std::string(static_cast<std::size_t>(n), ' ');
+}
+
 Value str_value(const Value& v, const Interpreter& in) {
     return v.is_string() ? v : Value::string(to_str(v, in.limits().max_value_depth));
 }
@@ -212,7 +231,7 @@ Value f_indent(Interpreter& in, const Value& v, Args& a) {
     if (w && w->is_string())
         pad = w->str();
     else
-        pad.assign(static_cast<std::size_t>(std::max<int64_t>(0, w ? w->as_int() : 4)), ' ');
+        pad = w ? spaces(*w, "indent width", in) : std::string(4, ' ');
     const bool first = flag(a, 1, "first");
     const bool blank = flag(a, 2, "blank");
     s += "\n";  // jinja2's quirk so splitlines keeps a trailing empty line
@@ -373,8 +392,9 @@ Value f_replace(Interpreter& in, const Value& v, Args& a) {
     if (!old_v || !new_v) throw TemplateRenderError("replace filter needs old and new");
     const Value* count = arg(a, 2, "count");
     const std::string s = str_value(v, in).str();
-    std::string result = pystr::replace(s, to_str(*old_v), to_str(*new_v),
-                                        count && !count->is_none() ? count->as_int() : -1);
+    std::string result =
+        pystr::replace(s, to_str(*old_v), to_str(*new_v),
+                       count && !count->is_none() ? int_value(*count, "replace count") : -1);
     if (result.size() > in.limits().max_output_bytes)
         throw TemplateLimitError("replace result too large");
     return Value::string(std::move(result));
@@ -394,7 +414,8 @@ Value f_reverse(Interpreter&, const Value& v, Args&) {
 }
 
 Value f_round(Interpreter&, const Value& v, Args& a) {
-    const int64_t precision = arg(a, 0, "precision") ? arg(a, 0, "precision")->as_int() : 0;
+    const Value* p = arg(a, 0, "precision");
+    const int64_t precision = p ? int_value(*p, "round precision") : 0;
     const Value* m = arg(a, 1, "method");
     const std::string method = m ? to_str(*m) : "common";
     if (method != "common" && method != "ceil" && method != "floor") {
@@ -455,8 +476,7 @@ Value f_tojson(Interpreter& in, const Value& v, Args& a) {
         if (indent->is_string())
             opt.indent = indent->str();
         else
-            opt.indent =
-                std::string(static_cast<std::size_t>(std::max<int64_t>(0, indent->as_int())), ' ');
+            opt.indent = spaces(*indent, "tojson indent", in);
     }
     if (const Value* seps = arg(a, 2, "separators"); seps && !seps->is_none()) {
         const auto parts = iterate(*seps);

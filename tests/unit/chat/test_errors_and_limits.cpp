@@ -69,6 +69,20 @@ TEST(ChatLimits, OutputSizeIsBounded) {
                  TemplateLimitError);
 }
 
+TEST(ChatLimits, IndentWidthsAreIntegersWithinTheOutputBound) {
+    EXPECT_EQ(render("{{ 'a\nb'|indent(2) }}"), "a\n  b");
+    // Found by fuzz_jinja: a width of another type was read as an integer
+    // (a float's bits, a pointer) and allocated, as was any huge width.
+    EXPECT_THROW(render("{{ 'a\nb'|indent(1.5) }}"), TemplateRenderError);
+    EXPECT_THROW(render("{{ 'a\nb'|indent(none) }}"), TemplateRenderError);
+    EXPECT_THROW(render("{{ 'a\nb'|indent('ab'|list) }}"), TemplateRenderError);
+    EXPECT_THROW(render("{{ 'a\nb'|indent(1000000000000000) }}"), TemplateLimitError);
+    EXPECT_THROW(render("{{ [1]|tojson(indent=1.5) }}"), TemplateRenderError);
+    EXPECT_THROW(render("{{ [1]|tojson(indent=1000000000000000) }}"), TemplateLimitError);
+    EXPECT_THROW(render("{{ 'aa'|replace('a', 'b', 1.5) }}"), TemplateRenderError);
+    EXPECT_THROW(render("{{ 2.5|round(1.5) }}"), TemplateRenderError);
+}
+
 TEST(ChatLimits, DeepNestingIsASyntaxErrorNotAStackOverflow) {
     EXPECT_THROW(Template::parse("{{ " + std::string(100000, '(')), TemplateSyntaxError);
     EXPECT_THROW(Template::parse("{{ " + std::string(100000, '[')), TemplateSyntaxError);
