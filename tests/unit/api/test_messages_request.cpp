@@ -173,7 +173,8 @@ TEST(MessagesRequest, ErrorsNameTheField) {
 
 TEST(MessagesRequest, MalformedJsonAndNonObjectsAreRejected) {
     EXPECT_NE(error_of_text("{not json").find("not valid JSON"), std::string::npos);
-    EXPECT_NE(error_of_text("{\"model\": \"m\"} trailing").find("not valid JSON"), std::string::npos);
+    EXPECT_NE(error_of_text("{\"model\": \"m\"} trailing").find("not valid JSON"),
+              std::string::npos);
     EXPECT_NE(error_of_text("[1, 2]").find("must be a JSON object"), std::string::npos);
     EXPECT_NE(error_of_text("{\"x\": 1e999}").find("not valid JSON"), std::string::npos);
 }
