@@ -69,6 +69,23 @@ TEST(ChatLimits, OutputSizeIsBounded) {
                  TemplateLimitError);
 }
 
+TEST(ChatLimits, ExpensiveStepsInALoopStopAtTheTimeBound) {
+    // Each step is within the bounds (a 10 MB string, a million iterations), but
+    // their product is hours of scanning.
+    Limits limits;
+    limits.max_render_seconds = 0.2;
+    const char* loop =
+        "{% set s = 'a' * 10000000 %}{% for i in range(1000000) %}{% if 'b' in s %}{% endif %}"
+        "{% endfor %}";
+    EXPECT_THROW(render(loop, {}, limits), TemplateLimitError);
+    // Within one statement too: sixteen 60 MB strings take far longer than 50 ms.
+    std::string wide = "{{ 0";
+    for (int i = 0; i < 16; ++i) wide += " + ('a' * 60000000)|length";
+    limits.max_render_seconds = 0.05;
+    EXPECT_THROW(render(wide + " }}", {}, limits), TemplateLimitError);
+    EXPECT_EQ(render("{{ 'ok' }}"), "ok");  // the default leaves ordinary renders alone
+}
+
 TEST(ChatLimits, IndentWidthsAreIntegersWithinTheOutputBound) {
     EXPECT_EQ(render("{{ 'a\nb'|indent(2) }}"), "a\n  b");
     // Found by fuzz_jinja: a width of another type was read as an integer
