@@ -45,6 +45,7 @@ Limits fuzz_limits() {
     Limits l;
     l.max_output_bytes = std::size_t{1} << 20;
     l.max_loop_iterations = 100'000;
+    l.max_render_seconds = 2;  // under the -timeout of scripts/fuzz.sh
     return l;
 }
 
