@@ -1,6 +1,7 @@
 // POST /v1/messages (and count_tokens) request bodies: parsed, validated and
 // normalised into what the chat template and the engine need. Unknown fields
-// are ignored; wrong types are a 400 naming the field.
+// are ignored; wrong types are a 400 naming the field. Parsing and validation
+// take time and memory linear in the body's size (see api/limits.hpp).
 #pragma once
 
 #include <cstdint>
@@ -9,6 +10,8 @@
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "api/limits.hpp"
 
 namespace pensieve::api {
 
@@ -26,7 +29,7 @@ struct MessagesRequest {
     std::optional<int32_t> top_k;
     std::vector<std::string> stop_sequences;
     bool tools_ignored = false;               // tools were sent; tool use is not built yet
-    std::vector<std::string> dropped_blocks;  // content block types that were left out
+    std::vector<std::string> dropped_blocks;  // distinct block types left out (the first 16)
 };
 
 enum class Endpoint { Messages, CountTokens };
@@ -35,7 +38,9 @@ enum class Endpoint { Messages, CountTokens };
 // clamps to the remaining context afterwards.
 inline constexpr int64_t kMaxTokensCap = int64_t{1} << 24;
 
-// Throws ApiError (400) for malformed JSON, wrong types, missing fields.
-MessagesRequest parse_messages_request(std::string_view body, Endpoint endpoint);
+// Throws ApiError (400) for malformed JSON, wrong types, missing fields, and a
+// bound of `limits` exceeded (the message names the field and the limit).
+MessagesRequest parse_messages_request(std::string_view body, Endpoint endpoint,
+                                       const RequestLimits& limits = {});
 
 }  // namespace pensieve::api

@@ -30,6 +30,25 @@ bool flag(const Args& a, std::size_t pos, std::string_view name, bool dflt = fal
     return v ? truthy(*v) : dflt;
 }
 
+// An integer argument; Value::as_int() of any other kind is meaningless.
+int64_t int_value(const Value& v, std::string_view what) {
+    if (!v.is_integral()) {
+        throw TemplateRenderError(std::string(what) + ": an integer is required, not '" +
+                                  type_name(v) + "'");
+    }
+    return v.as_int();
+}
+
+// Indentation given as a count of spaces (indent, tojson): a width past the
+// output limit is a limit error rather than an allocation that size.
+std::string spaces(const Value& width, std::string_view what, const Interpreter& in) {
+    const int64_t n = std::max<int64_t>(0, int_value(width, what));
+    if (static_cast<uint64_t>(n) > in.limits().max_output_bytes) {
+        throw TemplateLimitError(std::string(what) + " too large");
+    }
+    return std::string(static_cast<std::size_t>(n), ' ');
+}
+
 Value str_value(const Value& v, const Interpreter& in) {
     return str_of(v, in.limits().max_value_depth);
 }
@@ -218,11 +237,9 @@ Value f_int(Interpreter&, const Value& v, Args& a) {
 Value f_indent(Interpreter& in, const Value& v, Args& a) {
     const Value source = str_value(v, in);
     const Value* w = arg(a, 0, "width");
-    const Value pad =
-        w && w->is_string()
-            ? *w
-            : Value::string(std::string(
-                  static_cast<std::size_t>(std::max<int64_t>(0, w ? w->as_int() : 4)), ' '));
+    const Value pad = w && w->is_string()
+                          ? *w
+                          : Value::string(w ? spaces(*w, "indent width", in) : std::string(4, ' '));
     const bool first = flag(a, 1, "first");
     const bool blank = flag(a, 2, "blank");
     // jinja2 splits `s + "\n"` so that a trailing line break leaves an empty last line.
@@ -386,7 +403,7 @@ Value f_replace(Interpreter& in, const Value& v, Args& a) {
     if (!old_v || !new_v) throw TemplateRenderError("replace filter needs old and new");
     const Value* count = arg(a, 2, "count");
     return replace_tracked(str_value(v, in), str_value(*old_v, in), str_value(*new_v, in),
-                           count && !count->is_none() ? count->as_int() : -1,
+                           count && !count->is_none() ? int_value(*count, "replace count") : -1,
                            in.limits().max_output_bytes);
 }
 
@@ -404,7 +421,8 @@ Value f_reverse(Interpreter&, const Value& v, Args&) {
 }
 
 Value f_round(Interpreter&, const Value& v, Args& a) {
-    const int64_t precision = arg(a, 0, "precision") ? arg(a, 0, "precision")->as_int() : 0;
+    const Value* p = arg(a, 0, "precision");
+    const int64_t precision = p ? int_value(*p, "round precision") : 0;
     const Value* m = arg(a, 1, "method");
     const std::string method = m ? to_str(*m) : "common";
     if (method != "common" && method != "ceil" && method != "floor") {
@@ -471,8 +489,7 @@ Value f_tojson(Interpreter& in, const Value& v, Args& a) {
         if (indent->is_string())
             opt.indent = option_text(*indent);
         else
-            opt.indent =
-                std::string(static_cast<std::size_t>(std::max<int64_t>(0, indent->as_int())), ' ');
+            opt.indent = spaces(*indent, "tojson indent", in);
     }
     if (const Value* seps = arg(a, 2, "separators"); seps && !seps->is_none()) {
         const auto parts = iterate(*seps);

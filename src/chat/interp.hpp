@@ -3,6 +3,7 @@
 // One Interpreter serves one render and enforces the safety limits on it.
 #pragma once
 
+#include <chrono>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -64,6 +65,7 @@ class Interpreter {
 
     const Limits& limits() const { return limits_; }
     void count_iteration();
+    void check_deadline() const;        // TemplateLimitError once max_render_seconds have passed
     void write(std::string_view text);  // template text
 
     // Tracks macro call depth (recursion bound).
@@ -88,6 +90,7 @@ class Interpreter {
     TrackedText* out_ = nullptr;
     std::size_t iterations_ = 0;
     std::size_t call_depth_ = 0;
+    std::chrono::steady_clock::time_point deadline_;
     std::vector<std::weak_ptr<Object>> tracked_;
 };
 

@@ -94,6 +94,7 @@ Value Interpreter::eval_compare(const CompareExpr& cmp, const FramePtr& f) {
 }
 
 Value Interpreter::eval(const Expr& e, const FramePtr& f) {
+    check_deadline();
     switch (e.kind) {
         case Expr::Kind::Const:
             return as<ConstExpr>(e).value;

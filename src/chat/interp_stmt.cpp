@@ -1,4 +1,6 @@
 // Statement execution, scopes and the safety bounds. See interp.hpp.
+#include <algorithm>
+
 #include "chat/error.hpp"
 #include "chat/interp.hpp"
 #include "chat/objects.hpp"
@@ -26,7 +28,12 @@ void Frame::set(std::string_view name, Value value) {
 }
 
 Interpreter::Interpreter(const Limits& limits, const DictData& context, const DictData& globals)
-    : limits_(limits), context_(context), globals_(globals) {}
+    : limits_(limits),
+      context_(context),
+      globals_(globals),
+      deadline_(std::chrono::steady_clock::now() +
+                std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                    std::chrono::duration<double>(std::min(limits.max_render_seconds, 1e9)))) {}
 
 Interpreter::~Interpreter() {
     for (auto& weak : tracked_) {
@@ -44,6 +51,15 @@ Interpreter::CallGuard::CallGuard(Interpreter& interp) : in(interp) {
 void Interpreter::count_iteration() {
     if (++iterations_ > limits_.max_loop_iterations) {
         throw TemplateLimitError("template exceeded the loop iteration limit");
+    }
+    check_deadline();
+}
+
+// Called for every statement, loop iteration and expression evaluated, so a
+// render ends within one step of its deadline (a clock read costs ~20 ns).
+void Interpreter::check_deadline() const {
+    if (std::chrono::steady_clock::now() > deadline_) {
+        throw TemplateLimitError("template rendering exceeded the time limit");
     }
 }
 
@@ -104,6 +120,7 @@ Value Interpreter::capture(const Body& body, const FramePtr& f) {
 
 Flow Interpreter::exec(const Body& body, const FramePtr& f) {
     for (const auto& s : body) {
+        check_deadline();
         const Flow flow = exec_stmt(*s, f);
         if (flow != Flow::Normal) return flow;
     }

@@ -12,6 +12,10 @@ struct Limits {
     std::size_t max_loop_iterations = 10'000'000;          // summed over all loops of one render
     std::size_t max_call_depth = 200;                      // nested macro calls (recursion)
     std::size_t max_value_depth = 256;  // nesting of values printed / serialized / converted
+    // Wall-clock time of one render. The bounds above cap each step (a string op
+    // over up to max_output_bytes) and the loop iterations, but not their product:
+    // ten million iterations that each scan a 60 MB string would run for hours.
+    double max_render_seconds = 10.0;
 };
 
 }  // namespace pensieve::chat

@@ -50,7 +50,7 @@ class DictData {
     const Value* find(std::string_view key) const;
     void set(Value key, Value value);  // insert or replace, keeping first-insertion order
     const std::vector<std::pair<Value, Value>>& items() const { return items_; }
-    std::size_t size() const { return items_.size(); }
+    std::size_t size() const;  // defined after Value: clang needs Value complete here
 
   private:
     void index_key(std::size_t i);
@@ -115,6 +115,8 @@ class Value {
     } scalar_{};
     std::shared_ptr<void> ptr_;  // StrData (str, undefined hint) / ListData / DictData / Object
 };
+
+inline std::size_t DictData::size() const { return items_.size(); }
 
 // Positional and keyword arguments of a call, as evaluated.
 struct CallArgs {

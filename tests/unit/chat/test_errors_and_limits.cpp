@@ -69,6 +69,37 @@ TEST(ChatLimits, OutputSizeIsBounded) {
                  TemplateLimitError);
 }
 
+TEST(ChatLimits, ExpensiveStepsInALoopStopAtTheTimeBound) {
+    // Each step is within the bounds (a 10 MB string, a million iterations), but
+    // their product is hours of scanning.
+    Limits limits;
+    limits.max_render_seconds = 0.2;
+    const char* loop =
+        "{% set s = 'a' * 10000000 %}{% for i in range(1000000) %}{% if 'b' in s %}{% endif %}"
+        "{% endfor %}";
+    EXPECT_THROW(render(loop, {}, limits), TemplateLimitError);
+    // Within one statement too: sixteen 60 MB strings take far longer than 50 ms.
+    std::string wide = "{{ 0";
+    for (int i = 0; i < 16; ++i) wide += " + ('a' * 60000000)|length";
+    limits.max_render_seconds = 0.05;
+    EXPECT_THROW(render(wide + " }}", {}, limits), TemplateLimitError);
+    EXPECT_EQ(render("{{ 'ok' }}"), "ok");  // the default leaves ordinary renders alone
+}
+
+TEST(ChatLimits, IndentWidthsAreIntegersWithinTheOutputBound) {
+    EXPECT_EQ(render("{{ 'a\nb'|indent(2) }}"), "a\n  b");
+    // Found by fuzz_jinja: a width of another type was read as an integer
+    // (a float's bits, a pointer) and allocated, as was any huge width.
+    EXPECT_THROW(render("{{ 'a\nb'|indent(1.5) }}"), TemplateRenderError);
+    EXPECT_THROW(render("{{ 'a\nb'|indent(none) }}"), TemplateRenderError);
+    EXPECT_THROW(render("{{ 'a\nb'|indent('ab'|list) }}"), TemplateRenderError);
+    EXPECT_THROW(render("{{ 'a\nb'|indent(1000000000000000) }}"), TemplateLimitError);
+    EXPECT_THROW(render("{{ [1]|tojson(indent=1.5) }}"), TemplateRenderError);
+    EXPECT_THROW(render("{{ [1]|tojson(indent=1000000000000000) }}"), TemplateLimitError);
+    EXPECT_THROW(render("{{ 'aa'|replace('a', 'b', 1.5) }}"), TemplateRenderError);
+    EXPECT_THROW(render("{{ 2.5|round(1.5) }}"), TemplateRenderError);
+}
+
 TEST(ChatLimits, DeepNestingIsASyntaxErrorNotAStackOverflow) {
     EXPECT_THROW(Template::parse("{{ " + std::string(100000, '(')), TemplateSyntaxError);
     EXPECT_THROW(Template::parse("{{ " + std::string(100000, '[')), TemplateSyntaxError);

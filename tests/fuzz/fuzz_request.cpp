@@ -1,0 +1,122 @@
+// libFuzzer entry point for the request path: bytes -> JSON ->
+// api::parse_messages_request -> SmolLM2's chat template (the default model's)
+// -> prompt token ids, for both Messages and count_tokens. Any body must give
+// tokens, a 400 ApiError or a template error — never crash, hang, or grow
+// without bound.
+//
+// The tokenizer is GPT-2's byte-level BPE vocabulary with SmolLM2's two
+// ChatML control tokens added, so the prompt-injection boundary is checked
+// too: the template's own text yields control tokens, client text never does.
+// SmolLM2's template prints each content verbatim and looks only at roles, so
+// the right split is known independently: render with every content replaced
+// by a marker, cut that render at the markers (template text) and put the real
+// contents between them (client text). The prompt's ids must be exactly the
+// ids of that split.
+
+#include <cstddef>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <string_view>
+
+#include "api/error.hpp"
+#include "api/messages_request.hpp"
+#include "chat/error.hpp"
+#include "chat/prompt_tokens.hpp"
+#include "gguf/file.hpp"
+#include "tokenizer/tokenizer.hpp"
+#include "tokenizer/vocab.hpp"
+
+namespace {
+
+using namespace pensieve;
+using json = nlohmann::ordered_json;
+
+const std::string kData = std::string(PENSIEVE_SOURCE_DIR) + "/tests/data/";
+
+tokenizer::Tokenizer smollm2_like_tokenizer() {
+    tokenizer::Vocab v =
+        tokenizer::load_vocab(gguf::GgufFile::open(kData + "vocab/ggml-vocab-gpt-2.gguf"));
+    for (const char* text : {"<|im_start|>", "<|im_end|>"}) {
+        v.index.emplace(text, static_cast<tokenizer::TokenId>(v.texts.size()));
+        v.texts.emplace_back(text);
+        v.scores.push_back(0.0f);
+        v.types.push_back(tokenizer::TokenType::Control);
+    }
+    return tokenizer::Tokenizer(std::move(v));
+}
+
+chat::ModelChatTemplate smollm2_template() {
+    std::ifstream in(kData + "chat_templates/smollm2-135m-instruct.jinja", std::ios::binary);
+    std::stringstream source;
+    source << in.rdbuf();
+    chat::ModelChatTemplate t;
+    t.source = source.str();
+    if (t.source.empty()) std::abort();  // a missing input is a failure
+    t.architecture = "llama";
+    t.bos_token = "<|im_start|>";
+    t.eos_token = "<|im_end|>";
+    return t;
+}
+
+[[noreturn]] void fail(const char* what) {
+    std::fprintf(stderr, "fuzz_request: %s\n", what);
+    std::abort();
+}
+
+struct Setup {
+    tokenizer::Tokenizer tokenizer = smollm2_like_tokenizer();
+    chat::PromptBuilder prompt{smollm2_template(), tokenizer};
+};
+
+// The ids of the split described at the top of this file.
+std::vector<int32_t> expected_ids(const Setup& s, const api::MessagesRequest& r) {
+    json marked = r.messages;
+    std::vector<std::string> markers;
+    for (size_t i = 0; i < marked.size(); ++i) {
+        markers.push_back("\x1e" + std::to_string(i) + "\x1f");
+        marked[i]["content"] = markers.back();
+    }
+    const std::string render = s.prompt.render(marked);
+    std::vector<tokenizer::Segment> segments;
+    size_t cursor = 0;
+    for (size_t i = 0; i < markers.size(); ++i) {
+        const size_t at = render.find(markers[i], cursor);
+        if (at == std::string::npos) fail("the template did not print a message's content");
+        segments.push_back(
+            {std::string_view(render).substr(cursor, at - cursor), tokenizer::Specials::Parse});
+        segments.push_back(
+            {r.messages[i]["content"].get_ref<const std::string&>(), tokenizer::Specials::AsText});
+        cursor = at + markers[i].size();
+    }
+    segments.push_back({std::string_view(render).substr(cursor), tokenizer::Specials::Parse});
+    if (!r.continuation.empty()) segments.push_back({r.continuation, tokenizer::Specials::AsText});
+    return s.tokenizer.encode(segments, {});
+}
+
+void check(const Setup& s, std::string_view body, api::Endpoint endpoint) {
+    try {
+        const api::MessagesRequest r = api::parse_messages_request(body, endpoint);
+        const std::vector<int32_t> ids = s.prompt.build(r.messages, nullptr, r.continuation);
+        for (const int32_t id : ids) {
+            if (id < 0 || static_cast<size_t>(id) >= s.tokenizer.size()) fail("id out of range");
+        }
+        if (ids != expected_ids(s, r)) fail("client text and template text were split wrongly");
+    } catch (const api::ApiError& e) {
+        if (e.status != 400 || e.type != "invalid_request_error") fail("not a 400 ApiError");
+    } catch (const chat::TemplateError&) {
+    }
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+    static const Setup setup;
+    const std::string_view body(reinterpret_cast<const char*>(data), size);
+    check(setup, body, api::Endpoint::Messages);
+    check(setup, body, api::Endpoint::CountTokens);
+    return 0;
+}
