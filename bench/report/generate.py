@@ -1,8 +1,11 @@
 """Writes docs/PERFORMANCE.md and docs/performance/*.png from one results
 file of `run.py`, and from nothing else: every number in the report is read
-from that file, so the report cannot drift from the run that made it.
+from that file, so the report cannot drift from the run that made it. The
+soak (bench/server/soak.py, ten minutes of its own) is a separate run with
+its own file: when docs/performance/soak.json exists (or --soak names one),
+its section is added from it.
 
-Usage: python bench/report/generate.py RESULTS.json [--out docs/PERFORMANCE.md]
+Usage: python bench/report/generate.py RESULTS.json [--out docs/PERFORMANCE.md] [--soak SOAK.json]
 """
 import argparse
 import json
@@ -77,11 +80,13 @@ def methodology(r):
     ])
 
 
-def render(r, plot_dir):
+def render(r, plot_dir, soak=None):
     parts = [header(r), executive_summary(r), hardware(r), "## Performance Benchmarks"]
     for fn in (sections.api_response, sections.memory, sections.threads, sections.models,
                sections.streaming, sections.errors):
         parts.append(fn(r, plot_dir))
+    if soak is not None:
+        parts.append(sections.soak(soak, plot_dir))
     parts += [analysis.bottlenecks(r), analysis.recommendations(r), methodology(r)]
     m = r["machine"]
     parts.append(f"---\n\n**Report generated**: {m['date_utc']}  \n**Commit**: `{m['git_commit']}`  \n"
@@ -94,14 +99,16 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("results")
     ap.add_argument("--out", default=str(REPO / "docs" / "PERFORMANCE.md"))
+    ap.add_argument("--soak", default=str(REPO / "docs" / "performance" / "soak.json"))
     a = ap.parse_args()
     r = json.loads(Path(a.results).read_text())
+    soak = json.loads(Path(a.soak).read_text()) if Path(a.soak).exists() else None
     out = Path(a.out)
     plot_dir = out.parent / "performance"
     plot_dir.mkdir(parents=True, exist_ok=True)
     for old in plot_dir.glob("*.png"):  # plots of a section that failed this time must not linger
         old.unlink()
-    out.write_text(render(r, plot_dir))
+    out.write_text(render(r, plot_dir, soak))
     print(f"wrote {out} and {len(list(plot_dir.glob('*.png')))} plots in {plot_dir}", file=sys.stderr)
 
 

@@ -1,6 +1,6 @@
 """The report's pictures, drawn with matplotlib from the results file:
 latency and throughput against concurrency, memory against context size,
-and tokens/s against threads. Each function writes one PNG and returns its
+tokens/s against threads, and the soak's memory over time. Each function writes one PNG and returns its
 file name; every axis is labelled with its unit."""
 import matplotlib
 
@@ -13,6 +13,22 @@ def _save(fig, out_dir, name):
     fig.savefig(out_dir / name, dpi=110)
     plt.close(fig)
     return name
+
+
+def soak_rss(samples, out_dir):
+    t = [s["t"] / 60 for s in samples]
+    fig, ax = plt.subplots(figsize=(7, 3.6))
+    ax.plot(t, [s["rss_mib"] for s in samples], color="tab:blue", label="server RSS")
+    ax.set_xlabel("time since the soak started (min)")
+    ax.set_ylabel("server RSS (MiB)", color="tab:blue")
+    ax.set_ylim(bottom=0)
+    ax.grid(alpha=0.3)
+    ax2 = ax.twinx()
+    ax2.plot(t, [s["kv_blocks_used"] for s in samples], color="tab:orange", alpha=0.6,
+             label="KV blocks in use")
+    ax2.set_ylabel("KV blocks in use (count)", color="tab:orange")
+    ax.set_title("Soak: server memory and KV blocks over time")
+    return _save(fig, out_dir, "soak_rss.png")
 
 
 def latency_vs_concurrency(levels, out_dir):

@@ -209,3 +209,36 @@ def errors(r, _plot_dir):
             "own process), so time from an engine crash to serving again is not measured; a process "
             "manager restarting `pensieve serve` would take about the load time above."]
     return "\n".join(out)
+
+
+def soak(k, plot_dir):
+    """The soak run of bench/server/soak.py (its own run, its own JSON)."""
+    out = ["### 7. Soak", ""]
+    a, v, m = k["args"], k["verdict"], k["machine"]
+    out += [f"`bench/server/soak.py --minutes {a['minutes']:g} --clients {a['clients']}` against "
+            f"`pensieve serve {' '.join(k['serve_args'])}` (default model) on a {m['cpu_count']}-CPU "
+            f"{m['cpu_model']}, commit `{m['git_commit_short']}`, {m['date_utc']}; load average "
+            f"{m['load_average_start'][0]:.2f} at start, {m['load_average_end'][0]:.2f} at end. "
+            f"{a['clients']} streaming clients send requests back to back for {a['minutes']:g} minutes; "
+            f"{a['disconnect']:.0%} of requests hang up after their first text delta and "
+            f"{a['hostile']:.0%} are malformed or hostile (bad JSON, wrong types, 50,000-deep nesting, "
+            "a 1 MB prompt, a body over `--max-body`, a gzip bomb, `text/plain`, a foreign `Host` or "
+            "`Origin`, an unknown route), each with the statuses it may get.", ""]
+    rows = [[kind, str(n), "expected"] for kind, n in sorted(k["outcomes"].items())]
+    rows += [[kind, str(n), "**unexpected**"] for kind, n in sorted(k["unexpected"].items())]
+    out += [table(["Outcome", "Count", ""], rows), ""]
+    drift = v["rss_drift"]
+    out.append(table(["Check", "Target", "Result", "Status"], [
+        ["unexpected errors", "0", str(v["unexpected_errors"]),
+         "✅" if v["unexpected_errors"] == 0 else "❌"],
+        ["KV blocks in use at the end", "0", str(v["kv_blocks_used_at_end"]),
+         "✅" if v["kv_blocks_used_at_end"] == 0 else "❌"],
+        ["RSS at the end vs after the first minute", "within 5%",
+         f"{mib(v['rss_at_end_mib'])} vs {mib(v['rss_after_first_minute_mib'])} ({drift:+.1%})",
+         "✅" if abs(drift) <= 0.05 else "❌"],
+        ["server alive at the end", "yes", "yes" if v["server_alive"] else "no",
+         "✅" if v["server_alive"] else "❌"],
+    ]))
+    out += ["", f"![Server RSS and KV blocks in use during the soak](performance/"
+            f"{plots.soak_rss(k['samples'], plot_dir)})"]
+    return "\n".join(out)

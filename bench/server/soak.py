@@ -21,7 +21,9 @@ use at the end, RSS at the end within 5% of RSS after the first minute.
 
 Usage:
   .venv/bin/python bench/server/soak.py [--build build] [--minutes 10] [--clients 50]
-      [--json out.json] [--plot rss.png] [-- extra pensieve serve args]
+      [--json out.json] [-- extra pensieve serve args]
+With `--json docs/performance/soak.json`, `bench/report/generate.py` adds the
+soak's table and RSS-over-time plot to docs/PERFORMANCE.md.
 """
 import argparse
 import asyncio
@@ -37,7 +39,9 @@ from pathlib import Path
 import httpx
 
 sys.path.insert(0, str(Path(__file__).parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "report"))
 from bench_server import Server, rss_mib  # noqa: E402
+import machine  # noqa: E402
 
 PROMPTS = [
     "Write a haiku about the sea.",
@@ -205,11 +209,13 @@ def main():
     ap.add_argument("--hostile", type=float, default=0.05)
     ap.add_argument("--sample", type=float, default=5)
     ap.add_argument("--json", help="write the results here")
-    ap.add_argument("--plot", help="write an RSS-over-time PNG here")
     ap.add_argument("serve_args", nargs="*", help="extra `pensieve serve` arguments (after --)")
     args = ap.parse_args()
 
-    server = Server(args.build, ["--max-queue", str(4 * args.clients), *args.serve_args])
+    serve_args = ["--max-queue", str(4 * args.clients), *args.serve_args]
+    facts = machine.describe(Path(args.build) / "pensieve")
+    facts["load_average_start"] = machine.load_average()
+    server = Server(args.build, serve_args)
     pid = server.proc.pid
     try:
         tally, samples = asyncio.run(soak(server.url, pid, args))
@@ -233,7 +239,9 @@ def main():
     }
     passed = (verdict["unexpected_errors"] == 0 and verdict["kv_blocks_used_at_end"] == 0
               and abs(drift) <= 0.05 and alive)
-    result = {"args": {k: v for k, v in vars(args).items()}, "outcomes": dict(tally.counts),
+    facts["load_average_end"] = machine.load_average()
+    result = {"args": {k: v for k, v in vars(args).items()}, "serve_args": serve_args,
+              "machine": facts, "outcomes": dict(tally.counts),
               "unexpected": dict(tally.unexpected), "examples": tally.examples,
               "samples": samples, "verdict": verdict, "passed": passed}
 
@@ -251,26 +259,7 @@ def main():
     print("PASS" if passed else "FAIL")
     if args.json:
         Path(args.json).write_text(json.dumps(result, indent=1))
-    if args.plot:
-        plot(samples, args.plot)
     return 0 if passed else 1
-
-
-def plot(samples, path):
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    fig, ax = plt.subplots(figsize=(7, 3.2))
-    ax.plot([s["t"] / 60 for s in samples], [s["rss_mib"] for s in samples], color="tab:blue")
-    ax.set_xlabel("minutes")
-    ax.set_ylabel("server RSS (MiB)", color="tab:blue")
-    ax2 = ax.twinx()
-    ax2.plot([s["t"] / 60 for s in samples], [s["kv_blocks_used"] for s in samples],
-             color="tab:orange", alpha=0.6)
-    ax2.set_ylabel("KV blocks in use", color="tab:orange")
-    ax.set_title("soak: server RSS and KV blocks over time")
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
 
 
 if __name__ == "__main__":
