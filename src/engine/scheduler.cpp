@@ -154,7 +154,7 @@ void Scheduler::admit() {
         }
         seq->n_evaluated = static_cast<int64_t>(shared.size()) * kBlockTokens;
         seq->reply.result().cached_tokens = seq->n_evaluated;
-        if (const auto err = call_guarded(seq->task->on_admitted)) {
+        if (const auto err = call_guarded(seq->task->on_admitted, seq->n_evaluated)) {
             fail(*seq, *err);
             continue;
         }

@@ -41,7 +41,9 @@ namespace pensieve::engine {
 // thread and must not block.
 struct SequenceTask {
     GenerateRequest request;
-    std::function<void()> on_admitted;                   // KV reserved; prefill starts now
+    // KV reserved; prefill starts now, after the prompt tokens the prefix
+    // cache held (their count is the argument).
+    std::function<void(int64_t)> on_admitted;
     std::function<bool(std::string_view)> on_text;       // false: cancel
     std::function<void(const GenerateResult&)> on_done;  // finished (any StopReason)
     std::function<void(const std::string&)> on_error;    // failed; the others carry on

@@ -79,8 +79,9 @@ void EngineWorker::take_incoming() {
             return !job->admitted.load() &&
                    std::chrono::steady_clock::now() - job->submitted > timeout;
         };
-        task->on_admitted = [this, job] {
+        task->on_admitted = [this, job](int64_t cached_tokens) {
             job->admitted_at = std::chrono::steady_clock::now();
+            job->cached_tokens = cached_tokens;
             job->admitted = true;
             waiting_ -= 1;
             job->push({JobEvent::Kind::Started, {}, {}, 0, {}, {}});

@@ -59,6 +59,7 @@ class Job {
     Clock::time_point submitted;
     // Set by the engine before it pushes Started; read after popping it.
     Clock::time_point admitted_at;
+    std::atomic<int64_t> cached_tokens{0};  // prompt tokens whose KV the prefix cache held
     // Set by EngineWorker::submit: the latest admission it may wait for, and
     // the engine heartbeat with the longest silence tolerated.
     Clock::time_point admit_deadline = Clock::time_point::max();

@@ -107,6 +107,10 @@ class StreamWriter : public BodyStream {
             // now: message_start, with the real input token count, and a
             // ping go out at once.
             last_write_ = Clock::now();
+            // Prompt caching, the Anthropic way: the prompt tokens whose KV
+            // was reused are cache reads, the rest are input tokens.
+            usage_.cache_read_tokens = job_->cached_tokens.load();
+            usage_.input_tokens -= usage_.cache_read_tokens;
             out = api::message_start_event(id_, model_, usage_) + api::ping_event();
             return Next::More;
         }
@@ -252,10 +256,11 @@ void reply_whole(const std::shared_ptr<Job>& job, Response& res, const PeerSocke
                             std::chrono::duration<double, std::milli>(Clock::now() - received)
                                 .count()));
                 send_json(res, 200,
-                          api::message_json(
-                              api::new_id("msg_"), r.model, text, stop_reason(e->result),
-                              e->result.stop_sequence,
-                              {input_tokens, static_cast<int64_t>(e->result.output.size()), 0}));
+                          api::message_json(api::new_id("msg_"), r.model, text,
+                                            stop_reason(e->result), e->result.stop_sequence,
+                                            {input_tokens - e->result.cached_tokens,
+                                             static_cast<int64_t>(e->result.output.size()),
+                                             e->result.cached_tokens}));
                 return;
         }
     }

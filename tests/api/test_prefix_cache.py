@@ -2,6 +2,7 @@
 like an earlier one (a repeated request, or the next turn of a chat, which
 resends the whole history) reuses that request's KV blocks instead of
 running their prefill again, and answers as a server without the cache does."""
+import json
 import time
 
 import httpx
@@ -97,3 +98,29 @@ def test_the_cache_keeps_no_more_than_its_cap():
         assert 0 < health["kv_blocks_cached"] <= 2
     finally:
         capped.stop()
+
+
+def test_usage_reports_reused_prompt_tokens_as_cache_reads(cached):
+    """Prompt caching the Anthropic way: cache_read_input_tokens is the prompt
+    tokens whose KV was reused, input_tokens the rest, and the two add up to
+    the prompt's length (count_tokens), streamed or not."""
+    messages = [{"role": "user", "content": "Tell me one fact about the moon, please."}]
+    body = {"model": "m", "max_tokens": 8, "temperature": 0, "system": SYSTEM,
+            "messages": messages}
+    total = httpx.post(cached.url + "/v1/messages/count_tokens",
+                       json={"model": "m", "system": SYSTEM, "messages": messages}).json()
+    total = total["input_tokens"]
+    first = httpx.post(cached.url + "/v1/messages", json=body, timeout=120).json()["usage"]
+    assert first["input_tokens"] + first["cache_read_input_tokens"] == total
+    second = httpx.post(cached.url + "/v1/messages", json=body, timeout=120).json()["usage"]
+    assert second["cache_read_input_tokens"] > 0
+    assert second["input_tokens"] + second["cache_read_input_tokens"] == total
+    assert second["cache_creation_input_tokens"] == 0
+
+    with httpx.stream("POST", cached.url + "/v1/messages", json={**body, "stream": True},
+                      timeout=120) as r:
+        start = next(json.loads(line[6:]) for line in r.iter_lines()
+                     if line.startswith("data: ") and '"message_start"' in line)
+    usage = start["message"]["usage"]
+    assert usage["cache_read_input_tokens"] > 0
+    assert usage["input_tokens"] + usage["cache_read_input_tokens"] == total

@@ -61,7 +61,7 @@ class SchedulerFailures : public ::testing::Test {
         t->request.prompt = tokens;
         t->request.max_tokens = max_tokens;
         t->request.sampling.temperature = 0.0f;
-        t->on_admitted = [&out] { out.admitted = true; };
+        t->on_admitted = [&out](int64_t) { out.admitted = true; };
         t->on_text = [&out, throw_after](std::string_view) {
             if (throw_after >= 0 && out.texts >= throw_after) {
                 throw std::runtime_error("the client channel broke");
