@@ -7,9 +7,13 @@
 // A request: {"template": "...", "messages": [...], "tools": [...] | null,
 //             "add_generation_prompt": bool, "bos_token": "...", "eos_token": "...",
 //             "extra": {...}}
+// or, to render an Anthropic conversation with tools (tool_prompt.hpp), "anthropic":
+// {"messages": [...], "tools": [...]} instead of "messages"/"tools"; its result also
+// holds "converted": {"messages", "tools", "template_renders_tools", "syntax"}.
 // A result (batch): {"ok": true, "text": "..."} or
 //                   {"ok": false, "kind": "syntax"|"raised"|"limit"|"render", "message": "..."}
-// Single mode exit codes: 0 ok, 2 syntax, 3 raised, 4 limit, 5 render, 1 bad request.
+// Single mode exit codes: 0 ok, 2 syntax, 3 raised, 4 limit, 5 render, 6 tool_input,
+// 1 bad request.
 #include <cstdio>
 #include <iostream>
 #include <iterator>
@@ -17,6 +21,7 @@
 
 #include "chat/chat_template.hpp"
 #include "chat/error.hpp"
+#include "chat/tools/tool_prompt.hpp"
 
 namespace {
 
@@ -32,6 +37,25 @@ ordered_json render_one(const ordered_json& req) {
     in.eos_token = req.value("eos_token", std::string());
     in.extra = req.value("extra", ordered_json::object());
     ordered_json out;
+    ordered_json converted;
+    if (req.contains("anthropic")) {
+        const ordered_json& a = req["anthropic"];
+        const std::string source = req.at("template").get<std::string>();
+        const ToolTemplateSupport support = tool_template_support(source);
+        try {
+            ToolPromptInputs t =
+                tool_prompt_inputs(a.value("tools", ordered_json(nullptr)),
+                                   a.value("messages", ordered_json::array()), support);
+            in.messages = t.messages;
+            in.tools = t.tools;
+            converted = {{"messages", t.messages},
+                         {"tools", t.tools},
+                         {"template_renders_tools", support.template_renders_tools},
+                         {"syntax", syntax_name(support.syntax)}};
+        } catch (const ToolInputError& e) {
+            return {{"ok", false}, {"kind", "tool_input"}, {"message", e.what()}};
+        }
+    }
     try {
         out["text"] = render_chat(req.at("template").get<std::string>(), in);
         out["ok"] = true;
@@ -44,6 +68,7 @@ ordered_json render_one(const ordered_json& req) {
     } catch (const TemplateRenderError& e) {
         out = {{"ok", false}, {"kind", "render"}, {"message", e.what()}};
     }
+    if (!converted.is_null()) out["converted"] = converted;
     return out;
 }
 
@@ -71,7 +96,11 @@ int main(int argc, char** argv) {
         std::cerr << result["kind"].get<std::string>() << ": "
                   << result["message"].get<std::string>() << "\n";
         const std::string kind = result["kind"].get<std::string>();
-        return kind == "syntax" ? 2 : kind == "raised" ? 3 : kind == "limit" ? 4 : 5;
+        return kind == "syntax"   ? 2
+               : kind == "raised" ? 3
+               : kind == "limit"  ? 4
+               : kind == "render" ? 5
+                                  : 6;
     } catch (const std::exception& e) {
         std::cerr << "bad request: " << e.what() << "\n";
         return 1;
