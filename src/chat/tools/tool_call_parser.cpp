@@ -19,6 +19,8 @@ namespace {
 using json = nlohmann::ordered_json;
 using Step = JsonScanner::Step;
 
+constexpr std::size_t kMaxHeldSpace = 64;
+
 bool is_space(char c) {
     return c == ' ' || c == '\t' || c == '\n' || c == '\r';
 }
@@ -284,6 +286,8 @@ struct ToolCallParser::State {
         }
         std::size_t cut = held.size() - keep;
         while (cut > 0 && is_space(held[cut - 1])) --cut;
+        // Hold at most kMaxHeldSpace bytes of whitespace (bounded work per byte).
+        cut = std::max(cut, held.size() - std::min(held.size(), keep + kMaxHeldSpace));
         emit_text(std::string_view(held).substr(0, cut));
         held.erase(0, cut);
     }
@@ -408,8 +412,12 @@ struct ToolCallParser::State {
         std::string work(input);
         std::size_t pos = 0;
         while (pos < work.size()) {
-            std::string replay = step(work[pos++]);
-            if (!replay.empty()) {
+            const std::string replay = step(work[pos++]);
+            if (replay.empty()) continue;
+            if (replay.size() <= pos) {  // usually: rewind over bytes already consumed
+                pos -= replay.size();
+                work.replace(pos, replay.size(), replay);
+            } else {
                 work = replay + work.substr(pos);
                 pos = 0;
             }

@@ -334,6 +334,24 @@ TEST(ToolCallParser, TextIsNotHeldBackNeedlessly) {
     EXPECT_TRUE(p.finish().empty());
 }
 
+TEST(ToolCallParser, LongWhitespaceRunsAreNotHeldWhole) {
+    ToolCallParser p(ToolCallSyntax::Hermes);
+    const std::string spaces(100000, ' ');
+    auto ev = p.feed("a" + spaces);
+    ASSERT_EQ(ev.size(), 1u);
+    EXPECT_GE(ev[0].text.size(), spaces.size() - 64);  // only a bounded tail is held
+    ev = p.feed("b");
+    ASSERT_EQ(ev.size(), 1u);
+    const std::string all = "a" + spaces + "b";
+    std::string text;
+    ToolCallParser q(ToolCallSyntax::Hermes);
+    for (const char c : all) {
+        for (const auto& e : q.feed(std::string(1, c))) text += e.text;
+    }
+    for (const auto& e : q.finish()) text += e.text;
+    EXPECT_EQ(text, all);
+}
+
 TEST(ToolCallParser, RandomIdsHaveAnthropicShape) {
     const std::regex shape("toolu_[0-9A-Za-z]{24}");
     const std::string a = random_tool_use_id();
