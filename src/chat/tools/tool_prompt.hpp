@@ -76,7 +76,8 @@ ToolPromptInputs tool_prompt_inputs(const nlohmann::ordered_json& tools,
                                     const nlohmann::ordered_json& messages,
                                     const ToolTemplateSupport& support);
 
-// The built-in prompt's pieces, exposed for tests and docs/TOOLS.md.
+// The built-in prompt's pieces, exposed for tests and docs/TOOLS.md. The section lists
+// tools given as [{"name", "description", "input_schema"}] (already checked).
 std::string builtin_tool_section(const nlohmann::ordered_json& anthropic_tools);
 std::string builtin_tool_call_text(const std::string& name, const nlohmann::ordered_json& input);
 std::string builtin_tool_result_text(const std::string& name, const std::string& content,

@@ -96,3 +96,20 @@ def test_named_families_render_tool_history(results):
         _, (kind, text), got = results[f"{stem}-round_trip"]
         assert kind == "ok" and got["ok"], (stem, text, got.get("message"))
         assert "Zürich" in got["text"] and "21.5 °C, sunny" in got["text"], stem
+
+
+def test_malformed_tool_input_is_a_typed_error():
+    source = (TEMPLATES / "qwen2.5-instruct.jinja").read_text(encoding="utf-8")
+    bad = [
+        {"tools": [{"name": "x"}], "messages": []},
+        {"tools": None, "messages": [{"role": "assistant", "content": [
+            {"type": "tool_use", "id": "t", "name": "f", "input": []}]}]},
+    ]
+    requests = [{"template": source, "anthropic": b} for b in bad]
+    proc = subprocess.run([str(probe_path()), "--batch"], input=json.dumps(requests).encode("utf-8"),
+                          capture_output=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr.decode("utf-8", "replace")
+    got = json.loads(proc.stdout.decode("utf-8"))
+    assert [g["kind"] for g in got] == ["tool_input", "tool_input"], got
+    assert "tools.0.input_schema" in got[0]["message"]
+    assert "messages.0.content.0.input" in got[1]["message"]
