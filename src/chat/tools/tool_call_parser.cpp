@@ -368,7 +368,8 @@ struct ToolCallParser::State {
         switch (syntax) {
             case ToolCallSyntax::Hermes: {
                 static constexpr std::string_view kCloser = "</tool_call>";
-                if (between_match == 0 && is_space(c)) return "";
+                // Small models often close the call object once too often.
+                if (between_match == 0 && (is_space(c) || c == '}')) return "";
                 if (c == kCloser[between_match]) {
                     if (++between_match == kCloser.size()) to_text_after_call();
                     return "";

@@ -249,6 +249,15 @@ TEST(ToolCallParser, CallBrokenAfterItStartedFails) {
     expect_call(ev[0], ev[1], ev[2], "f", "{\"a\": 1}", 0);
 }
 
+TEST(ToolCallParser, ExtraClosingBraceBeforeCloserIsIgnored) {
+    const auto ev = parse_all_ways(
+        ToolCallSyntax::Hermes,
+        "<tool_call>\n{\"name\": \"f\", \"arguments\": {\"a\": 1}}}\n</tool_call>\nok");
+    ASSERT_EQ(ev.size(), 4u);
+    expect_call(ev[0], ev[1], ev[2], "f", "{\"a\": 1}", 0);
+    EXPECT_EQ(ev[3].text, "ok");
+}
+
 TEST(ToolCallParser, CallWithoutCloserAtEndIsAccepted) {
     const auto ev = parse_all_ways(ToolCallSyntax::Hermes,
                                    "<tool_call>\n{\"name\": \"f\", \"arguments\": {}}\n</tool_");
