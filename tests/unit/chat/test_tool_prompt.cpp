@@ -3,9 +3,10 @@
 // (tests/reference/chat/test_tool_templates.py compares full renders with jinja2.)
 #include <gtest/gtest.h>
 
+#include <cctype>
+
 #include <filesystem>
 #include <fstream>
-#include <regex>
 #include <sstream>
 
 #include "chat/chat_template.hpp"
@@ -13,6 +14,17 @@
 
 namespace pensieve::chat {
 namespace {
+
+// Whether `s` is `prefix` followed by `n` base62 characters (n = 0: any number >= 1).
+bool has_shape(const std::string& s, const std::string& prefix, std::size_t n) {
+    if (s.rfind(prefix, 0) != 0) return false;
+    const std::string rest = s.substr(prefix.size());
+    if (rest.empty() || (n != 0 && rest.size() != n)) return false;
+    for (const char c : rest) {
+        if (!std::isalnum(static_cast<unsigned char>(c))) return false;
+    }
+    return true;
+}
 
 using json = nlohmann::ordered_json;
 
@@ -100,7 +112,7 @@ TEST(ToolPrompt, MistralAndLlamaAdjustments) {
     const auto mistral = tool_template_support(template_source("mistral-nemo-instruct-2407"));
     json in = tool_prompt_inputs(kTools, kHistory, mistral).messages;
     const std::string id = in[1]["tool_calls"][0]["id"];
-    EXPECT_TRUE(std::regex_match(id, std::regex("[0-9A-Za-z]{9}"))) << id;
+    EXPECT_TRUE(has_shape(id, "", 9)) << id;
     EXPECT_EQ(in[2]["tool_call_id"], id);
     EXPECT_NE(in[3]["tool_call_id"], id);
     ASSERT_EQ(in.size(), 4u);  // the trailing text joins the last result
