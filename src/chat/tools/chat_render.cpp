@@ -12,6 +12,10 @@
 // holds "converted": {"messages", "tools", "template_renders_tools", "syntax"}.
 // A result (batch): {"ok": true, "text": "..."} or
 //                   {"ok": false, "kind": "syntax"|"raised"|"limit"|"render", "message": "..."}
+//
+//   chat_render --tool-calls hermes|llama|mistral < text -> the tool-call parser's events
+//   for the text (fed byte by byte), one JSON object per line.
+//
 // Single mode exit codes: 0 ok, 2 syntax, 3 raised, 4 limit, 5 render, 6 tool_input,
 // 1 bad request.
 #include <cstdio>
@@ -21,6 +25,7 @@
 
 #include "chat/chat_template.hpp"
 #include "chat/error.hpp"
+#include "chat/tools/tool_call_parser.hpp"
 #include "chat/tools/tool_prompt.hpp"
 
 namespace {
@@ -72,12 +77,43 @@ ordered_json render_one(const ordered_json& req) {
     return out;
 }
 
+int parse_tool_calls(const std::string& syntax_name, const std::string& text) {
+    ToolCallSyntax syntax = ToolCallSyntax::Hermes;
+    if (syntax_name == "llama") {
+        syntax = ToolCallSyntax::Llama;
+    } else if (syntax_name == "mistral") {
+        syntax = ToolCallSyntax::Mistral;
+    } else if (syntax_name != "hermes") {
+        std::cerr << "unknown tool-call syntax " << syntax_name << "\n";
+        return 1;
+    }
+    static constexpr const char* kKinds[] = {"text", "call_start", "arguments_delta", "call_end",
+                                             "call_failed"};
+    ToolCallParser parser(syntax);
+    const auto print = [](const std::vector<ToolCallEvent>& events) {
+        for (const ToolCallEvent& e : events) {
+            ordered_json j = {{"kind", kKinds[static_cast<int>(e.kind)]}, {"text", e.text}};
+            if (e.kind != ToolCallEvent::Kind::Text) {
+                j["id"] = e.id;
+                j["name"] = e.name;
+                j["index"] = e.index;
+            }
+            if (e.kind == ToolCallEvent::Kind::CallEnd) j["input"] = e.input;
+            std::cout << j.dump(-1, ' ', false, ordered_json::error_handler_t::replace) << "\n";
+        }
+    };
+    for (const char c : text) print(parser.feed(std::string_view(&c, 1)));
+    print(parser.finish());
+    return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
     const bool batch = argc > 1 && std::string(argv[1]) == "--batch";
     const std::string input((std::istreambuf_iterator<char>(std::cin)),
                             std::istreambuf_iterator<char>());
+    if (argc > 2 && std::string(argv[1]) == "--tool-calls") return parse_tool_calls(argv[2], input);
     try {
         const ordered_json req = ordered_json::parse(input);
         if (batch) {
