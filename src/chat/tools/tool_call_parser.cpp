@@ -150,6 +150,10 @@ struct ToolCallParser::State {
         emit_call(ToolCallEvent::Kind::CallStart);
     }
 
+    // Whether the object may be taken as closed before its '}': its name and arguments
+    // are complete and nothing else has begun.
+    bool closable() const { return obj == Obj::AfterValue && have_name && have_args; }
+
     // The object closed: the call is complete if it named a tool.
     bool complete_object() {
         if (!have_name || !known(name)) return false;
@@ -354,6 +358,8 @@ struct ToolCallParser::State {
                 raw += c;
                 if (!object_byte(c, consumed)) {
                     raw.pop_back();
+                    // The object's final '}' is missing, but name and arguments are whole.
+                    if (closable() && complete_object()) return std::string(1, c);
                     return fail(c, false);
                 }
                 return "";
@@ -428,6 +434,7 @@ struct ToolCallParser::State {
     void finish() {
         // Unfinished calls fail (their text is replayed, which may end further calls).
         for (int guard = 0; guard < 1 << 20; ++guard) {
+            if (mode == Mode::Call && closable() && complete_object()) continue;
             if (mode == Mode::Call || mode == Mode::MistralOpen) {
                 if (mode == Mode::MistralOpen) opener_len = raw.size();
                 const bool was_committed = committed;

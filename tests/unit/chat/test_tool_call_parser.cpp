@@ -270,6 +270,18 @@ TEST(ToolCallParser, ExtraClosingBraceBeforeCloserIsIgnored) {
     EXPECT_EQ(ev[3].text, "ok");
 }
 
+TEST(ToolCallParser, MissingFinalBraceIsForgiven) {
+    auto ev = parse_all_ways(
+        ToolCallSyntax::Hermes,
+        "<tool_call>\n{\"name\": \"f\", \"arguments\": {\"a\": 1}\n</tool_call>\nok");
+    ASSERT_EQ(ev.size(), 4u);
+    expect_call(ev[0], ev[1], ev[2], "f", "{\"a\": 1}", 0);
+    EXPECT_EQ(ev[3].text, "ok");
+    ev = parse_all_ways(ToolCallSyntax::Llama, "{\"name\": \"f\", \"parameters\": {\"a\": 1}");
+    ASSERT_EQ(ev.size(), 3u);
+    expect_call(ev[0], ev[1], ev[2], "f", "{\"a\": 1}", 0);
+}
+
 TEST(ToolCallParser, CallWithoutCloserAtEndIsAccepted) {
     const auto ev = parse_all_ways(ToolCallSyntax::Hermes,
                                    "<tool_call>\n{\"name\": \"f\", \"arguments\": {}}\n</tool_");
