@@ -121,7 +121,8 @@ def test_counters_move_by_known_amounts(client):
 
     assert delta("pensieve_http_requests_total", route="/v1/messages", status="200") == 1
     assert delta("pensieve_http_requests_total", route="/v1/messages", status="400") == 1
-    assert delta("pensieve_prompt_tokens_total") == usage["input_tokens"]
+    prompt = usage["input_tokens"] + usage["cache_read_input_tokens"]
+    assert delta("pensieve_prompt_tokens_total") == prompt
     assert delta("pensieve_generated_tokens_total") == usage["output_tokens"]
     assert delta("pensieve_time_to_first_token_seconds_count") == 1
     assert delta("pensieve_queue_wait_seconds_count") == 1
@@ -146,7 +147,8 @@ def test_log_line_of_a_success(json_server, client):
     usage = r.json()["usage"]
     assert record["status"] == 200 and record["route"] == "/v1/messages"
     assert record["model"] == "claude-test" and record["stream"] is False
-    assert record["prompt_tokens"] == usage["input_tokens"]
+    assert record["prompt_tokens"] == usage["input_tokens"] + usage["cache_read_input_tokens"]
+    assert record["cached_tokens"] == usage["cache_read_input_tokens"]
     assert record["output_tokens"] == usage["output_tokens"]
     assert record["stop_reason"] == r.json()["stop_reason"]
     assert 0 < record["ttft_ms"] <= record["duration_ms"]
