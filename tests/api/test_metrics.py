@@ -131,7 +131,8 @@ def test_counters_move_by_known_amounts(client):
     # Every prompt token was either evaluated or taken from the prefix cache
     # (this prompt was sent before, so most of it is cached).
     assert delta("pensieve_engine_prefill_tokens_total") + \
-        delta("pensieve_prefix_cache_reused_tokens_total") == usage["input_tokens"]
+        delta("pensieve_prefix_cache_reused_tokens_total") == prompt
+    assert delta("pensieve_prefix_cache_reused_tokens_total") == usage["cache_read_input_tokens"]
     # Each scrape is counted once it is answered: the first one and all but
     # the last of the later ones.
     assert delta("pensieve_http_requests_total", route="/metrics", status="200") == scrapes_after
