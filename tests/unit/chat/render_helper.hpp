@@ -1,7 +1,13 @@
-// Test helper: render a template source with variables given as JSON.
+// Test helpers: render a template source with variables given as JSON, read a
+// real template from tests/data/chat_templates, check a generated id's shape.
 #pragma once
 
+#include <cctype>
+#include <filesystem>
+#include <fstream>
 #include <nlohmann/json.hpp>
+#include <sstream>
+#include <stdexcept>
 #include <string>
 
 #include "chat/json_io.hpp"
@@ -15,6 +21,28 @@ inline std::string render(const std::string& source,
     DictData context;
     for (const auto& [k, v] : vars.items()) context.set(Value::string(k), from_json(v));
     return Template::parse(source, limits).render(context);
+}
+
+// The source of tests/data/chat_templates/<name>.jinja.
+inline std::string template_source(const std::string& name) {
+    const auto path = std::filesystem::path(PENSIEVE_SOURCE_DIR) / "tests" / "data" /
+                      "chat_templates" / (name + ".jinja");
+    std::ifstream in(path, std::ios::binary);
+    if (!in) throw std::runtime_error("missing test template " + path.string());
+    std::ostringstream s;
+    s << in.rdbuf();
+    return s.str();
+}
+
+// Whether `s` is `prefix` followed by `n` base62 characters (n = 0: any number >= 1).
+inline bool has_shape(const std::string& s, const std::string& prefix, std::size_t n) {
+    if (s.rfind(prefix, 0) != 0) return false;
+    const std::string rest = s.substr(prefix.size());
+    if (rest.empty() || (n != 0 && rest.size() != n)) return false;
+    for (const char c : rest) {
+        if (!std::isalnum(static_cast<unsigned char>(c))) return false;
+    }
+    return true;
 }
 
 }  // namespace pensieve::chat::testing

@@ -19,26 +19,19 @@
 #include "chat/model_template.hpp"
 #include "chat/prompt_tokens.hpp"
 #include "gguf/file.hpp"
+#include "render_helper.hpp"
 #include "tokenizer/tokenizer.hpp"
 
 namespace pensieve::chat {
 namespace {
+
+using testing::template_source;
 
 using nlohmann::ordered_json;
 using tokenizer::TokenId;
 using tokenizer::Tokenizer;
 
 constexpr int32_t kControl = 3;
-
-std::string template_source(const std::string& name) {
-    const auto path = std::filesystem::path(PENSIEVE_SOURCE_DIR) / "tests" / "data" /
-                      "chat_templates" / (name + ".jinja");
-    std::ifstream in(path, std::ios::binary);
-    if (!in) throw std::runtime_error("missing test template " + path.string());
-    std::ostringstream s;
-    s << in.rdbuf();
-    return s.str();
-}
 
 std::size_t occurrences(std::string_view text, std::string_view what) {
     std::size_t n = 0;

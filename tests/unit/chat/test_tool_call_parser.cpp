@@ -11,20 +11,12 @@
 
 #include "chat/tools/json_scanner.hpp"
 #include "chat/tools/tool_call_parser.hpp"
+#include "render_helper.hpp"
 
 namespace pensieve::chat {
 namespace {
 
-// Whether `s` is `prefix` followed by `n` base62 characters (n = 0: any number >= 1).
-bool has_shape(const std::string& s, const std::string& prefix, std::size_t n) {
-    if (s.rfind(prefix, 0) != 0) return false;
-    const std::string rest = s.substr(prefix.size());
-    if (rest.empty() || (n != 0 && rest.size() != n)) return false;
-    for (const char c : rest) {
-        if (!std::isalnum(static_cast<unsigned char>(c))) return false;
-    }
-    return true;
-}
+using testing::has_shape;
 
 using nlohmann::ordered_json;
 using Kind = ToolCallEvent::Kind;

@@ -11,32 +11,15 @@
 
 #include "chat/chat_template.hpp"
 #include "chat/tools/tool_prompt.hpp"
+#include "render_helper.hpp"
 
 namespace pensieve::chat {
 namespace {
 
-// Whether `s` is `prefix` followed by `n` base62 characters (n = 0: any number >= 1).
-bool has_shape(const std::string& s, const std::string& prefix, std::size_t n) {
-    if (s.rfind(prefix, 0) != 0) return false;
-    const std::string rest = s.substr(prefix.size());
-    if (rest.empty() || (n != 0 && rest.size() != n)) return false;
-    for (const char c : rest) {
-        if (!std::isalnum(static_cast<unsigned char>(c))) return false;
-    }
-    return true;
-}
+using testing::has_shape;
+using testing::template_source;
 
 using json = nlohmann::ordered_json;
-
-std::string template_source(const std::string& name) {
-    const auto path = std::filesystem::path(PENSIEVE_SOURCE_DIR) / "tests" / "data" /
-                      "chat_templates" / (name + ".jinja");
-    std::ifstream in(path, std::ios::binary);
-    if (!in) throw std::runtime_error("missing test template " + path.string());
-    std::ostringstream s;
-    s << in.rdbuf();
-    return s.str();
-}
 
 const json kTools = json::parse(R"([
   {"name": "Read", "description": "Reads a file.",

@@ -13,9 +13,12 @@
 #include "chat/prompt_tokens.hpp"
 #include "chat/tools/tool_prompt.hpp"
 #include "gguf/file.hpp"
+#include "render_helper.hpp"
 
 namespace pensieve::chat {
 namespace {
+
+using testing::template_source;
 
 using json = nlohmann::ordered_json;
 using tokenizer::Tokenizer;
@@ -56,16 +59,6 @@ const Tokenizer& tiny_tokenizer() {
         return Tokenizer::from_gguf(gguf::GgufFile::parse(bytes));
     }();
     return tok;
-}
-
-std::string template_source(const std::string& name) {
-    const auto path = std::filesystem::path(PENSIEVE_SOURCE_DIR) / "tests" / "data" /
-                      "chat_templates" / (name + ".jinja");
-    std::ifstream in(path, std::ios::binary);
-    if (!in) throw std::runtime_error("missing test template " + path.string());
-    std::ostringstream s;
-    s << in.rdbuf();
-    return s.str();
 }
 
 std::string payload() {
