@@ -1,0 +1,129 @@
+// An independent JSON Schema validator for the keywords the grammar enforces,
+// written straight from the JSON Schema spec (no code shared with the
+// compiler), so generated documents are checked against the schema's
+// meaning rather than against the grammar that produced them.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <cmath>
+#include <regex>
+#include <string>
+
+namespace pensieve::grammar::testing {
+
+class Validator {
+  public:
+    explicit Validator(const nlohmann::json& root) : root_(root) {}
+
+    // "" when valid, else the first failure with its instance path.
+    std::string check(const nlohmann::json& v) const { return check(root_, v, "", 0); }
+
+  private:
+    static size_t code_points(const std::string& s) {
+        size_t n = 0;
+        for (unsigned char c : s) n += (c & 0xC0) != 0x80;
+        return n;
+    }
+
+    static bool has_type(const nlohmann::json& v, const std::string& t) {
+        if (t == "object") return v.is_object();
+        if (t == "array") return v.is_array();
+        if (t == "string") return v.is_string();
+        if (t == "boolean") return v.is_boolean();
+        if (t == "null") return v.is_null();
+        if (t == "number") return v.is_number();
+        if (t == "integer") {
+            return v.is_number_integer() ||
+                   (v.is_number_float() && std::floor(v.get<double>()) == v.get<double>());
+        }
+        return false;
+    }
+
+    std::string check(const nlohmann::json& s, const nlohmann::json& v, const std::string& at,
+                      int depth) const {
+        if (depth > 100) return at + ": too deep";
+        if (s.is_boolean()) return s.get<bool>() ? "" : at + ": false schema";
+        if (s.contains("$ref")) {
+            const std::string ref = s["$ref"].get<std::string>();
+            return check(root_.at(nlohmann::json::json_pointer(ref.substr(1))), v, at, depth + 1);
+        }
+        if (s.contains("type")) {
+            const auto& t = s["type"];
+            bool ok = false;
+            if (t.is_string()) ok = has_type(v, t.get<std::string>());
+            for (const auto& x : t.is_array() ? t : nlohmann::json::array())
+                ok = ok || has_type(v, x.get<std::string>());
+            if (!ok) return at + ": wrong type " + v.dump();
+        }
+        if (s.contains("enum")) {
+            bool found = false;
+            for (const auto& e : s["enum"]) found = found || e == v;
+            if (!found) return at + ": not in enum";
+        }
+        if (s.contains("const") && s["const"] != v) return at + ": not the const";
+        if (s.contains("anyOf")) {
+            bool any = false;
+            for (const auto& sub : s["anyOf"]) any = any || check(sub, v, at, depth + 1).empty();
+            if (!any) return at + ": no anyOf branch matches";
+        }
+        if (v.is_object()) {
+            const auto props = s.value("properties", nlohmann::json::object());
+            for (const auto& r : s.value("required", nlohmann::json::array())) {
+                if (!v.contains(r.get<std::string>()))
+                    return at + ": missing " + r.get<std::string>();
+            }
+            for (const auto& [k, item] : v.items()) {
+                if (props.contains(k)) {
+                    if (auto e = check(props[k], item, at + "/" + k, depth + 1); !e.empty())
+                        return e;
+                } else if (s.contains("additionalProperties")) {
+                    if (auto e = check(s["additionalProperties"], item, at + "/" + k, depth + 1);
+                        !e.empty())
+                        return e;
+                }
+            }
+        }
+        if (v.is_array()) {
+            if (s.contains("minItems") && v.size() < s["minItems"].get<size_t>())
+                return at + ": too few items";
+            if (s.contains("maxItems") && v.size() > s["maxItems"].get<size_t>())
+                return at + ": too many items";
+            if (s.contains("items")) {
+                for (size_t i = 0; i < v.size(); ++i) {
+                    if (auto e = check(s["items"], v[i], at + "/" + std::to_string(i), depth + 1);
+                        !e.empty())
+                        return e;
+                }
+            }
+        }
+        if (v.is_string()) {
+            const std::string str = v.get<std::string>();
+            const size_t n = code_points(str);
+            if (s.contains("minLength") && n < s["minLength"].get<size_t>())
+                return at + ": too short";
+            if (s.contains("maxLength") && n > s["maxLength"].get<size_t>())
+                return at + ": too long";
+            if (s.contains("pattern") &&
+                !std::regex_search(str, std::regex(s["pattern"].get<std::string>()))) {
+                return at + ": pattern mismatch " + str;
+            }
+        }
+        if (v.is_number()) {
+            const double x = v.get<double>();
+            if (s.contains("minimum") && x < s["minimum"].get<double>())
+                return at + ": below minimum";
+            if (s.contains("maximum") && x > s["maximum"].get<double>())
+                return at + ": above maximum";
+            if (s.contains("exclusiveMinimum") && x <= s["exclusiveMinimum"].get<double>())
+                return at + ": not above exclusiveMinimum";
+            if (s.contains("exclusiveMaximum") && x >= s["exclusiveMaximum"].get<double>())
+                return at + ": not below exclusiveMaximum";
+        }
+        return "";
+    }
+
+    const nlohmann::json& root_;
+};
+
+}  // namespace pensieve::grammar::testing
