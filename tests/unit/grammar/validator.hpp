@@ -14,7 +14,7 @@ namespace pensieve::grammar::testing {
 
 class Validator {
   public:
-    explicit Validator(const nlohmann::json& root) : root_(root) {}
+    explicit Validator(nlohmann::json root) : root_(std::move(root)) {}
 
     // "" when valid, else the first failure with its instance path.
     std::string check(const nlohmann::json& v) const { return check(root_, v, "", 0); }
@@ -123,7 +123,7 @@ class Validator {
         return "";
     }
 
-    const nlohmann::json& root_;
+    nlohmann::json root_;
 };
 
 }  // namespace pensieve::grammar::testing
