@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <bit>
 #include <cstring>
+#include <limits>
 
 namespace pensieve::grammar {
 
@@ -178,7 +179,28 @@ GrammarMasks::GrammarMasks(std::shared_ptr<const Grammar> g,
     : grammar_(std::move(g)),
       vocab_(std::move(vocab)),
       machine_(*grammar_),
-      cache_entries_(cache_entries) {}
+      cache_entries_(cache_entries) {
+    // For each string node with a class pattern: the string-safe tokens made
+    // only of class characters.
+    class_tokens_.resize(grammar_->nodes.size());
+    const std::vector<uint64_t>& safe = vocab_->string_safe_upto(SIZE_MAX);
+    for (size_t id = 0; id < grammar_->nodes.size(); ++id) {
+        const Node& n = grammar_->nodes[id];
+        if (n.kind != NodeKind::String || !n.pattern || !n.pattern->has_class) continue;
+        const auto& cls = n.pattern->cls;
+        std::vector<uint64_t> bits(vocab_->words(), 0);
+        for (size_t t = 0; t < vocab_->size(); ++t) {
+            if (!((safe[t >> 6] >> (t & 63)) & 1)) continue;
+            const std::string& b = vocab_->bytes(static_cast<TokenId>(t));
+            const bool in_class = std::all_of(b.begin(), b.end(), [&](char ch) {
+                const auto c = static_cast<uint8_t>(ch);
+                return c < 0x80 && ((cls[c >> 6] >> (c & 63)) & 1);
+            });
+            if (in_class) set_bit(bits, static_cast<TokenId>(t));
+        }
+        class_tokens_[id] = std::move(bits);
+    }
+}
 
 void GrammarMasks::compute_uncached(const State& s, std::span<uint64_t> out) const {
     std::fill(out.begin(), out.end(), 0);
@@ -186,18 +208,26 @@ void GrammarMasks::compute_uncached(const State& s, std::span<uint64_t> out) con
     if (machine_.accepting(s)) {
         for (TokenId id : vocab_->eog()) set_bit(out, id);
     }
-    // Inside a string body with no pattern left to check, every string-safe
-    // token within the length budget is allowed whatever encloses the string.
+    // Inside a string body past any pattern prefix, a string-safe token
+    // within the length budget (and, under a class pattern, made of class
+    // characters) is allowed whatever encloses the string: it cannot leave
+    // the string. Only the other tokens need the walk.
     if (s.alternatives() == 1 && !s.frames.empty()) {
         const Frame& top = s.frames.back();
         const Node& n = grammar_->nodes[top.node];
-        const bool free_body =
-            top.kind == FrameKind::Value && n.kind == NodeKind::String && top.phase == 1 &&
-            top.sub == 0 &&
-            (!n.pattern || (top.count >= n.pattern->prefix.size() && !n.pattern->has_class));
-        if (free_body) {
-            const std::vector<uint64_t>& safe = vocab_->string_safe_upto(n.max_length - top.count);
-            for (size_t w = 0; w < out.size(); ++w) out[w] |= safe[w];
+        const std::vector<uint64_t>* safe = nullptr;
+        const std::vector<uint64_t>* cls = nullptr;
+        if (top.kind == FrameKind::Value && n.kind == NodeKind::String && top.phase == 1 &&
+            top.sub == 0 && (!n.pattern || top.count >= n.pattern->prefix.size())) {
+            safe = &vocab_->string_safe_upto(n.max_length - top.count);
+            if (n.pattern && n.pattern->has_class) cls = &class_tokens_[top.node];
+        } else if (top.kind == FrameKind::Key && top.phase == 1 && top.sub == 0) {
+            // A key that may be an extra key: any text continues it.
+            safe = &vocab_->string_safe_upto(SIZE_MAX);
+        }
+        if (safe) {
+            for (size_t w = 0; w < out.size(); ++w)
+                out[w] |= (*safe)[w] & (cls ? (*cls)[w] : ~uint64_t{0});
             walk(vocab_->string_unsafe_trie(), machine_, s, out);
             return;
         }
@@ -225,6 +255,18 @@ void GrammarMasks::compute(const State& s, std::span<uint64_t> out) const {
 size_t GrammarMasks::cache_size() const {
     std::lock_guard lock(mu_);
     return cache_.size();
+}
+
+void apply_mask(std::span<const uint64_t> allowed, std::span<float> logits) {
+    const float ninf = -std::numeric_limits<float>::infinity();
+    for (size_t w = 0; w * 64 < logits.size(); ++w) {
+        const uint64_t bits = w < allowed.size() ? allowed[w] : 0;
+        const size_t end = std::min(logits.size(), w * 64 + 64);
+        if (bits == ~uint64_t{0}) continue;
+        for (size_t i = w * 64; i < end; ++i) {
+            if (!((bits >> (i & 63)) & 1)) logits[i] = ninf;
+        }
+    }
 }
 
 Constraint::Constraint(std::shared_ptr<const GrammarMasks> masks)

@@ -96,10 +96,18 @@ class GrammarMasks {
     std::shared_ptr<const Grammar> grammar_;
     std::shared_ptr<const TokenVocabulary> vocab_;
     Machine machine_;
+    // Per node: string-safe tokens made of its class pattern's characters
+    // (empty for other nodes).
+    std::vector<std::vector<uint64_t>> class_tokens_;
     size_t cache_entries_;
     mutable std::mutex mu_;
     mutable std::unordered_map<std::string, std::vector<uint64_t>> cache_;
 };
+
+// Sets logits[id] to -infinity for every id whose bit is clear in `allowed`
+// (logits.size() ids; whole zero words are skipped 64 at a time). Apply
+// before temperature/top-k/top-p so they see only allowed tokens.
+void apply_mask(std::span<const uint64_t> allowed, std::span<float> logits);
 
 // One sequence's constraint: the matcher state advanced by each accepted
 // token. The sampler hook: fill_mask before sampling, accept after.

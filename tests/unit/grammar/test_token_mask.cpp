@@ -7,6 +7,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <random>
 
 #include "../test_models.hpp"
@@ -175,6 +176,19 @@ TEST(TokenMask, RealToolCallsAreAllowedTokenByTokenInCanonicalLayout) {
         EXPECT_TRUE(c.finished()) << name;
         c.fill_mask(mask);
         EXPECT_TRUE(has(mask, static_cast<size_t>(vocab()->eog().front()))) << name;
+    }
+}
+
+TEST(TokenMask, ApplyMaskSetsExactlyTheDisallowedLogitsToMinusInfinity) {
+    std::vector<float> logits(130, 1.0f);
+    std::vector<uint64_t> allowed(3, 0);
+    allowed[0] = ~uint64_t{0};      // ids 0..63
+    allowed[1] = uint64_t{1} << 5;  // id 69
+    allowed[2] = uint64_t{1} << 1;  // id 129
+    apply_mask(allowed, logits);
+    for (size_t i = 0; i < logits.size(); ++i) {
+        const bool ok = i < 64 || i == 69 || i == 129;
+        EXPECT_EQ(logits[i], ok ? 1.0f : -std::numeric_limits<float>::infinity()) << i;
     }
 }
 
