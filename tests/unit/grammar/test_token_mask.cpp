@@ -20,13 +20,16 @@ namespace {
 
 using json = nlohmann::ordered_json;
 
+tokenizer::Tokenizer load_tokenizer(const char* model) {
+    const auto path = pensieve::testing::model_path(model);
+    if (!std::filesystem::exists(path)) {
+        throw std::runtime_error("model missing: " + path.string());
+    }
+    return tokenizer::Tokenizer::from_file(path);
+}
+
 const tokenizer::Tokenizer& smollm() {
-    static const tokenizer::Tokenizer tok = [] {
-        const auto path = pensieve::testing::model_path(pensieve::testing::kSmolLm);
-        if (!std::filesystem::exists(path))
-            throw std::runtime_error("model missing: " + path.string());
-        return tokenizer::Tokenizer::from_file(path);
-    }();
+    static const tokenizer::Tokenizer tok = load_tokenizer(pensieve::testing::kSmolLm);
     return tok;
 }
 
@@ -86,10 +89,11 @@ TokenId sample(const std::vector<uint64_t>& mask, const TokenVocabulary& v, std:
 
 // Runs `walks` random walks over the schema; checks masks against brute force
 // every `check_every` steps.
-void random_walks(const json& schema, int walks, int check_every, uint32_t seed) {
+void random_walks(const json& schema, int walks, int check_every, uint32_t seed,
+                  std::shared_ptr<const TokenVocabulary> on = vocab()) {
     const auto grammar = std::make_shared<const Grammar>(compile_schema(schema));
-    const auto masks = std::make_shared<const GrammarMasks>(grammar, vocab());
-    const TokenVocabulary& v = *vocab();
+    const auto masks = std::make_shared<const GrammarMasks>(grammar, on);
+    const TokenVocabulary& v = *on;
     const testing::Validator validator(nlohmann::json::parse(schema.dump()));
     std::mt19937 rng(seed);
     std::vector<uint64_t> mask(v.words()), uncached(v.words());
@@ -128,6 +132,14 @@ TEST(TokenMask, ClaudeCodeToolCallsFromRandomWalksParseAndValidate) {
 
 TEST(TokenMask, BoundedIntegersAnyOfAndRecursiveRefsFromRandomWalksValidate) {
     for (const json& s : load("structured.json")) random_walks(s["input_schema"], 12, 4, 11);
+}
+
+TEST(TokenMask, SentencePieceVocabularyOfGemma3AlsoGivesValidToolCalls) {
+    // 262 k tokens, spaces as U+2581, byte fallback tokens for partial UTF-8.
+    const auto gemma = TokenVocabulary::from_tokenizer(load_tokenizer(pensieve::testing::kGemma3));
+    const json tools = load("claude_code_tools.json");
+    ASSERT_EQ(tools[7]["name"], "TodoWrite");
+    random_walks(tools[7]["input_schema"], 2, 15, 3, gemma);
 }
 
 TEST(TokenMask, JsonModeProducesObjects) {
