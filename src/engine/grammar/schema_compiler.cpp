@@ -79,7 +79,11 @@ bool matches_type(const json& v, const std::string& type) {
     return false;
 }
 
-void append_canonical(const json& v, std::string& out) {
+// Values nest at most this deep (a deeper enum/const is a SchemaError).
+constexpr int kMaxValueDepth = 64;
+
+void append_canonical(const json& v, std::string& out, int depth = 0) {
+    if (depth > kMaxValueDepth) throw SchemaError("", "enum/const value nested too deeply");
     if (v.is_object()) {
         out += '{';
         bool first = true;
@@ -88,14 +92,14 @@ void append_canonical(const json& v, std::string& out) {
             first = false;
             out += json(k).dump(-1, ' ', false, json::error_handler_t::replace);
             out += ": ";
-            append_canonical(item, out);
+            append_canonical(item, out, depth + 1);
         }
         out += '}';
     } else if (v.is_array()) {
         out += '[';
         for (size_t i = 0; i < v.size(); ++i) {
             if (i) out += ", ";
-            append_canonical(v[i], out);
+            append_canonical(v[i], out, depth + 1);
         }
         out += ']';
     } else {
@@ -426,7 +430,12 @@ class Compiler {
             const bool typed_ok =
                 types.empty() || std::any_of(types.begin(), types.end(),
                                              [&](const auto& t) { return matches_type(v, t); });
-            if (typed_ok) n.literals.push_back(canonical_json(v));
+            if (!typed_ok) continue;
+            try {
+                n.literals.push_back(canonical_json(v));
+            } catch (const SchemaError& e) {
+                throw SchemaError(path, "enum/const value nested too deeply");
+            }
         }
         if (n.literals.empty()) throw SchemaError(path, "no enum/const value matches the type");
         std::sort(n.literals.begin(), n.literals.end());
@@ -627,6 +636,11 @@ void Grammar::finish() {
     // input (`{"$ref": "#"}` at the root, anyOf listing itself).
     enum class Mark : uint8_t { None, Active, Done };
     std::vector<Mark> mark(nodes.size(), Mark::None);
+    // Flattened lists copy shared anyOf lists into every node that wraps
+    // them; bound the total so a small schema cannot ask for gigabytes.
+    constexpr size_t kMaxAltEntries = 1'000'000;
+    size_t total = 0;
+    std::vector<NodeId> stamp(nodes.size(), 0);  // id + 1 of the node whose list holds it
     auto flatten = [&](auto& self, NodeId id) -> void {
         if (mark[id] == Mark::Done) return;
         if (mark[id] == Mark::Active)
@@ -638,13 +652,18 @@ void Grammar::finish() {
             return;
         }
         mark[id] = Mark::Active;
+        for (NodeId o : n.options) self(self, o);
+        // Merge without recursion in between, so `stamp` marks stay ours.
         std::vector<NodeId> alts;
-        for (NodeId o : n.options) {
-            self(self, o);
+        for (NodeId o : nodes[id].options) {
             for (NodeId a : nodes[o].alts) {
-                if (std::find(alts.begin(), alts.end(), a) == alts.end()) alts.push_back(a);
+                if (stamp[a] == id + 1) continue;
+                stamp[a] = id + 1;
+                alts.push_back(a);
             }
         }
+        total += alts.size();
+        if (total > kMaxAltEntries) throw SchemaError("", "schema too large (anyOf/$ref fan-out)");
         nodes[id].alts = std::move(alts);
         mark[id] = Mark::Done;
     };

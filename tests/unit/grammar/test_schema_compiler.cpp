@@ -72,6 +72,28 @@ TEST(SchemaCompiler, RefCyclesThatConsumeNothingAreErrorsNotHangs) {
         R"({"$defs": {"n": {"type": "array", "items": {"$ref": "#/$defs/n"}}}, "$ref": "#/$defs/n"})")));
 }
 
+TEST(SchemaCompiler, HostileSizesAreTypedErrorsNotCrashes) {
+    const json deep = json::parse(std::string(10'000, '[') + "1" + std::string(10'000, ']'));
+    EXPECT_EQ(error_path(json{{"properties", {{"a", {{"const", deep}}}}}}), "/properties/a");
+    json nested = json::object();
+    for (int i = 0; i < 200; ++i) nested = json{{"items", nested}};
+    EXPECT_EQ(error_path(nested).rfind("/items/items", 0), 0u);
+    // Many wrappers around one wide anyOf: the flattened lists would be huge.
+    json wide = json::array();
+    for (int i = 0; i < 2000; ++i) wide.push_back(json{{"const", i}});
+    json wrappers = json::array();
+    for (int i = 0; i < 2000; ++i) {
+        wrappers.push_back(json{{"anyOf", json::array({json{{"$ref", "#/$defs/w"}}})}});
+    }
+    const json fan = {{"$defs", {{"w", {{"anyOf", wide}}}}}, {"anyOf", wrappers}};
+    try {
+        compile_schema(fan);
+        ADD_FAILURE() << "compiled";
+    } catch (const SchemaError& e) {
+        EXPECT_NE(std::string(e.what()).find("fan-out"), std::string::npos) << e.what();
+    }
+}
+
 TEST(SchemaCompiler, UnenforcedKeywordsAreReportedOnceWithTheirPath) {
     const Grammar g = compile_schema(json::parse(R"({
         "type": "object",
