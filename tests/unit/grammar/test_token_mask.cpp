@@ -204,5 +204,34 @@ TEST(TokenMask, ApplyMaskSetsExactlyTheDisallowedLogitsToMinusInfinity) {
     }
 }
 
+// The validator the walks rely on must itself catch violations.
+TEST(TokenMask, TheIndependentValidatorRejectsWhatTheSchemaForbids) {
+    const auto schema = nlohmann::json::parse(load("structured.json")[0]["input_schema"].dump());
+    const testing::Validator v(schema);
+    auto doc = nlohmann::json::parse(
+        R"({"id": "toolu_1", "tree": {"name": "a_b", "weight": 5}, "count": 3, "value": 42, "version": 2, "tags": ["x"]})");
+    ASSERT_EQ(v.check(doc), "");
+    auto bad = [&](const char* pointer, nlohmann::json value) {
+        auto d = doc;
+        d[nlohmann::json::json_pointer(pointer)] = std::move(value);
+        return !v.check(d).empty();
+    };
+    EXPECT_TRUE(bad("/id", "tool_1"));
+    EXPECT_TRUE(bad("/tree/name", "A"));
+    EXPECT_TRUE(bad("/tree/name", "abcdefghijklm"));
+    EXPECT_TRUE(bad("/tree/weight", 126));
+    EXPECT_TRUE(bad("/tree/extra", 1));
+    EXPECT_TRUE(bad("/count", 0));
+    EXPECT_TRUE(bad("/value", 9));
+    EXPECT_TRUE(bad("/value", "abcd"));
+    EXPECT_TRUE(bad("/mode", "medium"));
+    EXPECT_TRUE(bad("/version", 3));
+    EXPECT_TRUE(bad("/tags", nlohmann::json::array()));
+    EXPECT_TRUE(bad("/tags/0", ""));
+    auto missing = doc;
+    missing.erase("tree");
+    EXPECT_FALSE(v.check(missing).empty());
+}
+
 }  // namespace
 }  // namespace pensieve::grammar

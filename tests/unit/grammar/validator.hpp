@@ -7,8 +7,9 @@
 #include <nlohmann/json.hpp>
 
 #include <cmath>
-#include <regex>
+#include <cstdint>
 #include <string>
+#include <vector>
 
 namespace pensieve::grammar::testing {
 
@@ -20,6 +21,95 @@ class Validator {
     std::string check(const nlohmann::json& v) const { return check(root_, v, "", 0); }
 
   private:
+    // A small backtracking regex for the test schemas' patterns: literals,
+    // escaped punctuation, [a-z_] classes, \\d, \\w, quantifiers ? * + {m}
+    // {m,} {m,n}, anchors ^ and $. (std::regex is avoided on purpose.)
+    struct Atom {
+        bool cls[128] = {};
+        size_t lo = 1, hi = 1;
+    };
+    static std::vector<Atom> parse_pattern(const std::string& p, bool& anchored_start,
+                                           bool& anchored_end) {
+        std::vector<Atom> atoms;
+        size_t i = 0;
+        anchored_start = !p.empty() && p[0] == '^';
+        if (anchored_start) i = 1;
+        anchored_end = false;
+        while (i < p.size()) {
+            if (p[i] == '$' && i + 1 == p.size()) {
+                anchored_end = true;
+                break;
+            }
+            Atom a;
+            auto add_escape = [&](char e) {
+                for (int c = 0; c < 128; ++c) {
+                    const bool digit = c >= '0' && c <= '9';
+                    const bool word =
+                        digit || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
+                    if ((e == 'd' && digit) || (e == 'w' && word) || c == e) a.cls[c] = true;
+                }
+            };
+            if (p[i] == '[') {
+                ++i;
+                while (p[i] != ']') {
+                    if (p[i] == '\\') {
+                        add_escape(p[i + 1]);
+                        i += 2;
+                    } else if (i + 2 < p.size() && p[i + 1] == '-' && p[i + 2] != ']') {
+                        for (int c = p[i]; c <= p[i + 2]; ++c) a.cls[c] = true;
+                        i += 3;
+                    } else {
+                        a.cls[static_cast<int>(p[i++])] = true;
+                    }
+                }
+                ++i;
+            } else if (p[i] == '\\') {
+                add_escape(p[i + 1]);
+                i += 2;
+            } else {
+                a.cls[static_cast<int>(p[i++])] = true;
+            }
+            if (i < p.size() && (p[i] == '?' || p[i] == '*' || p[i] == '+')) {
+                a.lo = p[i] == '+' ? 1 : 0;
+                a.hi = p[i] == '?' ? 1 : SIZE_MAX;
+                ++i;
+            } else if (i < p.size() && p[i] == '{') {
+                const size_t close = p.find('}', i);
+                const std::string body = p.substr(i + 1, close - i - 1);
+                const size_t comma = body.find(',');
+                a.lo = std::stoul(body.substr(0, comma));
+                a.hi = comma == std::string::npos ? a.lo
+                       : comma + 1 == body.size() ? SIZE_MAX
+                                                  : std::stoul(body.substr(comma + 1));
+                i = close + 1;
+            }
+            atoms.push_back(a);
+        }
+        return atoms;
+    }
+    static bool match_here(const std::vector<Atom>& atoms, size_t k, const std::string& s, size_t i,
+                           bool end) {
+        if (k == atoms.size()) return !end || i == s.size();
+        const Atom& a = atoms[k];
+        size_t n = 0;
+        while (n < a.hi && i + n < s.size() && static_cast<unsigned char>(s[i + n]) < 128 &&
+               a.cls[static_cast<unsigned char>(s[i + n])]) {
+            ++n;
+        }
+        for (size_t take = n + 1; take-- > a.lo;) {
+            if (match_here(atoms, k + 1, s, i + take, end)) return true;
+        }
+        return false;
+    }
+    static bool pattern_search(const std::string& pattern, const std::string& s) {
+        bool start = false, end = false;
+        const auto atoms = parse_pattern(pattern, start, end);
+        for (size_t i = 0; i <= (start ? 0 : s.size()); ++i) {
+            if (match_here(atoms, 0, s, i, end)) return true;
+        }
+        return false;
+    }
+
     static size_t code_points(const std::string& s) {
         size_t n = 0;
         for (unsigned char c : s) n += (c & 0xC0) != 0x80;
@@ -104,8 +194,7 @@ class Validator {
                 return at + ": too short";
             if (s.contains("maxLength") && n > s["maxLength"].get<size_t>())
                 return at + ": too long";
-            if (s.contains("pattern") &&
-                !std::regex_search(str, std::regex(s["pattern"].get<std::string>()))) {
+            if (s.contains("pattern") && !pattern_search(s["pattern"].get<std::string>(), str)) {
                 return at + ": pattern mismatch " + str;
             }
         }
