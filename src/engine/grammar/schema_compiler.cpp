@@ -614,11 +614,34 @@ std::string canonical_json(const json& value) {
     return out;
 }
 
+namespace {
+
+// Whether the document nests deeper than `limit`; recurses at most `limit`
+// levels, so checking a hostile document cannot itself exhaust the stack.
+template <class J>
+bool nests_deeper(const J& j, int limit) {
+    if (!j.is_structured()) return false;
+    if (limit == 0) return true;
+    for (const auto& item : j) {
+        if (nests_deeper(item, limit - 1)) return true;
+    }
+    return false;
+}
+
+constexpr int kMaxSchemaJsonDepth = 256;
+
+}  // namespace
+
 Grammar compile_schema(const json& schema, const CompileOptions& options) {
+    if (nests_deeper(schema, kMaxSchemaJsonDepth))
+        throw SchemaError("", "schema nested too deeply");
     return Compiler(schema, options).run();
 }
 
 Grammar compile_schema(const nlohmann::json& schema, const CompileOptions& options) {
+    // Checked before the conversion, which copies recursively.
+    if (nests_deeper(schema, kMaxSchemaJsonDepth))
+        throw SchemaError("", "schema nested too deeply");
     return compile_schema(json(schema), options);
 }
 
