@@ -46,6 +46,17 @@ const Setup& setup() {
             st(data / "structured.json");
         json tools = json::parse(t);
         for (const json& x : json::parse(st)) tools.push_back(x);
+        // tool_choice "any": {"name": <tool>, "arguments": <its input>} for any tool.
+        json branches = json::array();
+        for (const json& tool : json::parse(std::ifstream(data / "claude_code_tools.json"))) {
+            branches.push_back(
+                json{{"type", "object"},
+                     {"properties",
+                      {{"name", {{"const", tool["name"]}}}, {"arguments", tool["input_schema"]}}},
+                     {"required", {"name", "arguments"}},
+                     {"additionalProperties", false}});
+        }
+        tools.push_back(json{{"name", "any_tool"}, {"input_schema", json{{"anyOf", branches}}}});
         // JSON mode: any object.
         tools.push_back(json{{"name", "json_mode"}, {"input_schema", json{{"type", "object"}}}});
         return Setup{std::move(tok), std::move(vocab), std::move(tools), json::parse(c)};
@@ -120,7 +131,7 @@ void BM_VocabularyBuild(benchmark::State& state) {
 
 const bool registered = [] {
     for (const char* name : {"Bash", "Read", "Edit", "MultiEdit", "Write", "Glob", "Grep",
-                             "TodoWrite", "bounded_integers_anyof_ref", "json_mode"}) {
+                             "TodoWrite", "bounded_integers_anyof_ref", "json_mode", "any_tool"}) {
         for (auto [label, cache] :
              {std::pair{"uncached", Cache::Uncached}, std::pair{"first", Cache::First},
               std::pair{"warm", Cache::Warm}}) {

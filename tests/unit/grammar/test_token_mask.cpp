@@ -130,6 +130,25 @@ TEST(TokenMask, ClaudeCodeToolCallsFromRandomWalksParseAndValidate) {
     }
 }
 
+// tool_choice "any": one call to any tool, as {"name": ..., "arguments": ...};
+// the branches run side by side until the name decides.
+json any_tool_schema(const json& tools) {
+    json branches = json::array();
+    for (const json& tool : tools) {
+        branches.push_back(
+            json{{"type", "object"},
+                 {"properties",
+                  {{"name", {{"const", tool["name"]}}}, {"arguments", tool["input_schema"]}}},
+                 {"required", {"name", "arguments"}},
+                 {"additionalProperties", false}});
+    }
+    return json{{"anyOf", branches}};
+}
+
+TEST(TokenMask, ACallToAnyOfTheToolsFromRandomWalksValidates) {
+    random_walks(any_tool_schema(load("claude_code_tools.json")), 4, 10, 13);
+}
+
 TEST(TokenMask, BoundedIntegersAnyOfAndRecursiveRefsFromRandomWalksValidate) {
     for (const json& s : load("structured.json")) random_walks(s["input_schema"], 8, 6, 11);
 }
