@@ -124,6 +124,26 @@ void BM_MaskPerToken(benchmark::State& state, const std::string& name, Cache cac
                            benchmark::Counter::OneK::kIs1000);
 }
 
+// Setting the disallowed logits of a 49152-token vocabulary to -inf, for a
+// mask inside a string (most tokens allowed) and at a key (few allowed).
+void BM_ApplyMask(benchmark::State& state) {
+    const Setup& s = setup();
+    const auto grammar =
+        std::make_shared<const g::Grammar>(g::compile_schema(s.tools[0]["input_schema"]));
+    g::Constraint c(std::make_shared<const g::GrammarMasks>(grammar, s.vocab));
+    const bool in_string = state.range(0) != 0;
+    const std::string prefix = in_string ? R"({"command": "ls)" : R"({"command": "ls", )";
+    for (auto id : s.tok.encode(prefix, pensieve::tokenizer::Specials::AsText)) c.accept(id);
+    std::vector<uint64_t> mask(s.vocab->words());
+    const size_t allowed = c.fill_mask(mask);
+    std::vector<float> logits(s.vocab->size(), 0.5f);
+    for (auto _ : state) {
+        g::apply_mask(mask, logits);
+        benchmark::DoNotOptimize(logits.data());
+    }
+    state.counters["allowed"] = static_cast<double>(allowed);
+}
+
 void BM_VocabularyBuild(benchmark::State& state) {
     const Setup& s = setup();
     for (auto _ : state) benchmark::DoNotOptimize(g::TokenVocabulary::from_tokenizer(s.tok));
@@ -143,6 +163,10 @@ const bool registered = [] {
                 ->Unit(benchmark::kMicrosecond);
         }
     }
+    benchmark::RegisterBenchmark("BM_ApplyMask", BM_ApplyMask)
+        ->Arg(1)
+        ->Arg(0)
+        ->Unit(benchmark::kMicrosecond);
     benchmark::RegisterBenchmark("BM_VocabularyBuild", BM_VocabularyBuild)
         ->Unit(benchmark::kMillisecond);
     return true;
