@@ -52,7 +52,8 @@ const char* signal_name(int sig) {
 // the mmap threshold rises to the largest block freed (up to 32 MiB), so
 // after one large request body every later one comes from the heap, where it
 // fragments. Two arenas, and a fixed 1 MiB threshold (large buffers are
-// mapped and unmapped whole), keep RSS flat under a steady load.
+// mapped and unmapped whole), keep RSS flat under a steady load; serve()
+// also trims the heap every few seconds.
 void bound_allocator_growth() {
     mallopt(M_ARENA_MAX, 2);
     mallopt(M_MMAP_THRESHOLD, 1 << 20);
@@ -156,8 +157,16 @@ void serve(ServeOptions o) {
         o.server.api_key.empty() ? "" : ", API key required");
     std::fflush(stdout);
 
-    int sig = 0;
-    sigwait(&signals, &sig);
+    // While waiting for a signal, hand the allocator's free pages back to the
+    // system every few seconds: after a burst of large requests the heap
+    // keeps their high-water mark otherwise (malloc_trim takes well under a
+    // millisecond with two arenas).
+    int sig = -1;
+    const timespec every{.tv_sec = 5, .tv_nsec = 0};
+    while (sig < 0) {
+        sig = sigtimedwait(&signals, nullptr, &every);
+        if (sig < 0) malloc_trim(0);
+    }
     shut_down(http, worker, o.shutdown_grace_s, sig, signals);
 }
 
