@@ -80,7 +80,7 @@ std::vector<int32_t> expected_ids(const Setup& s, const api::MessagesRequest& r)
         markers.push_back("\x1e" + std::to_string(i) + "\x1f");
         marked[i]["content"] = markers.back();
     }
-    const std::string render = s.prompt.render(marked);
+    const std::string render = s.prompt.render(marked).text;
     std::vector<tokenizer::Segment> segments;
     size_t cursor = 0;
     for (size_t i = 0; i < markers.size(); ++i) {
