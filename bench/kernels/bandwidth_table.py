@@ -1,4 +1,4 @@
-"""The kernel targets of issue #3 as one table, from real runs of
+"""The kernels' bandwidth targets as one table, from real runs of
 pensieve_bench_kernels: read bandwidth (a STREAM-like sum, and the 8-stream
 access pattern of the GEMV), GEMV from memory (BM_GemvCold) as GB/s and as a
 share of the STREAM-like bandwidth, and Q4_K GEMM per-token speed against
