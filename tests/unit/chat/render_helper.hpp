@@ -1,5 +1,6 @@
 // Test helpers: render a template source with variables given as JSON, read a
-// real template from tests/data/chat_templates, check a generated id's shape.
+// real template from tests/data/chat_templates, build a vocabulary of control
+// tokens, check a generated id's shape.
 #pragma once
 
 #include <cctype>
@@ -9,9 +10,13 @@
 #include <sstream>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
+#include "../tokenizer/test_support.hpp"
 #include "chat/json_io.hpp"
 #include "chat/template.hpp"
+#include "gguf/file.hpp"
+#include "tokenizer/tokenizer.hpp"
 
 namespace pensieve::chat::testing {
 
@@ -32,6 +37,15 @@ inline std::string template_source(const std::string& name) {
     std::ostringstream s;
     s << in.rdbuf();
     return s.str();
+}
+
+// A byte-level vocabulary in which each of `controls` is one control token.
+inline tokenizer::Tokenizer control_vocabulary(const std::vector<std::string>& controls) {
+    std::vector<tokenizer::testing::TinyToken> extra;
+    for (const auto& t : controls) extra.push_back({t, 3});  // TokenType::Control
+    const std::vector<uint8_t> bytes =
+        tokenizer::testing::tiny_byte_level_vocab(extra, {}).to_bytes();
+    return tokenizer::Tokenizer::from_gguf(gguf::GgufFile::parse(bytes));
 }
 
 // Whether `s` is `prefix` followed by `n` base62 characters (n = 0: any number >= 1).

@@ -31,8 +31,6 @@ using nlohmann::ordered_json;
 using tokenizer::TokenId;
 using tokenizer::Tokenizer;
 
-constexpr int32_t kControl = 3;
-
 std::size_t occurrences(std::string_view text, std::string_view what) {
     std::size_t n = 0;
     for (std::size_t at = text.find(what); at != std::string_view::npos;
@@ -122,13 +120,7 @@ const std::vector<std::string>& control_texts() {
 
 // A byte-level vocabulary where each of control_texts() is one control token.
 const Tokenizer& tiny_tokenizer() {
-    static const Tokenizer tok = [] {
-        std::vector<tokenizer::testing::TinyToken> extra;
-        for (const auto& t : control_texts()) extra.push_back({t, kControl});
-        const std::vector<uint8_t> bytes =
-            tokenizer::testing::tiny_byte_level_vocab(extra, {}).to_bytes();
-        return Tokenizer::from_gguf(gguf::GgufFile::parse(bytes));
-    }();
+    static const Tokenizer tok = testing::control_vocabulary(control_texts());
     return tok;
 }
 

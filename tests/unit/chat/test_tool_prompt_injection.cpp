@@ -51,13 +51,7 @@ const std::vector<std::string> kControls = {"<|im_start|>",
                                             "<bos>"};
 
 const Tokenizer& tiny_tokenizer() {
-    static const Tokenizer tok = [] {
-        std::vector<tokenizer::testing::TinyToken> extra;
-        for (const auto& t : kControls) extra.push_back({t, 3});
-        const std::vector<uint8_t> bytes =
-            tokenizer::testing::tiny_byte_level_vocab(extra, {}).to_bytes();
-        return Tokenizer::from_gguf(gguf::GgufFile::parse(bytes));
-    }();
+    static const Tokenizer tok = testing::control_vocabulary(kControls);
     return tok;
 }
 
