@@ -274,7 +274,7 @@ void Scheduler::build_batch() {
     last_prefill_ = static_cast<int64_t>(batch_.size()) - last_decode_;
 }
 
-bool Scheduler::run_batch() {
+void Scheduler::run_batch() {
     // Decode tokens' K/V land in the cache during this pass. Nothing else
     // changes until it has succeeded, so a failed pass can be run again.
     std::span<const float> logits;
@@ -301,7 +301,7 @@ bool Scheduler::run_batch() {
         }
         last_prefill_ = 0;
         last_decode_ = 0;
-        return false;
+        return;
     }
     if (!suspects_.empty()) suspects_.pop_front();  // passed alone: cleared
     for (const model::BatchToken& t : batch_) {
@@ -341,7 +341,6 @@ bool Scheduler::run_batch() {
             fail(s, e.what());
         }
     }
-    return true;
 }
 
 GenerateResult Scheduler::run(const GenerateRequest& request,

@@ -132,7 +132,7 @@ class Scheduler {
     void fail(Sequence& s, const std::string& what);
     bool emit(Sequence& s, int32_t token);  // true when the sequence finished
     void build_batch();
-    bool run_batch();  // false: the forward pass failed (and its sequences were handled)
+    void run_batch();  // a failed pass is handled here: its sequences become suspects or fail
 
     const model::Model& model_;
     const tokenizer::Tokenizer& tokenizer_;
