@@ -172,13 +172,13 @@ std::vector<std::string> stop_sequences(const json& s, const RequestLimits& limi
 // recursion.
 std::size_t nesting(const json& v) {
     std::size_t deepest = 0;
-    std::vector<std::pair<const json*, std::size_t>> todo{{&v, 0}};
-    while (!todo.empty()) {
-        const auto [node, depth] = todo.back();
-        todo.pop_back();
+    std::vector<std::pair<const json*, std::size_t>> pending{{&v, 0}};
+    while (!pending.empty()) {
+        const auto [node, depth] = pending.back();
+        pending.pop_back();
         if (!node->is_structured()) continue;
         deepest = std::max(deepest, depth + 1);
-        for (const json& child : *node) todo.emplace_back(&child, depth + 1);
+        for (const json& child : *node) pending.emplace_back(&child, depth + 1);
     }
     return deepest;
 }
