@@ -62,13 +62,9 @@ struct Walk {
     std::size_t blocks = 0;
 };
 
-std::string content_text(const json& content, const FieldPath& at, Walk& w, bool in_tool_result);
-
-// Appends the text of one content block to `out` ("\n" between texts): text
-// blocks, and tool results (whose content is text too). Other blocks are left
-// out and their type recorded.
-void append_block_text(const json& block, const FieldPath& at, Walk& w, bool in_tool_result,
-                       std::string& out) {
+// The type of one content block, checked and counted against the request's
+// block limit.
+const std::string& block_type(const json& block, const FieldPath& at, Walk& w) {
     if (++w.blocks > w.limits.max_content_blocks) {
         over_limit(at, "more than", w.limits.max_content_blocks, "content blocks in the request");
     }
@@ -79,40 +75,131 @@ void append_block_text(const json& block, const FieldPath& at, Walk& w, bool in_
     }
     const auto& type = type_value->get_ref<const std::string&>();
     check_length(type, at / "type", w.limits.max_block_type_bytes);
-    if (type == "text") {
-        const json* text = member(block, "text");
-        if (text == nullptr || !text->is_string()) {
-            throw invalid_request((at / "text").str() + ": expected a string");
-        }
-        join(out, text->get_ref<const std::string&>(), "\n");
-        return;
-    }
-    if (type == "tool_result" && in_tool_result) {
-        // The API allows text, image and document blocks here; refusing nested
-        // results also keeps this walk two levels deep at most.
-        throw invalid_request(at.str() +
-                              ": a tool_result block cannot be inside another tool_result");
-    }
-    const json* content = type == "tool_result" ? member(block, "content") : nullptr;
-    if (content != nullptr) {
-        join(out, content_text(*content, at / "content", w, true), "\n");
-        return;
-    }
+    return type;
+}
+
+const std::string& string_member(const json& block, const char* key, const FieldPath& at) {
+    const json* v = member(block, key);
+    if (v == nullptr || !v->is_string())
+        throw invalid_request((at / key).str() + ": expected a string");
+    return v->get_ref<const std::string&>();
+}
+
+void note_dropped(Walk& w, const std::string& type) {
     if (w.dropped.size() < kMaxDroppedTypes &&
         std::find(w.dropped.begin(), w.dropped.end(), type) == w.dropped.end()) {
         w.dropped.push_back(type);
     }
 }
 
-// The text of a content value (a string or an array of blocks).
-std::string content_text(const json& content, const FieldPath& at, Walk& w, bool in_tool_result) {
+// The text of a value that may hold only text blocks (the system prompt, a
+// tool result's content): a string, or its text blocks joined by `separator`;
+// other blocks (images, documents) are left out and their type recorded.
+std::string text_of(const json& content, const FieldPath& at, Walk& w, std::string_view separator,
+                    bool in_tool_result) {
     if (content.is_string()) return content.get<std::string>();
     if (!content.is_array()) wrong_type(at, "a string or an array of content blocks", content);
     std::string out;
     for (std::size_t i = 0; i < content.size(); ++i) {
-        append_block_text(content[i], at / i, w, in_tool_result, out);
+        const FieldPath where = at / i;
+        const std::string& type = block_type(content[i], where, w);
+        if (type == "text") {
+            join(out, string_member(content[i], "text", where), separator);
+        } else if (type == "tool_result" && in_tool_result) {
+            // The API allows text, image and document blocks here; refusing
+            // nested results also keeps this walk two levels deep at most.
+            throw invalid_request(where.str() +
+                                  ": a tool_result block cannot be inside another tool_result");
+        } else {
+            note_dropped(w, type);
+        }
     }
     return out;
+}
+
+// The content of one turn, checked: a string when it holds only text (its
+// text blocks joined by "\n"), else the array of blocks kept: text, tool_use
+// (assistant turns) and tool_result (user turns, its content made text).
+// Thinking blocks sent back in history are accepted and left out, as are
+// images and documents (recorded).
+json turn_content(const json& content, const FieldPath& at, Walk& w, const std::string& role) {
+    if (content.is_string()) return content;
+    if (!content.is_array()) wrong_type(at, "a string or an array of content blocks", content);
+    json kept = json::array();
+    bool only_text = true;
+    for (std::size_t i = 0; i < content.size(); ++i) {
+        const FieldPath where = at / i;
+        const json& block = content[i];
+        const std::string& type = block_type(block, where, w);
+        if (type == "text") {
+            kept.push_back({{"type", "text"}, {"text", string_member(block, "text", where)}});
+        } else if (type == "tool_use") {
+            if (role != "assistant") {
+                throw invalid_request(where.str() +
+                                      ": a tool_use block belongs in an assistant turn");
+            }
+            const json* input = member(block, "input");
+            if (input == nullptr || !input->is_object()) {
+                throw invalid_request((where / "input").str() + ": expected an object");
+            }
+            kept.push_back({{"type", "tool_use"},
+                            {"id", string_member(block, "id", where)},
+                            {"name", string_member(block, "name", where)},
+                            {"input", *input}});
+            only_text = false;
+        } else if (type == "tool_result") {
+            if (role != "user") {
+                throw invalid_request(where.str() + ": a tool_result block belongs in a user turn");
+            }
+            json result = {{"type", "tool_result"},
+                           {"tool_use_id", string_member(block, "tool_use_id", where)},
+                           {"content", ""}};
+            const json* result_content = member(block, "content");
+            if (result_content != nullptr && !result_content->is_null()) {
+                result["content"] = text_of(*result_content, where / "content", w, "\n", true);
+            }
+            const json* is_error = member(block, "is_error");
+            if (is_error != nullptr && !is_error->is_null()) {
+                if (!is_error->is_boolean()) wrong_type(where / "is_error", "a boolean", *is_error);
+                result["is_error"] = *is_error;
+            }
+            kept.push_back(std::move(result));
+            only_text = false;
+        } else if (type != "thinking" && type != "redacted_thinking") {
+            note_dropped(w, type);
+        }
+    }
+    if (!only_text) return kept;
+    std::string text;
+    for (const json& b : kept) join(text, b["text"].get_ref<const std::string&>(), "\n");
+    return text;
+}
+
+// A turn's content as blocks (a string becomes one text block).
+json as_blocks(json content) {
+    if (content.is_array()) return content;
+    return json::array({{{"type", "text"}, {"text", std::move(content)}}});
+}
+
+// Merges `next` into `prev` (consecutive turns of one role): text is joined
+// by a blank line, as separate turns read; blocks are concatenated.
+void merge_content(json& prev, json next) {
+    if (prev.is_string() && next.is_string()) {
+        join(prev.get_ref<std::string&>(), next.get_ref<const std::string&>(), "\n\n");
+        return;
+    }
+    json blocks = as_blocks(std::move(prev));
+    json more = as_blocks(std::move(next));
+    for (std::size_t i = 0; i < more.size(); ++i) {
+        if (i == 0 && !blocks.empty() && blocks.back()["type"] == "text" &&
+            more[0]["type"] == "text") {
+            join(blocks.back()["text"].get_ref<std::string&>(),
+                 more[0]["text"].get_ref<const std::string&>(), "\n\n");
+            continue;
+        }
+        blocks.push_back(std::move(more[i]));
+    }
+    prev = std::move(blocks);
 }
 
 // Claude Code's first system block carries a per-request nonce
@@ -128,8 +215,12 @@ std::string system_text(const json& system, Walk& w) {
     if (!system.is_array()) wrong_type(at, "a string or an array of text blocks", system);
     std::string out;
     for (std::size_t i = 0; i < system.size(); ++i) {
-        std::string text;
-        append_block_text(system[i], at / i, w, false, text);
+        const FieldPath where = at / i;
+        if (block_type(system[i], where, w) != "text") {
+            note_dropped(w, system[i]["type"].get<std::string>());
+            continue;
+        }
+        const std::string& text = string_member(system[i], "text", where);
         if (text.empty() || is_billing_header(text)) continue;
         join(out, text, "\n\n");
     }
@@ -183,33 +274,148 @@ std::size_t nesting(const json& v) {
     return deepest;
 }
 
-// Tools are not used yet (see MessagesRequest::tools_ignored); only their
-// bounds are checked, so that what tool use will read is already bounded.
-bool check_tools(const json& tools, const RequestLimits& limits) {
+bool valid_tool_name(const std::string& name) {
+    if (name.empty() || name.size() > 64) return false;
+    return std::all_of(name.begin(), name.end(), [](char c) {
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+               c == '_' || c == '-';
+    });
+}
+
+void check_schema_depth(const json& schema, const FieldPath& at, const RequestLimits& limits) {
+    if (nesting(schema) > limits.max_schema_depth) {
+        over_limit(at, "nested deeper than", limits.max_schema_depth, "levels");
+    }
+}
+
+// Tool definitions: bounded, names as the API allows them and unique. The
+// rest of each definition (input_schema an object, server tools) is checked
+// where tools are rendered (chat/tools/tool_prompt.hpp).
+void check_tools(const json& tools, const RequestLimits& limits) {
     const FieldPath at("tools");
     if (!tools.is_array()) wrong_type(at, "an array", tools);
     if (tools.size() > limits.max_tools) over_limit(at, "more than", limits.max_tools, "tools");
+    std::vector<std::string> names;
     for (std::size_t i = 0; i < tools.size(); ++i) {
         const json& tool = tools[i];
-        if (!tool.is_object()) continue;
         const FieldPath where = at / i;
+        if (!tool.is_object()) wrong_type(where, "a tool object", tool);
         const json* name = member(tool, "name");
-        if (name != nullptr && name->is_string()) {
-            check_length(name->get_ref<const std::string&>(), where / "name",
-                         limits.max_tool_name_bytes);
+        if (name == nullptr) throw invalid_request((where / "name").str() + ": Field required");
+        if (!name->is_string()) wrong_type(where / "name", "a string", *name);
+        const auto& text = name->get_ref<const std::string&>();
+        check_length(text, where / "name", limits.max_tool_name_bytes);
+        if (!valid_tool_name(text)) {
+            throw invalid_request((where / "name").str() +
+                                  ": must match ^[a-zA-Z0-9_-]{1,64}$, got \"" + text + "\"");
         }
+        names.push_back(text);
         const json* description = member(tool, "description");
         if (description != nullptr && description->is_string()) {
             check_length(description->get_ref<const std::string&>(), where / "description",
                          limits.max_tool_description_bytes);
         }
         const json* schema = member(tool, "input_schema");
-        if (schema != nullptr && nesting(*schema) > limits.max_schema_depth) {
-            over_limit(where / "input_schema", "nested deeper than", limits.max_schema_depth,
-                       "levels");
+        if (schema != nullptr) check_schema_depth(*schema, where / "input_schema", limits);
+    }
+    std::sort(names.begin(), names.end());
+    const auto dup = std::adjacent_find(names.begin(), names.end());
+    if (dup != names.end()) {
+        throw invalid_request("tools: tool names must be unique; \"" + *dup + "\" is repeated");
+    }
+}
+
+chat::ToolChoice tool_choice(const json& v, const json& tools) {
+    const FieldPath at("tool_choice");
+    if (!v.is_object()) wrong_type(at, "an object", v);
+    const json* type = member(v, "type");
+    if (type == nullptr) throw invalid_request((at / "type").str() + ": Field required");
+    if (!type->is_string()) wrong_type(at / "type", "a string", *type);
+    const auto& kind = type->get_ref<const std::string&>();
+    chat::ToolChoice c;
+    if (kind == "auto") {
+        c.kind = chat::ToolChoice::Kind::Auto;
+    } else if (kind == "any") {
+        c.kind = chat::ToolChoice::Kind::Any;
+    } else if (kind == "tool") {
+        c.kind = chat::ToolChoice::Kind::Tool;
+    } else if (kind == "none") {
+        c.kind = chat::ToolChoice::Kind::None;
+    } else {
+        throw invalid_request((at / "type").str() +
+                              ": must be \"auto\", \"any\", \"tool\" or \"none\"");
+    }
+    const json* parallel = member(v, "disable_parallel_tool_use");
+    if (parallel != nullptr && !parallel->is_null()) {
+        if (!parallel->is_boolean()) {
+            wrong_type(at / "disable_parallel_tool_use", "a boolean", *parallel);
+        }
+        c.disable_parallel = parallel->get<bool>();
+    }
+    const bool needs_tools =
+        c.kind == chat::ToolChoice::Kind::Any || c.kind == chat::ToolChoice::Kind::Tool;
+    if (needs_tools && (!tools.is_array() || tools.empty())) {
+        throw invalid_request(at.str() + ": \"" + kind + "\" needs tools, and none were given");
+    }
+    if (c.kind == chat::ToolChoice::Kind::Tool) {
+        const json* name = member(v, "name");
+        if (name == nullptr) throw invalid_request((at / "name").str() + ": Field required");
+        if (!name->is_string()) wrong_type(at / "name", "a string", *name);
+        c.name = name->get<std::string>();
+        const bool known = std::any_of(tools.begin(), tools.end(), [&](const json& t) {
+            return t.is_object() && t.contains("name") && t["name"] == c.name;
+        });
+        if (!known) {
+            throw invalid_request((at / "name").str() + ": no tool named \"" + c.name +
+                                  "\" in tools");
         }
     }
-    return !tools.empty();
+    return c;
+}
+
+// Structured output: {"type": "json_schema", "schema": {...}}, sent as
+// `output_format` or `output_config.format`.
+json output_schema(const json& format, const FieldPath& at, const RequestLimits& limits) {
+    if (!format.is_object()) wrong_type(at, "an object", format);
+    const json* type = member(format, "type");
+    if (type == nullptr || *type != "json_schema") {
+        throw invalid_request((at / "type").str() + ": must be \"json_schema\"");
+    }
+    const json* schema = member(format, "schema");
+    if (schema == nullptr) throw invalid_request((at / "schema").str() + ": Field required");
+    if (!schema->is_object()) wrong_type(at / "schema", "an object", *schema);
+    check_schema_depth(*schema, at / "schema", limits);
+    return *schema;
+}
+
+Thinking thinking_field(const json& v, int64_t max_tokens, Endpoint endpoint) {
+    const FieldPath at("thinking");
+    if (!v.is_object()) wrong_type(at, "an object", v);
+    const json* type = member(v, "type");
+    if (type == nullptr) throw invalid_request((at / "type").str() + ": Field required");
+    Thinking t;
+    if (*type == "enabled") {
+        t.mode = Thinking::Mode::Enabled;
+    } else if (*type == "disabled") {
+        t.mode = Thinking::Mode::Disabled;
+    } else if (*type == "adaptive") {
+        t.mode = Thinking::Mode::Adaptive;
+    } else {
+        throw invalid_request((at / "type").str() +
+                              ": must be \"enabled\", \"disabled\" or \"adaptive\"");
+    }
+    if (t.mode != Thinking::Mode::Enabled) return t;
+    const json* budget = member(v, "budget_tokens");
+    if (budget == nullptr) throw invalid_request((at / "budget_tokens").str() + ": Field required");
+    if (!budget->is_number_integer()) wrong_type(at / "budget_tokens", "an integer", *budget);
+    t.budget_tokens = budget->get<int64_t>();
+    if (t.budget_tokens < 1024) {
+        throw invalid_request((at / "budget_tokens").str() + ": must be at least 1024");
+    }
+    if (endpoint == Endpoint::Messages && t.budget_tokens >= max_tokens) {
+        throw invalid_request((at / "budget_tokens").str() + ": must be less than max_tokens");
+    }
+    return t;
 }
 
 }  // namespace
@@ -250,7 +456,27 @@ MessagesRequest parse_messages_request(std::string_view body_text, Endpoint endp
             r.stop_sequences = stop_sequences(*stops, limits);
     }
     const json* tools = member(body, "tools");
-    if (tools != nullptr && !tools->is_null()) r.tools_ignored = check_tools(*tools, limits);
+    if (tools != nullptr && !tools->is_null()) {
+        check_tools(*tools, limits);
+        if (!tools->empty()) r.tools = *tools;
+    }
+    const json* choice = member(body, "tool_choice");
+    if (choice != nullptr && !choice->is_null()) r.tool_choice = tool_choice(*choice, r.tools);
+    const json* format = member(body, "output_format");
+    const json* config = member(body, "output_config");
+    if (format != nullptr && !format->is_null()) {
+        r.output_schema = output_schema(*format, FieldPath("output_format"), limits);
+    } else if (config != nullptr && config->is_object()) {
+        const json* config_format = member(*config, "format");
+        if (config_format != nullptr && !config_format->is_null()) {
+            const FieldPath output_config("output_config");
+            r.output_schema = output_schema(*config_format, output_config / "format", limits);
+        }
+    }
+    const json* thinking = member(body, "thinking");
+    if (thinking != nullptr && !thinking->is_null()) {
+        r.thinking = thinking_field(*thinking, r.max_tokens, endpoint);
+    }
 
     std::string system;
     const json* system_value = member(body, "system");
@@ -280,20 +506,26 @@ MessagesRequest parse_messages_request(std::string_view body_text, Endpoint endp
         }
         const json* content = member(m, "content");
         if (content == nullptr) throw invalid_request((at / "content").str() + ": Field required");
-        std::string text = content_text(*content, at / "content", walk, false);
         if (role == "system") {  // Claude Code ≥ 2.1.154 (pitfall P4): fold into the system prompt
-            join(system, text, "\n\n");
+            join(system, text_of(*content, at / "content", walk, "\n", false), "\n\n");
             continue;
         }
+        json turn_text = turn_content(*content, at / "content", walk, role);
         if (!turns.empty() && turns.back()["role"] == role) {
-            join(turns.back()["content"].get_ref<std::string&>(), text, "\n\n");
+            merge_content(turns.back()["content"], std::move(turn_text));
         } else {
-            turns.push_back({{"role", role}, {"content", std::move(text)}});
+            turns.push_back({{"role", role}, {"content", std::move(turn_text)}});
         }
     }
     // A final assistant turn is a prefill that the reply continues.
     if (!turns.empty() && turns.back()["role"] == "assistant") {
-        r.continuation = turns.back()["content"].get<std::string>();
+        const json& last = turns.back()["content"];
+        if (!last.is_string()) {
+            throw invalid_request(
+                "messages: a final assistant turn is continued by the reply, so it may hold "
+                "only text");
+        }
+        r.continuation = last.get<std::string>();
         turns.erase(turns.size() - 1);
     }
     if (turns.empty()) throw invalid_request("messages: the conversation needs a user turn");

@@ -12,14 +12,26 @@
 #include <vector>
 
 #include "api/limits.hpp"
+#include "chat/tools/tool_constraint.hpp"
 
 namespace pensieve::api {
 
+// The `thinking` field. Adaptive (what Claude Code sends) leaves the choice
+// to the model's own default.
+struct Thinking {
+    enum class Mode { Default, Enabled, Disabled, Adaptive };
+    Mode mode = Mode::Default;  // Default: the field was absent
+    int64_t budget_tokens = 0;  // Enabled
+};
+
 struct MessagesRequest {
     std::string model;  // echoed back as sent
-    // For the chat template: [{role, content: string}], a leading system
-    // message (the `system` field and role:"system" messages, folded), then
-    // user/assistant turns with consecutive same-role turns merged.
+    // The conversation in Anthropic's shape, checked and normalised: a
+    // leading {role: "system", content: text} (the `system` field and
+    // role:"system" messages, folded), then user/assistant turns, consecutive
+    // same-role turns merged. A turn's content is a string when it holds only
+    // text; otherwise an array of its text, tool_use and tool_result blocks
+    // (a result's content made text). Other blocks are left out.
     nlohmann::ordered_json messages = nlohmann::ordered_json::array();
     std::string continuation;  // a final assistant turn: the reply continues it
     int64_t max_tokens = 0;
@@ -28,7 +40,10 @@ struct MessagesRequest {
     std::optional<float> top_p;
     std::optional<int32_t> top_k;
     std::vector<std::string> stop_sequences;
-    bool tools_ignored = false;               // tools were sent; tool use is not built yet
+    nlohmann::ordered_json tools = nullptr;          // as sent, checked; null when absent or empty
+    std::optional<chat::ToolChoice> tool_choice;     // absent: the server's default
+    nlohmann::ordered_json output_schema = nullptr;  // structured output's JSON Schema, or null
+    Thinking thinking;
     std::vector<std::string> dropped_blocks;  // distinct block types left out (the first 16)
 };
 

@@ -22,17 +22,20 @@ nlohmann::json usage_json(const Usage& u) {
             {"cache_read_input_tokens", u.cache_read_tokens}};
 }
 
-nlohmann::json message_json(const std::string& id, const std::string& model,
-                            const std::string& text, const std::string& stop_reason,
-                            const std::optional<std::string>& stop_sequence, const Usage& usage) {
+nlohmann::ordered_json message_json(const std::string& id, const std::string& model,
+                                    const nlohmann::ordered_json& content,
+                                    const std::string& stop_reason,
+                                    const std::optional<std::string>& stop_sequence,
+                                    const Usage& usage) {
+    using ojson = nlohmann::ordered_json;
     return {{"id", id},
             {"type", "message"},
             {"role", "assistant"},
             {"model", model},
-            {"content", nlohmann::json::array({{{"type", "text"}, {"text", text}}})},
+            {"content", content},
             {"stop_reason", stop_reason},
-            {"stop_sequence", stop_sequence ? nlohmann::json(*stop_sequence) : nlohmann::json()},
-            {"usage", usage_json(usage)}};
+            {"stop_sequence", stop_sequence ? ojson(*stop_sequence) : ojson()},
+            {"usage", ojson(usage_json(usage))}};
 }
 
 std::string sse_event(const std::string& name, const nlohmann::json& data) {
@@ -70,6 +73,23 @@ std::string text_delta_event(int index, const std::string& text) {
     return sse_event("content_block_delta", {{"type", "content_block_delta"},
                                              {"index", index},
                                              {"delta", {{"type", "text_delta"}, {"text", text}}}});
+}
+
+std::string tool_use_block_start_event(int index, const std::string& id, const std::string& name) {
+    return sse_event("content_block_start", {{"type", "content_block_start"},
+                                             {"index", index},
+                                             {"content_block",
+                                              {{"type", "tool_use"},
+                                               {"id", id},
+                                               {"name", name},
+                                               {"input", nlohmann::json::object()}}}});
+}
+
+std::string input_json_delta_event(int index, const std::string& partial_json) {
+    return sse_event("content_block_delta",
+                     {{"type", "content_block_delta"},
+                      {"index", index},
+                      {"delta", {{"type", "input_json_delta"}, {"partial_json", partial_json}}}});
 }
 
 std::string block_stop_event(int index) {

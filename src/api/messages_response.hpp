@@ -21,10 +21,12 @@ struct Usage {
 
 nlohmann::json usage_json(const Usage& u);
 
-// The whole Message of a non-streaming reply (one text block).
-nlohmann::json message_json(const std::string& id, const std::string& model,
-                            const std::string& text, const std::string& stop_reason,
-                            const std::optional<std::string>& stop_sequence, const Usage& usage);
+// The whole Message of a non-streaming reply; `content` is its blocks.
+nlohmann::ordered_json message_json(const std::string& id, const std::string& model,
+                                    const nlohmann::ordered_json& content,
+                                    const std::string& stop_reason,
+                                    const std::optional<std::string>& stop_sequence,
+                                    const Usage& usage);
 
 // One SSE event: "event: <name>\ndata: <json>\n\n".
 std::string sse_event(const std::string& name, const nlohmann::json& data);
@@ -34,6 +36,8 @@ std::string message_start_event(const std::string& id, const std::string& model,
 std::string ping_event();
 std::string text_block_start_event(int index);
 std::string text_delta_event(int index, const std::string& text);
+std::string tool_use_block_start_event(int index, const std::string& id, const std::string& name);
+std::string input_json_delta_event(int index, const std::string& partial_json);
 std::string block_stop_event(int index);
 std::string message_delta_event(const std::string& stop_reason,
                                 const std::optional<std::string>& stop_sequence,

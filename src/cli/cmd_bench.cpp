@@ -118,7 +118,8 @@ Json api_json(int iterations) {
         sink += api::parse_messages_request(body, api::Endpoint::Messages).messages.size();
         parse.push_back(now_s() - t);
         t = now_s();
-        sink += api::message_json("msg_0123456789abcdefghijklmn", "claude-3-sonnet-20240229", reply,
+        sink += api::message_json("msg_0123456789abcdefghijklmn", "claude-3-sonnet-20240229",
+                                  nlohmann::ordered_json::array({{{"type", "text"}, {"text", reply}}}),
                                   "max_tokens", std::nullopt, {24, 100, 0})
                     .dump()
                     .size();

@@ -47,7 +47,7 @@ void chat_loop(const ChatOptions& o) {
         std::string reply;
         try {
             const auto prompt = m.prompt->build(history);
-            scheduler.run({prompt, o.sampling, o.max_tokens, {}, nullptr},
+            scheduler.run({prompt, o.sampling, o.max_tokens, {}, nullptr, nullptr},
                           [&](std::string_view text) {
                               reply += text;
                               std::fwrite(text.data(), 1, text.size(), stdout);

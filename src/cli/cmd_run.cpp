@@ -39,7 +39,7 @@ void run(RunOptions o) {
         *m.model, *m.tokenizer,
         {.n_ctx = o.model.ctx, .n_parallel = 1, .n_threads = o.model.threads});
     const engine::GenerateResult r = scheduler.run(
-        {prompt, o.sampling, o.max_tokens, o.stop, nullptr}, [](std::string_view text) {
+        {prompt, o.sampling, o.max_tokens, o.stop, nullptr, nullptr}, [](std::string_view text) {
             std::fwrite(text.data(), 1, text.size(), stdout);
             std::fflush(stdout);
             return true;

@@ -10,6 +10,7 @@
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
+#include <optional>
 #include <thread>
 
 #include "cli/commands.hpp"
@@ -36,6 +37,9 @@ struct ServeOptions {
     int64_t kv_memory_mb = 0;  // alternative to --kv-tokens
     std::string log_level = "info";
     std::string log_format = "text";
+    server::GenerationDefaults defaults;
+    std::optional<uint64_t> seed;
+    std::string tool_choice = "auto";
 };
 
 bool is_loopback(const std::string& host) {
@@ -104,6 +108,11 @@ void serve(ServeOptions o) {
     o.server.limits.read_timeout = std::chrono::seconds(o.read_timeout_s);
     o.server.allowed_hosts = server::split_list(o.allowed_hosts);
     o.server.allowed_origins = server::split_list(o.allowed_origins);
+    o.defaults.seed = o.seed;
+    o.defaults.tool_choice = o.tool_choice == "any" ? server::GenerationDefaults::ToolChoice::Any
+                             : o.tool_choice == "first"
+                                 ? server::GenerationDefaults::ToolChoice::First
+                                 : server::GenerationDefaults::ToolChoice::Auto;
     server::configure_log(*server::parse_log_level(o.log_level),
                           *server::parse_log_format(o.log_format));
     const auto load_start = std::chrono::steady_clock::now();
@@ -134,7 +143,16 @@ void serve(ServeOptions o) {
     info.model_load_seconds = load_seconds;
     info.n_ctx = n_ctx;
     info.n_parallel = o.worker.scheduler.n_parallel;
-    server::HttpServer http(o.server, {*m.prompt, *m.tokenizer, worker, served, n_ctx, info});
+    // Tool calls and structured output: how the template takes tools, and the
+    // grammars of calls over this vocabulary (built once, shared by requests).
+    grammar::GrammarCache grammars(grammar::TokenVocabulary::from_tokenizer(*m.tokenizer));
+    const server::Serving serving{
+        *m.prompt, *m.tokenizer,
+        worker,    chat::tool_template_support(m.prompt->model_template().source),
+        grammars,  served,
+        n_ctx,     info,
+        o.defaults};
+    server::HttpServer http(o.server, serving);
     if (!http.start()) {
         set_exit_code(1);
         return;
@@ -258,6 +276,25 @@ void register_serve(CLI::App& app) {
                     "(default: --ctx; 0: off)")
         ->envname("PENSIEVE_PREFIX_CACHE_TOKENS")
         ->check(CLI::Range(int64_t{0}, int64_t{1} << 24));
+    cmd->add_option("--temperature", o->defaults.temperature,
+                    "Sampling temperature of requests that set none (default 1, as the "
+                    "Anthropic API; 0: greedy)")
+        ->envname("PENSIEVE_TEMPERATURE")
+        ->check(CLI::Range(0.0f, 2.0f));
+    cmd->add_option("--seed", o->seed,
+                    "Seed every request's sampler with this (default: a random seed each), so "
+                    "equal requests get equal replies")
+        ->envname("PENSIEVE_SEED");
+    cmd->add_option("--tool-choice", o->tool_choice,
+                    "tool_choice of requests with tools that set none: auto (the model "
+                    "decides), any (always call a tool) or first (call a tool while the "
+                    "conversation ends with the user's words; decide after tool results)")
+        ->envname("PENSIEVE_TOOL_CHOICE")
+        ->check(CLI::IsMember({"auto", "any", "first"}));
+    cmd->add_option("--max-tool-calls", o->defaults.max_tool_calls,
+                    "Most tool calls in one reply (0: no cap; 1: as disable_parallel_tool_use)")
+        ->envname("PENSIEVE_MAX_TOOL_CALLS")
+        ->check(CLI::Range(0, 1000));
     cmd->add_option("--log-level", o->log_level,
                     "error, warn, info (one line per request) or debug")
         ->envname("PENSIEVE_LOG_LEVEL")

@@ -6,12 +6,14 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "engine/grammar/token_constraint.hpp"
 #include "engine/sampler.hpp"
 
 namespace pensieve::engine {
@@ -41,6 +43,9 @@ struct GenerateRequest {
     // Polled before every forward step (prefill chunks included); returning
     // true cancels, so a vanished client costs at most one step.
     std::function<bool()> cancelled;
+    // Constrained decoding (tool calls, structured output): restricts each
+    // sampled token; null: unconstrained. Used by this request's sequence only.
+    std::shared_ptr<grammar::TokenConstraint> constraint;
 };
 
 struct GenerateResult {

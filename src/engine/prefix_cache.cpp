@@ -35,8 +35,8 @@ std::vector<int32_t> PrefixCache::lookup(std::span<const int32_t> tokens, int64_
     std::vector<int32_t> found;
     std::vector<uint64_t> path;
     uint64_t parent = kRoot;
-    for (size_t start = 0; start + bt <= tokens.size() &&
-                           static_cast<int64_t>(found.size()) < max_blocks;
+    for (size_t start = 0;
+         start + bt <= tokens.size() && static_cast<int64_t>(found.size()) < max_blocks;
          start += bt) {
         const auto block = tokens.subspan(start, bt);
         const uint64_t h = chain(parent, block);

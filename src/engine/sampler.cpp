@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <unordered_map>
 
 namespace pensieve::engine {
@@ -29,10 +30,21 @@ void Sampler::apply_penalties(std::span<const int32_t> history) {
     }
 }
 
-int32_t Sampler::sample(std::span<const float> logits, std::span<const int32_t> history) {
+int32_t Sampler::sample(std::span<const float> logits, std::span<const int32_t> history,
+                        std::span<const uint64_t> allowed) {
     const size_t n_vocab = logits.size();
     candidates_.resize(n_vocab);
     for (size_t i = 0; i < n_vocab; ++i) candidates_[i] = {static_cast<int32_t>(i), logits[i]};
+    if (!allowed.empty()) {
+        // Disallowed tokens get no probability at all, before anything else
+        // looks at the logits.
+        constexpr float kNever = -std::numeric_limits<float>::infinity();
+        for (size_t i = 0; i < n_vocab; ++i) {
+            const size_t w = i >> 6;
+            if (w >= allowed.size() || !((allowed[w] >> (i & 63)) & 1))
+                candidates_[i].logit = kNever;
+        }
+    }
     apply_penalties(history);
 
     auto by_logit = [](const Candidate& a, const Candidate& b) {

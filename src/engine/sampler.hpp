@@ -27,8 +27,11 @@ class Sampler {
     explicit Sampler(const SamplingParams& params);
 
     // `history` is every token of the sequence so far (prompt and output).
-    // Allocation-free after the first call for a given vocabulary size.
-    int32_t sample(std::span<const float> logits, std::span<const int32_t> history);
+    // `allowed`, when not empty, holds one bit per token id: only those may
+    // be drawn (ids past its end never). Allocation-free after the first call
+    // for a given vocabulary size.
+    int32_t sample(std::span<const float> logits, std::span<const int32_t> history,
+                   std::span<const uint64_t> allowed = {});
 
     const SamplingParams& params() const { return params_; }
 

@@ -61,6 +61,7 @@ struct Scheduler::Sequence {
     std::vector<int32_t> tokens;  // prompt, then output
     int64_t n_evaluated = 0;      // positions whose K/V are in the cache
     Sampler sampler;
+    std::vector<uint64_t> mask;  // tokens the constraint allows next (when there is one)
     ReplyBuilder reply;
     int64_t n_prompt;
     Clock::time_point admitted = Clock::now();
@@ -322,7 +323,14 @@ void Scheduler::run_batch() {
         const auto i = static_cast<size_t>(r);
         Sequence& s = *row_owner_[i];
         try {
-            sampled_[i] = s.sampler.sample(logits.subspan(i * n_vocab, n_vocab), s.tokens);
+            grammar::TokenConstraint* constraint = s.task->request.constraint.get();
+            std::span<const uint64_t> allowed;
+            if (constraint != nullptr) {
+                s.mask.resize(constraint->mask_words());
+                if (constraint->fill_mask(s.mask)) allowed = s.mask;
+            }
+            sampled_[i] = s.sampler.sample(logits.subspan(i * n_vocab, n_vocab), s.tokens, allowed);
+            if (constraint != nullptr) constraint->accept(sampled_[i]);
         } catch (const std::exception& e) {
             row_error_[i] = e.what();
             if (row_error_[i].empty()) row_error_[i] = "sampling failed";

@@ -9,11 +9,14 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "api/models_info.hpp"
 #include "chat/prompt_tokens.hpp"
+#include "chat/tools/tool_prompt.hpp"
+#include "engine/grammar/grammar_cache.hpp"
 #include "server/engine_worker.hpp"
 #include "server/http_daemon.hpp"
 #include "server/metrics.hpp"
@@ -30,13 +33,28 @@ struct ServerConfig {
     std::chrono::milliseconds ping_interval{5000};  // SSE keep-alive while the engine is silent
 };
 
+// What the server does when a request leaves something unset (serve flags).
+struct GenerationDefaults {
+    float temperature = 1.0f;      // --temperature (the Anthropic API's own default)
+    std::optional<uint64_t> seed;  // --seed: every request's sampler starts from it
+    // --tool-choice, for requests with tools and no tool_choice: Auto, Any, or
+    // First (Any while the conversation ends with the user's own words, Auto
+    // once it ends with tool results: an agent's step acts, then may answer).
+    enum class ToolChoice { Auto, Any, First };
+    ToolChoice tool_choice = ToolChoice::Auto;
+    int max_tool_calls = 0;  // --max-tool-calls: calls in one reply (0: no cap)
+};
+
 struct Serving {
     const chat::PromptBuilder& prompt;
     const tokenizer::Tokenizer& tokenizer;
     EngineWorker& worker;
+    chat::ToolTemplateSupport tools;  // how the model's template takes tools
+    grammar::GrammarCache& grammars;  // call and output grammars over the model's vocabulary
     api::ServedModel model;
     int64_t n_ctx = 0;
     ServerInfo info;  // build and model facts for /metrics
+    GenerationDefaults defaults;
 };
 
 class HttpServer {

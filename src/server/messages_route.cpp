@@ -1,14 +1,21 @@
-// The Messages route: request → prompt tokens → job → reply, either one JSON
-// Message or an SSE stream whose events leave as soon as each piece of text
-// is decoded. During a shutdown, generations cancelled by it end in 503 (or,
-// mid-stream, an `error` event of type api_error).
+// The Messages route: request → prompt tokens (tools rendered by the
+// template or the built-in tool prompt) and, for tool calls or structured
+// output, a grammar constraint → job → reply blocks (text and tool_use, read
+// out of the generated text), either one JSON Message or an SSE stream whose
+// events leave as soon as each piece of text is decoded. During a shutdown,
+// generations cancelled by it end in 503 (or, mid-stream, an `error` event of
+// type api_error).
 #include "server/messages_route.hpp"
 
+#include <algorithm>
 #include <random>
 
 #include "api/messages_request.hpp"
 #include "api/messages_response.hpp"
+#include "api/reply_blocks.hpp"
 #include "chat/error.hpp"
+#include "chat/tools/tool_constraint.hpp"
+#include "engine/grammar/schema_compiler.hpp"
 #include "server/access_log.hpp"
 #include "server/generation_tracker.hpp"
 #include "server/log.hpp"
@@ -22,19 +29,113 @@ namespace {
 using Clock = std::chrono::steady_clock;
 constexpr std::chrono::milliseconds kPoll{10};  // how often a waiting handler checks its client
 
-std::vector<int32_t> prompt_tokens(const api::MessagesRequest& r, const Serving& s) {
+// What one request generates with: its prompt, the constraint on its tokens
+// (null: free text) and how its text becomes blocks.
+struct Prepared {
+    std::vector<int32_t> prompt;
+    std::shared_ptr<grammar::TokenConstraint> constraint;
+    api::ReplyBlocks::Options blocks;
+    std::vector<std::string> relaxed;  // schema keywords the grammar does not enforce
+};
+
+// The masks of a schema's grammar; an invalid schema is a 400 naming `field`.
+std::shared_ptr<const grammar::GrammarMasks> grammar_for(const nlohmann::ordered_json& schema,
+                                                         const std::string& field,
+                                                         const Serving& s) {
     try {
-        return s.prompt.build(r.messages, nullptr, r.continuation);
+        return s.grammars.get(schema);
+    } catch (const grammar::SchemaError& e) {
+        throw api::invalid_request(field + ": " + e.what());
+    }
+}
+
+// The grammar of a call to one of the tools. When the combined schema is
+// rejected, each tool's own schema is compiled to name the one at fault.
+std::shared_ptr<const grammar::GrammarMasks> call_grammar(const api::MessagesRequest& r,
+                                                          const std::vector<std::string>& names,
+                                                          const chat::ToolChoice& choice,
+                                                          const Serving& s) {
+    const nlohmann::ordered_json schema = chat::call_schema(s.tools.syntax, r.tools, names, choice);
+    try {
+        return s.grammars.get(schema);
+    } catch (const grammar::SchemaError& e) {
+        for (size_t i = 0; i < r.tools.size(); ++i) {
+            const nlohmann::ordered_json& tool = r.tools[i];
+            if (!tool.contains("input_schema")) continue;
+            try {
+                grammar::compile_schema(tool["input_schema"]);
+            } catch (const grammar::SchemaError& own) {
+                throw api::invalid_request("tools." + std::to_string(i) +
+                                           ".input_schema: " + own.what());
+            }
+        }
+        throw api::invalid_request(std::string("tools: ") + e.what());
+    }
+}
+
+// Whether the conversation ends with the user's own words (not tool results).
+bool ends_with_user_words(const nlohmann::ordered_json& messages) {
+    if (messages.empty() || messages.back()["role"] != "user") return false;
+    const nlohmann::ordered_json& content = messages.back()["content"];
+    if (content.is_string()) return true;
+    return std::none_of(content.begin(), content.end(),
+                        [](const nlohmann::ordered_json& b) { return b["type"] == "tool_result"; });
+}
+
+// The request's tool_choice, or the server's default for it.
+chat::ToolChoice tool_choice(const api::MessagesRequest& r, const GenerationDefaults& d) {
+    chat::ToolChoice c;
+    if (r.tool_choice) {
+        c = *r.tool_choice;
+    } else if (d.tool_choice == GenerationDefaults::ToolChoice::Any ||
+               (d.tool_choice == GenerationDefaults::ToolChoice::First &&
+                ends_with_user_words(r.messages))) {
+        c.kind = chat::ToolChoice::Kind::Any;
+    }
+    if (d.max_tool_calls == 1) c.disable_parallel = true;
+    return c;
+}
+
+Prepared prepare(const api::MessagesRequest& r, const Serving& s, api::Endpoint endpoint) {
+    Prepared p;
+    chat::ToolPromptInputs in;
+    try {
+        in = chat::tool_prompt_inputs(r.tools, r.messages, s.tools);
+        p.prompt = s.prompt.build(in.messages, in.tools, r.continuation);
+    } catch (const chat::ToolInputError& e) {
+        throw api::invalid_request(e.what());
     } catch (const chat::TemplateError& e) {
         throw api::invalid_request(std::string("the chat template rejected these messages: ") +
                                    e.what());
     }
+    if (endpoint == api::Endpoint::CountTokens) return p;
+    std::shared_ptr<const grammar::GrammarMasks> masks;
+    grammar::CallFraming framing;
+    const chat::ToolChoice choice = tool_choice(r, s.defaults);
+    if (!in.tool_names.empty() && choice.kind != chat::ToolChoice::Kind::None) {
+        masks = call_grammar(r, in.tool_names, choice, s);
+        framing = chat::call_framing(s.tools.syntax, choice);
+        const int cap = choice.disable_parallel ? 1 : s.defaults.max_tool_calls;
+        if (cap > 0 && (framing.max_calls == 0 || framing.max_calls > cap)) framing.max_calls = cap;
+        p.blocks.syntax = s.tools.syntax;
+        p.blocks.tool_names = in.tool_names;
+        p.blocks.max_calls = cap;
+    } else if (!r.output_schema.is_null()) {
+        // Structured output: the whole reply is the document.
+        masks = grammar_for(r.output_schema, "output_format.schema", s);
+        framing = {"", "", true, 1};
+    }
+    if (masks) {
+        p.constraint = std::make_shared<grammar::CallConstraint>(masks, framing);
+        p.relaxed = masks->grammar()->relaxed;
+    }
+    return p;
 }
 
-std::string stop_reason(const engine::GenerateResult& r) {
+std::string stop_reason(const engine::GenerateResult& r, int tool_calls) {
     switch (r.reason) {
         case engine::StopReason::EndOfGeneration:
-            return "end_turn";
+            return tool_calls > 0 ? "tool_use" : "end_turn";
         case engine::StopReason::StopSequence:
             return "stop_sequence";
         default:
@@ -42,24 +143,24 @@ std::string stop_reason(const engine::GenerateResult& r) {
     }
 }
 
-engine::SamplingParams sampling(const api::MessagesRequest& r) {
+engine::SamplingParams sampling(const api::MessagesRequest& r, const GenerationDefaults& d) {
     engine::SamplingParams p;
-    p.temperature = r.temperature.value_or(1.0f);  // the Anthropic API's default
+    p.temperature = r.temperature.value_or(d.temperature);
     if (r.top_p) p.top_p = *r.top_p;
     if (r.top_k) p.top_k = *r.top_k;
-    p.seed = std::random_device{}();
+    p.seed = d.seed ? *d.seed : std::random_device{}();
     return p;
 }
 
-void log_request_notes(const api::MessagesRequest& r, const std::string& request_id) {
-    if (r.tools_ignored) {
-        log_event(LogLevel::Warn,
-                  "tools were sent; tool use is not supported yet, answering without them",
-                  {{"request_id", request_id}});
-    }
+void log_request_notes(const api::MessagesRequest& r, const Prepared& p,
+                       const std::string& request_id) {
     if (!r.dropped_blocks.empty()) {
         log_event(LogLevel::Warn, "left out content blocks",
                   {{"request_id", request_id}, {"types", r.dropped_blocks}});
+    }
+    if (!p.relaxed.empty()) {
+        log_event(LogLevel::Debug, "schema keywords not enforced by the grammar",
+                  {{"request_id", request_id}, {"keywords", p.relaxed}});
     }
 }
 
@@ -91,8 +192,10 @@ void send_job_error(Response& res, const JobEvent& e, const RouteContext& ctx) {
 class StreamWriter : public BodyStream {
   public:
     StreamWriter(std::shared_ptr<Job> job, const RouteContext& ctx, std::string model,
-                 int64_t input_tokens, PeerSocket peer, GenerationTracker tracker)
+                 int64_t input_tokens, api::ReplyBlocks::Options blocks, PeerSocket peer,
+                 GenerationTracker tracker)
         : tracker_(tracker),
+          blocks_(std::move(blocks)),
           job_(std::move(job)),
           ping_interval_(ctx.config.ping_interval),
           stopping_(ctx.stopping),
@@ -126,8 +229,10 @@ class StreamWriter : public BodyStream {
                 continue;
             }
             if (e->kind == JobEvent::Kind::Started) continue;
+            const Next next = handle(*e, out);
+            if (next == Next::More && out.empty()) continue;  // text held back (a call may start)
             last_write_ = Clock::now();
-            return handle(*e, out);
+            return next;
         }
     }
 
@@ -140,7 +245,7 @@ class StreamWriter : public BodyStream {
                 return Next::More;
             case JobEvent::Kind::Text:
                 tracker_.text();
-                out = open_block() + api::text_delta_event(0, e.text);
+                out = blocks_.feed(e.text);
                 return Next::More;
             case JobEvent::Kind::Done:
                 if (e.result.reason == engine::StopReason::Cancelled) {
@@ -150,12 +255,14 @@ class StreamWriter : public BodyStream {
                         type, stopping_.load() ? kShuttingDown : "generation was cancelled");
                     return Next::End;
                 }
-                tracker_.done(e.result, stop_reason(e.result));
-                usage_.output_tokens = static_cast<int64_t>(e.result.output.size());
-                out = open_block() + api::block_stop_event(0) +
-                      api::message_delta_event(stop_reason(e.result), e.result.stop_sequence,
-                                               usage_) +
-                      api::message_stop_event();
+                {
+                    out = blocks_.finish();
+                    const std::string reason = stop_reason(e.result, blocks_.tool_calls());
+                    tracker_.done(e.result, reason);
+                    usage_.output_tokens = static_cast<int64_t>(e.result.output.size());
+                    out += api::message_delta_event(reason, e.result.stop_sequence, usage_) +
+                           api::message_stop_event();
+                }
                 return Next::End;
             case JobEvent::Kind::Error:
                 tracker_.abandoned(e.error_type);
@@ -165,12 +272,6 @@ class StreamWriter : public BodyStream {
         return Next::Abort;
     }
 
-    std::string open_block() {
-        if (block_open_) return {};
-        block_open_ = true;
-        return api::text_block_start_event(0);
-    }
-
     Next cancel() {
         tracker_.abandoned("client_disconnected");
         job_->cancelled = true;
@@ -178,6 +279,7 @@ class StreamWriter : public BodyStream {
     }
 
     GenerationTracker tracker_;
+    api::ReplyBlocks blocks_;
     std::shared_ptr<Job> job_;
     std::chrono::milliseconds ping_interval_;
     const std::atomic<bool>& stopping_;
@@ -186,7 +288,6 @@ class StreamWriter : public BodyStream {
     api::Usage usage_;
     PeerSocket peer_;
     bool started_ = false;
-    bool block_open_ = false;
     Clock::time_point last_write_ = Clock::now();
 };
 
@@ -217,9 +318,10 @@ bool wait_for_admission(const std::shared_ptr<Job>& job, Response& res, const Pe
 }
 
 void reply_whole(const std::shared_ptr<Job>& job, Response& res, const PeerSocket& peer,
-                 const api::MessagesRequest& r, int64_t input_tokens, Clock::time_point received,
-                 GenerationTracker& tracker, const RouteContext& ctx) {
-    std::string text;
+                 const api::MessagesRequest& r, api::ReplyBlocks::Options block_options,
+                 int64_t input_tokens, Clock::time_point received, GenerationTracker& tracker,
+                 const RouteContext& ctx) {
+    api::ReplyBlocks blocks(std::move(block_options));
     for (;;) {
         if (peer.closed()) {
             tracker.abandoned("client_disconnected");
@@ -234,7 +336,7 @@ void reply_whole(const std::shared_ptr<Job>& job, Response& res, const PeerSocke
                 break;
             case JobEvent::Kind::Text:
                 tracker.text();
-                text += e->text;
+                blocks.feed(e->text);
                 break;
             case JobEvent::Kind::Error:
                 send_job_error(res, *e, ctx);
@@ -244,7 +346,9 @@ void reply_whole(const std::shared_ptr<Job>& job, Response& res, const PeerSocke
                     send_cancelled(res, ctx);
                     return;
                 }
-                tracker.done(e->result, stop_reason(e->result));
+                blocks.finish();
+                const std::string reason = stop_reason(e->result, blocks.tool_calls());
+                tracker.done(e->result, reason);
                 // The engine's own time and the handler's whole time, so the
                 // server's overhead can be told apart from inference.
                 res.set_header(
@@ -256,8 +360,8 @@ void reply_whole(const std::shared_ptr<Job>& job, Response& res, const PeerSocke
                             std::chrono::duration<double, std::milli>(Clock::now() - received)
                                 .count()));
                 send_json(res, 200,
-                          api::message_json(api::new_id("msg_"), r.model, text,
-                                            stop_reason(e->result), e->result.stop_sequence,
+                          api::message_json(api::new_id("msg_"), r.model, blocks.content(), reason,
+                                            e->result.stop_sequence,
                                             {input_tokens - e->result.cached_tokens,
                                              static_cast<int64_t>(e->result.output.size()),
                                              e->result.cached_tokens}));
@@ -273,11 +377,12 @@ void handle_messages(const Request& req, Response& res, const RouteContext& ctx)
     const auto received = Clock::now();
     const std::string request_id = res.header("request-id");
     const api::MessagesRequest r = api::parse_messages_request(req.body, api::Endpoint::Messages);
-    log_request_notes(r, request_id);
     RequestRecord& record = current_request();
     record.model = r.model;
     record.stream = r.stream;
-    const std::vector<int32_t> prompt = prompt_tokens(r, serving);
+    Prepared prepared = prepare(r, serving, api::Endpoint::Messages);
+    log_request_notes(r, prepared, request_id);
+    const std::vector<int32_t>& prompt = prepared.prompt;
     const auto n_prompt = static_cast<int64_t>(prompt.size());
     record.prompt_tokens = n_prompt;
     if (n_prompt >= serving.n_ctx) {
@@ -286,9 +391,10 @@ void handle_messages(const Request& req, Response& res, const RouteContext& ctx)
     }
     auto job = std::make_shared<Job>();
     job->request.prompt = prompt;
-    job->request.sampling = sampling(r);
+    job->request.sampling = sampling(r, serving.defaults);
     job->request.max_tokens = std::min(r.max_tokens, serving.n_ctx - n_prompt);
     job->request.stop = r.stop_sequences;
+    job->request.constraint = prepared.constraint;
     const PeerSocket peer(req.socket);
     if (!serving.worker.submit(job)) {
         if (ctx.stopping.load()) {
@@ -301,20 +407,23 @@ void handle_messages(const Request& req, Response& res, const RouteContext& ctx)
     }
     GenerationTracker tracker(ctx.metrics, received);
     if (!r.stream) {
-        reply_whole(job, res, peer, r, n_prompt, received, tracker, ctx);
+        reply_whole(job, res, peer, r, std::move(prepared.blocks), n_prompt, received, tracker,
+                    ctx);
         return;
     }
     if (!wait_for_admission(job, res, peer, tracker, ctx)) return;
     res.status = 200;
     res.content_type = "text/event-stream";
     res.set_header("Cache-Control", "no-cache");
-    res.stream = std::make_shared<StreamWriter>(job, ctx, r.model, n_prompt, peer, tracker);
+    res.stream = std::make_shared<StreamWriter>(job, ctx, r.model, n_prompt,
+                                                std::move(prepared.blocks), peer, tracker);
 }
 
 void handle_count_tokens(const Request& req, Response& res, const Serving& serving) {
     const api::MessagesRequest r =
         api::parse_messages_request(req.body, api::Endpoint::CountTokens);
-    send_json(res, 200, {{"input_tokens", prompt_tokens(r, serving).size()}});
+    send_json(res, 200,
+              {{"input_tokens", prepare(r, serving, api::Endpoint::CountTokens).prompt.size()}});
 }
 
 }  // namespace pensieve::server

@@ -10,10 +10,14 @@
 
 namespace pensieve::server {
 
-inline void send_json(Response& res, int status, const nlohmann::json& body) {
+template <class Json>
+void send_json(Response& res, int status, const Json& body) {
     res.status = status;
-    res.set_content(body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace),
-                    "application/json");
+    res.set_content(body.dump(-1, ' ', false, Json::error_handler_t::replace), "application/json");
+}
+
+inline void send_json(Response& res, int status, const nlohmann::json& body) {
+    send_json<nlohmann::json>(res, status, body);
 }
 
 // The Anthropic error envelope, with the response's request id. Client errors

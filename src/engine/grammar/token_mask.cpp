@@ -295,4 +295,8 @@ bool Constraint::accept(TokenId id) {
     return matcher_.advance(v.bytes(id));
 }
 
+bool Constraint::advance(std::string_view bytes) {
+    return !ended_ && matcher_.advance(bytes);
+}
+
 }  // namespace pensieve::grammar

@@ -121,6 +121,9 @@ class Constraint {
     size_t fill_mask(std::span<uint64_t> allowed) const;
     // Advances past token id; false (state unchanged) if it is not allowed.
     bool accept(TokenId id);
+    // Advances past raw bytes (text already written before the constraint
+    // took over); false (state unchanged) if any is rejected.
+    bool advance(std::string_view bytes);
     bool accepting() const { return matcher_.accepting(); }
     // Accepting and nothing but end-of-generation can follow.
     bool finished() const { return matcher_.finished(); }

@@ -86,7 +86,7 @@ TEST(MessagesRequest, ConsecutiveSameRoleTurnsMergeAndAFinalAssistantTurnIsAPref
     EXPECT_EQ(r.continuation, "The");
 }
 
-TEST(MessagesRequest, ToolResultTextIsKeptAndOtherBlocksAreDroppedOncePerType) {
+TEST(MessagesRequest, ToolResultsAreKeptWithTextContentAndOtherBlocksAreDroppedOncePerType) {
     const json blocks =
         json::array({{{"type", "tool_result"}, {"tool_use_id", "t1"}, {"content", "file text"}},
                      {{"type", "tool_result"},
@@ -96,8 +96,12 @@ TEST(MessagesRequest, ToolResultTextIsKeptAndOtherBlocksAreDroppedOncePerType) {
                      {{"type", "image"}, {"source", json::object()}},
                      {{"type", "tool_result"}, {"tool_use_id", "t3"}}});
     const auto r = parse(body_with(json::array({{{"role", "user"}, {"content", blocks}}})));
-    EXPECT_EQ(r.messages[0]["content"], "file text\nx");
-    EXPECT_EQ(r.dropped_blocks, (std::vector<std::string>{"image", "tool_result"}));
+    const json expected =
+        json::array({{{"type", "tool_result"}, {"tool_use_id", "t1"}, {"content", "file text"}},
+                     {{"type", "tool_result"}, {"tool_use_id", "t2"}, {"content", "x"}},
+                     {{"type", "tool_result"}, {"tool_use_id", "t3"}, {"content", ""}}});
+    EXPECT_EQ(r.messages[0]["content"], expected);
+    EXPECT_EQ(r.dropped_blocks, (std::vector<std::string>{"image"}));
 }
 
 TEST(MessagesRequest, ToolResultInsideAToolResultIsRejected) {
@@ -124,7 +128,9 @@ TEST(MessagesRequest, SamplingFieldsAndStopSequences) {
     EXPECT_EQ(*r.top_k, 40);
     EXPECT_TRUE(r.stream);
     EXPECT_EQ(r.stop_sequences, (std::vector<std::string>{"END", "###"}));
-    EXPECT_TRUE(r.tools_ignored);
+    ASSERT_EQ(r.tools.size(), 1u);
+    EXPECT_EQ(r.tools[0]["name"], "Read");
+    EXPECT_FALSE(r.tool_choice.has_value());  // the server's default applies
 }
 
 TEST(MessagesRequest, CountTokensNeedsNoMaxTokens) {

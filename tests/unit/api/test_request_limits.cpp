@@ -188,8 +188,15 @@ TEST(RequestLimits, ToolsAreBoundedInCountNamesDescriptionsAndSchemaDepth) {
         return R"("tools":)" + array_of(tool, n) + ",";
     };
     const std::string tool = R"({"name":"Read","input_schema":{"type":"object"}})";
-    EXPECT_TRUE(parse_messages_request(user_request("\"x\"", tools(tool, 1000)), Endpoint::Messages)
-                    .tools_ignored);
+    std::string distinct = R"("tools":[)";  // 1000 tools named t0 .. t999
+    for (int i = 0; i < 1000; ++i) {
+        distinct += (i ? "," : "") + std::string(R"({"name":"t)") + std::to_string(i) +
+                    R"(","input_schema":{"type":"object"}})";
+    }
+    distinct += "],";
+    EXPECT_EQ(
+        parse_messages_request(user_request("\"x\"", distinct), Endpoint::Messages).tools.size(),
+        1000u);
     EXPECT_ERROR(user_request("\"x\"", tools(tool, 1001)),
                  "tools: more than 1000 tools (the limit)");
     EXPECT_ERROR(user_request("\"x\"", tools(R"({"name":")" + std::string(257, 'n') + "\"}", 1)),
@@ -204,9 +211,10 @@ TEST(RequestLimits, ToolsAreBoundedInCountNamesDescriptionsAndSchemaDepth) {
         return R"({"name":"a","input_schema":)" + repeat(R"({"p":)", levels - 1) + "{}" +
                repeat("}", levels - 1) + "}";
     };
-    EXPECT_TRUE(
+    EXPECT_EQ(
         parse_messages_request(user_request("\"x\"", tools(schema(32), 1)), Endpoint::Messages)
-            .tools_ignored);
+            .tools.size(),
+        1u);
     EXPECT_ERROR(user_request("\"x\"", tools(schema(33), 1)),
                  "tools.0.input_schema: nested deeper than 32 levels (the limit)");
 }

@@ -1,0 +1,58 @@
+// Generated text -> the content blocks of one Message: text blocks and
+// tool_use blocks (calls read out of the text by chat::ToolCallParser), with
+// contiguous indices, one block open at a time. The same object gives the SSE
+// events as the text streams in and the final `content` array, so a streamed
+// reply and a whole one carry the same blocks.
+//
+// A call that breaks after it was announced (the output ended inside it: only
+// max_tokens can do that while the grammar constrains calls) has had its
+// tool_use block started on a stream; that block is closed as it stands, and
+// the `content` array holds the call's raw text as a text block instead.
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "chat/tools/tool_call_parser.hpp"
+
+namespace pensieve::api {
+
+class ReplyBlocks {
+  public:
+    struct Options {
+        // Calls are read out of the text in this syntax (null: all text).
+        std::optional<chat::ToolCallSyntax> syntax;
+        std::vector<std::string> tool_names;  // the tools the model may call
+        int max_calls = 0;                    // calls kept (later ones are dropped); 0: all
+    };
+    explicit ReplyBlocks(Options options);
+
+    // The SSE events for one piece of generated text (often none while a
+    // call's opener may be starting).
+    std::string feed(std::string_view text);
+    // The SSE events that end the reply's blocks: held-back text, an
+    // unfinished call, and an empty text block when there was no block.
+    std::string finish();
+
+    const nlohmann::ordered_json& content() const { return content_; }
+    int tool_calls() const { return calls_; }
+
+  private:
+    std::string handle(const std::vector<chat::ToolCallEvent>& events);
+    void close(std::string& out);
+    void text(const std::string& piece, std::string& out);
+    int index() const { return static_cast<int>(content_.size()) - 1; }
+
+    enum class Open { None, Text, Tool };
+    std::optional<chat::ToolCallParser> parser_;
+    int max_calls_;
+    nlohmann::ordered_json content_ = nlohmann::ordered_json::array();
+    Open open_ = Open::None;
+    int calls_ = 0;
+    std::string dropped_call_;  // id of a call dropped because only one is allowed
+};
+
+}  // namespace pensieve::api

@@ -1,0 +1,39 @@
+// Compiled grammars bound to one vocabulary, kept by schema text: agents send
+// the same tools with every request, so their call grammar (and its mask
+// cache, the expensive part) is built once and shared by every sequence that
+// decodes with it. Thread safe; least recently used entries go first.
+#pragma once
+
+#include <list>
+#include <memory>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <unordered_map>
+
+#include "engine/grammar/token_mask.hpp"
+
+namespace pensieve::grammar {
+
+class GrammarCache {
+  public:
+    GrammarCache(std::shared_ptr<const TokenVocabulary> vocab, size_t capacity = 16);
+
+    // The masks of `schema`'s grammar, compiled on first use; throws
+    // SchemaError for an invalid schema. Keywords the compiler relaxed are in
+    // grammar().relaxed.
+    std::shared_ptr<const GrammarMasks> get(const nlohmann::ordered_json& schema);
+
+    const std::shared_ptr<const TokenVocabulary>& vocab() const { return vocab_; }
+    size_t size() const;
+
+  private:
+    using Entry = std::pair<std::string, std::shared_ptr<const GrammarMasks>>;
+    std::shared_ptr<const TokenVocabulary> vocab_;
+    size_t capacity_;
+    mutable std::mutex mu_;
+    std::list<Entry> lru_;  // most recent first
+    std::unordered_map<std::string, std::list<Entry>::iterator> index_;
+};
+
+}  // namespace pensieve::grammar
