@@ -75,6 +75,28 @@ std::string text_delta_event(int index, const std::string& text) {
                                              {"delta", {{"type", "text_delta"}, {"text", text}}}});
 }
 
+std::string thinking_block_start_event(int index) {
+    return sse_event(
+        "content_block_start",
+        {{"type", "content_block_start"},
+         {"index", index},
+         {"content_block", {{"type", "thinking"}, {"thinking", ""}, {"signature", ""}}}});
+}
+
+std::string thinking_delta_event(int index, const std::string& thinking) {
+    return sse_event("content_block_delta",
+                     {{"type", "content_block_delta"},
+                      {"index", index},
+                      {"delta", {{"type", "thinking_delta"}, {"thinking", thinking}}}});
+}
+
+std::string signature_delta_event(int index, const std::string& signature) {
+    return sse_event("content_block_delta",
+                     {{"type", "content_block_delta"},
+                      {"index", index},
+                      {"delta", {{"type", "signature_delta"}, {"signature", signature}}}});
+}
+
 std::string tool_use_block_start_event(int index, const std::string& id, const std::string& name) {
     return sse_event("content_block_start", {{"type", "content_block_start"},
                                              {"index", index},

@@ -36,6 +36,9 @@ std::string message_start_event(const std::string& id, const std::string& model,
 std::string ping_event();
 std::string text_block_start_event(int index);
 std::string text_delta_event(int index, const std::string& text);
+std::string thinking_block_start_event(int index);
+std::string thinking_delta_event(int index, const std::string& thinking);
+std::string signature_delta_event(int index, const std::string& signature);
 std::string tool_use_block_start_event(int index, const std::string& id, const std::string& name);
 std::string input_json_delta_event(int index, const std::string& partial_json);
 std::string block_stop_event(int index);

@@ -1,6 +1,9 @@
-// Generated text -> the content blocks of one Message: text blocks and
-// tool_use blocks (calls read out of the text by chat::ToolCallParser), with
-// contiguous indices, one block open at a time. The same object gives the SSE
+// Generated text -> the content blocks of one Message: a thinking block (the
+// model's <think>...</think> reasoning at the start of the reply), text blocks
+// and tool_use blocks (calls read out of the text by chat::ToolCallParser),
+// with contiguous indices, one block open at a time. A thinking block ends
+// with an empty signature_delta (the signature is opaque, and clients render
+// thinking only once one arrives). The same object gives the SSE
 // events as the text streams in and the final `content` array, so a streamed
 // reply and a whole one carry the same blocks.
 //
@@ -27,6 +30,10 @@ class ReplyBlocks {
         std::optional<chat::ToolCallSyntax> syntax;
         std::vector<std::string> tool_names;  // the tools the model may call
         int max_calls = 0;                    // calls kept (later ones are dropped); 0: all
+        // The model may open its reply with <think>...</think>; or the prompt
+        // already opened it, so the reply starts inside the reasoning.
+        bool thinking = false;
+        bool starts_in_thinking = false;
     };
     explicit ReplyBlocks(Options options);
 
@@ -42,11 +49,18 @@ class ReplyBlocks {
 
   private:
     std::string handle(const std::vector<chat::ToolCallEvent>& events);
+    void after_thinking(std::string_view text, std::string& out);  // text, tools
+    void thinking_text(const std::string& piece, std::string& out);
     void close(std::string& out);
     void text(const std::string& piece, std::string& out);
     int index() const { return static_cast<int>(content_.size()) - 1; }
 
-    enum class Open { None, Text, Tool };
+    enum class Open { None, Text, Tool, Thinking };
+    // Where the reply's text goes: not yet known whether it opens with
+    // <think>, inside the reasoning, whitespace after it, or the rest.
+    enum class Stage { Undecided, Thinking, AfterThinking, Rest };
+    Stage stage_ = Stage::Rest;
+    std::string held_;  // Undecided / Thinking: bytes that may start a marker
     std::optional<chat::ToolCallParser> parser_;
     int max_calls_;
     nlohmann::ordered_json content_ = nlohmann::ordered_json::array();

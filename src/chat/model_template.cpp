@@ -44,6 +44,8 @@ const char* origin_name(ModelChatTemplate::Origin origin) {
             return "model";
         case ModelChatTemplate::Origin::BuiltIn:
             return "built-in";
+        case ModelChatTemplate::Origin::File:
+            return "file";
         case ModelChatTemplate::Origin::ChatMLFallback:
             return "chatml-fallback";
     }

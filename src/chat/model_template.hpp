@@ -10,7 +10,7 @@
 namespace pensieve::chat {
 
 struct ModelChatTemplate {
-    enum class Origin { Model, BuiltIn, ChatMLFallback };
+    enum class Origin { Model, BuiltIn, ChatMLFallback, File };  // File: --chat-template
     std::string source;
     Origin origin = Origin::Model;
     std::string architecture;

@@ -24,15 +24,24 @@ class PromptBuilder {
 
     // messages: [{role, content: string}...]; tools: JSON array or null.
     // `continuation` is text the reply must continue (an assistant prefill):
-    // it is appended after the generation prompt as client text.
-    // Throws the template's render errors (a 400 for that request).
+    // it is appended after the generation prompt as client text. `extra`:
+    // further template variables (e.g. enable_thinking). Throws the
+    // template's render errors (a 400 for that request).
     std::vector<int32_t> build(const nlohmann::ordered_json& messages,
                                const nlohmann::ordered_json& tools = nullptr,
-                               const std::string& continuation = "") const;
+                               const std::string& continuation = "",
+                               const nlohmann::ordered_json& extra = nullptr,
+                               bool* ends_in_thinking = nullptr) const;
 
     // The rendered text with its client ranges, for debugging and tests.
     TrackedText render(const nlohmann::ordered_json& messages,
-                       const nlohmann::ordered_json& tools = nullptr) const;
+                       const nlohmann::ordered_json& tools = nullptr,
+                       const nlohmann::ordered_json& extra = nullptr) const;
+
+    // Whether the template's replies may start with reasoning in
+    // <think>...</think>, and whether it has the enable_thinking switch.
+    bool thinks() const { return thinks_; }
+    bool has_thinking_switch() const { return thinking_switch_; }
 
     const ModelChatTemplate& model_template() const { return model_template_; }
 
@@ -40,6 +49,8 @@ class PromptBuilder {
     ModelChatTemplate model_template_;
     Template template_;
     const tokenizer::Tokenizer& tokenizer_;
+    bool thinks_ = false;
+    bool thinking_switch_ = false;
 };
 
 // Splits rendered text into template text (Specials::Parse) and client text

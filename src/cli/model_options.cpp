@@ -1,6 +1,10 @@
 // Model loading and chat-prompt construction for the generating subcommands.
 #include "cli/model_options.hpp"
 
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+
 #include "registry/known_models.hpp"
 #include "registry/model_dir.hpp"
 
@@ -15,6 +19,10 @@ void add_model_options(CLI::App& cmd, ModelOptions& o) {
     cmd.add_option("-c,--ctx", o.ctx, "Context size in tokens")
         ->envname("PENSIEVE_CTX")
         ->check(CLI::Range(int64_t{16}, int64_t{1} << 20));
+    cmd.add_option("--chat-template", o.chat_template,
+                   "Jinja chat template file used instead of the model's own")
+        ->envname("PENSIEVE_CHAT_TEMPLATE")
+        ->check(CLI::ExistingFile);
 }
 
 LoadedModel load_model(const ModelOptions& o) {
@@ -27,8 +35,16 @@ LoadedModel load_model(const ModelOptions& o) {
     m.model = model::Model::load(path);
     m.tokenizer =
         std::make_unique<tokenizer::Tokenizer>(tokenizer::Tokenizer::from_gguf(m.model->file()));
-    m.prompt = std::make_unique<chat::PromptBuilder>(chat::model_chat_template(m.model->file()),
-                                                     *m.tokenizer);
+    chat::ModelChatTemplate chat_template = chat::model_chat_template(m.model->file());
+    if (!o.chat_template.empty()) {
+        std::ifstream in(o.chat_template, std::ios::binary);
+        if (!in) throw std::runtime_error("cannot read the chat template " + o.chat_template);
+        std::ostringstream text;
+        text << in.rdbuf();
+        chat_template.source = text.str();
+        chat_template.origin = chat::ModelChatTemplate::Origin::File;
+    }
+    m.prompt = std::make_unique<chat::PromptBuilder>(chat_template, *m.tokenizer);
     return m;
 }
 

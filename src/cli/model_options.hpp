@@ -21,9 +21,11 @@ struct ModelOptions {
     std::string model;  // path or known name; empty: the default model
     int threads = 0;    // 0: PENSIEVE_THREADS or all hardware threads
     int64_t ctx = 4096;
+    std::string chat_template;  // a Jinja file that replaces the model's template
 };
 
-// Adds --model (env PENSIEVE_MODEL), --threads (PENSIEVE_THREADS) and --ctx (PENSIEVE_CTX).
+// Adds --model (env PENSIEVE_MODEL), --threads (PENSIEVE_THREADS), --ctx (PENSIEVE_CTX)
+// and --chat-template (PENSIEVE_CHAT_TEMPLATE).
 void add_model_options(CLI::App& cmd, ModelOptions& options);
 
 struct LoadedModel {

@@ -73,6 +73,16 @@ std::shared_ptr<const grammar::GrammarMasks> call_grammar(const api::MessagesReq
     }
 }
 
+// The template's reasoning switch: thinking off unless the request enables it
+// (absent or disabled: off; adaptive, what Claude Code sends: the model's own
+// default). Templates without the switch think as they always do.
+nlohmann::ordered_json thinking_variables(const api::Thinking& t, const chat::PromptBuilder& p) {
+    nlohmann::ordered_json extra = nlohmann::ordered_json::object();
+    if (!p.has_thinking_switch() || t.mode == api::Thinking::Mode::Adaptive) return extra;
+    extra["enable_thinking"] = t.mode == api::Thinking::Mode::Enabled;
+    return extra;
+}
+
 // Whether the conversation ends with the user's own words (not tool results).
 bool ends_with_user_words(const nlohmann::ordered_json& messages) {
     if (messages.empty() || messages.back()["role"] != "user") return false;
@@ -99,9 +109,11 @@ chat::ToolChoice tool_choice(const api::MessagesRequest& r, const GenerationDefa
 Prepared prepare(const api::MessagesRequest& r, const Serving& s, api::Endpoint endpoint) {
     Prepared p;
     chat::ToolPromptInputs in;
+    bool in_thinking = false;
     try {
         in = chat::tool_prompt_inputs(r.tools, r.messages, s.tools);
-        p.prompt = s.prompt.build(in.messages, in.tools, r.continuation);
+        p.prompt = s.prompt.build(in.messages, in.tools, r.continuation,
+                                  thinking_variables(r.thinking, s.prompt), &in_thinking);
     } catch (const chat::ToolInputError& e) {
         throw api::invalid_request(e.what());
     } catch (const chat::TemplateError& e) {
@@ -109,6 +121,8 @@ Prepared prepare(const api::MessagesRequest& r, const Serving& s, api::Endpoint 
                                    e.what());
     }
     if (endpoint == api::Endpoint::CountTokens) return p;
+    p.blocks.thinking = s.prompt.thinks();
+    p.blocks.starts_in_thinking = in_thinking;
     std::shared_ptr<const grammar::GrammarMasks> masks;
     grammar::CallFraming framing;
     const chat::ToolChoice choice = tool_choice(r, s.defaults);

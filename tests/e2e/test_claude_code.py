@@ -1,0 +1,156 @@
+"""Claude Code end to end: the real `claude` CLI (npm @anthropic-ai/claude-code,
+the version pinned in tests/api/node/package.json) run headless (`-p`,
+`--output-format stream-json`) against the real `pensieve serve`, in a
+temporary directory. Nothing between them is mocked.
+
+The model and settings, and why:
+- SmolLM2-135M-Instruct, the default model. It is instruction-tuned and ends
+  its turns. The Gemma 3 270M build from PyPI is the base model: it has no
+  chat template and never ends a turn, and Claude Code reports a reply cut
+  at max_tokens as an API error ("response exceeded the N output token
+  maximum"), so no session with it can end cleanly.
+- SmolLM2 was trained for 8k tokens of context, and Claude Code's default
+  first request is about 12k (its tool definitions and 7 KB system prompt).
+  So the CLI runs with `--tools Read` (the only tool defined), a one-line
+  `--system-prompt` and ENABLE_TOOL_SEARCH=false (no deferred-tool
+  placeholder): about 1k tokens. The full default request is replayed
+  against Gemma 3 at 32k by tests/api/test_claude_code_replay.py, and its
+  prompt size and time to first token are measured by bench/claude_code.
+- A 135M model does not call tools on its own. For the tool round trip the
+  server runs `--tool-choice first` (a reply to the user's own words must
+  call a tool; a reply to tool results may answer) and `--max-tool-calls 1`;
+  which tool and which input stay the model's choice, under the grammar of
+  the tool's schema. `--temperature 0 --seed 1` make every run the same.
+- HOME and TMPDIR are fresh directories (a clean machine);
+  CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1 leaves the server as the only
+  peer; CLAUDE_CODE_MAX_RETRIES=0 turns an API error into a failure at once
+  instead of minutes of retries.
+"""
+import json
+import os
+import re
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from paths import REPO, missing
+
+CLAUDE = REPO / "tests" / "api" / "node" / "node_modules" / ".bin" / "claude"
+
+
+class Serve:
+    def __init__(self, binary, model, *args):
+        self.proc = subprocess.Popen(
+            [str(binary), "serve", "-m", str(model), "--port", "0", *map(str, args)],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.url = None
+        deadline = time.time() + 120
+        while time.time() < deadline and self.url is None:
+            line = self.proc.stdout.readline()
+            if not line:
+                break
+            match = re.search(r"on (http://[\d.]+:\d+)", line)
+            if match:
+                self.url = match.group(1)
+        if self.url is None:
+            self.proc.kill()
+            pytest.fail("server did not start: " + self.proc.stderr.read())
+
+    def stop(self) -> str:
+        """Stops the server and returns its log (one line per request)."""
+        self.proc.send_signal(signal.SIGTERM)
+        _, err = self.proc.communicate(timeout=30)
+        return err
+
+
+def claude(url: str, tmp: Path, prompt: str, *args) -> tuple[int, list[dict], str]:
+    if not CLAUDE.exists():
+        missing(f"the Claude Code CLI ({CLAUDE}; scripts/test.sh installs it with npm ci)")
+    work, home, tmpdir = tmp / "work", tmp / "home", tmp / "tmp"
+    for d in (work, home, tmpdir):
+        d.mkdir(exist_ok=True)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("ANTHROPIC_", "CLAUDE_"))}
+    env.update({
+        "HOME": str(home), "TMPDIR": str(tmpdir),
+        "ANTHROPIC_BASE_URL": url, "ANTHROPIC_API_KEY": "local",
+        "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1",
+        "CLAUDE_CODE_MAX_RETRIES": "0",
+        "CLAUDE_CODE_MAX_OUTPUT_TOKENS": "256",
+        "ENABLE_TOOL_SEARCH": "false",
+    })
+    r = subprocess.run(
+        [str(CLAUDE), "-p", prompt, "--output-format", "stream-json", "--verbose",
+         "--tools", "Read", "--system-prompt", "You are a helpful assistant.", *args],
+        cwd=work, env=env, capture_output=True, text=True, timeout=600)
+    events = [json.loads(line) for line in r.stdout.splitlines() if line.startswith("{")]
+    return r.returncode, events, r.stderr
+
+
+def blocks(events, role):
+    """The content blocks of every message of `role` in the session."""
+    out = []
+    for e in events:
+        message = e.get("message")
+        if e.get("type") == role and isinstance(message, dict):
+            content = message.get("content")
+            if isinstance(content, list):
+                out.extend(content)
+    return out
+
+
+def final_result(events):
+    results = [e for e in events if e.get("type") == "result"]
+    assert len(results) == 1, events
+    return results[0]
+
+
+def messages_lines(log: str):
+    return [line for line in log.splitlines() if "route=/v1/messages " in line]
+
+
+def test_one_turn_question_completes_without_api_error(pensieve_bin, default_model, tmp_path):
+    server = Serve(pensieve_bin, default_model, "--temperature", "0", "--seed", "1")
+    try:
+        rc, events, stderr = claude(server.url, tmp_path, "Reply with the single word OK.")
+    finally:
+        log = server.stop()
+    result = final_result(events)
+    assert rc == 0, (stderr, result)
+    assert result["subtype"] == "success" and result["is_error"] is False, result
+    assert result["num_turns"] == 1, result
+    texts = [b["text"] for b in blocks(events, "assistant") if b.get("type") == "text"]
+    assert texts and any(t.strip() for t in texts), events
+    lines = messages_lines(log)
+    assert lines and all("status=200" in line for line in lines), log
+    assert "stop_reason=end_turn" in lines[-1], log
+
+
+def test_tool_round_trip_reads_a_file_and_ends_cleanly(pensieve_bin, default_model, tmp_path):
+    (tmp_path / "work").mkdir()
+    (tmp_path / "work" / "notes.txt").write_text("The secret word is pumpernickel.\n")
+    server = Serve(pensieve_bin, default_model, "--temperature", "0", "--seed", "1",
+                   "--tool-choice", "first", "--max-tool-calls", "1")
+    try:
+        rc, events, stderr = claude(server.url, tmp_path,
+                                    "Read notes.txt and tell me what it says.")
+    finally:
+        log = server.stop()
+    result = final_result(events)
+    assert rc == 0, (stderr, result)
+    assert result["subtype"] == "success" and result["is_error"] is False, result
+    # The model called Read with an input Claude Code accepted as a Read call...
+    uses = [b for b in blocks(events, "assistant") if b.get("type") == "tool_use"]
+    assert len(uses) >= 1 and uses[0]["name"] == "Read", events
+    assert isinstance(uses[0]["input"].get("file_path"), str), uses[0]
+    # ...Claude Code ran it and sent its result back...
+    results = [b for b in blocks(events, "user") if b.get("type") == "tool_result"]
+    assert [r["tool_use_id"] for r in results][:1] == [uses[0]["id"]], events
+    # ...and the model's next reply ended the session.
+    assert result["num_turns"] >= 2, result
+    lines = messages_lines(log)
+    assert len(lines) >= 2 and all("status=200" in line for line in lines), log
+    assert "stop_reason=tool_use" in lines[0], log
+    assert "stop_reason=end_turn" in lines[-1], log
