@@ -281,6 +281,11 @@ void register_serve(CLI::App& app) {
                     "Anthropic API; 0: greedy)")
         ->envname("PENSIEVE_TEMPERATURE")
         ->check(CLI::Range(0.0f, 2.0f));
+    cmd->add_option("--repeat-penalty", o->defaults.repeat_penalty,
+                    "Divide the logits of the last 64 tokens by this (1: off; Ollama uses 1.1); "
+                    "keeps small models out of loops")
+        ->envname("PENSIEVE_REPEAT_PENALTY")
+        ->check(CLI::Range(1.0f, 2.0f));
     cmd->add_option("--seed", o->seed,
                     "Seed every request's sampler with this (default: a random seed each), so "
                     "equal requests get equal replies")

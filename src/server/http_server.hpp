@@ -36,6 +36,7 @@ struct ServerConfig {
 // What the server does when a request leaves something unset (serve flags).
 struct GenerationDefaults {
     float temperature = 1.0f;      // --temperature (the Anthropic API's own default)
+    float repeat_penalty = 1.0f;   // --repeat-penalty (1: off)
     std::optional<uint64_t> seed;  // --seed: every request's sampler starts from it
     // --tool-choice, for requests with tools and no tool_choice: Auto, Any, or
     // First (Any while the conversation ends with the user's own words, Auto

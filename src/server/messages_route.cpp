@@ -160,6 +160,7 @@ std::string stop_reason(const engine::GenerateResult& r, int tool_calls) {
 engine::SamplingParams sampling(const api::MessagesRequest& r, const GenerationDefaults& d) {
     engine::SamplingParams p;
     p.temperature = r.temperature.value_or(d.temperature);
+    p.repeat_penalty = d.repeat_penalty;
     if (r.top_p) p.top_p = *r.top_p;
     if (r.top_k) p.top_k = *r.top_k;
     p.seed = d.seed ? *d.seed : std::random_device{}();
