@@ -100,6 +100,9 @@ int32_t Sampler::sample(std::span<const float> logits, std::span<const int32_t> 
         r -= probs_[i];
         if (r <= 0.0) return candidates_[i].id;
     }
+    // Rounding can leave r a hair above 0 after the last survivor: take the
+    // last one with any probability, never a masked-out token.
+    while (n > 1 && probs_[n - 1] <= 0.0) --n;
     return candidates_[n - 1].id;
 }
 

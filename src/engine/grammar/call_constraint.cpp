@@ -57,7 +57,9 @@ bool CallConstraint::fill_mask(std::span<uint64_t> allowed) {
                     mark_prefix_tokens(trie, std::string_view(t).substr(written_.size()), allowed);
                 }
             }
-            if (literal_eog_) allow_eog(allowed);
+            // The end only before the next opener has begun (a newline
+            // aside): ending inside it would leave a broken opener as text.
+            if (literal_eog_ && (written_.empty() || written_ == "\n")) allow_eog(allowed);
             return true;
         case Phase::Gap:
         case Phase::Json: {
