@@ -320,6 +320,42 @@ def test_invalid_schema_is_400_in_count_tokens(client):
     assert caught.value.body["error"]["message"].startswith("tools.0.input_schema: ")
 
 
+@pytest.mark.xfail(strict=True, reason="server bug: an input_schema whose type is not "
+                   "\"object\" is accepted; a forced call then comes back as <tool_call> text")
+def test_input_schema_of_another_type_is_400(client):
+    with pytest.raises(anthropic.BadRequestError) as caught:
+        client.messages.create(model="m", max_tokens=40, messages=ASK_WEATHER,
+                               tools=bad_tool(input_schema={"type": "string"}),
+                               tool_choice={"type": "any"})
+    assert caught.value.body["error"]["message"].startswith("tools.0.input_schema")
+
+
+@pytest.mark.xfail(strict=True, reason="server bug: a required property whose schema is "
+                   "`false` is decoded as the value false instead of refusing the schema")
+def test_required_property_with_false_schema_is_refused_or_respected(client):
+    tools = bad_tool(input_schema={"type": "object", "properties": {"never": False},
+                                   "required": ["never"]})
+    try:
+        msg = client.messages.create(model="m", max_tokens=40, messages=ASK_WEATHER, tools=tools,
+                                     tool_choice={"type": "any"})
+    except anthropic.BadRequestError as e:
+        assert e.body["error"]["message"].startswith("tools.0.input_schema")
+        return
+    check_message_calls(msg, tools)
+
+
+@pytest.mark.xfail(strict=True, reason="server bug: a forced call cut off by max_tokens comes "
+                   "back as a text block holding the raw <tool_call> syntax")
+@pytest.mark.parametrize("stream", [False, True], ids=["whole", "streamed"])
+def test_call_cut_by_max_tokens_never_shows_the_call_syntax(client, stream):
+    # The opener is forced from the first token, so 8 tokens always end inside the call.
+    kw = dict(model="m", max_tokens=8, messages=ASK_WEATHER, tool_choice={"type": "any"})
+    msg = streamed(client, **kw) if stream else client.messages.create(tools=TOOLS, **kw)
+    assert msg.stop_reason == "max_tokens"
+    texts = [b.text for b in msg.content if b.type == "text"]
+    assert not any("<tool_call" in t for t in texts), texts
+
+
 def test_count_tokens_counts_the_rendered_tools(client):
     count = lambda **kw: client.messages.count_tokens(model="m", messages=ASK_WEATHER,
                                                       **kw).input_tokens
@@ -365,6 +401,19 @@ def test_structured_output_follows_the_schema(client, field, stream):
         msg = client.messages.create(**kw)
     assert [b.type for b in msg.content] == ["text"] and msg.stop_reason == "end_turn", msg
     jsonschema.Draft202012Validator(PERSON).validate(json.loads(msg.content[0].text))
+
+
+@pytest.mark.xfail(strict=True, reason="server bug: with tools and tool_choice auto, "
+                   "output_format is ignored and the reply text is not constrained")
+def test_structured_output_applies_with_tools_offered(client):
+    msg = client.messages.create(model="m", max_tokens=200, tools=TOOLS,
+                                 extra_body={"output_format": {"type": "json_schema",
+                                                               "schema": PERSON}},
+                                 messages=[{"role": "user", "content": "Describe a person."}])
+    for block in msg.content:
+        if block.type == "text":
+            jsonschema.Draft202012Validator(PERSON).validate(json.loads(block.text))
+    check_message_calls(msg)
 
 
 # -- serve defaults: --tool-choice any --max-tool-calls 1 --temperature 0 --seed 7 -------
