@@ -2,16 +2,18 @@
 tokens with 12 and 21 tools) against the real server running Gemma 3 270M
 with a 32k context, with the captured HTTP headers, as raw SSE over HTTP.
 
-Forced to call (`tool_choice: any` added), the reply must hold a tool_use
-block naming one of the request's tools whose input, read from the stream's
-input_json_delta pieces, validates against that tool's input_schema (Claude
-Code's schemas declare draft 2020-12). The request exactly as Claude Code
-sends it (only max_tokens lowered) must stream to the end without an error
-event, and count_tokens must count the same prompt the replay used.
+Forced to call (`tool_choice: any` added, max_tokens 300), every tool_use
+block must name one of the request's tools and every complete one must have
+an input, read from the stream's input_json_delta pieces, that validates
+against that tool's input_schema (Claude Code's schemas declare draft
+2020-12); at least one call must be complete. The request exactly as Claude
+Code sends it (only max_tokens lowered) must stream to the end without an
+error event, and count_tokens must count the same prompt the replay used.
 
-Each replay's prompt is evaluated on the CPU: on a 2-core machine a first
-request takes about 70 s and the all-tools one about 95 s; later requests with
-the same prompt reuse the prefix cache."""
+Each replay's prompt is evaluated on the CPU: on a shared 2-core machine the
+first request (~12k tokens) takes 55-100 s and the all-tools one (~20k)
+95-180 s; later requests with the same prompt reuse the prefix cache
+(~15 s for 300 tokens)."""
 import copy
 import json
 
