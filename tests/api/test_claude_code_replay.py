@@ -6,12 +6,13 @@ Forced to call (`tool_choice: any` added, max_tokens 300), every tool_use
 block must name one of the request's tools and every complete one must have
 an input, read from the stream's input_json_delta pieces, that validates
 against that tool's input_schema (Claude Code's schemas declare draft
-2020-12); at least one call must be complete. The request exactly as Claude
-Code sends it (only max_tokens lowered) must stream to the end without an
-error event, and count_tokens must count the same prompt the replay used.
+2020-12); at least one call must be complete. The first request and the
+tool_result turn after it, exactly as Claude Code sends them (only max_tokens
+lowered), must stream to the end without an error event, and count_tokens
+must count the same prompt the replay used.
 
 Each replay's prompt is evaluated on the CPU: on a shared 2-core machine the
-first request (~12k tokens) takes 55-100 s and the all-tools one (~20k)
+first request (~12k tokens) takes 55-110 s and the all-tools one (~20k)
 95-180 s; later requests with the same prompt reuse the prefix cache
 (~15 s for 300 tokens)."""
 import copy
@@ -147,8 +148,9 @@ def test_forced_replay_calls_a_request_tool_with_a_valid_input(http, name):
                 f"attempts: {seen}")
 
 
-def test_unmodified_first_request_streams_to_the_end(http):
-    request = load("first_request.json")
+@pytest.mark.parametrize("name", ["first_request.json", "tool_result_request.json"])
+def test_unmodified_request_streams_to_the_end(http, name):
+    request = load(name)
     body = copy.deepcopy(request)
     body["max_tokens"] = 64
     blocks, message_delta = replay_blocks(sse_events(http, body))

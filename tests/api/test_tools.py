@@ -389,7 +389,8 @@ PERSON = {
 @pytest.mark.parametrize("stream", [False, True], ids=["whole", "streamed"])
 def test_structured_output_follows_the_schema(client, field, stream):
     fmt = {"type": "json_schema", "schema": PERSON}
-    extra = {"output_format": fmt} if field == "output_format" else {"output_config": {"format": fmt}}
+    extra = ({"output_format": fmt} if field == "output_format"
+             else {"output_config": {"format": fmt}})
     kw = dict(model="m", max_tokens=200, extra_body=extra,
               messages=[{"role": "user", "content": "Describe a person as JSON."}])
     if stream:

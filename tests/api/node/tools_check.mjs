@@ -147,10 +147,13 @@ try {
   fail("an unknown tool in tool_choice was accepted");
 } catch (e) {
   if (!(e instanceof Anthropic.BadRequestError)) throw e;
-  if (e.error?.error?.type !== "invalid_request_error") fail("bad error: " + JSON.stringify(e.error));
-  if (!e.error.error.message.startsWith("tool_choice.name: ")) fail("message: " + e.error.error.message);
+  const error = e.error?.error;
+  if (error?.type !== "invalid_request_error") fail("bad error: " + JSON.stringify(e.error));
+  if (!error.message.startsWith("tool_choice.name: ")) fail("bad message: " + error.message);
 }
 
 console.log("OK", JSON.stringify({
-  whole: whole.content[0].input, forced: forced.content.map((b) => b.input), one: one.content[0].input,
+  whole: whole.content[0].input,
+  forced: forced.content.map((b) => b.input),
+  one: one.content[0].input,
 }));
