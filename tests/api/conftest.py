@@ -15,11 +15,12 @@ from paths import build_dir, model_path  # tests/conftest.py
 
 
 class Server:
-    def __init__(self, *args, env=None):
+    def __init__(self, *args, env=None, model="smollm2"):
+        """`model`: a name known to tests/paths.py."""
         binary = build_dir() / "pensieve"
         if not binary.exists():
             pytest.fail(f"{binary} is not built")
-        model = model_path("smollm2")
+        model = model_path(model)
         self.proc = subprocess.Popen(
             [str(binary), "serve", "-m", str(model), "--port", "0", *map(str, args)],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,

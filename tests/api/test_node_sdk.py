@@ -1,5 +1,7 @@
 """The official @anthropic-ai/sdk (npm) against the real server: one
-streamed and one non-streamed call (tests/api/node/sdk_check.mjs)."""
+streamed and one non-streamed call (tests/api/node/sdk_check.mjs), and forced
+tool calls streamed and not, their inputs validated with Ajv
+(tests/api/node/tools_check.mjs)."""
 import shutil
 import subprocess
 from pathlib import Path
@@ -15,5 +17,15 @@ def test_node_sdk_streamed_and_not(server):
         "run `npm ci --prefix tests/api/node` first (scripts/test.sh does)"
     r = subprocess.run(["node", "sdk_check.mjs", server.url], cwd=NODE_DIR, capture_output=True,
                        text=True, timeout=300)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert r.stdout.startswith("OK")
+
+
+def test_node_sdk_tool_calls_streamed_and_not(server):
+    assert shutil.which("node") is not None, "node is not installed"
+    assert (NODE_DIR / "node_modules" / "ajv").exists(), \
+        "run `npm ci --prefix tests/api/node` first (scripts/test.sh does)"
+    r = subprocess.run(["node", "tools_check.mjs", server.url], cwd=NODE_DIR, capture_output=True,
+                       text=True, timeout=600)
     assert r.returncode == 0, r.stdout + r.stderr
     assert r.stdout.startswith("OK")
