@@ -1,5 +1,7 @@
 // Cost of constrained decoding per generated token: computing the token mask
-// for each step of a real Claude Code tool call (tests/data/grammar) over the
+// for each step of a real Claude Code tool call (tests/data/grammar; and a
+// call under tool_choice "any" over the 21 tools Claude Code 2.1.332 sends,
+// tests/data/claude_code, with the server's own call schema) over the
 // default model's vocabulary (SmolLM2, 49152 tokens), then advancing the
 // matcher by the token. Three cache situations:
 //   uncached  - every mask walked from scratch (the worst case)
@@ -14,6 +16,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "chat/tools/tool_constraint.hpp"
 #include "engine/grammar/schema_compiler.hpp"
 #include "engine/grammar/token_mask.hpp"
 
@@ -46,20 +49,33 @@ const Setup& setup() {
             st(data / "structured.json");
         json tools = json::parse(t);
         for (const json& x : json::parse(st)) tools.push_back(x);
-        // tool_choice "any": {"name": <tool>, "arguments": <its input>} for any tool.
-        json branches = json::array();
-        for (const json& tool : json::parse(std::ifstream(data / "claude_code_tools.json"))) {
-            branches.push_back(
-                json{{"type", "object"},
-                     {"properties",
-                      {{"name", {{"const", tool["name"]}}}, {"arguments", tool["input_schema"]}}},
-                     {"required", {"name", "arguments"}},
-                     {"additionalProperties", false}});
+        // tool_choice "any" over Claude Code's 21 tools as it sends them
+        // (tests/data/claude_code), the schema the server builds, and the
+        // Read call of that captured session.
+        const fs::path captures = fs::path(PENSIEVE_SOURCE_DIR) / "tests" / "data" / "claude_code";
+        const json all_tools =
+            json::parse(std::ifstream(captures / "first_request_all_tools.json"))["tools"];
+        std::vector<std::string> names;
+        for (const json& tool : all_tools) names.push_back(tool["name"]);
+        pensieve::chat::ToolChoice any;
+        any.kind = pensieve::chat::ToolChoice::Kind::Any;
+        tools.push_back(json{
+            {"name", "claude_code_21"},
+            {"input_schema", pensieve::chat::call_schema(pensieve::chat::ToolCallSyntax::Hermes,
+                                                         all_tools, names, any)}});
+        json calls = json::parse(c);
+        const json session = json::parse(std::ifstream(captures / "tool_result_request.json"));
+        for (const json& m : session["messages"]) {
+            if (m["role"] != "assistant" || !m["content"].is_array()) continue;
+            for (const json& b : m["content"]) {
+                if (b["type"] == "tool_use") {
+                    calls["claude_code_21"] = {{"name", b["name"]}, {"arguments", b["input"]}};
+                }
+            }
         }
-        tools.push_back(json{{"name", "any_tool"}, {"input_schema", json{{"anyOf", branches}}}});
         // JSON mode: any object.
         tools.push_back(json{{"name", "json_mode"}, {"input_schema", json{{"type", "object"}}}});
-        return Setup{std::move(tok), std::move(vocab), std::move(tools), json::parse(c)};
+        return Setup{std::move(tok), std::move(vocab), std::move(tools), std::move(calls)};
     }();
     return s;
 }
@@ -150,8 +166,9 @@ void BM_VocabularyBuild(benchmark::State& state) {
 }
 
 const bool registered = [] {
-    for (const char* name : {"Bash", "Read", "Edit", "MultiEdit", "Write", "Glob", "Grep",
-                             "TodoWrite", "bounded_integers_anyof_ref", "json_mode", "any_tool"}) {
+    for (const char* name :
+         {"Bash", "Read", "Edit", "MultiEdit", "Write", "Glob", "Grep", "TodoWrite",
+          "bounded_integers_anyof_ref", "json_mode", "claude_code_21"}) {
         for (auto [label, cache] :
              {std::pair{"uncached", Cache::Uncached}, std::pair{"first", Cache::First},
               std::pair{"warm", Cache::Warm}}) {

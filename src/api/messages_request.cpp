@@ -4,6 +4,7 @@
 #include "api/messages_request.hpp"
 
 #include <algorithm>
+#include <unordered_set>
 
 #include "api/error.hpp"
 #include "api/field_path.hpp"
@@ -60,6 +61,8 @@ struct Walk {
     const RequestLimits& limits;
     std::vector<std::string>& dropped;
     std::size_t blocks = 0;
+    std::unordered_set<std::string> tool_use_ids;  // of the assistant turns so far
+    std::string first_tool_block_path;  // where tool history first appears ("" if nowhere)
 };
 
 // The type of one content block, checked and counted against the request's
@@ -142,8 +145,11 @@ json turn_content(const json& content, const FieldPath& at, Walk& w, const std::
             if (input == nullptr || !input->is_object()) {
                 throw invalid_request((where / "input").str() + ": expected an object");
             }
+            const std::string& id = string_member(block, "id", where);
+            w.tool_use_ids.insert(id);
+            if (w.first_tool_block_path.empty()) w.first_tool_block_path = where.str();
             kept.push_back({{"type", "tool_use"},
-                            {"id", string_member(block, "id", where)},
+                            {"id", id},
                             {"name", string_member(block, "name", where)},
                             {"input", *input}});
             only_text = false;
@@ -151,9 +157,9 @@ json turn_content(const json& content, const FieldPath& at, Walk& w, const std::
             if (role != "user") {
                 throw invalid_request(where.str() + ": a tool_result block belongs in a user turn");
             }
-            json result = {{"type", "tool_result"},
-                           {"tool_use_id", string_member(block, "tool_use_id", where)},
-                           {"content", ""}};
+            const std::string& use_id = string_member(block, "tool_use_id", where);
+            if (w.first_tool_block_path.empty()) w.first_tool_block_path = where.str();
+            json result = {{"type", "tool_result"}, {"tool_use_id", use_id}, {"content", ""}};
             const json* result_content = member(block, "content");
             if (result_content != nullptr && !result_content->is_null()) {
                 result["content"] = text_of(*result_content, where / "content", w, "\n", true);
@@ -162,6 +168,11 @@ json turn_content(const json& content, const FieldPath& at, Walk& w, const std::
             if (is_error != nullptr && !is_error->is_null()) {
                 if (!is_error->is_boolean()) wrong_type(where / "is_error", "a boolean", *is_error);
                 result["is_error"] = *is_error;
+            }
+            if (!w.tool_use_ids.contains(use_id)) {
+                throw invalid_request((where / "tool_use_id").str() +
+                                      ": no tool_use block with id \"" + use_id +
+                                      "\" comes before this tool_result");
             }
             kept.push_back(std::move(result));
             only_text = false;
@@ -316,7 +327,17 @@ void check_tools(const json& tools, const RequestLimits& limits) {
                          limits.max_tool_description_bytes);
         }
         const json* schema = member(tool, "input_schema");
-        if (schema != nullptr) check_schema_depth(*schema, where / "input_schema", limits);
+        if (schema != nullptr) {
+            check_schema_depth(*schema, where / "input_schema", limits);
+            // A tool's input is an object (the API's own rule): its schema is
+            // an object schema, typed "object" when typed at all.
+            const FieldPath at_schema = where / "input_schema";
+            if (!schema->is_object()) wrong_type(at_schema, "an object", *schema);
+            const json* type = member(*schema, "type");
+            if (type != nullptr && *type != "object") {
+                throw invalid_request((at_schema / "type").str() + ": must be \"object\"");
+            }
+        }
     }
     std::sort(names.begin(), names.end());
     const auto dup = std::adjacent_find(names.begin(), names.end());
@@ -425,7 +446,7 @@ MessagesRequest parse_messages_request(std::string_view body_text, Endpoint endp
     const json body = parse_json_body(body_text, limits);
     if (!body.is_object()) throw invalid_request("request body must be a JSON object");
     MessagesRequest r;
-    Walk walk{limits, r.dropped_blocks};
+    Walk walk{limits, r.dropped_blocks, 0, {}, {}};
 
     const json* model = member(body, "model");
     if (model == nullptr) throw invalid_request("model: Field required");
@@ -529,6 +550,10 @@ MessagesRequest parse_messages_request(std::string_view body_text, Endpoint endp
         turns.erase(turns.size() - 1);
     }
     if (turns.empty()) throw invalid_request("messages: the conversation needs a user turn");
+    if (!walk.first_tool_block_path.empty() && r.tools.is_null()) {
+        throw invalid_request(walk.first_tool_block_path +
+                              ": requests with tool_use or tool_result blocks must define tools");
+    }
     if (!system.empty()) r.messages.push_back({{"role", "system"}, {"content", system}});
     for (auto& t : turns) r.messages.push_back(std::move(t));
     return r;

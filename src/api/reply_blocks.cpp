@@ -48,18 +48,20 @@ void ReplyBlocks::text(const std::string& piece, std::string& out) {
         close(out);
         content_.push_back({{"type", "text"}, {"text", ""}});
         open_ = Open::Text;
+        ++started_;
         out += text_block_start_event(index());
     }
     content_.back()["text"].get_ref<std::string&>() += piece;
     out += text_delta_event(index(), piece);
 }
 
-std::string ReplyBlocks::handle(const std::vector<chat::ToolCallEvent>& events) {
+std::string ReplyBlocks::handle(const std::vector<chat::ToolCallEvent>& events,
+                                bool drop_unfinished) {
     using Kind = chat::ToolCallEvent::Kind;
     std::string out;
     for (const chat::ToolCallEvent& e : events) {
         if (e.kind == Kind::Text) {
-            text(e.text, out);
+            if (!drop_unfinished) text(e.text, out);
             continue;
         }
         if (e.id == dropped_call_) continue;
@@ -75,6 +77,7 @@ std::string ReplyBlocks::handle(const std::vector<chat::ToolCallEvent>& events) 
                                     {"name", e.name},
                                     {"input", nlohmann::ordered_json::object()}});
                 open_ = Open::Tool;
+                ++started_;
                 out += tool_use_block_start_event(index(), e.id, e.name);
                 break;
             case Kind::ArgumentsDelta:
@@ -88,6 +91,11 @@ std::string ReplyBlocks::handle(const std::vector<chat::ToolCallEvent>& events) 
                 break;
             case Kind::CallFailed:
                 if (open_ != Open::Tool) break;
+                if (drop_unfinished) {
+                    content_.erase(content_.size() - 1);
+                    close(out);  // the stream's block ends as it stands
+                    break;
+                }
                 content_.back() = {{"type", "text"}, {"text", e.text}};
                 close(out);
                 break;
@@ -104,6 +112,7 @@ void ReplyBlocks::thinking_text(const std::string& piece, std::string& out) {
         close(out);
         content_.push_back({{"type", "thinking"}, {"thinking", ""}, {"signature", ""}});
         open_ = Open::Thinking;
+        ++started_;
         out += thinking_block_start_event(index());
     }
     content_.back()["thinking"].get_ref<std::string&>() += piece;
@@ -169,7 +178,7 @@ std::string ReplyBlocks::feed(std::string_view piece) {
     return out;
 }
 
-std::string ReplyBlocks::finish() {
+std::string ReplyBlocks::finish(bool inside_call) {
     std::string out;
     if (stage_ == Stage::Undecided) {
         stage_ = Stage::Rest;
@@ -181,9 +190,9 @@ std::string ReplyBlocks::finish() {
         held_.clear();
         if (open_ == Open::Thinking) out += signature_delta_event(index(), "");
     }
-    if (parser_) out += handle(parser_->finish());
+    if (parser_) out += handle(parser_->finish(), inside_call);
     close(out);
-    if (content_.empty()) {
+    if (started_ == 0) {  // a reply of nothing still has its (empty) text block
         content_.push_back({{"type", "text"}, {"text", ""}});
         out += text_block_start_event(0) + block_stop_event(0);
     }

@@ -7,10 +7,11 @@
 // events as the text streams in and the final `content` array, so a streamed
 // reply and a whole one carry the same blocks.
 //
-// A call that breaks after it was announced (the output ended inside it: only
-// max_tokens can do that while the grammar constrains calls) has had its
-// tool_use block started on a stream; that block is closed as it stands, and
-// the `content` array holds the call's raw text as a text block instead.
+// A call that breaks after it was announced, when the model broke its JSON
+// (possible only without the grammar), has had its tool_use block started on
+// a stream; that block is closed as it stands, and the `content` array holds
+// the call's raw text as a text block instead. A call cut off by max_tokens
+// is never shown as text (see finish).
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -42,18 +43,22 @@ class ReplyBlocks {
     std::string feed(std::string_view text);
     // The SSE events that end the reply's blocks: held-back text, an
     // unfinished call, and an empty text block when there was no block.
-    std::string finish();
+    // `inside_call`: the reply was cut off inside a call, whose text is then
+    // dropped rather than shown (a started tool_use block on a stream is
+    // closed as it stands; `content` leaves the call out).
+    std::string finish(bool inside_call = false);
 
     const nlohmann::ordered_json& content() const { return content_; }
     int tool_calls() const { return calls_; }
 
   private:
-    std::string handle(const std::vector<chat::ToolCallEvent>& events);
+    std::string handle(const std::vector<chat::ToolCallEvent>& events,
+                       bool drop_unfinished = false);
     void after_thinking(std::string_view text, std::string& out);  // text, tools
     void thinking_text(const std::string& piece, std::string& out);
     void close(std::string& out);
     void text(const std::string& piece, std::string& out);
-    int index() const { return static_cast<int>(content_.size()) - 1; }
+    int index() const { return started_ - 1; }  // the stream's open (or last) block
 
     enum class Open { None, Text, Tool, Thinking };
     // Where the reply's text goes: not yet known whether it opens with
@@ -66,6 +71,7 @@ class ReplyBlocks {
     nlohmann::ordered_json content_ = nlohmann::ordered_json::array();
     Open open_ = Open::None;
     int calls_ = 0;
+    int started_ = 0;           // blocks started on the stream (content_ may have dropped one)
     std::string dropped_call_;  // id of a call dropped because only one is allowed
 };
 

@@ -33,7 +33,7 @@ constexpr std::chrono::milliseconds kPoll{10};  // how often a waiting handler c
 // (null: free text) and how its text becomes blocks.
 struct Prepared {
     std::vector<int32_t> prompt;
-    std::shared_ptr<grammar::TokenConstraint> constraint;
+    std::shared_ptr<grammar::CallConstraint> call;  // the constraint on its tokens, or null
     api::ReplyBlocks::Options blocks;
     std::vector<std::string> relaxed;  // schema keywords the grammar does not enforce
 };
@@ -120,30 +120,60 @@ Prepared prepare(const api::MessagesRequest& r, const Serving& s, api::Endpoint 
         throw api::invalid_request(std::string("the chat template rejected these messages: ") +
                                    e.what());
     }
+    const chat::ToolChoice choice = tool_choice(r, s.defaults);
+    const bool forced =
+        choice.kind == chat::ToolChoice::Kind::Any || choice.kind == chat::ToolChoice::Kind::Tool;
+    const bool callable = choice.kind == chat::ToolChoice::Kind::Tool
+                              ? std::find(in.tool_names.begin(), in.tool_names.end(),
+                                          choice.name) != in.tool_names.end()
+                              : !in.tool_names.empty();
+    if (forced && !callable && r.tool_choice) {
+        throw api::invalid_request(
+            "tool_choice: no tool it allows can be called here (server tools such as "
+            "web_search run only on Anthropic's servers)");
+    }
+    // Every schema is checked, whether or not this request can call (count
+    // tokens, tool_choice none): an invalid one is a 400 wherever it is sent.
+    // The grammar is cached, so the check costs one lookup after the first.
+    std::shared_ptr<const grammar::GrammarMasks> call;
+    if (!in.tool_names.empty()) {
+        chat::ToolChoice checked = choice;
+        if (checked.kind == chat::ToolChoice::Kind::None || !callable) checked = {};
+        call = call_grammar(r, in.tool_names, checked, s);
+    }
+    std::shared_ptr<const grammar::GrammarMasks> output;
+    if (!r.output_schema.is_null())
+        output = grammar_for(r.output_schema, "output_format.schema", s);
     if (endpoint == api::Endpoint::CountTokens) return p;
     p.blocks.thinking = s.prompt.thinks();
     p.blocks.starts_in_thinking = in_thinking;
-    std::shared_ptr<const grammar::GrammarMasks> masks;
-    grammar::CallFraming framing;
-    const chat::ToolChoice choice = tool_choice(r, s.defaults);
-    if (!in.tool_names.empty() && choice.kind != chat::ToolChoice::Kind::None) {
-        masks = call_grammar(r, in.tool_names, choice, s);
-        framing = chat::call_framing(s.tools.syntax, choice);
+    if (call && choice.kind != chat::ToolChoice::Kind::None && callable) {
+        grammar::CallFraming framing = chat::call_framing(s.tools.syntax, choice);
         const int cap = choice.disable_parallel ? 1 : s.defaults.max_tool_calls;
         if (cap > 0 && (framing.max_calls == 0 || framing.max_calls > cap)) framing.max_calls = cap;
         p.blocks.syntax = s.tools.syntax;
         p.blocks.tool_names = in.tool_names;
         p.blocks.max_calls = cap;
-    } else if (!r.output_schema.is_null()) {
+        // Structured output next to callable tools: the reply is calls or the
+        // document (when the syntax's opener cannot start a document).
+        p.call = std::make_shared<grammar::CallConstraint>(call, framing, output);
+    } else if (output) {
         // Structured output: the whole reply is the document.
-        masks = grammar_for(r.output_schema, "output_format.schema", s);
-        framing = {"", "", true, 1};
+        p.call = std::make_shared<grammar::CallConstraint>(output,
+                                                           grammar::CallFraming{"", "", true, 1});
     }
-    if (masks) {
-        p.constraint = std::make_shared<grammar::CallConstraint>(masks, framing);
-        p.relaxed = masks->grammar()->relaxed;
+    if (call) p.relaxed = call->grammar()->relaxed;
+    if (output) {
+        for (const std::string& k : output->grammar()->relaxed) p.relaxed.push_back(k);
     }
     return p;
+}
+
+// Whether the reply ended inside a call (cut off by max_tokens): the
+// engine's last accept happened before it pushed Done, which the handler has
+// popped, so reading the constraint here is ordered after it.
+bool ended_inside_call(const std::shared_ptr<grammar::CallConstraint>& call) {
+    return call && call->inside_call();
 }
 
 std::string stop_reason(const engine::GenerateResult& r, int tool_calls) {
@@ -207,10 +237,12 @@ void send_job_error(Response& res, const JobEvent& e, const RouteContext& ctx) {
 class StreamWriter : public BodyStream {
   public:
     StreamWriter(std::shared_ptr<Job> job, const RouteContext& ctx, std::string model,
-                 int64_t input_tokens, api::ReplyBlocks::Options blocks, PeerSocket peer,
+                 int64_t input_tokens, api::ReplyBlocks::Options blocks,
+                 std::shared_ptr<grammar::CallConstraint> call, PeerSocket peer,
                  GenerationTracker tracker)
         : tracker_(tracker),
           blocks_(std::move(blocks)),
+          call_(std::move(call)),
           job_(std::move(job)),
           ping_interval_(ctx.config.ping_interval),
           stopping_(ctx.stopping),
@@ -271,7 +303,7 @@ class StreamWriter : public BodyStream {
                     return Next::End;
                 }
                 {
-                    out = blocks_.finish();
+                    out = blocks_.finish(ended_inside_call(call_));
                     const std::string reason = stop_reason(e.result, blocks_.tool_calls());
                     tracker_.done(e.result, reason);
                     usage_.output_tokens = static_cast<int64_t>(e.result.output.size());
@@ -295,6 +327,7 @@ class StreamWriter : public BodyStream {
 
     GenerationTracker tracker_;
     api::ReplyBlocks blocks_;
+    std::shared_ptr<grammar::CallConstraint> call_;
     std::shared_ptr<Job> job_;
     std::chrono::milliseconds ping_interval_;
     const std::atomic<bool>& stopping_;
@@ -334,8 +367,8 @@ bool wait_for_admission(const std::shared_ptr<Job>& job, Response& res, const Pe
 
 void reply_whole(const std::shared_ptr<Job>& job, Response& res, const PeerSocket& peer,
                  const api::MessagesRequest& r, api::ReplyBlocks::Options block_options,
-                 int64_t input_tokens, Clock::time_point received, GenerationTracker& tracker,
-                 const RouteContext& ctx) {
+                 const std::shared_ptr<grammar::CallConstraint>& call, int64_t input_tokens,
+                 Clock::time_point received, GenerationTracker& tracker, const RouteContext& ctx) {
     api::ReplyBlocks blocks(std::move(block_options));
     for (;;) {
         if (peer.closed()) {
@@ -361,7 +394,7 @@ void reply_whole(const std::shared_ptr<Job>& job, Response& res, const PeerSocke
                     send_cancelled(res, ctx);
                     return;
                 }
-                blocks.finish();
+                blocks.finish(ended_inside_call(call));
                 const std::string reason = stop_reason(e->result, blocks.tool_calls());
                 tracker.done(e->result, reason);
                 // The engine's own time and the handler's whole time, so the
@@ -409,7 +442,7 @@ void handle_messages(const Request& req, Response& res, const RouteContext& ctx)
     job->request.sampling = sampling(r, serving.defaults);
     job->request.max_tokens = std::min(r.max_tokens, serving.n_ctx - n_prompt);
     job->request.stop = r.stop_sequences;
-    job->request.constraint = prepared.constraint;
+    job->request.constraint = prepared.call;
     const PeerSocket peer(req.socket);
     if (!serving.worker.submit(job)) {
         if (ctx.stopping.load()) {
@@ -422,16 +455,16 @@ void handle_messages(const Request& req, Response& res, const RouteContext& ctx)
     }
     GenerationTracker tracker(ctx.metrics, received);
     if (!r.stream) {
-        reply_whole(job, res, peer, r, std::move(prepared.blocks), n_prompt, received, tracker,
-                    ctx);
+        reply_whole(job, res, peer, r, std::move(prepared.blocks), prepared.call, n_prompt,
+                    received, tracker, ctx);
         return;
     }
     if (!wait_for_admission(job, res, peer, tracker, ctx)) return;
     res.status = 200;
     res.content_type = "text/event-stream";
     res.set_header("Cache-Control", "no-cache");
-    res.stream = std::make_shared<StreamWriter>(job, ctx, r.model, n_prompt,
-                                                std::move(prepared.blocks), peer, tracker);
+    res.stream = std::make_shared<StreamWriter>(
+        job, ctx, r.model, n_prompt, std::move(prepared.blocks), prepared.call, peer, tracker);
 }
 
 void handle_count_tokens(const Request& req, Response& res, const Serving& serving) {

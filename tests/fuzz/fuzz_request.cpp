@@ -1,6 +1,8 @@
 // libFuzzer entry point for the request path: bytes -> JSON ->
-// api::parse_messages_request -> SmolLM2's chat template (the default model's)
-// -> prompt token ids, for both Messages and count_tokens. Any body must give
+// api::parse_messages_request -> tools and tool history into template inputs
+// (chat::tool_prompt_inputs; SmolLM2's template takes the built-in tool
+// prompt) -> SmolLM2's chat template (the default model's) -> prompt token
+// ids, for both Messages and count_tokens. Any body must give
 // tokens, a 400 ApiError or a template error — never crash, hang, or grow
 // without bound.
 //
@@ -26,6 +28,7 @@
 #include "api/messages_request.hpp"
 #include "chat/error.hpp"
 #include "chat/prompt_tokens.hpp"
+#include "chat/tools/tool_prompt.hpp"
 #include "gguf/file.hpp"
 #include "tokenizer/tokenizer.hpp"
 #include "tokenizer/vocab.hpp"
@@ -70,11 +73,13 @@ chat::ModelChatTemplate smollm2_template() {
 struct Setup {
     tokenizer::Tokenizer tokenizer = smollm2_like_tokenizer();
     chat::PromptBuilder prompt{smollm2_template(), tokenizer};
+    chat::ToolTemplateSupport tools = chat::tool_template_support(prompt.model_template().source);
 };
 
 // The ids of the split described at the top of this file.
-std::vector<int32_t> expected_ids(const Setup& s, const api::MessagesRequest& r) {
-    json marked = r.messages;
+std::vector<int32_t> expected_ids(const Setup& s, const json& messages,
+                                  const std::string& continuation) {
+    json marked = messages;
     std::vector<std::string> markers;
     for (size_t i = 0; i < marked.size(); ++i) {
         markers.push_back("\x1e" + std::to_string(i) + "\x1f");
@@ -89,24 +94,29 @@ std::vector<int32_t> expected_ids(const Setup& s, const api::MessagesRequest& r)
         segments.push_back(
             {std::string_view(render).substr(cursor, at - cursor), tokenizer::Specials::Parse});
         segments.push_back(
-            {r.messages[i]["content"].get_ref<const std::string&>(), tokenizer::Specials::AsText});
+            {messages[i]["content"].get_ref<const std::string&>(), tokenizer::Specials::AsText});
         cursor = at + markers[i].size();
     }
     segments.push_back({std::string_view(render).substr(cursor), tokenizer::Specials::Parse});
-    if (!r.continuation.empty()) segments.push_back({r.continuation, tokenizer::Specials::AsText});
+    if (!continuation.empty()) segments.push_back({continuation, tokenizer::Specials::AsText});
     return s.tokenizer.encode(segments, {});
 }
 
 void check(const Setup& s, std::string_view body, api::Endpoint endpoint) {
     try {
         const api::MessagesRequest r = api::parse_messages_request(body, endpoint);
-        const std::vector<int32_t> ids = s.prompt.build(r.messages, nullptr, r.continuation);
+        const chat::ToolPromptInputs in = chat::tool_prompt_inputs(r.tools, r.messages, s.tools);
+        if (!in.tools.is_null()) fail("SmolLM2's template takes the built-in tool prompt");
+        const std::vector<int32_t> ids = s.prompt.build(in.messages, in.tools, r.continuation);
         for (const int32_t id : ids) {
             if (id < 0 || static_cast<size_t>(id) >= s.tokenizer.size()) fail("id out of range");
         }
-        if (ids != expected_ids(s, r)) fail("client text and template text were split wrongly");
+        if (ids != expected_ids(s, in.messages, r.continuation)) {
+            fail("client text and template text were split wrongly");
+        }
     } catch (const api::ApiError& e) {
         if (e.status != 400 || e.type != "invalid_request_error") fail("not a 400 ApiError");
+    } catch (const chat::ToolInputError&) {  // a 400 naming the field
     } catch (const chat::TemplateError&) {
     }
 }

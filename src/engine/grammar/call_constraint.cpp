@@ -23,8 +23,32 @@ void mark_prefix_tokens(const TokenTrie& trie, std::string_view target, std::spa
     }
 }
 
-CallConstraint::CallConstraint(std::shared_ptr<const GrammarMasks> call, CallFraming framing)
+bool CallConstraint::text_can_share(const CallFraming& framing) {
+    if (framing.opener.empty()) return false;
+    const char c = framing.opener[0];
+    return std::string_view("{[\"-0123456789tfn \t\r\n").find(c) == std::string_view::npos;
+}
+
+bool CallConstraint::inside_call() const {
+    switch (phase_) {
+        case Phase::Gap:
+        case Phase::Json:
+            return true;
+        case Phase::Literal:
+            return !literal_is_opener_ || !written_.empty();
+        default:
+            return false;
+    }
+}
+
+CallConstraint::CallConstraint(std::shared_ptr<const GrammarMasks> call, CallFraming framing,
+                               std::shared_ptr<const GrammarMasks> text)
     : masks_(std::move(call)), framing_(std::move(framing)) {
+    if (text && !framing_.must_call && text_can_share(framing_)) {
+        text_ = std::make_unique<Constraint>(std::move(text));
+        phase_ = Phase::Start;
+        return;
+    }
     if (framing_.must_call) {
         if (framing_.opener.empty()) {
             start_call_json();
@@ -50,6 +74,13 @@ bool CallConstraint::fill_mask(std::span<uint64_t> allowed) {
         case Phase::Free:
         case Phase::Off:
             return false;
+        case Phase::Start:
+            text_->fill_mask(allowed);
+            mark_prefix_tokens(trie, framing_.opener, allowed);
+            return true;
+        case Phase::Text:
+            if (text_->fill_mask(allowed) == 0) allow_eog(allowed);
+            return true;
         case Phase::Literal:
             std::fill(allowed.begin(), allowed.end(), 0);
             for (const std::string& t : targets_) {
@@ -135,6 +166,23 @@ void CallConstraint::accept(TokenId id) {
     }
     const std::string& bytes = vocab.bytes(id);
     switch (phase_) {
+        case Phase::Start:
+            if (!bytes.empty() && framing_.opener.starts_with(bytes)) {
+                start_literal({framing_.opener}, false);
+                literal_is_opener_ = true;
+                written_ = bytes;
+                if (written_ == framing_.opener) start_call_json();
+                return;
+            }
+            phase_ = Phase::Text;
+            [[fallthrough]];
+        case Phase::Text:
+            if (!text_->accept(id)) {
+                phase_ = Phase::Off;
+            } else if (text_->finished()) {
+                phase_ = Phase::End;
+            }
+            return;
         case Phase::Free: {
             tail_ += bytes;
             const size_t at = tail_.find(framing_.opener);

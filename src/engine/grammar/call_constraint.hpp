@@ -33,14 +33,28 @@ void mark_prefix_tokens(const TokenTrie& trie, std::string_view target, std::spa
 
 class CallConstraint : public TokenConstraint {
   public:
-    // `call` is the grammar of one call's JSON document, bound to the vocabulary.
-    CallConstraint(std::shared_ptr<const GrammarMasks> call, CallFraming framing);
+    // `call` is the grammar of one call's JSON document, bound to the
+    // vocabulary. `text`, when given (structured output next to callable
+    // tools), is the grammar the reply's text must follow instead of running
+    // free: the reply is then either calls or that one document. It needs an
+    // opener no JSON document can start with (see text_can_share).
+    CallConstraint(std::shared_ptr<const GrammarMasks> call, CallFraming framing,
+                   std::shared_ptr<const GrammarMasks> text = nullptr);
+
+    // Whether a reply can be either a call with this opener or a document of
+    // another grammar: the opener's first byte never starts a JSON value.
+    static bool text_can_share(const CallFraming& framing);
+
+    // The reply is inside a call (its opener begun, the call not complete).
+    bool inside_call() const;
 
     bool fill_mask(std::span<uint64_t> allowed) override;
     void accept(TokenId id) override;
     size_t mask_words() const override { return masks_->vocab().words(); }
 
-    enum class Phase { Free, Literal, Gap, Json, End, Off };
+    // Start: the reply's first token, when text follows a grammar: either
+    // the opener or the document. Text: inside that document.
+    enum class Phase { Free, Start, Text, Literal, Gap, Json, End, Off };
     Phase phase() const { return phase_; }
     int calls() const { return calls_; }
 
@@ -62,6 +76,7 @@ class CallConstraint : public TokenConstraint {
     bool literal_is_opener_ = false;    // Literal: completing it starts a call
     bool gap_used_ = false;             // Gap: the one newline was written
     std::unique_ptr<Constraint> json_;
+    std::unique_ptr<Constraint> text_;  // Start / Text: the reply's own document
     int calls_ = 0;
 };
 

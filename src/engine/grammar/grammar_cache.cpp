@@ -1,6 +1,8 @@
 // The schema-keyed grammar cache (see grammar_cache.hpp).
 #include "engine/grammar/grammar_cache.hpp"
 
+#include <algorithm>
+
 #include "engine/grammar/schema_compiler.hpp"
 
 namespace pensieve::grammar {
@@ -20,8 +22,13 @@ std::shared_ptr<const GrammarMasks> GrammarCache::get(const nlohmann::ordered_js
     // Compiled outside the lock: another request's lookup need not wait. Two
     // requests racing on one new schema both compile it; the second keeps
     // the first's entry.
+    // Each grammar's mask cache is held to kMaskCacheBytes, so the whole
+    // cache stays bounded whatever the vocabulary (SmolLM2's masks are 6 KB,
+    // Gemma 3's 32 KB).
+    const size_t mask_bytes = vocab_->words() * sizeof(uint64_t);
+    const size_t entries = std::max<size_t>(16, kMaskCacheBytes / std::max<size_t>(1, mask_bytes));
     auto masks = std::make_shared<const GrammarMasks>(
-        std::make_shared<const Grammar>(compile_schema(schema)), vocab_);
+        std::make_shared<const Grammar>(compile_schema(schema)), vocab_, entries);
     std::lock_guard lock(mu_);
     if (const auto it = index_.find(key); it != index_.end()) return it->second->second;
     lru_.emplace_front(key, masks);

@@ -1,7 +1,9 @@
 // Compiled grammars bound to one vocabulary, kept by schema text: agents send
 // the same tools with every request, so their call grammar (and its mask
 // cache, the expensive part) is built once and shared by every sequence that
-// decodes with it. Thread safe; least recently used entries go first.
+// decodes with it. Thread safe; least recently used entries go first. Memory
+// is bounded: `capacity` grammars, each with at most kMaskCacheBytes of
+// cached masks (64 MiB in all by default).
 #pragma once
 
 #include <list>
@@ -17,6 +19,7 @@ namespace pensieve::grammar {
 
 class GrammarCache {
   public:
+    static constexpr size_t kMaskCacheBytes = size_t{4} << 20;
     GrammarCache(std::shared_ptr<const TokenVocabulary> vocab, size_t capacity = 16);
 
     // The masks of `schema`'s grammar, compiled on first use; throws

@@ -467,13 +467,17 @@ class Compiler {
     NodeId object_node(const json& s, const std::string& path, int depth) {
         const NodeId id = add(make_node(NodeKind::Object));
         std::vector<Property> props;
+        std::vector<std::string> forbidden;  // keys whose schema is `false`
         if (s.contains("properties")) {
             const json& ps = s.at("properties");
             if (!ps.is_object())
                 throw SchemaError(path + "/properties", "properties must be an object");
             for (const auto& [key, sub] : ps.items()) {
                 const std::string p = path + "/properties/" + escape_pointer_token(key);
-                if (sub.is_boolean() && !sub.get<bool>()) continue;  // the key must not appear
+                if (sub.is_boolean() && !sub.get<bool>()) {  // the key must not appear
+                    forbidden.push_back(escaped_key(key));
+                    continue;
+                }
                 Property prop;
                 prop.key = escaped_key(key);
                 prop.value = compile(sub, p, depth + 1);
@@ -502,6 +506,8 @@ class Compiler {
                                        [&](const Property& q) { return q.key == key; });
                 if (it != props.end()) {
                     it->required = true;
+                } else if (std::find(forbidden.begin(), forbidden.end(), key) != forbidden.end()) {
+                    throw SchemaError(p, "a required key whose schema is false: nothing matches");
                 } else if (additional) {
                     props.push_back(Property{key, *additional, true});  // a required extra key
                 } else {
@@ -513,6 +519,9 @@ class Compiler {
         if (props.size() > kMaxProperties) {
             throw SchemaError(path + "/properties", "more than 64 properties in one object");
         }
+        // Extra keys are matched by their schema, not by name, so one that a
+        // `false` property forbids could still be written as an extra key.
+        if (additional && !forbidden.empty()) relax("properties (false)", path + "/properties");
         g_.nodes[id].properties = std::move(props);
         g_.nodes[id].additional = additional;
         return id;

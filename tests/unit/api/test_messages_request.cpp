@@ -95,12 +95,21 @@ TEST(MessagesRequest, ToolResultsAreKeptWithTextContentAndOtherBlocksAreDroppedO
                                                {{"type", "image"}, {"source", json::object()}}})}},
                      {{"type", "image"}, {"source", json::object()}},
                      {{"type", "tool_result"}, {"tool_use_id", "t3"}}});
-    const auto r = parse(body_with(json::array({{{"role", "user"}, {"content", blocks}}})));
+    json uses = json::array();
+    for (const char* id : {"t1", "t2", "t3"}) {
+        uses.push_back(
+            {{"type", "tool_use"}, {"id", id}, {"name", "Read"}, {"input", json::object()}});
+    }
+    json body = body_with(json::array({{{"role", "user"}, {"content", "Read them"}},
+                                       {{"role", "assistant"}, {"content", uses}},
+                                       {{"role", "user"}, {"content", blocks}}}));
+    body["tools"] = json::array({{{"name", "Read"}, {"input_schema", {{"type", "object"}}}}});
+    const auto r = parse(body);
     const json expected =
         json::array({{{"type", "tool_result"}, {"tool_use_id", "t1"}, {"content", "file text"}},
                      {{"type", "tool_result"}, {"tool_use_id", "t2"}, {"content", "x"}},
                      {{"type", "tool_result"}, {"tool_use_id", "t3"}, {"content", ""}}});
-    EXPECT_EQ(r.messages[0]["content"], expected);
+    EXPECT_EQ(r.messages[2]["content"], expected);
     EXPECT_EQ(r.dropped_blocks, (std::vector<std::string>{"image"}));
 }
 

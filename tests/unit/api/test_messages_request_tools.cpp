@@ -17,8 +17,13 @@ using Kind = chat::ToolChoice::Kind;
 
 const json kUser = {{"role", "user"}, {"content", "Hi"}};
 
+// Tool history needs tools in the request; messages with tool blocks get one.
 json body_with(const json& messages) {
-    return {{"model", "m"}, {"max_tokens", 4096}, {"messages", messages}};
+    json body = {{"model", "m"}, {"max_tokens", 4096}, {"messages", messages}};
+    if (messages.dump().find(R"("type":"tool_)") != std::string::npos) {
+        body["tools"] = json::array({{{"name", "Read"}, {"input_schema", {{"type", "object"}}}}});
+    }
+    return body;
 }
 
 // A one-turn request with `patch`'s fields set.
@@ -320,6 +325,35 @@ TEST(MessagesRequestTools, AFinalAssistantTurnWithAToolUseIsRejected) {
         json::array({kUser, {{"role", "assistant"}, {"content", {thinking, text("The")}}}})));
     EXPECT_EQ(r.continuation, "The");
     ASSERT_EQ(r.messages.size(), 1u);
+}
+
+}  // namespace
+}  // namespace pensieve::api
+
+namespace pensieve::api {
+namespace {
+
+TEST(MessagesRequestTools, HistoryMustBeConsistent) {
+    const json use = {
+        {"type", "tool_use"}, {"id", "t1"}, {"name", "Read"}, {"input", json::object()}};
+    const json result = {{"type", "tool_result"}, {"tool_use_id", "t9"}, {"content", "x"}};
+    json body = body_with(json::array({kUser,
+                                       {{"role", "assistant"}, {"content", {use}}},
+                                       {{"role", "user"}, {"content", {result}}}}));
+    EXPECT_ERROR(body, "messages.2.content.0.tool_use_id: no tool_use block with id \"t9\"");
+    body["messages"][2]["content"][0]["tool_use_id"] = "t1";
+    EXPECT_NO_THROW(parse(body));
+    body.erase("tools");
+    EXPECT_ERROR(body,
+                 "messages.1.content.0: requests with tool_use or tool_result blocks must "
+                 "define tools");
+}
+
+TEST(MessagesRequestTools, AToolsInputIsAnObject) {
+    EXPECT_ERROR(request({{"tools", {{{"name", "a"}, {"input_schema", "x"}}}}}),
+                 "tools.0.input_schema: expected an object");
+    EXPECT_ERROR(request({{"tools", {{{"name", "a"}, {"input_schema", {{"type", "string"}}}}}}}),
+                 "tools.0.input_schema.type: must be \"object\"");
 }
 
 }  // namespace
