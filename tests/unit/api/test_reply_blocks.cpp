@@ -106,11 +106,12 @@ json rebuild(const std::vector<json>& events) {
     return blocks;
 }
 
-Outcome run(const std::vector<std::string>& pieces, ReplyBlocks::Options options) {
+Outcome run(const std::vector<std::string>& pieces, ReplyBlocks::Options options,
+            bool inside_call = false) {
     ReplyBlocks blocks(std::move(options));
     std::string sse;
     for (const std::string& p : pieces) sse += blocks.feed(p);
-    sse += blocks.finish();
+    sse += blocks.finish(inside_call);
     Outcome r;
     r.events = events_of(sse);
     r.streamed = rebuild(r.events);
@@ -284,6 +285,27 @@ TEST(ReplyBlocks, ACallCutOffClosesItsBlockAndContentKeepsTheRawText) {
         EXPECT_EQ(r.content[1]["type"], "text");
         EXPECT_EQ(r.content[1]["text"], cut);
         EXPECT_EQ(r.tool_calls, 0);
+    }
+}
+
+TEST(ReplyBlocks, ACallCutOffByMaxTokensIsNeverText) {
+    // The engine's constraint says the reply ended inside a call.
+    const std::string announced =
+        "<tool_call>\n{\"name\": \"get_weather\", \"arguments\": {\"city\": \"Par";
+    for (const auto& pieces : splits("Looking.\n" + announced)) {
+        const Outcome r = run(pieces, hermes(), true);
+        ASSERT_EQ(r.streamed.size(), 2u) << r.streamed.dump();  // closed as it stands
+        EXPECT_EQ(r.streamed[1]["type"], "tool_use");
+        ASSERT_EQ(r.content.size(), 1u) << r.content.dump();  // left out of the Message
+        EXPECT_EQ(r.content[0], (json{{"type", "text"}, {"text", "Looking."}}));
+    }
+    // Cut before the call was announced: nothing of it is shown; the reply is
+    // the one empty text block of a reply of nothing.
+    for (const std::string cut : {"<tool_call>\n{\"na", "<tool_c", "<tool_call>"}) {
+        for (const auto& pieces : splits(cut)) {
+            const Outcome r = run(pieces, hermes(), true);
+            EXPECT_EQ(r.content, json::array({{{"type", "text"}, {"text", ""}}})) << cut;
+        }
     }
 }
 

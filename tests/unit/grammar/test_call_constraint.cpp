@@ -623,5 +623,59 @@ TEST(CallConstraint, RandomWalksOverTheRealVocabularyEndInValidFramedCalls) {
     EXPECT_GE(total_calls, 12);
 }
 
+// Structured output next to callable tools: the first token is the opener's
+// or the document's; a call then proceeds as usual, and a document is
+// constrained to its own grammar and then ends.
+TEST(CallConstraint, TextGrammarBesideCallsIsEitherACallOrTheDocument) {
+    const auto v = small_vocab();
+    const json document = json::parse(R"({"type": "object", "properties": {"x": {"enum":
+        ["a"]}}, "required": ["x"], "additionalProperties": false})");
+    const auto call = masks_for(call_schema(), v);
+    const auto text = masks_for(document, v);
+    ASSERT_TRUE(CallConstraint::text_can_share(kHermes));
+    EXPECT_FALSE(CallConstraint::text_can_share({"[TOOL_CALLS]", "", false, 1}));
+    {
+        CallConstraint c(call, kHermes, text);
+        EXPECT_EQ(c.phase(), Phase::Start);
+        const auto m = mask_of(c);
+        ASSERT_TRUE(m.has_value());
+        // Opener prefixes and the document's first bytes, nothing else.
+        std::vector<uint64_t> expected = brute_force_prefixes(*v, "<tool_call>");
+        const std::vector<uint64_t> doc = brute_force_json(Matcher(text->grammar()), *v, false);
+        for (size_t w = 0; w < expected.size(); ++w) expected[w] |= doc[w];
+        EXPECT_EQ(*m, expected);
+        feed(c, {"{\"", "x", "\"", ": ", "\"", "a", "\"", "}"});
+        EXPECT_EQ(c.phase(), Phase::End);
+        EXPECT_EQ(*mask_of(c), only_eog(*v));
+        EXPECT_FALSE(c.inside_call());
+    }
+    {
+        CallConstraint c(call, kHermes, text);
+        feed(c, {"<to"});
+        EXPECT_EQ(c.phase(), Phase::Literal);
+        feed(c, {"o", "l", "_", "c", "a", "ll>"});
+        EXPECT_EQ(c.phase(), Phase::Gap);  // a call, as without the document grammar
+    }
+}
+
+TEST(CallConstraint, InsideCallIsTrueOnlyBetweenAnOpenerAndTheEndOfItsCall) {
+    const auto v = small_vocab();
+    CallConstraint c(masks_for(call_schema(), v), kHermes);
+    EXPECT_FALSE(c.inside_call());  // free text
+    feed(c, {"h", "i", "<to"});
+    EXPECT_FALSE(c.inside_call());  // free text never knows an opener has begun
+    feed(c, {"o", "l", "_", "c", "a", "ll>"});
+    EXPECT_TRUE(c.inside_call());
+    feed(c, {"{\"", "name", "\"", ": ", "\"", "f", "\"", ", ", "\"", "arguments", "\"", ": ", "{\"",
+             "n", "\"", ": ", "5"});
+    EXPECT_TRUE(c.inside_call());
+    feed(c, {"}}"});
+    EXPECT_TRUE(c.inside_call());  // the closer is still due
+    feed(c, {"</tool_call>"});
+    EXPECT_FALSE(c.inside_call());  // between calls
+    feed(c, {"<to"});
+    EXPECT_TRUE(c.inside_call());  // a second opener begun
+}
+
 }  // namespace
 }  // namespace pensieve::grammar
