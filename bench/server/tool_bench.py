@@ -8,6 +8,8 @@ decode       What constrained decoding costs: decode tok/s of a free reply
              so that it fits SmolLM2's 8k context; the schemas, which are
              what the grammar is built from, are kept whole. The free reply
              sets tool_choice none, so both prompts are the same tokens.
+             `--only Read` offers one tool: a short prompt, where decode is
+             fastest and the mask's share of a step the largest.
              Requests alternate (free, forced, free, ...); medians. Decode
              tok/s is (output tokens - 1) / decode time, both from the
              server's access log.
@@ -64,6 +66,8 @@ def decode_rate(done):
 
 def bench_decode(args):
     tools = schemas_only(json.loads((CAPTURES / "first_request_all_tools.json").read_text())["tools"])
+    if args.only:
+        tools = [t for t in tools if t["name"] in args.only.split(",")]
     base = {"model": "bench", "max_tokens": args.max_tokens, "tools": tools,
             "messages": [{"role": "user", "content":
                           "Look at the repository, then write a long report about it."}]}
@@ -142,6 +146,8 @@ def main():
     ap.add_argument("--build", default="build")
     ap.add_argument("--runs", type=int, default=0, help="default: 7 (decode), 3 (claude-code)")
     ap.add_argument("--max-tokens", type=int, default=256)
+    ap.add_argument("--only", default="",
+                    help="decode: offer only these tools (comma-separated), for a short prompt")
     ap.add_argument("--json", action="store_true")
     ap.add_argument("serve_args", nargs="*", help="extra arguments for pensieve serve")
     args = ap.parse_args()

@@ -35,43 +35,14 @@ The model and settings, and why:
 """
 import json
 import os
-import re
-import signal
 import subprocess
-import time
 from pathlib import Path
 
-import pytest
-
 from paths import REPO, missing
+from serve import Server
 
 CLAUDE = REPO / "tests" / "api" / "node" / "node_modules" / ".bin" / "claude"
 SAMPLING = ("--temperature", "0.7", "--repeat-penalty", "1.1", "--seed", "1")
-
-
-class Serve:
-    def __init__(self, binary, model, *args):
-        self.proc = subprocess.Popen(
-            [str(binary), "serve", "-m", str(model), "--port", "0", *map(str, args)],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        self.url = None
-        deadline = time.time() + 120
-        while time.time() < deadline and self.url is None:
-            line = self.proc.stdout.readline()
-            if not line:
-                break
-            match = re.search(r"on (http://[\d.]+:\d+)", line)
-            if match:
-                self.url = match.group(1)
-        if self.url is None:
-            self.proc.kill()
-            pytest.fail("server did not start: " + self.proc.stderr.read())
-
-    def stop(self) -> str:
-        """Stops the server and returns its log (one line per request)."""
-        self.proc.send_signal(signal.SIGTERM)
-        _, err = self.proc.communicate(timeout=30)
-        return err
 
 
 def claude(url: str, tmp: Path, prompt: str, *args) -> tuple[int, list[dict], str]:
@@ -115,37 +86,37 @@ def final_result(events):
     return results[0]
 
 
-def messages_lines(log: str):
-    return [line for line in log.splitlines() if "route=/v1/messages " in line]
+def messages_lines(server):
+    """The access-log lines of the server's Messages requests, once it has stopped."""
+    server.stop()
+    return [line for line in server.log_lines() if "route=/v1/messages " in line]
 
 
-def test_one_turn_question_completes_without_api_error(pensieve_bin, default_model, tmp_path):
-    server = Serve(pensieve_bin, default_model, *SAMPLING)
+def test_one_turn_question_completes_without_api_error(tmp_path):
+    server = Server(*SAMPLING)
     try:
         rc, events, stderr = claude(server.url, tmp_path, "Reply with the single word OK.")
     finally:
-        log = server.stop()
+        lines = messages_lines(server)
     result = final_result(events)
     assert rc == 0, (stderr, result)
     assert result["subtype"] == "success" and result["is_error"] is False, result
     assert result["num_turns"] == 1, result
     texts = [b["text"] for b in blocks(events, "assistant") if b.get("type") == "text"]
     assert texts and any(t.strip() for t in texts), events
-    lines = messages_lines(log)
-    assert lines and all("status=200" in line for line in lines), log
-    assert "stop_reason=end_turn" in lines[-1], log
+    assert lines and all("status=200" in line for line in lines), lines
+    assert "stop_reason=end_turn" in lines[-1], lines
 
 
-def test_tool_round_trip_reads_a_file_and_ends_cleanly(pensieve_bin, default_model, tmp_path):
+def test_tool_round_trip_reads_a_file_and_ends_cleanly(tmp_path):
     (tmp_path / "work").mkdir()
     (tmp_path / "work" / "notes.txt").write_text("The secret word is pumpernickel.\n")
-    server = Serve(pensieve_bin, default_model, *SAMPLING,
-                   "--tool-choice", "first", "--max-tool-calls", "1")
+    server = Server(*SAMPLING, "--tool-choice", "first", "--max-tool-calls", "1")
     try:
         rc, events, stderr = claude(server.url, tmp_path,
                                     "Read notes.txt and tell me what it says.")
     finally:
-        log = server.stop()
+        lines = messages_lines(server)
     result = final_result(events)
     assert rc == 0, (stderr, result)
     assert result["subtype"] == "success" and result["is_error"] is False, result
@@ -158,7 +129,6 @@ def test_tool_round_trip_reads_a_file_and_ends_cleanly(pensieve_bin, default_mod
     assert [r["tool_use_id"] for r in results][:1] == [uses[0]["id"]], events
     # ...and the model's next reply ended the session.
     assert result["num_turns"] >= 2, result
-    lines = messages_lines(log)
-    assert len(lines) >= 2 and all("status=200" in line for line in lines), log
-    assert "stop_reason=tool_use" in lines[0], log
-    assert "stop_reason=end_turn" in lines[-1], log
+    assert len(lines) >= 2 and all("status=200" in line for line in lines), lines
+    assert "stop_reason=tool_use" in lines[0], lines
+    assert "stop_reason=end_turn" in lines[-1], lines

@@ -12,6 +12,7 @@
 #include <random>
 
 #include "../test_models.hpp"
+#include "call_schemas.hpp"
 #include "engine/grammar/call_constraint.hpp"
 #include "engine/grammar/schema_compiler.hpp"
 #include "validator.hpp"
@@ -481,20 +482,6 @@ json load(const char* file) {
     std::ifstream in(std::string(PENSIEVE_SOURCE_DIR) + "/tests/data/grammar/" + file);
     if (!in) throw std::runtime_error(std::string("missing test data ") + file);
     return json::parse(in);
-}
-
-// Hermes-shaped calls to any of `tools`.
-json any_call_schema(const json& tools) {
-    json branches = json::array();
-    for (const json& tool : tools) {
-        branches.push_back(
-            json{{"type", "object"},
-                 {"properties",
-                  {{"name", {{"const", tool["name"]}}}, {"arguments", tool["input_schema"]}}},
-                 {"required", {"name", "arguments"}},
-                 {"additionalProperties", false}});
-    }
-    return json{{"anyOf", branches}};
 }
 
 // Draws an allowed token, leaning towards structure and the end so that

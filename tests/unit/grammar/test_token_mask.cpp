@@ -11,6 +11,7 @@
 #include <random>
 
 #include "../test_models.hpp"
+#include "call_schemas.hpp"
 #include "engine/grammar/schema_compiler.hpp"
 #include "engine/grammar/token_mask.hpp"
 #include "validator.hpp"
@@ -130,23 +131,8 @@ TEST(TokenMask, ClaudeCodeToolCallsFromRandomWalksParseAndValidate) {
     }
 }
 
-// tool_choice "any": one call to any tool, as {"name": ..., "arguments": ...};
-// the branches run side by side until the name decides.
-json any_tool_schema(const json& tools) {
-    json branches = json::array();
-    for (const json& tool : tools) {
-        branches.push_back(
-            json{{"type", "object"},
-                 {"properties",
-                  {{"name", {{"const", tool["name"]}}}, {"arguments", tool["input_schema"]}}},
-                 {"required", {"name", "arguments"}},
-                 {"additionalProperties", false}});
-    }
-    return json{{"anyOf", branches}};
-}
-
 TEST(TokenMask, ACallToAnyOfTheToolsFromRandomWalksValidates) {
-    random_walks(any_tool_schema(load("claude_code_tools.json")), 4, 10, 13);
+    random_walks(any_call_schema(load("claude_code_tools.json")), 4, 10, 13);
 }
 
 TEST(TokenMask, BoundedIntegersAnyOfAndRecursiveRefsFromRandomWalksValidate) {
