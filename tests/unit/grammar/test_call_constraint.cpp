@@ -23,10 +23,6 @@ namespace {
 using json = nlohmann::ordered_json;
 using Phase = CallConstraint::Phase;
 
-bool has(const std::vector<uint64_t>& mask, size_t id) {
-    return (mask[id >> 6] >> (id & 63)) & 1;
-}
-
 std::vector<size_t> ids_of(const std::vector<uint64_t>& mask) {
     std::vector<size_t> out;
     for (size_t id = 0; id < mask.size() * 64; ++id) {
@@ -478,33 +474,10 @@ const tokenizer::Tokenizer& smollm() {
     return tok;
 }
 
-json load(const char* file) {
-    std::ifstream in(std::string(PENSIEVE_SOURCE_DIR) + "/tests/data/grammar/" + file);
-    if (!in) throw std::runtime_error(std::string("missing test data ") + file);
-    return json::parse(in);
-}
-
 // Draws an allowed token, leaning towards structure and the end so that
 // documents finish within the step budget.
 TokenId draw(const std::vector<uint64_t>& mask, const TokenVocabulary& v, std::mt19937& rng) {
-    std::vector<TokenId> allowed, eog, structural;
-    for (size_t id = 0; id < v.size(); ++id) {
-        if (!has(mask, id)) continue;
-        const auto tid = static_cast<TokenId>(id);
-        allowed.push_back(tid);
-        if (v.is_eog(tid))
-            eog.push_back(tid);
-        else if (v.bytes(tid).find_first_of("\"]}<>") != std::string::npos)
-            structural.push_back(tid);
-    }
-    EXPECT_FALSE(allowed.empty());
-    std::uniform_real_distribution<double> coin(0, 1);
-    auto pick = [&](const std::vector<TokenId>& from) {
-        return from[std::uniform_int_distribution<size_t>(0, from.size() - 1)(rng)];
-    };
-    if (!eog.empty() && coin(rng) < 0.6) return pick(eog);
-    if (!structural.empty() && coin(rng) < 0.5) return pick(structural);
-    return pick(allowed);
+    return leaning_draw(mask, v, rng, "\"]}<>", 0.6, 0.5);
 }
 
 // The JSON documents of a reply written with Hermes framing: the text

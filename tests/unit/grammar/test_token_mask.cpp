@@ -39,16 +39,6 @@ std::shared_ptr<const TokenVocabulary> vocab() {
     return v;
 }
 
-json load(const char* file) {
-    std::ifstream in(std::string(PENSIEVE_SOURCE_DIR) + "/tests/data/grammar/" + file);
-    if (!in) throw std::runtime_error(std::string("missing test data ") + file);
-    return json::parse(in);
-}
-
-bool has(const std::vector<uint64_t>& mask, size_t id) {
-    return (mask[id >> 6] >> (id & 63)) & 1;
-}
-
 // The mask by definition: token t is allowed iff a matcher consumes all its bytes.
 std::vector<uint64_t> brute_force(const Matcher& m, const TokenVocabulary& v) {
     std::vector<uint64_t> out(v.words(), 0);
@@ -69,23 +59,7 @@ std::vector<uint64_t> brute_force(const Matcher& m, const TokenVocabulary& v) {
 // Samples an allowed token, leaning towards structure (quotes, brackets,
 // end of generation) so documents finish within the step budget.
 TokenId sample(const std::vector<uint64_t>& mask, const TokenVocabulary& v, std::mt19937& rng) {
-    std::vector<TokenId> allowed, eog, structural;
-    for (size_t id = 0; id < v.size(); ++id) {
-        if (!has(mask, id)) continue;
-        const auto tid = static_cast<TokenId>(id);
-        allowed.push_back(tid);
-        if (v.is_eog(tid))
-            eog.push_back(tid);
-        else if (v.bytes(tid).find_first_of("\"]}") != std::string::npos)
-            structural.push_back(tid);
-    }
-    std::uniform_real_distribution<double> coin(0, 1);
-    auto pick = [&](const std::vector<TokenId>& from) {
-        return from[std::uniform_int_distribution<size_t>(0, from.size() - 1)(rng)];
-    };
-    if (!eog.empty() && coin(rng) < 0.8) return pick(eog);
-    if (!structural.empty() && coin(rng) < 0.4) return pick(structural);
-    return pick(allowed);
+    return leaning_draw(mask, v, rng, "\"]}", 0.8, 0.4);
 }
 
 // Runs `walks` random walks over the schema; checks masks against brute force
