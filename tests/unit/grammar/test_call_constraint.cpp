@@ -12,10 +12,10 @@
 #include <random>
 
 #include "../test_models.hpp"
-#include "call_schemas.hpp"
 #include "engine/grammar/call_constraint.hpp"
 #include "engine/grammar/schema_compiler.hpp"
 #include "validator.hpp"
+#include "walk_helpers.hpp"
 
 namespace pensieve::grammar {
 namespace {
@@ -134,27 +134,6 @@ std::optional<std::vector<uint64_t>> mask_of(CallConstraint& c) {
     return m;
 }
 
-// The mask by definition in the JSON part: tokens the matcher takes whole,
-// end of generation only when the document is complete; plus "\n" alone
-// when the one newline after the opener is still free.
-std::vector<uint64_t> brute_force_json(const Matcher& m, const TokenVocabulary& v,
-                                       bool newline_too) {
-    std::vector<uint64_t> out(v.words(), 0);
-    for (size_t id = 0; id < v.size(); ++id) {
-        const auto tid = static_cast<TokenId>(id);
-        bool ok = false;
-        if (v.is_eog(tid)) {
-            ok = m.accepting();
-        } else if (!v.bytes(tid).empty()) {
-            Matcher copy = m;
-            ok = copy.advance(v.bytes(tid));
-            if (newline_too && v.bytes(tid) == "\n") ok = true;
-        }
-        if (ok) out[id >> 6] |= uint64_t{1} << (id & 63);
-    }
-    return out;
-}
-
 // Only end of generation.
 std::vector<uint64_t> only_eog(const TokenVocabulary& v) {
     std::vector<uint64_t> out(v.words(), 0);
@@ -242,7 +221,7 @@ TEST(CallConstraint, FreeTextThenOpenerThenConstrainedJsonThenCloserThenEndOrAno
     auto step = [&](const std::string& piece) {
         const auto mask = mask_of(c);
         ASSERT_TRUE(mask.has_value());
-        ASSERT_EQ(*mask, brute_force_json(m, *v, newline_free)) << "before \"" << piece << "\"";
+        ASSERT_EQ(*mask, brute_force_mask(m, *v, newline_free)) << "before \"" << piece << "\"";
         ASSERT_TRUE(has(*mask, static_cast<size_t>(tok(piece)))) << piece;
         c.accept(tok(piece));
         if (piece == "\n" && newline_free) {
@@ -385,10 +364,10 @@ TEST(CallConstraint, StructuredOutputIsJsonFromTheFirstTokenThenTheEnd) {
     EXPECT_EQ(c.phase(), Phase::Gap);
     Matcher m(masks->grammar());
     // No newline first: the document starts at once.
-    EXPECT_EQ(*mask_of(c), brute_force_json(m, *v, false));
+    EXPECT_EQ(*mask_of(c), brute_force_mask(m, *v, false));
     EXPECT_FALSE(has(*mask_of(c), static_cast<size_t>(tok("\n"))));
     for (const char* piece : {"{\"", "n", "\"", ": ", "1", "2"}) {
-        ASSERT_EQ(*mask_of(c), brute_force_json(m, *v, false)) << piece;
+        ASSERT_EQ(*mask_of(c), brute_force_mask(m, *v, false)) << piece;
         feed(c, {piece});
         ASSERT_TRUE(m.advance(piece));
     }
@@ -412,7 +391,7 @@ TEST(CallConstraint, OpenerRunningIntoJsonInOneTokenContinuesInsideTheDocument) 
     ASSERT_EQ(c.phase(), Phase::Json);
     Matcher m(masks->grammar());
     ASSERT_TRUE(m.advance("{\""));
-    EXPECT_EQ(*mask_of(c), brute_force_json(m, *v, false));
+    EXPECT_EQ(*mask_of(c), brute_force_mask(m, *v, false));
     EXPECT_TRUE(has(*mask_of(c), static_cast<size_t>(tok("n"))));
     EXPECT_FALSE(has(*mask_of(c), static_cast<size_t>(tok("x"))));
 
@@ -422,13 +401,13 @@ TEST(CallConstraint, OpenerRunningIntoJsonInOneTokenContinuesInsideTheDocument) 
     ASSERT_EQ(d.phase(), Phase::Json);
     Matcher md(masks->grammar());
     ASSERT_TRUE(md.advance("{\"name\": \"f\""));
-    EXPECT_EQ(*mask_of(d), brute_force_json(md, *v, false));
+    EXPECT_EQ(*mask_of(d), brute_force_mask(md, *v, false));
 
     // The opener and only the newline: still in the gap, newline used.
     CallConstraint e(masks, kHermes);
     feed(e, {"<tool_call>\n"});
     ASSERT_EQ(e.phase(), Phase::Gap);
-    EXPECT_EQ(*mask_of(e), brute_force_json(Matcher(masks->grammar()), *v, false));
+    EXPECT_EQ(*mask_of(e), brute_force_mask(Matcher(masks->grammar()), *v, false));
 }
 
 TEST(CallConstraint, BytesTheGrammarRejectsAfterTheOpenerTurnTheConstraintOff) {
@@ -601,7 +580,7 @@ TEST(CallConstraint, TextGrammarBesideCallsIsEitherACallOrTheDocument) {
         ASSERT_TRUE(m.has_value());
         // Opener prefixes and the document's first bytes, nothing else.
         std::vector<uint64_t> expected = brute_force_prefixes(*v, "<tool_call>");
-        const std::vector<uint64_t> doc = brute_force_json(Matcher(text->grammar()), *v, false);
+        const std::vector<uint64_t> doc = brute_force_mask(Matcher(text->grammar()), *v, false);
         for (size_t w = 0; w < expected.size(); ++w) expected[w] |= doc[w];
         EXPECT_EQ(*m, expected);
         feed(c, {"{\"", "x", "\"", ": ", "\"", "a", "\"", "}"});

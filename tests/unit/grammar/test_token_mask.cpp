@@ -11,10 +11,10 @@
 #include <random>
 
 #include "../test_models.hpp"
-#include "call_schemas.hpp"
 #include "engine/grammar/schema_compiler.hpp"
 #include "engine/grammar/token_mask.hpp"
 #include "validator.hpp"
+#include "walk_helpers.hpp"
 
 namespace pensieve::grammar {
 namespace {
@@ -37,23 +37,6 @@ const tokenizer::Tokenizer& smollm() {
 std::shared_ptr<const TokenVocabulary> vocab() {
     static const auto v = TokenVocabulary::from_tokenizer(smollm());
     return v;
-}
-
-// The mask by definition: token t is allowed iff a matcher consumes all its bytes.
-std::vector<uint64_t> brute_force(const Matcher& m, const TokenVocabulary& v) {
-    std::vector<uint64_t> out(v.words(), 0);
-    for (size_t id = 0; id < v.size(); ++id) {
-        const auto tid = static_cast<TokenId>(id);
-        bool ok = false;
-        if (v.is_eog(tid)) {
-            ok = m.accepting();
-        } else if (!v.bytes(tid).empty()) {
-            Matcher copy = m;
-            ok = copy.advance(v.bytes(tid));
-        }
-        if (ok) out[id >> 6] |= uint64_t{1} << (id & 63);
-    }
-    return out;
 }
 
 // Samples an allowed token, leaning towards structure (quotes, brackets,
@@ -81,7 +64,7 @@ void random_walks(const json& schema, int walks, int check_every, uint32_t seed,
             if (step % check_every == 0) {
                 masks->compute_uncached(c.matcher().state(), uncached);
                 ASSERT_EQ(mask, uncached) << "cached mask differs after: " << text;
-                ASSERT_EQ(mask, brute_force(c.matcher(), v))
+                ASSERT_EQ(mask, brute_force_mask(c.matcher(), v))
                     << "mask differs from brute force after: " << text;
             }
             const TokenId id = sample(mask, v, rng);

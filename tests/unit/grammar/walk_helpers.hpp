@@ -27,6 +27,27 @@ inline bool has(const std::vector<uint64_t>& mask, size_t id) {
     return (mask[id >> 6] >> (id & 63)) & 1;
 }
 
+// The mask by definition: a token is allowed iff a matcher consumes all its
+// bytes, end of generation iff the document is complete; with `newline_too`
+// also "\n" alone (the one newline a call's framing allows before its JSON).
+inline std::vector<uint64_t> brute_force_mask(const Matcher& m, const TokenVocabulary& v,
+                                              bool newline_too = false) {
+    std::vector<uint64_t> out(v.words(), 0);
+    for (size_t id = 0; id < v.size(); ++id) {
+        const auto tid = static_cast<TokenId>(id);
+        bool ok = false;
+        if (v.is_eog(tid)) {
+            ok = m.accepting();
+        } else if (!v.bytes(tid).empty()) {
+            Matcher copy = m;
+            ok = copy.advance(v.bytes(tid));
+            if (newline_too && v.bytes(tid) == "\n") ok = true;
+        }
+        if (ok) out[id >> 6] |= uint64_t{1} << (id & 63);
+    }
+    return out;
+}
+
 // Draws an allowed token: end of generation with probability p_end when
 // allowed, else a token holding one of `structural` bytes with p_structural,
 // else any allowed token; so that random documents finish within a budget.
