@@ -1,4 +1,5 @@
-// `pensieve bench`: prefill and decode tokens/s (llama-bench's pp/tg), plus
+// `pensieve bench`: prefill and decode tokens/s (llama-bench's pp/tg, and
+// with --depth after that many tokens of context, as llama-bench -d), plus
 // the modes the benchmark suite (bench/report) needs: memory and speed by
 // context size (--ctx-sweep) and the API's JSON cost (--api-json). Every mode
 // also reports how long loading the model took and the process's memory.
@@ -23,6 +24,7 @@ struct BenchOptions {
     ModelOptions model;
     int64_t prompt_tokens = 512;
     int64_t gen_tokens = 128;
+    int64_t depth = 0;  // tokens already in the context before each test
     int repetitions = 5;
     bool json = false;
     std::vector<int64_t> batch_sizes;  // aggregate decode at these sequence counts
@@ -118,11 +120,12 @@ Json api_json(int iterations) {
         sink += api::parse_messages_request(body, api::Endpoint::Messages).messages.size();
         parse.push_back(now_s() - t);
         t = now_s();
-        sink += api::message_json("msg_0123456789abcdefghijklmn", "claude-3-sonnet-20240229",
-                                  nlohmann::ordered_json::array({{{"type", "text"}, {"text", reply}}}),
-                                  "max_tokens", std::nullopt, {24, 100, 0})
-                    .dump()
-                    .size();
+        sink +=
+            api::message_json("msg_0123456789abcdefghijklmn", "claude-3-sonnet-20240229",
+                              nlohmann::ordered_json::array({{{"type", "text"}, {"text", reply}}}),
+                              "max_tokens", std::nullopt, {24, 100, 0})
+                .dump()
+                .size();
         message.push_back(now_s() - t);
         t = now_s();
         for (int k = 0; k < 100; ++k) sink += api::text_delta_event(0, piece).size();
@@ -137,7 +140,8 @@ Json api_json(int iterations) {
 
 void print_pp_tg(const engine::SpeedResult& r, const BenchOptions& o, int threads,
                  const std::string& isa, const Json& batched) {
-    std::printf("threads %d, kernels %s, %d repetitions\n", threads, isa.c_str(), o.repetitions);
+    std::printf("threads %d, kernels %s, %d repetitions, depth %lld\n", threads, isa.c_str(),
+                o.repetitions, static_cast<long long>(o.depth));
     std::printf("pp%-5lld %8.1f ± %.1f tok/s (median %.1f)\n",
                 static_cast<long long>(o.prompt_tokens), r.prefill_mean, r.prefill_sd,
                 r.prefill_median);
@@ -153,7 +157,7 @@ void bench(BenchOptions o) {
         std::printf("%s\n", api_json(o.api_json_iterations).dump(2).c_str());
         return;
     }
-    o.model.ctx = std::max(o.prompt_tokens, o.gen_tokens) + 1;
+    o.model.ctx = o.depth + std::max(o.prompt_tokens, o.gen_tokens) + 1;
     const double t_load = now_s();
     const LoadedModel m = load_model(o.model);
     const double load_seconds = now_s() - t_load;
@@ -174,7 +178,7 @@ void bench(BenchOptions o) {
     engine::Evaluator evaluator(
         *m.model, {.n_ctx = o.model.ctx, .n_batch = o.prompt_tokens, .n_threads = o.model.threads});
     const engine::SpeedResult r =
-        engine::measure_speed(evaluator, o.prompt_tokens, o.gen_tokens, o.repetitions);
+        engine::measure_speed(evaluator, o.prompt_tokens, o.gen_tokens, o.repetitions, o.depth);
     Json batched = Json::object();
     for (int64_t n : o.batch_sizes) {
         batched[std::to_string(n)] = engine::measure_batched_decode(*m.model, evaluator.pool(), n,
@@ -187,6 +191,7 @@ void bench(BenchOptions o) {
     j.update(Json{{"threads", evaluator.pool().size()},
                   {"prompt_tokens", o.prompt_tokens},
                   {"gen_tokens", o.gen_tokens},
+                  {"depth", o.depth},
                   {"repetitions", o.repetitions},
                   {"prefill_tok_s", r.prefill_mean},
                   {"prefill_tok_s_sd", r.prefill_sd},
@@ -210,6 +215,9 @@ void register_bench(CLI::App& app) {
     cmd->add_option("-g,--gen-tokens", o->gen_tokens, "Generated tokens (tg)")
         ->check(CLI::PositiveNumber);
     cmd->add_option("-r,--repetitions", o->repetitions, "Repetitions")->check(CLI::PositiveNumber);
+    cmd->add_option("-d,--depth", o->depth,
+                    "Tokens already in the context before each test, as llama-bench -d")
+        ->check(CLI::Range(int64_t{0}, int64_t{1} << 20));
     cmd->add_flag("--json", o->json, "Print one JSON object");
     cmd->add_option("--batch-sizes", o->batch_sizes,
                     "Also measure aggregate decode with this many sequences at once (e.g. 1,4,16)")

@@ -32,33 +32,45 @@ int32_t argmax(std::span<const float> logits) {
     return static_cast<int32_t>(std::max_element(logits.begin(), logits.end()) - logits.begin());
 }
 
-SpeedSample run_once(Evaluator& s, int64_t pp, int64_t tg) {
+// Token ids for positions [from, from + n), spread over the vocabulary.
+std::vector<int32_t> filler(const Evaluator& s, int64_t from, int64_t n) {
+    std::vector<int32_t> out(static_cast<size_t>(n));
+    for (int64_t i = 0; i < n; ++i) {
+        out[static_cast<size_t>(i)] = static_cast<int32_t>(((from + i) * 7919 + 13) % s.n_vocab());
+    }
+    return out;
+}
+
+SpeedSample run_once(Evaluator& s, int64_t pp, int64_t tg, int64_t depth) {
     SpeedSample out;
-    std::vector<int32_t> prompt(static_cast<size_t>(pp));
-    for (int64_t i = 0; i < pp; ++i)
-        prompt[static_cast<size_t>(i)] = static_cast<int32_t>((i * 7919 + 13) % s.n_vocab());
+    const std::vector<int32_t> prompt = filler(s, depth, pp);
     double t = now_s();
-    s.evaluate(prompt, 0, false);
+    s.evaluate(prompt, depth, false);
     out.prefill_tok_s = static_cast<double>(pp) / (now_s() - t);
 
     int32_t token = prompt[0];
     t = now_s();
-    for (int64_t i = 0; i < tg; ++i) token = argmax(s.evaluate(std::span(&token, 1), i, false));
+    for (int64_t i = 0; i < tg; ++i) {
+        token = argmax(s.evaluate(std::span(&token, 1), depth + i, false));
+    }
     out.decode_tok_s = static_cast<double>(tg) / (now_s() - t);
     return out;
 }
 
 }  // namespace
 
-SpeedResult measure_speed(Evaluator& evaluator, int64_t pp, int64_t tg, int repetitions) {
-    if (pp < 1 || tg < 1 || repetitions < 1 || pp > evaluator.n_ctx() || tg > evaluator.n_ctx()) {
+SpeedResult measure_speed(Evaluator& evaluator, int64_t pp, int64_t tg, int repetitions,
+                          int64_t depth) {
+    if (pp < 1 || tg < 1 || repetitions < 1 || depth < 0 ||
+        depth + std::max(pp, tg) > evaluator.n_ctx()) {
         throw std::invalid_argument("bench sizes must be positive and fit the context");
     }
-    run_once(evaluator, std::min<int64_t>(pp, 32), std::min<int64_t>(tg, 4));  // warm-up
+    if (depth > 0) evaluator.evaluate(filler(evaluator, 0, depth), 0, false);         // never timed
+    run_once(evaluator, std::min<int64_t>(pp, 32), std::min<int64_t>(tg, 4), depth);  // warm-up
     SpeedResult r;
     std::vector<double> pre, dec;
     for (int i = 0; i < repetitions; ++i) {
-        r.samples.push_back(run_once(evaluator, pp, tg));
+        r.samples.push_back(run_once(evaluator, pp, tg, depth));
         pre.push_back(r.samples.back().prefill_tok_s);
         dec.push_back(r.samples.back().decode_tok_s);
     }
@@ -107,9 +119,7 @@ FillResult extend_context(Evaluator& s, int64_t from, int64_t to, int64_t decode
     if (from < 0 || to <= from || decode_tokens < 1 || to + decode_tokens > s.n_ctx()) {
         throw std::invalid_argument("context fill must grow and fit the context");
     }
-    std::vector<int32_t> prompt(static_cast<size_t>(to - from));
-    for (int64_t i = from; i < to; ++i)
-        prompt[static_cast<size_t>(i - from)] = static_cast<int32_t>((i * 7919 + 13) % s.n_vocab());
+    const std::vector<int32_t> prompt = filler(s, from, to - from);
     FillResult out;
     double t = now_s();
     int32_t token = argmax(s.evaluate(prompt, from, false));

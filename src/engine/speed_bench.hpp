@@ -1,6 +1,8 @@
 // Prefill and decode speed, measured like llama-bench's pp/tg tests: prefill
-// evaluates prompt_tokens at once from an empty context; decode generates
-// gen_tokens one at a time from an empty context. Repeated, after a warm-up.
+// evaluates prompt_tokens at once after `depth` tokens already in the
+// context; decode generates gen_tokens one at a time after the same depth
+// (llama-bench -d). The depth is filled once, untimed; each repetition then
+// rewrites the positions after it. Repeated, after a warm-up.
 #pragma once
 
 #include <cstdint>
@@ -22,7 +24,7 @@ struct SpeedResult {
 };
 
 SpeedResult measure_speed(Evaluator& evaluator, int64_t prompt_tokens, int64_t gen_tokens,
-                          int repetitions);
+                          int repetitions, int64_t depth = 0);
 
 }  // namespace pensieve::engine
 

@@ -84,6 +84,17 @@ def test_bench_json_reports_prefill_and_decode_speed(pensieve_bin, default_model
     assert out["prefill_tok_s"] > 0 and out["decode_tok_s"] > 0
 
 
+def test_bench_at_a_depth_reports_it_and_rejects_a_negative_one(pensieve_bin, default_model):
+    r = pensieve(pensieve_bin, "bench", "-m", default_model, "-p", "16", "-g", "4", "-r", "1",
+                 "--depth", "300", "--json")
+    assert r.returncode == 0, r.stderr
+    out = json.loads(r.stdout)
+    assert out["depth"] == 300
+    assert out["prefill_tok_s"] > 0 and out["decode_tok_s"] > 0
+    bad = pensieve(pensieve_bin, "bench", "-m", default_model, "--depth", "-1")
+    assert bad.returncode != 0 and "depth" in bad.stderr, bad.stderr
+
+
 def test_perplexity_of_a_public_domain_text_is_plausible(pensieve_bin, default_model):
     r = pensieve(pensieve_bin, "perplexity", "-m", default_model, "-f", TEXT, "--ctx", "128")
     assert r.returncode == 0, r.stderr
