@@ -19,46 +19,24 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
-#include <fstream>
-#include <sstream>
 #include <string>
 #include <string_view>
 
+#include "../chatml_fixture.hpp"
 #include "api/error.hpp"
 #include "api/messages_request.hpp"
 #include "chat/error.hpp"
 #include "chat/prompt_tokens.hpp"
 #include "chat/tools/tool_prompt.hpp"
-#include "gguf/file.hpp"
 #include "tokenizer/tokenizer.hpp"
-#include "tokenizer/vocab.hpp"
 
 namespace {
 
 using namespace pensieve;
 using json = nlohmann::ordered_json;
 
-const std::string kData = std::string(PENSIEVE_SOURCE_DIR) + "/tests/data/";
-
-tokenizer::Tokenizer smollm2_like_tokenizer() {
-    tokenizer::Vocab v =
-        tokenizer::load_vocab(gguf::GgufFile::open(kData + "vocab/ggml-vocab-gpt-2.gguf"));
-    for (const char* text : {"<|im_start|>", "<|im_end|>"}) {
-        v.index.emplace(text, static_cast<tokenizer::TokenId>(v.texts.size()));
-        v.texts.emplace_back(text);
-        v.scores.push_back(0.0f);
-        v.types.push_back(tokenizer::TokenType::Control);
-    }
-    return tokenizer::Tokenizer(std::move(v));
-}
-
 chat::ModelChatTemplate smollm2_template() {
-    std::ifstream in(kData + "chat_templates/smollm2-135m-instruct.jinja", std::ios::binary);
-    std::stringstream source;
-    source << in.rdbuf();
-    chat::ModelChatTemplate t;
-    t.source = source.str();
-    if (t.source.empty()) std::abort();  // a missing input is a failure
+    chat::ModelChatTemplate t = testing::smollm2_template_source();
     t.architecture = "llama";
     t.bos_token = "<|im_start|>";
     t.eos_token = "<|im_end|>";
@@ -71,7 +49,7 @@ chat::ModelChatTemplate smollm2_template() {
 }
 
 struct Setup {
-    tokenizer::Tokenizer tokenizer = smollm2_like_tokenizer();
+    tokenizer::Tokenizer tokenizer = testing::chatml_gpt2_tokenizer();
     chat::PromptBuilder prompt{smollm2_template(), tokenizer};
     chat::ToolTemplateSupport tools = chat::tool_template_support(prompt.model_template().source);
 };

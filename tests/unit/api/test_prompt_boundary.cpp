@@ -5,16 +5,12 @@
 // SmolLM2's two control tokens added.
 #include <gtest/gtest.h>
 
-#include <fstream>
 #include <nlohmann/json.hpp>
-#include <sstream>
 #include <string>
 
+#include "../../chatml_fixture.hpp"
 #include "api/messages_request.hpp"
 #include "chat/prompt_tokens.hpp"
-#include "gguf/file.hpp"
-#include "tokenizer/tokenizer.hpp"
-#include "tokenizer/vocab.hpp"
 
 namespace pensieve::api {
 namespace {
@@ -23,34 +19,10 @@ using json = nlohmann::ordered_json;
 using tokenizer::Segment;
 using tokenizer::Specials;
 
-const std::string kData = std::string(PENSIEVE_SOURCE_DIR) + "/tests/data/";
-
-tokenizer::Tokenizer chatml_gpt2() {
-    tokenizer::Vocab v =
-        tokenizer::load_vocab(gguf::GgufFile::open(kData + "vocab/ggml-vocab-gpt-2.gguf"));
-    for (const char* text : {"<|im_start|>", "<|im_end|>"}) {
-        v.index.emplace(text, static_cast<tokenizer::TokenId>(v.texts.size()));
-        v.texts.emplace_back(text);
-        v.scores.push_back(0.0f);
-        v.types.push_back(tokenizer::TokenType::Control);
-    }
-    return tokenizer::Tokenizer(std::move(v));
-}
-
-chat::ModelChatTemplate smollm2_template() {
-    std::ifstream in(kData + "chat_templates/smollm2-135m-instruct.jinja", std::ios::binary);
-    EXPECT_TRUE(in.good()) << "missing the SmolLM2 template in tests/data";
-    std::stringstream source;
-    source << in.rdbuf();
-    chat::ModelChatTemplate t;
-    t.source = source.str();
-    return t;
-}
-
 class PromptBoundary : public ::testing::Test {
   protected:
-    tokenizer::Tokenizer tok = chatml_gpt2();
-    chat::PromptBuilder prompt{smollm2_template(), tok};
+    tokenizer::Tokenizer tok = testing::chatml_gpt2_tokenizer();
+    chat::PromptBuilder prompt{testing::smollm2_template_source(), tok};
 
     std::vector<int32_t> prompt_for(const std::string& user_text) {
         const json body = {{"model", "m"},
