@@ -12,6 +12,7 @@
 
 #include "kernels/ops.hpp"
 #include "kernels/traits.hpp"
+#include "model/attention.hpp"
 
 namespace pensieve::model {
 
@@ -68,9 +69,9 @@ void Forward::embed(std::span<const BatchToken> batch) {
     }
 }
 
-// Scaled dot-product attention of the query heads that share one KV head,
-// for one token, over its sequence's cached keys/values (causal, and
-// windowed on local layers). The group's heads are consecutive in q and out.
+// Attention of the query heads that share one KV head, for one token, over
+// its sequence's cached keys/values (causal, and windowed on local layers).
+// The group's heads are consecutive in q and out.
 void Forward::attend(int64_t il, const BatchToken& t, int64_t row, int64_t kv_head, KvCache& kv,
                      float* scores) {
     const int64_t hd = hp_.head_dim;
@@ -79,31 +80,8 @@ void Forward::attend(int64_t il, const BatchToken& t, int64_t row, int64_t kv_he
     float* out = &att_[sz(row * hp_.q_dim() + kv_head * group * hd)];
     const int64_t first =
         hp_.is_local_layer(il) ? std::max<int64_t>(0, t.pos - hp_.sliding_window + 1) : 0;
-    const int64_t n = t.pos - first + 1;
-    const std::vector<int32_t>& table = kv.block_table(t.seq);
-    const int64_t bt = kv.config().block_tokens;
-    const int64_t stride = hp_.kv_dim();  // between consecutive positions of a block
-    // One kernel call per run of positions inside one block.
-    auto for_each_run = [&](auto&& fn) {
-        for (int64_t p = first; p <= t.pos;) {
-            const int64_t end = std::min<int64_t>((p / bt + 1) * bt, t.pos + 1);
-            fn(p, end - p, table[sz(p / bt)], p % bt);
-            p = end;
-        }
-    };
-    // scores: one row of max_ctx_ per head of the group.
-    for_each_run([&](int64_t p, int64_t count, int32_t block, int64_t slot) {
-        kernels::dot_f16_rows(kv.key(il, block, slot) + kv_head * hd, stride, count, q, group, hd,
-                              &scores[p - first], max_ctx_);
-    });
-    for (int64_t h = 0; h < group; ++h) {
-        kernels::softmax(&scores[sz(h * max_ctx_)], n, hp_.attn_scale, nullptr);
-    }
-    std::fill(out, out + group * hd, 0.0f);
-    for_each_run([&](int64_t p, int64_t count, int32_t block, int64_t slot) {
-        kernels::axpy_f16_rows(&scores[p - first], max_ctx_, kv.value(il, block, slot) + kv_head * hd,
-                               stride, count, group, hd, out);
-    });
+    attend_range(kv, kv.block_table(t.seq), {il, kv_head, hd, group, hp_.attn_scale}, q, first,
+                 t.pos, scores, max_ctx_, out, nullptr);
 }
 
 void Forward::attention_layer(int64_t il, std::span<const BatchToken> batch, KvCache& kv) {
