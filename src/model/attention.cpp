@@ -29,11 +29,14 @@ void attend_range(KvCache& kv, const std::vector<int32_t>& table, const Attentio
     });
     for (int64_t h = 0; h < a.group; ++h) {
         float* s = &scores[h * scores_stride];
-        // The softmax is shift-invariant, so with m = scale · (largest score)
-        // its output at that score is exp(0) / Σ exp(scale·s - m) = 1 / sum:
-        // the normaliser comes back from the output without a second pass of
-        // exponentials. lse = m + log(sum).
-        const int64_t top = lse != nullptr ? std::max_element(s, s + n) - s : 0;
+        // The softmax gives p_j = exp(a_j) / Σ exp(a_i), a_i = scale · s_i, so
+        // log Σ exp(a_i) = a_j - log p_j for any j: the normaliser comes back
+        // from the output without a second pass of exponentials. j is the
+        // largest a_j, whose p_j (≥ 1/n) cannot underflow.
+        int64_t top = 0;
+        if (lse != nullptr) {
+            top = (a.scale >= 0 ? std::max_element(s, s + n) : std::min_element(s, s + n)) - s;
+        }
         const float m = a.scale * s[top];
         kernels::softmax(s, n, a.scale, nullptr);
         if (lse != nullptr) lse[h] = m - std::log(s[top]);
