@@ -12,6 +12,7 @@
 
 #include "kernels/ops.hpp"
 #include "kernels/traits.hpp"
+#include "model/attention.hpp"
 
 namespace pensieve::model {
 
@@ -38,6 +39,14 @@ Forward::Forward(const Model& model, kernels::ThreadPool& pool, int64_t max_batc
     up_.resize(sz(b * hp_.n_ff));
     scores_.resize(sz(static_cast<int64_t>(pool.size()) * (hp_.n_head / hp_.n_head_kv) * max_ctx));
     kv16_.resize(sz(hp_.kv_dim()));
+    // Splitting happens only below 2 × threads pairs, each cut into at most
+    // ceil(2 × threads / pairs) parts: fewer than 4 × threads parts in all.
+    const int64_t max_parts = 4 * static_cast<int64_t>(pool.size());
+    const int64_t group = hp_.n_head / hp_.n_head_kv;
+    parts_.resize(sz(max_parts * group * hp_.head_dim));
+    lse_.resize(sz(max_parts * group));
+    tasks_.reserve(sz(std::max(b * hp_.n_head_kv, max_parts)));
+    merges_.reserve(sz(max_parts));
 }
 
 void Forward::check(std::span<const BatchToken> batch, const KvCache& kv) const {
@@ -68,42 +77,41 @@ void Forward::embed(std::span<const BatchToken> batch) {
     }
 }
 
-// Scaled dot-product attention of the query heads that share one KV head,
-// for one token, over its sequence's cached keys/values (causal, and
-// windowed on local layers). The group's heads are consecutive in q and out.
-void Forward::attend(int64_t il, const BatchToken& t, int64_t row, int64_t kv_head, KvCache& kv,
-                     float* scores) {
-    const int64_t hd = hp_.head_dim;
-    const int64_t group = hp_.n_head / hp_.n_head_kv;
-    const float* q = &q_[sz(row * hp_.q_dim() + kv_head * group * hd)];
-    float* out = &att_[sz(row * hp_.q_dim() + kv_head * group * hd)];
-    const int64_t first =
-        hp_.is_local_layer(il) ? std::max<int64_t>(0, t.pos - hp_.sliding_window + 1) : 0;
-    const int64_t n = t.pos - first + 1;
-    const std::vector<int32_t>& table = kv.block_table(t.seq);
-    const int64_t bt = kv.config().block_tokens;
-    const int64_t stride = hp_.kv_dim();  // between consecutive positions of a block
-    // One kernel call per run of positions inside one block.
-    auto for_each_run = [&](auto&& fn) {
-        for (int64_t p = first; p <= t.pos;) {
-            const int64_t end = std::min<int64_t>((p / bt + 1) * bt, t.pos + 1);
-            fn(p, end - p, table[sz(p / bt)], p % bt);
-            p = end;
+// Causal, and windowed on local layers.
+int64_t Forward::first_position(int64_t il, const BatchToken& t) const {
+    return hp_.is_local_layer(il) ? std::max<int64_t>(0, t.pos - hp_.sliding_window + 1) : 0;
+}
+
+// One task per (token, KV head), unless there are too few to keep every
+// thread busy: a lone decoding sequence of SmolLM2 (3 KV heads) on 2 threads
+// would leave one thread idle for a third of each long attention. Then each
+// long range is cut into equal parts, so that pairs × parts ≥ 2 × threads.
+void Forward::plan_attention(int64_t il, std::span<const BatchToken> batch) {
+    const auto n = static_cast<int64_t>(batch.size());
+    const int64_t pairs = n * hp_.n_head_kv;
+    const int64_t threads = pool_.size();
+    const bool split = split_kv_from_ > 0 && pairs < 2 * threads;
+    const int64_t want = (2 * threads + pairs - 1) / pairs;
+    tasks_.clear();
+    merges_.clear();
+    int64_t next_part = 0;
+    for (int64_t row = 0; row < n; ++row) {
+        const BatchToken& t = batch[sz(row)];
+        const int64_t first = first_position(il, t);
+        const int64_t len = t.pos - first + 1;
+        const int64_t parts = split && len >= split_kv_from_ ? std::min(want, len) : 1;
+        for (int64_t h = 0; h < hp_.n_head_kv; ++h) {
+            if (parts == 1) {
+                tasks_.push_back({row, h, first, t.pos, -1});
+                continue;
+            }
+            merges_.push_back({row, h, next_part, parts});
+            for (int64_t c = 0; c < parts; ++c) {
+                tasks_.push_back({row, h, first + len * c / parts,
+                                  first + len * (c + 1) / parts - 1, next_part++});
+            }
         }
-    };
-    // scores: one row of max_ctx_ per head of the group.
-    for_each_run([&](int64_t p, int64_t count, int32_t block, int64_t slot) {
-        kernels::dot_f16_rows(kv.key(il, block, slot) + kv_head * hd, stride, count, q, group, hd,
-                              &scores[p - first], max_ctx_);
-    });
-    for (int64_t h = 0; h < group; ++h) {
-        kernels::softmax(&scores[sz(h * max_ctx_)], n, hp_.attn_scale, nullptr);
     }
-    std::fill(out, out + group * hd, 0.0f);
-    for_each_run([&](int64_t p, int64_t count, int32_t block, int64_t slot) {
-        kernels::axpy_f16_rows(&scores[p - first], max_ctx_, kv.value(il, block, slot) + kv_head * hd,
-                               stride, count, group, hd, out);
-    });
 }
 
 void Forward::attention_layer(int64_t il, std::span<const BatchToken> batch, KvCache& kv) {
@@ -149,13 +157,24 @@ void Forward::attention_layer(int64_t il, std::span<const BatchToken> batch, KvC
         f16.quantize_row(v, kv.value(il, block, t.pos % bt), hp_.kv_dim());
     }
 
-    // Every (token, KV head) pair is independent once k and v are stored.
+    // Every (token, KV head) pair, and every part of one, is independent
+    // once k and v are stored.
     const int64_t group = hp_.n_head / hp_.n_head_kv;
-    pool_.parallel_for(n * hp_.n_head_kv, [&](int64_t task, int thread) {
-        const int64_t row = task / hp_.n_head_kv;
-        attend(il, batch[sz(row)], row, task % hp_.n_head_kv, kv,
-               &scores_[sz(thread * group * max_ctx_)]);
+    const int64_t hd = hp_.head_dim;
+    plan_attention(il, batch);
+    pool_.parallel_for(static_cast<int64_t>(tasks_.size()), [&](int64_t i, int thread) {
+        const AttendTask& a = tasks_[sz(i)];
+        const int64_t head = a.row * hp_.q_dim() + a.kv_head * group * hd;
+        float* out = a.part < 0 ? &att_[sz(head)] : &parts_[sz(a.part * group * hd)];
+        float* lse = a.part < 0 ? nullptr : &lse_[sz(a.part * group)];
+        attend_range(kv, kv.block_table(batch[sz(a.row)].seq),
+                     {il, a.kv_head, hd, group, hp_.attn_scale}, &q_[sz(head)], a.first, a.last,
+                     &scores_[sz(thread * group * max_ctx_)], max_ctx_, out, lse);
     });
+    for (const Merge& m : merges_) {
+        merge_attention(&parts_[sz(m.first * group * hd)], &lse_[sz(m.first * group)], m.n, group,
+                        hd, &att_[sz(m.row * hp_.q_dim() + m.kv_head * group * hd)]);
+    }
 
     kernels::matmul(pool_, w.wo, att_.data(), n, xb2_.data(), scratch_);
     for (int64_t i = 0; i < n; ++i) {

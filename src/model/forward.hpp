@@ -35,14 +35,30 @@ class Forward {
     std::span<const float> run(std::span<const BatchToken> batch, KvCache& kv);
 
     int64_t max_batch() const { return max_batch_; }
+    // Split-KV decode: when a batch has fewer (token, KV head) pairs than
+    // twice the threads, a token attending to at least this many positions
+    // has its range cut into parts that separate tasks attend to, merged
+    // after. 0 never splits. The default suits decode; tests lower it.
+    static constexpr int64_t kSplitKvFrom = 256;
+    void set_split_kv_from(int64_t positions) { split_kv_from_ = positions; }
+
     int64_t n_vocab() const { return model_.hparams().n_vocab; }
 
   private:
     void embed(std::span<const BatchToken> batch);
     void attention_layer(int64_t il, std::span<const BatchToken> batch, KvCache& kv);
     void ffn_layer(int64_t il, int64_t n);
-    void attend(int64_t il, const BatchToken& t, int64_t row, int64_t head, KvCache& kv,
-                float* scores);
+    // One attention task: positions [first, last] of a token's range for one
+    // KV head; part < 0 writes the output, else part's slot of parts_/lse_.
+    struct AttendTask {
+        int64_t row, kv_head, first, last, part;
+    };
+    // A token and KV head whose range was cut into n parts from part first.
+    struct Merge {
+        int64_t row, kv_head, first, n;
+    };
+    int64_t first_position(int64_t il, const BatchToken& t) const;
+    void plan_attention(int64_t il, std::span<const BatchToken> batch);
     void check(std::span<const BatchToken> batch, const KvCache& kv) const;
 
     const Model& model_;
@@ -51,20 +67,26 @@ class Forward {
     kernels::MatmulScratch scratch_;
     int64_t max_batch_;
     int64_t max_ctx_;
+    int64_t split_kv_from_ = kSplitKvFrom;
 
-    std::vector<float> x_;         // [max_batch][n_embd]  residual stream
-    std::vector<float> xb_;        // [max_batch][n_embd]  normed input of a sub-layer
-    std::vector<float> xb2_;       // [max_batch][n_embd]  sub-layer output
-    std::vector<float> q_;         // [max_batch][q_dim]
-    std::vector<float> k_;         // [max_batch][kv_dim]
-    std::vector<float> v_;         // [max_batch][kv_dim]
-    std::vector<float> att_;       // [max_batch][q_dim]   attention output per head
-    std::vector<float> gate_;      // [max_batch][n_ff]
-    std::vector<float> up_;        // [max_batch][n_ff]
-    std::vector<float> scores_;    // [threads][group][max_ctx] attention scores of one KV head's query heads
-    std::vector<uint16_t> kv16_;   // [kv_dim]            one row converted to F16
-    std::vector<float> out_rows_;  // [n_out][n_embd]    final-normed rows that want logits
-    std::vector<float> logits_;    // [n_out][n_vocab]   grows to the most rows asked for
+    std::vector<float> x_;     // [max_batch][n_embd]  residual stream
+    std::vector<float> xb_;    // [max_batch][n_embd]  normed input of a sub-layer
+    std::vector<float> xb2_;   // [max_batch][n_embd]  sub-layer output
+    std::vector<float> q_;     // [max_batch][q_dim]
+    std::vector<float> k_;     // [max_batch][kv_dim]
+    std::vector<float> v_;     // [max_batch][kv_dim]
+    std::vector<float> att_;   // [max_batch][q_dim]   attention output per head
+    std::vector<float> gate_;  // [max_batch][n_ff]
+    std::vector<float> up_;    // [max_batch][n_ff]
+    // [threads][group][max_ctx] attention scores of one KV head's query heads
+    std::vector<float> scores_;
+    std::vector<float> parts_;       // [4 threads][group][head_dim] outputs of split parts
+    std::vector<float> lse_;         // [4 threads][group]  their log-normalisers
+    std::vector<AttendTask> tasks_;  // this layer's attention tasks
+    std::vector<Merge> merges_;      // and the split pairs to merge after them
+    std::vector<uint16_t> kv16_;     // [kv_dim]            one row converted to F16
+    std::vector<float> out_rows_;    // [n_out][n_embd]    final-normed rows that want logits
+    std::vector<float> logits_;      // [n_out][n_vocab]   grows to the most rows asked for
 };
 
 }  // namespace pensieve::model
