@@ -10,9 +10,9 @@ namespace {
 
 constexpr int32_t kSeq = 0;  // the evaluator's one sequence
 
-model::KvCacheConfig kv_config(const model::HParams& hp, int64_t n_ctx) {
-    constexpr int64_t kBlockTokens = 16;
-    return {hp.n_layer, hp.kv_dim(), (n_ctx + kBlockTokens - 1) / kBlockTokens, kBlockTokens};
+model::KvCacheConfig kv_config(const model::HParams& hp, const EvaluatorConfig& config) {
+    return {hp.n_layer, hp.n_head_kv, hp.head_dim, model::KvCache::blocks_for(config.n_ctx),
+            config.kv_type};
 }
 
 }  // namespace
@@ -20,7 +20,7 @@ model::KvCacheConfig kv_config(const model::HParams& hp, int64_t n_ctx) {
 Evaluator::Evaluator(const model::Model& model, const EvaluatorConfig& config)
     : config_(config),
       pool_(config.n_threads),
-      kv_(kv_config(model.hparams(), config.n_ctx)),
+      kv_(kv_config(model.hparams(), config)),
       forward_(model, pool_, config.n_batch, config.n_ctx) {
     if (!kv_.reserve(kSeq, config.n_ctx)) throw std::logic_error("KV cache sized too small");
 }

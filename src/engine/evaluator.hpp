@@ -21,6 +21,7 @@ struct EvaluatorConfig {
     int64_t n_ctx = 4096;   // positions of the one sequence
     int64_t n_batch = 256;  // tokens per forward call
     int n_threads = 0;      // 0: PENSIEVE_THREADS or all hardware threads
+    gguf::TensorType kv_type = gguf::TensorType::F16;  // F16, BF16 or Q8_0
 };
 
 class Evaluator {

@@ -31,7 +31,7 @@ void PrefixCache::touch(std::span<const uint64_t> path) {
 }
 
 std::vector<int32_t> PrefixCache::lookup(std::span<const int32_t> tokens, int64_t max_blocks) {
-    const auto bt = static_cast<size_t>(kv_.config().block_tokens);
+    const auto bt = static_cast<size_t>(model::KvCache::kBlockTokens);
     std::vector<int32_t> found;
     std::vector<uint64_t> path;
     uint64_t parent = kRoot;
@@ -55,7 +55,7 @@ std::vector<int32_t> PrefixCache::lookup(std::span<const int32_t> tokens, int64_
 
 void PrefixCache::insert(std::span<const int32_t> tokens, int64_t n_valid,
                          std::span<const int32_t> table) {
-    const int64_t bt = kv_.config().block_tokens;
+    const int64_t bt = model::KvCache::kBlockTokens;
     const int64_t full = std::min<int64_t>(std::min<int64_t>(n_valid, tokens.size()) / bt,
                                            static_cast<int64_t>(table.size()));
     std::vector<uint64_t> path;

@@ -10,7 +10,7 @@ namespace pensieve::engine {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-constexpr int64_t kBlockTokens = 16;
+constexpr int64_t kBlockTokens = model::KvCache::kBlockTokens;
 // Prompt tokens always evaluated even when the prefix cache holds more: the
 // last one for its logits, and enough rows that they take the same batched
 // kernel path as a whole prefill would (matmul picks its path by batch size),
@@ -77,11 +77,10 @@ Scheduler::Scheduler(const model::Model& model, const tokenizer::Tokenizer& toke
       tokenizer_(tokenizer),
       config_(config),
       pool_(config.n_threads),
-      kv_({model.hparams().n_layer, model.hparams().kv_dim(),
-           ((config.kv_tokens > 0 ? config.kv_tokens : config.n_ctx * config.n_parallel) +
-            kBlockTokens - 1) /
-               kBlockTokens,
-           kBlockTokens}),
+      kv_({model.hparams().n_layer, model.hparams().n_head_kv, model.hparams().head_dim,
+           model::KvCache::blocks_for(config.kv_tokens > 0 ? config.kv_tokens
+                                                           : config.n_ctx * config.n_parallel),
+           config.kv_type}),
       forward_(model, pool_,
                config.n_parallel + std::max(config.prefill_chunk, config.prefill_chunk_busy),
                config.n_ctx),
@@ -393,7 +392,7 @@ SchedulerStats Scheduler::stats() const {
             static_cast<int64_t>(waiting_.size()),
             kv_.config().n_blocks - kv_.free_blocks() - prefix_.idle_blocks(),
             kv_.config().n_blocks,
-            kv_.config().block_tokens,
+            kBlockTokens,
             last_prefill_,
             last_decode_,
             prefix_.blocks(),

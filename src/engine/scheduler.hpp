@@ -62,6 +62,7 @@ struct SchedulerConfig {
     int64_t n_ctx = 4096;    // most tokens (prompt + output) of one sequence
     int64_t n_parallel = 4;  // most running sequences
     int64_t kv_tokens = 0;   // KV pool size in tokens; 0: n_ctx × n_parallel
+    gguf::TensorType kv_type = gguf::TensorType::F16;  // F16, BF16 or Q8_0
     // Prompt tokens per step, over all sequences: large while nothing is
     // decoding (fast time to first token), small while others stream, so a
     // new prompt never holds their next token back by more than a short step.

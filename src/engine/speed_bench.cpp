@@ -87,7 +87,8 @@ double measure_batched_decode(const model::Model& model, kernels::ThreadPool& po
                               int64_t gen_tokens, int repetitions) {
     const auto& hp = model.hparams();
     const int64_t ctx = gen_tokens + 1;
-    model::KvCache kv({hp.n_layer, hp.kv_dim(), n_seqs * ((ctx + 15) / 16), 16});
+    model::KvCache kv(
+        {hp.n_layer, hp.n_head_kv, hp.head_dim, n_seqs * model::KvCache::blocks_for(ctx)});
     for (int32_t s = 0; s < n_seqs; ++s) {
         if (!kv.reserve(s, ctx)) throw std::logic_error("batched bench: KV sized too small");
     }

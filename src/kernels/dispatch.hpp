@@ -10,6 +10,7 @@
 #include <cstdint>
 
 #include "kernels/cpu.hpp"
+#include "kernels/ops.hpp"
 #include "kernels/traits.hpp"
 
 namespace pensieve::kernels {
@@ -25,10 +26,10 @@ struct OpsTable {
     float (*dot_f16)(const uint16_t* a, const float* b, int64_t n) = nullptr;
     void (*axpy_f32)(float a, const float* x, float* y, int64_t n) = nullptr;
     void (*axpy_f16)(float a, const uint16_t* x, float* y, int64_t n) = nullptr;
-    void (*dot_f16_rows)(const uint16_t* k, int64_t stride, int64_t n, const float* q, int64_t n_q,
-                         int64_t head_dim, float* scores, int64_t scores_stride) = nullptr;
-    void (*axpy_f16_rows)(const float* w, int64_t w_stride, const uint16_t* v, int64_t stride,
-                          int64_t n, int64_t n_q, int64_t head_dim, float* out) = nullptr;
+    // The SIMD forms need head_dim % 8 == 0; ops.cpp sends other shapes to
+    // the reference.
+    void (*attend_block)(const AttendBlock& a) = nullptr;
+    void (*dequantize_q8_0_keys)(const void* tile, int64_t head_dim, float* kt) = nullptr;
     void (*add)(const float* a, const float* b, float* out, int64_t n) = nullptr;
     void (*mul)(const float* a, const float* b, float* out, int64_t n) = nullptr;
 };

@@ -87,13 +87,12 @@ void scale(float* x, float s, int64_t n) {
     for (int64_t i = 0; i < n; ++i) x[i] *= s;
 }
 
-void dot_f16_rows(const uint16_t* k, int64_t stride, int64_t n, const float* q, int64_t n_q,
-                  int64_t head_dim, float* scores, int64_t scores_stride) {
-    active_table().ops.dot_f16_rows(k, stride, n, q, n_q, head_dim, scores, scores_stride);
+void attend_block(const AttendBlock& a) {
+    const OpsTable& ops = a.head_dim % 8 == 0 ? active_table().ops : table_for(Isa::Ref)->ops;
+    ops.attend_block(a);
 }
-void axpy_f16_rows(const float* w, int64_t w_stride, const uint16_t* v, int64_t stride, int64_t n,
-                   int64_t n_q, int64_t head_dim, float* out) {
-    active_table().ops.axpy_f16_rows(w, w_stride, v, stride, n, n_q, head_dim, out);
+void dequantize_q8_0_keys(const void* tile, int64_t head_dim, float* kt) {
+    active_table().ops.dequantize_q8_0_keys(tile, head_dim, kt);
 }
 
 float dot_f32(const float* a, const float* b, int64_t n) {

@@ -53,24 +53,44 @@ void add(const float* a, const float* b, float* out, int64_t n);
 void mul(const float* a, const float* b, float* out, int64_t n);
 void scale(float* x, float s, int64_t n);
 
-// Attention helpers: q·k against F32 or F16 keys, and y += a * v for values.
+// Dot products and y += a * x over F32 or F16 rows.
 float dot_f32(const float* a, const float* b, int64_t n);
 float dot_f16(const uint16_t* a, const float* b, int64_t n);
 void axpy_f32(float a, const float* x, float* y, int64_t n);
 void axpy_f16(float a, const uint16_t* x, float* y, int64_t n);
 
-// Attention over a run of cached positions whose F16 rows lie `stride`
-// elements apart (the KV cache stores a block's positions one after another,
-// every head of a position together), for the n_q query heads that share
-// these keys and values (grouped-query attention). One call per run and per
-// group: each key and value is read once for the whole group, and the
-// per-call cost no longer dominates long contexts.
-// scores[h * scores_stride + i] = q_h · k_i, q_h = q + h * head_dim,
-// k_i = k + i * stride, for h < n_q, i < n
-void dot_f16_rows(const uint16_t* k, int64_t stride, int64_t n, const float* q, int64_t n_q,
-                  int64_t head_dim, float* scores, int64_t scores_stride);
-// out_h += sum over i < n of w[h * w_stride + i] * v_i, out_h = out + h * head_dim
-void axpy_f16_rows(const float* w, int64_t w_stride, const uint16_t* v, int64_t stride, int64_t n,
-                   int64_t n_q, int64_t head_dim, float* out);
+// Positions per KV cache block, and so per attention step.
+inline constexpr int64_t kKvBlockTokens = 16;
+
+// One step of blockwise attention with an online softmax (flash attention):
+// `rows` query rows against the kKvBlockTokens positions pos0, pos0 + 1, ...
+// of one block, whose keys and values are given as F32 tiles (kv_tile.hpp
+// turns the cache's tiles into these). Row r may attend positions
+// [first[r], last[r]]; the others are masked. For each row the running state
+// is updated in place:
+//   m[r]  the largest scaled score so far (start at -INFINITY),
+//   l[r]  the sum of exp(score - m[r]) so far (start at 0),
+//   o     the sum of exp(score - m[r]) · value so far (start at 0);
+// after the last block, row r's attention output is o_r / l[r]. A row with
+// no unmasked position in this block is left as it was.
+struct AttendBlock {
+    const float* q = nullptr;  // row r at q + r * head_dim
+    int64_t rows = 0;
+    int64_t head_dim = 0;
+    const float* kt = nullptr;  // keys transposed: kt[d * kKvBlockTokens + j], position pos0 + j
+    const float* v = nullptr;   // values: v[j * head_dim + d]
+    int64_t pos0 = 0;
+    const int32_t* first = nullptr;  // per row
+    const int32_t* last = nullptr;   // per row
+    float scale = 1.0f;              // score = scale · q·k
+    float* m = nullptr;
+    float* l = nullptr;
+    float* o = nullptr;  // row r at o + r * head_dim
+};
+void attend_block(const AttendBlock& a);
+
+// The keys of a Q8_0 key tile (kv_tile.hpp) as F32, transposed like
+// AttendBlock::kt: head_dim × kKvBlockTokens floats.
+void dequantize_q8_0_keys(const void* tile, int64_t head_dim, float* kt);
 
 }  // namespace pensieve::kernels

@@ -3,50 +3,80 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
+#include "kernels/kv_tile.hpp"
 #include "kernels/ops.hpp"
 
 namespace pensieve::model {
 
-void attend_range(KvCache& kv, const std::vector<int32_t>& table, const AttentionHead& a,
-                  const float* q, int64_t first, int64_t last, float* scores, int64_t scores_stride,
-                  float* out, float* lse) {
+void attend(KvCache& kv, const std::vector<int32_t>& table, const AttentionHead& a,
+            const AttentionQueries& qs, AttentionScratch& s, float* out, int64_t out_stride,
+            float* lse) {
     const int64_t hd = a.head_dim;
-    const int64_t n = last - first + 1;
-    const int64_t bt = kv.config().block_tokens;
-    const int64_t stride = kv.config().kv_dim;  // between consecutive positions of a block
-    // One kernel call per run of positions inside one block.
-    auto for_each_run = [&](auto&& fn) {
-        for (int64_t p = first; p <= last;) {
-            const int64_t end = std::min<int64_t>((p / bt + 1) * bt, last + 1);
-            fn(p, end - p, table[static_cast<size_t>(p / bt)], p % bt);
-            p = end;
+    const int64_t bt = KvCache::kBlockTokens;
+    const int64_t rows = qs.n_tokens * a.group;
+    const auto n = static_cast<size_t>(rows);
+    s.q.resize(n * static_cast<size_t>(hd));
+    s.o.assign(n * static_cast<size_t>(hd), 0.0f);
+    s.m.assign(n, -INFINITY);
+    s.l.assign(n, 0.0f);
+    s.first.resize(n);
+    s.last.resize(n);
+    s.kt.resize(static_cast<size_t>(bt * hd));
+    s.v.resize(static_cast<size_t>(bt * hd));
+
+    // Rows are token-major, so first and last never decrease from one row to
+    // the next: the rows that reach into a block are one contiguous run.
+    int64_t lo = std::numeric_limits<int64_t>::max(), hi = -1;
+    for (int64_t i = 0; i < qs.n_tokens; ++i) {
+        const int64_t pos = qs.pos0 + i;
+        const int64_t first = std::max(qs.lo, qs.window > 0 ? pos - qs.window + 1 : 0);
+        const int64_t last = std::min(qs.hi, pos);
+        if (first <= last) {
+            lo = std::min(lo, first);
+            hi = std::max(hi, last);
         }
-    };
-    for_each_run([&](int64_t p, int64_t count, int32_t block, int64_t slot) {
-        kernels::dot_f16_rows(kv.key(a.layer, block, slot) + a.kv_head * hd, stride, count, q,
-                              a.group, hd, &scores[p - first], scores_stride);
-    });
-    for (int64_t h = 0; h < a.group; ++h) {
-        float* s = &scores[h * scores_stride];
-        // The softmax gives p_j = exp(a_j) / Σ exp(a_i), a_i = scale · s_i, so
-        // log Σ exp(a_i) = a_j - log p_j for any j: the normaliser comes back
-        // from the output without a second pass of exponentials. j is the
-        // largest a_j, whose p_j (≥ 1/n) cannot underflow.
-        int64_t top = 0;
-        if (lse != nullptr) {
-            top = (a.scale >= 0 ? std::max_element(s, s + n) : std::min_element(s, s + n)) - s;
+        for (int64_t g = 0; g < a.group; ++g) {
+            const auto row = static_cast<size_t>(i * a.group + g);
+            std::copy_n(qs.q + i * qs.q_stride + g * hd, hd, &s.q[row * static_cast<size_t>(hd)]);
+            s.first[row] = static_cast<int32_t>(first);
+            s.last[row] = static_cast<int32_t>(last);
         }
-        const float m = a.scale * s[top];
-        kernels::softmax(s, n, a.scale, nullptr);
-        if (lse != nullptr) lse[h] = m - std::log(s[top]);
     }
-    std::fill(out, out + a.group * hd, 0.0f);
-    for_each_run([&](int64_t p, int64_t count, int32_t block, int64_t slot) {
-        kernels::axpy_f16_rows(&scores[p - first], scores_stride,
-                               kv.value(a.layer, block, slot) + a.kv_head * hd, stride, count,
-                               a.group, hd, out);
-    });
+    const gguf::TensorType type = kv.config().type;
+    int64_t r_lo = 0, r_hi = 0;  // rows reaching into the current block
+    const int64_t first_block = hi < 0 ? 0 : lo / bt;
+    const int64_t end_block = hi < 0 ? 0 : hi / bt + 1;  // nothing to attend: no block
+    for (int64_t b = first_block; b < end_block; ++b) {
+        const int64_t p0 = b * bt;
+        while (r_lo < rows && s.last[static_cast<size_t>(r_lo)] < p0) ++r_lo;
+        while (r_hi < rows && s.first[static_cast<size_t>(r_hi)] <= p0 + bt - 1) ++r_hi;
+        if (r_lo >= r_hi) continue;
+        // Positions up to hi are all written (the run's own keys included).
+        const int64_t written = std::min(bt, hi - p0 + 1);
+        const int32_t block = table[static_cast<size_t>(b)];
+        kernels::load_keys(type, kv.key_tile(a.layer, block, a.kv_head), hd, written, s.kt.data());
+        kernels::load_values(type, kv.value_tile(a.layer, block, a.kv_head), hd, written,
+                             s.v.data());
+        const auto r = static_cast<size_t>(r_lo);
+        kernels::attend_block({&s.q[r * static_cast<size_t>(hd)], r_hi - r_lo, hd, s.kt.data(),
+                               s.v.data(), p0, &s.first[r], &s.last[r], a.scale, &s.m[r], &s.l[r],
+                               &s.o[r * static_cast<size_t>(hd)]});
+    }
+
+    for (int64_t i = 0; i < qs.n_tokens; ++i) {
+        for (int64_t g = 0; g < a.group; ++g) {
+            const auto row = static_cast<size_t>(i * a.group + g);
+            const float l = s.l[row];
+            const float inv = l > 0.0f ? 1.0f / l : 0.0f;
+            float* dst = out + i * out_stride + g * hd;
+            const float* o = &s.o[row * static_cast<size_t>(hd)];
+            for (int64_t d = 0; d < hd; ++d) dst[d] = o[d] * inv;
+            if (lse != nullptr)
+                lse[i * a.group + g] = l > 0.0f ? s.m[row] + std::log(l) : -INFINITY;
+        }
+    }
 }
 
 void merge_attention(const float* parts, const float* lse, int64_t n_parts, int64_t group,
@@ -56,10 +86,11 @@ void merge_attention(const float* parts, const float* lse, int64_t n_parts, int6
         // the total; subtracting the largest lse first keeps exp in range.
         float top = lse[h];
         for (int64_t c = 1; c < n_parts; ++c) top = std::max(top, lse[c * group + h]);
-        float total = 0.0f;
-        for (int64_t c = 0; c < n_parts; ++c) total += std::exp(lse[c * group + h] - top);
         float* o = out + h * head_dim;
         std::fill(o, o + head_dim, 0.0f);
+        if (top == -INFINITY) continue;  // no part attended anything
+        float total = 0.0f;
+        for (int64_t c = 0; c < n_parts; ++c) total += std::exp(lse[c * group + h] - top);
         for (int64_t c = 0; c < n_parts; ++c) {
             const float w = std::exp(lse[c * group + h] - top) / total;
             kernels::axpy_f32(w, parts + (c * group + h) * head_dim, o, head_dim);

@@ -1,11 +1,18 @@
-// Scaled dot-product attention of one token over its sequence's cached F16
-// keys and values, for the query heads that share one KV head (grouped-query
-// attention). Forward runs it per (token, KV head); a long range can also be
-// cut into chunks that separate tasks attend to, then merged (split-KV, or
-// "flash-decoding"), so that a lone decoding sequence keeps every thread busy.
+// Scaled dot-product attention of a run of query tokens over their
+// sequence's cached keys and values, for the query heads that share one KV
+// head (grouped-query attention). Prefill and decode take the same path:
+// blocks of 16 cached positions are turned into F32 tiles once per call and
+// multiplied against every query row of the run, with an online softmax
+// (kernels::attend_block), so no score row of the whole context is ever
+// built and each block is read once per run rather than once per token.
+//
+// A long range can also be cut into parts that separate tasks attend to,
+// then merged (split-KV, or "flash-decoding"), so that a lone decoding
+// sequence keeps every thread busy.
 #pragma once
 
 #include <cstdint>
+#include <limits>
 #include <vector>
 
 #include "model/kv_cache.hpp"
@@ -21,19 +28,40 @@ struct AttentionHead {
     float scale = 1.0f;
 };
 
-// out[h] (h < group, head_dim floats each, consecutive) = the softmax of
-// scale · q_h·k_p over positions p in [first, last], weighting the v_p; q has
-// the group's heads consecutive too. table is the sequence's block table.
-// scores: group rows of scores_stride (≥ last - first + 1) floats to work in.
-// lse, when not null, gets per head log Σ_p exp(scale · q_h·k_p), which is
-// what merge_attention needs to join ranges.
-void attend_range(KvCache& kv, const std::vector<int32_t>& table, const AttentionHead& a,
-                  const float* q, int64_t first, int64_t last, float* scores, int64_t scores_stride,
-                  float* out, float* lse);
+// n_tokens query tokens of one sequence at positions pos0, pos0 + 1, ...,
+// each with the group's query heads: head g of token i at
+// q + i · q_stride + g · head_dim. Token i attends positions
+// [max(lo, pos - window + 1), min(hi, pos)] with pos = pos0 + i (window 0:
+// no window, from 0). lo and hi cut out one part of the range (split-KV).
+struct AttentionQueries {
+    const float* q = nullptr;
+    int64_t q_stride = 0;
+    int64_t n_tokens = 0;
+    int64_t pos0 = 0;
+    int64_t window = 0;
+    int64_t lo = 0;
+    int64_t hi = std::numeric_limits<int64_t>::max();
+};
 
-// Joins the outputs of n_parts attend_range calls over disjoint ranges that
-// together cover a token's range: part c's out is parts + c · group · head_dim,
-// its lse lse + c · group. The result equals one call over the whole range.
+// Working memory of one thread's attend calls; grows to the largest run.
+struct AttentionScratch {
+    std::vector<float> kt, v;          // one block's F32 tiles
+    std::vector<float> q, o, m, l;     // per query row
+    std::vector<int32_t> first, last;  // per query row
+};
+
+// Head g of token i's output goes to out + i · out_stride + g · head_dim.
+// lse, when not null, gets at i · group + g the log Σ_p exp(scale · q·k_p)
+// over the token's range, which is what merge_attention needs to join parts;
+// a token with nothing to attend in [lo, hi] gets output 0 and lse -inf.
+void attend(KvCache& kv, const std::vector<int32_t>& table, const AttentionHead& a,
+            const AttentionQueries& queries, AttentionScratch& scratch, float* out,
+            int64_t out_stride, float* lse);
+
+// Joins the outputs of n_parts attend calls (one token each) over disjoint
+// ranges that together cover a token's range: part c's out is
+// parts + c · group · head_dim, its lse lse + c · group. The result equals
+// one call over the whole range.
 void merge_attention(const float* parts, const float* lse, int64_t n_parts, int64_t group,
                      int64_t head_dim, float* out);
 

@@ -7,9 +7,11 @@
 #include "model/forward.hpp"
 
 #include <cmath>
+#include <limits>
 #include <stdexcept>
 #include <string>
 
+#include "kernels/kv_tile.hpp"
 #include "kernels/ops.hpp"
 #include "kernels/traits.hpp"
 #include "model/attention.hpp"
@@ -37,8 +39,15 @@ Forward::Forward(const Model& model, kernels::ThreadPool& pool, int64_t max_batc
     att_.resize(sz(b * hp_.q_dim()));
     gate_.resize(sz(b * hp_.n_ff));
     up_.resize(sz(b * hp_.n_ff));
-    scores_.resize(sz(static_cast<int64_t>(pool.size()) * (hp_.n_head / hp_.n_head_kv) * max_ctx));
-    kv16_.resize(sz(hp_.kv_dim()));
+    // Reserved here so that no pass allocates.
+    const int64_t rows = kRunTokens * (hp_.n_head / hp_.n_head_kv);
+    attn_scratch_.resize(sz(pool.size()));
+    for (AttentionScratch& s : attn_scratch_) {
+        for (auto* v : {&s.q, &s.o}) v->reserve(sz(rows * hp_.head_dim));
+        for (auto* v : {&s.kt, &s.v}) v->reserve(sz(KvCache::kBlockTokens * hp_.head_dim));
+        for (auto* v : {&s.m, &s.l}) v->reserve(sz(rows));
+        for (auto* v : {&s.first, &s.last}) v->reserve(sz(rows));
+    }
     // Splitting happens only below 2 × threads pairs, each cut into at most
     // ceil(2 × threads / pairs) parts: fewer than 4 × threads parts in all.
     const int64_t max_parts = 4 * static_cast<int64_t>(pool.size());
@@ -46,6 +55,7 @@ Forward::Forward(const Model& model, kernels::ThreadPool& pool, int64_t max_batc
     parts_.resize(sz(max_parts * group * hp_.head_dim));
     lse_.resize(sz(max_parts * group));
     tasks_.reserve(sz(std::max(b * hp_.n_head_kv, max_parts)));
+    runs_.reserve(sz(b));
     merges_.reserve(sz(max_parts));
 }
 
@@ -82,33 +92,52 @@ int64_t Forward::first_position(int64_t il, const BatchToken& t) const {
     return hp_.is_local_layer(il) ? std::max<int64_t>(0, t.pos - hp_.sliding_window + 1) : 0;
 }
 
-// One task per (token, KV head), unless there are too few to keep every
-// thread busy: a lone decoding sequence of SmolLM2 (3 KV heads) on 2 threads
-// would leave one thread idle for a third of each long attention. Then each
-// long range is cut into equal parts, so that pairs × parts ≥ 2 × threads.
+// One task per (run, KV head): a run is up to kRunTokens consecutive tokens
+// of one sequence (a prefill chunk; a decoding sequence is a run of one).
+// With too few tasks to keep every thread busy (a lone decoding sequence of
+// SmolLM2 has 3 KV heads for 2 threads), each long range of a lone token is
+// cut into equal parts, so that tasks ≥ 2 × threads. Runs are listed last
+// first: under a causal mask the later tokens attend more, and the pool
+// hands tasks out in order, so the longest go first.
 void Forward::plan_attention(int64_t il, std::span<const BatchToken> batch) {
     const auto n = static_cast<int64_t>(batch.size());
-    const int64_t pairs = n * hp_.n_head_kv;
+    runs_.clear();
+    for (int64_t row = 0; row < n; ++row) {
+        const BatchToken& t = batch[sz(row)];
+        if (!runs_.empty()) {
+            auto& [start, len] = runs_.back();
+            const BatchToken& prev = batch[sz(row - 1)];
+            if (len < kRunTokens && prev.seq == t.seq && prev.pos + 1 == t.pos) {
+                ++len;
+                continue;
+            }
+        }
+        runs_.emplace_back(row, 1);
+    }
+    const auto pairs = static_cast<int64_t>(runs_.size()) * hp_.n_head_kv;
     const int64_t threads = pool_.size();
     const bool split = split_kv_from_ > 0 && pairs < 2 * threads;
     const int64_t want = (2 * threads + pairs - 1) / pairs;
+    constexpr int64_t kAll = std::numeric_limits<int64_t>::max();
     tasks_.clear();
     merges_.clear();
     int64_t next_part = 0;
-    for (int64_t row = 0; row < n; ++row) {
+    for (auto run = runs_.rbegin(); run != runs_.rend(); ++run) {
+        const auto [row, len] = *run;
         const BatchToken& t = batch[sz(row)];
         const int64_t first = first_position(il, t);
-        const int64_t len = t.pos - first + 1;
-        const int64_t parts = split && len >= split_kv_from_ ? std::min(want, len) : 1;
+        const int64_t span = t.pos - first + 1;
+        const int64_t parts =
+            split && len == 1 && span >= split_kv_from_ ? std::min(want, span) : 1;
         for (int64_t h = 0; h < hp_.n_head_kv; ++h) {
             if (parts == 1) {
-                tasks_.push_back({row, h, first, t.pos, -1});
+                tasks_.push_back({row, len, h, 0, kAll, -1});
                 continue;
             }
             merges_.push_back({row, h, next_part, parts});
             for (int64_t c = 0; c < parts; ++c) {
-                tasks_.push_back({row, h, first + len * c / parts,
-                                  first + len * (c + 1) / parts - 1, next_part++});
+                tasks_.push_back({row, 1, h, first + span * c / parts,
+                                  first + span * (c + 1) / parts - 1, next_part++});
             }
         }
     }
@@ -128,8 +157,9 @@ void Forward::attention_layer(int64_t il, std::span<const BatchToken> batch, KvC
     const kernels::RopeConfig rope{static_cast<int>(hp_.head_dim), static_cast<int>(hp_.rope_dims),
                                    hp_.is_local_layer(il) ? hp_.rope_base_local : hp_.rope_base,
                                    hp_.rope_scale, hp_.config.rope_style};
-    const kernels::TypeTraits& f16 = kernels::traits(gguf::TensorType::F16);
-    const int64_t bt = kv.config().block_tokens;
+    const int64_t bt = KvCache::kBlockTokens;
+    const int64_t hd = hp_.head_dim;
+    const gguf::TensorType kv_type = kv.config().type;
     for (int64_t i = 0; i < n; ++i) {
         float* q = &q_[sz(i * hp_.q_dim())];
         float* k = &k_[sz(i * hp_.kv_dim())];
@@ -153,23 +183,25 @@ void Forward::attention_layer(int64_t il, std::span<const BatchToken> batch, KvC
         kernels::rope(q, static_cast<int>(hp_.n_head), t.pos, rope);
         kernels::rope(k, static_cast<int>(hp_.n_head_kv), t.pos, rope);
         const int32_t block = kv.block_table(t.seq)[sz(t.pos / bt)];
-        f16.quantize_row(k, kv.key(il, block, t.pos % bt), hp_.kv_dim());
-        f16.quantize_row(v, kv.value(il, block, t.pos % bt), hp_.kv_dim());
+        for (int64_t h = 0; h < hp_.n_head_kv; ++h) {
+            kernels::store_key(kv_type, k + h * hd, hd, kv.key_tile(il, block, h), t.pos % bt);
+            kernels::store_value(kv_type, v + h * hd, hd, kv.value_tile(il, block, h), t.pos % bt);
+        }
     }
 
-    // Every (token, KV head) pair, and every part of one, is independent
-    // once k and v are stored.
+    // Every task is independent once k and v are stored.
     const int64_t group = hp_.n_head / hp_.n_head_kv;
-    const int64_t hd = hp_.head_dim;
+    const int64_t window = hp_.is_local_layer(il) ? hp_.sliding_window : 0;
     plan_attention(il, batch);
     pool_.parallel_for(static_cast<int64_t>(tasks_.size()), [&](int64_t i, int thread) {
         const AttendTask& a = tasks_[sz(i)];
+        const BatchToken& t = batch[sz(a.row)];
         const int64_t head = a.row * hp_.q_dim() + a.kv_head * group * hd;
         float* out = a.part < 0 ? &att_[sz(head)] : &parts_[sz(a.part * group * hd)];
         float* lse = a.part < 0 ? nullptr : &lse_[sz(a.part * group)];
-        attend_range(kv, kv.block_table(batch[sz(a.row)].seq),
-                     {il, a.kv_head, hd, group, hp_.attn_scale}, &q_[sz(head)], a.first, a.last,
-                     &scores_[sz(thread * group * max_ctx_)], max_ctx_, out, lse);
+        attend(kv, kv.block_table(t.seq), {il, a.kv_head, hd, group, hp_.attn_scale},
+               {&q_[sz(head)], hp_.q_dim(), a.n_tokens, t.pos, window, a.lo, a.hi},
+               attn_scratch_[sz(thread)], out, hp_.q_dim(), lse);
     });
     for (const Merge& m : merges_) {
         merge_attention(&parts_[sz(m.first * group * hd)], &lse_[sz(m.first * group)], m.n, group,

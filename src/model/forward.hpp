@@ -7,10 +7,12 @@
 
 #include <cstdint>
 #include <span>
+#include <utility>
 #include <vector>
 
 #include "kernels/matmul.hpp"
 #include "kernels/thread_pool.hpp"
+#include "model/attention.hpp"
 #include "model/kv_cache.hpp"
 #include "model/model.hpp"
 
@@ -35,10 +37,13 @@ class Forward {
     std::span<const float> run(std::span<const BatchToken> batch, KvCache& kv);
 
     int64_t max_batch() const { return max_batch_; }
-    // Split-KV decode: when a batch has fewer (token, KV head) pairs than
-    // twice the threads, a token attending to at least this many positions
-    // has its range cut into parts that separate tasks attend to, merged
-    // after. 0 never splits. The default suits decode; tests lower it.
+    // A sequence's consecutive tokens in a batch are attended together, up to
+    // this many per task: each cached block is read once for all of them.
+    static constexpr int64_t kRunTokens = 32;
+    // Split-KV decode: when a batch has fewer (run, KV head) pairs than
+    // twice the threads, a lone token attending to at least this many
+    // positions has its range cut into parts that separate tasks attend to,
+    // merged after. 0 never splits. The default suits decode; tests lower it.
     static constexpr int64_t kSplitKvFrom = 256;
     void set_split_kv_from(int64_t positions) { split_kv_from_ = positions; }
 
@@ -48,10 +53,12 @@ class Forward {
     void embed(std::span<const BatchToken> batch);
     void attention_layer(int64_t il, std::span<const BatchToken> batch, KvCache& kv);
     void ffn_layer(int64_t il, int64_t n);
-    // One attention task: positions [first, last] of a token's range for one
-    // KV head; part < 0 writes the output, else part's slot of parts_/lse_.
+    // One attention task: n_tokens consecutive tokens of one sequence from
+    // batch row `row`, for one KV head, over positions [lo, hi] of their
+    // ranges; part < 0 writes the output, else part's slot of parts_/lse_
+    // (a split lone token).
     struct AttendTask {
-        int64_t row, kv_head, first, last, part;
+        int64_t row, n_tokens, kv_head, lo, hi, part;
     };
     // A token and KV head whose range was cut into n parts from part first.
     struct Merge {
@@ -78,15 +85,14 @@ class Forward {
     std::vector<float> att_;   // [max_batch][q_dim]   attention output per head
     std::vector<float> gate_;  // [max_batch][n_ff]
     std::vector<float> up_;    // [max_batch][n_ff]
-    // [threads][group][max_ctx] attention scores of one KV head's query heads
-    std::vector<float> scores_;
-    std::vector<float> parts_;       // [4 threads][group][head_dim] outputs of split parts
-    std::vector<float> lse_;         // [4 threads][group]  their log-normalisers
-    std::vector<AttendTask> tasks_;  // this layer's attention tasks
-    std::vector<Merge> merges_;      // and the split pairs to merge after them
-    std::vector<uint16_t> kv16_;     // [kv_dim]            one row converted to F16
-    std::vector<float> out_rows_;    // [n_out][n_embd]    final-normed rows that want logits
-    std::vector<float> logits_;      // [n_out][n_vocab]   grows to the most rows asked for
+    std::vector<AttentionScratch> attn_scratch_;  // one per thread
+    std::vector<float> parts_;  // [4 threads][group][head_dim] outputs of split parts
+    std::vector<float> lse_;    // [4 threads][group]  their log-normalisers
+    std::vector<std::pair<int64_t, int64_t>> runs_;  // (first row, tokens) of each run
+    std::vector<AttendTask> tasks_;                  // this layer's attention tasks
+    std::vector<Merge> merges_;                      // and the split pairs to merge after them
+    std::vector<float> out_rows_;  // [n_out][n_embd]    final-normed rows that want logits
+    std::vector<float> logits_;    // [n_out][n_vocab]   grows to the most rows asked for
 };
 
 }  // namespace pensieve::model

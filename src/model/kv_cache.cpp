@@ -2,34 +2,35 @@
 #include "model/kv_cache.hpp"
 
 #include <stdexcept>
+#include <string>
 
 namespace pensieve::model {
 
 KvCache::KvCache(const KvCacheConfig& config) : config_(config) {
-    if (config.n_layer <= 0 || config.kv_dim <= 0 || config.n_blocks <= 0 ||
-        config.block_tokens <= 0) {
+    if (config.n_layer <= 0 || config.n_head_kv <= 0 || config.n_blocks <= 0) {
         throw std::invalid_argument("KV cache: every dimension must be positive");
     }
+    const std::string why = kernels::kv_type_error(config.type, config.head_dim);
+    if (!why.empty()) throw std::invalid_argument("KV cache: " + why);
+    tile_bytes_ = kernels::kv_tile_bytes(config.type, config.head_dim);
     const auto n =
-        static_cast<size_t>(config.n_layer * config.n_blocks * config.block_tokens * config.kv_dim);
+        static_cast<size_t>(config.n_layer * config.n_blocks * config.n_head_kv) * tile_bytes_;
     // Default-initialised (not zeroed): untouched pages are never resident.
-    k_.reset(new uint16_t[n]);
-    v_.reset(new uint16_t[n]);
+    k_.reset(new uint8_t[n]);
+    v_.reset(new uint8_t[n]);
     free_.reserve(static_cast<size_t>(config.n_blocks));
     refs_.assign(static_cast<size_t>(config.n_blocks), 0);
     for (int64_t b = config.n_blocks - 1; b >= 0; --b) free_.push_back(static_cast<int32_t>(b));
 }
 
 uint64_t KvCache::bytes() const {
-    return 2ull *
-           static_cast<uint64_t>(config_.n_layer * config_.n_blocks * config_.block_tokens *
-                                 config_.kv_dim) *
-           sizeof(uint16_t);
+    return 2ull * static_cast<uint64_t>(config_.n_layer * config_.n_blocks * config_.n_head_kv) *
+           tile_bytes_;
 }
 
 int64_t KvCache::capacity(int32_t seq) const {
     const auto it = tables_.find(seq);
-    return it == tables_.end() ? 0 : static_cast<int64_t>(it->second.size()) * config_.block_tokens;
+    return it == tables_.end() ? 0 : static_cast<int64_t>(it->second.size()) * kBlockTokens;
 }
 
 bool KvCache::reserve(int32_t seq, int64_t n_tokens) {

@@ -1,6 +1,7 @@
 // The paged KV cache: one pool of fixed-size blocks of token slots shared by
 // every sequence, and a block table per sequence mapping its positions to
-// blocks. Keys and values are stored as F16.
+// blocks. Each (layer, block, KV head) holds a key tile and a value tile in
+// the cache's type, F16 by default (layouts in kernels/kv_tile.hpp).
 //
 // Memory is reserved up front but only touched (and so only resident) as
 // blocks are written.
@@ -18,23 +19,31 @@
 #include <unordered_map>
 #include <vector>
 
+#include "kernels/kv_tile.hpp"
+#include "kernels/ops.hpp"
+
 namespace pensieve::model {
 
 struct KvCacheConfig {
     int64_t n_layer = 0;
-    int64_t kv_dim = 0;         // n_head_kv * head_dim
-    int64_t n_blocks = 0;       // blocks in the pool
-    int64_t block_tokens = 16;  // token slots per block
+    int64_t n_head_kv = 0;
+    int64_t head_dim = 0;
+    int64_t n_blocks = 0;  // blocks in the pool
+    gguf::TensorType type = gguf::TensorType::F16;
 };
 
 class KvCache {
   public:
+    static constexpr int64_t kBlockTokens = kernels::kKvBlockTokens;  // token slots per block
+
+    // Throws std::invalid_argument for a zero dimension or a type that cannot
+    // hold this head size (kernels::kv_type_error).
     explicit KvCache(const KvCacheConfig& config);
 
     const KvCacheConfig& config() const { return config_; }
     int64_t free_blocks() const { return static_cast<int64_t>(free_.size()); }
-    int64_t blocks_for(int64_t n_tokens) const {
-        return (n_tokens + config_.block_tokens - 1) / config_.block_tokens;
+    static int64_t blocks_for(int64_t n_tokens) {
+        return (n_tokens + kBlockTokens - 1) / kBlockTokens;
     }
     uint64_t bytes() const;  // reserved bytes for keys and values
 
@@ -57,25 +66,26 @@ class KvCache {
 
     const std::vector<int32_t>& block_table(int32_t seq) const { return tables_.at(seq); }
 
-    // Slot of (layer, block, slot-in-block): kv_dim F16 values.
-    uint16_t* key(int64_t layer, int32_t block, int64_t slot) {
-        return k_.get() + index(layer, block, slot);
+    // The key or value tile of (layer, block, KV head).
+    uint8_t* key_tile(int64_t layer, int32_t block, int64_t head) {
+        return k_.get() + offset(layer, block, head);
     }
-    uint16_t* value(int64_t layer, int32_t block, int64_t slot) {
-        return v_.get() + index(layer, block, slot);
+    uint8_t* value_tile(int64_t layer, int32_t block, int64_t head) {
+        return v_.get() + offset(layer, block, head);
     }
 
   private:
-    size_t index(int64_t layer, int32_t block, int64_t slot) const {
-        return static_cast<size_t>(
-            ((layer * config_.n_blocks + block) * config_.block_tokens + slot) * config_.kv_dim);
+    size_t offset(int64_t layer, int32_t block, int64_t head) const {
+        return static_cast<size_t>((layer * config_.n_blocks + block) * config_.n_head_kv + head) *
+               tile_bytes_;
     }
 
     KvCacheConfig config_;
-    std::unique_ptr<uint16_t[]> k_;  // [n_layer][n_blocks][block_tokens][kv_dim]
-    std::unique_ptr<uint16_t[]> v_;  // same
-    std::vector<int32_t> free_;      // free block ids (a stack)
-    std::vector<int32_t> refs_;      // holders of each block
+    size_t tile_bytes_ = 0;
+    std::unique_ptr<uint8_t[]> k_;  // [n_layer][n_blocks][n_head_kv] tiles
+    std::unique_ptr<uint8_t[]> v_;  // same
+    std::vector<int32_t> free_;     // free block ids (a stack)
+    std::vector<int32_t> refs_;     // holders of each block
     std::unordered_map<int32_t, std::vector<int32_t>> tables_;
 };
 

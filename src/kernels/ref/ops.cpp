@@ -58,20 +58,45 @@ void axpy_f16(float a, const uint16_t* x, float* y, int64_t n) {
     for (int64_t i = 0; i < n; ++i) y[i] += a * fp16_to_fp32(x[i]);
 }
 
-void dot_f16_rows(const uint16_t* k, int64_t stride, int64_t n, const float* q, int64_t n_q,
-                  int64_t head_dim, float* scores, int64_t scores_stride) {
-    for (int64_t h = 0; h < n_q; ++h) {
-        for (int64_t i = 0; i < n; ++i) {
-            scores[h * scores_stride + i] = dot_f16(k + i * stride, q + h * head_dim, head_dim);
+void attend_block(const AttendBlock& a) {
+    const int64_t hd = a.head_dim;
+    float p[kKvBlockTokens];
+    for (int64_t r = 0; r < a.rows; ++r) {
+        const float* q = a.q + r * hd;
+        float best = -INFINITY;
+        for (int64_t j = 0; j < kKvBlockTokens; ++j) {
+            const int64_t pos = a.pos0 + j;
+            p[j] = -INFINITY;
+            if (pos < a.first[r] || pos > a.last[r]) continue;
+            float s = 0.0f;
+            for (int64_t d = 0; d < hd; ++d) s += q[d] * a.kt[d * kKvBlockTokens + j];
+            p[j] = s * a.scale;
+            best = std::fmax(best, p[j]);
+        }
+        if (best == -INFINITY) continue;  // nothing to attend here
+        const float m = std::fmax(a.m[r], best);
+        const float alpha = std::exp(a.m[r] - m);  // 0 on the first block (m was -inf)
+        float sum = 0.0f;
+        for (float& x : p) sum += (x = std::exp(x - m));
+        a.l[r] = a.l[r] * alpha + sum;
+        a.m[r] = m;
+        float* o = a.o + r * hd;
+        for (int64_t d = 0; d < hd; ++d) {
+            float acc = o[d] * alpha;
+            for (int64_t j = 0; j < kKvBlockTokens; ++j) acc += p[j] * a.v[j * hd + d];
+            o[d] = acc;
         }
     }
 }
 
-void axpy_f16_rows(const float* w, int64_t w_stride, const uint16_t* v, int64_t stride, int64_t n,
-                   int64_t n_q, int64_t head_dim, float* out) {
-    for (int64_t h = 0; h < n_q; ++h) {
-        for (int64_t i = 0; i < n; ++i) {
-            axpy_f16(w[h * w_stride + i], v + i * stride, out + h * head_dim, head_dim);
+// Layout in kv_tile.hpp: int8 [head_dim][16], then F16 scales [head_dim/32][16].
+void dequantize_q8_0_keys(const void* tile, int64_t head_dim, float* kt) {
+    const auto* qs = static_cast<const int8_t*>(tile);
+    const auto* d = reinterpret_cast<const uint16_t*>(qs + head_dim * kKvBlockTokens);
+    for (int64_t i = 0; i < head_dim; ++i) {
+        for (int64_t j = 0; j < kKvBlockTokens; ++j) {
+            kt[i * kKvBlockTokens + j] = fp16_to_fp32(d[i / 32 * kKvBlockTokens + j]) *
+                                         static_cast<float>(qs[i * kKvBlockTokens + j]);
         }
     }
 }
@@ -87,9 +112,10 @@ void mul(const float* a, const float* b, float* out, int64_t n) {
 }  // namespace
 
 void register_ops(KernelTable& table) {
-    table.ops = OpsTable{rms_norm, softmax,       silu_mul,      dot_f32, dot_f16,
-                         axpy_f32, axpy_f16,     dot_f16_rows, axpy_f16_rows, add,
-                         mul};
+    table.ops = OpsTable{rms_norm, softmax,      silu_mul,
+                         dot_f32,  dot_f16,      axpy_f32,
+                         axpy_f16, attend_block, dequantize_q8_0_keys,
+                         add,      mul};
 }
 
 }  // namespace pensieve::kernels::ref

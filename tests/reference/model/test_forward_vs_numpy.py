@@ -43,7 +43,7 @@ def tool(name):
     return path
 
 
-def our_logits(model, tokens, isa, chunk=0, seqs=0):
+def our_logits(model, tokens, isa, chunk=0, seqs=0, kv_type="f16"):
     out = Path(os.environ.get("TMPDIR", "/tmp")) / f"logits_{os.getpid()}.f32"
     env = dict(os.environ, PENSIEVE_CPU=isa)
     cmd = [str(tool("model_logits")), "--model", str(model), "--out", str(out),
@@ -52,6 +52,7 @@ def our_logits(model, tokens, isa, chunk=0, seqs=0):
         cmd += ["--chunk", str(chunk)]
     if seqs:
         cmd += ["--seqs", str(seqs)]
+    cmd += ["--kv-type", kv_type]
     result = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=600)
     assert result.returncode == 0, result.stderr
     data = np.fromfile(out, dtype=np.float32)
@@ -120,6 +121,37 @@ def test_real_models_match_the_reference(request, fixture):
         ours = our_logits(path, tokens, isa)
         compare(ours, ref, TOLERANCE_REAL)
         assert mean_kl(ours, ref) < MAX_MEAN_KL_REAL
+
+
+# Past 4k positions and off the 16-position block edges.
+DEPTH_TOKENS = 4096 + 37
+# KV types that round keys and values more coarsely than the reference's
+# floats: BF16 keeps 8 bits of mantissa, Q8_0 about 7.
+DEPTH_TOLERANCE = {"f16": TOLERANCE_F16, "bf16": TOLERANCE_RANDOM, "q8_0": TOLERANCE_RANDOM}
+
+
+@pytest.mark.parametrize("arch", ["llama", "gemma3"])
+@pytest.mark.parametrize("kv_type", ["f16", "bf16", "q8_0"])
+def test_logits_at_depth_match_the_reference(arch, kv_type, tmp_path):
+    """Every position of a 4k-token sequence, with F16 weights (no activation
+    quantization): prefilled in 509-token chunks (runs of tokens attending
+    together, chunk edges off the block edges) and decoded one token at a time
+    (lone tokens, their long ranges split across threads and merged). Gemma 3
+    gets a 512-position window on its local layers, so windows start inside
+    blocks."""
+    path = tmp_path / f"{arch}_f16_depth.gguf"
+    made = subprocess.run([str(tool("make_random_model")), "--arch", arch, "--type", "f16",
+                           "--out", str(path), "--seed", "5", "--ctx", "8192",
+                           "--window", "512"], capture_output=True, text=True)
+    assert made.returncode == 0, made.stderr
+    rng = np.random.default_rng(9)
+    reader = gguf.GGUFReader(str(path))
+    n_vocab = len(reader.fields["tokenizer.ggml.tokens"].data)
+    tokens = [int(t) for t in rng.integers(0, n_vocab, DEPTH_TOKENS)]
+    ref = numpy_forward.forward(reader, tokens)
+    tolerance = DEPTH_TOLERANCE[kv_type]
+    compare(our_logits(path, tokens, BEST_ISA, chunk=509, kv_type=kv_type), ref, tolerance)
+    compare(our_logits(path, tokens, BEST_ISA, seqs=1, kv_type=kv_type), ref, tolerance)
 
 
 @pytest.mark.parametrize("wtype", ["q4_1", "q8_0", "q4_K"])

@@ -11,7 +11,7 @@
 namespace pensieve::engine {
 namespace {
 
-constexpr int64_t kBt = 4;  // tokens per block in these tests
+constexpr int kBt = static_cast<int>(model::KvCache::kBlockTokens);
 
 std::vector<int32_t> iota_tokens(int n, int first = 100) {
     std::vector<int32_t> t(static_cast<size_t>(n));
@@ -31,9 +31,9 @@ std::vector<int32_t> finish_sequence(model::KvCache& kv, PrefixCache& cache, int
 }
 
 TEST(PrefixCache, FindsTheFullBlocksOfAnEarlierSequence) {
-    model::KvCache kv({1, 2, 16, kBt});
+    model::KvCache kv({1, 1, 32, 16});
     PrefixCache cache(kv);
-    const auto tokens = iota_tokens(10);  // two full blocks and a partial one
+    const auto tokens = iota_tokens(2 * kBt + 2);  // two full blocks and a partial one
     const auto table = finish_sequence(kv, cache, 0, tokens);
     EXPECT_EQ(cache.blocks(), 2);
     EXPECT_EQ(cache.idle_blocks(), 2);
@@ -49,23 +49,23 @@ TEST(PrefixCache, FindsTheFullBlocksOfAnEarlierSequence) {
 }
 
 TEST(PrefixCache, OnlyValidPositionsAreIndexed) {
-    model::KvCache kv({1, 2, 16, kBt});
+    model::KvCache kv({1, 1, 32, 16});
     PrefixCache cache(kv);
-    const auto tokens = iota_tokens(12);
-    ASSERT_TRUE(kv.reserve(0, 12));
-    cache.insert(tokens, 7, kv.block_table(0));  // only positions 0..6 were computed
+    const auto tokens = iota_tokens(3 * kBt);
+    ASSERT_TRUE(kv.reserve(0, 3 * kBt));
+    cache.insert(tokens, kBt + 3, kv.block_table(0));  // only one block and 3 positions computed
     EXPECT_EQ(cache.blocks(), 1);
     kv.release(0);
     EXPECT_EQ(cache.lookup(tokens, 10).size(), 1u);
 }
 
 TEST(PrefixCache, ADifferentTokenEndsTheMatch) {
-    model::KvCache kv({1, 2, 16, kBt});
+    model::KvCache kv({1, 1, 32, 16});
     PrefixCache cache(kv);
-    const auto tokens = iota_tokens(12);
+    const auto tokens = iota_tokens(3 * kBt);
     finish_sequence(kv, cache, 0, tokens);
     auto other = tokens;
-    other[5] = 9999;  // inside the second block
+    other[kBt + 1] = 9999;  // inside the second block
     EXPECT_EQ(cache.lookup(other, 10).size(), 1u);
     other[0] = 9999;  // the first block differs: nothing matches after it either
     EXPECT_EQ(cache.lookup(other, 10).size(), 0u);
@@ -75,9 +75,9 @@ TEST(PrefixCache, ADifferentTokenEndsTheMatch) {
 }
 
 TEST(PrefixCache, EvictsOnlyBlocksNoSequenceHolds) {
-    model::KvCache kv({1, 2, 4, kBt});
+    model::KvCache kv({1, 1, 32, 4});
     PrefixCache cache(kv);
-    const auto tokens = iota_tokens(8);
+    const auto tokens = iota_tokens(2 * kBt);
     finish_sequence(kv, cache, 0, tokens);
     EXPECT_EQ(kv.free_blocks(), 2);
     // A running sequence shares the first block.
@@ -94,9 +94,9 @@ TEST(PrefixCache, EvictsOnlyBlocksNoSequenceHolds) {
 }
 
 TEST(PrefixCache, EvictionTrimsPrefixesFromTheirEnds) {
-    model::KvCache kv({1, 2, 8, kBt});
+    model::KvCache kv({1, 1, 32, 8});
     PrefixCache cache(kv);
-    const auto tokens = iota_tokens(12);  // three blocks
+    const auto tokens = iota_tokens(3 * kBt);  // three blocks
     finish_sequence(kv, cache, 0, tokens);
     EXPECT_EQ(cache.evict(1), 1);
     EXPECT_EQ(cache.lookup(tokens, 10).size(), 2u);  // the root and its child remain
@@ -105,9 +105,9 @@ TEST(PrefixCache, EvictionTrimsPrefixesFromTheirEnds) {
 }
 
 TEST(PrefixCache, ReinsertingAKnownPrefixHoldsNoExtraBlocks) {
-    model::KvCache kv({1, 2, 16, kBt});
+    model::KvCache kv({1, 1, 32, 16});
     PrefixCache cache(kv);
-    const auto tokens = iota_tokens(8);
+    const auto tokens = iota_tokens(2 * kBt);
     finish_sequence(kv, cache, 0, tokens);
     finish_sequence(kv, cache, 1, tokens);  // computed again in blocks of its own
     EXPECT_EQ(cache.blocks(), 2);

@@ -6,7 +6,9 @@
 #include <gtest/gtest.h>
 
 #include <cstring>
+#include <string>
 
+#include "kernels/fp16.hpp"
 #include "kernels/ops.hpp"
 #include "test_util.hpp"
 
@@ -138,44 +140,83 @@ TEST(Simd, OpsMatchReference) {
     }
 }
 
-// The attention runs over strided F16 rows (positions of a KV block) for a
-// group of query heads: every head size the models use and odd ones (tails),
-// runs of 1..16 positions, groups of 1..6 heads (more than one pass of four).
-TEST(Simd, AttentionRowOpsMatchReference) {
+// One block of attention with its online softmax: every head size the
+// models use and an odd multiple of 8 (the one-vector tail), row counts
+// around the register groups (1..17), masks that cut the block anywhere or
+// hide it all, and a running state carried over several blocks, so that the
+// rescaling of earlier blocks is checked too. The SIMD exp is within a few
+// ulp of expf and sums run in another order: 1e-5 relative to the row's
+// magnitude.
+TEST(Simd, AttendBlockMatchesReference) {
     const KernelTable& ref = *table_for(Isa::Ref);
     for (Isa isa : simd_isas()) {
         const OpsTable& ops = table_for(isa)->ops;
-        for (int64_t hd : {8, 20, 64, 80, 128, 256}) {
-            const int64_t stride = hd * 3 + 4;  // heads of other positions in between
-            for (int64_t n : {1, 2, 3, 5, 16}) {
-                for (int64_t n_q : {1, 3, 4, 6}) {
-                    const std::vector<float> kf =
-                        normal_floats(static_cast<size_t>(n * stride), 11);
-                    std::vector<uint16_t> k(kf.size());
-                    ref_traits(TensorType::F16)
-                        .quantize_row(kf.data(), k.data(), static_cast<int64_t>(kf.size()));
-                    const std::vector<float> q = normal_floats(static_cast<size_t>(n_q * hd), 12);
-                    const int64_t ss = n + 3;  // scores row stride
-                    std::vector<float> got(static_cast<size_t>(n_q * ss), 0.0f), want = got;
-                    ops.dot_f16_rows(k.data() + 2, stride, n, q.data(), n_q, hd, got.data(), ss);
-                    ref.ops.dot_f16_rows(k.data() + 2, stride, n, q.data(), n_q, hd, want.data(),
-                                         ss);
-                    for (size_t i = 0; i < got.size(); ++i) {
-                        EXPECT_NEAR(got[i], want[i], 1e-4 * static_cast<double>(hd))
-                            << isa_name(isa) << " hd " << hd << " n " << n << " n_q " << n_q;
+        for (int64_t hd : {8, 24, 64, 128, 256}) {
+            for (int64_t rows : {1, 5, 6, 7, 8, 9, 17}) {
+                const auto n = static_cast<size_t>(rows);
+                const std::vector<float> q = normal_floats(n * static_cast<size_t>(hd), 21);
+                std::mt19937 rng(static_cast<uint32_t>(hd * 100 + rows));
+                std::vector<float> m1(n, -INFINITY), l1(n, 0.0f),
+                    o1(n * static_cast<size_t>(hd), 0.0f);
+                std::vector<float> m2 = m1, l2 = l1, o2 = o1;
+                for (int64_t block = 0; block < 4; ++block) {
+                    const std::vector<float> kt = normal_floats(static_cast<size_t>(16 * hd),
+                                                                22 + static_cast<uint32_t>(block));
+                    const std::vector<float> v = normal_floats(static_cast<size_t>(16 * hd),
+                                                               30 + static_cast<uint32_t>(block));
+                    const int64_t pos0 = 16 * block;
+                    std::vector<int32_t> first(n), last(n);
+                    for (size_t r = 0; r < n; ++r) {
+                        // Mostly open ranges, some cut inside this block, some shut.
+                        first[r] = static_cast<int32_t>(
+                            rng() % 3 == 0 ? pos0 + static_cast<int64_t>(rng() % 16) : 0);
+                        last[r] = static_cast<int32_t>(
+                            rng() % 3 == 0 ? pos0 + static_cast<int64_t>(rng() % 18) - 1 : 1000);
                     }
-                    const std::vector<float> w = normal_floats(static_cast<size_t>(n_q * ss), 13);
-                    std::vector<float> out1 = normal_floats(static_cast<size_t>(n_q * hd), 14);
-                    std::vector<float> out2 = out1;
-                    ops.axpy_f16_rows(w.data(), ss, k.data() + 2, stride, n, n_q, hd, out1.data());
-                    ref.ops.axpy_f16_rows(w.data(), ss, k.data() + 2, stride, n, n_q, hd,
-                                          out2.data());
-                    for (size_t j = 0; j < out1.size(); ++j) {
-                        EXPECT_NEAR(out1[j], out2[j], 1e-4 * static_cast<double>(n + 1))
-                            << isa_name(isa) << " hd " << hd << " n " << n << " n_q " << n_q;
+                    const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
+                    ops.attend_block({q.data(), rows, hd, kt.data(), v.data(), pos0, first.data(),
+                                      last.data(), scale, m1.data(), l1.data(), o1.data()});
+                    ref.ops.attend_block({q.data(), rows, hd, kt.data(), v.data(), pos0,
+                                          first.data(), last.data(), scale, m2.data(), l2.data(),
+                                          o2.data()});
+                    for (size_t r = 0; r < n; ++r) {
+                        const std::string where =
+                            std::string(isa_name(isa)) + " hd " + std::to_string(hd) + " rows " +
+                            std::to_string(rows) + " block " + std::to_string(block) + " row " +
+                            std::to_string(r);
+                        if (m2[r] == -INFINITY)  // nothing attended yet
+                            EXPECT_EQ(m1[r], m2[r]) << where;
+                        else
+                            EXPECT_NEAR(m1[r], m2[r], 1e-5f * (1.0f + std::abs(m2[r]))) << where;
+                        EXPECT_NEAR(l1[r], l2[r], 1e-5f * (1.0f + l2[r])) << where;
+                        for (int64_t d = 0; d < hd; ++d) {
+                            const size_t i = r * static_cast<size_t>(hd) + static_cast<size_t>(d);
+                            EXPECT_NEAR(o1[i], o2[i], 1e-5f * (1.0f + 4.0f * l2[r]))
+                                << where << " d " << d;
+                        }
                     }
                 }
             }
+        }
+    }
+}
+
+// Q8_0 key tiles (quants [head_dim][16], then F16 scales [head_dim/32][16])
+// dequantize bit-exactly: one float product per element either way.
+TEST(Simd, Q8_0KeyTilesDequantizeBitExactly) {
+    const KernelTable& ref = *table_for(Isa::Ref);
+    for (Isa isa : simd_isas()) {
+        for (int64_t hd : {32, 64, 256}) {
+            std::mt19937 rng(static_cast<uint32_t>(hd));
+            std::vector<uint8_t> tile(static_cast<size_t>(16 * hd + hd / 32 * 16 * 2));
+            for (uint8_t& b : tile) b = static_cast<uint8_t>(rng());
+            auto* scales = reinterpret_cast<uint16_t*>(tile.data() + 16 * hd);
+            for (int64_t i = 0; i < hd / 32 * 16; ++i)
+                scales[i] = fp32_to_fp16(std::ldexp(static_cast<float>(rng() % 1000), -12));
+            std::vector<float> got(static_cast<size_t>(16 * hd)), want(got.size());
+            table_for(isa)->ops.dequantize_q8_0_keys(tile.data(), hd, got.data());
+            ref.ops.dequantize_q8_0_keys(tile.data(), hd, want.data());
+            EXPECT_EQ(got, want) << isa_name(isa) << " hd " << hd;
         }
     }
 }

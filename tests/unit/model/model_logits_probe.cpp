@@ -1,6 +1,7 @@
 // Probe for the reference tests: runs our forward pass over a token sequence
 // and writes the logits of every position as raw float32 [T][n_vocab].
 //   model_logits --model M --tokens 1,2,3 --out logits.f32 [--chunk N] [--seqs K] [--threads N]
+//                [--kv-type f16|bf16|q8_0]
 // --chunk feeds the prompt in pieces of N tokens (exercising the KV cache
 // across calls); --seqs K runs K copies of the sequence side by side, one
 // token of each per forward pass (as batched decode does), and writes the
@@ -22,6 +23,7 @@ int main(int argc, char** argv) {
     int64_t chunk = 0;
     int32_t seqs = 0;
     int threads = 0;
+    gguf::TensorType kv_type = gguf::TensorType::F16;
     for (int i = 1; i + 1 < argc; i += 2) {
         const std::string flag = argv[i];
         const char* v = argv[i + 1];
@@ -33,6 +35,10 @@ int main(int argc, char** argv) {
             chunk = std::atoll(v);
         else if (flag == "--threads")
             threads = std::atoi(v);
+        else if (flag == "--kv-type")
+            kv_type = std::string(v) == "q8_0"   ? gguf::TensorType::Q8_0
+                      : std::string(v) == "bf16" ? gguf::TensorType::BF16
+                                                 : gguf::TensorType::F16;
         else if (flag == "--tokens") {
             for (const char* p = v; *p;) {
                 tokens.push_back(static_cast<int32_t>(std::strtol(p, const_cast<char**>(&p), 10)));
@@ -51,7 +57,7 @@ int main(int argc, char** argv) {
         if (chunk <= 0) chunk = n;
         kernels::ThreadPool pool(threads);
         if (seqs > 0) {
-            model::KvCache kv({hp.n_layer, hp.kv_dim(), seqs * ((n + 15) / 16), 16});
+            model::KvCache kv({hp.n_layer, hp.n_head_kv, hp.head_dim, seqs * model::KvCache::blocks_for(n), kv_type});
             for (int32_t s = 0; s < seqs; ++s) kv.reserve(s, n);
             model::Forward fwd(*model, pool, seqs, n);
             std::ofstream out(out_path, std::ios::binary);
@@ -67,7 +73,7 @@ int main(int argc, char** argv) {
             }
             return 0;
         }
-        model::KvCache kv({hp.n_layer, hp.kv_dim(), (n + 15) / 16, 16});
+        model::KvCache kv({hp.n_layer, hp.n_head_kv, hp.head_dim, model::KvCache::blocks_for(n), kv_type});
         if (!kv.reserve(0, n)) throw std::runtime_error("KV cache too small");
         model::Forward fwd(*model, pool, chunk, n);
         std::ofstream out(out_path, std::ios::binary);

@@ -1,6 +1,7 @@
 // Writes a small random-weight model of a supported architecture with our
 // GGUF writer, for the reference tests of the forward pass:
 //   make_random_model --arch llama|qwen2|qwen3|gemma3 --type q4_0 --out F [--seed N]
+//                     [--ctx N] [--window N]   (trained context, default 256; gemma3 window, default 4)
 // Matrices are quantized to --type by our kernels' quantize_row (their
 // dequantized values are what both our engine and the NumPy reference see).
 #include <cmath>
@@ -64,7 +65,7 @@ TensorType parse_type(const std::string& s) {
 
 int main(int argc, char** argv) {
     std::string arch = "llama", type_name = "q8_0", out;
-    uint32_t seed = 1;
+    uint32_t seed = 1, ctx = 256, window = 4;
     for (int i = 1; i + 1 < argc; i += 2) {
         const std::string flag = argv[i];
         if (flag == "--arch")
@@ -75,6 +76,10 @@ int main(int argc, char** argv) {
             out = argv[i + 1];
         else if (flag == "--seed")
             seed = static_cast<uint32_t>(std::stoul(argv[i + 1]));
+        else if (flag == "--ctx")
+            ctx = static_cast<uint32_t>(std::stoul(argv[i + 1]));
+        else if (flag == "--window")
+            window = static_cast<uint32_t>(std::stoul(argv[i + 1]));
     }
     if (out.empty()) {
         std::fprintf(stderr, "usage: make_random_model --arch A --type T --out F [--seed N]\n");
@@ -87,7 +92,7 @@ int main(int argc, char** argv) {
         w.set("general.architecture", arch);
         w.set("general.name", std::string("random ") + arch);
         const std::string a = arch + ".";
-        w.set(a + "context_length", uint32_t{256});
+        w.set(a + "context_length", ctx);
         w.set(a + "embedding_length", s.n_embd);
         w.set(a + "block_count", s.n_layer);
         w.set(a + "feed_forward_length", s.n_ff);
@@ -97,7 +102,7 @@ int main(int argc, char** argv) {
         w.set(a + "attention.value_length", s.head_dim);
         w.set(a + "attention.layer_norm_rms_epsilon", 1e-6f);
         w.set(a + "rope.freq_base", arch == "gemma3" ? 1000000.0f : 10000.0f);
-        if (arch == "gemma3") w.set(a + "attention.sliding_window", uint32_t{4});
+        if (arch == "gemma3") w.set(a + "attention.sliding_window", window);
         std::vector<std::string> vocab;
         for (uint32_t t = 0; t < s.n_vocab; ++t) vocab.push_back("t" + std::to_string(t));
         w.set("tokenizer.ggml.tokens", gguf::make_array(vocab));

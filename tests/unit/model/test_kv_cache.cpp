@@ -1,5 +1,7 @@
-// The paged KV cache's block accounting.
+// The paged KV cache's block accounting, tile addressing and types.
 #include <gtest/gtest.h>
+
+#include <vector>
 
 #include "model/kv_cache.hpp"
 
@@ -7,7 +9,7 @@ namespace pensieve::model {
 namespace {
 
 TEST(KvCache, ReservesWholeBlocksAndReturnsThemOnRelease) {
-    KvCache kv({2, 8, 4, 16});
+    KvCache kv({2, 2, 64, 4});
     EXPECT_EQ(kv.free_blocks(), 4);
     EXPECT_TRUE(kv.reserve(7, 17));  // two blocks
     EXPECT_EQ(kv.capacity(7), 32);
@@ -25,20 +27,33 @@ TEST(KvCache, ReservesWholeBlocksAndReturnsThemOnRelease) {
 }
 
 TEST(KvCache, DistinctBlocksHaveDistinctSlots) {
-    KvCache kv({2, 8, 2, 4});
+    KvCache kv({2, 3, 64, 2});
     ASSERT_TRUE(kv.reserve(0, 4));
     ASSERT_TRUE(kv.reserve(1, 4));
     const int32_t b0 = kv.block_table(0)[0], b1 = kv.block_table(1)[0];
     EXPECT_NE(b0, b1);
-    kv.key(1, b0, 3)[7] = 1;
-    kv.key(1, b1, 3)[7] = 2;
-    EXPECT_EQ(kv.key(1, b0, 3)[7], 1);
-    EXPECT_NE(kv.key(0, b0, 3), kv.key(1, b0, 3));
-    EXPECT_EQ(kv.bytes(), 2u * 2 * 2 * 4 * 8 * 2);
+    // Every (layer, block, head) tile lies apart from the others, keys from values.
+    const size_t tile = 16 * 64 * 2;
+    std::vector<uint8_t*> starts;
+    for (int64_t layer = 0; layer < 2; ++layer) {
+        for (int32_t b : {b0, b1}) {
+            for (int64_t h = 0; h < 3; ++h) {
+                starts.push_back(kv.key_tile(layer, b, h));
+                starts.push_back(kv.value_tile(layer, b, h));
+            }
+        }
+    }
+    for (size_t i = 0; i < starts.size(); ++i) {
+        for (size_t j = 0; j < i; ++j) {
+            const auto d = starts[i] > starts[j] ? starts[i] - starts[j] : starts[j] - starts[i];
+            EXPECT_GE(static_cast<size_t>(d), tile) << i << " " << j;
+        }
+    }
+    EXPECT_EQ(kv.bytes(), 2u * 2 * 2 * 3 * tile);
 }
 
 TEST(KvCache, SharedBlocksReturnToThePoolWithTheirLastHolder) {
-    KvCache kv({1, 4, 4, 16});
+    KvCache kv({1, 1, 64, 4});
     ASSERT_TRUE(kv.reserve(0, 32));  // blocks a, b
     const std::vector<int32_t> prefix = kv.block_table(0);
     kv.retain(prefix[0]);  // a third holder, as the prefix cache would be
@@ -60,14 +75,27 @@ TEST(KvCache, SharedBlocksReturnToThePoolWithTheirLastHolder) {
 }
 
 TEST(KvCache, SharingIntoAnExistingTableIsRefused) {
-    KvCache kv({1, 4, 4, 16});
+    KvCache kv({1, 1, 64, 4});
     ASSERT_TRUE(kv.reserve(0, 16));
     ASSERT_TRUE(kv.reserve(1, 16));
     EXPECT_THROW(kv.share(1, kv.block_table(0)), std::logic_error);
 }
 
 TEST(KvCache, RejectsNonPositiveSizes) {
-    EXPECT_THROW(KvCache({0, 8, 2, 4}), std::invalid_argument);
+    EXPECT_THROW(KvCache({0, 2, 64, 4}), std::invalid_argument);
+    EXPECT_THROW(KvCache({1, 0, 64, 4}), std::invalid_argument);
+    EXPECT_THROW(KvCache({1, 2, 0, 4}), std::invalid_argument);
+    EXPECT_THROW(KvCache({1, 2, 64, 0}), std::invalid_argument);
+}
+
+TEST(KvCache, TypesAndTheirSizes) {
+    using gguf::TensorType;
+    EXPECT_EQ(KvCache({1, 1, 64, 1, TensorType::BF16}).bytes(), 2u * 16 * 64 * 2);
+    // Q8_0: 32 quants and one F16 scale per 32 dimensions.
+    EXPECT_EQ(KvCache({1, 1, 64, 1, TensorType::Q8_0}).bytes(), 2u * 16 * 2 * 34);
+    EXPECT_THROW(KvCache({1, 1, 80, 1, TensorType::Q8_0}), std::invalid_argument);
+    EXPECT_THROW(KvCache({1, 1, 64, 1, TensorType::F32}), std::invalid_argument);
+    EXPECT_THROW(KvCache({1, 1, 64, 1, TensorType::Q4_0}), std::invalid_argument);
 }
 
 }  // namespace

@@ -41,7 +41,7 @@ void expect_split_matches_unsplit(const char* name, int64_t split_from) {
     std::vector<int32_t> tokens(static_cast<size_t>(n));
     for (int32_t& t : tokens) t = static_cast<int32_t>(rng() % static_cast<uint32_t>(hp.n_vocab));
     kernels::ThreadPool pool(2);
-    KvCache kv({hp.n_layer, hp.kv_dim(), (n + 15) / 16, 16});
+    KvCache kv({hp.n_layer, hp.n_head_kv, hp.head_dim, KvCache::blocks_for(n)});
     ASSERT_TRUE(kv.reserve(0, n));
     Forward fwd(*model, pool, kChunk, n);
     for (int64_t start = 0; start < kPrompt; start += kChunk) {

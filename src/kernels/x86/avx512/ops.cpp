@@ -1,5 +1,6 @@
 // Vectorized ops for this instruction set (256-bit forms; see x86/ops_256.hpp).
 #include "kernels/x86/avx512/avx512.hpp"
+#include "kernels/x86/attend_256.hpp"
 #include "kernels/x86/ops_256.hpp"
 
 namespace pensieve::kernels::avx512 {
@@ -11,8 +12,8 @@ void register_ops(KernelTable& table) {
     table.ops.dot_f16 = op_dot_f16;
     table.ops.axpy_f32 = op_axpy_f32;
     table.ops.axpy_f16 = op_axpy_f16;
-    table.ops.dot_f16_rows = op_dot_f16_rows;
-    table.ops.axpy_f16_rows = op_axpy_f16_rows;
+    table.ops.attend_block = attend_block_256<8>;  // 32 registers
+    table.ops.dequantize_q8_0_keys = op_dequantize_q8_0_keys;
     table.ops.add = op_add;
     table.ops.mul = op_mul;
     table.ops.softmax = op_softmax;

@@ -1,0 +1,88 @@
+// KV cache tiles: store one position, load a tile as F32 (layouts in kv_tile.hpp).
+#include "kernels/kv_tile.hpp"
+
+#include <algorithm>
+#include <array>
+#include <cstring>
+
+#include "kernels/blocks.hpp"
+#include "kernels/ops.hpp"
+#include "kernels/traits.hpp"
+
+namespace pensieve::kernels {
+
+namespace {
+
+constexpr int64_t kMaxHeadDim = 512;
+constexpr int64_t kQ8Block = 32;
+
+bool is_kv_type(TensorType type) {
+    return type == TensorType::F16 || type == TensorType::BF16 || type == TensorType::Q8_0;
+}
+
+}  // namespace
+
+std::string kv_type_error(TensorType type, int64_t head_dim) {
+    if (!is_kv_type(type)) return "the KV cache holds F16, BF16 or Q8_0";
+    if (head_dim <= 0 || head_dim > kMaxHeadDim) {
+        return "head size " + std::to_string(head_dim) + " is outside 1.." +
+               std::to_string(kMaxHeadDim);
+    }
+    if (type == TensorType::Q8_0 && head_dim % kQ8Block != 0) {
+        return "a Q8_0 KV cache needs a head size divisible by 32 (this model's is " +
+               std::to_string(head_dim) + ")";
+    }
+    return "";
+}
+
+size_t kv_tile_bytes(TensorType type, int64_t head_dim) {
+    return kKvBlockTokens * row_bytes(traits(type), head_dim);
+}
+
+void store_key(TensorType type, const float* k, int64_t head_dim, void* tile, int64_t slot) {
+    if (type == TensorType::Q8_0) {
+        std::array<BlockQ8_0, kMaxHeadDim / kQ8Block> row{};
+        traits(type).quantize_row(k, row.data(), head_dim);
+        auto* qs = static_cast<int8_t*>(tile);
+        auto* d = reinterpret_cast<uint16_t*>(qs + head_dim * kKvBlockTokens);
+        for (int64_t i = 0; i < head_dim; ++i) {
+            qs[i * kKvBlockTokens + slot] = row[static_cast<size_t>(i / kQ8Block)].qs[i % kQ8Block];
+        }
+        for (int64_t g = 0; g < head_dim / kQ8Block; ++g) {
+            std::memcpy(d + g * kKvBlockTokens + slot, &row[static_cast<size_t>(g)].d, 2);
+        }
+        return;
+    }
+    // F16 / BF16: convert the row, then scatter it down column `slot`.
+    std::array<uint16_t, kMaxHeadDim> row{};
+    traits(type).quantize_row(k, row.data(), head_dim);
+    auto* out = static_cast<uint16_t*>(tile);
+    for (int64_t i = 0; i < head_dim; ++i)
+        out[i * kKvBlockTokens + slot] = row[static_cast<size_t>(i)];
+}
+
+void store_value(TensorType type, const float* v, int64_t head_dim, void* tile, int64_t slot) {
+    const TypeTraits& t = traits(type);
+    t.quantize_row(v,
+                   static_cast<uint8_t*>(tile) + static_cast<size_t>(slot) * row_bytes(t, head_dim),
+                   head_dim);
+}
+
+void load_keys(TensorType type, const void* tile, int64_t head_dim, int64_t n, float* kt) {
+    if (type == TensorType::Q8_0)
+        dequantize_q8_0_keys(tile, head_dim, kt);
+    else
+        traits(type).dequantize_row(tile, kt, head_dim * kKvBlockTokens);
+    if (n < kKvBlockTokens) {
+        for (int64_t i = 0; i < head_dim; ++i) {
+            std::fill(kt + i * kKvBlockTokens + n, kt + (i + 1) * kKvBlockTokens, 0.0f);
+        }
+    }
+}
+
+void load_values(TensorType type, const void* tile, int64_t head_dim, int64_t n, float* v) {
+    traits(type).dequantize_row(tile, v, n * head_dim);
+    std::fill(v + n * head_dim, v + kKvBlockTokens * head_dim, 0.0f);
+}
+
+}  // namespace pensieve::kernels

@@ -1,0 +1,44 @@
+// How the KV cache stores the keys or the values of one KV head for one
+// block of kKvBlockTokens positions (a tile), in each KV type, and how a tile
+// becomes the F32 tile that attend_block multiplies.
+//
+// Keys are stored transposed, [head_dim][16]: row d holds dimension d of the
+// block's 16 positions, so q·k for 16 positions is head_dim broadcast
+// multiply-adds of one vector each. Values keep one row per position,
+// [16][head_dim], since the output adds whole value rows.
+//
+//   F16, BF16  2 bytes per element in those layouts.
+//   Q8_0       each position's head row is quantized as gguf's Q8_0 would
+//              (blocks of 32 dimensions, one F16 scale each). Values are
+//              those Q8_0 rows; keys are the int8 quants transposed,
+//              [head_dim][16], then the scales, [head_dim/32][16].
+//
+// A tile is 2 · 16 · head_dim bytes in F16/BF16 and 17 · head_dim in Q8_0.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+#include "gguf/tensor_type.hpp"
+
+namespace pensieve::kernels {
+
+using gguf::TensorType;
+
+// "" when `type` can hold heads of head_dim, else why not.
+std::string kv_type_error(TensorType type, int64_t head_dim);
+
+size_t kv_tile_bytes(TensorType type, int64_t head_dim);
+
+// Writes position `slot` (< kKvBlockTokens) of a tile from head_dim floats.
+void store_key(TensorType type, const float* k, int64_t head_dim, void* tile, int64_t slot);
+void store_value(TensorType type, const float* v, int64_t head_dim, void* tile, int64_t slot);
+
+// The first n (≤ kKvBlockTokens) positions of a tile as F32 in attend_block's
+// layouts (kt[d * 16 + j], v[j * head_dim + d]); later positions read as 0,
+// so that slots not written yet can never put a NaN into a product.
+void load_keys(TensorType type, const void* tile, int64_t head_dim, int64_t n, float* kt);
+void load_values(TensorType type, const void* tile, int64_t head_dim, int64_t n, float* v);
+
+}  // namespace pensieve::kernels
