@@ -76,13 +76,16 @@ class KvCache {
 
   private:
     size_t offset(int64_t layer, int32_t block, int64_t head) const {
-        return static_cast<size_t>((layer * config_.n_blocks + block) * config_.n_head_kv + head) *
+        return static_cast<size_t>((layer * config_.n_head_kv + head) * config_.n_blocks + block) *
                tile_bytes_;
     }
 
     KvCacheConfig config_;
     size_t tile_bytes_ = 0;
-    std::unique_ptr<uint8_t[]> k_;  // [n_layer][n_blocks][n_head_kv] tiles
+    // [n_layer][n_head_kv][n_blocks] tiles: the blocks of one head lie side by
+    // side, so attention over a sequence whose blocks were handed out in
+    // order reads one stream the hardware prefetcher follows.
+    std::unique_ptr<uint8_t[]> k_;
     std::unique_ptr<uint8_t[]> v_;  // same
     std::vector<int32_t> free_;     // free block ids (a stack)
     std::vector<int32_t> refs_;     // holders of each block

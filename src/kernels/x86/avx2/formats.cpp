@@ -1,5 +1,6 @@
 // AVX2 (+FMA +F16C) quantized dot products and activation quantizers.
 #include "kernels/x86/avx2/avx2.hpp"
+#include "kernels/x86/dequantize_256.hpp"
 #include "kernels/x86/dot_256.hpp"
 #include "kernels/x86/quantize_256.hpp"
 
@@ -31,6 +32,10 @@ void register_formats(KernelTable& table) {
     type_row(table, T::Q5_K).vec_dot = dot_rows<Q5_KDot>;
     type_row(table, T::Q6_K).vec_dot = dot_rows<Q6_KDot>;
     type_row(table, T::Q8_0).quantize_row = quantize_q8_0;
+    // The KV cache's types, read back one tile at a time by attention.
+    type_row(table, T::F16).dequantize_row = dequantize_f16;
+    type_row(table, T::BF16).dequantize_row = dequantize_bf16;
+    type_row(table, T::Q8_0).dequantize_row = dequantize_q8_0;
     type_row(table, T::Q8_K).quantize_row = quantize_q8_k;
 }
 
