@@ -74,8 +74,10 @@ Json ctx_sweep(const LoadedModel& m, BenchOptions o) {
     std::sort(o.ctx_sweep.begin(), o.ctx_sweep.end());
     const int64_t decode = 16;
     const double rss_before = proc_status_mib("VmRSS");
-    engine::Evaluator evaluator(
-        *m.model, {.n_ctx = o.ctx_sweep.back(), .n_batch = 512, .n_threads = o.model.threads});
+    engine::Evaluator evaluator(*m.model, {.n_ctx = o.ctx_sweep.back(),
+                                           .n_batch = 512,
+                                           .n_threads = o.model.threads,
+                                           .kv_type = kv_type(o.model)});
     const double rss_allocated = proc_status_mib("VmRSS");
     // A few positions first: the weights are paged in and the forward's
     // buffers touched, so what grows after this is the context alone.
@@ -91,8 +93,10 @@ Json ctx_sweep(const LoadedModel& m, BenchOptions o) {
         const engine::FillResult r =
             engine::extend_context(evaluator, filled, n_ctx - decode, decode);
         filled = n_ctx - decode;
-        // K and V, F16, every layer.
-        const int64_t kv_bytes = 2 * 2 * hp.n_layer * hp.kv_dim() * n_ctx;
+        const uint64_t kv_bytes =
+            model::KvCache::bytes_per_token(
+                {hp.n_layer, hp.n_head_kv, hp.head_dim, 1, kv_type(o.model)}) *
+            static_cast<uint64_t>(n_ctx);
         out["sizes"].push_back({{"ctx", n_ctx},
                                 {"rss_mib", proc_status_mib("VmRSS")},
                                 {"kv_cache_mib", static_cast<double>(kv_bytes) / (1 << 20)},
@@ -175,8 +179,10 @@ void bench(BenchOptions o) {
         std::printf("%s\n", j.dump(2).c_str());
         return;
     }
-    engine::Evaluator evaluator(
-        *m.model, {.n_ctx = o.model.ctx, .n_batch = o.prompt_tokens, .n_threads = o.model.threads});
+    engine::Evaluator evaluator(*m.model, {.n_ctx = o.model.ctx,
+                                           .n_batch = o.prompt_tokens,
+                                           .n_threads = o.model.threads,
+                                           .kv_type = kv_type(o.model)});
     const engine::SpeedResult r =
         engine::measure_speed(evaluator, o.prompt_tokens, o.gen_tokens, o.repetitions, o.depth);
     Json batched = Json::object();
@@ -189,6 +195,7 @@ void bench(BenchOptions o) {
         return;
     }
     j.update(Json{{"threads", evaluator.pool().size()},
+                  {"kv_type", o.model.kv_type},
                   {"prompt_tokens", o.prompt_tokens},
                   {"gen_tokens", o.gen_tokens},
                   {"depth", o.depth},

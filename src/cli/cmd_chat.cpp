@@ -22,9 +22,11 @@ struct ChatOptions {
 
 void chat_loop(const ChatOptions& o) {
     const LoadedModel m = load_model(o.model);
-    engine::Scheduler scheduler(
-        *m.model, *m.tokenizer,
-        {.n_ctx = o.model.ctx, .n_parallel = 1, .n_threads = o.model.threads});
+    engine::Scheduler scheduler(*m.model, *m.tokenizer,
+                                {.n_ctx = o.model.ctx,
+                                 .n_parallel = 1,
+                                 .kv_type = kv_type(o.model),
+                                 .n_threads = o.model.threads});
     nlohmann::ordered_json history = nlohmann::ordered_json::array();
     auto reset = [&] {
         history = nlohmann::ordered_json::array();

@@ -24,8 +24,10 @@ void run_perplexity(PerplexityOptions o) {
     o.model.ctx = o.chunk_ctx;
     const LoadedModel m = load_model(o.model);
     const auto tokens = m.tokenizer->encode(text, tokenizer::Specials::AsText, {});
-    engine::Evaluator evaluator(
-        *m.model, {.n_ctx = o.chunk_ctx, .n_batch = o.chunk_ctx, .n_threads = o.model.threads});
+    engine::Evaluator evaluator(*m.model, {.n_ctx = o.chunk_ctx,
+                                           .n_batch = o.chunk_ctx,
+                                           .n_threads = o.model.threads,
+                                           .kv_type = kv_type(o.model)});
     const bool add_bos = m.tokenizer->vocab().add_bos && m.tokenizer->bos().has_value();
     std::printf("%lld tokens, %lld chunks of %lld\n", static_cast<long long>(tokens.size()),
                 static_cast<long long>(static_cast<int64_t>(tokens.size()) / o.chunk_ctx),

@@ -35,9 +35,11 @@ void run(RunOptions o) {
         messages.push_back({{"role", "user"}, {"content", o.prompt}});
         prompt = m.prompt->build(messages);
     }
-    engine::Scheduler scheduler(
-        *m.model, *m.tokenizer,
-        {.n_ctx = o.model.ctx, .n_parallel = 1, .n_threads = o.model.threads});
+    engine::Scheduler scheduler(*m.model, *m.tokenizer,
+                                {.n_ctx = o.model.ctx,
+                                 .n_parallel = 1,
+                                 .kv_type = kv_type(o.model),
+                                 .n_threads = o.model.threads});
     const engine::GenerateResult r = scheduler.run(
         {prompt, o.sampling, o.max_tokens, o.stop, nullptr, nullptr}, [](std::string_view text) {
             std::fwrite(text.data(), 1, text.size(), stdout);

@@ -122,9 +122,10 @@ void serve(ServeOptions o) {
     const auto& hp = m.model->hparams();
     const int64_t n_ctx = std::min<int64_t>(o.model.ctx, hp.n_ctx_train);
     o.worker.scheduler.n_ctx = n_ctx;
+    o.worker.scheduler.kv_type = kv_type(o.model);
     if (o.kv_memory_mb > 0) {
-        // K and V, F16, every layer.
-        const int64_t bytes_per_token = 2 * 2 * hp.n_layer * hp.kv_dim();
+        const auto bytes_per_token = static_cast<int64_t>(model::KvCache::bytes_per_token(
+            {hp.n_layer, hp.n_head_kv, hp.head_dim, 1, o.worker.scheduler.kv_type}));
         o.worker.scheduler.kv_tokens =
             std::max<int64_t>(16, (o.kv_memory_mb << 20) / bytes_per_token);
     }
@@ -166,10 +167,11 @@ void serve(ServeOptions o) {
     std::printf("pensieve: serving %s (%s) on http://%s:%d\n", served.id.c_str(), hp.arch.c_str(),
                 o.server.host.c_str(), http.port());
     std::printf(
-        "pensieve: context %lld tokens, %lld parallel sequences, KV pool %lld tokens, "
+        "pensieve: context %lld tokens, %lld parallel sequences, KV pool %lld tokens (%s), "
         "kernels %s, chat template: %s%s\n",
         static_cast<long long>(n_ctx), static_cast<long long>(o.worker.scheduler.n_parallel),
-        static_cast<long long>(worker.kv_blocks_total() * 16),
+        static_cast<long long>(worker.kv_blocks_total() * model::KvCache::kBlockTokens),
+        o.model.kv_type.c_str(),
         std::string(kernels::isa_name(kernels::active_isa())).c_str(),
         chat::origin_name(m.prompt->model_template().origin),
         o.server.api_key.empty() ? "" : ", API key required");

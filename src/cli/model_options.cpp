@@ -23,6 +23,16 @@ void add_model_options(CLI::App& cmd, ModelOptions& o) {
                    "Jinja chat template file used instead of the model's own")
         ->envname("PENSIEVE_CHAT_TEMPLATE")
         ->check(CLI::ExistingFile);
+    cmd.add_option("--kv-type", o.kv_type,
+                   "KV cache type: f16 (default), bf16, or q8_0 (half the memory and bandwidth)")
+        ->envname("PENSIEVE_KV_TYPE")
+        ->check(CLI::IsMember({"f16", "bf16", "q8_0"}));
+}
+
+gguf::TensorType kv_type(const ModelOptions& o) {
+    if (o.kv_type == "bf16") return gguf::TensorType::BF16;
+    if (o.kv_type == "q8_0") return gguf::TensorType::Q8_0;
+    return gguf::TensorType::F16;
 }
 
 LoadedModel load_model(const ModelOptions& o) {

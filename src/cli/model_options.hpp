@@ -1,5 +1,5 @@
 // What the generating subcommands (run, chat, bench, perplexity) share: the
-// --model/--threads/--ctx options and loading a model with its tokenizer and
+// --model/--threads/--ctx/--kv-type options and loading a model with its tokenizer and
 // chat template.
 #pragma once
 
@@ -21,11 +21,15 @@ struct ModelOptions {
     std::string model;  // path or known name; empty: the default model
     int threads = 0;    // 0: PENSIEVE_THREADS or all hardware threads
     int64_t ctx = 4096;
-    std::string chat_template;  // a Jinja file that replaces the model's template
+    std::string chat_template;    // a Jinja file that replaces the model's template
+    std::string kv_type = "f16";  // f16, bf16 or q8_0
 };
 
-// Adds --model (env PENSIEVE_MODEL), --threads (PENSIEVE_THREADS), --ctx (PENSIEVE_CTX)
-// and --chat-template (PENSIEVE_CHAT_TEMPLATE).
+// The KV cache type --kv-type names.
+gguf::TensorType kv_type(const ModelOptions& options);
+
+// Adds --model (env PENSIEVE_MODEL), --threads (PENSIEVE_THREADS), --ctx (PENSIEVE_CTX),
+// --chat-template (PENSIEVE_CHAT_TEMPLATE) and --kv-type (PENSIEVE_KV_TYPE).
 void add_model_options(CLI::App& cmd, ModelOptions& options);
 
 struct LoadedModel {

@@ -28,6 +28,11 @@ uint64_t KvCache::bytes() const {
            tile_bytes_;
 }
 
+uint64_t KvCache::bytes_per_token(const KvCacheConfig& c) {
+    return 2 * static_cast<uint64_t>(c.n_layer * c.n_head_kv) *
+           kernels::kv_tile_bytes(c.type, c.head_dim) / kBlockTokens;
+}
+
 int64_t KvCache::capacity(int32_t seq) const {
     const auto it = tables_.find(seq);
     return it == tables_.end() ? 0 : static_cast<int64_t>(it->second.size()) * kBlockTokens;

@@ -46,6 +46,8 @@ class KvCache {
         return (n_tokens + kBlockTokens - 1) / kBlockTokens;
     }
     uint64_t bytes() const;  // reserved bytes for keys and values
+    // Bytes of keys and values one token takes in a cache of this shape and type.
+    static uint64_t bytes_per_token(const KvCacheConfig& config);
 
     // Grows `seq`'s block table to hold positions [0, n_tokens). Returns false,
     // allocating nothing, when the pool has too few free blocks.
