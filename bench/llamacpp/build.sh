@@ -12,15 +12,19 @@
 # they need. Idempotent: when both binaries are there and run, nothing is
 # done. Prints the binary folder on stdout (progress goes to stderr).
 #
-# Usage: bench/llamacpp/build.sh [--jobs N]
+# Usage: bench/llamacpp/build.sh [--jobs N] [--dir]
+#   --jobs  parallel compile jobs (default: all cores)
+#   --dir   only print the binary folder, building nothing (for scripts/benchmark.sh)
 set -euo pipefail
 
 version=0.3.36
 jobs=$(nproc)
+dir_only=0
 while [ $# -gt 0 ]; do
     case "$1" in
         --jobs) jobs=$2; shift 2 ;;
-        -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
+        --dir) dir_only=1; shift ;;
+        -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
         *) echo "build.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
     esac
 done
@@ -29,6 +33,10 @@ home=${PENSIEVE_HOME:-$HOME/.cache/pensieve}
 root=$home/llama.cpp/$version
 bin=$root/bin
 targets=(llama-bench llama-perplexity)
+if [ "$dir_only" = 1 ]; then
+    echo "$bin"
+    exit 0
+fi
 
 runs() {  # both binaries present, their libraries found, and they start
     for t in "${targets[@]}"; do
