@@ -48,7 +48,7 @@ def _llama(exe, gguf, pp, tg, depth, threads):
     tests = json.loads(r.stdout)
     pre = next(t for t in tests if t["n_prompt"] > 0 and t["n_gen"] == 0)
     dec = next(t for t in tests if t["n_gen"] > 0 and t["n_prompt"] == 0)
-    settings = {k: pre[k] for k in ("n_batch", "n_ubatch", "type_k", "type_v", "flash_attn", "n_threads",
+    settings = {k: pre[k] for k in ("n_batch", "n_ubatch", "type_k", "type_v", "flash_attn", "n_threads", "poll",
                                     "build_commit")}
     return {"prefill_tok_s": pre["avg_ts"], "decode_tok_s": dec["avg_ts"]}, settings
 

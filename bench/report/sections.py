@@ -190,7 +190,10 @@ def depth(r, plot_dir):
         fa = {-1: "auto", 0: "off", 1: "on"}.get(st.get("flash_attn"), st.get("flash_attn"))
         out += [f"llama.cpp: `{lc['version']}`, built by `bench/llamacpp/build.sh` (`{lc['binary']}`); its "
                 f"defaults otherwise (K/V cache {st.get('type_k', '?')}/{st.get('type_v', '?')}, flash "
-                f"attention {fa}, batch {st.get('n_batch', '?')}, micro-batch {st.get('n_ubatch', '?')}).", ""]
+                f"attention {fa}, batch {st.get('n_batch', '?')}, micro-batch {st.get('n_ubatch', '?')}). Its "
+                f"worker threads busy-wait between steps (`--poll {st.get('poll', '?')}`), so other work on the "
+                "machine can slow it sharply: read its figures with the load average of the Hardware section in "
+                "mind.", ""]
     else:
         out += [f"**llama.cpp was not measured in this run**: {lc['reason']}. Its columns are empty.", ""]
     rows = []
