@@ -1,19 +1,24 @@
 #!/usr/bin/env bash
 # The benchmark suite: measures Pensieve on this machine (latency, concurrency,
 # load time and memory, memory by context size, speed by threads, speed and
-# perplexity per model, streaming, error recovery, a perf profile) into one
-# JSON file, and with --report writes docs/PERFORMANCE.md and its plots from
-# that file alone.
+# perplexity per model, speed by context depth side by side with llama.cpp,
+# streaming, error recovery, a perf profile) into one JSON file, and with
+# --report writes docs/PERFORMANCE.md and its plots from that file alone.
 #
 # Usage: scripts/benchmark.sh [--model M] [--duration S] [--report]
-#                             [--build DIR] [--out FILE] [-- run.py options]
+#                             [--build DIR] [--out FILE] [--llama-bench PATH]
+#                             [-- run.py options]
 #   --model     model under test (known name or path; default: the default model)
 #   --duration  seconds per load level and per timed loop (default 15; 3-5 for a smoke test)
 #   --report    also write docs/PERFORMANCE.md + docs/performance/*.png; the raw
 #               results then go to docs/performance/results.json next to them
 #   --build     Release build directory to use, built here if needed (default build)
 #   --out       results file (default <build>/bench-results/<UTC time>.json)
-# Anything after `--` goes to bench/report/run.py (e.g. --levels 1,5 --ctx-sizes 512,1024).
+#   --llama-bench  llama.cpp's llama-bench, run side by side in the speed-by-depth
+#               table (default: the one bench/llamacpp/build.sh built, if any; without
+#               one the report says llama.cpp was not measured)
+# Anything after `--` goes to bench/report/run.py (e.g. --levels 1,5 --ctx-sizes 512,1024,
+# --depths 0,4096 --depth-reps 1, --only depth).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -22,6 +27,7 @@ duration=15
 report=0
 build=build
 out=
+llama_bench=
 extra=()
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -30,8 +36,9 @@ while [ $# -gt 0 ]; do
         --report) report=1; shift ;;
         --build) build=$2; shift 2 ;;
         --out) out=$2; shift 2 ;;
+        --llama-bench) llama_bench=$2; shift 2 ;;
         --) shift; extra=("$@"); break ;;
-        -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,21p' "$0"; exit 0 ;;
         *) echo "benchmark.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
     esac
 done
@@ -39,6 +46,7 @@ done
 cmdline="scripts/benchmark.sh --model $model --duration $duration"
 [ "$report" = 1 ] && cmdline+=" --report"
 [ "$build" != build ] && cmdline+=" --build $build"
+[ -n "$llama_bench" ] && cmdline+=" --llama-bench $llama_bench"
 [ ${#extra[@]} -gt 0 ] && cmdline+=" -- ${extra[*]}"
 start=$(date +%s)
 
@@ -78,8 +86,17 @@ if [ -z "$out" ]; then
         out=$build/bench-results/$(date -u +%Y%m%d-%H%M%S).json
     fi
 fi
+# llama.cpp for the side-by-side table: never built here (that takes a while;
+# bench/llamacpp/build.sh does it once), only found.
+if [ -z "$llama_bench" ]; then
+    llama_bench=$(bench/llamacpp/build.sh --dir)/llama-bench
+    [ -x "$llama_bench" ] || llama_bench=
+fi
+[ -z "$llama_bench" ] &&
+    echo "benchmark.sh: no llama-bench (bench/llamacpp/build.sh builds one); llama.cpp will not be measured" >&2
 .venv/bin/python bench/report/run.py --binary "$build/pensieve" --model "$model" \
-    --duration "$duration" --out "$out" --command "$cmdline" "${extra[@]}"
+    --duration "$duration" --out "$out" --command "$cmdline" \
+    ${llama_bench:+--llama-bench "$llama_bench"} "${extra[@]}"
 if [ "$report" = 1 ]; then
     .venv/bin/python bench/report/generate.py "$out" --out docs/PERFORMANCE.md
 fi

@@ -1,6 +1,7 @@
 """The report's pictures, drawn with matplotlib from the results file:
 latency and throughput against concurrency, memory against context size,
-tokens/s against threads, and the soak's memory over time. Each function writes one PNG and returns its
+tokens/s against threads and against context depth (beside llama.cpp), and
+the soak's memory over time. Each function writes one PNG and returns its
 file name; every axis is labelled with its unit."""
 import matplotlib
 
@@ -8,8 +9,8 @@ matplotlib.use("Agg")  # files only, no display
 import matplotlib.pyplot as plt  # noqa: E402
 
 
-def _save(fig, out_dir, name):
-    fig.tight_layout()
+def _save(fig, out_dir, name, rect=None):
+    fig.tight_layout(rect=rect)  # rect: room left for a legend under the axes
     fig.savefig(out_dir / name, dpi=110)
     plt.close(fig)
     return name
@@ -106,3 +107,34 @@ def speed_vs_threads(rows, out_dir):
     ax.grid(alpha=0.3)
     ax.legend()
     return _save(fig, out_dir, "speed_vs_threads.png")
+
+
+def speed_vs_depth(dp, out_dir):
+    """Prefill and decode side by side; one colour per model, Pensieve solid,
+    llama.cpp dashed. Depths are evenly spaced (they roughly double), so the
+    depth-0 point fits on the same axis."""
+    depths = sorted({row["depth"] for m in dp["models"] for row in m["rows"]})
+    pos = {d: i for i, d in enumerate(depths)}
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.4))
+    for ax, key, title in ((axes[0], "prefill_tok_s", f"Prefill ({dp['prompt_tokens']} new tokens)"),
+                           (axes[1], "decode_tok_s", f"Decode ({dp['gen_tokens']} tokens)")):
+        for i, m in enumerate(dp["models"]):
+            colour = f"C{i}"
+            x = [pos[row["depth"]] for row in m["rows"]]
+            ax.plot(x, [row["pensieve"][key] for row in m["rows"]], marker="o", color=colour,
+                    label=f"{m['model']}: Pensieve")
+            if dp["llama_cpp"]["measured"]:
+                ax.plot(x, [row["llama_cpp"][key] for row in m["rows"]], marker="s", linestyle="--",
+                        color=colour, label=f"{m['model']}: llama.cpp")
+        ax.set_xticks(range(len(depths)), [str(d) for d in depths])
+        ax.set_xlabel("tokens already in context (depth)")
+        ax.set_ylabel("tokens per second (tok/s)")
+        ax.set_ylim(bottom=0)
+        ax.set_title(title)
+        ax.grid(alpha=0.3)
+    handles, labels = axes[0].get_legend_handles_labels()
+    rows = -(-len(labels) // 2)
+    fig.legend(handles, labels, loc="lower center", ncol=2, fontsize="small")
+    suffix = "" if dp["llama_cpp"]["measured"] else " (llama.cpp not measured)"
+    fig.suptitle(f"Speed vs context depth, {dp['threads']} threads{suffix}")
+    return _save(fig, out_dir, "speed_vs_depth.png", rect=(0, 0.02 + 0.05 * rows, 1, 1))

@@ -4,14 +4,19 @@ number in the report can be typed in by hand.
 
 Usage: python bench/report/run.py --binary build/pensieve [--model M]
          [--duration S] [--out FILE] [--levels 1,5,10,20,50]
-         [--ctx-sizes 512,...,8192]
+         [--ctx-sizes 512,...,8192] [--depths 0,4096,...] [--depth-reps N]
+         [--llama-bench PATH] [--only SECTION,...]
 
 --duration is the time budget of each load level and of each timed loop;
 sweeps with a fixed amount of work (context sizes, thread counts) scale
-their repetitions with it.
+their repetitions with it. --only runs just the named sections (a quick
+look at one of them; the report then shows the others as not measured).
+--llama-bench names llama.cpp's llama-bench for the speed-by-depth
+comparison; without it that table has Pensieve's figures only and says why.
 """
 import argparse
 import json
+import os
 import shlex
 import sys
 import tempfile
@@ -22,6 +27,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
 import cli_benches  # noqa: E402
 import concurrency  # noqa: E402
+import depth_sweep  # noqa: E402
 import errors  # noqa: E402
 import machine  # noqa: E402
 import perf_profile  # noqa: E402
@@ -35,9 +41,16 @@ def _display_path(path):
     return str(path.relative_to(REPO)) if path.is_relative_to(REPO) else str(path)
 
 
+SECTIONS = ("load", "single", "api_json", "concurrency", "errors", "threads", "context", "quantization",
+            "depth", "profile")
+
+
 def section(results, name, fn):
     """Runs one benchmark, recording its wall time; a failure is recorded as
-    an error in the results (and shown in the report), not a crash of the run."""
+    an error in the results (and shown in the report), not a crash of the run.
+    A section left out by --only is not run and not recorded."""
+    if name not in results["sections_run"]:
+        return
     t = time.perf_counter()
     try:
         results[name] = fn()
@@ -61,15 +74,34 @@ def main():
                     help="formats to requantize the model under test to for the quantization table ('' for none)")
     ap.add_argument("--models", default=None,
                     help="models for the load and model tables (default: every downloaded known model)")
+    ap.add_argument("--depths", default=None,
+                    help="depths of the speed-by-depth table (default 0,4096,8192,16384,32768, each model up to "
+                         "its trained context; 0,512 when --duration is under 5 s)")
+    ap.add_argument("--depth-reps", type=int, default=None,
+                    help="turns per engine and depth in that table (default: the sweeps' repetitions)")
+    ap.add_argument("--llama-bench", default=None,
+                    help="llama.cpp's llama-bench, measured side by side in that table (bench/llamacpp/build.sh)")
+    ap.add_argument("--only", default=",".join(SECTIONS), help="comma-separated sections to run (default: all)")
     ap.add_argument("--out", required=True)
     ap.add_argument("--command", default=None, help="the command line to record (from benchmark.sh)")
     a = ap.parse_args()
+    only = a.only.split(",")
+    if unknown := [x for x in only if x not in SECTIONS]:
+        ap.error(f"unknown section(s) {','.join(unknown)}; known: {','.join(SECTIONS)}")
+    if a.llama_bench and not os.access(a.llama_bench, os.X_OK):
+        ap.error(f"--llama-bench {a.llama_bench} is not an executable file")
     binary = Path(a.binary).resolve()
     d = a.duration
     reps = max(1, min(5, int(d // 6)))
     # Prompt/generated tokens of the speed sweeps: llama-bench-like sizes, or
     # small ones for a smoke test (--duration under 5 s).
     pp, tg = (256, 64) if d >= 5 else (64, 16)
+    # The speed-by-depth table: llama-bench -d's prompt and generated tokens
+    # (-p 256 -n 32) at depths up to 32768, or a smoke test's.
+    depths = ([int(x) for x in a.depths.split(",")] if a.depths
+              else list(depth_sweep.DEPTHS if d >= 5 else depth_sweep.SMOKE_DEPTHS))
+    depth_pp, depth_tg = (256, 32) if d >= 5 else (64, 16)
+    threads = os.cpu_count() or 1
     t0 = time.perf_counter()
     results = {
         "schema": 1,
@@ -80,6 +112,7 @@ def main():
         "commands": {"suite": a.command or " ".join(map(shlex.quote, sys.argv)),
                      "results": _display_path(Path(a.out))},
         "section_seconds": {},
+        "sections_run": only,
     }
     models = a.models.split(",") if a.models else cli_benches.known_models(binary)
     if a.model not in models:
@@ -96,6 +129,10 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         section(results, "quantization", lambda: cli_benches.quantization(
             binary, models, reps, a.model, [t for t in a.requantize.split(",") if t], tmp, pp, tg))
+    section(results, "depth", lambda: depth_sweep.depth_sweep(
+        binary, models, depths, a.depth_reps or reps, depth_pp, depth_tg, threads, a.llama_bench,
+        None if a.llama_bench else "run.py was not given --llama-bench (scripts/benchmark.sh passes the one "
+        "bench/llamacpp/build.sh builds, when it is there)"))
     section(results, "profile", lambda: perf_profile.profile(
         binary, a.model, int(min(512, 40 * d)), int(min(512, 64 * d))))
     results["machine"]["load_average_end"] = machine.load_average()

@@ -161,6 +161,65 @@ def models(r, _plot_dir):
     return "\n".join(out)
 
 
+def _ratio(a, b):
+    return "—" if a is None or b is None else f"{a / b:.2f}×"
+
+
+def _share(v, base):
+    return "—" if v is None or not base else f"{v / base:.0%}"
+
+
+def depth(r, plot_dir):
+    """Speed by context depth, Pensieve beside llama.cpp's llama-bench -d."""
+    out = ["#### Speed by Context Depth, Side by Side with llama.cpp", ""]
+    dp = r.get("depth")
+    if _bad(dp):
+        out.append(failed(dp or {"error": "missing"}))
+        return "\n".join(out)
+    lc = dp["llama_cpp"]
+    runs = "1 run" if dp["repetitions"] == 1 else f"{dp['repetitions']} runs"
+    out += [f"Prefill of {dp['prompt_tokens']} new tokens and decode of {dp['gen_tokens']} tokens after "
+            "*depth* tokens already in the context, as `llama-bench -d` measures them: "
+            f"`pensieve bench -p {dp['prompt_tokens']} -g {dp['gen_tokens']} -d D -t {dp['threads']}` and "
+            f"`llama-bench -p {dp['prompt_tokens']} -n {dp['gen_tokens']} -d D -t {dp['threads']}` on the same "
+            f"GGUF file, run in turns (Pensieve, llama.cpp, …), {runs} of each per depth "
+            "(figures are medians). Depths go up to each model's trained context length. Ratios above 1× mean "
+            "Pensieve is faster; the last two columns are Pensieve's speed as a share of its own speed at depth 0.", ""]
+    if lc["measured"]:
+        st = lc.get("settings", {})
+        fa = {-1: "auto", 0: "off", 1: "on"}.get(st.get("flash_attn"), st.get("flash_attn"))
+        out += [f"llama.cpp: `{lc['version']}`, built by `bench/llamacpp/build.sh` (`{lc['binary']}`); its "
+                f"defaults otherwise (K/V cache {st.get('type_k', '?')}/{st.get('type_v', '?')}, flash "
+                f"attention {fa}, batch {st.get('n_batch', '?')}, micro-batch {st.get('n_ubatch', '?')}). Its "
+                f"worker threads busy-wait between steps (`--poll {st.get('poll', '?')}`), so other work on the "
+                "machine can slow it sharply: read its figures with the load average of the Hardware section in "
+                "mind.", ""]
+    else:
+        out += [f"**llama.cpp was not measured in this run**: {lc['reason']}. Its columns are empty.", ""]
+    rows = []
+    for m in dp["models"]:
+        base = next((row["pensieve"] for row in m["rows"] if row["depth"] == 0), {})
+        for row in m["rows"]:
+            ours, theirs = row["pensieve"], row.get("llama_cpp", {})
+            rows.append([m["model"], f"{row['depth']:,}",
+                         num(ours["prefill_tok_s"]), num(theirs.get("prefill_tok_s")),
+                         _ratio(ours["prefill_tok_s"], theirs.get("prefill_tok_s")),
+                         num(ours["decode_tok_s"]), num(theirs.get("decode_tok_s")),
+                         _ratio(ours["decode_tok_s"], theirs.get("decode_tok_s")),
+                         _share(ours["prefill_tok_s"], base.get("prefill_tok_s")),
+                         _share(ours["decode_tok_s"], base.get("decode_tok_s"))])
+    out.append(table(["Model", "Depth", "Prefill tok/s: Pensieve", "llama.cpp", "Pensieve ÷ llama.cpp",
+                      "Decode tok/s: Pensieve", "llama.cpp", "Pensieve ÷ llama.cpp",
+                      "Pensieve prefill vs depth 0", "Pensieve decode vs depth 0"], rows))
+    skipped = [f"`{m['model']}` {', '.join(map(str, m['skipped_depths']))} (trained context "
+               f"{m['context_length']:,})" for m in dp["models"] if m["skipped_depths"]]
+    if skipped:
+        out += ["", "Depths past a model's trained context are left out: " + "; ".join(skipped) + "."]
+    if any(m["rows"] for m in dp["models"]):
+        out += ["", f"![Speed vs depth, Pensieve and llama.cpp](performance/{plots.speed_vs_depth(dp, plot_dir)})"]
+    return "\n".join(out)
+
+
 def streaming(r, _plot_dir):
     out = ["### 5. Streaming Latency", ""]
     single = r.get("single")
