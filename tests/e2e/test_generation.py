@@ -9,6 +9,7 @@ import pytest
 from paths import REPO
 
 TEXT = REPO / "tests" / "data" / "text" / "coriolanus-act1.txt"
+LONG_TEXT = REPO / "tests" / "data" / "text" / "gpl-3.0.txt"
 
 
 def pensieve(binary, *args, stdin=None, timeout=300):
@@ -103,3 +104,32 @@ def test_perplexity_of_a_public_domain_text_is_plausible(pensieve_bin, default_m
     assert match, last
     # A 135M model on Shakespeare: tens, not ones (broken scoring) or thousands (broken model).
     assert 5 < float(match.group(1)) < 200
+
+
+def perplexity_of(binary, model, *extra):
+    r = pensieve(binary, "perplexity", "-m", model, "-f", LONG_TEXT, *extra, timeout=600)
+    assert r.returncode == 0, r.stderr
+    match = re.fullmatch(r"perplexity: (\d+\.\d+)", r.stdout.strip().splitlines()[-1])
+    assert match, r.stdout
+    return float(match.group(1))
+
+
+@pytest.mark.parametrize("fixture", ["default_model", "gemma_model"])
+def test_compact_kv_types_keep_perplexity_within_half_a_percent(request, pensieve_bin, fixture):
+    """BF16 and Q8_0 keys and values against F16, at ctx 2048 (three chunks
+    of the text; Gemma 3's local layers wrap their 512 window inside each)."""
+    model = request.getfixturevalue(fixture)
+    base = perplexity_of(pensieve_bin, model, "--ctx", "2048")
+    assert 2 < base < 100, base
+    for kv_type in ("bf16", "q8_0"):
+        got = perplexity_of(pensieve_bin, model, "--ctx", "2048", "--kv-type", kv_type)
+        assert abs(got / base - 1) < 0.005, (kv_type, got, base)
+
+
+def test_generation_runs_on_every_kv_type_and_rejects_others(pensieve_bin, default_model):
+    for kv_type in ("f16", "bf16", "q8_0"):
+        r = greedy(pensieve_bin, default_model, "The capital of France is", "-n", "8",
+                   "--kv-type", kv_type)
+        assert r.stdout.strip(), (kv_type, r.stderr)
+    bad = pensieve(pensieve_bin, "run", "-m", default_model, "--kv-type", "q4_0", "hi")
+    assert bad.returncode != 0 and "kv-type" in bad.stderr, bad.stderr
