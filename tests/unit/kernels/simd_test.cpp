@@ -141,8 +141,8 @@ TEST(Simd, OpsMatchReference) {
 }
 
 // One block of attention with its online softmax: every head size the
-// models use and an odd multiple of 8 (the one-vector tail), row counts
-// around the register groups (1..17), masks that cut the block anywhere or
+// models use, odd multiples of 8 and 16 (the one-vector tails of the 256-
+// and 512-bit forms), row counts around the register groups (1..25), masks that cut the block anywhere or
 // hide it all, and a running state carried over several blocks, so that the
 // rescaling of earlier blocks is checked too. The SIMD exp is within a few
 // ulp of expf and sums run in another order: 1e-5 relative to the row's
@@ -151,8 +151,8 @@ TEST(Simd, AttendBlockMatchesReference) {
     const KernelTable& ref = *table_for(Isa::Ref);
     for (Isa isa : simd_isas()) {
         const OpsTable& ops = table_for(isa)->ops;
-        for (int64_t hd : {8, 24, 64, 128, 256}) {
-            for (int64_t rows : {1, 5, 6, 7, 8, 9, 17}) {
+        for (int64_t hd : {8, 24, 48, 64, 128, 256}) {
+            for (int64_t rows : {1, 5, 6, 7, 8, 9, 12, 13, 17, 25}) {
                 const auto n = static_cast<size_t>(rows);
                 const std::vector<float> q = normal_floats(n * static_cast<size_t>(hd), 21);
                 std::mt19937 rng(static_cast<uint32_t>(hd * 100 + rows));

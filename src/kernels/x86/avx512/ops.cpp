@@ -1,6 +1,14 @@
-// Vectorized ops for this instruction set (256-bit forms; see x86/ops_256.hpp).
-#include "kernels/x86/avx512/avx512.hpp"
+// Vectorized ops for this instruction set (256-bit forms; see x86/ops_256.hpp),
+// and the 512-bit attention block (attend_512.hpp).
 #include "kernels/x86/attend_256.hpp"
+// GCC 12's AVX-512 headers trip -Wuninitialized (see gemm.cpp).
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
+
+#include "kernels/x86/avx512/attend_512.hpp"
+#include "kernels/x86/avx512/avx512.hpp"
 #include "kernels/x86/ops_256.hpp"
 
 namespace pensieve::kernels::avx512 {
@@ -12,7 +20,7 @@ void register_ops(KernelTable& table) {
     table.ops.dot_f16 = op_dot_f16;
     table.ops.axpy_f32 = op_axpy_f32;
     table.ops.axpy_f16 = op_axpy_f16;
-    table.ops.attend_block = attend_block_256<8>;  // 32 registers
+    table.ops.attend_block = avx512::attend_block_512<8, attend_block_256<8>>;
     table.ops.dequantize_q8_0_keys = op_dequantize_q8_0_keys;
     table.ops.add = op_add;
     table.ops.mul = op_mul;

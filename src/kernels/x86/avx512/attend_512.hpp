@@ -1,0 +1,158 @@
+// Blockwise attention with an online softmax on 512-bit vectors: one block
+// of 16 positions is one vector of scores per query row, and one row of a
+// transposed key tile one load. Same steps as attend_256.hpp (and as
+// attend_block in ref/ops.cpp) with half the instructions, which is what
+// bounds the 256-bit form on CPUs that split 512-bit work in two (Zen 4) and
+// doubles the width on those that do not. Needs head_dim % 16 == 0; ops.cpp
+// registers the 256-bit form for other head sizes.
+#pragma once
+
+#include <immintrin.h>
+
+#include <cstdint>
+
+#include "kernels/ops.hpp"
+#include "kernels/x86/ops_256.hpp"
+
+namespace pensieve::kernels::avx512 {
+namespace {
+
+// e^x for 16 floats: exp_ps of ops_256.hpp on 512-bit vectors (same
+// reduction and polynomial, so the same results).
+inline __m512 exp512(__m512 x) {
+    const __mmask16 too_small = _mm512_cmp_ps_mask(x, _mm512_set1_ps(-87.3f), _CMP_LT_OQ);
+    x = _mm512_min_ps(_mm512_max_ps(x, _mm512_set1_ps(-87.3f)), _mm512_set1_ps(88.3f));
+    const __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
+                                          _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
+    r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);
+    __m512 p = _mm512_set1_ps(1.9875691500e-4f);
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.3981999507e-3f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(8.3334519073e-3f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.1665795894e-2f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459e-1f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201e-1f));
+    p = _mm512_add_ps(_mm512_fmadd_ps(p, _mm512_mul_ps(r, r), r), _mm512_set1_ps(1.0f));
+    const __m512i e =
+        _mm512_slli_epi32(_mm512_add_epi32(_mm512_cvtps_epi32(n), _mm512_set1_epi32(127)), 23);
+    return _mm512_maskz_mul_ps(static_cast<__mmask16>(~too_small), p, _mm512_castsi512_ps(e));
+}
+
+// Horizontal max and sum through the 256-bit halves.
+inline float hmax512(__m512 x) {
+    return x86::hmax_ps(_mm256_max_ps(_mm512_castps512_ps256(x), _mm512_extractf32x8_ps(x, 1)));
+}
+inline float hsum512(__m512 x) {
+    return x86::hsum_ps(_mm256_add_ps(_mm512_castps512_ps256(x), _mm512_extractf32x8_ps(x, 1)));
+}
+
+// Lanes j of the block with lo <= j <= hi (either may lie outside 0..15).
+inline __mmask16 lanes(int64_t lo, int64_t hi) {
+    if (hi < 0 || lo > 15 || lo > hi) return 0;
+    const unsigned from = lo < 0 ? 0u : static_cast<unsigned>(lo);
+    const unsigned to = hi > 15 ? 15u : static_cast<unsigned>(hi);
+    return static_cast<__mmask16>((0xFFFFu << from) & (0xFFFFu >> (15u - to)));
+}
+
+template <int R>
+    requires(R <= 16)
+void attend_rows_512(const AttendBlock& a, int64_t r0) {
+    const int64_t hd = a.head_dim;
+    const float* q = a.q + r0 * hd;
+    __m512 s[R];
+    for (int r = 0; r < R; ++r) s[r] = _mm512_setzero_ps();
+    for (int64_t d = 0; d < hd; ++d) {
+        const __m512 k = _mm512_loadu_ps(a.kt + d * 16);
+        for (int r = 0; r < R; ++r) s[r] = _mm512_fmadd_ps(_mm512_set1_ps(q[r * hd + d]), k, s[r]);
+    }
+
+    // Softmax step. The rescale factors exp(m_old - m_new) of all R rows
+    // are one vector exp (a scalar expf per row cost as much as the row's
+    // exponentials); a row with nothing to attend here keeps its state
+    // (factor exp(0) = 1, probabilities 0).
+    alignas(64) float p[R][16];
+    alignas(64) float alpha[16] = {};
+    float best[R];
+    const __m512 scale = _mm512_set1_ps(a.scale);
+    const __m512 neg_inf = _mm512_set1_ps(-__builtin_inff());
+    for (int r = 0; r < R; ++r) {
+        const int64_t row = r0 + r;
+        const __mmask16 valid = lanes(a.first[row] - a.pos0, a.last[row] - a.pos0);
+        s[r] = _mm512_mask_mul_ps(neg_inf, valid, s[r], scale);
+        best[r] = hmax512(s[r]);
+        const float m = a.m[row] > best[r] ? a.m[row] : best[r];
+        alpha[r] = best[r] == -__builtin_inff() ? 0.0f : a.m[row] - m;
+        a.m[row] = best[r] == -__builtin_inff() ? a.m[row] : m;
+    }
+    _mm512_store_ps(alpha, exp512(_mm512_load_ps(alpha)));
+    for (int r = 0; r < R; ++r) {
+        const int64_t row = r0 + r;
+        if (best[r] == -__builtin_inff()) {
+            _mm512_store_ps(p[r], _mm512_setzero_ps());
+            continue;
+        }
+        const __m512 e = exp512(_mm512_sub_ps(s[r], _mm512_set1_ps(a.m[row])));
+        _mm512_store_ps(p[r], e);
+        a.l[row] = a.l[row] * alpha[r] + hsum512(e);
+    }
+
+    // o = o · alpha + p · V, two output vectors (32 dimensions) of every row
+    // at a time, then one for a head size that is an odd multiple of 16.
+    float* o = a.o + r0 * hd;
+    int64_t c = 0;
+    for (; c + 32 <= hd; c += 32) {
+        __m512 acc[R][2];
+        for (int r = 0; r < R; ++r) {
+            const __m512 av = _mm512_set1_ps(alpha[r]);
+            acc[r][0] = _mm512_mul_ps(_mm512_loadu_ps(o + r * hd + c), av);
+            acc[r][1] = _mm512_mul_ps(_mm512_loadu_ps(o + r * hd + c + 16), av);
+        }
+        for (int j = 0; j < 16; ++j) {
+            const __m512 v0 = _mm512_loadu_ps(a.v + j * hd + c);
+            const __m512 v1 = _mm512_loadu_ps(a.v + j * hd + c + 16);
+            for (int r = 0; r < R; ++r) {
+                const __m512 pv = _mm512_set1_ps(p[r][j]);
+                acc[r][0] = _mm512_fmadd_ps(pv, v0, acc[r][0]);
+                acc[r][1] = _mm512_fmadd_ps(pv, v1, acc[r][1]);
+            }
+        }
+        for (int r = 0; r < R; ++r) {
+            _mm512_storeu_ps(o + r * hd + c, acc[r][0]);
+            _mm512_storeu_ps(o + r * hd + c + 16, acc[r][1]);
+        }
+    }
+    if (c < hd) {
+        __m512 acc[R];
+        for (int r = 0; r < R; ++r)
+            acc[r] = _mm512_mul_ps(_mm512_loadu_ps(o + r * hd + c), _mm512_set1_ps(alpha[r]));
+        for (int j = 0; j < 16; ++j) {
+            const __m512 v0 = _mm512_loadu_ps(a.v + j * hd + c);
+            for (int r = 0; r < R; ++r)
+                acc[r] = _mm512_fmadd_ps(_mm512_set1_ps(p[r][j]), v0, acc[r]);
+        }
+        for (int r = 0; r < R; ++r) _mm512_storeu_ps(o + r * hd + c, acc[r]);
+    }
+}
+
+template <int R>
+void attend_tail_512(const AttendBlock& a, int64_t r0, int64_t left) {
+    if constexpr (R > 0) {
+        if (left == R)
+            attend_rows_512<R>(a, r0);
+        else
+            attend_tail_512<R - 1>(a, r0, left);
+    }
+}
+
+// kRows rows at a time: their scores, and two output vectors each, stay in
+// registers. Head sizes that are not a multiple of 16 take `narrow`.
+template <int kRows, void (*narrow)(const AttendBlock&)>
+void attend_block_512(const AttendBlock& a) {
+    if (a.head_dim % 16 != 0) return narrow(a);
+    int64_t r = 0;
+    for (; r + kRows <= a.rows; r += kRows) attend_rows_512<kRows>(a, r);
+    attend_tail_512<kRows - 1>(a, r, a.rows - r);
+}
+
+}  // namespace
+}  // namespace pensieve::kernels::avx512
