@@ -1,4 +1,4 @@
-// `pensieve perplexity --file F --ctx 512`: perplexity of a text file.
+// `pensieve perplexity --file F --ctx 512 [--chunks N]`: perplexity of a text file.
 #include <cstdio>
 #include <fstream>
 #include <iterator>
@@ -15,6 +15,7 @@ struct PerplexityOptions {
     ModelOptions model;
     std::string file;
     int64_t chunk_ctx = 512;
+    int64_t chunks = 0;  // 0: every whole chunk of the text
 };
 
 void run_perplexity(PerplexityOptions o) {
@@ -23,7 +24,10 @@ void run_perplexity(PerplexityOptions o) {
     const std::string text((std::istreambuf_iterator<char>(in)), {});
     o.model.ctx = o.chunk_ctx;
     const LoadedModel m = load_model(o.model);
-    const auto tokens = m.tokenizer->encode(text, tokenizer::Specials::AsText, {});
+    auto tokens = m.tokenizer->encode(text, tokenizer::Specials::AsText, {});
+    if (o.chunks > 0 && static_cast<int64_t>(tokens.size()) > o.chunks * o.chunk_ctx) {
+        tokens.resize(static_cast<size_t>(o.chunks * o.chunk_ctx));
+    }
     engine::Evaluator evaluator(*m.model, {.n_ctx = o.chunk_ctx,
                                            .n_batch = o.chunk_ctx,
                                            .n_threads = o.model.threads,
@@ -51,6 +55,8 @@ void register_perplexity(CLI::App& app) {
     cmd->remove_option(cmd->get_option("--ctx"));
     cmd->add_option("-c,--ctx", o->chunk_ctx, "Chunk size in tokens")
         ->check(CLI::Range(16, 1 << 16));
+    cmd->add_option("--chunks", o->chunks, "Score only the first N chunks (default: all)")
+        ->check(CLI::PositiveNumber);
     cmd->callback([o] { run_perplexity(*o); });
 }
 

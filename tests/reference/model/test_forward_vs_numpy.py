@@ -130,8 +130,8 @@ DEPTH_TOKENS = 4096 + 37
 DEPTH_TOLERANCE = {"f16": TOLERANCE_F16, "bf16": TOLERANCE_RANDOM, "q8_0": TOLERANCE_RANDOM}
 
 
-@pytest.mark.parametrize("arch", ["llama", "gemma3"])
-@pytest.mark.parametrize("kv_type", ["f16", "bf16", "q8_0"])
+@pytest.mark.parametrize("arch,kv_type", [("llama", "f16"), ("llama", "bf16"), ("llama", "q8_0"),
+                                          ("gemma3", "f16"), ("gemma3", "q8_0")])
 def test_logits_at_depth_match_the_reference(arch, kv_type, tmp_path):
     """Every position of a 4k-token sequence, with F16 weights (no activation
     quantization): prefilled in 509-token chunks (runs of tokens attending
