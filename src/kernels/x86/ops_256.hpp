@@ -105,23 +105,29 @@ void op_rms_norm(const float* x, const float* weight, float* out, int64_t n, flo
     for (; i < n; ++i) out[i] = x[i] * inv * (weight ? weight[i] : 1.0f);
 }
 
-// e^x for 8 floats: x = n ln2 + r with |r| <= ln2 / 2 (ln2 split in two for
-// an exact reduction), e^r from a degree-7 minimax polynomial (Cephes expf
+// e^x: x = n ln2 + r with |r| <= ln2 / 2 (ln2 split in two for an exact
+// reduction), e^r from a degree-7 minimax polynomial (Cephes expf
 // coefficients), 2^n through the exponent bits. Within 2 ulp of expf for
 // normal results; 0 below -87.3 (where expf turns subnormal), so -inf -> 0.
+// The constants, shared with the 512-bit form (avx512/attend_512.hpp).
+struct ExpPoly {
+    static constexpr float kLow = -87.3f, kHigh = 88.3f;
+    static constexpr float kLog2e = 1.44269504088896341f;
+    static constexpr float kLn2Hi = 0.693359375f, kLn2Lo = -2.12194440e-4f;
+    static constexpr float kC[6] = {1.9875691500e-4f, 1.3981999507e-3f, 8.3334519073e-3f,
+                                    4.1665795894e-2f, 1.6666665459e-1f, 5.0000001201e-1f};
+};
+
 inline __m256 exp_ps(__m256 x) {
-    const __m256 too_small = _mm256_cmp_ps(x, _mm256_set1_ps(-87.3f), _CMP_LT_OQ);
-    x = _mm256_min_ps(_mm256_max_ps(x, _mm256_set1_ps(-87.3f)), _mm256_set1_ps(88.3f));
-    const __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)),
+    using E = ExpPoly;
+    const __m256 too_small = _mm256_cmp_ps(x, _mm256_set1_ps(E::kLow), _CMP_LT_OQ);
+    x = _mm256_min_ps(_mm256_max_ps(x, _mm256_set1_ps(E::kLow)), _mm256_set1_ps(E::kHigh));
+    const __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(E::kLog2e)),
                                      _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-    __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), x);
-    r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.12194440e-4f), r);
-    __m256 p = _mm256_set1_ps(1.9875691500e-4f);
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.3981999507e-3f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(8.3334519073e-3f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(4.1665795894e-2f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.6666665459e-1f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(5.0000001201e-1f));
+    __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(E::kLn2Hi), x);
+    r = _mm256_fnmadd_ps(n, _mm256_set1_ps(E::kLn2Lo), r);
+    __m256 p = _mm256_set1_ps(E::kC[0]);
+    for (int i = 1; i < 6; ++i) p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(E::kC[i]));
     p = _mm256_add_ps(_mm256_fmadd_ps(p, _mm256_mul_ps(r, r), r), _mm256_set1_ps(1.0f));
     const __m256i e =
         _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);

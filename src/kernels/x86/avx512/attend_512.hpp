@@ -20,18 +20,15 @@ namespace {
 // e^x for 16 floats: exp_ps of ops_256.hpp on 512-bit vectors (same
 // reduction and polynomial, so the same results).
 inline __m512 exp512(__m512 x) {
-    const __mmask16 too_small = _mm512_cmp_ps_mask(x, _mm512_set1_ps(-87.3f), _CMP_LT_OQ);
-    x = _mm512_min_ps(_mm512_max_ps(x, _mm512_set1_ps(-87.3f)), _mm512_set1_ps(88.3f));
-    const __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
+    using E = x86::ExpPoly;
+    const __mmask16 too_small = _mm512_cmp_ps_mask(x, _mm512_set1_ps(E::kLow), _CMP_LT_OQ);
+    x = _mm512_min_ps(_mm512_max_ps(x, _mm512_set1_ps(E::kLow)), _mm512_set1_ps(E::kHigh));
+    const __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(E::kLog2e)),
                                           _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-    __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
-    r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);
-    __m512 p = _mm512_set1_ps(1.9875691500e-4f);
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.3981999507e-3f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(8.3334519073e-3f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.1665795894e-2f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459e-1f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201e-1f));
+    __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(E::kLn2Hi), x);
+    r = _mm512_fnmadd_ps(n, _mm512_set1_ps(E::kLn2Lo), r);
+    __m512 p = _mm512_set1_ps(E::kC[0]);
+    for (int i = 1; i < 6; ++i) p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(E::kC[i]));
     p = _mm512_add_ps(_mm512_fmadd_ps(p, _mm512_mul_ps(r, r), r), _mm512_set1_ps(1.0f));
     const __m512i e =
         _mm512_slli_epi32(_mm512_add_epi32(_mm512_cvtps_epi32(n), _mm512_set1_epi32(127)), 23);
@@ -55,8 +52,7 @@ inline __mmask16 lanes(int64_t lo, int64_t hi) {
 }
 
 template <int R>
-    requires(R <= 16)
-void attend_rows_512(const AttendBlock& a, int64_t r0) {
+requires(R <= 16) void attend_rows_512(const AttendBlock& a, int64_t r0) {
     const int64_t hd = a.head_dim;
     const float* q = a.q + r0 * hd;
     __m512 s[R];
