@@ -1,4 +1,4 @@
-// Attention over a range of cached positions, and the merge of several ranges.
+// Blockwise attention of a run of tokens over cached positions, and the merge of ranges.
 #include "model/attention.hpp"
 
 #include <algorithm>
