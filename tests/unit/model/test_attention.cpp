@@ -230,9 +230,10 @@ TEST(Attention, ARunAttendedInChunksEqualsTheRunAtOnce) {
                    &chunked[static_cast<size_t>(t * stride)], stride, nullptr);
             t += n;
         }
-        // The same rows against the same blocks: only the grouping of rows
-        // in registers differs, which changes no arithmetic.
-        EXPECT_EQ(whole, chunked) << name(c);
+        // The same rows against the same blocks; only how rows are grouped
+        // in registers differs (and, below a full group, which vector width
+        // runs them), which moves the float rounding and nothing else.
+        EXPECT_LE(worst(whole, chunked), kTolerance) << name(c);
     }
 }
 
