@@ -31,7 +31,7 @@ void attend(KvCache& kv, const std::vector<int32_t>& table, const AttentionHead&
     int64_t lo = std::numeric_limits<int64_t>::max(), hi = -1;
     for (int64_t i = 0; i < qs.n_tokens; ++i) {
         const int64_t pos = qs.pos0 + i;
-        const int64_t first = std::max(qs.lo, qs.window > 0 ? pos - qs.window + 1 : 0);
+        const int64_t first = std::max(qs.lo, first_attended(pos, qs.window));
         const int64_t last = std::min(qs.hi, pos);
         if (first <= last) {
             lo = std::min(lo, first);

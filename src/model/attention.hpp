@@ -28,6 +28,12 @@ struct AttentionHead {
     float scale = 1.0f;
 };
 
+// The first position a token at `pos` attends: causal, and inside the last
+// `window` positions when window > 0.
+inline int64_t first_attended(int64_t pos, int64_t window) {
+    return window > 0 && pos - window + 1 > 0 ? pos - window + 1 : 0;
+}
+
 // n_tokens query tokens of one sequence at positions pos0, pos0 + 1, ...,
 // each with the group's query heads: head g of token i at
 // q + i · q_stride + g · head_dim. Token i attends positions

@@ -87,9 +87,9 @@ void Forward::embed(std::span<const BatchToken> batch) {
     }
 }
 
-// Causal, and windowed on local layers.
-int64_t Forward::first_position(int64_t il, const BatchToken& t) const {
-    return hp_.is_local_layer(il) ? std::max<int64_t>(0, t.pos - hp_.sliding_window + 1) : 0;
+// Local layers attend inside their sliding window; 0: the whole context.
+int64_t Forward::window(int64_t il) const {
+    return hp_.is_local_layer(il) ? hp_.sliding_window : 0;
 }
 
 // One task per (run, KV head): a run is up to kRunTokens consecutive tokens
@@ -125,7 +125,7 @@ void Forward::plan_attention(int64_t il, std::span<const BatchToken> batch) {
     for (auto run = runs_.rbegin(); run != runs_.rend(); ++run) {
         const auto [row, len] = *run;
         const BatchToken& t = batch[sz(row)];
-        const int64_t first = first_position(il, t);
+        const int64_t first = first_attended(t.pos, window(il));
         const int64_t span = t.pos - first + 1;
         const int64_t parts =
             split && len == 1 && span >= split_kv_from_ ? std::min(want, span) : 1;
@@ -191,7 +191,6 @@ void Forward::attention_layer(int64_t il, std::span<const BatchToken> batch, KvC
 
     // Every task is independent once k and v are stored.
     const int64_t group = hp_.n_head / hp_.n_head_kv;
-    const int64_t window = hp_.is_local_layer(il) ? hp_.sliding_window : 0;
     plan_attention(il, batch);
     pool_.parallel_for(static_cast<int64_t>(tasks_.size()), [&](int64_t i, int thread) {
         const AttendTask& a = tasks_[sz(i)];
@@ -200,7 +199,7 @@ void Forward::attention_layer(int64_t il, std::span<const BatchToken> batch, KvC
         float* out = a.part < 0 ? &att_[sz(head)] : &parts_[sz(a.part * group * hd)];
         float* lse = a.part < 0 ? nullptr : &lse_[sz(a.part * group)];
         attend(kv, kv.block_table(t.seq), {il, a.kv_head, hd, group, hp_.attn_scale},
-               {&q_[sz(head)], hp_.q_dim(), a.n_tokens, t.pos, window, a.lo, a.hi},
+               {&q_[sz(head)], hp_.q_dim(), a.n_tokens, t.pos, window(il), a.lo, a.hi},
                attn_scratch_[sz(thread)], out, hp_.q_dim(), lse);
     });
     for (const Merge& m : merges_) {

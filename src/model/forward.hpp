@@ -64,7 +64,7 @@ class Forward {
     struct Merge {
         int64_t row, kv_head, first, n;
     };
-    int64_t first_position(int64_t il, const BatchToken& t) const;
+    int64_t window(int64_t il) const;
     void plan_attention(int64_t il, std::span<const BatchToken> batch);
     void check(std::span<const BatchToken> batch, const KvCache& kv) const;
 
