@@ -22,6 +22,7 @@ struct OpsTable {
                      float eps) = nullptr;
     void (*softmax)(float* x, int64_t n, float scale, const float* mask) = nullptr;
     void (*silu_mul)(const float* gate, const float* up, float* out, int64_t n) = nullptr;
+    void (*gelu_mul)(const float* gate, const float* up, float* out, int64_t n) = nullptr;
     float (*dot_f32)(const float* a, const float* b, int64_t n) = nullptr;
     float (*dot_f16)(const uint16_t* a, const float* b, int64_t n) = nullptr;
     void (*axpy_f32)(float a, const float* x, float* y, int64_t n) = nullptr;

@@ -65,7 +65,7 @@ float gelu_tanh(float v) {
 }  // namespace
 
 void gelu_mul(const float* gate, const float* up, float* out, int64_t n) {
-    for (int64_t i = 0; i < n; ++i) out[i] = gelu_tanh(gate[i]) * up[i];
+    active_table().ops.gelu_mul(gate, up, out, n);
 }
 
 void silu(float* x, int64_t n) {

@@ -38,6 +38,14 @@ void silu_mul(const float* gate, const float* up, float* out, int64_t n) {
     for (int64_t i = 0; i < n; ++i) out[i] = gate[i] / (1.0f + std::exp(-gate[i])) * up[i];
 }
 
+void gelu_mul(const float* gate, const float* up, float* out, int64_t n) {
+    constexpr float kSqrt2OverPi = 0.7978845608028654f;
+    for (int64_t i = 0; i < n; ++i) {
+        const float v = gate[i];
+        out[i] = 0.5f * v * (1.0f + std::tanh(kSqrt2OverPi * (v + 0.044715f * v * v * v))) * up[i];
+    }
+}
+
 float dot_f32(const float* a, const float* b, int64_t n) {
     float sum = 0.0f;
     for (int64_t i = 0; i < n; ++i) sum += a[i] * b[i];
@@ -112,9 +120,8 @@ void mul(const float* a, const float* b, float* out, int64_t n) {
 }  // namespace
 
 void register_ops(KernelTable& table) {
-    table.ops = OpsTable{rms_norm, softmax,      silu_mul,
-                         dot_f32,  dot_f16,      axpy_f32,
-                         axpy_f16, attend_block, dequantize_q8_0_keys,
+    table.ops = OpsTable{rms_norm, softmax,  silu_mul, gelu_mul,     dot_f32,
+                         dot_f16,  axpy_f32, axpy_f16, attend_block, dequantize_q8_0_keys,
                          add,      mul};
 }
 

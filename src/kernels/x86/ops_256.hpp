@@ -192,5 +192,25 @@ void op_silu_mul(const float* gate, const float* up, float* out, int64_t n) {
     for (; i < n; ++i) out[i] = gate[i] / (1.0f + __builtin_expf(-gate[i])) * up[i];
 }
 
+// GELU (tanh form) times up: 0.5·x·(1 + tanh(y)) = x·σ(2y), so the same
+// exp as SiLU; y = sqrt(2/π)·(x + 0.044715·x³).
+void op_gelu_mul(const float* gate, const float* up, float* out, int64_t n) {
+    const __m256 c1 = _mm256_set1_ps(-2.0f * 0.7978845608028654f);
+    const __m256 c3 = _mm256_set1_ps(-2.0f * 0.7978845608028654f * 0.044715f);
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        const __m256 x = _mm256_loadu_ps(gate + i);
+        const __m256 x2 = _mm256_mul_ps(x, x);
+        const __m256 e = exp_ps(_mm256_mul_ps(x, _mm256_fmadd_ps(c3, x2, c1)));  // e^(-2y)
+        const __m256 g = _mm256_div_ps(x, _mm256_add_ps(_mm256_set1_ps(1.0f), e));
+        _mm256_storeu_ps(out + i, _mm256_mul_ps(g, _mm256_loadu_ps(up + i)));
+    }
+    for (; i < n; ++i) {
+        const float x = gate[i];
+        const float y = 0.7978845608028654f * (x + 0.044715f * x * x * x);
+        out[i] = x / (1.0f + __builtin_expf(-2.0f * y)) * up[i];
+    }
+}
+
 }  // namespace
 }  // namespace pensieve::kernels::x86

@@ -142,11 +142,10 @@ TEST(Simd, OpsMatchReference) {
 
 // One block of attention with its online softmax: every head size the
 // models use, odd multiples of 8 and 16 (the one-vector tails of the 256-
-// and 512-bit forms), row counts around the register groups (1..25), masks that cut the block anywhere or
-// hide it all, and a running state carried over several blocks, so that the
-// rescaling of earlier blocks is checked too. The SIMD exp is within a few
-// ulp of expf and sums run in another order: 1e-5 relative to the row's
-// magnitude.
+// and 512-bit forms), row counts around the register groups (1..25), masks that cut the block
+// anywhere or hide it all, and a running state carried over several blocks, so that the rescaling
+// of earlier blocks is checked too. The SIMD exp is within a few ulp of expf and sums run in
+// another order: 1e-5 relative to the row's magnitude.
 TEST(Simd, AttendBlockMatchesReference) {
     const KernelTable& ref = *table_for(Isa::Ref);
     for (Isa isa : simd_isas()) {
@@ -223,7 +222,7 @@ TEST(Simd, Q8_0KeyTilesDequantizeBitExactly) {
 
 // softmax and SiLU use a polynomial exp in SIMD code: within a few ulp of the
 // reference's expf, masked (-inf) entries exactly 0, fully masked rows all 0.
-TEST(Simd, SoftmaxAndSiluMatchReference) {
+TEST(Simd, SoftmaxSiluAndGeluMatchReference) {
     const KernelTable& ref = *table_for(Isa::Ref);
     for (Isa isa : simd_isas()) {
         const OpsTable& ops = table_for(isa)->ops;
@@ -255,6 +254,18 @@ TEST(Simd, SoftmaxAndSiluMatchReference) {
             for (size_t i = 0; i < o1.size(); ++i)
                 ASSERT_NEAR(o1[i], o2[i], 1e-6 * std::fabs(static_cast<double>(o2[i])) + 1e-30)
                     << isa_name(isa) << " " << g[i];
+            // GELU: the SIMD form is x·σ(2y), the reference 0.5·x·(1 + tanh y); in the
+            // negative tail the reference's 1 + tanh y cancels, so the bound also
+            // allows 1e-6 of |x · up| there.
+            ops.gelu_mul(g.data(), up.data(), o1.data(), n);
+            ref.ops.gelu_mul(g.data(), up.data(), o2.data(), n);
+            for (size_t i = 0; i < o1.size(); ++i) {
+                const double scale =
+                    std::fabs(static_cast<double>(g[i]) * static_cast<double>(up[i]));
+                ASSERT_NEAR(o1[i], o2[i],
+                            1e-5 * std::fabs(static_cast<double>(o2[i])) + 1e-6 * scale + 1e-30)
+                    << isa_name(isa) << " gelu " << g[i];
+            }
         }
     }
 }

@@ -26,6 +26,7 @@ void register_ops(KernelTable& table) {
     table.ops.mul = op_mul;
     table.ops.softmax = op_softmax;
     table.ops.silu_mul = op_silu_mul;
+    table.ops.gelu_mul = op_gelu_mul;
 }
 
 }  // namespace pensieve::kernels::avx512
