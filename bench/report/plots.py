@@ -138,3 +138,35 @@ def speed_vs_depth(dp, out_dir):
     suffix = "" if dp["llama_cpp"]["measured"] else " (llama.cpp not measured)"
     fig.suptitle(f"Speed vs context depth, {dp['threads']} threads{suffix}")
     return _save(fig, out_dir, "speed_vs_depth.png", rect=(0, 0.02 + 0.05 * rows, 1, 1))
+
+
+def speed_by_shape(sp, out_dir):
+    """Pensieve ÷ llama.cpp for prefill and decode, and decode's share of the
+    roofline, one group of bars per shape and mix."""
+    rows = sp["rows"]
+    labels = [f"{r['shape']}\n{r['mix']}" for r in rows]
+    x = range(len(rows))
+    fig, axes = plt.subplots(1, 2, figsize=(max(8, 0.9 * len(rows) + 3), 4.6))
+    if sp["llama_cpp"]["measured"]:
+        w = 0.38
+        axes[0].bar([i - w / 2 for i in x], [r["pensieve"]["prefill_tok_s"] / r["llama_cpp"]["prefill_tok_s"]
+                                             for r in rows], w, label="prefill")
+        axes[0].bar([i + w / 2 for i in x], [r["pensieve"]["decode_tok_s"] / r["llama_cpp"]["decode_tok_s"]
+                                             for r in rows], w, label="decode")
+        axes[0].axhline(1.0, color="grey", linewidth=1)
+        axes[0].set_ylabel("Pensieve ÷ llama.cpp")
+        axes[0].legend()
+    axes[0].set_title("Speed against llama.cpp" if sp["llama_cpp"]["measured"] else "llama.cpp not measured")
+    axes[1].bar(list(x), [100 * r["pensieve"]["decode_share_of_roofline"] for r in rows], 0.6, label="Pensieve")
+    if sp["llama_cpp"]["measured"]:
+        axes[1].plot(list(x), [100 * r["llama_cpp"]["decode_share_of_roofline"] for r in rows], "s", color="C3",
+                     label="llama.cpp")
+    axes[1].set_ylabel("decode, % of the bandwidth roofline")
+    axes[1].set_ylim(0, 100)
+    axes[1].legend()
+    axes[1].set_title(f"Decode vs {sp['read_bandwidth_gb_s']['used']:.1f} GB/s read bandwidth")
+    for ax in axes:
+        ax.set_xticks(list(x), labels, fontsize="small", rotation=45, ha="right")
+        ax.grid(alpha=0.3, axis="y")
+    fig.suptitle(f"Model shapes (random weights), {sp['threads']} threads")
+    return _save(fig, out_dir, "speed_by_shape.png")

@@ -5,14 +5,16 @@ number in the report can be typed in by hand.
 Usage: python bench/report/run.py --binary build/pensieve [--model M]
          [--duration S] [--out FILE] [--levels 1,5,10,20,50]
          [--ctx-sizes 512,...,8192] [--depths 0,4096,...] [--depth-reps N]
-         [--llama-bench PATH] [--only SECTION,...]
+         [--shapes SHAPE:MIX,...] [--shape-reps N] [--llama-bench PATH] [--only SECTION,...]
 
 --duration is the time budget of each load level and of each timed loop;
 sweeps with a fixed amount of work (context sizes, thread counts) scale
 their repetitions with it. --only runs just the named sections (a quick
 look at one of them; the report then shows the others as not measured).
---llama-bench names llama.cpp's llama-bench for the speed-by-depth
-comparison; without it that table has Pensieve's figures only and says why.
+--llama-bench names llama.cpp's llama-bench for the speed-by-depth and
+model-shape comparisons; without it those tables have Pensieve's figures
+only and say why. The model-shape rows write their random-weight files
+into ~/.cache/pensieve/shapes once (gigabytes each; minutes for a 7B).
 """
 import argparse
 import json
@@ -28,6 +30,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 import cli_benches  # noqa: E402
 import concurrency  # noqa: E402
 import depth_sweep  # noqa: E402
+import shape_sweep  # noqa: E402
 import errors  # noqa: E402
 import machine  # noqa: E402
 import perf_profile  # noqa: E402
@@ -42,7 +45,7 @@ def _display_path(path):
 
 
 SECTIONS = ("load", "single", "api_json", "concurrency", "errors", "threads", "context", "quantization",
-            "depth", "profile")
+            "depth", "shapes", "profile")
 
 
 def section(results, name, fn):
@@ -79,6 +82,11 @@ def main():
                          "its trained context; 0,512 when --duration is under 5 s)")
     ap.add_argument("--depth-reps", type=int, default=None,
                     help="turns per engine and depth in that table (default: the sweeps' repetitions)")
+    ap.add_argument("--shapes", default=None,
+                    help="SHAPE:MIX,... of the model-shapes table (default: 1B-8B shapes at q4_k_m and q8_0, "
+                         "the 1B at f16 and bf16)")
+    ap.add_argument("--shape-reps", type=int, default=None,
+                    help="turns per engine and row in that table (default: the sweeps' repetitions)")
     ap.add_argument("--llama-bench", default=None,
                     help="llama.cpp's llama-bench, measured side by side in that table (bench/llamacpp/build.sh)")
     ap.add_argument("--only", default=",".join(SECTIONS), help="comma-separated sections to run (default: all)")
@@ -133,6 +141,11 @@ def main():
         binary, models, depths, a.depth_reps or reps, depth_pp, depth_tg, threads, a.llama_bench,
         None if a.llama_bench else "run.py was not given --llama-bench (scripts/benchmark.sh passes the one "
         "bench/llamacpp/build.sh builds, when it is there)"))
+    shape_rows = ([tuple(x.split(":")) for x in a.shapes.split(",")] if a.shapes
+                  else shape_sweep.default_rows(d < 5))
+    section(results, "shapes", lambda: shape_sweep.shape_sweep(
+        binary, shape_rows, a.shape_reps or reps, depth_pp, depth_tg, threads, a.llama_bench,
+        None if a.llama_bench else "run.py was not given --llama-bench"))
     section(results, "profile", lambda: perf_profile.profile(
         binary, a.model, int(min(512, 40 * d)), int(min(512, 64 * d))))
     results["machine"]["load_average_end"] = machine.load_average()

@@ -165,6 +165,10 @@ def _ratio(a, b):
     return "—" if a is None or b is None else f"{a / b:.2f}×"
 
 
+def _pct(v):
+    return "—" if v is None else f"{v:.0%}"
+
+
 def _share(v, base):
     return "—" if v is None or not base else f"{v / base:.0%}"
 
@@ -217,6 +221,48 @@ def depth(r, plot_dir):
         out += ["", "Depths past a model's trained context are left out: " + "; ".join(skipped) + "."]
     if any(m["rows"] for m in dp["models"]):
         out += ["", f"![Speed vs depth, Pensieve and llama.cpp](performance/{plots.speed_vs_depth(dp, plot_dir)})"]
+    return "\n".join(out)
+
+
+def shapes(r, plot_dir):
+    """Speed on real model shapes (random weights) beside llama.cpp, and decode against the roofline."""
+    out = ["#### Speed on the Shapes of Real Models, Side by Side with llama.cpp", ""]
+    sp = r.get("shapes")
+    if _bad(sp):
+        out.append(failed(sp or {"error": "missing"}))
+        return "\n".join(out)
+    runs = "1 run" if sp["repetitions"] == 1 else f"{sp['repetitions']} runs"
+    bw = sp["read_bandwidth_gb_s"]
+    out += [f"Random-weight files of real models' shapes and weight mixes (`{sp['tool']}`: the shapes' "
+            "hyper-parameters, the tensor types llama.cpp's quantizer gives each tensor of the mix, the SmolLM2 "
+            "tokenizer padded to the shape's vocabulary), so that speed is measured on the gigabytes users' models "
+            f"stream per token. `pensieve bench -p {sp['prompt_tokens']} -g {sp['gen_tokens']} -t {sp['threads']}` "
+            f"and `llama-bench -p {sp['prompt_tokens']} -n {sp['gen_tokens']} -t {sp['threads']}` on the same file, "
+            f"in turns, {runs} of each (medians).", ""]
+    if bw:
+        out[-2] += (f" The roofline is the read bandwidth measured in the same run (BM_ReadBandwidth, "
+                    f"{sp['threads']} threads: {bw['before']:.1f} GB/s before the rows, {bw['after']:.1f} after; "
+                    f"{bw['used']:.1f} used) divided by the bytes one decode step reads (every weight matrix, one row "
+                    "of the embedding table unless it is also the output).")
+    else:
+        out += [f"**The read bandwidth was not measured in this run**: {sp['bandwidth_missing']}.", ""]
+    if not sp["llama_cpp"]["measured"]:
+        out += [f"**llama.cpp was not measured in this run**: {sp['llama_cpp']['reason']}.", ""]
+    rows = []
+    for row in sp["rows"]:
+        ours, theirs = row["pensieve"], row.get("llama_cpp", {})
+        rows.append([row["shape"], row["mix"], f"{row['decode_bytes'] / 1e9:.2f}",
+                     num(ours["prefill_tok_s"]), num(theirs.get("prefill_tok_s")),
+                     _ratio(ours["prefill_tok_s"], theirs.get("prefill_tok_s")),
+                     num(ours["decode_tok_s"]), num(theirs.get("decode_tok_s")),
+                     _ratio(ours["decode_tok_s"], theirs.get("decode_tok_s")),
+                     num(row.get("roofline_tok_s")), _pct(ours.get("decode_share_of_roofline")),
+                     _pct(theirs.get("decode_share_of_roofline"))])
+    out.append(table(["Shape", "Mix", "GB read per token", "Prefill tok/s: Pensieve", "llama.cpp",
+                      "Pensieve ÷ llama.cpp", "Decode tok/s: Pensieve", "llama.cpp", "Pensieve ÷ llama.cpp",
+                      "Roofline tok/s", "Pensieve % of roofline", "llama.cpp % of roofline"], rows))
+    if sp["rows"] and bw:
+        out += ["", f"![Speed by model shape](performance/{plots.speed_by_shape(sp, plot_dir)})"]
     return "\n".join(out)
 
 

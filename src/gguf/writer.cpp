@@ -70,15 +70,30 @@ void GgufWriter::set(const std::string& key, Value value) {
     metadata_.emplace_back(key, std::move(value));
 }
 
-void GgufWriter::add_tensor(const std::string& name, TensorType type, std::vector<uint64_t> dims,
-                            std::vector<uint8_t> data) {
+uint64_t GgufWriter::checked_size(const std::string& name, TensorType type,
+                                  const std::vector<uint64_t>& dims) const {
     uint64_t n = 1;
     for (uint64_t d : dims) n *= d;
-    const auto expected = bytes_for(type, n);
-    if (dims.empty() || !expected || *expected != data.size()) {
+    const auto bytes = bytes_for(type, n);
+    if (dims.empty() || !bytes) {
+        throw std::invalid_argument("tensor '" + name + "': no size for its type and shape");
+    }
+    return *bytes;
+}
+
+void GgufWriter::add_tensor(const std::string& name, TensorType type, std::vector<uint64_t> dims,
+                            std::vector<uint8_t> data) {
+    const uint64_t size = checked_size(name, type, dims);
+    if (size != data.size()) {
         throw std::invalid_argument("tensor '" + name + "': data size does not match its shape");
     }
-    tensors_.push_back({name, type, std::move(dims), std::move(data)});
+    tensors_.push_back({name, type, std::move(dims), size, std::move(data), nullptr});
+}
+
+void GgufWriter::add_tensor(const std::string& name, TensorType type, std::vector<uint64_t> dims,
+                            Producer fill) {
+    const uint64_t size = checked_size(name, type, dims);
+    tensors_.push_back({name, type, std::move(dims), size, {}, std::move(fill)});
 }
 
 uint64_t GgufWriter::alignment() const {
@@ -90,7 +105,7 @@ uint64_t GgufWriter::alignment() const {
     return kDefaultAlignment;
 }
 
-std::vector<uint8_t> GgufWriter::to_bytes() const {
+ByteSink GgufWriter::header() const {
     const uint64_t align = alignment();
     ByteSink out;
     out.u32(kMagic);
@@ -108,24 +123,55 @@ std::vector<uint8_t> GgufWriter::to_bytes() const {
         for (uint64_t d : t.dims) out.u64(d);
         out.u32(static_cast<uint32_t>(t.type));
         out.u64(offset);
-        offset += (t.data.size() + align - 1) / align * align;
+        offset += (t.size + align - 1) / align * align;
     }
     out.pad_to(align);
+    return out;
+}
+
+const uint8_t* GgufWriter::bytes_of(const Tensor& t, std::vector<uint8_t>& buffer) const {
+    if (!t.fill) return t.data.data();
+    buffer.resize(t.size);
+    t.fill(buffer.data(), buffer.size());
+    return buffer.data();
+}
+
+std::vector<uint8_t> GgufWriter::to_bytes() const {
+    const uint64_t align = alignment();
+    ByteSink out = header();
+    std::vector<uint8_t> buffer;
     for (const Tensor& t : tensors_) {
-        out.raw(t.data.data(), t.data.size());
+        out.raw(bytes_of(t, buffer), t.size);
         out.pad_to(align);
     }
     return std::move(out.bytes());
 }
 
 void GgufWriter::write(const std::filesystem::path& path) const {
-    const std::vector<uint8_t> bytes = to_bytes();
+    const uint64_t align = alignment();
     const std::filesystem::path tmp = path.string() + ".tmp";
-    {
+    try {
         std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
-        f.write(reinterpret_cast<const char*>(bytes.data()),
-                static_cast<std::streamsize>(bytes.size()));
+        const auto put = [&](const uint8_t* data, uint64_t n) {
+            f.write(reinterpret_cast<const char*>(data), static_cast<std::streamsize>(n));
+        };
+        ByteSink head = header();
+        put(head.bytes().data(), head.size());
+        uint64_t written = head.size();
+        std::vector<uint8_t> buffer;
+        const std::vector<uint8_t> zeros(align, 0);
+        for (const Tensor& t : tensors_) {
+            put(bytes_of(t, buffer), t.size);
+            written += t.size;
+            put(zeros.data(), (align - written % align) % align);
+            written += (align - written % align) % align;
+        }
+        f.flush();
         if (!f) throw std::runtime_error("cannot write " + tmp.string());
+    } catch (...) {
+        std::error_code ignored;
+        std::filesystem::remove(tmp, ignored);
+        throw;
     }
     std::filesystem::rename(tmp, path);
 }

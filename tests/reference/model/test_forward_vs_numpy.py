@@ -158,7 +158,13 @@ def test_logits_at_depth_match_the_reference(arch, kv_type, tmp_path):
 def test_batching_sequences_changes_logits_only_by_float_noise(wtype, tmp_path):
     """Decoding a sequence alone (b = 1 per step, the GEMV path) and side by
     side with others (b = 4 or 16 per step, the tiled GEMM path) must give the
-    same logits up to summation order: 1e-4 of the logit range."""
+    same logits up to summation order. Summation order alone is ~1e-7 of the
+    logit range, but the activations are rounded to 8 bits before each
+    quantized matmul, and a difference of one float ulp can move an
+    activation that sits on a rounding edge by a whole 8-bit step, which
+    costs ~1e-3 of the range (seen with q4_K). So: 1e-2 of the range at every
+    position, an order below what a wrong row or a mixed-up sequence does,
+    and the same argmax."""
     path = tmp_path / f"llama_{wtype}.gguf"
     made = subprocess.run([str(tool("make_random_model")), "--arch", "llama", "--type", wtype,
                            "--out", str(path), "--seed", "3"], capture_output=True, text=True)
@@ -168,4 +174,5 @@ def test_batching_sequences_changes_logits_only_by_float_noise(wtype, tmp_path):
     for seqs in (4, 16):
         batched = our_logits(path, PROMPT, BEST_ISA, seqs=seqs)
         rel = np.abs(batched - alone).max(axis=1) / rng
-        assert rel.max() < 1e-4, (seqs, rel)
+        assert rel.max() < 1e-2, (seqs, rel)
+        assert (batched.argmax(axis=1) == alone.argmax(axis=1)).all(), seqs

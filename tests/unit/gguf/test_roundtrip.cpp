@@ -2,9 +2,14 @@
 // alignment and version variants.
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
 #include <cmath>
 #include <cstring>
+#include <filesystem>
+#include <fstream>
 #include <limits>
+#include <stdexcept>
 
 #include "gguf_test_util.hpp"
 
@@ -113,6 +118,44 @@ TEST(GgufRoundTrip, CustomAlignmentIsHonoured) {
     EXPECT_EQ(f.alignment(), 256u);
     EXPECT_EQ(f.data_offset() % 256, 0u);
     for (const TensorInfo& t : f.tensors()) EXPECT_EQ(t.offset % 256, 0u) << t.name;
+}
+
+TEST(GgufRoundTrip, ProducedTensorsMatchTensorsGivenAsBytes) {
+    const auto q8 = random_bytes(64 * 64 / 32 * 34, 7);
+    GgufWriter given = sample_writer();
+    given.add_tensor("extra", TensorType::Q8_0, {64, 64}, q8);
+    GgufWriter produced = sample_writer();
+    int calls = 0;
+    produced.add_tensor("extra", TensorType::Q8_0, {64, 64}, [&](uint8_t* data, size_t n) {
+        ++calls;
+        ASSERT_EQ(n, q8.size());
+        std::memcpy(data, q8.data(), n);
+    });
+    EXPECT_EQ(produced.to_bytes(), given.to_bytes());
+    EXPECT_EQ(calls, 1);
+
+    // write() streams the producers to the file: the same bytes again.
+    const auto path = std::filesystem::temp_directory_path() /
+                      ("pensieve_writer_" + std::to_string(::getpid()) + ".gguf");
+    produced.write(path);
+    EXPECT_EQ(calls, 2);
+    std::ifstream f(path, std::ios::binary);
+    const std::vector<uint8_t> on_disk((std::istreambuf_iterator<char>(f)),
+                                       std::istreambuf_iterator<char>());
+    EXPECT_EQ(on_disk, given.to_bytes());
+    std::filesystem::remove(path);
+}
+
+TEST(GgufRoundTrip, AFailingProducerLeavesNoFileBehind) {
+    GgufWriter w = sample_writer();
+    w.add_tensor("extra", TensorType::F32, {8}, [](uint8_t*, size_t) {
+        throw std::runtime_error("out of random numbers");
+    });
+    const auto path = std::filesystem::temp_directory_path() /
+                      ("pensieve_writer_fail_" + std::to_string(::getpid()) + ".gguf");
+    EXPECT_THROW(w.write(path), std::runtime_error);
+    EXPECT_FALSE(std::filesystem::exists(path));
+    EXPECT_FALSE(std::filesystem::exists(path.string() + ".tmp"));
 }
 
 TEST(GgufRoundTrip, VersionTwoLoads) {

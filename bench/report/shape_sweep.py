@@ -1,0 +1,128 @@
+"""Speed on the shapes of the models users run, side by side with llama.cpp:
+random-weight files of real shapes and weight mixes written by
+`tools/make_random_model` (cached, since a 7B file takes minutes to write),
+then `pensieve bench` and `llama-bench` on the same file in turns, and decode
+against the machine's read-bandwidth roofline: the bytes one decode step
+reads (every weight matrix but the embedding table, from which one row is
+read, plus the output projection) divided into the bandwidth measured in the
+same run by bench_kernels' BM_ReadBandwidth with the same thread count."""
+import os
+import re
+import subprocess
+from pathlib import Path
+
+import gguf
+
+from common import log
+from depth_sweep import _llama, _median, _pensieve, llama_bench_version
+
+SHAPES = ("llama3.2-1b", "qwen2.5-1.5b", "gemma3-1b", "llama3.2-3b", "llama3.1-8b")
+MIXES = ("q4_k_m", "q8_0")
+# Float mixes on the smallest shape only: an F16 8B file is 16 GB.
+FLOAT_ROWS = (("llama3.2-1b", "f16"), ("llama3.2-1b", "bf16"))
+SMOKE_ROWS = (("tiny", "q4_k_m"),)  # a test shape: seconds, not minutes
+TOKENIZER = "smollm2-135m-instruct-q4_1"
+TIMEOUT_S = 1800
+
+
+def shapes_dir():
+    home = os.environ.get("PENSIEVE_HOME")
+    return (Path(home) if home else Path.home() / ".cache" / "pensieve") / "shapes"
+
+
+def model_file(build, shape, mix):
+    """The cached random-weight file of (shape, mix), written when missing."""
+    path = shapes_dir() / f"{shape}-{mix}.gguf"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        log(f"shape sweep: writing {path.name}")
+        subprocess.run([str(build / "tools" / "make_random_model"), "--shape", shape, "--mix", mix,
+                        "--tokenizer-from", TOKENIZER, "--out", str(path)], check=True, timeout=TIMEOUT_S)
+    return path
+
+
+def decode_bytes(path):
+    """Weight bytes one decode step reads, and the file's type mix."""
+    r = gguf.GGUFReader(path)
+    tensors = {t.name: t for t in r.tensors}
+    tied = "output.weight" not in tensors
+    total, types = 0, {}
+    for t in r.tensors:
+        types[t.tensor_type.name] = types.get(t.tensor_type.name, 0) + int(t.n_bytes)
+        if t.name == "token_embd.weight":
+            total += int(t.n_bytes) if tied else int(t.n_bytes) // int(t.shape[1])
+        else:
+            total += int(t.n_bytes)
+    return total, types
+
+
+def read_bandwidth(build, threads):
+    """GB/s of a STREAM-like read over 1 GiB (BM_ReadBandwidth/threads/1), or
+    None from a build without the kernel benchmarks (PENSIEVE_BENCH=OFF)."""
+    exe = build / "bench" / "kernels" / "pensieve_bench_kernels"
+    if not exe.exists():
+        return None
+    r = subprocess.run([str(exe), f"--benchmark_filter=BM_ReadBandwidth/{threads}/1/",
+                        "--benchmark_repetitions=3", "--benchmark_report_aggregates_only=true"],
+                       capture_output=True, text=True, timeout=600, check=True)
+    line = next(x for x in r.stdout.splitlines() if "_median" in x)
+    return float(re.search(r"GB/s=([0-9.]+)", line).group(1))
+
+
+def _row(binary, build, llama_exe, shape, mix, pp, tg, threads, reps):
+    path = model_file(build, shape, mix)
+    nbytes, types = decode_bytes(path)
+    ours, theirs, settings = [], [], None
+    for rep in range(reps):
+        log(f"shape sweep: {shape} {mix} turn {rep + 1}/{reps}")
+        ours.append(_pensieve(binary, str(path), pp, tg, 0, threads))
+        if llama_exe:
+            run, settings = _llama(llama_exe, str(path), pp, tg, 0, threads)
+            theirs.append(run)
+    row = {"shape": shape, "mix": mix, "file_bytes": path.stat().st_size, "decode_bytes": nbytes,
+           "type_bytes": types,
+           "pensieve": {"prefill_tok_s": _median(ours, "prefill_tok_s"),
+                        "decode_tok_s": _median(ours, "decode_tok_s"), "runs": ours}}
+    if llama_exe:
+        row["llama_cpp"] = {"prefill_tok_s": _median(theirs, "prefill_tok_s"),
+                            "decode_tok_s": _median(theirs, "decode_tok_s"), "runs": theirs}
+    return row, settings
+
+
+def shape_sweep(binary, rows, reps, pp, tg, threads, llama_exe=None, llama_missing=None):
+    """One row per (shape, mix): Pensieve's and llama.cpp's pp/tg, and decode
+    as a share of the roofline. The bandwidth is measured before and after
+    the rows; the roofline uses the higher (the machine's capability)."""
+    build = Path(binary).resolve().parent
+    out = {"prompt_tokens": pp, "gen_tokens": tg, "threads": threads, "repetitions": reps,
+           "llama_cpp": {"measured": bool(llama_exe)}, "rows": [],
+           "tool": "tools/make_random_model --shape S --mix M --tokenizer-from " + TOKENIZER}
+    if llama_exe:
+        out["llama_cpp"].update({"binary": llama_exe, "version": llama_bench_version(llama_exe)})
+    else:
+        out["llama_cpp"]["reason"] = llama_missing or "no llama-bench binary was given"
+    before = read_bandwidth(build, threads)
+    for shape, mix in rows:
+        row, settings = _row(binary, build, llama_exe, shape, mix, pp, tg, threads, reps)
+        out["rows"].append(row)
+        if settings:
+            out["llama_cpp"]["settings"] = settings
+    after = read_bandwidth(build, threads)
+    if before is None or after is None:
+        out["read_bandwidth_gb_s"] = None
+        out["bandwidth_missing"] = f"{build} has no bench/kernels/pensieve_bench_kernels (PENSIEVE_BENCH=OFF)"
+        return out
+    out["read_bandwidth_gb_s"] = {"before": before, "after": after, "used": max(before, after)}
+    for row in out["rows"]:
+        roof = out["read_bandwidth_gb_s"]["used"] * 1e9 / row["decode_bytes"]
+        row["roofline_tok_s"] = roof
+        row["pensieve"]["decode_share_of_roofline"] = row["pensieve"]["decode_tok_s"] / roof
+        if "llama_cpp" in row:
+            row["llama_cpp"]["decode_share_of_roofline"] = row["llama_cpp"]["decode_tok_s"] / roof
+    return out
+
+
+def default_rows(smoke):
+    if smoke:
+        return list(SMOKE_ROWS)
+    return [(s, m) for s in SHAPES for m in MIXES] + list(FLOAT_ROWS)

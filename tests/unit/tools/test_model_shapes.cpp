@@ -1,0 +1,92 @@
+// The random-model writer's tables: named shapes, and the tensor types of a
+// mix as llama.cpp's quantizer assigns them (Q6_K for attn_v / ffn_down on
+// the first and last eighth of the layers and every third between, the
+// output's own type, and the fallback for rows that are not whole K-quant
+// super-blocks).
+#include <gtest/gtest.h>
+
+#include <stdexcept>
+
+#include "model_shapes.hpp"
+
+namespace pensieve::tools {
+namespace {
+
+using gguf::TensorType;
+
+TEST(ModelShapes, NamedShapesCarryTheirModelsHyperParameters) {
+    const ModelShape l = find_shape("llama3.2-1b", "ignored");
+    EXPECT_EQ(l.arch, "llama");
+    EXPECT_EQ(l.n_embd, 2048u);
+    EXPECT_EQ(l.n_layer, 16u);
+    EXPECT_EQ(l.n_head_kv, 8u);
+    EXPECT_EQ(l.n_vocab, 128256u);
+    EXPECT_TRUE(l.tied_output);
+    const ModelShape g = find_shape("gemma3-1b", "ignored");
+    EXPECT_EQ(g.arch, "gemma3");
+    EXPECT_EQ(g.head_dim, 256u);
+    EXPECT_EQ(g.window, 512u);
+    EXPECT_FALSE(find_shape("qwen2.5-7b", "").tied_output);
+    for (const ModelShape& s : named_shapes()) {
+        EXPECT_EQ(s.n_head % s.n_head_kv, 0u) << s.name;
+        EXPECT_GT(s.n_vocab, 0u) << s.name;
+    }
+}
+
+TEST(ModelShapes, TinyIsTheSmallModelOfTheArchitecture) {
+    EXPECT_EQ(find_shape("tiny", "qwen2").arch, "qwen2");
+    EXPECT_EQ(find_shape("tiny", "gemma3").n_layer, 6u);
+    EXPECT_TRUE(find_shape("tiny", "gemma3").tied_output);
+    EXPECT_FALSE(find_shape("tiny", "llama").tied_output);
+}
+
+TEST(ModelShapes, UnknownNamesAreErrorsThatListTheKnownOnes) {
+    try {
+        (void)find_shape("llama-9000b", "llama");
+        ADD_FAILURE();
+    } catch (const std::invalid_argument& e) {
+        EXPECT_NE(std::string(e.what()).find("qwen2.5-7b"), std::string::npos);
+    }
+    EXPECT_THROW((void)find_mix("q9_k_xl"), std::invalid_argument);
+}
+
+TEST(ModelShapes, Q4KMGivesMoreBitsToAnEighthAtEachEndAndEveryThirdLayerBetween) {
+    const Mix mix = find_mix("q4_k_m");
+    std::vector<uint32_t> six_bit;
+    for (uint32_t layer = 0; layer < 16; ++layer) {
+        const TensorType v = matrix_type(mix, Role::AttnV, layer, 16, false, 2048);
+        EXPECT_EQ(matrix_type(mix, Role::FfnDown, layer, 16, false, 8192), v);
+        EXPECT_EQ(matrix_type(mix, Role::AttnQ, layer, 16, false, 2048), TensorType::Q4_K);
+        EXPECT_EQ(matrix_type(mix, Role::FfnUp, layer, 16, false, 2048), TensorType::Q4_K);
+        if (v == TensorType::Q6_K) six_bit.push_back(layer);
+    }
+    EXPECT_EQ(six_bit, (std::vector<uint32_t>{0, 1, 4, 7, 10, 13, 14, 15}));
+}
+
+TEST(ModelShapes, TheOutputAndATiedEmbeddingTakeTheOutputType) {
+    const Mix k = find_mix("q4_k_m");
+    EXPECT_EQ(matrix_type(k, Role::Output, 0, 16, false, 2048), TensorType::Q6_K);
+    EXPECT_EQ(matrix_type(k, Role::TokenEmbd, 0, 16, true, 2048), TensorType::Q6_K);
+    EXPECT_EQ(matrix_type(k, Role::TokenEmbd, 0, 16, false, 2048), TensorType::Q4_K);
+    const Mix q8 = find_mix("q8_0");
+    EXPECT_EQ(matrix_type(q8, Role::Output, 0, 16, false, 2048), TensorType::Q8_0);
+    EXPECT_EQ(matrix_type(q8, Role::AttnV, 0, 16, false, 2048), TensorType::Q8_0);
+    const Mix f = find_mix("bf16");
+    EXPECT_EQ(matrix_type(f, Role::FfnDown, 0, 16, true, 2048), TensorType::BF16);
+    EXPECT_EQ(matrix_type(f, Role::TokenEmbd, 0, 16, true, 2048), TensorType::BF16);
+}
+
+TEST(ModelShapes, RowsThatAreNotWholeSuperBlocksFallBackToBlockFormats) {
+    // Gemma 3 1B is 1152 wide, Qwen2.5 0.5B 896: 4.5 and 3.5 super-blocks.
+    EXPECT_EQ(matrix_type(find_mix("q4_k_m"), Role::AttnQ, 2, 26, true, 1152), TensorType::Q5_0);
+    EXPECT_EQ(matrix_type(find_mix("q5_k_m"), Role::AttnQ, 2, 26, true, 1152), TensorType::Q5_1);
+    EXPECT_EQ(matrix_type(find_mix("q4_k_m"), Role::TokenEmbd, 0, 26, true, 1152),
+              TensorType::Q8_0);
+    EXPECT_EQ(matrix_type(find_mix("q6_k"), Role::AttnK, 0, 24, true, 896), TensorType::Q8_0);
+    // The down projection's rows are n_ff long: whole super-blocks there.
+    EXPECT_EQ(matrix_type(find_mix("q4_k_m"), Role::FfnDown, 0, 26, true, 6912),
+              TensorType::Q6_K);
+}
+
+}  // namespace
+}  // namespace pensieve::tools

@@ -1,0 +1,232 @@
+// Writes a random-weight model with our GGUF writer, streaming each tensor to
+// disk as it is made, so that a model of a real shape (gigabytes) never sits
+// in memory:
+//   make_random_model --out F [--arch llama|qwen2|qwen3|gemma3] [--shape NAME]
+//                     [--mix q4_k_m|q5_k_m|q6_k|q8_0|f16|bf16|TYPE] [--seed N]
+//                     [--ctx N] [--window N] [--vocab N] [--tokenizer-from GGUF]
+// --shape tiny (the default) is the small model of --arch that the reference
+// tests compare with NumPy; the named shapes (model_shapes.hpp) are real
+// models' hyper-parameters, for benchmarks. --type is another name for --mix.
+// Matrices are quantized by our kernels' quantize_row (their dequantized
+// values are what both our engine and the NumPy reference see). Matrices of
+// a real shape repeat a pool of random rows: speed does not depend on the
+// values, and drawing billions of normal samples would take minutes.
+// --tokenizer-from copies a real model's tokenizer (padded with unused tokens
+// up to the shape's vocabulary, or the shape's vocabulary grown to the
+// tokenizer's), so that other engines (llama.cpp) load the file too.
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "gguf/file.hpp"
+#include "gguf/writer.hpp"
+#include "kernels/traits.hpp"
+#include "model_shapes.hpp"
+#include "registry/model_dir.hpp"
+
+using namespace pensieve;
+using gguf::TensorType;
+using tools::Role;
+
+namespace {
+
+// Matrices up to this many elements are wholly random; larger ones repeat
+// kPoolRows random rows.
+constexpr uint64_t kFullyRandomElems = uint64_t{1} << 22;
+constexpr uint64_t kPoolRows = 64;
+
+uint32_t name_hash(const std::string& s) {
+    uint32_t h = 2166136261u;  // FNV-1a
+    for (unsigned char c : s) h = (h ^ c) * 16777619u;
+    return h;
+}
+
+class Maker {
+  public:
+    Maker(gguf::GgufWriter& w, uint32_t seed, const tools::ModelShape& shape, const tools::Mix& mix)
+        : w_(w), seed_(seed), shape_(shape), mix_(mix) {}
+
+    // A k × n matrix (k the row length) of normal values with deviation sd.
+    void matrix(const std::string& name, Role role, uint32_t layer, uint64_t k, uint64_t n,
+                float sd) {
+        const TensorType type =
+            tools::matrix_type(mix_, role, layer, shape_.n_layer, shape_.tied_output, k);
+        const uint32_t seed = seed_ ^ name_hash(name);
+        w_.add_tensor(name, type, {k, n}, [=](uint8_t* data, size_t) {
+            const kernels::TypeTraits& tr = kernels::traits(type);
+            const size_t row = kernels::row_bytes(tr, static_cast<int64_t>(k));
+            const uint64_t drawn = k * n <= kFullyRandomElems ? n : std::min(n, kPoolRows);
+            std::mt19937 rng(seed);
+            std::normal_distribution<float> d(0.0f, sd);
+            std::vector<float> v(k);
+            for (uint64_t r = 0; r < drawn; ++r) {
+                for (float& x : v) x = d(rng);
+                tr.quantize_row(v.data(), data + r * row, static_cast<int64_t>(k));
+            }
+            for (uint64_t r = drawn; r < n; ++r) {
+                std::memcpy(data + r * row, data + (r * 7 % drawn) * row, row);
+            }
+        });
+    }
+
+    void vector(const std::string& name, uint64_t n, float mean, float sd) {
+        std::vector<float> v(n);
+        std::mt19937 rng(seed_ ^ name_hash(name));
+        std::normal_distribution<float> d(mean, sd);
+        for (float& x : v) x = d(rng);
+        std::vector<uint8_t> bytes(n * 4);
+        std::memcpy(bytes.data(), v.data(), bytes.size());
+        w_.add_tensor(name, TensorType::F32, {n}, std::move(bytes));
+    }
+
+  private:
+    gguf::GgufWriter& w_;
+    uint32_t seed_;
+    const tools::ModelShape& shape_;
+    const tools::Mix& mix_;
+};
+
+// Copies the tokenizer.* keys of `path`, with its per-token arrays padded to
+// n_vocab by unused tokens. Returns the tokenizer's vocabulary size.
+uint32_t copy_tokenizer(const std::string& path, uint32_t n_vocab, gguf::GgufWriter& w) {
+    const gguf::GgufFile src =
+        gguf::GgufFile::open(registry::resolve_model(path, registry::models_dir()));
+    const auto* tokens = src.find("tokenizer.ggml.tokens");
+    const auto* list = tokens ? std::get_if<gguf::Array>(tokens) : nullptr;
+    if (list == nullptr) throw std::runtime_error(path + " has no tokenizer.ggml.tokens");
+    const uint64_t have = list->count;
+    for (const gguf::KeyValue& kv : src.metadata()) {
+        if (kv.key.rfind("tokenizer.", 0) != 0) continue;
+        gguf::Value v = kv.value;
+        auto* a = std::get_if<gguf::Array>(&v);
+        if (a != nullptr && a->count == have && have < n_vocab) {
+            const uint64_t extra = n_vocab - have;
+            if (a->elem_type == gguf::ValueType::String) {
+                for (uint64_t i = 0; i < extra; ++i) {
+                    a->strings.push_back("<|unused_" + std::to_string(have + i) + "|>");
+                }
+            } else {
+                const size_t elem = a->scalars.size() / have;
+                const int32_t unused = 5;  // token type "unused"
+                for (uint64_t i = 0; i < extra; ++i) {
+                    const size_t at = a->scalars.size();
+                    a->scalars.resize(at + elem, 0);
+                    if (kv.key == "tokenizer.ggml.token_type")
+                        std::memcpy(&a->scalars[at], &unused, 4);
+                }
+            }
+            a->count = n_vocab;
+        }
+        w.set(kv.key, std::move(v));
+    }
+    return static_cast<uint32_t>(have);
+}
+
+int usage() {
+    std::fprintf(stderr,
+                 "usage: make_random_model --out F [--arch A] [--shape NAME] [--mix M] "
+                 "[--seed N] [--ctx N] [--window N] [--vocab N] [--tokenizer-from GGUF]\n");
+    return 2;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    std::string arch = "llama", shape_name = "tiny", mix_name = "q8_0", out, tokenizer;
+    uint32_t seed = 1, ctx = 256, window = 0, n_vocab = 0;
+    if (argc % 2 == 0) return usage();
+    try {
+        for (int i = 1; i + 1 < argc; i += 2) {
+            const std::string flag = argv[i], value = argv[i + 1];
+            if (flag == "--arch")
+                arch = value;
+            else if (flag == "--shape")
+                shape_name = value;
+            else if (flag == "--mix" || flag == "--type")
+                mix_name = value;
+            else if (flag == "--out")
+                out = value;
+            else if (flag == "--seed")
+                seed = static_cast<uint32_t>(std::stoul(value));
+            else if (flag == "--ctx")
+                ctx = static_cast<uint32_t>(std::stoul(value));
+            else if (flag == "--window")
+                window = static_cast<uint32_t>(std::stoul(value));
+            else if (flag == "--vocab")
+                n_vocab = static_cast<uint32_t>(std::stoul(value));
+            else if (flag == "--tokenizer-from")
+                tokenizer = value;
+            else
+                return usage();
+        }
+        if (out.empty()) return usage();
+        tools::ModelShape s = tools::find_shape(shape_name, arch);
+        const tools::Mix mix = tools::find_mix(mix_name);
+        if (window != 0) s.window = window;
+        if (n_vocab != 0) s.n_vocab = n_vocab;
+        if (shape_name != "tiny" && ctx == 256) ctx = 4096;
+
+        gguf::GgufWriter w;
+        w.set("general.architecture", s.arch);
+        w.set("general.name", "random " + s.name + " " + mix.name);
+        if (!tokenizer.empty()) {
+            s.n_vocab = std::max(s.n_vocab, copy_tokenizer(tokenizer, s.n_vocab, w));
+        } else {
+            std::vector<std::string> vocab;
+            for (uint32_t t = 0; t < s.n_vocab; ++t) vocab.push_back("t" + std::to_string(t));
+            w.set("tokenizer.ggml.tokens", gguf::make_array(vocab));
+        }
+        const std::string a = s.arch + ".";
+        w.set(a + "context_length", ctx);
+        w.set(a + "embedding_length", s.n_embd);
+        w.set(a + "block_count", s.n_layer);
+        w.set(a + "feed_forward_length", s.n_ff);
+        w.set(a + "attention.head_count", s.n_head);
+        w.set(a + "attention.head_count_kv", s.n_head_kv);
+        w.set(a + "attention.key_length", s.head_dim);
+        w.set(a + "attention.value_length", s.head_dim);
+        w.set(a + "attention.layer_norm_rms_epsilon", 1e-6f);
+        w.set(a + "rope.freq_base", s.rope_base);
+        if (s.arch == "gemma3") w.set(a + "attention.sliding_window", s.window);
+
+        Maker m(w, seed, s, mix);
+        const uint64_t q_dim = s.n_head * s.head_dim, kv_dim = s.n_head_kv * s.head_dim;
+        m.matrix("token_embd.weight", Role::TokenEmbd, 0, s.n_embd, s.n_vocab, 1.0f);
+        m.vector("output_norm.weight", s.n_embd, 1.0f, 0.1f);
+        if (!s.tied_output) m.matrix("output.weight", Role::Output, 0, s.n_embd, s.n_vocab, 0.1f);
+        const float sd = 1.0f / std::sqrt(static_cast<float>(s.n_embd));
+        for (uint32_t il = 0; il < s.n_layer; ++il) {
+            const std::string p = "blk." + std::to_string(il) + ".";
+            m.vector(p + "attn_norm.weight", s.n_embd, 1.0f, 0.1f);
+            m.matrix(p + "attn_q.weight", Role::AttnQ, il, s.n_embd, q_dim, sd);
+            m.matrix(p + "attn_k.weight", Role::AttnK, il, s.n_embd, kv_dim, sd);
+            m.matrix(p + "attn_v.weight", Role::AttnV, il, s.n_embd, kv_dim, sd);
+            m.matrix(p + "attn_output.weight", Role::AttnOutput, il, q_dim, s.n_embd, sd);
+            if (s.arch == "qwen2") {
+                m.vector(p + "attn_q.bias", q_dim, 0.0f, 0.2f);
+                m.vector(p + "attn_k.bias", kv_dim, 0.0f, 0.2f);
+                m.vector(p + "attn_v.bias", kv_dim, 0.0f, 0.2f);
+            }
+            if (s.arch == "qwen3" || s.arch == "gemma3") {
+                m.vector(p + "attn_q_norm.weight", s.head_dim, 1.0f, 0.1f);
+                m.vector(p + "attn_k_norm.weight", s.head_dim, 1.0f, 0.1f);
+            }
+            if (s.arch == "gemma3") {
+                m.vector(p + "post_attention_norm.weight", s.n_embd, 1.0f, 0.1f);
+                m.vector(p + "post_ffw_norm.weight", s.n_embd, 1.0f, 0.1f);
+            }
+            m.vector(p + "ffn_norm.weight", s.n_embd, 1.0f, 0.1f);
+            m.matrix(p + "ffn_gate.weight", Role::FfnGate, il, s.n_embd, s.n_ff, sd);
+            m.matrix(p + "ffn_up.weight", Role::FfnUp, il, s.n_embd, s.n_ff, sd);
+            m.matrix(p + "ffn_down.weight", Role::FfnDown, il, s.n_ff, s.n_embd, sd);
+        }
+        w.write(out);
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "error: %s\n", e.what());
+        return 1;
+    }
+    return 0;
+}

@@ -1,0 +1,50 @@
+// Named model shapes and weight-format mixes for random-weight models: the
+// hyper-parameters of real models (Llama 3.x, Qwen2.5, Gemma 3, Mistral) and
+// the tensor types llama.cpp's quantizer gives each tensor for a mix such as
+// Q4_K_M, so that speed can be measured on files shaped like the ones users
+// run without downloading them.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "gguf/tensor_type.hpp"
+
+namespace pensieve::tools {
+
+struct ModelShape {
+    std::string name;
+    std::string arch;  // llama, qwen2, qwen3, gemma3
+    uint32_t n_embd = 256, n_ff = 512, n_head = 4, n_head_kv = 2, head_dim = 64, n_layer = 2,
+             n_vocab = 512;
+    bool tied_output = false;  // the output projection is token_embd (no output.weight)
+    float rope_base = 10000.0f;
+    uint32_t window = 0;  // gemma3's sliding window
+};
+
+// The named shapes, and the small test shape of an architecture ("tiny").
+const std::vector<ModelShape>& named_shapes();
+// Throws std::invalid_argument naming the known shapes.
+ModelShape find_shape(const std::string& name, const std::string& arch);
+
+// Which tensor a matrix is, for the mix's type choice.
+enum class Role { TokenEmbd, Output, AttnQ, AttnK, AttnV, AttnOutput, FfnGate, FfnUp, FfnDown };
+
+struct Mix {
+    std::string name;
+    gguf::TensorType base = gguf::TensorType::Q8_0;
+    // Q4_K_M / Q5_K_M: attn_v and ffn_down of some layers in Q6_K.
+    bool more_bits_layers = false;
+    gguf::TensorType output = gguf::TensorType::Q8_0;  // output (or tied token_embd)
+};
+
+// q4_k_m, q5_k_m, q6_k, q8_0, f16, bf16, or any one type name (every matrix in it).
+Mix find_mix(const std::string& name);
+
+// The type of a matrix: the mix's rule for its role and layer, then the
+// fallback for a K-quant whose rows are not whole 256-element super-blocks.
+gguf::TensorType matrix_type(const Mix& mix, Role role, uint32_t layer, uint32_t n_layer,
+                             bool tied_output, uint64_t row_length);
+
+}  // namespace pensieve::tools
