@@ -76,9 +76,8 @@ struct GemvRows {
             const size_t pos = static_cast<size_t>(4 * g) * Fmt::bytes;
             const uint8_t* blk = row + pos;
             __m512i lo, hi, sc;
-            prefetch_ahead<2, F == Legacy::Q4_0 ? 1024 : 1536,
-                           F == Legacy::Q4_0 ? _MM_HINT_T1 : _MM_HINT_T0>(row, pos, row_bytes,
-                                                                          skip);
+            prefetch_ahead<2, F == Legacy::Q4_0 ? 1024 : 1536, _MM_HINT_T1>(row, pos, row_bytes,
+                                                                            skip);
             // The quants as the tile unpacking reads them (legacy_blocks.hpp);
             // the scales from the same first words (the compiler merges the
             // repeated loads).

@@ -85,8 +85,8 @@ void gemv_k_rows(const Geometry& geo, int64_t k, const uint8_t* w, size_t w_stri
         for (int r = 0; r < R; ++r) {
             const uint8_t* row = w + static_cast<size_t>(r) * w_stride;
             const uint8_t* b = row + static_cast<size_t>(i) * kBlock;
-            prefetch_ahead<(kBlock + 63) / 64, 1024>(row, static_cast<size_t>(i) * kBlock,
-                                                     row_bytes, skip);
+            prefetch_ahead<(kBlock + 63) / 64, 2048, _MM_HINT_T1>(
+                row, static_cast<size_t>(i) * kBlock, row_bytes, skip);
             uint64_t sc = 0, mn = 0;
             k4_scales_mins(b + 4, sc, mn);
             uint16_t hd = 0, hdmin = 0;

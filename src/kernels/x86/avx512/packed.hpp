@@ -49,14 +49,16 @@ inline uint32_t load_u32(const uint8_t* p) {
 // row the same stream reads next, R rows further on: `skip` = R * row stride
 // - row_bytes. Prefetches never fault, so reaching past the task's last row
 // is harmless. kLines lines per call cover one step's bytes.
-// kAhead per format was measured on the 2-core Xeon (GEMV over 1 GB, 2
+// kAhead per format was measured on a 2-core Xeon (GEMV over 1 GB, 2
 // threads, alternating runs, GB/s): Q4_1 1536 bytes (1024: 20.4, 1536: 21.9),
-// Q4_K 1024 (1536: 18.9, 1024: 20.6), Q4_0 1024 (768: 20.8, 1024: 22.0,
-// 1536: 21.7), Q8_0 1536 (1024 and 1280 no better). kHint: the cache level
-// the lines go to; into L2 (_MM_HINT_T1) only for Q4_0, whose 72-byte
-// groups issue the most prefetches per byte (after the GEMV loop kept its
-// accumulators in registers: Q4_0 21.4 -> 23.0 GB/s; Q4_1, Q5_0, Q8_0
-// 3-6% slower with it).
+// Q4_0 1024 (768: 20.8, 1024: 22.0, 1536: 21.7), Q8_0 1536 (1024 and 1280 no
+// better); Q4_K 2048 on a 2-core Zen 4 (1 thread: 1024: 21.3, 2048: 22.4,
+// 3072: 21.6). kHint: the cache level the lines go to. Every GEMV prefetches
+// into L2 (_MM_HINT_T1): on the Zen 4 (48 GB/s read bandwidth, where the
+// GEMVs stall on memory rather than compute) into L1 left most misses
+// waiting, and L2 measured (1 thread, from memory) Q4_K 13.5 -> 21.5 GB/s,
+// Q4_1 12.3 -> 21, Q8_0 15 -> 22, Q5_0 15 -> 19.5; on the Xeon L2 cost Q4_1,
+// Q5_0 and Q8_0 3-6%, a far smaller loss than the Zen 4's gain.
 template <int kLines, size_t kAhead, decltype(_MM_HINT_T0) kHint = _MM_HINT_T0>
 inline void prefetch_ahead(const uint8_t* row, size_t pos, size_t row_bytes, size_t skip) {
     const size_t at = pos + kAhead;
