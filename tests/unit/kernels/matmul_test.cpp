@@ -121,8 +121,8 @@ TEST(Matmul, SimdMatchesReferenceOnRaggedRowLengths) {
     }
 }
 
-// The fused K-format GEMV (b = 1..3) on rows whose sub-blocks differ in
-// magnitude by up to 2^10, so the 6-bit scales and mins take their full range
+// The fused K-format GEMVs (b = 1..3) on rows whose sub-blocks differ in
+// magnitude by up to 2^10, so the scales (and mins) take their full range
 // (including the top bits packed apart from the low nibble), and activations
 // with outliers, so the int8 quants reach ±127.
 TEST(Matmul, SmallBatchKFormatsMatchReferenceOverFullScaleRange) {
@@ -136,7 +136,7 @@ TEST(Matmul, SmallBatchKFormatsMatchReferenceOverFullScaleRange) {
     }
     std::vector<float> x = normal_floats(static_cast<size_t>(3 * k), 42);
     for (size_t e = 0; e < x.size(); e += 97) x[e] *= 40.0f;
-    for (TensorType type : {TensorType::Q4_K, TensorType::Q5_K}) {
+    for (TensorType type : {TensorType::Q4_K, TensorType::Q5_K, TensorType::Q6_K}) {
         const TypeTraits& rt = ref_traits(type);
         const std::vector<uint8_t> wq = quantize(rt, wf);
         const std::vector<float> wd = dequantize(rt, wq.data(), n * k);

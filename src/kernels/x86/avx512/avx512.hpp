@@ -24,4 +24,8 @@ void gemv_tile(const PackedGemmArgs& args, int64_t r0, int64_t r1, TensorType ty
 // activation rows packed by gemm.cpp (gemv_k.cpp).
 void gemv_k_tile(const PackedGemmArgs& args, int64_t r0, int64_t r1, bool five);
 
+// The Q6_K path for every batch (gemv_q6k.cpp): Q8_K activation rows, weights
+// unpacked from the super-blocks as they are dotted.
+PackedGemm q6_k_entry();
+
 }  // namespace pensieve::kernels::avx512

@@ -395,6 +395,7 @@ void register_gemm(KernelTable& table) {
     packed_row(table, T::Q8_0) = legacy_entry<Legacy::Q8_0>();
     packed_row(table, T::Q4_K) = PackedGemm{act_bytes, work_bytes, pack_act_q8_k, k_tile<false>};
     packed_row(table, T::Q5_K) = PackedGemm{act_bytes, work_bytes, pack_act_q8_k, k_tile<true>};
+    packed_row(table, T::Q6_K) = q6_k_entry();
 }
 
 }  // namespace pensieve::kernels::avx512

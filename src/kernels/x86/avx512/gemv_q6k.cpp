@@ -1,0 +1,183 @@
+// Q6_K matmul on AVX-512 for every batch: activations quantized to Q8_K as
+// the reference's vec_dot_type, weights unpacked straight from the
+// super-blocks into 512-bit registers, R weight rows interleaved (more row
+// streams in flight, prefetched into L2 like the other GEMVs) against up to
+// three activation rows at a time.
+// GCC 12's AVX-512 headers trip -Wuninitialized (see gemm.cpp).
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
+#include <immintrin.h>
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+
+#include "kernels/blocks.hpp"
+#include "kernels/x86/avx512/avx512.hpp"
+#include "kernels/x86/avx512/packed.hpp"
+#include "kernels/traits.hpp"
+
+namespace pensieve::kernels::avx512 {
+namespace {
+
+constexpr int kRows = 4;  // weight rows interleaved per pass
+constexpr int kCols = 3;  // activation rows per pass
+
+// int16 lanes 8j..8j+7 = scale of sub-block `first + j` (j = 0..3), from
+// the 16 scales widened to int16.
+inline __m512i scale_index(int first) {
+    alignas(64) int16_t idx[32];
+    for (int l = 0; l < 32; ++l) idx[l] = static_cast<int16_t>(first + l / 8);
+    return _mm512_load_si512(idx);
+}
+
+// Super-block half h (elements 128h..128h+127) of a Q6_K block: ql bytes
+// 64h..64h+63 hold elements 128h + 0..63 in their low nibbles and 128h +
+// 64..127 in their high ones; qh byte 32h + l holds bits 4-5 of elements
+// 128h + l, +32, +64, +96 in its bit pairs 0-1, 2-3, 4-5, 6-7. Returns the
+// unsigned 6-bit values (q + 32) of elements 128h + 0..63 (lo) and + 64..127 (hi).
+inline void unpack_half(const BlockQ6_K& b, int h, __m512i& lo, __m512i& hi) {
+    const __m512i m4 = _mm512_set1_epi8(0x0F), m30 = _mm512_set1_epi8(0x30);
+    // Per 256-bit half of the register: bits 0-1 (2-3) of qh into bits 4-5
+    // for lo, bits 4-5 (6-7) for hi. 16-bit shifts: the 0x30 mask drops what
+    // crosses from the neighbouring byte.
+    const __m512i up = _mm512_setr_epi64(0x0004000400040004, 0x0004000400040004, 0x0004000400040004,
+                                         0x0004000400040004, 0x0002000200020002, 0x0002000200020002,
+                                         0x0002000200020002, 0x0002000200020002);
+    const __m512i down = _mm512_setr_epi64(0, 0, 0, 0, 0x0002000200020002, 0x0002000200020002,
+                                           0x0002000200020002, 0x0002000200020002);
+    const __m512i ql = load512(b.ql + 64 * h);
+    const __m512i qh =
+        _mm512_broadcast_i64x4(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(b.qh + 32 * h)));
+    lo =
+        _mm512_or_si512(_mm512_and_si512(ql, m4), _mm512_and_si512(_mm512_sllv_epi16(qh, up), m30));
+    hi = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(ql, 4), m4),
+                         _mm512_and_si512(_mm512_srlv_epi16(qh, down), m30));
+}
+
+// R rows x C activation rows (Q8_K) over the whole k.
+template <int R, int C>
+void q6_k_rows(int64_t k, const uint8_t* w, size_t w_stride, const BlockQ8_K* const* act, float* y,
+               int64_t y_stride) {
+    const __m512i sidx[4] = {scale_index(0), scale_index(4), scale_index(8), scale_index(12)};
+    __m512 acc[R][C];
+    __m256 acc_b[R][C];
+    for (int r = 0; r < R; ++r) {
+        for (int c = 0; c < C; ++c) {
+            acc[r][c] = _mm512_setzero_ps();
+            acc_b[r][c] = _mm256_setzero_ps();
+        }
+    }
+    const int64_t nb = k / kQKK;
+    const size_t row_bytes = static_cast<size_t>(nb) * sizeof(BlockQ6_K);
+    const size_t skip = R * w_stride - row_bytes;
+    for (int64_t i = 0; i < nb; ++i) {
+#pragma GCC unroll 4
+        for (int r = 0; r < R; ++r) {
+            const uint8_t* row = w + static_cast<size_t>(r) * w_stride;
+            const auto& b = *reinterpret_cast<const BlockQ6_K*>(row + i * sizeof(BlockQ6_K));
+            prefetch_ahead<4, 2048, _MM_HINT_T1>(row, static_cast<size_t>(i) * sizeof(BlockQ6_K),
+                                                 row_bytes, skip);
+            const __m256i sc16 =
+                _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(b.scales)));
+            const __m512i sc = _mm512_castsi256_si512(sc16);
+            __m512i isum[C];
+            for (int c = 0; c < C; ++c) isum[c] = _mm512_setzero_si512();
+            for (int h = 0; h < 2; ++h) {
+                __m512i lo, hi;
+                unpack_half(b, h, lo, hi);
+                const __m512i s_lo = _mm512_permutexvar_epi16(sidx[2 * h], sc);
+                const __m512i s_hi = _mm512_permutexvar_epi16(sidx[2 * h + 1], sc);
+                for (int c = 0; c < C; ++c) {
+                    const int8_t* a = act[c][i].qs + 128 * h;
+                    isum[c] =
+                        _mm512_dpwssd_epi32(isum[c], _mm512_maddubs_epi16(lo, load512(a)), s_lo);
+                    isum[c] = _mm512_dpwssd_epi32(isum[c],
+                                                  _mm512_maddubs_epi16(hi, load512(a + 64)), s_hi);
+                }
+            }
+            const float d = half(b.d);
+            for (int c = 0; c < C; ++c) {
+                const BlockQ8_K& a = act[c][i];
+                // The +32 of the stored values: 32 * Σ scale * bsum.
+                const __m256i bias = _mm256_madd_epi16(
+                    sc16, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a.bsums)));
+                const float dd = d * a.d;
+                acc[r][c] =
+                    _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum[c]), _mm512_set1_ps(dd), acc[r][c]);
+                acc_b[r][c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(bias), _mm256_set1_ps(32.0f * dd),
+                                              acc_b[r][c]);
+            }
+        }
+    }
+    for (int c = 0; c < C; ++c) {
+        for (int r = 0; r < R; ++r) {
+            const __m256 b8 = acc_b[r][c];
+            __m128 b4 = _mm_add_ps(_mm256_castps256_ps128(b8), _mm256_extractf128_ps(b8, 1));
+            b4 = _mm_add_ps(b4, _mm_movehl_ps(b4, b4));
+            b4 = _mm_add_ss(b4, _mm_movehdup_ps(b4));
+            y[c * y_stride + r] = _mm512_reduce_add_ps(acc[r][c]) - _mm_cvtss_f32(b4);
+        }
+    }
+}
+
+template <int C>
+void q6_k_cols(const PackedGemmArgs& a, const BlockQ8_K* const* act, int64_t r0, int64_t r1,
+               int64_t c0) {
+    const auto* w = static_cast<const uint8_t*>(a.w);
+    float* y = a.y + c0 * a.y_stride;
+    int64_t r = r0;
+    for (; r + kRows <= r1; r += kRows)
+        q6_k_rows<kRows, C>(a.k, w + static_cast<size_t>(r) * a.w_stride, a.w_stride, act, y + r,
+                            a.y_stride);
+    for (; r < r1; ++r)
+        q6_k_rows<1, C>(a.k, w + static_cast<size_t>(r) * a.w_stride, a.w_stride, act, y + r,
+                        a.y_stride);
+}
+
+size_t act_bytes(int64_t k) {
+    return static_cast<size_t>(k / kQKK) * sizeof(BlockQ8_K);
+}
+
+size_t no_work(int64_t) {
+    return 0;
+}
+
+// The active table's Q8_K quantizer: this ISA's, since only its table holds
+// this path.
+void pack_act(const float* x, void* dst, int64_t k) {
+    traits(TensorType::Q8_K).quantize_row(x, dst, k);
+}
+
+void q6_k_tile(const PackedGemmArgs& a, int64_t r0, int64_t r1, void*) {
+    const auto* base = static_cast<const uint8_t*>(a.act);
+    for (int64_t c0 = 0; c0 < a.b; c0 += kCols) {
+        const BlockQ8_K* act[kCols];
+        const int64_t n = std::min<int64_t>(kCols, a.b - c0);
+        for (int64_t c = 0; c < n; ++c) {
+            act[c] = reinterpret_cast<const BlockQ8_K*>(base +
+                                                        static_cast<size_t>(c0 + c) * a.act_stride);
+        }
+        switch (n) {
+            case 1:
+                q6_k_cols<1>(a, act, r0, r1, c0);
+                break;
+            case 2:
+                q6_k_cols<2>(a, act, r0, r1, c0);
+                break;
+            default:
+                q6_k_cols<3>(a, act, r0, r1, c0);
+                break;
+        }
+    }
+}
+
+}  // namespace
+
+PackedGemm q6_k_entry() {
+    return PackedGemm{act_bytes, no_work, pack_act, q6_k_tile};
+}
+
+}  // namespace pensieve::kernels::avx512
