@@ -1,5 +1,6 @@
 // Routes and cross-cutting HTTP concerns. Every response, errors included,
-// carries a request-id header and (for errors) the Anthropic JSON envelope.
+// carries a request-id header and (for errors) the JSON envelope of the
+// path's dialect: OpenAI's on the OpenAI routes, else Anthropic's.
 // Checks run as soon as a request's headers are in, before its body is read:
 // shutdown (503), Host and Origin (403), CORS preflight, API key (401),
 // Content-Type and Content-Encoding (415); the daemon adds the size limits.
@@ -12,6 +13,7 @@
 #include "server/browser_guard.hpp"
 #include "server/log.hpp"
 #include "server/messages_route.hpp"
+#include "server/openai_route.hpp"
 #include "server/responses.hpp"
 
 namespace pensieve::server {
@@ -39,6 +41,12 @@ bool authorized(const Request& req, const std::string& key) {
         ok = constant_time_equal(std::string_view(auth).substr(kBearer.size()), key) || ok;
     }
     return ok;
+}
+
+// The OpenAI routes answer errors in OpenAI's envelope, from the first check.
+ErrorEnvelope envelope_for(const std::string& path) {
+    return path == "/v1/chat/completions" || path == "/v1/completions" ? ErrorEnvelope::OpenAi
+                                                                       : ErrorEnvelope::Anthropic;
 }
 
 // Routes that exist, for telling 405 (wrong method) from 404 (no such path).
@@ -100,6 +108,7 @@ struct HttpServer::Impl : HttpHandler {
     // --- HttpHandler ---
 
     bool on_headers(const Request& req, Response& res) override {
+        res.errors = envelope_for(req.path);
         if (stopping.load()) {
             send_error(res, 503, "api_error", "the server is shutting down");
             return true;
@@ -155,7 +164,9 @@ struct HttpServer::Impl : HttpHandler {
         }
     }
 
-    void on_error(const Request&, Response& res, int status, const std::string& message) override {
+    void on_error(const Request& req, Response& res, int status,
+                  const std::string& message) override {
+        res.errors = envelope_for(req.path);
         send_error(res, status, message);
     }
 
@@ -184,6 +195,10 @@ struct HttpServer::Impl : HttpHandler {
             handle_messages(req, res, ctx);
         } else if (req.method == "POST" && path == "/v1/messages/count_tokens") {
             handle_count_tokens(req, res, serving);
+        } else if (req.method == "POST" && path == "/v1/chat/completions") {
+            handle_chat_completions(req, res, ctx);
+        } else if (req.method == "POST" && path == "/v1/completions") {
+            handle_completions(req, res, ctx);
         } else if (get && path == "/v1/models") {
             send_json(res, 200, api::models_list_json(serving.model));
         } else if (get && path.starts_with("/v1/models/") && path.size() > 11) {
