@@ -286,7 +286,10 @@ void max_tokens(const json& body, const char* key, json& out) {
 }  // namespace
 
 OpenAiRequest parse_chat_completions_request(std::string_view text, const RequestLimits& limits) {
-    const json body = parse_json_body(text, limits);
+    return chat_completions_from_json(parse_json_body(text, limits), limits);
+}
+
+OpenAiRequest chat_completions_from_json(const json& body, const RequestLimits& limits) {
     OpenAiRequest r;
     json a = common_fields(body, r);
     a["max_tokens"] = kMaxTokensCap;  // absent: up to the context (clamped by the server)
@@ -325,7 +328,10 @@ OpenAiRequest parse_chat_completions_request(std::string_view text, const Reques
 }
 
 OpenAiRequest parse_completions_request(std::string_view text, const RequestLimits& limits) {
-    const json body = parse_json_body(text, limits);
+    return completions_from_json(parse_json_body(text, limits), limits);
+}
+
+OpenAiRequest completions_from_json(const json& body, const RequestLimits& limits) {
     OpenAiRequest r;
     json a = common_fields(body, r);
     a["max_tokens"] = kCompletionsDefaultMaxTokens;

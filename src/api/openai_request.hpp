@@ -10,6 +10,7 @@
 // naming the field, never silently ignored.
 #pragma once
 
+#include <nlohmann/json.hpp>
 #include <string_view>
 
 #include "api/limits.hpp"
@@ -28,6 +29,13 @@ OpenAiRequest parse_chat_completions_request(std::string_view body,
 
 // POST /v1/completions: a raw prompt, no chat template.
 OpenAiRequest parse_completions_request(std::string_view body, const RequestLimits& limits = {});
+
+// The same over bodies already parsed within `limits` (the Ollama dialect
+// translates its bodies into these).
+OpenAiRequest chat_completions_from_json(const nlohmann::ordered_json& body,
+                                         const RequestLimits& limits = {});
+OpenAiRequest completions_from_json(const nlohmann::ordered_json& body,
+                                    const RequestLimits& limits = {});
 
 // OpenAI's legacy completions default when max_tokens is absent.
 inline constexpr int64_t kCompletionsDefaultMaxTokens = 16;

@@ -320,7 +320,9 @@ class StreamWriter : public BodyStream {
                     const std::string reason = stop_reason(e.result, blocks_.tool_calls());
                     tracker_.done(e.result, reason);
                     usage_.output_tokens = static_cast<int64_t>(e.result.output.size());
-                    out += dialect_->stream_end({reason, e.result.stop_sequence, usage_});
+                    out +=
+                        dialect_->stream_end({reason, e.result.stop_sequence, usage_,
+                                              e.result.prefill_seconds, e.result.decode_seconds});
                 }
                 return Next::End;
             case JobEvent::Kind::Error:
@@ -424,7 +426,9 @@ void reply_whole(const std::shared_ptr<Job>& job, Response& res, const PeerSocke
                                                      e->result.stop_sequence,
                                                      {input_tokens - e->result.cached_tokens,
                                                       static_cast<int64_t>(e->result.output.size()),
-                                                      e->result.cached_tokens}}));
+                                                      e->result.cached_tokens},
+                                                     e->result.prefill_seconds,
+                                                     e->result.decode_seconds}));
                 return;
         }
     }

@@ -40,7 +40,9 @@ struct RouteContext {
 struct Outcome {
     std::string stop_reason;
     std::optional<std::string> stop_sequence;
-    api::Usage usage;  // input_tokens excludes the cache_read_tokens
+    api::Usage usage;            // input_tokens excludes the cache_read_tokens
+    double prefill_seconds = 0;  // the engine's own time on this request
+    double decode_seconds = 0;
 };
 
 // One API dialect's wire format, made for one request.

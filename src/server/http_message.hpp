@@ -60,7 +60,7 @@ class BodyStream {
 
 // Which API's error body a response's errors get: chosen by the front door
 // from the request's path, before any check can fail.
-enum class ErrorEnvelope { Anthropic, OpenAi };
+enum class ErrorEnvelope { Anthropic, OpenAi, Ollama };
 
 struct Response {
     int status = 0;  // 0: nothing answered (the client left before a reply)

@@ -1,6 +1,7 @@
 // Routes and cross-cutting HTTP concerns. Every response, errors included,
 // carries a request-id header and (for errors) the JSON envelope of the
-// path's dialect: OpenAI's on the OpenAI routes, else Anthropic's.
+// path's dialect: OpenAI's on the OpenAI routes, Ollama's on /api/, else
+// Anthropic's.
 // Checks run as soon as a request's headers are in, before its body is read:
 // shutdown (503), Host and Origin (403), CORS preflight, API key (401),
 // Content-Type and Content-Encoding (415); the daemon adds the size limits.
@@ -13,6 +14,7 @@
 #include "server/browser_guard.hpp"
 #include "server/log.hpp"
 #include "server/messages_route.hpp"
+#include "server/ollama_route.hpp"
 #include "server/openai_route.hpp"
 #include "server/responses.hpp"
 
@@ -43,10 +45,12 @@ bool authorized(const Request& req, const std::string& key) {
     return ok;
 }
 
-// The OpenAI routes answer errors in OpenAI's envelope, from the first check.
+// The OpenAI and Ollama routes answer errors in their own envelope, from
+// the first check.
 ErrorEnvelope envelope_for(const std::string& path) {
-    return path == "/v1/chat/completions" || path == "/v1/completions" ? ErrorEnvelope::OpenAi
-                                                                       : ErrorEnvelope::Anthropic;
+    if (path == "/v1/chat/completions" || path == "/v1/completions") return ErrorEnvelope::OpenAi;
+    if (path.starts_with("/api/")) return ErrorEnvelope::Ollama;
+    return ErrorEnvelope::Anthropic;
 }
 
 // Routes that exist, for telling 405 (wrong method) from 404 (no such path).
@@ -199,6 +203,16 @@ struct HttpServer::Impl : HttpHandler {
             handle_chat_completions(req, res, ctx);
         } else if (req.method == "POST" && path == "/v1/completions") {
             handle_completions(req, res, ctx);
+        } else if (req.method == "POST" && path == "/api/chat") {
+            handle_ollama_chat(req, res, ctx);
+        } else if (req.method == "POST" && path == "/api/generate") {
+            handle_ollama_generate(req, res, ctx);
+        } else if (get && path == "/api/tags") {
+            handle_ollama_tags(res, serving);
+        } else if (req.method == "POST" && path == "/api/show") {
+            handle_ollama_show(req, res, serving);
+        } else if (get && path == "/api/version") {
+            handle_ollama_version(res, serving);
         } else if (get && path == "/v1/models") {
             send_json(res, 200, api::models_list_json(serving.model));
         } else if (get && path.starts_with("/v1/models/") && path.size() > 11) {

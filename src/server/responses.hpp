@@ -5,6 +5,7 @@
 #include <string>
 
 #include "api/error.hpp"
+#include "api/ollama_response.hpp"
 #include "api/openai_response.hpp"
 #include "server/access_log.hpp"
 #include "server/http_message.hpp"
@@ -22,7 +23,7 @@ inline void send_json(Response& res, int status, const nlohmann::json& body) {
 }
 
 // The error envelope of the response's dialect (Anthropic's, with the
-// response's request id, or OpenAI's). Client errors
+// response's request id, OpenAI's, or Ollama's). Client errors
 // are marked not worth retrying (x-should-retry), so SDKs do not resend a
 // request that can only fail again.
 inline void send_error(Response& res, int status, const std::string& type,
@@ -33,6 +34,10 @@ inline void send_error(Response& res, int status, const std::string& type,
     }
     if (res.errors == ErrorEnvelope::OpenAi) {
         send_json(res, status, api::openai_error_body(status, type, message));
+        return;
+    }
+    if (res.errors == ErrorEnvelope::Ollama) {
+        send_json(res, status, api::ollama_error_body(message));
         return;
     }
     send_json(res, status, api::error_body(type, message, res.header("request-id")));

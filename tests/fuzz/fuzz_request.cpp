@@ -1,7 +1,8 @@
 // libFuzzer entry point for the request path: bytes -> JSON ->
 // api::parse_messages_request (and the OpenAI dialect's translation,
-// api::parse_chat_completions_request, into the same normalised request; and
-// parse_completions_request, which has no template) -> tools and tool history into template inputs
+// api::parse_chat_completions_request, and Ollama's /api/chat and
+// /api/generate, into the same normalised request; raw prompts have no
+// template) -> tools and tool history into template inputs
 // (chat::tool_prompt_inputs; SmolLM2's template takes the built-in tool
 // prompt) -> SmolLM2's chat template (the default model's) -> prompt token
 // ids, for Messages, count_tokens and Chat Completions. Any body must give
@@ -27,6 +28,7 @@
 #include "../chatml_fixture.hpp"
 #include "api/error.hpp"
 #include "api/messages_request.hpp"
+#include "api/ollama_request.hpp"
 #include "api/openai_request.hpp"
 #include "chat/error.hpp"
 #include "chat/prompt_tokens.hpp"
@@ -83,7 +85,14 @@ std::vector<int32_t> expected_ids(const Setup& s, const json& messages,
     return s.tokenizer.encode(segments, {});
 }
 
-enum class Dialect { Messages, CountTokens, ChatCompletions, Completions };
+enum class Dialect {
+    Messages,
+    CountTokens,
+    ChatCompletions,
+    Completions,
+    OllamaChat,
+    OllamaGenerate
+};
 
 api::MessagesRequest parse(std::string_view body, Dialect dialect) {
     switch (dialect) {
@@ -95,6 +104,10 @@ api::MessagesRequest parse(std::string_view body, Dialect dialect) {
             return api::parse_chat_completions_request(body).core;
         case Dialect::Completions:
             return api::parse_completions_request(body).core;
+        case Dialect::OllamaChat:
+            return api::parse_ollama_chat_request(body).core;
+        case Dialect::OllamaGenerate:
+            return api::parse_ollama_generate_request(body).core;
     }
     fail("unknown dialect");
 }
@@ -106,6 +119,7 @@ void check(const Setup& s, std::string_view body, Dialect dialect) {
             if (!r.messages.empty()) fail("a raw prompt came with messages");
             return;
         }
+        if (r.messages.empty()) return;  // Ollama's load-only request
         const chat::ToolPromptInputs in = chat::tool_prompt_inputs(r.tools, r.messages, s.tools);
         if (!in.tools.is_null()) fail("SmolLM2's template takes the built-in tool prompt");
         const std::vector<int32_t> ids = s.prompt.build(in.messages, in.tools, r.continuation);
@@ -131,5 +145,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     check(setup, body, Dialect::CountTokens);
     check(setup, body, Dialect::ChatCompletions);
     check(setup, body, Dialect::Completions);
+    check(setup, body, Dialect::OllamaChat);
+    check(setup, body, Dialect::OllamaGenerate);
     return 0;
 }
