@@ -49,7 +49,12 @@ bool authorized(const Request& req, const std::string& key) {
 // the first check.
 ErrorEnvelope envelope_for(const std::string& path) {
     if (path == "/v1/chat/completions" || path == "/v1/completions") return ErrorEnvelope::OpenAi;
-    if (path.starts_with("/api/")) return ErrorEnvelope::Ollama;
+    // Only Ollama's own routes: Claude Code posts to other /api/ paths
+    // (event logging) and reads their 404 in Anthropic's envelope.
+    for (const char* route :
+         {"/api/chat", "/api/generate", "/api/tags", "/api/show", "/api/version"}) {
+        if (path == route) return ErrorEnvelope::Ollama;
+    }
     return ErrorEnvelope::Anthropic;
 }
 
