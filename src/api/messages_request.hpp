@@ -40,8 +40,10 @@ struct MessagesRequest {
     std::optional<float> top_p;
     std::optional<int32_t> top_k;
     std::vector<std::string> stop_sequences;
-    nlohmann::ordered_json tools = nullptr;          // as sent, checked; null when absent or empty
-    std::optional<chat::ToolChoice> tool_choice;     // absent: the server's default
+    nlohmann::ordered_json tools = nullptr;       // as sent, checked; null when absent or empty
+    std::optional<chat::ToolChoice> tool_choice;  // absent: the server's default
+    bool one_tool_call = false;  // at most one call, whatever the tool_choice (OpenAI's
+                                 // parallel_tool_calls: false without a tool_choice)
     nlohmann::ordered_json output_schema = nullptr;  // structured output's JSON Schema, or null
     Thinking thinking;
     std::optional<uint64_t> seed;  // the sampler's seed (OpenAI `seed`); absent: the server's

@@ -308,8 +308,6 @@ OpenAiRequest chat_completions_from_json(const json& body, const RequestLimits& 
     const json* choice = member(body, "tool_choice");
     if (choice != nullptr) {
         a["tool_choice"] = translate_tool_choice(*choice, parallel_calls);
-    } else if (!parallel_calls && tools != nullptr) {
-        a["tool_choice"] = {{"type", "auto"}, {"disable_parallel_tool_use", true}};
     }
     const json* format = member(body, "response_format");
     if (format != nullptr) {
@@ -324,6 +322,7 @@ OpenAiRequest chat_completions_from_json(const json& body, const RequestLimits& 
     const std::optional<uint64_t> seed = r.core.seed;
     r.core = messages_request_from_json(a, Endpoint::Messages, limits);
     r.core.seed = seed;
+    r.core.one_tool_call = !parallel_calls;
     return r;
 }
 

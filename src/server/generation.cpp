@@ -97,7 +97,7 @@ chat::ToolChoice tool_choice(const api::MessagesRequest& r, const GenerationDefa
                 ends_with_user_words(r.messages))) {
         c.kind = chat::ToolChoice::Kind::Any;
     }
-    if (d.max_tool_calls == 1) c.disable_parallel = true;
+    if (d.max_tool_calls == 1 || r.one_tool_call) c.disable_parallel = true;
     return c;
 }
 

@@ -12,6 +12,8 @@ import jsonschema
 import openai
 import pytest
 
+from conftest import Server
+
 WEATHER_PARAMETERS = {
     "type": "object",
     "properties": {
@@ -137,3 +139,19 @@ def test_json_schema_response_format_follows_the_schema(client, stream):
     else:
         text = client.chat.completions.create(**request).choices[0].message.content
     jsonschema.validate(json.loads(text), schema)
+
+
+@pytest.fixture(scope="module")
+def calling_server():
+    s = Server("--tool-choice", "any", "--temperature", "0")
+    yield s
+    s.stop()
+
+
+def test_parallel_tool_calls_false_keeps_the_servers_tool_choice_with_one_call(calling_server):
+    client = openai.OpenAI(base_url=calling_server.url + "/v1", api_key="x", max_retries=0,
+                           timeout=300)
+    r = client.chat.completions.create(model="m", max_tokens=300, messages=ASK,
+                                       tools=[WEATHER, TIME], parallel_tool_calls=False)
+    assert r.choices[0].finish_reason == "tool_calls"  # the server's `any` still applies
+    assert len(r.choices[0].message.tool_calls) == 1

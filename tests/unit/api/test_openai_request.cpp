@@ -132,6 +132,10 @@ TEST(OpenAiRequest, ToolChoiceForms) {
     EXPECT_EQ(named.core.tool_choice->name, "get_weather");
     EXPECT_TRUE(named.core.tool_choice->disable_parallel);
     EXPECT_FALSE(parse(chat({{"tools", tools}})).core.tool_choice);  // the server's default
+    const OpenAiRequest single = parse(chat({{"tools", tools}, {"parallel_tool_calls", false}}));
+    EXPECT_FALSE(single.core.tool_choice);  // still the server's default, with one call
+    EXPECT_TRUE(single.core.one_tool_call);
+    EXPECT_FALSE(parse(chat({{"tools", tools}})).core.one_tool_call);
     EXPECT_NE(error_of(chat({{"tools", tools}, {"tool_choice", "any"}})), "");
     EXPECT_NE(
         error_of(chat({{"tools", tools},
