@@ -443,7 +443,11 @@ Thinking thinking_field(const json& v, int64_t max_tokens, Endpoint endpoint) {
 
 MessagesRequest parse_messages_request(std::string_view body_text, Endpoint endpoint,
                                        const RequestLimits& limits) {
-    const json body = parse_json_body(body_text, limits);
+    return messages_request_from_json(parse_json_body(body_text, limits), endpoint, limits);
+}
+
+MessagesRequest messages_request_from_json(const nlohmann::ordered_json& body, Endpoint endpoint,
+                                           const RequestLimits& limits) {
     if (!body.is_object()) throw invalid_request("request body must be a JSON object");
     MessagesRequest r;
     Walk walk{limits, r.dropped_blocks, 0, {}, {}};

@@ -40,10 +40,16 @@ struct MessagesRequest {
     std::optional<float> top_p;
     std::optional<int32_t> top_k;
     std::vector<std::string> stop_sequences;
-    nlohmann::ordered_json tools = nullptr;          // as sent, checked; null when absent or empty
-    std::optional<chat::ToolChoice> tool_choice;     // absent: the server's default
+    nlohmann::ordered_json tools = nullptr;       // as sent, checked; null when absent or empty
+    std::optional<chat::ToolChoice> tool_choice;  // absent: the server's default
+    bool one_tool_call = false;  // at most one call, whatever the tool_choice (OpenAI's
+                                 // parallel_tool_calls: false without a tool_choice)
     nlohmann::ordered_json output_schema = nullptr;  // structured output's JSON Schema, or null
     Thinking thinking;
+    std::optional<uint64_t> seed;  // the sampler's seed (OpenAI `seed`); absent: the server's
+    // A raw prompt, tokenized as client text without the chat template
+    // (OpenAI's /v1/completions); `messages` is then empty.
+    std::optional<std::string> raw_prompt;
     std::vector<std::string> dropped_blocks;  // distinct block types left out (the first 16)
 };
 
@@ -57,5 +63,10 @@ inline constexpr int64_t kMaxTokensCap = int64_t{1} << 24;
 // bound of `limits` exceeded (the message names the field and the limit).
 MessagesRequest parse_messages_request(std::string_view body, Endpoint endpoint,
                                        const RequestLimits& limits = {});
+
+// The same over a body already parsed (within `limits`); the other dialects
+// translate their requests into this shape and normalise them here.
+MessagesRequest messages_request_from_json(const nlohmann::ordered_json& body, Endpoint endpoint,
+                                           const RequestLimits& limits = {});
 
 }  // namespace pensieve::api

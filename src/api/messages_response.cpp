@@ -139,4 +139,33 @@ std::string error_event(const std::string& type, const std::string& message) {
                      {{"type", "error"}, {"error", {{"type", type}, {"message", message}}}});
 }
 
+namespace {
+
+class AnthropicFraming : public BlockFraming {
+  public:
+    std::string text_start(int index) override { return text_block_start_event(index); }
+    std::string text_delta(int index, const std::string& text) override {
+        return text_delta_event(index, text);
+    }
+    std::string thinking_start(int index) override { return thinking_block_start_event(index); }
+    std::string thinking_delta(int index, const std::string& thinking) override {
+        return thinking_delta_event(index, thinking);
+    }
+    // The signature is opaque; clients render thinking only once one arrives.
+    std::string thinking_end(int index) override { return signature_delta_event(index, ""); }
+    std::string tool_start(int index, const std::string& id, const std::string& name) override {
+        return tool_use_block_start_event(index, id, name);
+    }
+    std::string tool_delta(int index, const std::string& partial_json) override {
+        return input_json_delta_event(index, partial_json);
+    }
+    std::string block_stop(int index) override { return block_stop_event(index); }
+};
+
+}  // namespace
+
+std::shared_ptr<BlockFraming> anthropic_framing() {
+    return std::make_shared<AnthropicFraming>();
+}
+
 }  // namespace pensieve::api

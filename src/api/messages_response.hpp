@@ -4,9 +4,12 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+
+#include "api/reply_blocks.hpp"
 
 namespace pensieve::api {
 
@@ -47,5 +50,8 @@ std::string message_delta_event(const std::string& stop_reason,
                                 const Usage& usage);
 std::string message_stop_event();
 std::string error_event(const std::string& type, const std::string& message);
+
+// The Anthropic SSE events of a reply's blocks (content_block_start/delta/stop).
+std::shared_ptr<BlockFraming> anthropic_framing();
 
 }  // namespace pensieve::api

@@ -22,7 +22,9 @@ size_t partial_marker(std::string_view text, std::string_view marker) {
 
 }  // namespace
 
-ReplyBlocks::ReplyBlocks(Options options) : max_calls_(options.max_calls) {
+ReplyBlocks::ReplyBlocks(Options options)
+    : framing_(options.framing ? std::move(options.framing) : anthropic_framing()),
+      max_calls_(options.max_calls) {
     if (options.starts_in_thinking) {
         stage_ = Stage::Thinking;
     } else if (options.thinking) {
@@ -37,7 +39,7 @@ ReplyBlocks::ReplyBlocks(Options options) : max_calls_(options.max_calls) {
 
 void ReplyBlocks::close(std::string& out) {
     if (open_ == Open::None) return;
-    out += block_stop_event(index());
+    out += framing_->block_stop(index());
     open_ = Open::None;
 }
 
@@ -49,10 +51,10 @@ void ReplyBlocks::text(const std::string& piece, std::string& out) {
         content_.push_back({{"type", "text"}, {"text", ""}});
         open_ = Open::Text;
         ++started_;
-        out += text_block_start_event(index());
+        out += framing_->text_start(index());
     }
     content_.back()["text"].get_ref<std::string&>() += piece;
-    out += text_delta_event(index(), piece);
+    out += framing_->text_delta(index(), piece);
 }
 
 std::string ReplyBlocks::handle(const std::vector<chat::ToolCallEvent>& events,
@@ -78,10 +80,10 @@ std::string ReplyBlocks::handle(const std::vector<chat::ToolCallEvent>& events,
                                     {"input", nlohmann::ordered_json::object()}});
                 open_ = Open::Tool;
                 ++started_;
-                out += tool_use_block_start_event(index(), e.id, e.name);
+                out += framing_->tool_start(index(), e.id, e.name);
                 break;
             case Kind::ArgumentsDelta:
-                if (open_ == Open::Tool) out += input_json_delta_event(index(), e.text);
+                if (open_ == Open::Tool) out += framing_->tool_delta(index(), e.text);
                 break;
             case Kind::CallEnd:
                 if (open_ != Open::Tool) break;
@@ -113,10 +115,10 @@ void ReplyBlocks::thinking_text(const std::string& piece, std::string& out) {
         content_.push_back({{"type", "thinking"}, {"thinking", ""}, {"signature", ""}});
         open_ = Open::Thinking;
         ++started_;
-        out += thinking_block_start_event(index());
+        out += framing_->thinking_start(index());
     }
     content_.back()["thinking"].get_ref<std::string&>() += piece;
-    out += thinking_delta_event(index(), piece);
+    out += framing_->thinking_delta(index(), piece);
 }
 
 void ReplyBlocks::after_thinking(std::string_view piece, std::string& out) {
@@ -166,7 +168,7 @@ std::string ReplyBlocks::feed(std::string_view piece) {
         std::string reasoning = held_.substr(0, end);
         while (!reasoning.empty() && reasoning.back() == '\n') reasoning.pop_back();
         thinking_text(reasoning, out);
-        if (open_ == Open::Thinking) out += signature_delta_event(index(), "");
+        if (open_ == Open::Thinking) out += framing_->thinking_end(index());
         close(out);
         const std::string rest = held_.substr(end + kThinkClose.size());
         held_.clear();
@@ -188,13 +190,13 @@ std::string ReplyBlocks::finish(bool inside_call) {
     } else if (stage_ == Stage::Thinking) {
         thinking_text(held_, out);  // the reply ended inside its reasoning
         held_.clear();
-        if (open_ == Open::Thinking) out += signature_delta_event(index(), "");
+        if (open_ == Open::Thinking) out += framing_->thinking_end(index());
     }
     if (parser_) out += handle(parser_->finish(), inside_call);
     close(out);
     if (started_ == 0) {  // a reply of nothing still has its (empty) text block
         content_.push_back({{"type", "text"}, {"text", ""}});
-        out += text_block_start_event(0) + block_stop_event(0);
+        out += framing_->text_start(0) + framing_->block_stop(0);
     }
     return out;
 }

@@ -5,7 +5,9 @@
 // with an empty signature_delta (the signature is opaque, and clients render
 // thinking only once one arrives). The same object gives the SSE
 // events as the text streams in and the final `content` array, so a streamed
-// reply and a whole one carry the same blocks.
+// reply and a whole one carry the same blocks. The blocks are dialect-neutral;
+// a BlockFraming writes their stream events in one dialect's wire format
+// (Anthropic SSE events by default, OpenAI chunks in openai_response.hpp).
 //
 // A call that breaks after it was announced, when the model broke its JSON
 // (possible only without the grammar), has had its tool_use block started on
@@ -14,6 +16,7 @@
 // is never shown as text (see finish).
 #pragma once
 
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -23,6 +26,23 @@
 #include "chat/tools/tool_call_parser.hpp"
 
 namespace pensieve::api {
+
+// How a stream's block events are written: each dialect supplies one. The
+// index is the block's position in the reply (text, thinking and tool_use
+// blocks counted together).
+class BlockFraming {
+  public:
+    virtual ~BlockFraming() = default;
+    virtual std::string text_start(int index) = 0;
+    virtual std::string text_delta(int index, const std::string& text) = 0;
+    virtual std::string thinking_start(int index) = 0;
+    virtual std::string thinking_delta(int index, const std::string& thinking) = 0;
+    virtual std::string thinking_end(int index) = 0;  // before its block_stop
+    virtual std::string tool_start(int index, const std::string& id, const std::string& name) = 0;
+    // A piece of the call's arguments; the pieces concatenate to its JSON.
+    virtual std::string tool_delta(int index, const std::string& partial_json) = 0;
+    virtual std::string block_stop(int index) = 0;
+};
 
 class ReplyBlocks {
   public:
@@ -35,6 +55,7 @@ class ReplyBlocks {
         // already opened it, so the reply starts inside the reasoning.
         bool thinking = false;
         bool starts_in_thinking = false;
+        std::shared_ptr<BlockFraming> framing;  // null: Anthropic SSE events
     };
     explicit ReplyBlocks(Options options);
 
@@ -66,6 +87,7 @@ class ReplyBlocks {
     enum class Stage { Undecided, Thinking, AfterThinking, Rest };
     Stage stage_ = Stage::Rest;
     std::string held_;  // Undecided / Thinking: bytes that may start a marker
+    std::shared_ptr<BlockFraming> framing_;
     std::optional<chat::ToolCallParser> parser_;
     int max_calls_;
     nlohmann::ordered_json content_ = nlohmann::ordered_json::array();

@@ -58,8 +58,13 @@ class BodyStream {
     virtual Next next(std::string& out) = 0;
 };
 
+// Which API's error body a response's errors get: chosen by the front door
+// from the request's path, before any check can fail.
+enum class ErrorEnvelope { Anthropic, OpenAi, Ollama };
+
 struct Response {
     int status = 0;  // 0: nothing answered (the client left before a reply)
+    ErrorEnvelope errors = ErrorEnvelope::Anthropic;
     HeaderList headers;
     std::string content_type;
     std::string body;

@@ -1,5 +1,7 @@
 // Routes and cross-cutting HTTP concerns. Every response, errors included,
-// carries a request-id header and (for errors) the Anthropic JSON envelope.
+// carries a request-id header and (for errors) the JSON envelope of the
+// path's dialect: OpenAI's on the OpenAI routes, Ollama's on /api/, else
+// Anthropic's.
 // Checks run as soon as a request's headers are in, before its body is read:
 // shutdown (503), Host and Origin (403), CORS preflight, API key (401),
 // Content-Type and Content-Encoding (415); the daemon adds the size limits.
@@ -12,6 +14,8 @@
 #include "server/browser_guard.hpp"
 #include "server/log.hpp"
 #include "server/messages_route.hpp"
+#include "server/ollama_route.hpp"
+#include "server/openai_route.hpp"
 #include "server/responses.hpp"
 
 namespace pensieve::server {
@@ -39,6 +43,19 @@ bool authorized(const Request& req, const std::string& key) {
         ok = constant_time_equal(std::string_view(auth).substr(kBearer.size()), key) || ok;
     }
     return ok;
+}
+
+// The OpenAI and Ollama routes answer errors in their own envelope, from
+// the first check.
+ErrorEnvelope envelope_for(const std::string& path) {
+    if (path == "/v1/chat/completions" || path == "/v1/completions") return ErrorEnvelope::OpenAi;
+    // Only Ollama's own routes: Claude Code posts to other /api/ paths
+    // (event logging) and reads their 404 in Anthropic's envelope.
+    for (const char* route :
+         {"/api/chat", "/api/generate", "/api/tags", "/api/show", "/api/version"}) {
+        if (path == route) return ErrorEnvelope::Ollama;
+    }
+    return ErrorEnvelope::Anthropic;
 }
 
 // Routes that exist, for telling 405 (wrong method) from 404 (no such path).
@@ -100,6 +117,7 @@ struct HttpServer::Impl : HttpHandler {
     // --- HttpHandler ---
 
     bool on_headers(const Request& req, Response& res) override {
+        res.errors = envelope_for(req.path);
         if (stopping.load()) {
             send_error(res, 503, "api_error", "the server is shutting down");
             return true;
@@ -155,7 +173,9 @@ struct HttpServer::Impl : HttpHandler {
         }
     }
 
-    void on_error(const Request&, Response& res, int status, const std::string& message) override {
+    void on_error(const Request& req, Response& res, int status,
+                  const std::string& message) override {
+        res.errors = envelope_for(req.path);
         send_error(res, status, message);
     }
 
@@ -184,6 +204,20 @@ struct HttpServer::Impl : HttpHandler {
             handle_messages(req, res, ctx);
         } else if (req.method == "POST" && path == "/v1/messages/count_tokens") {
             handle_count_tokens(req, res, serving);
+        } else if (req.method == "POST" && path == "/v1/chat/completions") {
+            handle_chat_completions(req, res, ctx);
+        } else if (req.method == "POST" && path == "/v1/completions") {
+            handle_completions(req, res, ctx);
+        } else if (req.method == "POST" && path == "/api/chat") {
+            handle_ollama_chat(req, res, ctx);
+        } else if (req.method == "POST" && path == "/api/generate") {
+            handle_ollama_generate(req, res, ctx);
+        } else if (get && path == "/api/tags") {
+            handle_ollama_tags(res, serving);
+        } else if (req.method == "POST" && path == "/api/show") {
+            handle_ollama_show(req, res, serving);
+        } else if (get && path == "/api/version") {
+            handle_ollama_version(res, serving);
         } else if (get && path == "/v1/models") {
             send_json(res, 200, api::models_list_json(serving.model));
         } else if (get && path.starts_with("/v1/models/") && path.size() > 11) {

@@ -1,6 +1,7 @@
 // The HTTP front door: routes, API-key check, browser-origin protection,
-// request ids, JSON errors on every path, and the streaming (SSE) and
-// non-streaming replies of /v1/messages. It never runs inference: it renders
+// request ids, JSON errors on every path, and the routes of both API
+// dialects (Anthropic Messages, OpenAI Chat Completions and Completions, Ollama) over
+// one generation path (generation.hpp). It never runs inference: it renders
 // and tokenizes the prompt, hands a Job to the EngineWorker and relays the
 // job's events. The connections themselves, and their limits, are
 // http_daemon.hpp's.

@@ -1,22 +1,12 @@
-// POST /v1/messages and POST /v1/messages/count_tokens.
+// POST /v1/messages and POST /v1/messages/count_tokens: the Anthropic
+// dialect over the shared generation path (generation.hpp).
 #pragma once
 
-#include <atomic>
-
+#include "server/generation.hpp"
 #include "server/http_message.hpp"
 #include "server/http_server.hpp"
-#include "server/metrics.hpp"
 
 namespace pensieve::server {
-
-struct RouteContext {
-    const Serving& serving;
-    const ServerConfig& config;
-    ServerMetrics& metrics;
-    // Set once the server is shutting down: a cancelled generation is then
-    // the shutdown's doing, answered 503 (or an SSE error event), not 529.
-    const std::atomic<bool>& stopping;
-};
 
 void handle_messages(const Request& req, Response& res, const RouteContext& ctx);
 

@@ -44,8 +44,7 @@ std::string ServerMetrics::render(const LiveGauges& live) const {
         w.family("pensieve_http_request_duration_seconds", "histogram",
                  "Time from a request's arrival to the last byte of its response");
         for (const auto& [route, h] : duration_) {
-            w.histogram("pensieve_http_request_duration_seconds", {{"route", route}},
-                        h.snapshot());
+            w.histogram("pensieve_http_request_duration_seconds", {{"route", route}}, h.snapshot());
         }
         counter("pensieve_prompt_tokens_total", "Prompt tokens of finished generations",
                 static_cast<double>(prompt_tokens_));
@@ -130,7 +129,9 @@ std::string ServerMetrics::render(const LiveGauges& live) const {
 
 std::string route_label(std::string_view path) {
     for (std::string_view route :
-         {"/v1/messages", "/v1/messages/count_tokens", "/v1/models", "/health", "/metrics"}) {
+         {"/v1/messages", "/v1/messages/count_tokens", "/v1/chat/completions", "/v1/completions",
+          "/v1/models", "/api/chat", "/api/generate", "/api/tags", "/api/show", "/api/version",
+          "/health", "/metrics"}) {
         if (path == route) return std::string(route);
     }
     if (path.starts_with("/v1/models/")) return "/v1/models/{id}";

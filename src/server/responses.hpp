@@ -5,6 +5,8 @@
 #include <string>
 
 #include "api/error.hpp"
+#include "api/ollama_response.hpp"
+#include "api/openai_response.hpp"
 #include "server/access_log.hpp"
 #include "server/http_message.hpp"
 
@@ -20,7 +22,8 @@ inline void send_json(Response& res, int status, const nlohmann::json& body) {
     send_json<nlohmann::json>(res, status, body);
 }
 
-// The Anthropic error envelope, with the response's request id. Client errors
+// The error envelope of the response's dialect (Anthropic's, with the
+// response's request id, OpenAI's, or Ollama's). Client errors
 // are marked not worth retrying (x-should-retry), so SDKs do not resend a
 // request that can only fail again.
 inline void send_error(Response& res, int status, const std::string& type,
@@ -28,6 +31,14 @@ inline void send_error(Response& res, int status, const std::string& type,
     current_request().error_type = type;  // for the access log
     if (status < 500 && status != 429 && status != 408 && status != 409) {
         res.set_header("x-should-retry", "false");
+    }
+    if (res.errors == ErrorEnvelope::OpenAi) {
+        send_json(res, status, api::openai_error_body(status, type, message));
+        return;
+    }
+    if (res.errors == ErrorEnvelope::Ollama) {
+        send_json(res, status, api::ollama_error_body(message));
+        return;
     }
     send_json(res, status, api::error_body(type, message, res.header("request-id")));
 }

@@ -1,8 +1,11 @@
 // libFuzzer entry point for the request path: bytes -> JSON ->
-// api::parse_messages_request -> tools and tool history into template inputs
+// api::parse_messages_request (and the OpenAI dialect's translation,
+// api::parse_chat_completions_request, and Ollama's /api/chat and
+// /api/generate, into the same normalised request; raw prompts have no
+// template) -> tools and tool history into template inputs
 // (chat::tool_prompt_inputs; SmolLM2's template takes the built-in tool
 // prompt) -> SmolLM2's chat template (the default model's) -> prompt token
-// ids, for both Messages and count_tokens. Any body must give
+// ids, for Messages, count_tokens and Chat Completions. Any body must give
 // tokens, a 400 ApiError or a template error — never crash, hang, or grow
 // without bound.
 //
@@ -25,6 +28,8 @@
 #include "../chatml_fixture.hpp"
 #include "api/error.hpp"
 #include "api/messages_request.hpp"
+#include "api/ollama_request.hpp"
+#include "api/openai_request.hpp"
 #include "chat/error.hpp"
 #include "chat/prompt_tokens.hpp"
 #include "chat/tools/tool_prompt.hpp"
@@ -80,9 +85,41 @@ std::vector<int32_t> expected_ids(const Setup& s, const json& messages,
     return s.tokenizer.encode(segments, {});
 }
 
-void check(const Setup& s, std::string_view body, api::Endpoint endpoint) {
+enum class Dialect {
+    Messages,
+    CountTokens,
+    ChatCompletions,
+    Completions,
+    OllamaChat,
+    OllamaGenerate
+};
+
+api::MessagesRequest parse(std::string_view body, Dialect dialect) {
+    switch (dialect) {
+        case Dialect::Messages:
+            return api::parse_messages_request(body, api::Endpoint::Messages);
+        case Dialect::CountTokens:
+            return api::parse_messages_request(body, api::Endpoint::CountTokens);
+        case Dialect::ChatCompletions:
+            return api::parse_chat_completions_request(body).core;
+        case Dialect::Completions:
+            return api::parse_completions_request(body).core;
+        case Dialect::OllamaChat:
+            return api::parse_ollama_chat_request(body).core;
+        case Dialect::OllamaGenerate:
+            return api::parse_ollama_generate_request(body).core;
+    }
+    fail("unknown dialect");
+}
+
+void check(const Setup& s, std::string_view body, Dialect dialect) {
     try {
-        const api::MessagesRequest r = api::parse_messages_request(body, endpoint);
+        const api::MessagesRequest r = parse(body, dialect);
+        if (r.raw_prompt) {  // no template: the prompt is client text alone
+            if (!r.messages.empty()) fail("a raw prompt came with messages");
+            return;
+        }
+        if (r.messages.empty()) return;  // Ollama's load-only request
         const chat::ToolPromptInputs in = chat::tool_prompt_inputs(r.tools, r.messages, s.tools);
         if (!in.tools.is_null()) fail("SmolLM2's template takes the built-in tool prompt");
         const std::vector<int32_t> ids = s.prompt.build(in.messages, in.tools, r.continuation);
@@ -104,7 +141,11 @@ void check(const Setup& s, std::string_view body, api::Endpoint endpoint) {
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     static const Setup setup;
     const std::string_view body(reinterpret_cast<const char*>(data), size);
-    check(setup, body, api::Endpoint::Messages);
-    check(setup, body, api::Endpoint::CountTokens);
+    check(setup, body, Dialect::Messages);
+    check(setup, body, Dialect::CountTokens);
+    check(setup, body, Dialect::ChatCompletions);
+    check(setup, body, Dialect::Completions);
+    check(setup, body, Dialect::OllamaChat);
+    check(setup, body, Dialect::OllamaGenerate);
     return 0;
 }

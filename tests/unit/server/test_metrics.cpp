@@ -19,6 +19,10 @@ TEST(Metrics, RouteLabelsAreRoutePatterns) {
     EXPECT_EQ(route_label("/v1/messages/count_tokens"), "/v1/messages/count_tokens");
     EXPECT_EQ(route_label("/v1/models/any-model-id"), "/v1/models/{id}");
     EXPECT_EQ(route_label("/metrics"), "/metrics");
+    EXPECT_EQ(route_label("/v1/chat/completions"), "/v1/chat/completions");
+    EXPECT_EQ(route_label("/v1/completions"), "/v1/completions");
+    EXPECT_EQ(route_label("/api/chat"), "/api/chat");
+    EXPECT_EQ(route_label("/api/chatX"), "other");
     EXPECT_EQ(route_label("/v1/messagesX"), "other");
     EXPECT_EQ(route_label("/../etc/passwd"), "other");
 }

@@ -1,0 +1,33 @@
+// Ollama request bodies (POST /api/chat and /api/generate) translated into
+// the normalised request every route generates from. Ollama's chat body is
+// OpenAI's in all but a few places (tool call arguments are objects and
+// calls carry no ids, sampling sits under `options`, `format` is "json" or a
+// schema, replies stream by default), so it is rewritten into a Chat
+// Completions body here and then goes through the OpenAI translation and the
+// shared validation, within the same bounds (api/limits.hpp). Tool messages
+// answer the assistant's calls in order when they name none. What the server
+// cannot honour (images, a custom template, context) is a 400.
+#pragma once
+
+#include <string_view>
+
+#include "api/limits.hpp"
+#include "api/messages_request.hpp"
+
+namespace pensieve::api {
+
+struct OllamaRequest {
+    MessagesRequest core;
+    // No messages (chat) or an empty prompt (generate): Ollama's way to load
+    // a model; answered at once with done_reason "load".
+    bool load_only = false;
+};
+
+OllamaRequest parse_ollama_chat_request(std::string_view body, const RequestLimits& limits = {});
+
+// /api/generate: the prompt (and system) through the chat template as one
+// user turn, or, with `raw`, the prompt as it is.
+OllamaRequest parse_ollama_generate_request(std::string_view body,
+                                            const RequestLimits& limits = {});
+
+}  // namespace pensieve::api
