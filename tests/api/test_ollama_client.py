@@ -78,6 +78,15 @@ def test_errors_are_response_errors_with_ollamas_message(client):
     assert caught.value.status_code == 400 and "num_ctx" in caught.value.error
 
 
+def test_an_api_key_goes_as_a_bearer_header(keyed_server):
+    keyed = ollama.Client(host=keyed_server.url, timeout=60,
+                          headers={"Authorization": "Bearer secret-key"})
+    assert len(keyed.list().models) == 1
+    with pytest.raises(ollama.ResponseError) as caught:
+        ollama.Client(host=keyed_server.url, timeout=60).list()
+    assert caught.value.status_code == 401
+
+
 class Person(pydantic.BaseModel):
     name: str = pydantic.Field(max_length=30)
     age: int = pydantic.Field(ge=0, le=120)
