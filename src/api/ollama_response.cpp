@@ -192,7 +192,7 @@ json ollama_ps_json(const OllamaModelFacts& f) {
                                      {"details", details(f)},
                                      {"expires_at", "9999-12-31T23:59:59Z"},
                                      {"size_vram", 0},
-                                     {"context_length", f.context}}})}};
+                                     {"context_length", f.model.context}}})}};
 }
 
 json ollama_show_json(const OllamaModelFacts& f, bool tools) {
@@ -203,8 +203,11 @@ json ollama_show_json(const OllamaModelFacts& f, bool tools) {
         info["general.architecture"] = f.architecture;
         info[f.architecture + ".context_length"] = f.model.context;
     }
+    // `parameters` is the Modelfile's PARAMETER lines, one "name value" a
+    // line: clients (Continue) take num_ctx from it and send it back as
+    // options.num_ctx, so it must be the server's context.
     return {{"modelfile", ""},
-            {"parameters", ""},
+            {"parameters", "num_ctx " + std::to_string(f.model.context)},
             {"template", ""},
             {"details", details(f)},
             {"model_info", std::move(info)},

@@ -54,12 +54,12 @@ struct OllamaModelFacts {
     ServedModel model;
     int64_t file_bytes = 0;
     std::string architecture;  // the GGUF's general.architecture
-    int64_t context = 0;       // the server's context, in tokens
 };
 nlohmann::ordered_json ollama_tags_json(const OllamaModelFacts& facts);
 // /api/ps: the one model, always loaded (it never expires) and on the CPU
 // (size_vram 0).
 nlohmann::ordered_json ollama_ps_json(const OllamaModelFacts& facts);
+// /api/show: `parameters` holds "num_ctx <the server's context>".
 nlohmann::ordered_json ollama_show_json(const OllamaModelFacts& facts, bool tools);
 
 }  // namespace pensieve::api

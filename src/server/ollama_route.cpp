@@ -66,8 +66,7 @@ void run(const Request& req, Response& res, const RouteContext& ctx, const api::
 }
 
 api::OllamaModelFacts facts(const Serving& serving) {
-    return {serving.model, serving.info.model_bytes, serving.prompt.model_template().architecture,
-            serving.n_ctx};
+    return {serving.model, serving.info.model_bytes, serving.prompt.model_template().architecture};
 }
 
 }  // namespace

@@ -160,6 +160,10 @@ def test_ps_lists_the_loaded_model(http):
     ps = http.get("/api/ps").json()
     assert len(ps["models"]) == 1
     running = ps["models"][0]
+    # /api/show gives the same context as a Modelfile parameter, where
+    # Continue reads the num_ctx it then sends.
+    shown = http.post("/api/show", json={"model": listed["name"]}).json()
+    assert shown["parameters"] == f"num_ctx {running['context_length']}"
     assert running["name"] == running["model"] == listed["name"]
     assert running["size"] == listed["size"] > 0 and running["size_vram"] == 0
     assert running["details"] == listed["details"]

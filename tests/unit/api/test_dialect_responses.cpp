@@ -126,7 +126,7 @@ TEST(OllamaResponse, PsListsTheLoadedModelOnTheCpu) {
     facts.model.id = "smol";
     facts.file_bytes = 1234;
     facts.architecture = "llama";
-    facts.context = 4096;
+    facts.model.context = 4096;
     const json ps = ollama_ps_json(facts);
     ASSERT_EQ(ps["models"].size(), 1u);
     const json& m = ps["models"][0];
@@ -138,6 +138,10 @@ TEST(OllamaResponse, PsListsTheLoadedModelOnTheCpu) {
     EXPECT_EQ(m["details"]["family"], "llama");
     EXPECT_EQ(m["details"], ollama_tags_json(facts)["models"][0]["details"]);
     EXPECT_EQ(m["expires_at"], "9999-12-31T23:59:59Z");
+    // /api/show tells the same context where clients read num_ctx.
+    const json shown = ollama_show_json(facts, true);
+    EXPECT_EQ(shown["parameters"], "num_ctx 4096");
+    EXPECT_EQ(shown["model_info"]["llama.context_length"], 4096);
 }
 
 }  // namespace
