@@ -33,8 +33,22 @@ void copy(const json& from, const char* key, json& to, const char* as = nullptr)
     if (v != nullptr) to[as != nullptr ? as : key] = *v;
 }
 
-// `options`: the sampling fields the server uses; the rest (num_ctx,
-// repeat_penalty, ...) are the server's own settings and are ignored.
+// `options.num_ctx`, a positive integer (0 when absent).
+int64_t num_ctx_option(const json& body) {
+    const json* options = member(body, "options");
+    if (options == nullptr || !options->is_object()) return 0;
+    const json* n = member(*options, "num_ctx");
+    if (n == nullptr) return 0;
+    if (!n->is_number_integer() || n->get<int64_t>() <= 0) {
+        const FieldPath at("options");
+        wrong_type(at / "num_ctx", "a positive integer");
+    }
+    return n->get<int64_t>();
+}
+
+// `options`: the sampling fields the server uses; num_ctx is checked by
+// the route (num_ctx_option); the rest (repeat_penalty, num_thread, ...)
+// are the server's own settings and are ignored.
 void translate_options(const json& body, json& out, MessagesRequest& core_extras) {
     const json* options = member(body, "options");
     if (options == nullptr) return;
@@ -187,6 +201,7 @@ OllamaRequest parse_ollama_chat_request(std::string_view text, const RequestLimi
     copy(body, "tools", o);
     const json* messages = member(body, "messages");
     OllamaRequest r;
+    r.num_ctx = num_ctx_option(body);
     if (messages == nullptr || (messages->is_array() && messages->empty())) {
         if (!o.contains("model")) throw invalid_request("model: Field required");
         r.core.model = o["model"].is_string() ? o["model"].get<std::string>() : "";
@@ -215,6 +230,7 @@ OllamaRequest parse_ollama_generate_request(std::string_view text, const Request
     if (prompt != nullptr && !prompt->is_string()) wrong_type(FieldPath("prompt"), "a string");
     const std::string text_prompt = prompt == nullptr ? "" : prompt->get<std::string>();
     OllamaRequest r;
+    r.num_ctx = num_ctx_option(body);
     if (text_prompt.empty()) {
         if (!o.contains("model")) throw invalid_request("model: Field required");
         r.core.model = o["model"].is_string() ? o["model"].get<std::string>() : "";

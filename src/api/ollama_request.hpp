@@ -7,8 +7,11 @@
 // shared validation, within the same bounds (api/limits.hpp). Tool messages
 // answer the assistant's calls in order when they name none. What the server
 // cannot honour (images, a custom template, context) is a 400.
+// `options.num_ctx` is kept for the route to check against the server's
+// context (fixed at startup): this layer does not know it.
 #pragma once
 
+#include <cstdint>
 #include <string_view>
 
 #include "api/limits.hpp"
@@ -21,6 +24,8 @@ struct OllamaRequest {
     // No messages (chat) or an empty prompt (generate): Ollama's way to load
     // a model; answered at once with done_reason "load".
     bool load_only = false;
+    // options.num_ctx when given (0: not given); always positive.
+    int64_t num_ctx = 0;
 };
 
 OllamaRequest parse_ollama_chat_request(std::string_view body, const RequestLimits& limits = {});

@@ -182,6 +182,19 @@ json ollama_tags_json(const OllamaModelFacts& f) {
                                      {"details", details(f)}}})}};
 }
 
+json ollama_ps_json(const OllamaModelFacts& f) {
+    // Ollama writes the time a model unloads; this one stays until the
+    // server stops, so the latest time RFC 3339 can write.
+    return {{"models", json::array({{{"name", f.model.id},
+                                     {"model", f.model.id},
+                                     {"size", f.file_bytes},
+                                     {"digest", ""},
+                                     {"details", details(f)},
+                                     {"expires_at", "9999-12-31T23:59:59Z"},
+                                     {"size_vram", 0},
+                                     {"context_length", f.model.context}}})}};
+}
+
 json ollama_show_json(const OllamaModelFacts& f, bool tools) {
     json capabilities = json::array({"completion"});
     if (tools) capabilities.push_back("tools");
@@ -190,8 +203,11 @@ json ollama_show_json(const OllamaModelFacts& f, bool tools) {
         info["general.architecture"] = f.architecture;
         info[f.architecture + ".context_length"] = f.model.context;
     }
+    // `parameters` is the Modelfile's PARAMETER lines, one "name value" a
+    // line: clients (Continue) take num_ctx from it and send it back as
+    // options.num_ctx, so it must be the server's context.
     return {{"modelfile", ""},
-            {"parameters", ""},
+            {"parameters", "num_ctx " + std::to_string(f.model.context)},
             {"template", ""},
             {"details", details(f)},
             {"model_info", std::move(info)},

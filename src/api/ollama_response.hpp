@@ -1,7 +1,7 @@
 // Responses in Ollama's shape: /api/chat and /api/generate replies, whole or
 // as NDJSON lines (one JSON object a line, the last with done: true and the
 // counts and durations), tool calls as whole calls with object arguments,
-// the model listing of /api/tags and /api/show, and the {"error": "..."}
+// the model listings of /api/tags, /api/ps and /api/show, and the {"error": "..."}
 // envelope. Built from the same reply blocks as the other dialects.
 #pragma once
 
@@ -56,6 +56,10 @@ struct OllamaModelFacts {
     std::string architecture;  // the GGUF's general.architecture
 };
 nlohmann::ordered_json ollama_tags_json(const OllamaModelFacts& facts);
+// /api/ps: the one model, always loaded (it never expires) and on the CPU
+// (size_vram 0).
+nlohmann::ordered_json ollama_ps_json(const OllamaModelFacts& facts);
+// /api/show: `parameters` holds "num_ctx <the server's context>".
 nlohmann::ordered_json ollama_show_json(const OllamaModelFacts& facts, bool tools);
 
 }  // namespace pensieve::api

@@ -52,7 +52,7 @@ ErrorEnvelope envelope_for(const std::string& path) {
     // Only Ollama's own routes: Claude Code posts to other /api/ paths
     // (event logging) and reads their 404 in Anthropic's envelope.
     for (const char* route :
-         {"/api/chat", "/api/generate", "/api/tags", "/api/show", "/api/version"}) {
+         {"/api/chat", "/api/generate", "/api/tags", "/api/ps", "/api/show", "/api/version"}) {
         if (path == route) return ErrorEnvelope::Ollama;
     }
     return ErrorEnvelope::Anthropic;
@@ -214,6 +214,8 @@ struct HttpServer::Impl : HttpHandler {
             handle_ollama_generate(req, res, ctx);
         } else if (get && path == "/api/tags") {
             handle_ollama_tags(res, serving);
+        } else if (get && path == "/api/ps") {
+            handle_ollama_ps(res, serving);
         } else if (req.method == "POST" && path == "/api/show") {
             handle_ollama_show(req, res, serving);
         } else if (get && path == "/api/version") {

@@ -130,8 +130,8 @@ std::string ServerMetrics::render(const LiveGauges& live) const {
 std::string route_label(std::string_view path) {
     for (std::string_view route :
          {"/v1/messages", "/v1/messages/count_tokens", "/v1/chat/completions", "/v1/completions",
-          "/v1/models", "/api/chat", "/api/generate", "/api/tags", "/api/show", "/api/version",
-          "/health", "/metrics"}) {
+          "/v1/models", "/api/chat", "/api/generate", "/api/tags", "/api/ps", "/api/show",
+          "/api/version", "/health", "/metrics"}) {
         if (path == route) return std::string(route);
     }
     if (path.starts_with("/v1/models/")) return "/v1/models/{id}";

@@ -41,6 +41,16 @@ class OllamaDialect : public Dialect {
 
 void run(const Request& req, Response& res, const RouteContext& ctx, const api::OllamaRequest& r,
          api::OllamaReply::Kind kind) {
+    // Ollama would size a context of num_ctx tokens (clamped to the
+    // model's trained length); this server's context is fixed at startup,
+    // so a client asking for more than it is told so rather than having
+    // its long prompts refused later.
+    if (r.num_ctx > ctx.serving.n_ctx) {
+        throw api::invalid_request("options.num_ctx: " + std::to_string(r.num_ctx) +
+                                   " tokens exceeds this server's context of " +
+                                   std::to_string(ctx.serving.n_ctx) +
+                                   " (set with pensieve serve --ctx)");
+    }
     const api::OllamaReply reply{kind, r.core.model};
     if (r.load_only) {  // the model is always loaded
         current_request().model = r.core.model;
@@ -72,6 +82,10 @@ void handle_ollama_generate(const Request& req, Response& res, const RouteContex
 
 void handle_ollama_tags(Response& res, const Serving& serving) {
     send_json(res, 200, api::ollama_tags_json(facts(serving)));
+}
+
+void handle_ollama_ps(Response& res, const Serving& serving) {
+    send_json(res, 200, api::ollama_ps_json(facts(serving)));
 }
 
 void handle_ollama_show(const Request& req, Response& res, const Serving& serving) {

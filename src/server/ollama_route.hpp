@@ -1,6 +1,7 @@
 // Ollama's API: POST /api/chat and /api/generate over the shared generation
 // path (generation.hpp), streamed as NDJSON unless `stream` is false; GET
-// /api/tags, POST /api/show and GET /api/version describe the server.
+// /api/tags, GET /api/ps, POST /api/show and GET /api/version describe the
+// server.
 #pragma once
 
 #include "server/generation.hpp"
@@ -11,6 +12,7 @@ namespace pensieve::server {
 void handle_ollama_chat(const Request& req, Response& res, const RouteContext& ctx);
 void handle_ollama_generate(const Request& req, Response& res, const RouteContext& ctx);
 void handle_ollama_tags(Response& res, const Serving& serving);
+void handle_ollama_ps(Response& res, const Serving& serving);
 void handle_ollama_show(const Request& req, Response& res, const Serving& serving);
 void handle_ollama_version(Response& res, const Serving& serving);
 

@@ -1,7 +1,7 @@
-"""Ollama's API (/api/chat, /api/generate, /api/tags, /api/show,
+"""Ollama's API (/api/chat, /api/generate, /api/tags, /api/ps, /api/show,
 /api/version) against the real server, over raw HTTP as Ollama's clients
 speak it: NDJSON streams by default, whole replies with `stream: false`,
-options (num_predict, temperature, stop, seed), format, tool calls with
+options (num_predict, temperature, stop, seed, num_ctx), format, tool calls with
 object arguments (forced by the server's --tool-choice any, as SmolLM2-135M
 rarely calls on its own) and their round trip, Ollama's {"error": "..."}
 envelope, and one core: a greedy reply is the same text as /v1/messages."""
@@ -155,10 +155,41 @@ def test_tags_show_and_version(http):
     assert http.get("/api/version").json()["version"]
 
 
+def test_ps_lists_the_loaded_model(http):
+    listed = http.get("/api/tags").json()["models"][0]
+    ps = http.get("/api/ps").json()
+    assert len(ps["models"]) == 1
+    running = ps["models"][0]
+    # /api/show gives the same context as a Modelfile parameter, where
+    # Continue reads the num_ctx it then sends.
+    shown = http.post("/api/show", json={"model": listed["name"]}).json()
+    assert shown["parameters"] == f"num_ctx {running['context_length']}"
+    assert running["name"] == running["model"] == listed["name"]
+    assert running["size"] == listed["size"] > 0 and running["size_vram"] == 0
+    assert running["details"] == listed["details"]
+    assert running["expires_at"] > "2100" and running["context_length"] > 0
+    ollama_error(http.post("/api/ps", json={}), 405)
+
+
+def test_num_ctx_up_to_the_servers_context_is_accepted_beyond_it_is_400(http):
+    context = http.get("/api/ps").json()["models"][0]["context_length"]
+    for path, body in (("/api/chat", {"messages": USER}), ("/api/generate", {"prompt": "Hi"})):
+        for n in (64, context):
+            r = http.post(path, json={"model": "m", "stream": False, **body,
+                                      "options": {"num_predict": 2, "num_ctx": n}})
+            assert r.status_code == 200, r.text
+        message = ollama_error(http.post(path, json={
+            "model": "m", "stream": False, **body,
+            "options": {"num_predict": 2, "num_ctx": context + 1}}), 400)
+        assert "num_ctx" in message and str(context) in message
+
+
 @pytest.mark.parametrize("body", [
     {"messages": [{"role": "user", "content": "x", "images": ["AAAA"]}]},
     {"messages": [{"role": "bot", "content": "x"}]},
     {"messages": USER, "options": {"num_predict": 0}},
+    {"messages": USER, "options": {"num_ctx": 0}},
+    {"messages": USER, "options": {"num_ctx": "big"}},
     {"messages": USER, "format": "yaml"},
     {"messages": [{"role": "tool", "content": "x"}]},
 ])

@@ -121,5 +121,28 @@ TEST(OllamaResponse, FinalObjectCarriesCountsAndDurations) {
     EXPECT_TRUE(stamp.ends_with("Z"));
 }
 
+TEST(OllamaResponse, PsListsTheLoadedModelOnTheCpu) {
+    OllamaModelFacts facts;
+    facts.model.id = "smol";
+    facts.file_bytes = 1234;
+    facts.architecture = "llama";
+    facts.model.context = 4096;
+    const json ps = ollama_ps_json(facts);
+    ASSERT_EQ(ps["models"].size(), 1u);
+    const json& m = ps["models"][0];
+    EXPECT_EQ(m["name"], "smol");
+    EXPECT_EQ(m["model"], "smol");
+    EXPECT_EQ(m["size"], 1234);
+    EXPECT_EQ(m["size_vram"], 0);
+    EXPECT_EQ(m["context_length"], 4096);
+    EXPECT_EQ(m["details"]["family"], "llama");
+    EXPECT_EQ(m["details"], ollama_tags_json(facts)["models"][0]["details"]);
+    EXPECT_EQ(m["expires_at"], "9999-12-31T23:59:59Z");
+    // /api/show tells the same context where clients read num_ctx.
+    const json shown = ollama_show_json(facts, true);
+    EXPECT_EQ(shown["parameters"], "num_ctx 4096");
+    EXPECT_EQ(shown["model_info"]["llama.context_length"], 4096);
+}
+
 }  // namespace
 }  // namespace pensieve::api

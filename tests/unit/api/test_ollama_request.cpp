@@ -52,6 +52,7 @@ TEST(OllamaRequest, ChatStreamsByDefaultAndTakesOptions) {
     EXPECT_EQ(r.core.seed, 3u);
     EXPECT_EQ(r.core.max_tokens, 9);
     EXPECT_EQ(r.core.stop_sequences, std::vector<std::string>{"x"});
+    EXPECT_EQ(r.num_ctx, 99999);  // the route checks it against the server's context
     const OllamaRequest unbounded =
         chat({{"model", "m"},
               {"stream", false},
@@ -59,6 +60,25 @@ TEST(OllamaRequest, ChatStreamsByDefaultAndTakesOptions) {
               {"options", {{"num_predict", -1}}}});
     EXPECT_FALSE(unbounded.core.stream);
     EXPECT_EQ(unbounded.core.max_tokens, kMaxTokensCap);
+    EXPECT_EQ(unbounded.num_ctx, 0);
+}
+
+TEST(OllamaRequest, NumCtxIsAPositiveIntegerOnBothRoutes) {
+    const json hi = json::array({{{"role", "user"}, {"content", "Hi"}}});
+    EXPECT_EQ(parse_ollama_generate_request(
+                  json{{"model", "m"}, {"prompt", "x"}, {"options", {{"num_ctx", 512}}}}.dump())
+                  .num_ctx,
+              512);
+    EXPECT_EQ(
+        chat({{"model", "m"}, {"messages", json::array()}, {"options", {{"num_ctx", 8}}}}).num_ctx,
+        8);  // a load request carries it too
+    for (const json& bad : {json(0), json(-4), json(1.5), json("2048")}) {
+        EXPECT_TRUE(rejected({{"model", "m"}, {"messages", hi}, {"options", {{"num_ctx", bad}}}}))
+            << bad;
+        EXPECT_TRUE(
+            rejected({{"model", "m"}, {"prompt", "x"}, {"options", {{"num_ctx", bad}}}}, true))
+            << bad;
+    }
 }
 
 TEST(OllamaRequest, ToolCallsWithoutIdsAreAnsweredInOrder) {
