@@ -9,6 +9,7 @@
 #include "api/error.hpp"
 #include "api/field_path.hpp"
 #include "api/json_body.hpp"
+#include "api/json_fields.hpp"
 
 namespace pensieve::api {
 
@@ -18,19 +19,6 @@ using json = nlohmann::ordered_json;
 
 // Distinct dropped block types kept for the log; more add nothing useful.
 constexpr std::size_t kMaxDroppedTypes = 16;
-
-std::string type_name(const json& v) {
-    if (v.is_string()) return "a string";
-    if (v.is_boolean()) return "a boolean";
-    if (v.is_number()) return "a number";
-    if (v.is_array()) return "an array";
-    if (v.is_object()) return "an object";
-    return "null";
-}
-
-[[noreturn]] void wrong_type(const FieldPath& at, const std::string& expected, const json& v) {
-    throw invalid_request(at.str() + ": expected " + expected + ", got " + type_name(v));
-}
 
 // "<path>: more than 16 stop sequences (the limit)"
 [[noreturn]] void over_limit(const FieldPath& at, const char* relation, std::size_t limit,

@@ -7,6 +7,7 @@
 #include "api/error.hpp"
 #include "api/field_path.hpp"
 #include "api/json_body.hpp"
+#include "api/json_fields.hpp"
 #include "api/openai_request.hpp"
 
 namespace pensieve::api {
@@ -16,8 +17,7 @@ namespace {
 using json = nlohmann::ordered_json;
 
 const json* member(const json& object, const char* key) {
-    const auto it = object.find(key);
-    return it == object.end() || it->is_null() ? nullptr : &*it;
+    return set_member(object, key);
 }
 
 [[noreturn]] void wrong_type(const FieldPath& at, const std::string& expected) {

@@ -6,6 +6,7 @@
 #include "api/error.hpp"
 #include "api/field_path.hpp"
 #include "api/json_body.hpp"
+#include "api/json_fields.hpp"
 
 namespace pensieve::api {
 
@@ -14,21 +15,7 @@ namespace {
 using json = nlohmann::ordered_json;
 
 const json* member(const json& object, const char* key) {
-    const auto it = object.find(key);
-    return it == object.end() || it->is_null() ? nullptr : &*it;
-}
-
-std::string type_name(const json& v) {
-    if (v.is_string()) return "a string";
-    if (v.is_boolean()) return "a boolean";
-    if (v.is_number()) return "a number";
-    if (v.is_array()) return "an array";
-    if (v.is_object()) return "an object";
-    return "null";
-}
-
-[[noreturn]] void wrong_type(const FieldPath& at, const std::string& expected, const json& v) {
-    throw invalid_request(at.str() + ": expected " + expected + ", got " + type_name(v));
+    return set_member(object, key);
 }
 
 [[noreturn]] void unsupported(const FieldPath& at, const std::string& what) {
