@@ -10,6 +10,8 @@
 import OpenAI from "openai";
 import Ajv2020 from "ajv/dist/2020.js";
 
+import { WEATHER_DESCRIPTION, WEATHER_NAME, WEATHER_SCHEMA } from "./weather_tool.mjs";
+
 const [baseURL, keyedURL] = process.argv.slice(2);
 const client = new OpenAI({ baseURL: baseURL + "/v1", apiKey: "local", maxRetries: 0, timeout: 300_000 });
 const fail = (why) => {
@@ -50,19 +52,10 @@ if (chunks < 3) fail("the stream came in one piece");
 if (!usage || usage.completion_tokens !== whole.usage.completion_tokens) fail("no usage chunk, or a different count");
 
 // --- a forced tool call, its arguments streamed ---
-const WEATHER_PARAMETERS = {
-  type: "object",
-  properties: {
-    city: { type: "string", maxLength: 40 },
-    unit: { type: "string", enum: ["celsius", "fahrenheit"] },
-    days: { type: "integer", minimum: 1, maximum: 7 },
-  },
-  required: ["city", "unit", "days"],
-  additionalProperties: false,
-};
+const WEATHER_PARAMETERS = WEATHER_SCHEMA;
 const WEATHER = {
   type: "function",
-  function: { name: "get_weather", description: "Get the weather forecast for a city.", parameters: WEATHER_PARAMETERS },
+  function: { name: WEATHER_NAME, description: WEATHER_DESCRIPTION, parameters: WEATHER_PARAMETERS },
 };
 const ASK = [{ role: "user", content: "What will the weather be like in Paris this week?" }];
 const forced = { model: "m", temperature: 0, max_tokens: 200, messages: ASK, tools: [WEATHER], parallel_tool_calls: false,

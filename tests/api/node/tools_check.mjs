@@ -7,6 +7,8 @@ import { isDeepStrictEqual } from "node:util";
 import Anthropic from "@anthropic-ai/sdk";
 import Ajv2020 from "ajv/dist/2020.js";
 
+import { WEATHER_DESCRIPTION, WEATHER_NAME, WEATHER_SCHEMA } from "./weather_tool.mjs";
+
 const baseURL = process.argv[2];
 const client = new Anthropic({ baseURL, apiKey: "local", maxRetries: 0, timeout: 300_000 });
 const fail = (why) => {
@@ -14,20 +16,7 @@ const fail = (why) => {
   process.exit(1);
 };
 
-const WEATHER = {
-  name: "get_weather",
-  description: "Get the weather forecast for a city.",
-  input_schema: {
-    type: "object",
-    properties: {
-      city: { type: "string", maxLength: 40 },
-      unit: { type: "string", enum: ["celsius", "fahrenheit"] },
-      days: { type: "integer", minimum: 1, maximum: 7 },
-    },
-    required: ["city", "unit", "days"],
-    additionalProperties: false,
-  },
-};
+const WEATHER = { name: WEATHER_NAME, description: WEATHER_DESCRIPTION, input_schema: WEATHER_SCHEMA };
 const ORDER = {
   name: "place_order",
   description: "Order groceries from the shop.",
