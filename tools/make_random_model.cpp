@@ -4,6 +4,8 @@
 //   make_random_model --out F [--arch llama|qwen2|qwen3|gemma3] [--shape NAME]
 //                     [--mix q4_k_m|q5_k_m|q6_k|q8_0|f16|bf16|TYPE] [--seed N]
 //                     [--ctx N] [--window N] [--vocab N] [--tokenizer-from GGUF]
+// --ctx is the trained context written into the file (default 256 for the
+// test shape, 4096 for the named ones).
 // --shape tiny (the default) is the small model of --arch that the reference
 // tests compare with NumPy; the named shapes (model_shapes.hpp) are real
 // models' hyper-parameters, for benchmarks. --type is another name for --mix.
@@ -136,7 +138,7 @@ int usage() {
 
 int main(int argc, char** argv) {
     std::string arch = "llama", shape_name = "tiny", mix_name = "q8_0", out, tokenizer;
-    uint32_t seed = 1, ctx = 256, window = 0, n_vocab = 0;
+    uint32_t seed = 1, ctx = 0, window = 0, n_vocab = 0;  // 0: the shape's default
     if (argc % 2 == 0) return usage();
     try {
         for (int i = 1; i + 1 < argc; i += 2) {
@@ -167,7 +169,8 @@ int main(int argc, char** argv) {
         const tools::Mix mix = tools::find_mix(mix_name);
         if (window != 0) s.window = window;
         if (n_vocab != 0) s.n_vocab = n_vocab;
-        if (shape_name != "tiny" && ctx == 256) ctx = 4096;
+        // Trained context: small for the test shape, enough for benchmarks otherwise.
+        if (ctx == 0) ctx = shape_name == "tiny" ? 256 : 4096;
 
         gguf::GgufWriter w;
         w.set("general.architecture", s.arch);
