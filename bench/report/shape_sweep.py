@@ -44,8 +44,7 @@ def model_file(build, shape, mix):
 def decode_bytes(path):
     """Weight bytes one decode step reads, and the file's type mix."""
     r = gguf.GGUFReader(path)
-    tensors = {t.name: t for t in r.tensors}
-    tied = "output.weight" not in tensors
+    tied = not any(t.name == "output.weight" for t in r.tensors)
     total, types = 0, {}
     for t in r.tensors:
         types[t.tensor_type.name] = types.get(t.tensor_type.name, 0) + int(t.n_bytes)

@@ -16,10 +16,6 @@ namespace {
 
 using json = nlohmann::ordered_json;
 
-const json* member(const json& object, const char* key) {
-    return set_member(object, key);
-}
-
 [[noreturn]] void wrong_type(const FieldPath& at, const std::string& expected) {
     throw invalid_request(at.str() + ": expected " + expected);
 }
@@ -29,15 +25,15 @@ const json* member(const json& object, const char* key) {
 }
 
 void copy(const json& from, const char* key, json& to, const char* as = nullptr) {
-    const json* v = member(from, key);
+    const json* v = set_member(from, key);
     if (v != nullptr) to[as != nullptr ? as : key] = *v;
 }
 
 // `options.num_ctx`, a positive integer (0 when absent).
 int64_t num_ctx_option(const json& body) {
-    const json* options = member(body, "options");
+    const json* options = set_member(body, "options");
     if (options == nullptr || !options->is_object()) return 0;
-    const json* n = member(*options, "num_ctx");
+    const json* n = set_member(*options, "num_ctx");
     if (n == nullptr) return 0;
     if (!n->is_number_integer() || n->get<int64_t>() <= 0) {
         const FieldPath at("options");
@@ -50,7 +46,7 @@ int64_t num_ctx_option(const json& body) {
 // the route (num_ctx_option); the rest (repeat_penalty, num_thread, ...)
 // are the server's own settings and are ignored.
 void translate_options(const json& body, json& out, MessagesRequest& core_extras) {
-    const json* options = member(body, "options");
+    const json* options = set_member(body, "options");
     if (options == nullptr) return;
     const FieldPath at("options");
     if (!options->is_object()) wrong_type(at, "an object");
@@ -58,14 +54,14 @@ void translate_options(const json& body, json& out, MessagesRequest& core_extras
     copy(*options, "top_p", out);
     copy(*options, "seed", out);
     copy(*options, "stop", out);
-    const json* top_k = member(*options, "top_k");
+    const json* top_k = set_member(*options, "top_k");
     if (top_k != nullptr) {
         if (!top_k->is_number_integer() || top_k->get<int64_t>() < 0) {
             wrong_type(at / "top_k", "a non-negative integer");
         }
         core_extras.top_k = static_cast<int32_t>(std::min<int64_t>(top_k->get<int64_t>(), 1 << 30));
     }
-    const json* predict = member(*options, "num_predict");
+    const json* predict = set_member(*options, "num_predict");
     if (predict != nullptr) {
         if (!predict->is_number_integer()) wrong_type(at / "num_predict", "an integer");
         const int64_t n = predict->get<int64_t>();
@@ -79,7 +75,7 @@ void translate_options(const json& body, json& out, MessagesRequest& core_extras
 
 // `format`: "json" (a JSON object) or a JSON Schema.
 void translate_format(const json& body, json& out) {
-    const json* format = member(body, "format");
+    const json* format = set_member(body, "format");
     if (format == nullptr || *format == "") return;
     const FieldPath at("format");
     json schema;
@@ -100,7 +96,7 @@ json common_fields(const json& body) {
     if (!body.is_object()) throw invalid_request("request body must be a JSON object");
     json out = json::object();
     copy(body, "model", out);
-    const json* stream = member(body, "stream");
+    const json* stream = set_member(body, "stream");
     if (stream != nullptr && !stream->is_boolean()) wrong_type(FieldPath("stream"), "a boolean");
     out["stream"] = stream == nullptr || stream->get<bool>();
     translate_format(body, out);
@@ -108,7 +104,7 @@ json common_fields(const json& body) {
 }
 
 Thinking think_field(const json& body) {
-    const json* think = member(body, "think");
+    const json* think = set_member(body, "think");
     Thinking t;
     if (think == nullptr) return t;
     if (!think->is_boolean()) {
@@ -121,7 +117,7 @@ Thinking think_field(const json& body) {
 // A message's role when it is a string ("" otherwise: the OpenAI
 // translation names the wrong type).
 std::string role_of(const json& m) {
-    const json* role = member(m, "role");
+    const json* role = set_member(m, "role");
     return role != nullptr && role->is_string() ? role->get<std::string>() : "";
 }
 
@@ -136,7 +132,7 @@ json translate_messages(const json& messages) {
         const FieldPath where = at / i;
         const json& m = messages[i];
         if (!m.is_object()) wrong_type(where, "an object");
-        const json* images = member(m, "images");
+        const json* images = set_member(m, "images");
         if (images != nullptr && !(images->is_array() && images->empty())) {
             unsupported(where / "images", "images");
         }
@@ -144,7 +140,7 @@ json translate_messages(const json& messages) {
         copy(m, "role", o);
         copy(m, "content", o);
         if (!o.contains("content") && role_of(m) != "assistant") o["content"] = "";
-        const json* calls = member(m, "tool_calls");
+        const json* calls = set_member(m, "tool_calls");
         if (calls != nullptr) {
             const FieldPath calls_at = where / "tool_calls";
             if (!calls->is_array()) wrong_type(calls_at, "an array");
@@ -153,17 +149,17 @@ json translate_messages(const json& messages) {
                 const FieldPath call_at = calls_at / j;
                 const json& call = (*calls)[j];
                 if (!call.is_object()) wrong_type(call_at, "an object");
-                const json* function = member(call, "function");
+                const json* function = set_member(call, "function");
                 if (function == nullptr || !function->is_object()) {
                     wrong_type(call_at / "function", "an object");
                 }
-                const json* id = member(call, "id");
+                const json* id = set_member(call, "id");
                 std::string call_id = id != nullptr && id->is_string()
                                           ? id->get<std::string>()
                                           : "call_" + std::to_string(i) + "_" + std::to_string(j);
                 json fn = json::object();
                 copy(*function, "name", fn);
-                const json* arguments = member(*function, "arguments");
+                const json* arguments = set_member(*function, "arguments");
                 fn["arguments"] =
                     arguments == nullptr ? "{}"
                     : arguments->is_string()
@@ -176,7 +172,7 @@ json translate_messages(const json& messages) {
             o["tool_calls"] = std::move(translated);
         }
         if (role_of(m) == "tool") {
-            const json* id = member(m, "tool_call_id");
+            const json* id = set_member(m, "tool_call_id");
             if (id != nullptr) {
                 o["tool_call_id"] = *id;
             } else if (!pending.empty()) {
@@ -199,7 +195,7 @@ OllamaRequest parse_ollama_chat_request(std::string_view text, const RequestLimi
     MessagesRequest extras;
     translate_options(body, o, extras);
     copy(body, "tools", o);
-    const json* messages = member(body, "messages");
+    const json* messages = set_member(body, "messages");
     OllamaRequest r;
     r.num_ctx = num_ctx_option(body);
     if (messages == nullptr || (messages->is_array() && messages->empty())) {
@@ -222,11 +218,11 @@ OllamaRequest parse_ollama_generate_request(std::string_view text, const Request
     MessagesRequest extras;
     translate_options(body, o, extras);
     for (const char* field : {"images", "context", "template", "suffix"}) {
-        const json* v = member(body, field);
+        const json* v = set_member(body, field);
         const bool empty = v == nullptr || (v->is_array() && v->empty()) || *v == "";
         if (!empty) unsupported(FieldPath(field), field);
     }
-    const json* prompt = member(body, "prompt");
+    const json* prompt = set_member(body, "prompt");
     if (prompt != nullptr && !prompt->is_string()) wrong_type(FieldPath("prompt"), "a string");
     const std::string text_prompt = prompt == nullptr ? "" : prompt->get<std::string>();
     OllamaRequest r;
@@ -238,7 +234,7 @@ OllamaRequest parse_ollama_generate_request(std::string_view text, const Request
         r.load_only = true;
         return r;
     }
-    const json* raw = member(body, "raw");
+    const json* raw = set_member(body, "raw");
     if (raw != nullptr && !raw->is_boolean()) wrong_type(FieldPath("raw"), "a boolean");
     if (raw != nullptr && raw->get<bool>()) {
         if (o.contains("response_format")) unsupported(FieldPath("format"), "format with raw");
@@ -247,7 +243,7 @@ OllamaRequest parse_ollama_generate_request(std::string_view text, const Request
         r.core = completions_from_json(o, limits).core;
     } else {
         json messages = json::array();
-        const json* system = member(body, "system");
+        const json* system = set_member(body, "system");
         if (system != nullptr) {
             if (!system->is_string()) wrong_type(FieldPath("system"), "a string");
             messages.push_back({{"role", "system"}, {"content", *system}});

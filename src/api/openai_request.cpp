@@ -14,23 +14,19 @@ namespace {
 
 using json = nlohmann::ordered_json;
 
-const json* member(const json& object, const char* key) {
-    return set_member(object, key);
-}
-
 [[noreturn]] void unsupported(const FieldPath& at, const std::string& what) {
     throw invalid_request(at.str() + ": " + what + " is not supported by this server");
 }
 
 const std::string& string_member(const json& object, const char* key, const FieldPath& at) {
-    const json* v = member(object, key);
+    const json* v = set_member(object, key);
     if (v == nullptr) throw invalid_request((at / key).str() + ": Field required");
     if (!v->is_string()) wrong_type(at / key, "a string", *v);
     return v->get_ref<const std::string&>();
 }
 
 bool boolean_member(const json& object, const char* key, const FieldPath& at) {
-    const json* v = member(object, key);
+    const json* v = set_member(object, key);
     if (v == nullptr) return false;
     if (!v->is_boolean()) wrong_type(at, "a boolean", *v);
     return v->get<bool>();
@@ -38,7 +34,7 @@ bool boolean_member(const json& object, const char* key, const FieldPath& at) {
 
 // Copies a top-level field unchanged, for the shared validation to check.
 void copy(const json& from, const char* key, json& to, const char* as = nullptr) {
-    const json* v = member(from, key);
+    const json* v = set_member(from, key);
     if (v != nullptr) to[as != nullptr ? as : key] = *v;
 }
 
@@ -66,9 +62,9 @@ std::string content_text(const json& content, const FieldPath& at, bool assistan
 
 // An assistant message: its text, then its tool_calls as tool_use blocks.
 json assistant_content(const json& m, const FieldPath& at, const RequestLimits& limits) {
-    const json* content = member(m, "content");
+    const json* content = set_member(m, "content");
     std::string text = content == nullptr ? "" : content_text(*content, at / "content", true);
-    const json* calls = member(m, "tool_calls");
+    const json* calls = set_member(m, "tool_calls");
     if (calls == nullptr) return text;
     const FieldPath calls_at = at / "tool_calls";
     if (!calls->is_array()) wrong_type(calls_at, "an array", *calls);
@@ -78,11 +74,11 @@ json assistant_content(const json& m, const FieldPath& at, const RequestLimits& 
         const FieldPath where = calls_at / i;
         const json& call = (*calls)[i];
         if (!call.is_object()) wrong_type(where, "a tool call object", call);
-        const json* type = member(call, "type");
+        const json* type = set_member(call, "type");
         if (type != nullptr && *type != "function") {
             throw invalid_request((where / "type").str() + ": must be \"function\"");
         }
-        const json* function = member(call, "function");
+        const json* function = set_member(call, "function");
         const FieldPath fn = where / "function";
         if (function == nullptr) throw invalid_request(fn.str() + ": Field required");
         if (!function->is_object()) wrong_type(fn, "an object", *function);
@@ -109,7 +105,7 @@ json assistant_content(const json& m, const FieldPath& at, const RequestLimits& 
 // consecutive turns of one role and folds system turns into the system).
 json translate_messages(const json& body, const RequestLimits& limits) {
     const FieldPath at("messages");
-    const json* msgs = member(body, "messages");
+    const json* msgs = set_member(body, "messages");
     if (msgs == nullptr) throw invalid_request("messages: Field required");
     if (!msgs->is_array()) wrong_type(at, "an array", *msgs);
     json turns = json::array();
@@ -118,7 +114,7 @@ json translate_messages(const json& body, const RequestLimits& limits) {
         const json& m = (*msgs)[i];
         if (!m.is_object()) wrong_type(where, "an object", m);
         const std::string& role = string_member(m, "role", where);
-        const json* content = member(m, "content");
+        const json* content = set_member(m, "content");
         if (role == "assistant") {
             turns.push_back(
                 {{"role", "assistant"}, {"content", assistant_content(m, where, limits)}});
@@ -155,17 +151,17 @@ json translate_tools(const json& tools) {
         const FieldPath where = at / i;
         const json& tool = tools[i];
         if (!tool.is_object()) wrong_type(where, "a tool object", tool);
-        const json* type = member(tool, "type");
+        const json* type = set_member(tool, "type");
         if (type == nullptr || *type != "function") {
             throw invalid_request((where / "type").str() + ": must be \"function\"");
         }
         const FieldPath fn = where / "function";
-        const json* function = member(tool, "function");
+        const json* function = set_member(tool, "function");
         if (function == nullptr) throw invalid_request(fn.str() + ": Field required");
         if (!function->is_object()) wrong_type(fn, "an object", *function);
         json t = {{"name", string_member(*function, "name", fn)}};
         copy(*function, "description", t);
-        const json* parameters = member(*function, "parameters");
+        const json* parameters = set_member(*function, "parameters");
         t["input_schema"] = parameters != nullptr
                                 ? *parameters
                                 : json{{"type", "object"}, {"properties", json::object()}};
@@ -189,12 +185,12 @@ json translate_tool_choice(const json& choice, bool parallel) {
                                   ": must be \"auto\", \"none\", \"required\" or a function");
         }
     } else if (choice.is_object()) {
-        const json* type = member(choice, "type");
+        const json* type = set_member(choice, "type");
         if (type == nullptr || *type != "function") {
             throw invalid_request((at / "type").str() + ": must be \"function\"");
         }
         const FieldPath fn = at / "function";
-        const json* function = member(choice, "function");
+        const json* function = set_member(choice, "function");
         if (function == nullptr) throw invalid_request(fn.str() + ": Field required");
         if (!function->is_object()) wrong_type(fn, "an object", *function);
         out = {{"type", "tool"}, {"name", string_member(*function, "name", fn)}};
@@ -220,11 +216,11 @@ json translate_response_format(const json& format) {
                               ": must be \"text\", \"json_object\" or \"json_schema\"");
     }
     const FieldPath js = at / "json_schema";
-    const json* spec = member(format, "json_schema");
+    const json* spec = set_member(format, "json_schema");
     if (spec == nullptr) throw invalid_request(js.str() + ": Field required");
     if (!spec->is_object()) wrong_type(js, "an object", *spec);
     string_member(*spec, "name", js);
-    const json* schema = member(*spec, "schema");
+    const json* schema = set_member(*spec, "schema");
     return {{"type", "json_schema"}, {"schema", schema != nullptr ? *schema : json::object()}};
 }
 
@@ -236,25 +232,25 @@ json common_fields(const json& body, OpenAiRequest& r) {
     copy(body, "model", out);
     copy(body, "temperature", out);
     copy(body, "top_p", out);
-    const json* n = member(body, "n");
+    const json* n = set_member(body, "n");
     if (n != nullptr && !(n->is_number_integer() && n->get<int64_t>() == 1)) {
         throw invalid_request("n: only 1 choice per request is supported by this server");
     }
-    const json* logprobs = member(body, "logprobs");
+    const json* logprobs = set_member(body, "logprobs");
     if (logprobs != nullptr && *logprobs != false) unsupported(FieldPath("logprobs"), "logprobs");
-    if (member(body, "top_logprobs") != nullptr) {
+    if (set_member(body, "top_logprobs") != nullptr) {
         unsupported(FieldPath("top_logprobs"), "top_logprobs");
     }
-    const json* stop = member(body, "stop");
+    const json* stop = set_member(body, "stop");
     if (stop != nullptr) out["stop_sequences"] = stop->is_string() ? json::array({*stop}) : *stop;
-    const json* seed = member(body, "seed");
+    const json* seed = set_member(body, "seed");
     if (seed != nullptr) {
         if (!seed->is_number_integer()) wrong_type(FieldPath("seed"), "an integer", *seed);
         r.core.seed = seed->is_number_unsigned() ? seed->get<uint64_t>()
                                                  : static_cast<uint64_t>(seed->get<int64_t>());
     }
     copy(body, "stream", out);
-    const json* options = member(body, "stream_options");
+    const json* options = set_member(body, "stream_options");
     if (options != nullptr) {
         const FieldPath at("stream_options");
         if (!options->is_object()) wrong_type(at, "an object", *options);
@@ -264,7 +260,7 @@ json common_fields(const json& body, OpenAiRequest& r) {
 }
 
 void max_tokens(const json& body, const char* key, json& out) {
-    const json* v = member(body, key);
+    const json* v = set_member(body, key);
     if (v == nullptr) return;
     if (!v->is_number_integer()) wrong_type(FieldPath(key), "an integer", *v);
     out["max_tokens"] = *v;
@@ -282,9 +278,9 @@ OpenAiRequest chat_completions_from_json(const json& body, const RequestLimits& 
     a["max_tokens"] = kMaxTokensCap;  // absent: up to the context (clamped by the server)
     max_tokens(body, "max_tokens", a);
     max_tokens(body, "max_completion_tokens", a);
-    const json* tools = member(body, "tools");
+    const json* tools = set_member(body, "tools");
     if (tools != nullptr) a["tools"] = translate_tools(*tools);
-    const json* parallel = member(body, "parallel_tool_calls");
+    const json* parallel = set_member(body, "parallel_tool_calls");
     bool parallel_calls = true;
     if (parallel != nullptr) {
         if (!parallel->is_boolean()) {
@@ -292,16 +288,16 @@ OpenAiRequest chat_completions_from_json(const json& body, const RequestLimits& 
         }
         parallel_calls = parallel->get<bool>();
     }
-    const json* choice = member(body, "tool_choice");
+    const json* choice = set_member(body, "tool_choice");
     if (choice != nullptr) {
         a["tool_choice"] = translate_tool_choice(*choice, parallel_calls);
     }
-    const json* format = member(body, "response_format");
+    const json* format = set_member(body, "response_format");
     if (format != nullptr) {
         json output = translate_response_format(*format);
         if (!output.is_null()) a["output_format"] = std::move(output);
     }
-    const json* functions = member(body, "functions");
+    const json* functions = set_member(body, "functions");
     if (functions != nullptr) {
         unsupported(FieldPath("functions"), "the deprecated functions field (send tools)");
     }
@@ -325,10 +321,10 @@ OpenAiRequest completions_from_json(const json& body, const RequestLimits& limit
     if (boolean_member(body, "echo", FieldPath("echo"))) {
         unsupported(FieldPath("echo"), "echo");
     }
-    const json* best_of = member(body, "best_of");
+    const json* best_of = set_member(body, "best_of");
     if (best_of != nullptr && *best_of != 1) unsupported(FieldPath("best_of"), "best_of > 1");
-    if (member(body, "suffix") != nullptr) unsupported(FieldPath("suffix"), "suffix");
-    const json* prompt = member(body, "prompt");
+    if (set_member(body, "suffix") != nullptr) unsupported(FieldPath("suffix"), "suffix");
+    const json* prompt = set_member(body, "prompt");
     const FieldPath at("prompt");
     if (prompt == nullptr) throw invalid_request("prompt: Field required");
     std::string raw;

@@ -1,5 +1,5 @@
 // Public ops: thin wrappers over the active kernel table, plus the ops that
-// only have a scalar form (layer norm, RoPE, GELU).
+// only have a scalar form (layer norm, RoPE, SiLU in place).
 #include "kernels/ops.hpp"
 
 #include <cmath>
@@ -57,23 +57,12 @@ void silu_mul(const float* gate, const float* up, float* out, int64_t n) {
     active_table().ops.silu_mul(gate, up, out, n);
 }
 
-namespace {
-float gelu_tanh(float v) {
-    constexpr float kSqrt2OverPi = 0.7978845608028654f;
-    return 0.5f * v * (1.0f + std::tanh(kSqrt2OverPi * (v + 0.044715f * v * v * v)));
-}
-}  // namespace
-
 void gelu_mul(const float* gate, const float* up, float* out, int64_t n) {
     active_table().ops.gelu_mul(gate, up, out, n);
 }
 
 void silu(float* x, int64_t n) {
     for (int64_t i = 0; i < n; ++i) x[i] = x[i] / (1.0f + std::exp(-x[i]));
-}
-
-void gelu(float* x, int64_t n) {
-    for (int64_t i = 0; i < n; ++i) x[i] = gelu_tanh(x[i]);
 }
 
 void add(const float* a, const float* b, float* out, int64_t n) {

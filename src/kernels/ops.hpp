@@ -44,9 +44,8 @@ void rope(float* x, int n_heads, int64_t pos, const RopeConfig& config);
 void silu_mul(const float* gate, const float* up, float* out, int64_t n);
 // out = gelu(gate) * up (GeGLU, tanh approximation); out may alias.
 void gelu_mul(const float* gate, const float* up, float* out, int64_t n);
-// In place activations.
+// In place activation.
 void silu(float* x, int64_t n);
-void gelu(float* x, int64_t n);  // tanh approximation, as GGUF models expect
 
 // Element-wise; out may alias a or b.
 void add(const float* a, const float* b, float* out, int64_t n);
