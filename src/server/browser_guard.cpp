@@ -68,6 +68,11 @@ bool is_wildcard(std::string_view host) {
 
 }  // namespace
 
+bool same_origin(std::string_view origin, std::string_view host) {
+    const std::string h = lower(trim(host));
+    return !h.empty() && normalize_origin(origin) == "http://" + h;
+}
+
 std::string host_name(std::string_view host_header) {
     std::string_view h = trim(host_header);
     if (h.starts_with('[')) {
@@ -120,13 +125,21 @@ bool BrowserGuard::host_allowed(const Request& req) const {
     return std::ranges::find(local, name) != local.end();
 }
 
-bool BrowserGuard::origin_allowed(const Request& req) const {
-    if (!req.has_header("origin")) return true;
+bool BrowserGuard::listed_origin(const Request& req) const {
     return std::ranges::find(origins_, normalize_origin(req.header("origin"))) != origins_.end();
 }
 
+// A same-origin request passes only because host_allowed() has already
+// refused a Host that is not this server: a page on another name (DNS
+// rebinding) fails there.
+bool BrowserGuard::origin_allowed(const Request& req) const {
+    if (!req.has_header("origin")) return true;
+    return same_origin(req.header("origin"), req.header("host")) || listed_origin(req);
+}
+
+// The page's own requests are not cross-origin and need no CORS headers.
 void BrowserGuard::add_cors_headers(const Request& req, Response& res) const {
-    if (!req.has_header("origin") || !origin_allowed(req)) return;
+    if (!req.has_header("origin") || !listed_origin(req)) return;
     res.set_header("Access-Control-Allow-Origin", req.header("origin"));
     res.set_header("Access-Control-Expose-Headers", "request-id, retry-after, x-should-retry");
     res.set_header("Vary", "Origin");
@@ -134,7 +147,7 @@ void BrowserGuard::add_cors_headers(const Request& req, Response& res) const {
 
 bool BrowserGuard::is_preflight(const Request& req) const {
     return req.method == "OPTIONS" && req.has_header("origin") &&
-           req.has_header("access-control-request-method") && origin_allowed(req);
+           req.has_header("access-control-request-method") && listed_origin(req);
 }
 
 void BrowserGuard::answer_preflight(const Request& req, Response& res) const {

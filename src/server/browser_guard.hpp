@@ -5,6 +5,8 @@
 // that needs no preflight: the Origin header names the page). So a request
 // must name this server in Host, must carry no Origin but an allowed one, and
 // a POST body must be JSON; CORS is answered for allowed origins only.
+// The server's own web page is an allowed origin: its Origin is the address
+// it was loaded from, which is the Host its requests name.
 #pragma once
 
 #include <string>
@@ -29,7 +31,8 @@ class BrowserGuard {
     // listen address or an allowed host (any port). A request without Host
     // (HTTP/1.0) passes: browsers always send one.
     bool host_allowed(const Request& req) const;
-    // No Origin header, or an allowed one.
+    // No Origin header, this server's own origin (the page it serves), or
+    // an allowed one.
     bool origin_allowed(const Request& req) const;
     // An allowed origin's request: the CORS headers of the reply.
     void add_cors_headers(const Request& req, Response& res) const;
@@ -38,10 +41,17 @@ class BrowserGuard {
     void answer_preflight(const Request& req, Response& res) const;
 
   private:
+    // An Origin listed by --allowed-origins: these get CORS headers.
+    bool listed_origin(const Request& req) const;
+
     std::vector<std::string> hosts_;    // normalized: lower case, IPv6 in brackets, no port
     std::vector<std::string> origins_;  // normalized: lower case, no trailing '/'
 };
 
+// Is `origin` the origin of a page this server served, seen from `host` (the
+// Host header)? "http://127.0.0.1:7777" from "127.0.0.1:7777": yes. The
+// server speaks plain HTTP, so an https:// origin is another site.
+bool same_origin(std::string_view origin, std::string_view host);
 // "Host: [::1]:7777" -> "[::1]"; lower case, without a trailing dot.
 std::string host_name(std::string_view host_header);
 // The media type of a Content-Type value: "Application/JSON; charset=utf-8" -> "application/json".

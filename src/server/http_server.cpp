@@ -17,6 +17,7 @@
 #include "server/ollama_route.hpp"
 #include "server/openai_route.hpp"
 #include "server/responses.hpp"
+#include "server/web_route.hpp"
 
 namespace pensieve::server {
 
@@ -139,7 +140,9 @@ struct HttpServer::Impl : HttpHandler {
             guard.answer_preflight(req, res);
             return true;
         }
-        if (req.path != "/health" && !authorized(req, config.api_key)) {
+        // The web page loads without the key: it asks for it, then sends it
+        // with every API call it makes.
+        if (req.path != "/health" && !is_web_path(req.path) && !authorized(req, config.api_key)) {
             send_error(res, 401, "authentication_error", "invalid or missing API key");
             return true;
         }
@@ -242,6 +245,8 @@ struct HttpServer::Impl : HttpHandler {
                        {"kv_blocks_used", serving.worker.kv_blocks_used()},
                        {"kv_blocks_total", serving.worker.kv_blocks_total()},
                        {"kv_blocks_cached", serving.worker.kv_blocks_cached()}});
+        } else if (get && is_web_path(path)) {
+            handle_web(req, res);
         } else if (known_path(path)) {
             send_error(res, 405, "invalid_request_error",
                        "method " + req.method + " is not allowed on " + path);

@@ -5,6 +5,8 @@
 #include <cstdio>
 #include <initializer_list>
 
+#include "server/web_route.hpp"
+
 namespace pensieve::server {
 
 ServerMetrics::ServerMetrics(ServerInfo info) : info_(std::move(info)) {}
@@ -135,6 +137,7 @@ std::string route_label(std::string_view path) {
         if (path == route) return std::string(route);
     }
     if (path.starts_with("/v1/models/")) return "/v1/models/{id}";
+    if (is_web_path(path)) return std::string(web_route_label(path));
     return "other";
 }
 
