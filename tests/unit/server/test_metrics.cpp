@@ -51,23 +51,20 @@ TEST(Metrics, CountersAndGauges) {
     live.kv_blocks_used = 9;
     live.kv_blocks_total = 64;
     const std::string text = m.render(live);
-    EXPECT_TRUE(
-        has_line(text, "pensieve_http_requests_total{route=\"/v1/messages\",status=\"200\"} 2"));
-    EXPECT_TRUE(
-        has_line(text, "pensieve_http_requests_total{route=\"/v1/messages\",status=\"400\"} 1"));
+    EXPECT_TRUE(has_line(text, "pensieve_http_requests_total{route=\"/v1/messages\",status=\"200\"} 2"));
+    EXPECT_TRUE(has_line(text, "pensieve_http_requests_total{route=\"/v1/messages\",status=\"400\"} 1"));
     EXPECT_TRUE(has_line(text, "pensieve_prompt_tokens_total 17"));
     EXPECT_TRUE(has_line(text, "pensieve_generated_tokens_total 8"));
     EXPECT_TRUE(has_line(text, "pensieve_generations_total{stop_reason=\"end_turn\"} 1"));
     EXPECT_TRUE(has_line(text, "pensieve_time_to_first_token_seconds_count 1"));
-    EXPECT_TRUE(
-        has_line(text, "pensieve_http_request_duration_seconds_count{route=\"/v1/messages\"} 3"));
+    EXPECT_TRUE(has_line(text, "pensieve_http_request_duration_seconds_count{route=\"/v1/messages\"} 3"));
     EXPECT_TRUE(has_line(text, "pensieve_sequences_running 2"));
     EXPECT_TRUE(has_line(text, "pensieve_kv_blocks_used 9"));
     EXPECT_TRUE(has_line(text, "pensieve_kv_blocks_capacity 64"));
     EXPECT_TRUE(has_line(text, "pensieve_model_bytes 1000"));
-    EXPECT_TRUE(has_line(text,
-                         "pensieve_build_info{version=\"1.2.3\",commit=\"abc\",kernels=\"ref\","
-                         "model=\"m\\\"odel\"} 1"));
+    EXPECT_TRUE(has_line(
+        text,
+        "pensieve_build_info{version=\"1.2.3\",commit=\"abc\",kernels=\"ref\",model=\"m\\\"odel\"} 1"));
 }
 
 TEST(Metrics, ResidentBytesIsPlausible) {
