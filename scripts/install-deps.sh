@@ -11,6 +11,7 @@ packages=(
     python3 python3-venv python3-pip
     clang libclang-rt-14-dev clang-format
     prometheus
+    chromium chromium-driver
 )
 # Node.js runs the @anthropic-ai/sdk API test; machines of this kind ship one,
 # otherwise Debian's is enough.

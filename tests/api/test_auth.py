@@ -29,6 +29,13 @@ def test_a_missing_key_is_rejected_everywhere_but_health(keyed_server):
     assert httpx.get(keyed_server.url + "/health").status_code == 200
 
 
+def test_the_web_page_loads_without_the_key_but_its_api_calls_need_it(keyed_server):
+    for path in ("/", "/status", "/assets/chat.js"):
+        assert httpx.get(keyed_server.url + path).status_code == 200, path
+    assert httpx.get(keyed_server.url + "/metrics").status_code == 401
+    assert httpx.get(keyed_server.url + "/assets/missing.js").status_code == 404
+
+
 @pytest.mark.parametrize("auth", [{"api_key": "anything"}, {"auth_token": "anything"}])
 def test_without_a_configured_key_anything_is_accepted(server, auth):
     assert client(server.url, **auth).messages.create(**ARGS).content

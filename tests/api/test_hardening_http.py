@@ -275,6 +275,27 @@ def test_an_allowed_origin_gets_a_preflight_and_cors_headers(guarded):
     still_serves(guarded)
 
 
+def test_the_servers_own_page_is_allowed_and_other_origins_are_not(guarded):
+    """The built-in page's requests carry its own origin, which is the Host
+    they name: allowed, without CORS. Another port or scheme on the same
+    host is another origin; a rebinding page naming itself in both Host and
+    Origin is refused by the Host check."""
+    host, port = address(guarded)
+    own = {"origin": f"http://{host}:{port}"}
+    r = httpx.post(guarded.url + "/v1/messages", json=OK, headers=own, timeout=60)
+    assert r.status_code == 200, r.text
+    assert "access-control-allow-origin" not in r.headers
+    assert httpx.get(guarded.url + "/metrics", headers=own, timeout=30).status_code == 200
+    for other in (f"http://{host}:{port + 1}", f"https://{host}:{port}", "null",
+                  f"http://localhost:{port}"):
+        error_of(httpx.post(guarded.url + "/v1/messages", json=OK, headers={"origin": other},
+                            timeout=30), 403, "permission_error")
+    rebound = {"host": f"evil.example:{port}", "origin": f"http://evil.example:{port}"}
+    error_of(httpx.post(guarded.url + "/v1/messages", json=OK, headers=rebound, timeout=30),
+             403, "permission_error")
+    still_serves(guarded)
+
+
 @pytest.mark.parametrize("content_type", ["text/plain", "application/x-www-form-urlencoded",
                                           "multipart/form-data; boundary=x"])
 def test_a_post_that_is_not_json_is_415(guarded, content_type):

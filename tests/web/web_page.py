@@ -1,0 +1,79 @@
+"""Helpers for driving the web page in the browser tests: waiting, typing a
+message, reading replies, the Network events the page caused."""
+import json
+import time
+
+import httpx
+from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
+
+WAIT = 60  # seconds: a bound that proves "not stuck", never a speed check
+
+
+def wait_for(condition, what, timeout=WAIT, interval=0.05):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+
+
+def open_fresh(driver, url):
+    """Loads `url` with its origin's localStorage empty, and waits for the
+    page's module to have run."""
+    driver.get(url)
+    driver.execute_script("localStorage.clear()")
+    driver.get(url)
+    wait_until_ready(driver)
+
+
+def wait_until_ready(driver):
+    # chat.js renders the conversation list or the empty note once it ran.
+    wait_for(lambda: driver.execute_script(
+        "return document.querySelector('#messages > *, #tps-in') !== null && "
+        "document.readyState === 'complete'"), "the page's script")
+
+
+def set_field(driver, element_id, value):
+    """Sets a settings field the way typing would (its input event fires)."""
+    driver.execute_script(
+        "const e = document.getElementById(arguments[0]); e.value = arguments[1];"
+        "e.dispatchEvent(new Event('input', {bubbles: true}));", element_id, str(value))
+
+
+def type_message(driver, *keys):
+    box = driver.find_element(By.ID, "prompt")
+    box.send_keys(*keys)
+    box.send_keys(Keys.ENTER)
+
+
+def replies(driver):
+    return driver.find_elements(By.CSS_SELECTOR, ".message.assistant")
+
+
+def streaming(driver):
+    return driver.execute_script("return document.querySelector('.message.streaming') !== null")
+
+
+def wait_reply_done(driver, count):
+    """Waits for the `count`-th reply to have finished (Send is back)."""
+    wait_for(lambda: len(replies(driver)) >= count and not streaming(driver)
+             and driver.find_element(By.ID, "send").is_displayed(), "the reply to finish")
+    return replies(driver)[count - 1]
+
+
+def health(server):
+    return httpx.get(server.url + "/health", timeout=30).json()
+
+
+def requested_urls(driver):
+    """Every URL the page asked for since the last call (DevTools Network
+    events from Chrome's performance log)."""
+    urls = []
+    for entry in driver.get_log("performance"):
+        message = json.loads(entry["message"])["message"]
+        if message["method"] == "Network.requestWillBeSent":
+            urls.append(message["params"]["request"]["url"])
+    return urls
