@@ -94,7 +94,10 @@ function show(samples, health) {
   showLatency("itl", point.itl, oldest?.itl);
 
   const series = (key) => history.map((p) => [p.t, p[key]]);
-  const options = { now, windowMs: WINDOW_MS };
+  // The time axis grows with the history, from a minute up to five, so a
+  // fresh page does not squeeze its first points into the right edge.
+  const span = Math.min(WINDOW_MS, Math.max(60 * 1000, now - history[0].t));
+  const options = { now, windowMs: span };
   const charts = [
     ["tps", [series("tpsIn"), series("tpsOut")], (v) => number(v, 1)],
     ["seq", [series("running"), series("queued")], (v) => number(v)],

@@ -1,13 +1,40 @@
 """Helpers for driving the web page in the browser tests: waiting, typing a
 message, reading replies, the Network events the page caused."""
 import json
+import shutil
 import time
 
 import httpx
+import pytest
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 
+CHROMIUM = "/usr/bin/chromium"  # Debian's chromium and chromium-driver
+CHROMEDRIVER = "/usr/bin/chromedriver"
 WAIT = 60  # seconds: a bound that proves "not stuck", never a speed check
+
+
+def new_browser(width=1280, height=900):
+    """Debian's Chromium, headless, with the DevTools logs the tests read."""
+    for path in (CHROMIUM, CHROMEDRIVER):
+        if shutil.which(path) is None:
+            pytest.fail(f"{path} is missing: scripts/install-deps.sh installs chromium "
+                        "and chromium-driver")
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
+                f"--window-size={width},{height}", "--no-first-run", "--disable-extensions",
+                "--disable-background-networking", "--disable-component-update",
+                "--disable-sync", "--disable-default-apps"):
+        options.add_argument(arg)
+    # The performance log carries the DevTools Network events: every URL the
+    # page asks for. The browser log carries console errors (CSP reports).
+    options.set_capability("goog:loggingPrefs", {"performance": "ALL", "browser": "ALL"})
+    driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
+    driver.set_script_timeout(30)
+    return driver
 
 
 def wait_for(condition, what, timeout=WAIT, interval=0.05):
