@@ -333,6 +333,9 @@ function init() {
     }
   });
   $("stop").addEventListener("click", stop);
+  document.addEventListener("keydown", (event) => {
+    if (event.key === "Escape" && running) stop();
+  });
   $("new-chat").addEventListener("click", () => {
     if (running) return;
     store.create();

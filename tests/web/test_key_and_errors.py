@@ -67,7 +67,7 @@ def test_each_error_gets_a_clear_message(browser):
 
         def hog():
             with httpx.stream("POST", s.url + "/v1/messages", timeout=120, json={
-                    "model": "m", "max_tokens": 200, "stream": True, "temperature": 1,
+                    "model": "m", "max_tokens": 200, "stream": True, "temperature": 0,
                     "messages": [{"role": "user", "content": "Count from 1 to 500."}]}) as r:
                 for _ in r.iter_bytes():
                     if done.is_set():
