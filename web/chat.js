@@ -340,6 +340,7 @@ function init() {
     if (running) return;
     store.create();
     renderAll();
+    document.body.classList.remove("sidebar-open");
     $("prompt").focus();
   });
   $("toggle-sidebar").addEventListener("click", () => {
