@@ -90,6 +90,9 @@ function show(samples, health) {
   // The oldest sample in the window (not this one, unless it is alone) is
   // the baseline the percentiles count from.
   const oldest = history.length > 1 ? history[0] : null;
+  setText("latency-window", oldest
+    ? `over the last ${duration(Math.round((now - oldest.t) / 1000))}`
+    : "since the server started");
   showLatency("ttft", point.ttft, oldest?.ttft);
   showLatency("itl", point.itl, oldest?.itl);
 
