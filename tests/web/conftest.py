@@ -6,9 +6,7 @@ installs both); it is never skipped."""
 import pytest
 
 from serve import Server
-from web_page import new_browser
-
-KEY = "page-secret"
+from web_page import KEY, new_browser
 
 
 @pytest.fixture(scope="session")

@@ -5,9 +5,8 @@ import threading
 import httpx
 from selenium.webdriver.common.by import By
 
-from conftest import KEY
 from serve import Server
-from web_page import (health, open_fresh, replies, set_field, type_message, wait_for,
+from web_page import (KEY, health, open_fresh, replies, set_field, type_message, wait_for,
                       wait_reply_done)
 
 

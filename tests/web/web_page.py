@@ -13,6 +13,7 @@ from selenium.webdriver.common.keys import Keys
 
 CHROMIUM = "/usr/bin/chromium"  # Debian's chromium and chromium-driver
 CHROMEDRIVER = "/usr/bin/chromedriver"
+KEY = "page-secret"  # the --api-key of the keyed server
 WAIT = 60  # seconds: a bound that proves "not stuck", never a speed check
 
 
