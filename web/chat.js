@@ -103,7 +103,9 @@ function messageNode(message) {
   } else {
     body.appendChild(renderMarkdown(message.content));
   }
-  node.appendChild(body);
+  // A reply that ended before its first word shows only why.
+  const ended = message.error || message.stopped;
+  if (message.role === "user" || message.content || !ended) node.appendChild(body);
   if (message.role === "assistant") {
     const meta = document.createElement("div");
     meta.className = "meta";
