@@ -6,9 +6,12 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <memory>
+#include <optional>
 #include <stdexcept>
 #include <string>
 
@@ -76,7 +79,7 @@ class WebProgressPrinter {
         }
         const double elapsed = std::chrono::duration<double>(now - start_).count();
         const double fetched = static_cast<double>(p.bytes_done - p.resumed_from);
-        const double rate = elapsed > 0.2 ? fetched / elapsed : 0.0;  // bytes per second
+        const double rate = elapsed > 0 ? fetched / elapsed : 0.0;  // bytes per second
         const double left = static_cast<double>(p.bytes_total) - static_cast<double>(p.bytes_done);
         const double eta = rate > 0 && p.bytes_total > 0 ? left / rate : -1;
         const int percent =
@@ -96,7 +99,7 @@ class WebProgressPrinter {
             if (p.done) std::fprintf(stderr, "\n");
             return;
         }
-        const int tenth = p.done ? 10 : percent / 10;
+        const int tenth = p.done ? 11 : percent / 10;  // 11: the verified line after 100%
         if (tenth == last_tenth_) return;
         last_tenth_ = tenth;
         std::fprintf(stderr, "[%zu/%zu] %s %3d%% %.1f/%.1f MiB %.1f MiB/s ETA %s%s\n", p.part + 1,
