@@ -135,6 +135,7 @@ std::optional<std::set<std::string>> loaded_models(const std::string& base_url) 
         request.url = base_url + "/v1/models";
         request.connect_timeout_ms = 500;
         request.total_timeout_ms = 1500;
+        request.direct = true;
         if (const char* key = std::getenv("PENSIEVE_API_KEY"); key != nullptr && *key != '\0') {
             request.extra_headers.push_back(std::string("x-api-key: ") + key);
         }

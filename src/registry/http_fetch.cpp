@@ -162,6 +162,7 @@ std::vector<HttpHeaders> HttpClient::get(const HttpRequest& request, const Heade
     curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, request.total_timeout_ms);
     curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
     curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, request.stall_seconds);
+    if (request.direct) curl_easy_setopt(c, CURLOPT_NOPROXY, "*");
     const std::string range = std::to_string(request.range_from) + "-";
     if (request.range_from > 0) curl_easy_setopt(c, CURLOPT_RANGE, range.c_str());
     curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header_line);

@@ -30,6 +30,7 @@ struct HttpRequest {
     long connect_timeout_ms = 30000;
     long total_timeout_ms = 0;  // 0: none (large downloads); a stall still fails, see below
     long stall_seconds = 60;    // fail when under 1 byte/s for this long
+    bool direct = false;        // ignore proxy settings (for a server on loopback)
 };
 
 // A transfer that did not complete at the transport level (no connection,

@@ -137,6 +137,19 @@ def test_resume_after_the_server_drops_the_connection_at_30_percent(pensieve_bin
     assert all(host.startswith("localhost:") for host, _ in lfs)
     assert all("authorization" not in h for _, h in lfs)
 
+    third = run(pensieve_bin, env, "pull", "hf://acme/tiny-GGUF/tiny-Q8_0.gguf")
+    assert third.returncode == 0, third.stderr
+    assert third.stdout.startswith("already present: ")
+    assert len([p for p in hub.paths_requested() if p.startswith("/lfs/")]) == 2
+
+
+def test_an_unreachable_endpoint_is_a_clear_error(pensieve_bin, hub, home):
+    env = {**pull_env(hub, home), "HF_ENDPOINT": f"http://127.0.0.1:{free_port()}"}
+    result = run(pensieve_bin, env, "pull", "hf://acme/tiny-GGUF/tiny-Q8_0.gguf")
+    assert result.returncode == 1
+    assert result.stderr.startswith("error: cannot download http://127.0.0.1:"), result.stderr
+    assert model_files(home) == []
+
 
 def test_a_server_that_ignores_range_gets_a_clean_restart(pensieve_bin, hub, home, tiny):
     data = tiny["tiny-Q8_0.gguf"]
