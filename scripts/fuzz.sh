@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs the libFuzzer targets for a bounded time each (default 60 s per target):
-# the GGUF reader, the request path, the Jinja interpreter, the tokenizers and
-# the tool-schema grammar compiler with its token masks.
+# the GGUF reader, the request path, the Jinja interpreter, the tokenizers,
+# the tool-schema grammar compiler with its token masks, and the web pull's
+# source strings, file lists and header values.
 # Needs clang (Debian: clang, libclang-rt-14-dev) and the .venv (for the GGUF
 # seeds). Exits non-zero if any target finds a crash, hang or leak; the
 # reproducer is left in build-fuzz/artifacts/<target>/ and the full output in
@@ -10,7 +11,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-60}
-targets=(gguf request jinja tokenizer schema)
+targets=(gguf request jinja tokenizer schema web_source)
 CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
     -DPENSIEVE_FUZZ=ON -DPENSIEVE_BENCH=OFF -DPENSIEVE_TESTS=ON > /dev/null
 cmake --build build-fuzz --target "${targets[@]/#/fuzz_}"

@@ -7,7 +7,7 @@ packages=(
     build-essential cmake ninja-build pkg-config git
     libgtest-dev libbenchmark-dev
     nlohmann-json3-dev libcli11-dev libmicrohttpd-dev
-    libzip-dev libssl-dev zlib1g-dev
+    libzip-dev libssl-dev zlib1g-dev libcurl4-openssl-dev
     python3 python3-venv python3-pip
     clang libclang-rt-14-dev clang-format
     prometheus

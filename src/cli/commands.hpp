@@ -7,7 +7,8 @@ namespace pensieve::cli {
 
 void register_info(CLI::App& app);      // cmd_info.cpp
 void register_pull(CLI::App& app);      // cmd_pull.cpp
-void register_models(CLI::App& app);    // cmd_models.cpp
+void register_models(CLI::App& app);    // cmd_models.cpp (models, rm)
+void register_show(CLI::App& app);      // cmd_show.cpp
 void register_tokenize(CLI::App& app);  // cmd_tokenize.cpp
 void register_cpu(CLI::App& app);       // cmd_cpu.cpp
 void register_template(CLI::App& app);  // cmd_template.cpp

@@ -13,6 +13,7 @@ int main(int argc, char** argv) {
     pensieve::cli::register_info(app);
     pensieve::cli::register_pull(app);
     pensieve::cli::register_models(app);
+    pensieve::cli::register_show(app);
     pensieve::cli::register_run(app);
     pensieve::cli::register_chat(app);
     pensieve::cli::register_bench(app);

@@ -50,5 +50,30 @@ TEST(ModelDir, ListsGgufFilesAndResolvesNamesAndPaths) {
     fs::remove_all(dir);
 }
 
+TEST(ModelDir, SplitModelsAreOneModelAndFilesResolveByName) {
+    const fs::path dir =
+        fs::temp_directory_path() / ("pensieve_split_" + std::to_string(::getpid()));
+    fs::create_directories(dir);
+    std::ofstream(dir / "big-Q4_0-00002-of-00002.gguf") << "22";
+    std::ofstream(dir / "big-Q4_0-00001-of-00002.gguf") << "1";
+    std::ofstream(dir / "lone-00002-of-00003.gguf") << "x";  // no first part
+    std::ofstream(dir / "Tiny-Q8_0.gguf") << "t";
+    const auto models = list_models(dir);
+    ASSERT_EQ(models.size(), 3u);
+    EXPECT_EQ(models[0].name, "Tiny-Q8_0");
+    EXPECT_EQ(models[1].name, "big-Q4_0");
+    EXPECT_EQ(models[1].files.size(), 2u);
+    EXPECT_EQ(models[1].split_count, 2);
+    EXPECT_EQ(models[1].size, 3u);
+    EXPECT_EQ(models[1].path, dir / "big-Q4_0-00001-of-00002.gguf");
+    EXPECT_EQ(models[2].name, "lone-00002-of-00003");
+
+    EXPECT_EQ(resolve_model("big-Q4_0", dir), dir / "big-Q4_0-00001-of-00002.gguf");
+    EXPECT_EQ(resolve_model("tiny-q8_0", dir), dir / "Tiny-Q8_0.gguf");  // case ignored
+    EXPECT_EQ(resolve_model("Tiny-Q8_0.gguf", dir), dir / "Tiny-Q8_0.gguf");
+    EXPECT_FALSE(find_present_model("big", dir).has_value());
+    fs::remove_all(dir);
+}
+
 }  // namespace
 }  // namespace pensieve::registry
