@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "kernels/dispatch.hpp"
+#include "kernels/fp16.hpp"
 #include "kernels/matmul.hpp"
 
 namespace {
@@ -409,11 +410,16 @@ BENCHMARK(BM_Gemm)->Apply(gemm_args)->UseRealTime()->Unit(benchmark::kMillisecon
 // One 16-position block of attention (kernels::attend_block) for `rows`
 // query rows, the tiles in L1: the compute bound of prefill attention, per
 // instruction set. FLOPs: q·k and p·v, 2 · 2 · rows · 16 · head_dim.
+// The last argument is an Isa, or kBf16 for the BF16-product form of the
+// best table.
+constexpr int64_t kBf16 = 100;
 void BM_AttendBlock(benchmark::State& state) {
     const int64_t rows = state.range(0), hd = state.range(1);
-    const auto isa = static_cast<Isa>(state.range(2));
+    const bool bf16 = state.range(2) == kBf16;
+    const auto isa = bf16 ? best_isa() : static_cast<Isa>(state.range(2));
     const KernelTable* table = table_for(isa);
-    if (table == nullptr) {
+    const auto attend = bf16 ? table->ops.attend_block_bf16 : table->ops.attend_block;
+    if (table == nullptr || attend == nullptr) {
         state.SkipWithError("this CPU cannot run the variant");
         return;
     }
@@ -431,21 +437,23 @@ void BM_AttendBlock(benchmark::State& state) {
         last(static_cast<size_t>(rows), 1 << 30);
     std::vector<float> m(static_cast<size_t>(rows), 0.0f), l(m.size(), 1.0f);
     std::vector<float> o(static_cast<size_t>(rows * hd), 0.0f);
+    std::vector<uint16_t> qb(q.size());
+    for (size_t i = 0; i < q.size(); ++i) qb[i] = fp32_to_bf16(q[i]);
     for (auto _ : state) {
-        table->ops.attend_block({q.data(), rows, hd, kt.data(), v.data(), 0, first.data(),
-                                 last.data(), 0.125f, m.data(), l.data(), o.data()});
+        attend({q.data(), rows, hd, kt.data(), v.data(), 0, first.data(), last.data(), 0.125f,
+                m.data(), l.data(), o.data(), qb.data()});
         benchmark::DoNotOptimize(o.data());
     }
     state.counters["GFLOP/s"] = benchmark::Counter(
         static_cast<double>(4 * rows * 16 * hd) * static_cast<double>(state.iterations()) / 1e9,
         benchmark::Counter::kIsRate);
-    state.SetLabel(std::string(isa_name(isa)));
+    state.SetLabel(std::string(isa_name(isa)) + (bf16 ? " bf16" : ""));
 }
 BENCHMARK(BM_AttendBlock)
     ->ArgsProduct({{3, 96},
                    {64, 256},
                    {static_cast<int64_t>(Isa::Ref), static_cast<int64_t>(Isa::Avx2),
-                    static_cast<int64_t>(Isa::Avx512)}})
+                    static_cast<int64_t>(Isa::Avx512), kBf16}})
     ->Unit(benchmark::kMicrosecond);
 
 BENCHMARK_MAIN();

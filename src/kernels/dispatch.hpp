@@ -33,6 +33,10 @@ struct OpsTable {
     void (*dequantize_q8_0_keys)(const void* tile, int64_t head_dim, float* kt) = nullptr;
     void (*add)(const float* a, const float* b, float* out, int64_t n) = nullptr;
     void (*mul)(const float* a, const float* b, float* out, int64_t n) = nullptr;
+    // attend_block with BF16 products (AttendBlock::qb needed, head_dim % 32
+    // == 0, head_dim <= 512); only where the CPU has them, never in the
+    // reference table. ops.cpp uses it for runs of many rows.
+    void (*attend_block_bf16)(const AttendBlock& a) = nullptr;
 };
 
 inline constexpr uint32_t kTypeIdLimit = 40;  // one past the largest GGML type id we index

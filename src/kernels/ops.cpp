@@ -77,7 +77,14 @@ void scale(float* x, float s, int64_t n) {
 }
 
 void attend_block(const AttendBlock& a) {
+    // BF16 products pay for rearranging the block's tiles from 8 rows on.
+    constexpr int64_t kBf16MinRows = 8;
     const OpsTable& ops = a.head_dim % 8 == 0 ? active_table().ops : table_for(Isa::Ref)->ops;
+    if (ops.attend_block_bf16 != nullptr && a.qb != nullptr && a.rows >= kBf16MinRows &&
+        a.head_dim % 32 == 0 && a.head_dim <= 512) {
+        ops.attend_block_bf16(a);
+        return;
+    }
     ops.attend_block(a);
 }
 void dequantize_q8_0_keys(const void* tile, int64_t head_dim, float* kt) {

@@ -85,6 +85,10 @@ struct AttendBlock {
     float* m = nullptr;
     float* l = nullptr;
     float* o = nullptr;  // row r at o + r * head_dim
+    // Optional: q rounded to BF16, same layout. With it, a CPU that has BF16
+    // dot products may compute a run of many rows with q, k, v and the
+    // probabilities in BF16 (sums stay F32), which halves the instructions.
+    const uint16_t* qb = nullptr;
 };
 void attend_block(const AttendBlock& a);
 

@@ -7,6 +7,7 @@
 
 #include "kernels/kv_tile.hpp"
 #include "kernels/ops.hpp"
+#include "kernels/traits.hpp"
 
 namespace pensieve::model {
 
@@ -44,6 +45,12 @@ void attend(KvCache& kv, const std::vector<int32_t>& table, const AttentionHead&
             s.last[row] = static_cast<int32_t>(last);
         }
     }
+    // BF16 queries, for the CPUs whose attend_block multiplies in BF16.
+    if (a.bf16) {
+        s.qb.resize(s.q.size());
+        kernels::traits(gguf::TensorType::BF16)
+            .quantize_row(s.q.data(), s.qb.data(), static_cast<int64_t>(s.q.size()));
+    }
     const gguf::TensorType type = kv.config().type;
     int64_t r_lo = 0, r_hi = 0;  // rows reaching into the current block
     const int64_t first_block = hi < 0 ? 0 : lo / bt;
@@ -62,7 +69,8 @@ void attend(KvCache& kv, const std::vector<int32_t>& table, const AttentionHead&
         const auto r = static_cast<size_t>(r_lo);
         kernels::attend_block({&s.q[r * static_cast<size_t>(hd)], r_hi - r_lo, hd, s.kt.data(),
                                s.v.data(), p0, &s.first[r], &s.last[r], a.scale, &s.m[r], &s.l[r],
-                               &s.o[r * static_cast<size_t>(hd)]});
+                               &s.o[r * static_cast<size_t>(hd)],
+                               a.bf16 ? &s.qb[r * static_cast<size_t>(hd)] : nullptr});
     }
 
     for (int64_t i = 0; i < qs.n_tokens; ++i) {

@@ -26,6 +26,10 @@ struct AttentionHead {
     int64_t head_dim = 0;
     int64_t group = 0;  // query heads per KV head
     float scale = 1.0f;
+    // Allow BF16 products: on a CPU that has them, runs of many query rows
+    // (prefill) multiply q, k, v and the probabilities rounded to BF16, with
+    // F32 sums (kernels::AttendBlock::qb). Off: F32 products throughout.
+    bool bf16 = false;
 };
 
 // The first position a token at `pos` attends: causal, and inside the last
@@ -53,6 +57,7 @@ struct AttentionQueries {
 struct AttentionScratch {
     std::vector<float> kt, v;          // one block's F32 tiles
     std::vector<float> q, o, m, l;     // per query row
+    std::vector<uint16_t> qb;          // q rounded to BF16, for BF16 products
     std::vector<int32_t> first, last;  // per query row
 };
 

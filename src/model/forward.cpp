@@ -44,6 +44,7 @@ Forward::Forward(const Model& model, kernels::ThreadPool& pool, int64_t max_batc
     attn_scratch_.resize(sz(pool.size()));
     for (AttentionScratch& s : attn_scratch_) {
         for (auto* v : {&s.q, &s.o}) v->reserve(sz(rows * hp_.head_dim));
+        s.qb.reserve(sz(rows * hp_.head_dim));
         for (auto* v : {&s.kt, &s.v}) v->reserve(sz(KvCache::kBlockTokens * hp_.head_dim));
         for (auto* v : {&s.m, &s.l}) v->reserve(sz(rows));
         for (auto* v : {&s.first, &s.last}) v->reserve(sz(rows));
@@ -198,7 +199,7 @@ void Forward::attention_layer(int64_t il, std::span<const BatchToken> batch, KvC
         const int64_t head = a.row * hp_.q_dim() + a.kv_head * group * hd;
         float* out = a.part < 0 ? &att_[sz(head)] : &parts_[sz(a.part * group * hd)];
         float* lse = a.part < 0 ? nullptr : &lse_[sz(a.part * group)];
-        attend(kv, kv.block_table(t.seq), {il, a.kv_head, hd, group, hp_.attn_scale},
+        attend(kv, kv.block_table(t.seq), {il, a.kv_head, hd, group, hp_.attn_scale, /*bf16=*/true},
                {&q_[sz(head)], hp_.q_dim(), a.n_tokens, t.pos, window(il), a.lo, a.hi},
                attn_scratch_[sz(thread)], out, hp_.q_dim(), lse);
     });

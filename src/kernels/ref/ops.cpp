@@ -97,6 +97,10 @@ void attend_block(const AttendBlock& a) {
     }
 }
 
+float round_bf16(float x) {
+    return bf16_to_fp32(fp32_to_bf16(x));
+}
+
 // Layout in kv_tile.hpp: int8 [head_dim][16], then F16 scales [head_dim/32][16].
 void dequantize_q8_0_keys(const void* tile, int64_t head_dim, float* kt) {
     const auto* qs = static_cast<const int8_t*>(tile);
@@ -118,6 +122,38 @@ void mul(const float* a, const float* b, float* out, int64_t n) {
 }
 
 }  // namespace
+
+void attend_block_bf16(const AttendBlock& a) {
+    const int64_t hd = a.head_dim;
+    float p[kKvBlockTokens];
+    for (int64_t r = 0; r < a.rows; ++r) {
+        const uint16_t* q = a.qb + r * hd;
+        float best = -INFINITY;
+        for (int64_t j = 0; j < kKvBlockTokens; ++j) {
+            const int64_t pos = a.pos0 + j;
+            p[j] = -INFINITY;
+            if (pos < a.first[r] || pos > a.last[r]) continue;
+            float s = 0.0f;
+            for (int64_t d = 0; d < hd; ++d)
+                s += bf16_to_fp32(q[d]) * round_bf16(a.kt[d * kKvBlockTokens + j]);
+            p[j] = s * a.scale;
+            best = std::fmax(best, p[j]);
+        }
+        if (best == -INFINITY) continue;
+        const float m = std::fmax(a.m[r], best);
+        const float alpha = std::exp(a.m[r] - m);
+        float sum = 0.0f;
+        for (float& x : p) sum += (x = round_bf16(std::exp(x - m)));
+        a.l[r] = a.l[r] * alpha + sum;
+        a.m[r] = m;
+        float* o = a.o + r * hd;
+        for (int64_t d = 0; d < hd; ++d) {
+            float acc = o[d] * alpha;
+            for (int64_t j = 0; j < kKvBlockTokens; ++j) acc += p[j] * round_bf16(a.v[j * hd + d]);
+            o[d] = acc;
+        }
+    }
+}
 
 void register_ops(KernelTable& table) {
     table.ops = OpsTable{rms_norm, softmax,  silu_mul, gelu_mul,     dot_f32,

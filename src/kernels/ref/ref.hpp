@@ -11,4 +11,10 @@ void register_legacy_formats(KernelTable& table);  // legacy_formats.cpp: Q4_0 .
 void register_k_formats(KernelTable& table);       // k_formats.cpp: Q2_K .. Q8_K
 void register_ops(KernelTable& table);             // ops.cpp
 
+// The scalar reference of OpsTable::attend_block_bf16 (ops.cpp): attend_block
+// with q taken from AttendBlock::qb and k, v and the probabilities rounded to
+// BF16 (nearest even), products summed in F32. Not in the reference table,
+// whose attention stays F32.
+void attend_block_bf16(const AttendBlock& a);
+
 }  // namespace pensieve::kernels::ref

@@ -20,7 +20,7 @@ inline __m256 load_f16x8(const uint16_t* p) {
     return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
 }
 
-float op_dot_f32(const float* a, const float* b, int64_t n) {
+inline float op_dot_f32(const float* a, const float* b, int64_t n) {
     __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();
     int64_t i = 0;
     for (; i + 16 <= n; i += 16) {
@@ -32,7 +32,7 @@ float op_dot_f32(const float* a, const float* b, int64_t n) {
     return sum;
 }
 
-float op_dot_f16(const uint16_t* a, const float* b, int64_t n) {
+inline float op_dot_f16(const uint16_t* a, const float* b, int64_t n) {
     __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();
     int64_t i = 0;
     for (; i + 16 <= n; i += 16) {
@@ -44,7 +44,7 @@ float op_dot_f16(const uint16_t* a, const float* b, int64_t n) {
     return sum;
 }
 
-void op_axpy_f32(float a, const float* x, float* y, int64_t n) {
+inline void op_axpy_f32(float a, const float* x, float* y, int64_t n) {
     const __m256 av = _mm256_set1_ps(a);
     int64_t i = 0;
     for (; i + 8 <= n; i += 8) {
@@ -54,7 +54,7 @@ void op_axpy_f32(float a, const float* x, float* y, int64_t n) {
     for (; i < n; ++i) y[i] += a * x[i];
 }
 
-void op_axpy_f16(float a, const uint16_t* x, float* y, int64_t n) {
+inline void op_axpy_f16(float a, const uint16_t* x, float* y, int64_t n) {
     const __m256 av = _mm256_set1_ps(a);
     int64_t i = 0;
     for (; i + 8 <= n; i += 8) {
@@ -63,7 +63,7 @@ void op_axpy_f16(float a, const uint16_t* x, float* y, int64_t n) {
     for (; i < n; ++i) y[i] += a * _cvtsh_ss(x[i]);
 }
 
-void op_add(const float* a, const float* b, float* out, int64_t n) {
+inline void op_add(const float* a, const float* b, float* out, int64_t n) {
     int64_t i = 0;
     for (; i + 8 <= n; i += 8) {
         _mm256_storeu_ps(out + i, _mm256_add_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i)));
@@ -71,7 +71,7 @@ void op_add(const float* a, const float* b, float* out, int64_t n) {
     for (; i < n; ++i) out[i] = a[i] + b[i];
 }
 
-void op_mul(const float* a, const float* b, float* out, int64_t n) {
+inline void op_mul(const float* a, const float* b, float* out, int64_t n) {
     int64_t i = 0;
     for (; i + 8 <= n; i += 8) {
         _mm256_storeu_ps(out + i, _mm256_mul_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i)));
@@ -81,7 +81,7 @@ void op_mul(const float* a, const float* b, float* out, int64_t n) {
 
 // Sum of squares in double lanes: an 8k-wide row of large activations loses
 // bits in float, and this is one pass per token, not a hot loop.
-void op_rms_norm(const float* x, const float* weight, float* out, int64_t n, float eps) {
+inline void op_rms_norm(const float* x, const float* weight, float* out, int64_t n, float eps) {
     __m256d s0 = _mm256_setzero_pd(), s1 = _mm256_setzero_pd();
     int64_t i = 0;
     for (; i + 8 <= n; i += 8) {
@@ -144,7 +144,7 @@ inline float hmax_ps(__m256 v) {
 // The reference's steps (scale + mask, max, exp, normalise) with exp_ps and
 // a float sum (the reference sums in double; the difference is ~1e-7
 // relative for the row lengths attention sees).
-void op_softmax(float* x, int64_t n, float scale, const float* mask) {
+inline void op_softmax(float* x, int64_t n, float scale, const float* mask) {
     const __m256 sv = _mm256_set1_ps(scale);
     __m256 mv = _mm256_set1_ps(-__builtin_inff());
     int64_t i = 0;
@@ -181,7 +181,7 @@ void op_softmax(float* x, int64_t n, float scale, const float* mask) {
     for (; i < n; ++i) x[i] *= 1.0f / total;
 }
 
-void op_silu_mul(const float* gate, const float* up, float* out, int64_t n) {
+inline void op_silu_mul(const float* gate, const float* up, float* out, int64_t n) {
     int64_t i = 0;
     for (; i + 8 <= n; i += 8) {
         const __m256 g = _mm256_loadu_ps(gate + i);
@@ -194,7 +194,7 @@ void op_silu_mul(const float* gate, const float* up, float* out, int64_t n) {
 
 // GELU (tanh form) times up: 0.5·x·(1 + tanh(y)) = x·σ(2y), so the same
 // exp as SiLU; y = sqrt(2/π)·(x + 0.044715·x³).
-void op_gelu_mul(const float* gate, const float* up, float* out, int64_t n) {
+inline void op_gelu_mul(const float* gate, const float* up, float* out, int64_t n) {
     const __m256 c1 = _mm256_set1_ps(-2.0f * 0.7978845608028654f);
     const __m256 c3 = _mm256_set1_ps(-2.0f * 0.7978845608028654f * 0.044715f);
     int64_t i = 0;

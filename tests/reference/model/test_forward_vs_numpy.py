@@ -9,7 +9,11 @@ tolerance, and the argmax must agree wherever the reference's top two logits
 are further apart than twice that position's error (a near-tie may flip).
 
 Tolerances: F16 weights (float activations, no activation quantization)
-must agree to 0.1%, which pins down the forward pass itself. Quantized
+must agree to 0.1% on the reference kernels, which pins down the forward pass
+itself. The fast kernels of CPUs with BF16 dot products (AVX512-BF16) run the
+attention of prefill runs with q, k, v and the probabilities rounded to BF16
+(8 significant bits, so 2^-9 relative per value; sums stay F32): about 0.2% of
+the logit range on the random models, so 0.5% there. Quantized
 weights are dotted with activations quantized to 8 bits, as llama.cpp does;
 that costs about 1% on the random models and up to ~5% on the real 18- and
 30-layer models, whose activations have outliers that 8-bit blocks round
@@ -30,6 +34,7 @@ import numpy_forward  # noqa: E402
 from paths import build_dir  # noqa: E402
 
 TOLERANCE_F16 = 0.001  # of the logit range at each position
+TOLERANCE_F16_FAST = 0.005  # BF16 attention products in prefill
 TOLERANCE_RANDOM = 0.02
 TOLERANCE_REAL = 0.06
 MAX_MEAN_KL_REAL = 0.01
@@ -98,10 +103,13 @@ def test_random_models_match_the_reference(arch, wtype, tmp_path):
     assert made.returncode == 0, made.stderr
     ref = numpy_forward.forward(gguf.GGUFReader(str(path)), PROMPT)
     tolerance = TOLERANCE_F16 if wtype == "f16" else TOLERANCE_RANDOM
-    for isa in ("ref", BEST_ISA):
-        compare(our_logits(path, PROMPT, isa), ref, tolerance)
+    fast = TOLERANCE_F16_FAST if wtype == "f16" else TOLERANCE_RANDOM
+    compare(our_logits(path, PROMPT, "ref"), ref, tolerance)
+    compare(our_logits(path, PROMPT, BEST_ISA), ref, fast)
     # Prefill in chunks reads earlier chunks back from the KV cache.
-    compare(our_logits(path, PROMPT, BEST_ISA, chunk=5), ref, tolerance)
+    compare(our_logits(path, PROMPT, BEST_ISA, chunk=5), ref, fast)
+    # One token at a time: decode's attention (a few rows, F32 products).
+    compare(our_logits(path, PROMPT, BEST_ISA, chunk=1), ref, tolerance)
 
 
 # Real prompts as token ids (tokenizer-independent): an English sentence in
@@ -150,7 +158,8 @@ def test_logits_at_depth_match_the_reference(arch, kv_type, tmp_path):
     tokens = [int(t) for t in rng.integers(0, n_vocab, DEPTH_TOKENS)]
     ref = numpy_forward.forward(reader, tokens)
     tolerance = DEPTH_TOLERANCE[kv_type]
-    compare(our_logits(path, tokens, BEST_ISA, chunk=509, kv_type=kv_type), ref, tolerance)
+    compare(our_logits(path, tokens, BEST_ISA, chunk=509, kv_type=kv_type), ref,
+            max(tolerance, TOLERANCE_F16_FAST))
     compare(our_logits(path, tokens, BEST_ISA, seqs=1, kv_type=kv_type), ref, tolerance)
 
 

@@ -10,6 +10,7 @@
 
 #include "kernels/fp16.hpp"
 #include "kernels/ops.hpp"
+#include "kernels/ref/ref.hpp"
 #include "test_util.hpp"
 
 namespace pensieve::kernels::test {
@@ -140,64 +141,130 @@ TEST(Simd, OpsMatchReference) {
     }
 }
 
-// One block of attention with its online softmax: every head size the
-// models use, odd multiples of 8 and 16 (the one-vector tails of the 256-
-// and 512-bit forms), row counts around the register groups (1..25), masks that cut the block
-// anywhere or hide it all, and a running state carried over several blocks, so that the rescaling
-// of earlier blocks is checked too. The SIMD exp is within a few ulp of expf and sums run in
-// another order: 1e-5 relative to the row's magnitude.
-TEST(Simd, AttendBlockMatchesReference) {
-    const KernelTable& ref = *table_for(Isa::Ref);
-    for (Isa isa : simd_isas()) {
-        const OpsTable& ops = table_for(isa)->ops;
-        for (int64_t hd : {8, 24, 48, 64, 128, 256}) {
-            for (int64_t rows : {1, 5, 6, 7, 8, 9, 12, 13, 17, 25}) {
-                const auto n = static_cast<size_t>(rows);
-                const std::vector<float> q = normal_floats(n * static_cast<size_t>(hd), 21);
-                std::mt19937 rng(static_cast<uint32_t>(hd * 100 + rows));
-                std::vector<float> m1(n, -INFINITY), l1(n, 0.0f),
-                    o1(n * static_cast<size_t>(hd), 0.0f);
-                std::vector<float> m2 = m1, l2 = l1, o2 = o1;
-                for (int64_t block = 0; block < 4; ++block) {
-                    const std::vector<float> kt = normal_floats(static_cast<size_t>(16 * hd),
-                                                                22 + static_cast<uint32_t>(block));
-                    const std::vector<float> v = normal_floats(static_cast<size_t>(16 * hd),
-                                                               30 + static_cast<uint32_t>(block));
-                    const int64_t pos0 = 16 * block;
-                    std::vector<int32_t> first(n), last(n);
-                    for (size_t r = 0; r < n; ++r) {
-                        // Mostly open ranges, some cut inside this block, some shut.
-                        first[r] = static_cast<int32_t>(
-                            rng() % 3 == 0 ? pos0 + static_cast<int64_t>(rng() % 16) : 0);
-                        last[r] = static_cast<int32_t>(
-                            rng() % 3 == 0 ? pos0 + static_cast<int64_t>(rng() % 18) - 1 : 1000);
-                    }
-                    const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
-                    ops.attend_block({q.data(), rows, hd, kt.data(), v.data(), pos0, first.data(),
-                                      last.data(), scale, m1.data(), l1.data(), o1.data()});
-                    ref.ops.attend_block({q.data(), rows, hd, kt.data(), v.data(), pos0,
-                                          first.data(), last.data(), scale, m2.data(), l2.data(),
-                                          o2.data()});
-                    for (size_t r = 0; r < n; ++r) {
-                        const std::string where =
-                            std::string(isa_name(isa)) + " hd " + std::to_string(hd) + " rows " +
-                            std::to_string(rows) + " block " + std::to_string(block) + " row " +
-                            std::to_string(r);
-                        if (m2[r] == -INFINITY)  // nothing attended yet
-                            EXPECT_EQ(m1[r], m2[r]) << where;
-                        else
-                            EXPECT_NEAR(m1[r], m2[r], 1e-5f * (1.0f + std::abs(m2[r]))) << where;
-                        EXPECT_NEAR(l1[r], l2[r], 1e-5f * (1.0f + l2[r])) << where;
-                        for (int64_t d = 0; d < hd; ++d) {
-                            const size_t i = r * static_cast<size_t>(hd) + static_cast<size_t>(d);
-                            EXPECT_NEAR(o1[i], o2[i], 1e-5f * (1.0f + 4.0f * l2[r]))
-                                << where << " d " << d;
-                        }
-                    }
+// Runs `got` and `want` over the same blocks of attention: every head size
+// in `head_dims`, row counts around the register groups (1..25), masks that
+// cut the block anywhere or hide it all, and a running state carried over
+// several blocks, so that the rescaling of earlier blocks is checked too.
+// `check` compares the states after each block (row r, m, l, o of both).
+using AttendFn = void (*)(const AttendBlock&);
+struct AttendState {
+    std::vector<float> m, l, o;
+};
+
+// The running maxima of row r agree within rel · (1 + |m|).
+void expect_max_near(const AttendState& a, const AttendState& b, size_t r, float rel,
+                     const std::string& where) {
+    if (b.m[r] == -INFINITY)  // nothing attended yet
+        EXPECT_EQ(a.m[r], b.m[r]) << where;
+    else
+        EXPECT_NEAR(a.m[r], b.m[r], rel * (1.0f + std::abs(b.m[r]))) << where;
+}
+template <typename Check>
+void compare_attend_blocks(AttendFn got, AttendFn want, std::initializer_list<int64_t> head_dims,
+                           const std::string& label, Check check) {
+    for (int64_t hd : head_dims) {
+        for (int64_t rows : {1, 5, 6, 7, 8, 9, 12, 13, 17, 25}) {
+            const auto n = static_cast<size_t>(rows);
+            const std::vector<float> q = normal_floats(n * static_cast<size_t>(hd), 21);
+            std::vector<uint16_t> qb(q.size());
+            for (size_t i = 0; i < q.size(); ++i) qb[i] = fp32_to_bf16(q[i]);
+            std::mt19937 rng(static_cast<uint32_t>(hd * 100 + rows));
+            AttendState s1{std::vector<float>(n, -INFINITY), std::vector<float>(n, 0.0f),
+                           std::vector<float>(n * static_cast<size_t>(hd), 0.0f)};
+            AttendState s2 = s1;
+            for (int64_t block = 0; block < 4; ++block) {
+                const std::vector<float> kt =
+                    normal_floats(static_cast<size_t>(16 * hd), 22 + static_cast<uint32_t>(block));
+                const std::vector<float> v =
+                    normal_floats(static_cast<size_t>(16 * hd), 30 + static_cast<uint32_t>(block));
+                const int64_t pos0 = 16 * block;
+                std::vector<int32_t> first(n), last(n);
+                for (size_t r = 0; r < n; ++r) {
+                    // Mostly open ranges, some cut inside this block, some shut.
+                    first[r] = static_cast<int32_t>(
+                        rng() % 3 == 0 ? pos0 + static_cast<int64_t>(rng() % 16) : 0);
+                    last[r] = static_cast<int32_t>(
+                        rng() % 3 == 0 ? pos0 + static_cast<int64_t>(rng() % 18) - 1 : 1000);
+                }
+                const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
+                float max_v = 0.0f;
+                for (float x : v) max_v = std::max(max_v, std::abs(x));
+                got({q.data(), rows, hd, kt.data(), v.data(), pos0, first.data(), last.data(),
+                     scale, s1.m.data(), s1.l.data(), s1.o.data(), qb.data()});
+                want({q.data(), rows, hd, kt.data(), v.data(), pos0, first.data(), last.data(),
+                      scale, s2.m.data(), s2.l.data(), s2.o.data(), qb.data()});
+                for (size_t r = 0; r < n; ++r) {
+                    const std::string where = label + " hd " + std::to_string(hd) + " rows " +
+                                              std::to_string(rows) + " block " +
+                                              std::to_string(block) + " row " + std::to_string(r);
+                    check(s1, s2, r, hd, max_v, where);
                 }
             }
         }
     }
+}
+
+// The F32 SIMD forms: their exp is within a few ulp of expf and sums run in
+// another order, so 1e-5 relative to the row's magnitude.
+TEST(Simd, AttendBlockMatchesReference) {
+    const KernelTable& ref = *table_for(Isa::Ref);
+    for (Isa isa : simd_isas()) {
+        compare_attend_blocks(table_for(isa)->ops.attend_block, ref.ops.attend_block,
+                              {8, 24, 48, 64, 128, 256}, std::string(isa_name(isa)),
+                              [](const AttendState& a, const AttendState& b, size_t r, int64_t hd,
+                                 float, const std::string& where) {
+                                  expect_max_near(a, b, r, 1e-5f, where);
+                                  EXPECT_NEAR(a.l[r], b.l[r], 1e-5f * (1.0f + b.l[r])) << where;
+                                  for (int64_t d = 0; d < hd; ++d) {
+                                      const size_t i =
+                                          r * static_cast<size_t>(hd) + static_cast<size_t>(d);
+                                      EXPECT_NEAR(a.o[i], b.o[i], 1e-5f * (1.0f + 4.0f * b.l[r]))
+                                          << where << " d " << d;
+                                  }
+                              });
+    }
+}
+
+// The BF16-product form against its scalar reference, which rounds the same
+// values the same way: scores agree as closely as the F32 forms. A
+// probability whose SIMD exp lands a few ulp from expf can round to the
+// neighbouring BF16 value (one part in 256), so l and o also allow one such
+// step per block; a wrong pairing or layout is off by whole values. Then,
+// against the F32 reference, the attention outputs o / l stay within the
+// error BF16 inputs bring (about 2^-8 of the values' size).
+TEST(Simd, AttendBlockBf16MatchesItsReference) {
+    bool any = false;
+    for (Isa isa : simd_isas()) {
+        const AttendFn bf16 = table_for(isa)->ops.attend_block_bf16;
+        if (bf16 == nullptr) continue;
+        any = true;
+        const std::string label = std::string(isa_name(isa)) + " bf16";
+        compare_attend_blocks(
+            bf16, ref::attend_block_bf16, {32, 64, 96, 128, 256}, label,
+            [](const AttendState& a, const AttendState& b, size_t r, int64_t hd, float max_v,
+               const std::string& where) {
+                expect_max_near(a, b, r, 1e-5f, where);
+                EXPECT_NEAR(a.l[r], b.l[r], 1e-5f * (1.0f + b.l[r]) + 0x1p-7f) << where;
+                for (int64_t d = 0; d < hd; ++d) {
+                    const size_t i = r * static_cast<size_t>(hd) + static_cast<size_t>(d);
+                    EXPECT_NEAR(a.o[i], b.o[i], 1e-5f * (1.0f + 4.0f * b.l[r]) + 0x1p-7f * max_v)
+                        << where << " d " << d;
+                }
+            });
+        compare_attend_blocks(
+            bf16, table_for(Isa::Ref)->ops.attend_block, {64, 256}, label + " vs f32",
+            [](const AttendState& a, const AttendState& b, size_t r, int64_t hd, float max_v,
+               const std::string& where) {
+                expect_max_near(a, b, r, 0x1p-5f, where);
+                if (b.l[r] == 0.0f) return;
+                for (int64_t d = 0; d < hd; ++d) {
+                    const size_t i = r * static_cast<size_t>(hd) + static_cast<size_t>(d);
+                    EXPECT_NEAR(a.o[i] / a.l[r], b.o[i] / b.l[r], 0x1p-5f * max_v)
+                        << where << " d " << d;
+                }
+            });
+    }
+    if (!any) GTEST_SKIP() << "no kernel table of this CPU multiplies in BF16";
 }
 
 // Q8_0 key tiles (quants [head_dim][16], then F16 scales [head_dim/32][16])

@@ -10,6 +10,9 @@ namespace pensieve::kernels::avx512 {
 void register_formats(KernelTable& table);  // formats.cpp
 void register_ops(KernelTable& table);      // ops.cpp
 void register_gemm(KernelTable& table);     // gemm.cpp
+// attend_bf16.cpp, compiled with -mavx512bf16 too: registers only on CPUs
+// that have it.
+void register_attend_bf16(KernelTable& table);
 
 // Batches up to this take the fused GEMV of the 32-element formats; larger
 // ones unpack tiles of weight rows (and from 8 rows on the AMX table takes
