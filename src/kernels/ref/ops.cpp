@@ -66,18 +66,22 @@ void axpy_f16(float a, const uint16_t* x, float* y, int64_t n) {
     for (int64_t i = 0; i < n; ++i) y[i] += a * fp16_to_fp32(x[i]);
 }
 
-void attend_block(const AttendBlock& a) {
+// attend_block with each query element, key, value and probability passed
+// through `round` (the identity for F32 products, BF16 rounding for the BF16
+// form), products summed in F32.
+template <typename Query, typename Round>
+void attend_block_rounded(const AttendBlock& a, Query query, Round round) {
     const int64_t hd = a.head_dim;
     float p[kKvBlockTokens];
     for (int64_t r = 0; r < a.rows; ++r) {
-        const float* q = a.q + r * hd;
         float best = -INFINITY;
         for (int64_t j = 0; j < kKvBlockTokens; ++j) {
             const int64_t pos = a.pos0 + j;
             p[j] = -INFINITY;
             if (pos < a.first[r] || pos > a.last[r]) continue;
             float s = 0.0f;
-            for (int64_t d = 0; d < hd; ++d) s += q[d] * a.kt[d * kKvBlockTokens + j];
+            for (int64_t d = 0; d < hd; ++d)
+                s += query(r * hd + d) * round(a.kt[d * kKvBlockTokens + j]);
             p[j] = s * a.scale;
             best = std::fmax(best, p[j]);
         }
@@ -85,20 +89,21 @@ void attend_block(const AttendBlock& a) {
         const float m = std::fmax(a.m[r], best);
         const float alpha = std::exp(a.m[r] - m);  // 0 on the first block (m was -inf)
         float sum = 0.0f;
-        for (float& x : p) sum += (x = std::exp(x - m));
+        for (float& x : p) sum += (x = round(std::exp(x - m)));
         a.l[r] = a.l[r] * alpha + sum;
         a.m[r] = m;
         float* o = a.o + r * hd;
         for (int64_t d = 0; d < hd; ++d) {
             float acc = o[d] * alpha;
-            for (int64_t j = 0; j < kKvBlockTokens; ++j) acc += p[j] * a.v[j * hd + d];
+            for (int64_t j = 0; j < kKvBlockTokens; ++j) acc += p[j] * round(a.v[j * hd + d]);
             o[d] = acc;
         }
     }
 }
 
-float round_bf16(float x) {
-    return bf16_to_fp32(fp32_to_bf16(x));
+void attend_block(const AttendBlock& a) {
+    attend_block_rounded(
+        a, [&a](int64_t i) { return a.q[i]; }, [](float x) { return x; });
 }
 
 // Layout in kv_tile.hpp: int8 [head_dim][16], then F16 scales [head_dim/32][16].
@@ -124,35 +129,9 @@ void mul(const float* a, const float* b, float* out, int64_t n) {
 }  // namespace
 
 void attend_block_bf16(const AttendBlock& a) {
-    const int64_t hd = a.head_dim;
-    float p[kKvBlockTokens];
-    for (int64_t r = 0; r < a.rows; ++r) {
-        const uint16_t* q = a.qb + r * hd;
-        float best = -INFINITY;
-        for (int64_t j = 0; j < kKvBlockTokens; ++j) {
-            const int64_t pos = a.pos0 + j;
-            p[j] = -INFINITY;
-            if (pos < a.first[r] || pos > a.last[r]) continue;
-            float s = 0.0f;
-            for (int64_t d = 0; d < hd; ++d)
-                s += bf16_to_fp32(q[d]) * round_bf16(a.kt[d * kKvBlockTokens + j]);
-            p[j] = s * a.scale;
-            best = std::fmax(best, p[j]);
-        }
-        if (best == -INFINITY) continue;
-        const float m = std::fmax(a.m[r], best);
-        const float alpha = std::exp(a.m[r] - m);
-        float sum = 0.0f;
-        for (float& x : p) sum += (x = round_bf16(std::exp(x - m)));
-        a.l[r] = a.l[r] * alpha + sum;
-        a.m[r] = m;
-        float* o = a.o + r * hd;
-        for (int64_t d = 0; d < hd; ++d) {
-            float acc = o[d] * alpha;
-            for (int64_t j = 0; j < kKvBlockTokens; ++j) acc += p[j] * round_bf16(a.v[j * hd + d]);
-            o[d] = acc;
-        }
-    }
+    attend_block_rounded(
+        a, [&a](int64_t i) { return bf16_to_fp32(a.qb[i]); },
+        [](float x) { return bf16_to_fp32(fp32_to_bf16(x)); });
 }
 
 void register_ops(KernelTable& table) {

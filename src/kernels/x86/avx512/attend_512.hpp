@@ -51,24 +51,14 @@ inline __mmask16 lanes(int64_t lo, int64_t hi) {
     return static_cast<__mmask16>((0xFFFFu << from) & (0xFFFFu >> (15u - to)));
 }
 
+// Softmax step of rows r0 .. r0 + R - 1 for their scores s[r]: masks and
+// scales the scores, raises each row's running maximum m to the block's
+// largest score best[r], and writes alpha[r] = exp(m_old - m_new), the factor
+// that rescales the row's earlier sums. The R factors are one vector exp (a
+// scalar expf per row cost as much as the row's exponentials); a row with
+// nothing to attend here keeps its state (best -inf, factor exp(0) = 1).
 template <int R>
-requires(R <= 16) void attend_rows_512(const AttendBlock& a, int64_t r0) {
-    const int64_t hd = a.head_dim;
-    const float* q = a.q + r0 * hd;
-    __m512 s[R];
-    for (int r = 0; r < R; ++r) s[r] = _mm512_setzero_ps();
-    for (int64_t d = 0; d < hd; ++d) {
-        const __m512 k = _mm512_loadu_ps(a.kt + d * 16);
-        for (int r = 0; r < R; ++r) s[r] = _mm512_fmadd_ps(_mm512_set1_ps(q[r * hd + d]), k, s[r]);
-    }
-
-    // Softmax step. The rescale factors exp(m_old - m_new) of all R rows
-    // are one vector exp (a scalar expf per row cost as much as the row's
-    // exponentials); a row with nothing to attend here keeps its state
-    // (factor exp(0) = 1, probabilities 0).
-    alignas(64) float p[R][16];
-    alignas(64) float alpha[16] = {};
-    float best[R];
+inline void new_maxima(const AttendBlock& a, int64_t r0, __m512* s, float* alpha, float* best) {
     const __m512 scale = _mm512_set1_ps(a.scale);
     const __m512 neg_inf = _mm512_set1_ps(-__builtin_inff());
     for (int r = 0; r < R; ++r) {
@@ -81,6 +71,23 @@ requires(R <= 16) void attend_rows_512(const AttendBlock& a, int64_t r0) {
         a.m[row] = best[r] == -__builtin_inff() ? a.m[row] : m;
     }
     _mm512_store_ps(alpha, exp512(_mm512_load_ps(alpha)));
+}
+
+template <int R>
+requires(R <= 16) void attend_rows_512(const AttendBlock& a, int64_t r0) {
+    const int64_t hd = a.head_dim;
+    const float* q = a.q + r0 * hd;
+    __m512 s[R];
+    for (int r = 0; r < R; ++r) s[r] = _mm512_setzero_ps();
+    for (int64_t d = 0; d < hd; ++d) {
+        const __m512 k = _mm512_loadu_ps(a.kt + d * 16);
+        for (int r = 0; r < R; ++r) s[r] = _mm512_fmadd_ps(_mm512_set1_ps(q[r * hd + d]), k, s[r]);
+    }
+
+    alignas(64) float p[R][16];
+    alignas(64) float alpha[16] = {};
+    float best[R];
+    new_maxima<R>(a, r0, s, alpha, best);
     for (int r = 0; r < R; ++r) {
         const int64_t row = r0 + r;
         if (best[r] == -__builtin_inff()) {

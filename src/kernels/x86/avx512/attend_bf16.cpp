@@ -65,18 +65,7 @@ requires(R <= kRows) void attend_rows_bf16(const AttendBlock& a, int64_t r0, con
     alignas(64) uint32_t pb[R][8];  // BF16 pairs of p
     alignas(64) float alpha[16] = {};
     float best[R];
-    const __m512 scale = _mm512_set1_ps(a.scale);
-    const __m512 neg_inf = _mm512_set1_ps(-__builtin_inff());
-    for (int r = 0; r < R; ++r) {
-        const int64_t row = r0 + r;
-        const __mmask16 valid = lanes(a.first[row] - a.pos0, a.last[row] - a.pos0);
-        s[r] = _mm512_mask_mul_ps(neg_inf, valid, s[r], scale);
-        best[r] = hmax512(s[r]);
-        const float m = a.m[row] > best[r] ? a.m[row] : best[r];
-        alpha[r] = best[r] == -__builtin_inff() ? 0.0f : a.m[row] - m;
-        a.m[row] = best[r] == -__builtin_inff() ? a.m[row] : m;
-    }
-    _mm512_store_ps(alpha, exp512(_mm512_load_ps(alpha)));
+    new_maxima<R>(a, r0, s, alpha, best);
     for (int r = 0; r < R; ++r) {
         const int64_t row = r0 + r;
         if (best[r] == -__builtin_inff()) {
