@@ -14,6 +14,7 @@
 #include "api/messages_response.hpp"
 #include "cli/commands.hpp"
 #include "cli/model_options.hpp"
+#include "engine/scheduler.hpp"
 #include "engine/speed_bench.hpp"
 #include "kernels/cpu.hpp"
 
@@ -179,8 +180,13 @@ void bench(BenchOptions o) {
         std::printf("%s\n", j.dump(2).c_str());
         return;
     }
+    // Prompts go through the forward pass in the server's prefill chunks (as
+    // llama-bench's default micro-batch of 512): one pass over a 16k-token
+    // prompt would hold activations far beyond the caches, which no server
+    // request does.
+    const int64_t chunk = std::min(o.prompt_tokens, engine::SchedulerConfig{}.prefill_chunk);
     engine::Evaluator evaluator(*m.model, {.n_ctx = o.model.ctx,
-                                           .n_batch = o.prompt_tokens,
+                                           .n_batch = chunk,
                                            .n_threads = o.model.threads,
                                            .kv_type = kv_type(o.model)});
     const engine::SpeedResult r =
