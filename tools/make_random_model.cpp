@@ -1,7 +1,8 @@
 // Writes a random-weight model with our GGUF writer, streaming each tensor to
 // disk as it is made, so that a model of a real shape (gigabytes) never sits
 // in memory:
-//   make_random_model --out F [--arch llama|qwen2|qwen3|gemma3] [--shape NAME]
+//   make_random_model --out F [--arch llama|llama3.1|mistral|qwen2|qwen3|gemma3|phi3]
+//                     [--shape NAME]
 //                     [--mix q4_k_m|q5_k_m|q6_k|q8_0|f16|bf16|TYPE] [--seed N]
 //                     [--ctx N] [--window N] [--vocab N] [--tokenizer-from GGUF]
 // --ctx is the trained context written into the file (default 256 for the
@@ -13,6 +14,10 @@
 // values are what both our engine and the NumPy reference see). Matrices of
 // a real shape repeat a pool of random rows: speed does not depend on the
 // values, and drawing billions of normal samples would take minutes.
+// --arch llama3.1 writes a rope_freqs tensor by Llama 3.1's rule, mistral a
+// llama with a sliding window on every layer, phi3 fused attn_qkv and gate+up
+// tensors with LongRoPE factors (short for contexts up to an eighth of --ctx,
+// long beyond).
 // --tokenizer-from copies a real model's tokenizer (padded with unused tokens
 // up to the shape's vocabulary, or the shape's vocabulary grown to the
 // tokenizer's), so that other engines (llama.cpp) load the file too.
@@ -79,6 +84,11 @@ class Maker {
         std::mt19937 rng(seed_ ^ name_hash(name));
         std::normal_distribution<float> d(mean, sd);
         for (float& x : v) x = d(rng);
+        values(name, v);
+    }
+
+    void values(const std::string& name, const std::vector<float>& v) {
+        const uint64_t n = v.size();
         std::vector<uint8_t> bytes(n * 4);
         std::memcpy(bytes.data(), v.data(), bytes.size());
         w_.add_tensor(name, TensorType::F32, {n}, std::move(bytes));
@@ -125,6 +135,38 @@ uint32_t copy_tokenizer(const std::string& path, uint32_t n_vocab, gguf::GgufWri
         w.set(kv.key, std::move(v));
     }
     return static_cast<uint32_t>(have);
+}
+
+// Llama 3.1's per-pair RoPE factors for a model trained on orig_ctx
+// positions (scaling factor 8, low- and high-frequency factors 1 and 4): long
+// wavelengths are slowed 8×, short ones kept, the band between blended.
+std::vector<float> llama31_rope_freqs(uint32_t rope_dims, float base, double orig_ctx) {
+    const double factor = 8, low = 1, high = 4;
+    std::vector<float> out(rope_dims / 2);
+    for (uint32_t i = 0; i < out.size(); ++i) {
+        const double freq = std::pow(static_cast<double>(base), -2.0 * i / rope_dims);
+        const double wavelen = 2 * M_PI / freq;
+        double f = 1;
+        if (wavelen > orig_ctx / low) {
+            f = factor;
+        } else if (wavelen >= orig_ctx / high) {
+            const double smooth = (orig_ctx / wavelen - low) / (high - low);
+            f = 1 / ((1 - smooth) / factor + smooth);
+        }
+        out[i] = static_cast<float>(f);
+    }
+    return out;
+}
+
+// LongRoPE factors shaped like Phi's: near 1 for the short context, growing
+// with the wavelength for the long one.
+std::vector<float> longrope_factors(uint32_t rope_dims, bool long_context) {
+    std::vector<float> out(rope_dims / 2);
+    for (size_t i = 0; i < out.size(); ++i) {
+        const double t = static_cast<double>(i) / static_cast<double>(out.size());
+        out[i] = static_cast<float>(long_context ? 1 + 40 * t * t : 1 + 0.2 * t);
+    }
+    return out;
 }
 
 int usage() {
@@ -193,10 +235,27 @@ int main(int argc, char** argv) {
         w.set(a + "attention.value_length", s.head_dim);
         w.set(a + "attention.layer_norm_rms_epsilon", 1e-6f);
         w.set(a + "rope.freq_base", s.rope_base);
-        if (s.arch == "gemma3") w.set(a + "attention.sliding_window", s.window);
+        if (s.arch == "gemma3" || s.windowed) w.set(a + "attention.sliding_window", s.window);
+        const uint32_t rope_dims = s.rope_dims != 0 ? s.rope_dims : s.head_dim;
+        if (s.rope_dims != 0) w.set(a + "rope.dimension_count", rope_dims);
+        const uint32_t orig_ctx = std::max(ctx / 8, 1u);
+        if (s.longrope) {
+            w.set(a + "rope.scaling.original_context_length", orig_ctx);
+            const double scale = static_cast<double>(ctx) / orig_ctx;
+            w.set(a + "rope.scaling.attn_factor",
+                  static_cast<float>(std::sqrt(1 + std::log(scale) / std::log(orig_ctx))));
+        }
 
         Maker m(w, seed, s, mix);
         const uint64_t q_dim = s.n_head * s.head_dim, kv_dim = s.n_head_kv * s.head_dim;
+        if (s.rope_freqs) {
+            const double orig = shape_name == "tiny" ? orig_ctx : 8192.0;
+            m.values("rope_freqs.weight", llama31_rope_freqs(rope_dims, s.rope_base, orig));
+        }
+        if (s.longrope) {
+            m.values("rope_factors_short.weight", longrope_factors(rope_dims, false));
+            m.values("rope_factors_long.weight", longrope_factors(rope_dims, true));
+        }
         m.matrix("token_embd.weight", Role::TokenEmbd, 0, s.n_embd, s.n_vocab, 1.0f);
         m.vector("output_norm.weight", s.n_embd, 1.0f, 0.1f);
         if (!s.tied_output) m.matrix("output.weight", Role::Output, 0, s.n_embd, s.n_vocab, 0.1f);
@@ -204,9 +263,13 @@ int main(int argc, char** argv) {
         for (uint32_t il = 0; il < s.n_layer; ++il) {
             const std::string p = "blk." + std::to_string(il) + ".";
             m.vector(p + "attn_norm.weight", s.n_embd, 1.0f, 0.1f);
-            m.matrix(p + "attn_q.weight", Role::AttnQ, il, s.n_embd, q_dim, sd);
-            m.matrix(p + "attn_k.weight", Role::AttnK, il, s.n_embd, kv_dim, sd);
-            m.matrix(p + "attn_v.weight", Role::AttnV, il, s.n_embd, kv_dim, sd);
+            if (s.fused) {
+                m.matrix(p + "attn_qkv.weight", Role::AttnQ, il, s.n_embd, q_dim + 2 * kv_dim, sd);
+            } else {
+                m.matrix(p + "attn_q.weight", Role::AttnQ, il, s.n_embd, q_dim, sd);
+                m.matrix(p + "attn_k.weight", Role::AttnK, il, s.n_embd, kv_dim, sd);
+                m.matrix(p + "attn_v.weight", Role::AttnV, il, s.n_embd, kv_dim, sd);
+            }
             m.matrix(p + "attn_output.weight", Role::AttnOutput, il, q_dim, s.n_embd, sd);
             if (s.arch == "qwen2") {
                 m.vector(p + "attn_q.bias", q_dim, 0.0f, 0.2f);
@@ -222,8 +285,12 @@ int main(int argc, char** argv) {
                 m.vector(p + "post_ffw_norm.weight", s.n_embd, 1.0f, 0.1f);
             }
             m.vector(p + "ffn_norm.weight", s.n_embd, 1.0f, 0.1f);
-            m.matrix(p + "ffn_gate.weight", Role::FfnGate, il, s.n_embd, s.n_ff, sd);
-            m.matrix(p + "ffn_up.weight", Role::FfnUp, il, s.n_embd, s.n_ff, sd);
+            if (s.fused) {  // the gate rows, then the up rows
+                m.matrix(p + "ffn_up.weight", Role::FfnUp, il, s.n_embd, 2 * uint64_t{s.n_ff}, sd);
+            } else {
+                m.matrix(p + "ffn_gate.weight", Role::FfnGate, il, s.n_embd, s.n_ff, sd);
+                m.matrix(p + "ffn_up.weight", Role::FfnUp, il, s.n_embd, s.n_ff, sd);
+            }
             m.matrix(p + "ffn_down.weight", Role::FfnDown, il, s.n_ff, s.n_embd, sd);
         }
         w.write(out);

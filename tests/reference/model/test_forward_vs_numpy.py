@@ -86,7 +86,11 @@ def compare(ours, ref, tolerance):
 # The fastest variant this CPU runs (PENSIEVE_CPU falls back to it when the
 # CPU lacks AVX-512).
 BEST_ISA = "avx512"
-ARCHS = ["llama", "qwen2", "qwen3", "gemma3"]
+# GGUF architectures, and families make_random_model writes as one of them:
+# llama3.1 (llama with rope_freqs), mistral (llama with a sliding window of 4
+# positions on every layer), phi3 (fused attn_qkv and gate+up, 3/4 rotary,
+# LongRoPE).
+ARCHS = ["llama", "llama3.1", "mistral", "qwen2", "qwen3", "gemma3", "phi3"]
 
 
 @pytest.mark.parametrize("arch", ARCHS)
@@ -131,7 +135,8 @@ DEPTH_TOLERANCE = {"f16": TOLERANCE_F16, "bf16": TOLERANCE_RANDOM, "q8_0": TOLER
 
 
 @pytest.mark.parametrize("arch,kv_type", [("llama", "f16"), ("llama", "bf16"), ("llama", "q8_0"),
-                                          ("gemma3", "f16"), ("gemma3", "q8_0")])
+                                          ("gemma3", "f16"), ("gemma3", "q8_0"),
+                                          ("mistral", "f16"), ("phi3", "f16")])
 def test_logits_at_depth_match_the_reference(arch, kv_type, tmp_path):
     """Every position of a 4k-token sequence, with F16 weights (no activation
     quantization): prefilled in 509-token chunks (runs of tokens attending

@@ -57,7 +57,8 @@ int main(int argc, char** argv) {
         if (chunk <= 0) chunk = n;
         kernels::ThreadPool pool(threads);
         if (seqs > 0) {
-            model::KvCache kv({hp.n_layer, hp.n_head_kv, hp.head_dim, seqs * model::KvCache::blocks_for(n), kv_type});
+            model::KvCache kv({hp.n_layer, hp.n_head_kv, hp.head_dim,
+                               seqs * model::KvCache::blocks_for(n), kv_type});
             for (int32_t s = 0; s < seqs; ++s) kv.reserve(s, n);
             model::Forward fwd(*model, pool, seqs, n);
             std::ofstream out(out_path, std::ios::binary);
@@ -73,7 +74,8 @@ int main(int argc, char** argv) {
             }
             return 0;
         }
-        model::KvCache kv({hp.n_layer, hp.n_head_kv, hp.head_dim, model::KvCache::blocks_for(n), kv_type});
+        model::KvCache kv(
+            {hp.n_layer, hp.n_head_kv, hp.head_dim, model::KvCache::blocks_for(n), kv_type});
         if (!kv.reserve(0, n)) throw std::runtime_error("KV cache too small");
         model::Forward fwd(*model, pool, chunk, n);
         std::ofstream out(out_path, std::ios::binary);
