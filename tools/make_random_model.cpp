@@ -5,6 +5,7 @@
 //                     [--shape NAME]
 //                     [--mix q4_k_m|q5_k_m|q6_k|q8_0|f16|bf16|TYPE] [--seed N]
 //                     [--ctx N] [--window N] [--vocab N] [--tokenizer-from GGUF]
+//                     [--split N]
 // --ctx is the trained context written into the file (default 256 for the
 // test shape, 4096 for the named ones).
 // --shape tiny (the default) is the small model of --arch that the reference
@@ -18,6 +19,8 @@
 // llama with a sliding window on every layer, phi3 fused attn_qkv and gate+up
 // tensors with LongRoPE factors (short for contexts up to an eighth of --ctx,
 // long beyond).
+// --split N writes the model as N parts in llama.cpp's gguf-split layout
+// (F.gguf becomes F-00001-of-0000N.gguf …; tensors dealt out in turn).
 // --tokenizer-from copies a real model's tokenizer (padded with unused tokens
 // up to the shape's vocabulary, or the shape's vocabulary grown to the
 // tokenizer's), so that other engines (llama.cpp) load the file too.
@@ -53,8 +56,12 @@ uint32_t name_hash(const std::string& s) {
 
 class Maker {
   public:
-    Maker(gguf::GgufWriter& w, uint32_t seed, const tools::ModelShape& shape, const tools::Mix& mix)
-        : w_(w), seed_(seed), shape_(shape), mix_(mix) {}
+    // Tensors go to the parts in turn (one part: an ordinary file).
+    Maker(std::vector<gguf::GgufWriter>& parts, uint32_t seed, const tools::ModelShape& shape,
+          const tools::Mix& mix)
+        : parts_(parts), seed_(seed), shape_(shape), mix_(mix) {}
+
+    uint32_t tensors() const { return added_; }
 
     // A k × n matrix (k the row length) of normal values with deviation sd.
     void matrix(const std::string& name, Role role, uint32_t layer, uint64_t k, uint64_t n,
@@ -62,7 +69,7 @@ class Maker {
         const TensorType type =
             tools::matrix_type(mix_, role, layer, shape_.n_layer, shape_.tied_output, k);
         const uint32_t seed = seed_ ^ name_hash(name);
-        w_.add_tensor(name, type, {k, n}, [=](uint8_t* data, size_t) {
+        next_part().add_tensor(name, type, {k, n}, [=](uint8_t* data, size_t) {
             const kernels::TypeTraits& tr = kernels::traits(type);
             const size_t row = kernels::row_bytes(tr, static_cast<int64_t>(k));
             const uint64_t drawn = k * n <= kFullyRandomElems ? n : std::min(n, kPoolRows);
@@ -91,11 +98,14 @@ class Maker {
         const uint64_t n = v.size();
         std::vector<uint8_t> bytes(n * 4);
         std::memcpy(bytes.data(), v.data(), bytes.size());
-        w_.add_tensor(name, TensorType::F32, {n}, std::move(bytes));
+        next_part().add_tensor(name, TensorType::F32, {n}, std::move(bytes));
     }
 
   private:
-    gguf::GgufWriter& w_;
+    gguf::GgufWriter& next_part() { return parts_[added_++ % parts_.size()]; }
+
+    std::vector<gguf::GgufWriter>& parts_;
+    uint32_t added_ = 0;
     uint32_t seed_;
     const tools::ModelShape& shape_;
     const tools::Mix& mix_;
@@ -172,7 +182,8 @@ std::vector<float> longrope_factors(uint32_t rope_dims, bool long_context) {
 int usage() {
     std::fprintf(stderr,
                  "usage: make_random_model --out F [--arch A] [--shape NAME] [--mix M] "
-                 "[--seed N] [--ctx N] [--window N] [--vocab N] [--tokenizer-from GGUF]\n");
+                 "[--seed N] [--ctx N] [--window N] [--vocab N] [--tokenizer-from GGUF] "
+                 "[--split N]\n");
     return 2;
 }
 
@@ -181,6 +192,7 @@ int usage() {
 int main(int argc, char** argv) {
     std::string arch = "llama", shape_name = "tiny", mix_name = "q8_0", out, tokenizer;
     uint32_t seed = 1, ctx = 0, window = 0, n_vocab = 0;  // 0: the shape's default
+    uint32_t split = 1;
     if (argc % 2 == 0) return usage();
     try {
         for (int i = 1; i + 1 < argc; i += 2) {
@@ -203,10 +215,12 @@ int main(int argc, char** argv) {
                 n_vocab = static_cast<uint32_t>(std::stoul(value));
             else if (flag == "--tokenizer-from")
                 tokenizer = value;
+            else if (flag == "--split")
+                split = static_cast<uint32_t>(std::stoul(value));
             else
                 return usage();
         }
-        if (out.empty()) return usage();
+        if (out.empty() || split < 1 || split > 99) return usage();
         tools::ModelShape s = tools::find_shape(shape_name, arch);
         const tools::Mix mix = tools::find_mix(mix_name);
         if (window != 0) s.window = window;
@@ -246,7 +260,10 @@ int main(int argc, char** argv) {
                   static_cast<float>(std::sqrt(1 + std::log(scale) / std::log(orig_ctx))));
         }
 
-        Maker m(w, seed, s, mix);
+        std::vector<gguf::GgufWriter> parts(1);
+        std::swap(parts[0], w);  // the metadata stays in the first part
+        parts.resize(split);
+        Maker m(parts, seed, s, mix);
         const uint64_t q_dim = s.n_head * s.head_dim, kv_dim = s.n_head_kv * s.head_dim;
         if (s.rope_freqs) {
             const double orig = shape_name == "tiny" ? orig_ctx : 8192.0;
@@ -293,7 +310,20 @@ int main(int argc, char** argv) {
             }
             m.matrix(p + "ffn_down.weight", Role::FfnDown, il, s.n_ff, s.n_embd, sd);
         }
-        w.write(out);
+        if (split == 1) {
+            parts[0].write(out);
+        } else {  // llama.cpp's gguf-split layout: split.* keys, parts named -0000i-of-0000N
+            const std::string stem =
+                out.size() > 5 && out.ends_with(".gguf") ? out.substr(0, out.size() - 5) : out;
+            parts[0].set("split.tensors.count", static_cast<int32_t>(m.tensors()));
+            for (uint32_t i = 0; i < split; ++i) {
+                parts[i].set("split.no", static_cast<uint16_t>(i));
+                parts[i].set("split.count", static_cast<uint16_t>(split));
+                char suffix[32];
+                std::snprintf(suffix, sizeof suffix, "-%05u-of-%05u.gguf", i + 1, split);
+                parts[i].write(stem + suffix);
+            }
+        }
     } catch (const std::exception& e) {
         std::fprintf(stderr, "error: %s\n", e.what());
         return 1;

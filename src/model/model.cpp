@@ -25,7 +25,7 @@ Model::Model(gguf::GgufFile file) : file_(std::move(file)), hp_(read_hparams(fil
 }
 
 std::unique_ptr<Model> Model::load(const std::filesystem::path& path) {
-    return std::unique_ptr<Model>(new Model(gguf::GgufFile::open(path)));
+    return std::unique_ptr<Model>(new Model(gguf::GgufFile::open_model(path)));
 }
 
 }  // namespace pensieve::model
