@@ -1,9 +1,11 @@
 // Writes a random-weight model with our GGUF writer, streaming each tensor to
 // disk as it is made, so that a model of a real shape (gigabytes) never sits
 // in memory:
-//   make_random_model --out F [--arch llama|qwen2|qwen3|gemma3] [--shape NAME]
+//   make_random_model --out F [--arch llama|llama3.1|mistral|qwen2|qwen3|gemma3|phi3]
+//                     [--shape NAME]
 //                     [--mix q4_k_m|q5_k_m|q6_k|q8_0|f16|bf16|TYPE] [--seed N]
 //                     [--ctx N] [--window N] [--vocab N] [--tokenizer-from GGUF]
+//                     [--split N]
 // --ctx is the trained context written into the file (default 256 for the
 // test shape, 4096 for the named ones).
 // --shape tiny (the default) is the small model of --arch that the reference
@@ -13,6 +15,12 @@
 // values are what both our engine and the NumPy reference see). Matrices of
 // a real shape repeat a pool of random rows: speed does not depend on the
 // values, and drawing billions of normal samples would take minutes.
+// --arch llama3.1 writes a rope_freqs tensor by Llama 3.1's rule, mistral a
+// llama with a sliding window on every layer, phi3 fused attn_qkv and gate+up
+// tensors with LongRoPE factors (short for contexts up to an eighth of --ctx,
+// long beyond).
+// --split N writes the model as N parts in llama.cpp's gguf-split layout
+// (F.gguf becomes F-00001-of-0000N.gguf …; tensors dealt out in turn).
 // --tokenizer-from copies a real model's tokenizer (padded with unused tokens
 // up to the shape's vocabulary, or the shape's vocabulary grown to the
 // tokenizer's), so that other engines (llama.cpp) load the file too.
@@ -48,8 +56,12 @@ uint32_t name_hash(const std::string& s) {
 
 class Maker {
   public:
-    Maker(gguf::GgufWriter& w, uint32_t seed, const tools::ModelShape& shape, const tools::Mix& mix)
-        : w_(w), seed_(seed), shape_(shape), mix_(mix) {}
+    // Tensors go to the parts in turn (one part: an ordinary file).
+    Maker(std::vector<gguf::GgufWriter>& parts, uint32_t seed, const tools::ModelShape& shape,
+          const tools::Mix& mix)
+        : parts_(parts), seed_(seed), shape_(shape), mix_(mix) {}
+
+    uint32_t tensors() const { return added_; }
 
     // A k × n matrix (k the row length) of normal values with deviation sd.
     void matrix(const std::string& name, Role role, uint32_t layer, uint64_t k, uint64_t n,
@@ -57,7 +69,7 @@ class Maker {
         const TensorType type =
             tools::matrix_type(mix_, role, layer, shape_.n_layer, shape_.tied_output, k);
         const uint32_t seed = seed_ ^ name_hash(name);
-        w_.add_tensor(name, type, {k, n}, [=](uint8_t* data, size_t) {
+        next_part().add_tensor(name, type, {k, n}, [=](uint8_t* data, size_t) {
             const kernels::TypeTraits& tr = kernels::traits(type);
             const size_t row = kernels::row_bytes(tr, static_cast<int64_t>(k));
             const uint64_t drawn = k * n <= kFullyRandomElems ? n : std::min(n, kPoolRows);
@@ -79,13 +91,21 @@ class Maker {
         std::mt19937 rng(seed_ ^ name_hash(name));
         std::normal_distribution<float> d(mean, sd);
         for (float& x : v) x = d(rng);
+        values(name, v);
+    }
+
+    void values(const std::string& name, const std::vector<float>& v) {
+        const uint64_t n = v.size();
         std::vector<uint8_t> bytes(n * 4);
         std::memcpy(bytes.data(), v.data(), bytes.size());
-        w_.add_tensor(name, TensorType::F32, {n}, std::move(bytes));
+        next_part().add_tensor(name, TensorType::F32, {n}, std::move(bytes));
     }
 
   private:
-    gguf::GgufWriter& w_;
+    gguf::GgufWriter& next_part() { return parts_[added_++ % parts_.size()]; }
+
+    std::vector<gguf::GgufWriter>& parts_;
+    uint32_t added_ = 0;
     uint32_t seed_;
     const tools::ModelShape& shape_;
     const tools::Mix& mix_;
@@ -127,10 +147,43 @@ uint32_t copy_tokenizer(const std::string& path, uint32_t n_vocab, gguf::GgufWri
     return static_cast<uint32_t>(have);
 }
 
+// Llama 3.1's per-pair RoPE factors for a model trained on orig_ctx
+// positions (scaling factor 8, low- and high-frequency factors 1 and 4): long
+// wavelengths are slowed 8×, short ones kept, the band between blended.
+std::vector<float> llama31_rope_freqs(uint32_t rope_dims, float base, double orig_ctx) {
+    const double factor = 8, low = 1, high = 4;
+    std::vector<float> out(rope_dims / 2);
+    for (uint32_t i = 0; i < out.size(); ++i) {
+        const double freq = std::pow(static_cast<double>(base), -2.0 * i / rope_dims);
+        const double wavelen = 2 * M_PI / freq;
+        double f = 1;
+        if (wavelen > orig_ctx / low) {
+            f = factor;
+        } else if (wavelen >= orig_ctx / high) {
+            const double smooth = (orig_ctx / wavelen - low) / (high - low);
+            f = 1 / ((1 - smooth) / factor + smooth);
+        }
+        out[i] = static_cast<float>(f);
+    }
+    return out;
+}
+
+// LongRoPE factors shaped like Phi's: near 1 for the short context, growing
+// with the wavelength for the long one.
+std::vector<float> longrope_factors(uint32_t rope_dims, bool long_context) {
+    std::vector<float> out(rope_dims / 2);
+    for (size_t i = 0; i < out.size(); ++i) {
+        const double t = static_cast<double>(i) / static_cast<double>(out.size());
+        out[i] = static_cast<float>(long_context ? 1 + 40 * t * t : 1 + 0.2 * t);
+    }
+    return out;
+}
+
 int usage() {
     std::fprintf(stderr,
                  "usage: make_random_model --out F [--arch A] [--shape NAME] [--mix M] "
-                 "[--seed N] [--ctx N] [--window N] [--vocab N] [--tokenizer-from GGUF]\n");
+                 "[--seed N] [--ctx N] [--window N] [--vocab N] [--tokenizer-from GGUF] "
+                 "[--split N]\n");
     return 2;
 }
 
@@ -139,6 +192,7 @@ int usage() {
 int main(int argc, char** argv) {
     std::string arch = "llama", shape_name = "tiny", mix_name = "q8_0", out, tokenizer;
     uint32_t seed = 1, ctx = 0, window = 0, n_vocab = 0;  // 0: the shape's default
+    uint32_t split = 1;
     if (argc % 2 == 0) return usage();
     try {
         for (int i = 1; i + 1 < argc; i += 2) {
@@ -161,10 +215,12 @@ int main(int argc, char** argv) {
                 n_vocab = static_cast<uint32_t>(std::stoul(value));
             else if (flag == "--tokenizer-from")
                 tokenizer = value;
+            else if (flag == "--split")
+                split = static_cast<uint32_t>(std::stoul(value));
             else
                 return usage();
         }
-        if (out.empty()) return usage();
+        if (out.empty() || split < 1 || split > 99) return usage();
         tools::ModelShape s = tools::find_shape(shape_name, arch);
         const tools::Mix mix = tools::find_mix(mix_name);
         if (window != 0) s.window = window;
@@ -193,10 +249,30 @@ int main(int argc, char** argv) {
         w.set(a + "attention.value_length", s.head_dim);
         w.set(a + "attention.layer_norm_rms_epsilon", 1e-6f);
         w.set(a + "rope.freq_base", s.rope_base);
-        if (s.arch == "gemma3") w.set(a + "attention.sliding_window", s.window);
+        if (s.arch == "gemma3" || s.windowed) w.set(a + "attention.sliding_window", s.window);
+        const uint32_t rope_dims = s.rope_dims != 0 ? s.rope_dims : s.head_dim;
+        if (s.rope_dims != 0) w.set(a + "rope.dimension_count", rope_dims);
+        const uint32_t orig_ctx = std::max(ctx / 8, 1u);
+        if (s.longrope) {
+            w.set(a + "rope.scaling.original_context_length", orig_ctx);
+            const double scale = static_cast<double>(ctx) / orig_ctx;
+            w.set(a + "rope.scaling.attn_factor",
+                  static_cast<float>(std::sqrt(1 + std::log(scale) / std::log(orig_ctx))));
+        }
 
-        Maker m(w, seed, s, mix);
+        std::vector<gguf::GgufWriter> parts(1);
+        std::swap(parts[0], w);  // the metadata stays in the first part
+        parts.resize(split);
+        Maker m(parts, seed, s, mix);
         const uint64_t q_dim = s.n_head * s.head_dim, kv_dim = s.n_head_kv * s.head_dim;
+        if (s.rope_freqs) {
+            const double orig = shape_name == "tiny" ? orig_ctx : 8192.0;
+            m.values("rope_freqs.weight", llama31_rope_freqs(rope_dims, s.rope_base, orig));
+        }
+        if (s.longrope) {
+            m.values("rope_factors_short.weight", longrope_factors(rope_dims, false));
+            m.values("rope_factors_long.weight", longrope_factors(rope_dims, true));
+        }
         m.matrix("token_embd.weight", Role::TokenEmbd, 0, s.n_embd, s.n_vocab, 1.0f);
         m.vector("output_norm.weight", s.n_embd, 1.0f, 0.1f);
         if (!s.tied_output) m.matrix("output.weight", Role::Output, 0, s.n_embd, s.n_vocab, 0.1f);
@@ -204,9 +280,13 @@ int main(int argc, char** argv) {
         for (uint32_t il = 0; il < s.n_layer; ++il) {
             const std::string p = "blk." + std::to_string(il) + ".";
             m.vector(p + "attn_norm.weight", s.n_embd, 1.0f, 0.1f);
-            m.matrix(p + "attn_q.weight", Role::AttnQ, il, s.n_embd, q_dim, sd);
-            m.matrix(p + "attn_k.weight", Role::AttnK, il, s.n_embd, kv_dim, sd);
-            m.matrix(p + "attn_v.weight", Role::AttnV, il, s.n_embd, kv_dim, sd);
+            if (s.fused) {
+                m.matrix(p + "attn_qkv.weight", Role::AttnQ, il, s.n_embd, q_dim + 2 * kv_dim, sd);
+            } else {
+                m.matrix(p + "attn_q.weight", Role::AttnQ, il, s.n_embd, q_dim, sd);
+                m.matrix(p + "attn_k.weight", Role::AttnK, il, s.n_embd, kv_dim, sd);
+                m.matrix(p + "attn_v.weight", Role::AttnV, il, s.n_embd, kv_dim, sd);
+            }
             m.matrix(p + "attn_output.weight", Role::AttnOutput, il, q_dim, s.n_embd, sd);
             if (s.arch == "qwen2") {
                 m.vector(p + "attn_q.bias", q_dim, 0.0f, 0.2f);
@@ -222,11 +302,28 @@ int main(int argc, char** argv) {
                 m.vector(p + "post_ffw_norm.weight", s.n_embd, 1.0f, 0.1f);
             }
             m.vector(p + "ffn_norm.weight", s.n_embd, 1.0f, 0.1f);
-            m.matrix(p + "ffn_gate.weight", Role::FfnGate, il, s.n_embd, s.n_ff, sd);
-            m.matrix(p + "ffn_up.weight", Role::FfnUp, il, s.n_embd, s.n_ff, sd);
+            if (s.fused) {  // the gate rows, then the up rows
+                m.matrix(p + "ffn_up.weight", Role::FfnUp, il, s.n_embd, 2 * uint64_t{s.n_ff}, sd);
+            } else {
+                m.matrix(p + "ffn_gate.weight", Role::FfnGate, il, s.n_embd, s.n_ff, sd);
+                m.matrix(p + "ffn_up.weight", Role::FfnUp, il, s.n_embd, s.n_ff, sd);
+            }
             m.matrix(p + "ffn_down.weight", Role::FfnDown, il, s.n_ff, s.n_embd, sd);
         }
-        w.write(out);
+        if (split == 1) {
+            parts[0].write(out);
+        } else {  // llama.cpp's gguf-split layout: split.* keys, parts named -0000i-of-0000N
+            const std::string stem =
+                out.size() > 5 && out.ends_with(".gguf") ? out.substr(0, out.size() - 5) : out;
+            parts[0].set("split.tensors.count", static_cast<int32_t>(m.tensors()));
+            for (uint32_t i = 0; i < split; ++i) {
+                parts[i].set("split.no", static_cast<uint16_t>(i));
+                parts[i].set("split.count", static_cast<uint16_t>(split));
+                char suffix[32];
+                std::snprintf(suffix, sizeof suffix, "-%05u-of-%05u.gguf", i + 1, split);
+                parts[i].write(stem + suffix);
+            }
+        }
     } catch (const std::exception& e) {
         std::fprintf(stderr, "error: %s\n", e.what());
         return 1;

@@ -15,8 +15,13 @@ namespace {
 ModelShape shape(std::string name, std::string arch, uint32_t n_embd, uint32_t n_ff,
                  uint32_t n_head, uint32_t n_head_kv, uint32_t head_dim, uint32_t n_layer,
                  uint32_t n_vocab, bool tied, float rope_base, uint32_t window = 0) {
-    return ModelShape{std::move(name), std::move(arch), n_embd,  n_ff, n_head,    n_head_kv,
-                      head_dim,        n_layer,         n_vocab, tied, rope_base, window};
+    ModelShape s{std::move(name), std::move(arch), n_embd,  n_ff, n_head,    n_head_kv,
+                 head_dim,        n_layer,         n_vocab, tied, rope_base, window};
+    if (s.arch == "phi3") {
+        s.fused = true;
+        s.longrope = true;
+    }
+    return s;
 }
 
 // Layers that Q4_K_M / Q5_K_M give more bits: the first and last eighth, and
@@ -47,6 +52,13 @@ const std::vector<ModelShape>& named_shapes() {
         shape("llama3.2-1b", "llama", 2048, 8192, 32, 8, 64, 16, 128256, true, 500000.0f),
         shape("llama3.2-3b", "llama", 3072, 8192, 24, 8, 128, 28, 128256, true, 500000.0f),
         shape("llama3.1-8b", "llama", 4096, 14336, 32, 8, 128, 32, 128256, false, 500000.0f),
+        shape("phi3-mini", "phi3", 3072, 8192, 32, 32, 96, 32, 32064, false, 10000.0f),
+        [] {  // rotates 3/4 of each head
+            ModelShape s =
+                shape("phi4-mini", "phi3", 3072, 8192, 24, 8, 128, 32, 200064, true, 10000.0f);
+            s.rope_dims = 96;
+            return s;
+        }(),
         shape("llama2-7b", "llama", 4096, 11008, 32, 32, 128, 32, 32000, false, 10000.0f),
         shape("mistral-7b", "llama", 4096, 14336, 32, 8, 128, 32, 32768, false, 1000000.0f),
         shape("qwen2.5-0.5b", "qwen2", 896, 4864, 14, 2, 64, 24, 151936, true, 1000000.0f),
@@ -62,8 +74,20 @@ ModelShape find_shape(const std::string& name, const std::string& arch) {
     if (name == "tiny") {
         ModelShape s;
         s.name = "tiny";
-        s.arch = arch;
-        s.tied_output = arch == "gemma3";
+        s.arch = arch == "llama3.1" || arch == "mistral" ? "llama" : arch;
+        s.tied_output = arch == "gemma3" || arch == "phi3";
+        s.rope_freqs = arch == "llama3.1";
+        if (arch == "llama3.1") s.rope_base = 500000.0f;
+        if (arch == "mistral") {
+            s.windowed = true;
+            s.window = 4;  // shorter than the test prompt, so the window shows
+            s.rope_base = 1000000.0f;
+        }
+        if (arch == "phi3") {  // Phi-4-mini's traits: GQA, tied output, 3/4 rotary
+            s.fused = true;
+            s.longrope = true;
+            s.rope_dims = 48;
+        }
         if (arch == "gemma3") {
             s.n_layer = 6;  // five local layers and one global
             s.rope_base = 1000000.0f;

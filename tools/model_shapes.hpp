@@ -1,5 +1,5 @@
 // Named model shapes and weight-format mixes for random-weight models: the
-// hyper-parameters of real models (Llama 3.x, Qwen2.5, Gemma 3, Mistral) and
+// hyper-parameters of real models (Llama 3.x, Qwen2.5, Gemma 3, Mistral, Phi) and
 // the tensor types llama.cpp's quantizer gives each tensor for a mix such as
 // Q4_K_M, so that speed can be measured on files shaped like the ones users
 // run without downloading them.
@@ -15,15 +15,22 @@ namespace pensieve::tools {
 
 struct ModelShape {
     std::string name;
-    std::string arch;  // llama, qwen2, qwen3, gemma3
+    std::string arch;  // the GGUF architecture: llama, qwen2, qwen3, gemma3, phi3
     uint32_t n_embd = 256, n_ff = 512, n_head = 4, n_head_kv = 2, head_dim = 64, n_layer = 2,
              n_vocab = 512;
     bool tied_output = false;  // the output projection is token_embd (no output.weight)
     float rope_base = 10000.0f;
-    uint32_t window = 0;  // gemma3's sliding window
+    uint32_t window = 0;      // gemma3's local layers, or every layer of a windowed llama
+    bool windowed = false;    // llama (Mistral 7B v0.1): the window is written
+    uint32_t rope_dims = 0;   // rotated dims per head; 0: all (phi3 may rotate fewer)
+    bool rope_freqs = false;  // llama 3.1: a rope_freqs tensor (Llama 3.1's rule)
+    bool longrope = false;    // phi3: rope_factors_short/long and their attention factor
+    bool fused = false;       // phi3: attn_qkv and gate+up ffn_up tensors
 };
 
-// The named shapes, and the small test shape of an architecture ("tiny").
+// The named shapes, and the small test shape ("tiny") of a family: a GGUF
+// architecture, or llama3.1 (llama with rope_freqs), mistral (llama with a
+// sliding window) or phi3 (fused tensors, partial rotary, LongRoPE).
 const std::vector<ModelShape>& named_shapes();
 // Throws std::invalid_argument naming the known shapes.
 ModelShape find_shape(const std::string& name, const std::string& arch);

@@ -30,7 +30,7 @@ gguf::TensorType parse_type(const std::string& name) {
 void quantize(const QuantizeOptions& o) {
     const gguf::TensorType type = parse_type(o.type);
     const auto path = registry::resolve_model(o.in, registry::models_dir());
-    const gguf::GgufFile in = gguf::GgufFile::open(path);
+    const gguf::GgufFile in = gguf::GgufFile::open_model(path);  // every part of a split one
     const model::RequantizeStats s = model::requantize(in, o.out, type);
     std::printf("%s: %lld matrices to %s, %lld tensors kept, %.1f MiB -> %.1f MiB\n", o.out.c_str(),
                 static_cast<long long>(s.converted),

@@ -39,17 +39,11 @@ gguf::TensorType kv_type(const ModelOptions& o) {
 LoadedModel load_model(const ModelOptions& o) {
     const std::string name = o.model.empty() ? registry::default_model().name : o.model;
     const auto path = registry::resolve_model(name, registry::models_dir());
-    // Each part of a split GGUF holds only some of the tensors, and the
-    // loader maps one file: say so instead of naming a missing tensor.
-    if (const auto split = registry::parse_split_name(path.filename().string());
-        split && split->count > 1) {
-        throw std::runtime_error(path.string() + " is part of a " + std::to_string(split->count) +
-                                 "-part split GGUF, which Pensieve cannot load yet; merge the "
-                                 "parts into one file first (e.g. llama-gguf-split --merge)");
-    }
     LoadedModel m;
     const auto known = registry::find_known_model(name);
-    m.name = known ? known->name : path.stem().string();
+    // A split model is named by its parts' common prefix, as `models` lists it.
+    const auto split = registry::parse_split_name(path.filename().string());
+    m.name = known ? known->name : split ? split->prefix : path.stem().string();
     m.path = path;
     m.model = model::Model::load(path);
     m.tokenizer =

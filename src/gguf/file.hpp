@@ -59,6 +59,14 @@ class GgufFile {
     // Maps and parses a file. Throws gguf::Error on any malformation.
     static GgufFile open(const std::filesystem::path& path, const Limits& limits = {});
 
+    // Opens a model: the file alone, or, when it is the first part of a split
+    // GGUF (split.count > 1; parts named <prefix>-00001-of-0000N.gguf side by
+    // side), every part, with their tensors in one table. Metadata is the
+    // first part's. Throws gguf::Error for a missing part, a part whose
+    // split.no / split.count disagree, a tensor in two parts, a tensor count
+    // other than split.tensors.count, or a later part opened on its own.
+    static GgufFile open_model(const std::filesystem::path& path, const Limits& limits = {});
+
     // Parses bytes the caller keeps alive (tests, fuzzing). Throws gguf::Error.
     static GgufFile parse(std::span<const uint8_t> bytes, const Limits& limits = {});
 
@@ -84,9 +92,12 @@ class GgufFile {
   private:
     GgufFile() = default;
     const KeyValue* find_kv(std::string_view key) const;
+    // Takes a later part's tensors (and keeps its mapping alive).
+    void absorb(GgufFile&& part, const std::string& part_name);
 
     friend class Parser;
     std::shared_ptr<const MappedFile> mapping_;  // null when parsing caller-owned bytes
+    std::vector<std::shared_ptr<const MappedFile>> part_mappings_;  // later parts of a split
     std::span<const uint8_t> bytes_;
     uint32_t version_ = 0;
     uint64_t alignment_ = kDefaultAlignment;

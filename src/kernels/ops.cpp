@@ -39,9 +39,10 @@ void rope(float* x, int n_heads, int64_t pos, const RopeConfig& c) {
     // Double keeps pos * theta accurate for positions in the 100k range.
     const double p = static_cast<double>(pos) * static_cast<double>(c.freq_scale);
     for (int i = 0; i < half; ++i) {
-        const double theta = p * std::pow(static_cast<double>(c.freq_base), -2.0 * i / c.n_dims);
-        const auto cs = static_cast<float>(std::cos(theta));
-        const auto sn = static_cast<float>(std::sin(theta));
+        double theta = p * std::pow(static_cast<double>(c.freq_base), -2.0 * i / c.n_dims);
+        if (c.freq_factors != nullptr) theta /= static_cast<double>(c.freq_factors[i]);
+        const auto cs = static_cast<float>(std::cos(theta) * static_cast<double>(c.attn_factor));
+        const auto sn = static_cast<float>(std::sin(theta) * static_cast<double>(c.attn_factor));
         for (int h = 0; h < n_heads; ++h) {
             float* head = x + static_cast<int64_t>(h) * c.head_dim;
             const int a = c.style == RopeStyle::Normal ? 2 * i : i;

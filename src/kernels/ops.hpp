@@ -34,10 +34,15 @@ struct RopeConfig {
     float freq_base = 10000.0f;
     float freq_scale = 1.0f;  // linear position scaling (1 / scaling factor)
     RopeStyle style = RopeStyle::Normal;
+    // [n_dims / 2] or null: pair i's angle is divided by freq_factors[i]
+    // (Llama 3.1's rope_freqs, Phi-3's LongRoPE factors).
+    const float* freq_factors = nullptr;
+    float attn_factor = 1.0f;  // multiplies cos and sin (LongRoPE's magnitude correction)
 };
 
 // In place on n_heads heads of one token, laid out [n_heads][head_dim]:
-// pair i of each head is rotated by angle pos * freq_scale * base^(-2i/n_dims).
+// pair i of each head is rotated by angle
+// pos * freq_scale * base^(-2i/n_dims) / freq_factors[i].
 void rope(float* x, int n_heads, int64_t pos, const RopeConfig& config);
 
 // out = silu(gate) * up (SwiGLU); out may alias gate or up.

@@ -1,5 +1,6 @@
 // The forward pass, written as named steps over the whole batch:
-//   embed → per layer: rmsnorm → q,k,v → (bias) → (q/k norm) → rope → store
+//   embed → per layer: rmsnorm → q,k,v → (bias) → (q/k norm) → rope (with
+//   per-pair frequency factors where the file has them) → store
 //   k,v → attention → output projection → (post-norm) → residual → rmsnorm →
 //   gate,up → act(gate)·up → down → (post-norm) → residual
 //   → final rmsnorm → logits for the rows that want them.
@@ -58,6 +59,13 @@ Forward::Forward(const Model& model, kernels::ThreadPool& pool, int64_t max_batc
     tasks_.reserve(sz(std::max(b * hp_.n_head_kv, max_parts)));
     runs_.reserve(sz(b));
     merges_.reserve(sz(max_parts));
+    // Keys are cached rotated, so the factors are fixed for the life of the
+    // pass: LongRoPE's long factors when it may attend past the context the
+    // short ones are for (llama.cpp chooses the same way, by context size).
+    const Weights& w = model.weights();
+    rope_factors_ = w.rope_freqs;
+    if (w.rope_short != nullptr)
+        rope_factors_ = max_ctx > hp_.n_ctx_orig ? w.rope_long : w.rope_short;
 }
 
 void Forward::check(std::span<const BatchToken> batch, const KvCache& kv) const {
@@ -90,7 +98,7 @@ void Forward::embed(std::span<const BatchToken> batch) {
 
 // Local layers attend inside their sliding window; 0: the whole context.
 int64_t Forward::window(int64_t il) const {
-    return hp_.is_local_layer(il) ? hp_.sliding_window : 0;
+    return hp_.layer_window(il);
 }
 
 // One task per (run, KV head): a run is up to kRunTokens consecutive tokens
@@ -155,9 +163,13 @@ void Forward::attention_layer(int64_t il, std::span<const BatchToken> batch, KvC
     kernels::matmul(pool_, w.wk, xb_.data(), n, k_.data(), scratch_);
     kernels::matmul(pool_, w.wv, xb_.data(), n, v_.data(), scratch_);
 
-    const kernels::RopeConfig rope{static_cast<int>(hp_.head_dim), static_cast<int>(hp_.rope_dims),
+    const kernels::RopeConfig rope{static_cast<int>(hp_.head_dim),
+                                   static_cast<int>(hp_.rope_dims),
                                    hp_.is_local_layer(il) ? hp_.rope_base_local : hp_.rope_base,
-                                   hp_.rope_scale, hp_.config.rope_style};
+                                   hp_.rope_scale,
+                                   hp_.config.rope_style,
+                                   rope_factors_,
+                                   hp_.rope_attn_factor};
     const int64_t bt = KvCache::kBlockTokens;
     const int64_t hd = hp_.head_dim;
     const gguf::TensorType kv_type = kv.config().type;

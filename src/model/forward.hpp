@@ -75,6 +75,7 @@ class Forward {
     int64_t max_batch_;
     int64_t max_ctx_;
     int64_t split_kv_from_ = kSplitKvFrom;
+    const float* rope_factors_ = nullptr;  // per-pair RoPE frequency factors, or null
 
     std::vector<float> x_;     // [max_batch][n_embd]  residual stream
     std::vector<float> xb_;    // [max_batch][n_embd]  normed input of a sub-layer

@@ -33,8 +33,18 @@ ArchConfig config_for(const std::string& arch) {
         c.swa_pattern = 6;  // Gemma 3: five local layers, then one global
         return c;
     }
+    if (arch == "phi3") {  // Phi-3, Phi-3.5, Phi-4-mini
+        c.rope_style = kernels::RopeStyle::NeoX;
+        c.fused_gate_up = true;
+        return c;
+    }
+    if (arch == "mistral3") {
+        throw ModelError(
+            "unsupported architecture 'mistral3' (Ministral 3: needs YaRN RoPE and attention "
+            "temperature scaling, not supported yet; Mistral models written as 'llama' load)");
+    }
     throw ModelError("unsupported architecture '" + arch +
-                     "' (supported: llama, qwen2, qwen3, gemma3)");
+                     "' (supported: llama (incl. Mistral), qwen2, qwen3, gemma3, phi3)");
 }
 
 class Reader {
@@ -111,12 +121,23 @@ HParams read_hparams(const gguf::GgufFile& file) {
         const auto scaling = file.get_string(r.key("rope.scaling.type"));
         if (scaling && *scaling == "linear") {
             h.rope_scale = 1.0f / r.optional_float("rope.scaling.factor", 1.0f);
+        } else if (scaling &&
+                   (*scaling == "longrope" || *scaling == "su" || *scaling == "llama3")) {
+            // Per-dimension factors, carried as tensors (rope_factors_long/short,
+            // rope_freqs) and bound with the weights.
         } else if (scaling && *scaling != "none") {
             throw ModelError("RoPE scaling '" + *scaling + "' is not supported yet");
         }
-        if (h.config.swa_pattern > 0) {
+        // Gemma 3's local layers, or every layer of a llama (Mistral 7B v0.1)
+        // or phi3 file that sets a window (Hugging Face's reading: Phi-3-mini
+        // attends within 2047 positions; Phi-3.5 and Phi-4-mini set a window
+        // longer than their context, which changes nothing).
+        if (h.config.swa_pattern > 0 || h.arch == "llama" || h.arch == "phi3") {
             h.sliding_window = r.optional_int("attention.sliding_window", 0, 0, int64_t{1} << 24);
         }
+        h.n_ctx_orig = r.optional_int("rope.scaling.original_context_length", h.n_ctx_train, 1,
+                                      int64_t{1} << 24);
+        h.rope_attn_factor = r.optional_float("rope.scaling.attn_factor", 1.0f);
         h.attn_scale = 1.0f / std::sqrt(static_cast<float>(h.head_dim));
         const gguf::Array* tokens = file.get_array("tokenizer.ggml.tokens");
         h.n_vocab = tokens ? static_cast<int64_t>(tokens->count)

@@ -1,6 +1,6 @@
 // Hyper-parameters of a model, read from GGUF metadata and validated, plus the
-// per-family switches that make one forward pass serve llama, qwen2, qwen3 and
-// gemma3.
+// per-family switches that make one forward pass serve llama (and Mistral's
+// models, which GGUF files call llama), qwen2, qwen3, gemma3 and phi3.
 #pragma once
 
 #include <cstdint>
@@ -26,11 +26,12 @@ enum class Activation { SiLU, GeLU };  // of the gated feed-forward
 struct ArchConfig {
     kernels::RopeStyle rope_style = kernels::RopeStyle::Normal;
     Activation activation = Activation::SiLU;
-    bool qkv_bias = false;     // qwen2: biases on q, k, v
-    bool qk_norm = false;      // qwen3, gemma3: per-head RMSNorm of q and k
-    bool post_norms = false;   // gemma3: RMSNorm after attention and after the FFN
-    bool embed_scale = false;  // gemma3: embeddings × sqrt(n_embd)
-    int swa_pattern = 0;       // gemma3: every swa_pattern-th layer is global, others local
+    bool qkv_bias = false;       // qwen2: biases on q, k, v
+    bool qk_norm = false;        // qwen3, gemma3: per-head RMSNorm of q and k
+    bool post_norms = false;     // gemma3: RMSNorm after attention and after the FFN
+    bool embed_scale = false;    // gemma3: embeddings × sqrt(n_embd)
+    int swa_pattern = 0;         // gemma3: every swa_pattern-th layer is global, others local
+    bool fused_gate_up = false;  // phi3: ffn_up holds the gate rows, then the up rows
 };
 
 struct HParams {
@@ -51,12 +52,24 @@ struct HParams {
     int64_t rope_dims = 0;             // rotated dims per head
     int64_t sliding_window = 0;        // 0: none
     float attn_scale = 0.0f;           // multiplies q·k
+    // LongRoPE (phi3): the context the short factors are for, and the factor
+    // on cos and sin. n_ctx_orig defaults to n_ctx_train.
+    int64_t n_ctx_orig = 0;
+    float rope_attn_factor = 1.0f;
 
     int64_t q_dim() const { return n_head * head_dim; }
     int64_t kv_dim() const { return n_head_kv * head_dim; }
     // Whether layer il attends only within the sliding window.
+    // (gemma3's pattern; such layers also take rope_base_local.)
     bool is_local_layer(int64_t il) const {
         return config.swa_pattern > 0 && sliding_window > 0 && (il + 1) % config.swa_pattern != 0;
+    }
+    // The window layer il attends within; 0: the whole context. Families
+    // without a layer pattern (llama, phi3) window every layer when the file
+    // sets one.
+    int64_t layer_window(int64_t il) const {
+        if (config.swa_pattern > 0) return is_local_layer(il) ? sliding_window : 0;
+        return sliding_window;
     }
 };
 

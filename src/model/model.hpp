@@ -14,6 +14,7 @@ namespace pensieve::model {
 
 class Model {
   public:
+    // path: a GGUF, or the first part of a split one (every part is mapped).
     // Throws gguf::Error (malformed file) or ModelError (unsupported model).
     static std::unique_ptr<Model> load(const std::filesystem::path& path);
 

@@ -42,7 +42,10 @@ RequantizeStats requantize(const gguf::GgufFile& in, const std::filesystem::path
     }
     gguf::GgufWriter writer(in.version());
     for (const auto& kv : in.metadata()) {
-        if (kv.key != "general.file_type") writer.set(kv.key, kv.value);
+        // A split model's parts are read as one and written as one file.
+        if (kv.key != "general.file_type" && !kv.key.starts_with("split.")) {
+            writer.set(kv.key, kv.value);
+        }
     }
     RequantizeStats stats;
     for (const auto& t : in.tensors()) {

@@ -1,6 +1,8 @@
 // Binding GGUF tensors to the forward pass's weight slots.
 #include "model/weights.hpp"
 
+#include <cmath>
+#include <set>
 #include <string>
 
 namespace pensieve::model {
@@ -26,6 +28,7 @@ class WeightBinder {
             if (required) throw ModelError("missing tensor '" + name + "'");
             return nullptr;
         }
+        bound_.insert(name);
         if (t->dims != dims) {
             throw ModelError("tensor '" + name + "' has shape " + shape_str(t->dims) +
                              ", expected " + shape_str(dims));
@@ -66,10 +69,34 @@ class WeightBinder {
         return out.data();
     }
 
+    bool has(const std::string& name) const { return f_.find_tensor(name) != nullptr; }
+
+    // Every tensor of the file that no slot took, in file order.
+    std::vector<std::string> unbound() const {
+        std::vector<std::string> out;
+        for (const gguf::TensorInfo& t : f_.tensors()) {
+            if (!bound_.contains(t.name)) out.push_back(t.name);
+        }
+        return out;
+    }
+
   private:
     const gguf::GgufFile& f_;
     Weights& w_;
+    std::set<std::string> bound_;
 };
+
+namespace {
+
+// Rows [first, first + n) of m, as a matrix of their own.
+kernels::WeightMatrix rows(const kernels::WeightMatrix& m, int64_t first, int64_t n) {
+    kernels::WeightMatrix r = m;
+    r.data = static_cast<const uint8_t*>(m.data) + static_cast<size_t>(first) * m.row_stride;
+    r.n = n;
+    return r;
+}
+
+}  // namespace
 
 Weights bind_weights(const gguf::GgufFile& file, HParams& hp) {
     Weights w;
@@ -94,9 +121,17 @@ Weights bind_weights(const gguf::GgufFile& file, HParams& hp) {
         const std::string p = "blk." + std::to_string(il) + ".";
         LayerWeights l;
         l.attn_norm = b.vector(p + "attn_norm.weight", e);
-        l.wq = b.matrix(p + "attn_q.weight", e, hp.q_dim());
-        l.wk = b.matrix(p + "attn_k.weight", e, hp.kv_dim());
-        l.wv = b.matrix(p + "attn_v.weight", e, hp.kv_dim());
+        if (b.has(p + "attn_qkv.weight")) {  // phi3: q, k and v rows in one tensor
+            const kernels::WeightMatrix qkv =
+                b.matrix(p + "attn_qkv.weight", e, hp.q_dim() + 2 * hp.kv_dim());
+            l.wq = rows(qkv, 0, hp.q_dim());
+            l.wk = rows(qkv, hp.q_dim(), hp.kv_dim());
+            l.wv = rows(qkv, hp.q_dim() + hp.kv_dim(), hp.kv_dim());
+        } else {
+            l.wq = b.matrix(p + "attn_q.weight", e, hp.q_dim());
+            l.wk = b.matrix(p + "attn_k.weight", e, hp.kv_dim());
+            l.wv = b.matrix(p + "attn_v.weight", e, hp.kv_dim());
+        }
         l.wo = b.matrix(p + "attn_output.weight", hp.q_dim(), e);
         if (c.qkv_bias) {
             l.bq = b.vector(p + "attn_q.bias", hp.q_dim());
@@ -112,8 +147,14 @@ Weights bind_weights(const gguf::GgufFile& file, HParams& hp) {
             l.post_ffn_norm = b.vector(p + "post_ffw_norm.weight", e);
         }
         l.ffn_norm = b.vector(p + "ffn_norm.weight", e);
-        l.w_gate = b.matrix(p + "ffn_gate.weight", e, hp.n_ff);
-        l.w_up = b.matrix(p + "ffn_up.weight", e, hp.n_ff);
+        if (c.fused_gate_up) {
+            const kernels::WeightMatrix up = b.matrix(p + "ffn_up.weight", e, 2 * hp.n_ff);
+            l.w_gate = rows(up, 0, hp.n_ff);
+            l.w_up = rows(up, hp.n_ff, hp.n_ff);
+        } else {
+            l.w_gate = b.matrix(p + "ffn_gate.weight", e, hp.n_ff);
+            l.w_up = b.matrix(p + "ffn_up.weight", e, hp.n_ff);
+        }
         l.w_down = b.matrix(p + "ffn_down.weight", hp.n_ff, e);
         for (const auto* m : {&l.wq, &l.wk, &l.wv, &l.wo, &l.w_gate, &l.w_up, &l.w_down}) {
             w.matrix_bytes += m->row_stride * static_cast<uint64_t>(m->n);
@@ -121,6 +162,24 @@ Weights bind_weights(const gguf::GgufFile& file, HParams& hp) {
         w.layers.push_back(l);
     }
     w.matrix_bytes += w.output.row_stride * static_cast<uint64_t>(w.output.n);
+
+    const int64_t pairs = hp.rope_dims / 2;
+    w.rope_freqs = b.vector("rope_freqs.weight", pairs, /*required=*/false);
+    w.rope_short = b.vector("rope_factors_short.weight", pairs, /*required=*/false);
+    w.rope_long = b.vector("rope_factors_long.weight", pairs, /*required=*/false);
+    if ((w.rope_short == nullptr) != (w.rope_long == nullptr)) {
+        throw ModelError(
+            "the file has only one of 'rope_factors_short.weight' and "
+            "'rope_factors_long.weight'");
+    }
+    for (const float* f : {w.rope_freqs, w.rope_short, w.rope_long}) {
+        for (int64_t i = 0; f != nullptr && i < pairs; ++i) {
+            if (!(std::isfinite(f[i]) && f[i] > 0)) {
+                throw ModelError("a RoPE frequency factor is not a positive number");
+            }
+        }
+    }
+    w.unused_tensors = b.unbound();
     return w;
 }
 

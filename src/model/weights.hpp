@@ -2,10 +2,14 @@
 // their expected shapes checked (llama.cpp's loader style: each tensor is
 // declared with its shape; a missing or mis-shaped one is an error naming it).
 // Matrices stay in the mmap'd file; small 1-D tensors stored in a non-F32
-// format are converted once at load.
+// format are converted once at load. Fused matrices (phi3's attn_qkv and
+// gate+up ffn_up) are bound as row ranges of one tensor, so the forward pass
+// sees the same slots for every family. Tensors the forward pass does not
+// read are listed, so that loading can warn about them.
 #pragma once
 
 #include <deque>
+#include <string>
 #include <vector>
 
 #include "gguf/file.hpp"
@@ -17,7 +21,7 @@ namespace pensieve::model {
 // Shapes are [rows n][row length k] (GGUF ne = {k, n}).
 struct LayerWeights {
     const float* attn_norm = nullptr;       // [n_embd]
-    kernels::WeightMatrix wq;               // [q_dim][n_embd]
+    kernels::WeightMatrix wq;               // [q_dim][n_embd]   (phi3: rows of attn_qkv)
     kernels::WeightMatrix wk;               // [kv_dim][n_embd]
     kernels::WeightMatrix wv;               // [kv_dim][n_embd]
     kernels::WeightMatrix wo;               // [n_embd][q_dim]
@@ -28,8 +32,8 @@ struct LayerWeights {
     const float* k_norm = nullptr;          // [head_dim] qwen3, gemma3
     const float* post_attn_norm = nullptr;  // [n_embd]  gemma3
     const float* ffn_norm = nullptr;        // [n_embd]
-    kernels::WeightMatrix w_gate;           // [n_ff][n_embd]
-    kernels::WeightMatrix w_up;             // [n_ff][n_embd]
+    kernels::WeightMatrix w_gate;           // [n_ff][n_embd]  (phi3: ffn_up's first n_ff rows)
+    kernels::WeightMatrix w_up;             // [n_ff][n_embd]  (phi3: its last n_ff rows)
     kernels::WeightMatrix w_down;           // [n_embd][n_ff]
     const float* post_ffn_norm = nullptr;   // [n_embd]  gemma3
 };
@@ -39,7 +43,14 @@ struct Weights {
     const float* output_norm = nullptr;  // [n_embd]
     kernels::WeightMatrix output;        // [n_vocab][n_embd]; token_embd when tied
     std::vector<LayerWeights> layers;
-    uint64_t matrix_bytes = 0;  // bytes of every matrix read by one forward token
+    // RoPE frequency factors, [rope_dims / 2] each, or null: Llama 3.1's
+    // rope_freqs, Phi-3's LongRoPE factors for contexts up to n_ctx_orig
+    // (short) and beyond it (long).
+    const float* rope_freqs = nullptr;
+    const float* rope_short = nullptr;
+    const float* rope_long = nullptr;
+    uint64_t matrix_bytes = 0;                // bytes of every matrix read by one forward token
+    std::vector<std::string> unused_tensors;  // in the file, never read by the forward pass
 
   private:
     friend class WeightBinder;

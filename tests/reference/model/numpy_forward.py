@@ -4,7 +4,9 @@ package's dequantization, for checking Pensieve's model code.
 It shares nothing with the C++ engine: weights are dequantized by
 `gguf.quants.dequantize`, activations stay in float32 without any
 quantization, and every step is written out from the architectures'
-published definitions (Llama, Qwen2, Qwen3, Gemma 3) as GGUF stores them.
+published definitions (Llama incl. Llama 3.1's RoPE factors and Mistral's
+sliding window, Qwen2, Qwen3, Gemma 3, Phi-3 with its fused tensors, partial
+rotary and LongRoPE) as GGUF stores them.
 """
 from __future__ import annotations
 
@@ -32,6 +34,8 @@ class HParams:
     swa_pattern: int = 0             # gemma3: every n-th layer is global
     rope_base_local: float = 10000.0  # gemma3: RoPE base of the local layers
     attn_scale: float = 0.0
+    n_ctx_orig: int = 0              # LongRoPE: context of the short factors
+    rope_attn_factor: float = 1.0    # LongRoPE: multiplies cos and sin
 
 
 def _field(reader, key, default=None):
@@ -58,11 +62,15 @@ def read_hparams(reader) -> HParams:
         eps=g("attention.layer_norm_rms_epsilon"),
         rope_base=g("rope.freq_base", 10000.0),
         rope_dims=g("rope.dimension_count", head_dim),
-        neox=arch in ("qwen2", "qwen3", "gemma3"),
+        neox=arch in ("qwen2", "qwen3", "gemma3", "phi3"),
     )
     if arch == "gemma3":
         hp.sliding_window = g("attention.sliding_window", 0)
         hp.swa_pattern = 6
+    if arch in ("llama", "phi3"):  # a window, when set, covers every layer
+        hp.sliding_window = g("attention.sliding_window", 0)
+    hp.n_ctx_orig = g("rope.scaling.original_context_length", g("context_length", 2048))
+    hp.rope_attn_factor = g("rope.scaling.attn_factor", 1.0)
     hp.attn_scale = 1.0 / math.sqrt(head_dim)
     return hp
 
@@ -93,14 +101,18 @@ def rms_norm(x, w, eps):
     return (y * w).astype(np.float32)
 
 
-def rope(x, positions, base, n_dims, neox):
-    """x: [T, heads, head_dim]; rotates the first n_dims dims of each head."""
+def rope(x, positions, base, n_dims, neox, factors=None, mscale=1.0):
+    """x: [T, heads, head_dim]; rotates the first n_dims dims of each head.
+    factors: [n_dims/2] divisors of each pair's frequency (Llama 3.1's
+    rope_freqs; Phi-3's LongRoPE ext_factors); mscale multiplies cos and sin."""
     x = x.copy()
     half = n_dims // 2
     inv = base ** (-np.arange(half, dtype=np.float64) * 2.0 / n_dims)
+    if factors is not None:
+        inv = inv / factors.astype(np.float64)
     ang = positions[:, None].astype(np.float64) * inv[None, :]  # [T, half]
-    cos = np.cos(ang)[:, None, :]
-    sin = np.sin(ang)[:, None, :]
+    cos = np.cos(ang)[:, None, :] * mscale
+    sin = np.sin(ang)[:, None, :] * mscale
     if neox:
         a, b = x[..., :half].copy(), x[..., half:n_dims].copy()
         x[..., :half] = a * cos - b * sin
@@ -135,22 +147,40 @@ def forward(reader, tokens, weights: Weights | None = None) -> np.ndarray:
     if hp.arch == "gemma3":
         x = x * np.float32(math.sqrt(hp.n_embd))
     group = hp.n_head // hp.n_head_kv
+    # RoPE factors: Llama 3.1's fixed ones, or LongRoPE's set for the context
+    # (long past the short factors' context; the context here is the
+    # sequence, as the logits probe sizes its pass to the prompt).
+    factors, mscale = None, 1.0
+    if "rope_freqs.weight" in W:
+        factors = W["rope_freqs.weight"]
+    elif "rope_factors_short.weight" in W:
+        factors = W["rope_factors_long.weight" if T > hp.n_ctx_orig else "rope_factors_short.weight"]
+        mscale = hp.rope_attn_factor
+    q_dim, kv_dim = hp.n_head * hp.head_dim, hp.n_head_kv * hp.head_dim
     for il in range(hp.n_layer):
         p = f"blk.{il}."
         h = rms_norm(x, W[p + "attn_norm.weight"], hp.eps)
         bias = lambda n: W[p + n + ".bias"] if (p + n + ".bias") in W else None
-        q = linear(W[p + "attn_q.weight"], h, bias("attn_q")).reshape(T, hp.n_head, hp.head_dim)
-        k = linear(W[p + "attn_k.weight"], h, bias("attn_k")).reshape(T, hp.n_head_kv, hp.head_dim)
-        v = linear(W[p + "attn_v.weight"], h, bias("attn_v")).reshape(T, hp.n_head_kv, hp.head_dim)
+        if p + "attn_qkv.weight" in W:  # phi3: q, k, v rows of one matrix
+            qkv = linear(W[p + "attn_qkv.weight"], h)
+            q, k, v = qkv[:, :q_dim], qkv[:, q_dim:q_dim + kv_dim], qkv[:, q_dim + kv_dim:]
+        else:
+            q = linear(W[p + "attn_q.weight"], h, bias("attn_q"))
+            k = linear(W[p + "attn_k.weight"], h, bias("attn_k"))
+            v = linear(W[p + "attn_v.weight"], h, bias("attn_v"))
+        q = q.reshape(T, hp.n_head, hp.head_dim)
+        k = k.reshape(T, hp.n_head_kv, hp.head_dim)
+        v = v.reshape(T, hp.n_head_kv, hp.head_dim)
         if p + "attn_q_norm.weight" in W:  # qwen3, gemma3: per-head RMSNorm of q and k
             q = rms_norm(q, W[p + "attn_q_norm.weight"], hp.eps)
             k = rms_norm(k, W[p + "attn_k_norm.weight"], hp.eps)
         is_local = hp.swa_pattern and (il + 1) % hp.swa_pattern != 0
         base = hp.rope_base_local if is_local else hp.rope_base
-        q = rope(q, pos, base, hp.rope_dims, hp.neox)
-        k = rope(k, pos, base, hp.rope_dims, hp.neox)
+        q = rope(q, pos, base, hp.rope_dims, hp.neox, factors, mscale)
+        k = rope(k, pos, base, hp.rope_dims, hp.neox, factors, mscale)
         mask = np.where(pos[None, :] <= pos[:, None], 0.0, -np.inf)  # [Tq, Tk] causal
-        if is_local and hp.sliding_window:
+        windowed = is_local if hp.swa_pattern else True
+        if windowed and hp.sliding_window:
             mask = np.where(pos[:, None] - pos[None, :] >= hp.sliding_window, -np.inf, mask)
         out = np.zeros((T, hp.n_head, hp.head_dim), dtype=np.float64)
         for hd in range(hp.n_head):
@@ -166,8 +196,11 @@ def forward(reader, tokens, weights: Weights | None = None) -> np.ndarray:
             attn = rms_norm(attn, W[p + "post_attention_norm.weight"], hp.eps)
         x = x + attn
         h = rms_norm(x, W[p + "ffn_norm.weight"], hp.eps)
-        gate = linear(W[p + "ffn_gate.weight"], h)
-        up = linear(W[p + "ffn_up.weight"], h)
+        if p + "ffn_gate.weight" in W:
+            gate = linear(W[p + "ffn_gate.weight"], h)
+            up = linear(W[p + "ffn_up.weight"], h)
+        else:  # phi3: ffn_up holds the gate, then the up projection
+            gate, up = np.split(linear(W[p + "ffn_up.weight"], h), 2, axis=1)
         act = gelu_tanh(gate) if hp.arch == "gemma3" else silu(gate)
         ff = linear(W[p + "ffn_down.weight"], (act * up).astype(np.float32))
         if p + "post_ffw_norm.weight" in W:

@@ -91,7 +91,11 @@ def compare(ours, ref, tolerance):
 # The fastest variant this CPU runs (PENSIEVE_CPU falls back to it when the
 # CPU lacks AVX-512).
 BEST_ISA = "avx512"
-ARCHS = ["llama", "qwen2", "qwen3", "gemma3"]
+# GGUF architectures, and families make_random_model writes as one of them:
+# llama3.1 (llama with rope_freqs), mistral (llama with a sliding window of 4
+# positions on every layer), phi3 (fused attn_qkv and gate+up, 3/4 rotary,
+# LongRoPE).
+ARCHS = ["llama", "llama3.1", "mistral", "qwen2", "qwen3", "gemma3", "phi3"]
 
 
 @pytest.mark.parametrize("arch", ARCHS)
@@ -139,7 +143,8 @@ DEPTH_TOLERANCE = {"f16": TOLERANCE_F16, "bf16": TOLERANCE_RANDOM, "q8_0": TOLER
 
 
 @pytest.mark.parametrize("arch,kv_type", [("llama", "f16"), ("llama", "bf16"), ("llama", "q8_0"),
-                                          ("gemma3", "f16"), ("gemma3", "q8_0")])
+                                          ("gemma3", "f16"), ("gemma3", "q8_0"),
+                                          ("mistral", "f16"), ("phi3", "f16")])
 def test_logits_at_depth_match_the_reference(arch, kv_type, tmp_path):
     """Every position of a 4k-token sequence, with F16 weights (no activation
     quantization): prefilled in 509-token chunks (runs of tokens attending
@@ -185,3 +190,63 @@ def test_batching_sequences_changes_logits_only_by_float_noise(wtype, tmp_path):
         rel = np.abs(batched - alone).max(axis=1) / rng
         assert rel.max() < 1e-2, (seqs, rel)
         assert (batched.argmax(axis=1) == alone.argmax(axis=1)).all(), seqs
+
+
+@pytest.mark.parametrize("arch", ["llama", "phi3"])
+def test_a_split_model_gives_the_logits_of_the_whole_file(arch, tmp_path):
+    """The same random model written whole and as three parts in llama.cpp's
+    gguf-split layout (tensors dealt out in turn): loaded from its first
+    part, every part is mapped and the logits are bit-for-bit the same."""
+    def make(out, *extra):
+        made = subprocess.run([str(tool("make_random_model")), "--arch", arch, "--type", "q8_0",
+                               "--out", str(out), "--seed", "11", *extra],
+                              capture_output=True, text=True)
+        assert made.returncode == 0, made.stderr
+
+    make(tmp_path / "whole.gguf")
+    make(tmp_path / "split.gguf", "--split", "3")
+    parts = [tmp_path / f"split-0000{i}-of-00003.gguf" for i in (1, 2, 3)]
+    counts = [len(gguf.GGUFReader(str(p)).tensors) for p in parts]
+    assert all(c > 0 for c in counts)
+    assert sum(counts) == len(gguf.GGUFReader(str(tmp_path / "whole.gguf")).tensors)
+    whole = our_logits(tmp_path / "whole.gguf", PROMPT, BEST_ISA)
+    split = our_logits(parts[0], PROMPT, BEST_ISA)
+    assert np.array_equal(whole, split)
+
+
+def test_a_tensor_the_forward_pass_does_not_read_is_a_warning(tmp_path):
+    """A random model copied by the PyPI gguf writer with one extra tensor
+    loads, computes the same logits, and says which tensor it ignored."""
+    path = tmp_path / "llama.gguf"
+    made = subprocess.run([str(tool("make_random_model")), "--arch", "llama", "--type", "q8_0",
+                           "--out", str(path), "--seed", "2"], capture_output=True, text=True)
+    assert made.returncode == 0, made.stderr
+    r = gguf.GGUFReader(str(path))
+    extra = tmp_path / "extra.gguf"
+    w = gguf.GGUFWriter(str(extra), "llama")
+    for key, f in r.fields.items():
+        if key.startswith("GGUF.") or key == "general.architecture":
+            continue
+        if f.types[0] == gguf.GGUFValueType.ARRAY:
+            w.add_array(key, f.contents())
+        else:
+            w.add_key_value(key, f.contents(), f.types[0])
+    for t in r.tensors:  # raw_shape: the stored bytes' shape (rows of blocks)
+        w.add_tensor(t.name, np.array(t.data), raw_shape=list(t.data.shape),
+                     raw_dtype=t.tensor_type)
+    w.add_tensor("blk.1.mystery.weight", np.ones(8, dtype=np.float32))
+    w.write_header_to_file()
+    w.write_kv_data_to_file()
+    w.write_tensors_to_file()
+    w.close()
+
+    out = tmp_path / "logits.f32"
+    ran = subprocess.run([str(tool("model_logits")), "--model", str(extra), "--out", str(out),
+                          "--tokens", ",".join(map(str, PROMPT))], capture_output=True, text=True)
+    assert ran.returncode == 0, ran.stderr
+    assert "warning: 1 tensor(s)" in ran.stderr and "blk.1.mystery.weight" in ran.stderr
+    ours = np.fromfile(out, dtype=np.float32).reshape(len(PROMPT), -1)
+    assert np.array_equal(ours, our_logits(path, PROMPT, BEST_ISA))
+    clean = subprocess.run([str(tool("model_logits")), "--model", str(path), "--out", str(out),
+                            "--tokens", "1"], capture_output=True, text=True)
+    assert clean.returncode == 0 and "warning" not in clean.stderr, clean.stderr

@@ -66,3 +66,22 @@ def test_a_vocabulary_smaller_than_the_tokenizer_grows_to_it(tmp_path):
     emb = next(t for t in r.tensors if t.name == "token_embd.weight")
     assert int(emb.shape[1]) == n
     assert {t.tensor_type.name for t in r.tensors if len(t.shape) == 2} == {"Q8_0"}
+
+
+def test_a_split_phi3_with_its_vocabulary_and_template_runs_in_the_cli(tmp_path):
+    """A random Phi-3 (fused tensors, LongRoPE) with the Phi-3 vocabulary from
+    tests/data, written as two parts: `pensieve run` loads it by its first
+    part and generates through the Phi-3.5 chat template."""
+    from paths import REPO
+    vocab = REPO / "tests" / "data" / "vocab" / "ggml-vocab-phi-3.gguf"
+    template = REPO / "tests" / "data" / "chat_templates" / "phi-3.5-mini-instruct.jinja"
+    make(tmp_path, "--arch", "phi3", "--mix", "q8_0", "--tokenizer-from", str(vocab),
+         "--split", "2")
+    first = tmp_path / "model-00001-of-00002.gguf"
+    ran = subprocess.run([str(build_dir() / "pensieve"), "run", "-m", str(first),
+                          "--chat-template", str(template), "--max-tokens", "4",
+                          "--temperature", "0", "--verbose", "hello"],
+                         capture_output=True, text=True, timeout=120)
+    assert ran.returncode == 0, ran.stderr
+    assert "template: file" in ran.stderr, ran.stderr
+    assert "warning" not in ran.stderr, ran.stderr

@@ -81,5 +81,45 @@ TEST(HParams, InvalidValuesAreNamed) {
     expect_error(yarn, "RoPE scaling 'yarn' is not supported");
 }
 
+TEST(HParams, Phi3IsNeoXWithFusedGateUpAndLongRopeKeys) {
+    gguf::GgufWriter w;
+    w.set("general.architecture", std::string("phi3"));
+    w.set("phi3.embedding_length", uint32_t{96});
+    w.set("phi3.block_count", uint32_t{2});
+    w.set("phi3.feed_forward_length", uint32_t{128});
+    w.set("phi3.attention.head_count", uint32_t{3});
+    w.set("phi3.attention.head_count_kv", uint32_t{1});
+    w.set("phi3.context_length", uint32_t{131072});
+    w.set("phi3.rope.dimension_count", uint32_t{24});
+    w.set("phi3.rope.scaling.original_context_length", uint32_t{4096});
+    w.set("phi3.rope.scaling.attn_factor", 1.19f);
+    w.set("phi3.attention.sliding_window", uint32_t{262144});
+    const HParams h = read(w);
+    EXPECT_EQ(h.config.rope_style, kernels::RopeStyle::NeoX);
+    EXPECT_TRUE(h.config.fused_gate_up);
+    EXPECT_EQ(h.rope_dims, 24);
+    EXPECT_EQ(h.n_ctx_orig, 4096);
+    EXPECT_FLOAT_EQ(h.rope_attn_factor, 1.19f);
+    EXPECT_EQ(h.layer_window(0), 262144);
+    EXPECT_EQ(h.layer_window(1), 262144);
+    EXPECT_FALSE(h.is_local_layer(0));  // no gemma3 local RoPE base
+}
+
+TEST(HParams, ALlamaWindowCoversEveryLayer) {
+    auto w = llama_meta();
+    EXPECT_EQ(read(w).layer_window(1), 0);
+    w.set("llama.attention.sliding_window", uint32_t{4096});
+    const HParams h = read(w);
+    EXPECT_EQ(h.layer_window(0), 4096);
+    EXPECT_EQ(h.layer_window(1), 4096);
+    EXPECT_EQ(h.n_ctx_orig, h.n_ctx_train);
+}
+
+TEST(HParams, Mistral3IsRefusedWithTheReason) {
+    auto w = llama_meta();
+    w.set("general.architecture", std::string("mistral3"));
+    expect_error(w, "YaRN");
+}
+
 }  // namespace
 }  // namespace pensieve::model

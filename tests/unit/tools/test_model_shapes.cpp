@@ -40,6 +40,23 @@ TEST(ModelShapes, TinyIsTheSmallModelOfTheArchitecture) {
     EXPECT_FALSE(find_shape("tiny", "llama").tied_output);
 }
 
+TEST(ModelShapes, FamiliesWrittenAsAnotherArchitectureKeepTheirTraits) {
+    const ModelShape l31 = find_shape("tiny", "llama3.1");
+    EXPECT_EQ(l31.arch, "llama");
+    EXPECT_TRUE(l31.rope_freqs);
+    const ModelShape mistral = find_shape("tiny", "mistral");
+    EXPECT_EQ(mistral.arch, "llama");
+    EXPECT_TRUE(mistral.windowed);
+    EXPECT_GT(mistral.window, 0u);
+    const ModelShape phi = find_shape("tiny", "phi3");
+    EXPECT_EQ(phi.arch, "phi3");
+    EXPECT_TRUE(phi.fused && phi.longrope && phi.tied_output);
+    EXPECT_LT(phi.rope_dims, phi.head_dim);
+    const ModelShape phi4 = find_shape("phi4-mini", "");
+    EXPECT_EQ(phi4.rope_dims, 96u);
+    EXPECT_TRUE(phi4.fused);
+}
+
 TEST(ModelShapes, UnknownNamesAreErrorsThatListTheKnownOnes) {
     try {
         (void)find_shape("llama-9000b", "llama");
@@ -84,8 +101,7 @@ TEST(ModelShapes, RowsThatAreNotWholeSuperBlocksFallBackToBlockFormats) {
               TensorType::Q8_0);
     EXPECT_EQ(matrix_type(find_mix("q6_k"), Role::AttnK, 0, 24, true, 896), TensorType::Q8_0);
     // The down projection's rows are n_ff long: whole super-blocks there.
-    EXPECT_EQ(matrix_type(find_mix("q4_k_m"), Role::FfnDown, 0, 26, true, 6912),
-              TensorType::Q6_K);
+    EXPECT_EQ(matrix_type(find_mix("q4_k_m"), Role::FfnDown, 0, 26, true, 6912), TensorType::Q6_K);
 }
 
 }  // namespace
