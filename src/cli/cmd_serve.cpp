@@ -281,7 +281,7 @@ void serve(ServeOptions o) {
 
     // The default model loads now, so the first request is as fast as ever
     // and a model that cannot load stops the server at once.
-    const server::ModelLease first = models.acquire_index(0);
+    server::ModelLease first = models.acquire_index(0);
     const server::Serving& main = first->serving();
     server::ServerInfo info;
     info.version = PENSIEVE_VERSION;
@@ -316,6 +316,7 @@ void serve(ServeOptions o) {
         chat::origin_name(main.prompt.model_template().origin),
         o.server.api_key.empty() ? "" : ", API key required");
     std::fflush(stdout);
+    first.reset();  // a held lease would keep the default model loaded for good
 
     // While waiting for a signal, hand the allocator's free pages back to the
     // system every few seconds: after a burst of large requests the heap
