@@ -280,3 +280,18 @@ def test_models_dir_serves_every_file(default_model):
             assert message(c, GEMMA)["usage"]["output_tokens"] > 0
     finally:
         s.stop()
+
+
+def test_max_memory_unloads_to_stay_under_the_budget(gemma_model):
+    # Each model takes its file plus its KV pool (here 1024 tokens): both
+    # together pass 300 MiB, either alone does not.
+    s = Server("-m", gemma_model, "--kv-tokens", "1024", "--max-memory", "300MiB")
+    try:
+        with httpx.Client(base_url=s.url, timeout=120) as c:
+            assert states(c)[GEMMA] == ("unloaded", 0)
+            message(c, GEMMA)
+            assert states(c) == {SMOL: ("unloaded", 1), GEMMA: ("loaded", 1)}
+            message(c, SMOL)
+            assert states(c) == {SMOL: ("loaded", 2), GEMMA: ("unloaded", 1)}
+    finally:
+        s.stop()
