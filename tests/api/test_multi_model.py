@@ -232,6 +232,22 @@ def test_max_loaded_unloads_the_idle_model_and_reloads_it(gemma_model):
             assert [m["name"] for m in c.get("/api/ps").json()["models"]] == [GEMMA]
             message(c, SMOL)
             assert states(c) == {SMOL: ("loaded", 2), GEMMA: ("unloaded", 1)}
+            # A model answering a stream is busy: a request for the other
+            # model waits for the stream to end instead of unloading it.
+            body = {"model": SMOL, "max_tokens": 64, "temperature": 0, "stream": True,
+                    "messages": [{"role": "user", "content": "Write a long poem about the sea."}]}
+            other = {}
+            with httpx.stream("POST", s.url + "/v1/messages", json=body, timeout=120) as r:
+                assert r.status_code == 200
+                lines = r.iter_lines()
+                assert next(lines) == "event: message_start"
+                waiter = threading.Thread(target=lambda: other.update(reply=message(c, GEMMA)))
+                waiter.start()
+                events = [line[7:] for line in lines if line.startswith("event: ")]
+            assert events[-1] == "message_stop", events
+            waiter.join(timeout=120)
+            assert other["reply"]["usage"]["output_tokens"] > 0
+            assert states(c) == {SMOL: ("unloaded", 2), GEMMA: ("loaded", 2)}
             # An unloaded model is still listed as servable.
             assert [m["id"] for m in c.get("/v1/models").json()["data"]] == [SMOL, GEMMA]
             # With only two models and no alias file, other names are unknown.
