@@ -234,6 +234,28 @@ std::vector<server::AliasRule> read_aliases(const std::string& path) {
     return server::parse_alias_config(text.str(), path);
 }
 
+// The start-up lines (tests and scripts read the URL from the first).
+void print_banner(const server::Serving& main, const server::ModelPool& models,
+                  const ServeOptions& o, int port) {
+    if (models.models().size() == 1) {
+        std::printf("pensieve: serving %s (%s) on http://%s:%d\n", main.model.id.c_str(),
+                    models.models()[0].architecture.c_str(), o.server.host.c_str(), port);
+    } else {
+        std::printf("pensieve: serving %zu models (%s; default %s) on http://%s:%d\n",
+                    models.models().size(), models.servable_names().c_str(), main.model.id.c_str(),
+                    o.server.host.c_str(), port);
+    }
+    std::printf(
+        "pensieve: context %lld tokens, %lld parallel sequences, KV pool %lld tokens (%s), "
+        "kernels %s, chat template: %s%s\n",
+        static_cast<long long>(main.n_ctx), static_cast<long long>(o.worker.scheduler.n_parallel),
+        static_cast<long long>(main.worker.kv_blocks_total() * model::KvCache::kBlockTokens),
+        o.model.kv_type.c_str(), std::string(kernels::isa_name(kernels::active_isa())).c_str(),
+        chat::origin_name(main.prompt.model_template().origin),
+        o.server.api_key.empty() ? "" : ", API key required");
+    std::fflush(stdout);
+}
+
 void serve(ServeOptions o) {
     // Signals are taken by one thread with sigwait, so no handler runs inside
     // the server's threads; block them before any thread starts.
@@ -282,12 +304,11 @@ void serve(ServeOptions o) {
     // The default model loads now, so the first request is as fast as ever
     // and a model that cannot load stops the server at once.
     server::ModelLease first = models.acquire_index(0);
-    const server::Serving& main = first->serving();
     server::ServerInfo info;
     info.version = PENSIEVE_VERSION;
     info.commit = PENSIEVE_COMMIT;
     info.kernels = kernels::isa_name(kernels::active_isa());
-    info.model = main.model.id;
+    info.model = first->serving().model.id;
     server::HttpServer http(o.server, models, info);
     if (!http.start()) {
         set_exit_code(1);
@@ -299,23 +320,7 @@ void serve(ServeOptions o) {
                           "can reach it can use this server",
                           {{"host", o.server.host}});
     }
-    if (models.models().size() == 1) {
-        std::printf("pensieve: serving %s (%s) on http://%s:%d\n", main.model.id.c_str(),
-                    models.models()[0].architecture.c_str(), o.server.host.c_str(), http.port());
-    } else {
-        std::printf("pensieve: serving %zu models (%s; default %s) on http://%s:%d\n",
-                    models.models().size(), models.servable_names().c_str(), main.model.id.c_str(),
-                    o.server.host.c_str(), http.port());
-    }
-    std::printf(
-        "pensieve: context %lld tokens, %lld parallel sequences, KV pool %lld tokens (%s), "
-        "kernels %s, chat template: %s%s\n",
-        static_cast<long long>(main.n_ctx), static_cast<long long>(o.worker.scheduler.n_parallel),
-        static_cast<long long>(main.worker.kv_blocks_total() * model::KvCache::kBlockTokens),
-        o.model.kv_type.c_str(), std::string(kernels::isa_name(kernels::active_isa())).c_str(),
-        chat::origin_name(main.prompt.model_template().origin),
-        o.server.api_key.empty() ? "" : ", API key required");
-    std::fflush(stdout);
+    print_banner(first->serving(), models, o, http.port());
     first.reset();  // a held lease would keep the default model loaded for good
 
     // While waiting for a signal, hand the allocator's free pages back to the
