@@ -311,3 +311,26 @@ def test_max_memory_unloads_to_stay_under_the_budget(gemma_model):
             assert states(c) == {SMOL: ("loaded", 2), GEMMA: ("unloaded", 1)}
     finally:
         s.stop()
+
+
+def test_config_file_lists_models_and_aliases(tmp_path, default_model, gemma_model):
+    aliases = tmp_path / "aliases.json"
+    aliases.write_text(json.dumps({"aliases": {"claude-*haiku*": GEMMA}}))
+    config = tmp_path / "serve.toml"
+    config.write_text(f'[serve]\nmodel = ["{default_model}", "{gemma_model}"]\n'
+                      f'aliases = "{aliases}"\n')
+    binary = build_dir() / "pensieve"
+    proc = subprocess.Popen([str(binary), "serve", "--port", "0", "--config", str(config)],
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        line = proc.stdout.readline()
+        assert "serving 2 models" in line, line
+        url = line.rsplit(" on ", 1)[1].strip()
+        with httpx.Client(base_url=url, timeout=120) as c:
+            assert ran_on(c, lambda: message(c, "claude-3-5-haiku")["usage"]["output_tokens"]) \
+                == GEMMA
+            assert c.post("/v1/messages", json={"model": "claude-sonnet-4", "max_tokens": 4,
+                                                "messages": HELLO}).status_code == 404
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
