@@ -3,6 +3,7 @@
 // requests to loaded models never wait behind a load.
 #include "server/model_pool.hpp"
 
+#include <cctype>
 #include <thread>
 
 #include "api/error.hpp"
