@@ -32,8 +32,10 @@ export function value(samples, name, match = {}) {
 }
 
 // A histogram's cumulative buckets: [{le, count}] in ascending order, +Inf last.
+// Only the server-wide series: per-model ones carry a `model` label.
 export function buckets(samples, name) {
   return (samples.get(name + "_bucket") || [])
+    .filter((s) => s.labels.model === undefined)
     .map((s) => ({ le: s.labels.le === "+Inf" ? Infinity : Number(s.labels.le), count: s.value }))
     .sort((a, b) => a.le - b.le);
 }

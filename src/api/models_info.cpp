@@ -15,11 +15,18 @@ nlohmann::json model_info_json(const ServedModel& m) {
 }
 
 nlohmann::json models_list_json(const ServedModel& m) {
-    return {{"object", "list"},
-            {"data", nlohmann::json::array({model_info_json(m)})},
-            {"has_more", false},
-            {"first_id", m.id},
-            {"last_id", m.id}};
+    return models_list_json(std::vector<ServedModel>{m});
+}
+
+nlohmann::json models_list_json(const std::vector<ServedModel>& models) {
+    nlohmann::json data = nlohmann::json::array();
+    for (const ServedModel& m : models) data.push_back(model_info_json(m));
+    return {
+        {"object", "list"},
+        {"data", data},
+        {"has_more", false},
+        {"first_id", models.empty() ? nlohmann::json(nullptr) : nlohmann::json(models.front().id)},
+        {"last_id", models.empty() ? nlohmann::json(nullptr) : nlohmann::json(models.back().id)}};
 }
 
 }  // namespace pensieve::api

@@ -1,4 +1,4 @@
-// GET /v1/models and /v1/models/{id}: the loaded model, in a shape both the
+// GET /v1/models and /v1/models/{id}: the servable models, in a shape both the
 // Anthropic and the OpenAI SDKs accept (each entry carries both sets of
 // fields; clients ignore the ones they do not know).
 #pragma once
@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <vector>
 
 namespace pensieve::api {
 
@@ -17,5 +18,7 @@ struct ServedModel {
 
 nlohmann::json model_info_json(const ServedModel& m);
 nlohmann::json models_list_json(const ServedModel& m);
+// Every model the server can serve, in its order.
+nlohmann::json models_list_json(const std::vector<ServedModel>& models);
 
 }  // namespace pensieve::api

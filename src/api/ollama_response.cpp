@@ -173,6 +173,18 @@ json details(const OllamaModelFacts& f) {
 
 }  // namespace
 
+json ollama_tags_json(const std::vector<OllamaModelFacts>& models) {
+    json out = json::array();
+    for (const OllamaModelFacts& f : models) out.push_back(ollama_tags_json(f)["models"][0]);
+    return {{"models", out}};
+}
+
+json ollama_ps_json(const std::vector<OllamaModelFacts>& models) {
+    json out = json::array();
+    for (const OllamaModelFacts& f : models) out.push_back(ollama_ps_json(f)["models"][0]);
+    return {{"models", out}};
+}
+
 json ollama_tags_json(const OllamaModelFacts& f) {
     return {{"models", json::array({{{"name", f.model.id},
                                      {"model", f.model.id},

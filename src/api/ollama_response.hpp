@@ -9,6 +9,7 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <vector>
 
 #include "api/messages_response.hpp"
 #include "api/models_info.hpp"
@@ -56,9 +57,13 @@ struct OllamaModelFacts {
     std::string architecture;  // the GGUF's general.architecture
 };
 nlohmann::ordered_json ollama_tags_json(const OllamaModelFacts& facts);
+// /api/tags of several models (every servable one).
+nlohmann::ordered_json ollama_tags_json(const std::vector<OllamaModelFacts>& models);
 // /api/ps: the one model, always loaded (it never expires) and on the CPU
 // (size_vram 0).
 nlohmann::ordered_json ollama_ps_json(const OllamaModelFacts& facts);
+// /api/ps of several models (the loaded ones; each stays until unloaded).
+nlohmann::ordered_json ollama_ps_json(const std::vector<OllamaModelFacts>& models);
 // /api/show: `parameters` holds "num_ctx <the server's context>".
 nlohmann::ordered_json ollama_show_json(const OllamaModelFacts& facts, bool tools);
 

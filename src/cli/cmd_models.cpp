@@ -126,13 +126,14 @@ std::string default_server_url() {
     return "http://" + host + ":" + env_or("PENSIEVE_PORT", "7777");
 }
 
-// The model ids a running server lists on /v1/models; nullopt when none
-// answers within a second.
+// The models a running server has loaded, from its /api/ps (its
+// /v1/models lists every model it can serve, loaded or not); nullopt when
+// none answers within a second.
 std::optional<std::set<std::string>> loaded_models(const std::string& base_url) {
     try {
         registry::HttpClient client;
         registry::HttpRequest request;
-        request.url = base_url + "/v1/models";
+        request.url = base_url + "/api/ps";
         request.connect_timeout_ms = 500;
         request.total_timeout_ms = 1500;
         request.direct = true;
@@ -143,11 +144,13 @@ std::optional<std::set<std::string>> loaded_models(const std::string& base_url) 
         const std::string body = client.get_text(request, size_t{1} << 20, &status);
         if (status != 200) return std::nullopt;
         const nlohmann::json j = nlohmann::json::parse(body, nullptr, false);
-        if (!j.is_object() || !j.contains("data") || !j["data"].is_array()) return std::nullopt;
+        if (!j.is_object() || !j.contains("models") || !j["models"].is_array()) {
+            return std::nullopt;
+        }
         std::set<std::string> ids;
-        for (const auto& entry : j["data"]) {
-            if (entry.is_object() && entry.contains("id") && entry["id"].is_string()) {
-                ids.insert(entry["id"].get<std::string>());
+        for (const auto& entry : j["models"]) {
+            if (entry.is_object() && entry.contains("name") && entry["name"].is_string()) {
+                ids.insert(entry["name"].get<std::string>());
             }
         }
         return ids;

@@ -1,4 +1,9 @@
-// `pensieve serve`: load a model and serve the Anthropic Messages API.
+// `pensieve serve`: serve one model or several (--model repeated, or every
+// GGUF in --models-dir) over the Anthropic, OpenAI and Ollama APIs. The
+// default model (the first) loads at start-up; the others load on first use
+// and may be unloaded again within --max-loaded / --max-memory (see
+// server/model_pool.hpp). This file only makes models: the loader the pool
+// calls, and each model's facts read from its file's header.
 // SIGINT/SIGTERM stop accepting and give the requests in flight up to
 // --shutdown-grace seconds to finish; the rest are then cancelled (503, or an
 // SSE error event) and the process exits 0. A second signal exits at once.
@@ -10,21 +15,33 @@
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <optional>
+#include <sstream>
 #include <thread>
 
 #include "cli/commands.hpp"
 #include "cli/model_options.hpp"
+#include "gguf/file.hpp"
 #include "kernels/cpu.hpp"
+#include "registry/known_models.hpp"
+#include "registry/model_dir.hpp"
 #include "server/browser_guard.hpp"
 #include "server/http_server.hpp"
 #include "server/log.hpp"
+#include "server/model_aliases.hpp"
+#include "server/model_pool.hpp"
 
 namespace pensieve::cli {
 namespace {
 
 struct ServeOptions {
     ModelOptions model;
+    std::vector<std::string> models;  // --model, repeated
+    std::string models_dir;           // --models-dir: serve every GGUF there
+    std::string aliases_file;         // --aliases: the JSON alias table
+    size_t max_loaded = 0;            // 0: no limit
+    std::string max_memory;           // e.g. 8GiB; empty: no limit
     server::ServerConfig server;
     server::WorkerConfig worker;
     size_t max_body_mb = 32;
@@ -67,7 +84,7 @@ void bound_allocator_growth() {
 constexpr std::chrono::seconds kCancelledReplies{5};
 
 // The graceful stop: drain, then cancel what is left, then close.
-void shut_down(server::HttpServer& http, server::EngineWorker& worker, double grace_s, int sig,
+void shut_down(server::HttpServer& http, server::ModelPool& models, double grace_s, int sig,
                const sigset_t& signals) {
     std::printf("pensieve: %s received, shutting down (%zu requests in flight, %.0f s grace)\n",
                 signal_name(sig), http.in_flight(), grace_s);
@@ -86,11 +103,157 @@ void shut_down(server::HttpServer& http, server::EngineWorker& worker, double gr
         std::printf("pensieve: grace period over, cancelling %zu requests\n", http.in_flight());
         std::fflush(stdout);
     }
-    worker.stop();  // cancels what is left: its handlers answer 503 or an SSE error event
+    models.stop_engines();  // cancels what is left: its handlers answer 503 or an SSE error event
     // Those answers are written by the connections' threads: let them go
     // out before the connections are closed.
     http.wait_idle(kCancelledReplies);
     http.stop();
+}
+
+// One loaded model with its engine. Members are destroyed in reverse:
+// the Serving view, then the worker (its thread stops), then the model.
+class LoadedRuntime : public server::ModelRuntime {
+  public:
+    const server::Serving& serving() const override { return *serving_; }
+    int64_t memory_bytes() const override { return bytes_; }
+
+    LoadedModel model;
+    std::unique_ptr<grammar::GrammarCache> grammars;
+    std::unique_ptr<server::EngineWorker> worker;
+    std::unique_ptr<server::Serving> serving_;
+    int64_t bytes_ = 0;
+};
+
+// The pool's loader: the model, its tokenizer and template, and an engine
+// with its own scheduler and KV pool.
+std::unique_ptr<server::ModelRuntime> load(const server::ModelSpec& spec, const ServeOptions& o) {
+    const auto start = std::chrono::steady_clock::now();
+    ModelOptions options = o.model;
+    options.model = spec.path.string();
+    auto r = std::make_unique<LoadedRuntime>();
+    r->model = load_model(options);
+    const double load_seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    const auto& hp = r->model.model->hparams();
+    server::WorkerConfig worker = o.worker;
+    worker.scheduler.n_ctx = spec.n_ctx;
+    const auto bytes_per_token = static_cast<int64_t>(model::KvCache::bytes_per_token(
+        {hp.n_layer, hp.n_head_kv, hp.head_dim, 1, worker.scheduler.kv_type}));
+    if (o.kv_memory_mb > 0) {
+        worker.scheduler.kv_tokens =
+            std::max<int64_t>(16, (o.kv_memory_mb << 20) / bytes_per_token);
+    }
+    r->worker =
+        std::make_unique<server::EngineWorker>(*r->model.model, *r->model.tokenizer, worker);
+    // Tool calls and structured output: how the template takes tools, and the
+    // grammars of calls over this vocabulary (built once, shared by requests).
+    r->grammars = std::make_unique<grammar::GrammarCache>(
+        grammar::TokenVocabulary::from_tokenizer(*r->model.tokenizer));
+    server::ServerInfo info;
+    info.model = spec.name;
+    info.model_bytes = spec.file_bytes;
+    info.model_load_seconds = load_seconds;
+    info.n_ctx = spec.n_ctx;
+    info.n_parallel = worker.scheduler.n_parallel;
+    r->serving_ = std::make_unique<server::Serving>(
+        server::Serving{*r->model.prompt,
+                        *r->model.tokenizer,
+                        *r->worker,
+                        chat::tool_template_support(r->model.prompt->model_template().source),
+                        *r->grammars,
+                        {spec.name, spec.display_name, spec.n_ctx},
+                        spec.n_ctx,
+                        info,
+                        o.defaults});
+    r->bytes_ = spec.file_bytes +
+                r->worker->kv_blocks_total() * model::KvCache::kBlockTokens * bytes_per_token;
+    server::log_event(server::LogLevel::Info, "model loaded",
+                      {{"model", spec.name}, {"seconds", load_seconds}, {"bytes", r->bytes_}});
+    return r;
+}
+
+// A model's facts from its file's header (no weights are read).
+server::ModelSpec describe(std::string name, const std::filesystem::path& path,
+                           const ServeOptions& o) {
+    const gguf::GgufFile file = gguf::GgufFile::open(path);
+    server::ModelSpec spec;
+    spec.name = std::move(name);
+    spec.path = path;
+    spec.file_bytes = static_cast<int64_t>(std::filesystem::file_size(path));
+    spec.architecture = file.get_string("general.architecture").value_or("");
+    spec.display_name = file.get_string("general.name").value_or(spec.architecture);
+    const int64_t trained =
+        file.get_int(spec.architecture + ".context_length").value_or(int64_t{2048});
+    spec.n_ctx = std::min<int64_t>(o.model.ctx, trained);
+    return spec;
+}
+
+// What the server can serve: each --model in order (none: the default
+// model), then every other model in --models-dir.
+std::vector<server::ModelSpec> servable_models(const ServeOptions& o) {
+    std::vector<server::ModelSpec> specs;
+    auto add = [&specs](server::ModelSpec spec) {
+        for (const server::ModelSpec& s : specs) {
+            if (std::filesystem::equivalent(s.path, spec.path)) return;
+            if (s.name == spec.name) {
+                throw std::runtime_error("two models are called '" + spec.name + "' (" +
+                                         s.path.string() + " and " + spec.path.string() +
+                                         "): serve only one of them");
+            }
+        }
+        specs.push_back(std::move(spec));
+    };
+    std::vector<std::string> names = o.models;
+    if (names.empty() && o.models_dir.empty()) names.push_back(registry::default_model().name);
+    for (const std::string& name : names) {
+        const auto path = registry::resolve_model(name, registry::models_dir());
+        const auto known = registry::find_known_model(name);
+        add(describe(known ? known->name : path.stem().string(), path, o));
+    }
+    if (!o.models_dir.empty()) {
+        const std::filesystem::path dir(o.models_dir);
+        if (!std::filesystem::is_directory(dir)) {
+            throw std::runtime_error("--models-dir: " + o.models_dir + " is not a directory");
+        }
+        for (const registry::PresentModel& m : registry::list_models(dir)) {
+            add(describe(m.name, m.path, o));
+        }
+        if (specs.empty()) {
+            throw std::runtime_error("--models-dir: no .gguf file in " + o.models_dir);
+        }
+    }
+    return specs;
+}
+
+// The --aliases file; a bad one stops the server with a message.
+std::vector<server::AliasRule> read_aliases(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) throw std::runtime_error("--aliases: cannot read " + path);
+    std::ostringstream text;
+    text << in.rdbuf();
+    return server::parse_alias_config(text.str(), path);
+}
+
+// The start-up lines (tests and scripts read the URL from the first).
+void print_banner(const server::Serving& main, const server::ModelPool& models,
+                  const ServeOptions& o, int port) {
+    if (models.models().size() == 1) {
+        std::printf("pensieve: serving %s (%s) on http://%s:%d\n", main.model.id.c_str(),
+                    models.models()[0].architecture.c_str(), o.server.host.c_str(), port);
+    } else {
+        std::printf("pensieve: serving %zu models (%s; default %s) on http://%s:%d\n",
+                    models.models().size(), models.servable_names().c_str(), main.model.id.c_str(),
+                    o.server.host.c_str(), port);
+    }
+    std::printf(
+        "pensieve: context %lld tokens, %lld parallel sequences, KV pool %lld tokens (%s), "
+        "kernels %s, chat template: %s%s\n",
+        static_cast<long long>(main.n_ctx), static_cast<long long>(o.worker.scheduler.n_parallel),
+        static_cast<long long>(main.worker.kv_blocks_total() * model::KvCache::kBlockTokens),
+        o.model.kv_type.c_str(), std::string(kernels::isa_name(kernels::active_isa())).c_str(),
+        chat::origin_name(main.prompt.model_template().origin),
+        o.server.api_key.empty() ? "" : ", API key required");
+    std::fflush(stdout);
 }
 
 void serve(ServeOptions o) {
@@ -115,45 +278,38 @@ void serve(ServeOptions o) {
                                  : server::GenerationDefaults::ToolChoice::Auto;
     server::configure_log(*server::parse_log_level(o.log_level),
                           *server::parse_log_format(o.log_format));
-    const auto load_start = std::chrono::steady_clock::now();
-    const LoadedModel m = load_model(o.model);
-    const double load_seconds =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - load_start).count();
-    const auto& hp = m.model->hparams();
-    const int64_t n_ctx = std::min<int64_t>(o.model.ctx, hp.n_ctx_train);
-    o.worker.scheduler.n_ctx = n_ctx;
     o.worker.scheduler.kv_type = kv_type(o.model);
-    if (o.kv_memory_mb > 0) {
-        const auto bytes_per_token = static_cast<int64_t>(model::KvCache::bytes_per_token(
-            {hp.n_layer, hp.n_head_kv, hp.head_dim, 1, o.worker.scheduler.kv_type}));
-        o.worker.scheduler.kv_tokens =
-            std::max<int64_t>(16, (o.kv_memory_mb << 20) / bytes_per_token);
-    }
     o.worker.scheduler.n_threads = o.model.threads;
     o.worker.queue_timeout =
         std::chrono::milliseconds(static_cast<int64_t>(o.queue_timeout_s * 1e3));
-    server::EngineWorker worker(*m.model, *m.tokenizer, o.worker);
-    const std::string model_id = m.model->file().get_string("general.name").value_or(hp.arch);
-    api::ServedModel served{m.name, model_id, n_ctx};
+    // Every model's engine runs its steps on all --threads, one model's step
+    // at a time (see StepGate).
+    o.worker.gate = std::make_shared<server::StepGate>();
+
+    server::PoolLimits limits;
+    limits.max_loaded = o.max_loaded;
+    if (!o.max_memory.empty()) {
+        try {
+            limits.max_memory = server::parse_memory_size(o.max_memory);
+        } catch (const std::invalid_argument& e) {
+            throw std::runtime_error(std::string("--max-memory: ") + e.what());
+        }
+    }
+    limits.wait_for_idle = o.worker.queue_timeout;
+    std::vector<server::AliasRule> aliases;
+    if (!o.aliases_file.empty()) aliases = read_aliases(o.aliases_file);
+    server::ModelPool models(servable_models(o), std::move(aliases), limits,
+                             [&o](const server::ModelSpec& spec) { return load(spec, o); });
+
+    // The default model loads now, so the first request is as fast as ever
+    // and a model that cannot load stops the server at once.
+    server::ModelLease first = models.acquire_index(0);
     server::ServerInfo info;
     info.version = PENSIEVE_VERSION;
     info.commit = PENSIEVE_COMMIT;
     info.kernels = kernels::isa_name(kernels::active_isa());
-    info.model = served.id;
-    info.model_bytes = static_cast<int64_t>(std::filesystem::file_size(m.path));
-    info.model_load_seconds = load_seconds;
-    info.n_ctx = n_ctx;
-    info.n_parallel = o.worker.scheduler.n_parallel;
-    // Tool calls and structured output: how the template takes tools, and the
-    // grammars of calls over this vocabulary (built once, shared by requests).
-    grammar::GrammarCache grammars(grammar::TokenVocabulary::from_tokenizer(*m.tokenizer));
-    const server::Serving serving{
-        *m.prompt, *m.tokenizer,
-        worker,    chat::tool_template_support(m.prompt->model_template().source),
-        grammars,  served,
-        n_ctx,     info,
-        o.defaults};
-    server::HttpServer http(o.server, serving);
+    info.model = first->serving().model.id;
+    server::HttpServer http(o.server, models, info);
     if (!http.start()) {
         set_exit_code(1);
         return;
@@ -164,18 +320,8 @@ void serve(ServeOptions o) {
                           "can reach it can use this server",
                           {{"host", o.server.host}});
     }
-    std::printf("pensieve: serving %s (%s) on http://%s:%d\n", served.id.c_str(), hp.arch.c_str(),
-                o.server.host.c_str(), http.port());
-    std::printf(
-        "pensieve: context %lld tokens, %lld parallel sequences, KV pool %lld tokens (%s), "
-        "kernels %s, chat template: %s%s\n",
-        static_cast<long long>(n_ctx), static_cast<long long>(o.worker.scheduler.n_parallel),
-        static_cast<long long>(worker.kv_blocks_total() * model::KvCache::kBlockTokens),
-        o.model.kv_type.c_str(),
-        std::string(kernels::isa_name(kernels::active_isa())).c_str(),
-        chat::origin_name(m.prompt->model_template().origin),
-        o.server.api_key.empty() ? "" : ", API key required");
-    std::fflush(stdout);
+    print_banner(first->serving(), models, o, http.port());
+    first.reset();  // a held lease would keep the default model loaded for good
 
     // While waiting for a signal, hand the allocator's free pages back to the
     // system every few seconds: after a burst of large requests the heap
@@ -187,7 +333,7 @@ void serve(ServeOptions o) {
         sig = sigtimedwait(&signals, nullptr, &every);
         if (sig < 0) malloc_trim(0);
     }
-    shut_down(http, worker, o.shutdown_grace_s, sig, signals);
+    shut_down(http, models, o.shutdown_grace_s, sig, signals);
 }
 
 // CLI11 2.1 reads a config file for the main app only: a subcommand's
@@ -224,7 +370,24 @@ void register_serve(CLI::App& app) {
     auto o = std::make_shared<ServeOptions>();
     CLI::App* cmd = app.add_subcommand("serve", "Serve a model over HTTP (Anthropic Messages API)");
     cmd->set_config("--config", "", "TOML/INI file with any of these options as keys");
-    add_model_options(*cmd, o->model);
+    add_model_options(*cmd, o->model, &o->models);
+    cmd->add_option("--models-dir", o->models_dir,
+                    "Serve every GGUF file in this folder too, each loaded on first use")
+        ->envname("PENSIEVE_MODELS_DIR");
+    cmd->add_option("--aliases", o->aliases_file,
+                    "JSON file of model-name patterns → served models, e.g. "
+                    "{\"aliases\": {\"claude-*haiku*\": \"gemma3-270m\", \"*\": \"smollm2\"}}")
+        ->envname("PENSIEVE_ALIASES")
+        ->check(CLI::ExistingFile);
+    cmd->add_option("--max-loaded", o->max_loaded,
+                    "Most models loaded at once; the least recently used idle one is "
+                    "unloaded first (0: no limit)")
+        ->envname("PENSIEVE_MAX_LOADED")
+        ->check(CLI::Range(0, 1000));
+    cmd->add_option("--max-memory", o->max_memory,
+                    "Memory for loaded models' weights and KV pools (e.g. 8GiB, 512MiB); "
+                    "the least recently used idle model is unloaded to stay under it")
+        ->envname("PENSIEVE_MAX_MEMORY");
     cmd->add_option("--host", o->server.host, "Address to listen on")->envname("PENSIEVE_HOST");
     cmd->add_option("-p,--port", o->server.port, "Port (0: any free port)")
         ->envname("PENSIEVE_PORT")

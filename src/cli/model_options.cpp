@@ -11,10 +11,17 @@
 
 namespace pensieve::cli {
 
-void add_model_options(CLI::App& cmd, ModelOptions& o) {
-    cmd.add_option("-m,--model", o.model,
-                   "Model file or known model name (default: the default model)")
-        ->envname("PENSIEVE_MODEL");
+void add_model_options(CLI::App& cmd, ModelOptions& o, std::vector<std::string>* several) {
+    if (several != nullptr) {
+        cmd.add_option("-m,--model", *several,
+                       "Model file or known model name; repeat to serve several (the first is "
+                       "the default, loaded at start-up; default: the default model)")
+            ->envname("PENSIEVE_MODEL");
+    } else {
+        cmd.add_option("-m,--model", o.model,
+                       "Model file or known model name (default: the default model)")
+            ->envname("PENSIEVE_MODEL");
+    }
     cmd.add_option("-t,--threads", o.threads, "Threads for inference (default: all cores)")
         ->envname("PENSIEVE_THREADS");
     cmd.add_option("-c,--ctx", o.ctx, "Context size in tokens")

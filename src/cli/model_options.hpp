@@ -30,7 +30,9 @@ gguf::TensorType kv_type(const ModelOptions& options);
 
 // Adds --model (env PENSIEVE_MODEL), --threads (PENSIEVE_THREADS), --ctx (PENSIEVE_CTX),
 // --chat-template (PENSIEVE_CHAT_TEMPLATE) and --kv-type (PENSIEVE_KV_TYPE).
-void add_model_options(CLI::App& cmd, ModelOptions& options);
+// With `several` (serve), --model may repeat and fills it instead.
+void add_model_options(CLI::App& cmd, ModelOptions& options,
+                       std::vector<std::string>* several = nullptr);
 
 struct LoadedModel {
     std::string name;  // the known model's name, or the file's stem

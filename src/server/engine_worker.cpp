@@ -20,7 +20,37 @@ engine::SchedulerConfig with_test_hooks(engine::SchedulerConfig c) {
     return c;
 }
 
+// Holds the gate, when there is one, for one step.
+class GateTurn {
+  public:
+    explicit GateTurn(StepGate* gate) : gate_(gate) {
+        if (gate_) gate_->enter();
+    }
+    ~GateTurn() {
+        if (gate_) gate_->leave();
+    }
+    GateTurn(const GateTurn&) = delete;
+    GateTurn& operator=(const GateTurn&) = delete;
+
+  private:
+    StepGate* gate_;
+};
+
 }  // namespace
+
+void StepGate::enter() {
+    std::unique_lock lock(mutex_);
+    const uint64_t ticket = next_ticket_++;
+    turn_.wait(lock, [&] { return serving_ == ticket; });
+}
+
+void StepGate::leave() {
+    {
+        std::lock_guard lock(mutex_);
+        ++serving_;
+    }
+    turn_.notify_all();
+}
 
 EngineWorker::EngineWorker(const model::Model& model, const tokenizer::Tokenizer& tokenizer,
                            const WorkerConfig& config)
@@ -146,6 +176,10 @@ void EngineWorker::loop() {
         bool worked = false;
         try {
             take_incoming();
+            // An engine with nothing to evaluate steps without a turn.
+            const engine::SchedulerStats before = scheduler_.stats();
+            const bool has_work = before.running > 0 || before.waiting > 0;
+            const GateTurn turn(has_work ? config_.gate.get() : nullptr);
             worked = scheduler_.step();
         } catch (const std::exception& e) {
             // The scheduler keeps failures with their sequences; reaching

@@ -24,6 +24,22 @@
 
 namespace pensieve::server {
 
+// Models' engines take turns at the cores. Each engine's step (one forward
+// pass over its batch) runs on all --threads; the gate lets one step run at
+// a time, in arrival order, so two busy models alternate steps instead of
+// running 2 × --threads threads on the same cores. Idle engines never touch it.
+class StepGate {
+  public:
+    void enter();
+    void leave();
+
+  private:
+    std::mutex mutex_;
+    std::condition_variable turn_;
+    uint64_t next_ticket_ = 0;  // the ticket the next caller of enter() takes
+    uint64_t serving_ = 0;      // the ticket whose step may run now
+};
+
 struct WorkerConfig {
     engine::SchedulerConfig scheduler;
     size_t max_queue = 64;                           // jobs waiting for admission
@@ -31,6 +47,8 @@ struct WorkerConfig {
     // Longest the engine may go without finishing a step before the
     // handlers waiting on it give up (far above any one step's time).
     std::chrono::milliseconds stall_timeout{300000};
+    // Shared by every model's worker (null: this worker runs alone).
+    std::shared_ptr<StepGate> gate;
 };
 
 class EngineWorker {

@@ -249,11 +249,12 @@ void send_job_error(Response& res, const JobEvent& e, const RouteContext& ctx) {
 // event is ready (or a ping is due) and hands over its text.
 class StreamWriter : public BodyStream {
   public:
-    StreamWriter(std::shared_ptr<Job> job, const RouteContext& ctx,
+    StreamWriter(ModelLease lease, std::shared_ptr<Job> job, const RouteContext& ctx,
                  std::unique_ptr<Dialect> dialect, int64_t input_tokens,
                  api::ReplyBlocks::Options blocks, std::shared_ptr<grammar::CallConstraint> call,
                  PeerSocket peer, GenerationTracker tracker)
-        : tracker_(tracker),
+        : lease_(std::move(lease)),
+          tracker_(tracker),
           dialect_(std::move(dialect)),
           blocks_(with_framing(std::move(blocks), *dialect_)),
           call_(std::move(call)),
@@ -339,6 +340,7 @@ class StreamWriter : public BodyStream {
         return Next::Abort;
     }
 
+    ModelLease lease_;  // keeps the model loaded until the stream ends
     GenerationTracker tracker_;
     std::unique_ptr<Dialect> dialect_;
     api::ReplyBlocks blocks_;
@@ -436,9 +438,9 @@ void reply_whole(const std::shared_ptr<Job>& job, Response& res, const PeerSocke
 
 }  // namespace
 
-void generate(const Request& req, Response& res, const RouteContext& ctx,
+void generate(const Request& req, Response& res, const RouteContext& ctx, ModelLease lease,
               const api::MessagesRequest& r, std::unique_ptr<Dialect> dialect) {
-    const Serving& serving = ctx.serving;
+    const Serving& serving = lease->serving();
     const auto received = Clock::now();
     const std::string request_id = res.header("request-id");
     RequestRecord& record = current_request();
@@ -469,7 +471,7 @@ void generate(const Request& req, Response& res, const RouteContext& ctx,
         send_error(res, 529, "overloaded_error", "the server is busy; retry shortly");
         return;
     }
-    GenerationTracker tracker(ctx.metrics, received);
+    GenerationTracker tracker(ctx.metrics, serving.model.id, received);
     if (!r.stream) {
         reply_whole(job, res, peer, *dialect, std::move(prepared.blocks), prepared.call, n_prompt,
                     received, tracker, ctx);
@@ -480,7 +482,7 @@ void generate(const Request& req, Response& res, const RouteContext& ctx,
     res.content_type = dialect->stream_content_type();
     res.set_header("Cache-Control", "no-cache");
     res.stream =
-        std::make_shared<StreamWriter>(job, ctx, std::move(dialect), n_prompt,
+        std::make_shared<StreamWriter>(std::move(lease), job, ctx, std::move(dialect), n_prompt,
                                        std::move(prepared.blocks), prepared.call, peer, tracker);
 }
 

@@ -27,7 +27,7 @@
 namespace pensieve::server {
 
 struct RouteContext {
-    const Serving& serving;
+    ModelPool& models;  // the one place a request's `model` becomes a loaded model
     const ServerConfig& config;
     ServerMetrics& metrics;
     // Set once the server is shutting down: a cancelled generation is then
@@ -65,9 +65,11 @@ class Dialect {
     virtual std::string stream_content_type() const { return "text/event-stream"; }
 };
 
-// Runs `r` and answers it in `dialect`'s format. Throws api::ApiError for a
-// request that cannot run (the caller's front door answers it).
-void generate(const Request& req, Response& res, const RouteContext& ctx,
+// Runs `r` on the model `lease` holds (ctx.models.acquire(r.model)) and
+// answers it in `dialect`'s format; the lease is kept until the reply ends.
+// Throws api::ApiError for a request that cannot run (the caller's front door
+// answers it).
+void generate(const Request& req, Response& res, const RouteContext& ctx, ModelLease lease,
               const api::MessagesRequest& r, std::unique_ptr<Dialect> dialect);
 
 // The prompt's length in tokens, with every check generate() makes on tools

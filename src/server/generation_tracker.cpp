@@ -11,7 +11,7 @@ double seconds(std::chrono::steady_clock::duration d) {
 }  // namespace
 
 void GenerationTracker::started(const Job& job) {
-    metrics_.queue_wait(seconds(job.admitted_at - job.submitted));
+    metrics_.queue_wait(model_, seconds(job.admitted_at - job.submitted));
 }
 
 void GenerationTracker::text() {
@@ -19,10 +19,10 @@ void GenerationTracker::text() {
     if (!any_text_) {
         any_text_ = true;
         const double ttft = seconds(now - received_);
-        metrics_.time_to_first_token(ttft);
+        metrics_.time_to_first_token(model_, ttft);
         current_request().ttft_seconds = ttft;
     } else {
-        metrics_.inter_token(seconds(now - last_text_));
+        metrics_.inter_token(model_, seconds(now - last_text_));
     }
     last_text_ = now;
 }
@@ -34,7 +34,7 @@ void GenerationTracker::done(const engine::GenerateResult& r, const std::string&
     rec.prefill_seconds = r.prefill_seconds;
     rec.decode_seconds = r.decode_seconds;
     rec.stop_reason = stop_reason;
-    metrics_.generation_finished(rec.prompt_tokens, rec.output_tokens, stop_reason);
+    metrics_.generation_finished(model_, rec.prompt_tokens, rec.output_tokens, stop_reason);
 }
 
 void GenerationTracker::abandoned(const std::string& why) {

@@ -16,8 +16,8 @@ namespace pensieve::server {
 class GenerationTracker {
   public:
     using Clock = std::chrono::steady_clock;
-    GenerationTracker(ServerMetrics& metrics, Clock::time_point received)
-        : metrics_(metrics), received_(received) {}
+    GenerationTracker(ServerMetrics& metrics, std::string model, Clock::time_point received)
+        : metrics_(metrics), model_(std::move(model)), received_(received) {}
 
     void started(const Job& job);
     void text();
@@ -27,6 +27,7 @@ class GenerationTracker {
 
   private:
     ServerMetrics& metrics_;
+    std::string model_;  // the served model's id, for its metrics' label
     Clock::time_point received_;
     Clock::time_point last_text_{};
     bool any_text_ = false;

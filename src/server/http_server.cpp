@@ -73,22 +73,54 @@ ServerConfig effective(ServerConfig c) {
     return c;
 }
 
+// One loaded model's engine as /metrics shows it.
+ModelGauges gauges(const Serving& serving) {
+    EngineWorker& worker = serving.worker;
+    ModelGauges m;
+    m.model = serving.model.id;
+    LiveGauges& g = m.engine;
+    g.running = static_cast<int64_t>(worker.running());
+    g.queued = static_cast<int64_t>(worker.queued());
+    g.kv_blocks_used = worker.kv_blocks_used();
+    g.kv_blocks_total = worker.kv_blocks_total();
+    g.kv_block_tokens = worker.kv_block_tokens();
+    g.kv_blocks_cached = worker.kv_blocks_cached();
+    g.prefix_tokens_reused = worker.prefix_tokens_reused();
+    const RecentRate::Rates rates = worker.throughput();
+    g.prefill_tokens_per_second = rates.prefill_per_second;
+    g.decode_tokens_per_second = rates.decode_per_second;
+    g.prefill_tokens_total = rates.prefill_total;
+    g.decode_tokens_total = rates.decode_total;
+    m.model_bytes = serving.info.model_bytes;
+    m.model_load_seconds = serving.info.model_load_seconds;
+    m.n_ctx = serving.info.n_ctx;
+    m.n_parallel = serving.info.n_parallel;
+    return m;
+}
+
+// A servable model as /v1/models lists it (facts from its file's header).
+api::ServedModel served(const ModelSpec& spec) {
+    return {spec.name, spec.display_name, spec.n_ctx};
+}
+
 }  // namespace
 
 struct HttpServer::Impl : HttpHandler {
     ServerConfig config;
-    Serving serving;
+    ModelPool& models;
+    ServerInfo info;
     ServerMetrics metrics;
     BrowserGuard guard;
     std::atomic<bool> stopping{false};
-    RouteContext ctx{serving, config, metrics, stopping};
+    RouteContext ctx{models, config, metrics, stopping};
     HttpDaemon daemon;
     std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
 
-    Impl(const ServerConfig& c, const Serving& s)
+    Impl(const ServerConfig& c, ModelPool& m, const ServerInfo& i)
         : config(effective(c)),
-          serving(s),
-          metrics(s.info),
+          models(m),
+          info(i),
+          metrics(i),
           guard({c.host, c.allowed_hosts, c.allowed_origins}),
           daemon(config.limits, *this) {}
 
@@ -96,23 +128,51 @@ struct HttpServer::Impl : HttpHandler {
         return std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     }
 
-    LiveGauges live() const {
-        LiveGauges g;
-        g.running = static_cast<int64_t>(serving.worker.running());
-        g.queued = static_cast<int64_t>(serving.worker.queued());
-        g.kv_blocks_used = serving.worker.kv_blocks_used();
-        g.kv_blocks_total = serving.worker.kv_blocks_total();
-        g.kv_block_tokens = serving.worker.kv_block_tokens();
-        g.kv_blocks_cached = serving.worker.kv_blocks_cached();
-        g.prefix_tokens_reused = serving.worker.prefix_tokens_reused();
-        const RecentRate::Rates rates = serving.worker.throughput();
-        g.prefill_tokens_per_second = rates.prefill_per_second;
-        g.decode_tokens_per_second = rates.decode_per_second;
-        g.prefill_tokens_total = rates.prefill_total;
-        g.decode_tokens_total = rates.decode_total;
-        g.resident_bytes = resident_bytes();
-        g.uptime_seconds = uptime();
-        return g;
+    std::string render_metrics() const {
+        LiveGauges process;
+        process.resident_bytes = resident_bytes();
+        process.uptime_seconds = uptime();
+        std::vector<ModelGauges> loaded;
+        for (const ModelPool::State& s : models.states()) {
+            if (s.runtime) loaded.push_back(gauges(s.runtime->serving()));
+        }
+        return metrics.render(process, loaded);
+    }
+
+    // The whole server's counts at the top (as with one model: the sums over
+    // the loaded models), and each servable model's state.
+    nlohmann::ordered_json health() const {
+        int64_t running = 0;
+        int64_t queued = 0;
+        int64_t used = 0;
+        int64_t total = 0;
+        int64_t cached = 0;
+        nlohmann::ordered_json each = nlohmann::ordered_json::array();
+        for (const ModelPool::State& s : models.states()) {
+            nlohmann::ordered_json m = {{"id", s.spec->name},
+                                        {"state", s.runtime   ? "loaded"
+                                                  : s.loading ? "loading"
+                                                              : "unloaded"},
+                                        {"loads", s.loads}};
+            if (s.runtime) {
+                const EngineWorker& w = s.runtime->serving().worker;
+                m["in_flight"] = w.running();
+                m["queued"] = w.queued();
+                m["kv_blocks_used"] = w.kv_blocks_used();
+                m["kv_blocks_total"] = w.kv_blocks_total();
+                m["kv_blocks_cached"] = w.kv_blocks_cached();
+                running += static_cast<int64_t>(w.running());
+                queued += static_cast<int64_t>(w.queued());
+                used += w.kv_blocks_used();
+                total += w.kv_blocks_total();
+                cached += w.kv_blocks_cached();
+            }
+            each.push_back(std::move(m));
+        }
+        return {
+            {"status", "ok"},           {"model", info.model},        {"uptime_seconds", uptime()},
+            {"in_flight", running},     {"queued", queued},           {"kv_blocks_used", used},
+            {"kv_blocks_total", total}, {"kv_blocks_cached", cached}, {"models", each}};
     }
 
     // --- HttpHandler ---
@@ -206,7 +266,7 @@ struct HttpServer::Impl : HttpHandler {
         if (req.method == "POST" && path == "/v1/messages") {
             handle_messages(req, res, ctx);
         } else if (req.method == "POST" && path == "/v1/messages/count_tokens") {
-            handle_count_tokens(req, res, serving);
+            handle_count_tokens(req, res, ctx);
         } else if (req.method == "POST" && path == "/v1/chat/completions") {
             handle_chat_completions(req, res, ctx);
         } else if (req.method == "POST" && path == "/v1/completions") {
@@ -216,35 +276,32 @@ struct HttpServer::Impl : HttpHandler {
         } else if (req.method == "POST" && path == "/api/generate") {
             handle_ollama_generate(req, res, ctx);
         } else if (get && path == "/api/tags") {
-            handle_ollama_tags(res, serving);
+            handle_ollama_tags(res, models);
         } else if (get && path == "/api/ps") {
-            handle_ollama_ps(res, serving);
+            handle_ollama_ps(res, models);
         } else if (req.method == "POST" && path == "/api/show") {
-            handle_ollama_show(req, res, serving);
+            handle_ollama_show(req, res, models);
         } else if (get && path == "/api/version") {
-            handle_ollama_version(res, serving);
+            handle_ollama_version(res, info);
         } else if (get && path == "/v1/models") {
-            send_json(res, 200, api::models_list_json(serving.model));
+            std::vector<api::ServedModel> all;
+            for (const ModelSpec& spec : models.models()) all.push_back(served(spec));
+            send_json(res, 200, api::models_list_json(all));
         } else if (get && path.starts_with("/v1/models/") && path.size() > 11) {
             const std::string id = path.substr(11);
-            if (id != serving.model.id) {
-                send_error(res, 404, "not_found_error", "model '" + id + "' not found");
+            const std::optional<size_t> i = models.find(id);
+            if (!i) {
+                send_error(res, 404, "not_found_error",
+                           "model '" + id.substr(0, 256) +
+                               "' not found; this server serves: " + models.servable_names());
                 return;
             }
-            send_json(res, 200, api::model_info_json(serving.model));
+            send_json(res, 200, api::model_info_json(served(models.models()[*i])));
         } else if (get && path == "/metrics") {
             res.status = 200;
-            res.set_content(metrics.render(live()), "text/plain; version=0.0.4; charset=utf-8");
+            res.set_content(render_metrics(), "text/plain; version=0.0.4; charset=utf-8");
         } else if (get && path == "/health") {
-            send_json(res, 200,
-                      {{"status", "ok"},
-                       {"model", serving.model.id},
-                       {"uptime_seconds", uptime()},
-                       {"in_flight", serving.worker.running()},
-                       {"queued", serving.worker.queued()},
-                       {"kv_blocks_used", serving.worker.kv_blocks_used()},
-                       {"kv_blocks_total", serving.worker.kv_blocks_total()},
-                       {"kv_blocks_cached", serving.worker.kv_blocks_cached()}});
+            send_json(res, 200, health());
         } else if (get && is_web_path(path)) {
             handle_web(req, res);
         } else if (known_path(path)) {
@@ -256,8 +313,8 @@ struct HttpServer::Impl : HttpHandler {
     }
 };
 
-HttpServer::HttpServer(const ServerConfig& config, const Serving& serving)
-    : impl_(std::make_unique<Impl>(config, serving)) {}
+HttpServer::HttpServer(const ServerConfig& config, ModelPool& models, const ServerInfo& info)
+    : impl_(std::make_unique<Impl>(config, models, info)) {}
 
 HttpServer::~HttpServer() = default;
 

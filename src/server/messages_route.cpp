@@ -43,13 +43,15 @@ class AnthropicDialect : public Dialect {
 
 void handle_messages(const Request& req, Response& res, const RouteContext& ctx) {
     const api::MessagesRequest r = api::parse_messages_request(req.body, api::Endpoint::Messages);
-    generate(req, res, ctx, r, std::make_unique<AnthropicDialect>(r.model));
+    generate(req, res, ctx, ctx.models.acquire(r.model), r,
+             std::make_unique<AnthropicDialect>(r.model));
 }
 
-void handle_count_tokens(const Request& req, Response& res, const Serving& serving) {
+void handle_count_tokens(const Request& req, Response& res, const RouteContext& ctx) {
     const api::MessagesRequest r =
         api::parse_messages_request(req.body, api::Endpoint::CountTokens);
-    send_json(res, 200, {{"input_tokens", count_prompt_tokens(r, serving)}});
+    const ModelLease lease = ctx.models.acquire(r.model);  // its tokenizer and template
+    send_json(res, 200, {{"input_tokens", count_prompt_tokens(r, lease->serving())}});
 }
 
 }  // namespace pensieve::server

@@ -10,6 +10,6 @@ namespace pensieve::server {
 
 void handle_messages(const Request& req, Response& res, const RouteContext& ctx);
 
-void handle_count_tokens(const Request& req, Response& res, const Serving& serving);
+void handle_count_tokens(const Request& req, Response& res, const RouteContext& ctx);
 
 }  // namespace pensieve::server

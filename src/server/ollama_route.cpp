@@ -41,18 +41,20 @@ class OllamaDialect : public Dialect {
 
 void run(const Request& req, Response& res, const RouteContext& ctx, const api::OllamaRequest& r,
          api::OllamaReply::Kind kind) {
+    // A request with no prompt loads the model, as in Ollama.
+    ModelLease lease = ctx.models.acquire(r.core.model);
+    const int64_t n_ctx = lease->serving().n_ctx;
     // Ollama would size a context of num_ctx tokens (clamped to the
     // model's trained length); this server's context is fixed at startup,
     // so a client asking for more than it is told so rather than having
     // its long prompts refused later.
-    if (r.num_ctx > ctx.serving.n_ctx) {
+    if (r.num_ctx > n_ctx) {
         throw api::invalid_request("options.num_ctx: " + std::to_string(r.num_ctx) +
                                    " tokens exceeds this server's context of " +
-                                   std::to_string(ctx.serving.n_ctx) +
-                                   " (set with pensieve serve --ctx)");
+                                   std::to_string(n_ctx) + " (set with pensieve serve --ctx)");
     }
     const api::OllamaReply reply{kind, r.core.model};
-    if (r.load_only) {  // the model is always loaded
+    if (r.load_only) {  // loaded by acquire() above
         current_request().model = r.core.model;
         if (r.core.stream) {
             res.status = 200;
@@ -62,11 +64,12 @@ void run(const Request& req, Response& res, const RouteContext& ctx, const api::
         send_json(res, 200, api::ollama_load_json(reply));
         return;
     }
-    generate(req, res, ctx, r.core, std::make_unique<OllamaDialect>(reply));
+    generate(req, res, ctx, std::move(lease), r.core, std::make_unique<OllamaDialect>(reply));
 }
 
-api::OllamaModelFacts facts(const Serving& serving) {
-    return {serving.model, serving.info.model_bytes, serving.prompt.model_template().architecture};
+// Read from the file's header at start-up: a listing loads nothing.
+api::OllamaModelFacts facts(const ModelSpec& spec) {
+    return {{spec.name, spec.display_name, spec.n_ctx}, spec.file_bytes, spec.architecture};
 }
 
 }  // namespace
@@ -80,15 +83,21 @@ void handle_ollama_generate(const Request& req, Response& res, const RouteContex
         api::OllamaReply::Kind::Generate);
 }
 
-void handle_ollama_tags(Response& res, const Serving& serving) {
-    send_json(res, 200, api::ollama_tags_json(facts(serving)));
+void handle_ollama_tags(Response& res, const ModelPool& models) {
+    std::vector<api::OllamaModelFacts> all;
+    for (const ModelSpec& spec : models.models()) all.push_back(facts(spec));
+    send_json(res, 200, api::ollama_tags_json(all));
 }
 
-void handle_ollama_ps(Response& res, const Serving& serving) {
-    send_json(res, 200, api::ollama_ps_json(facts(serving)));
+void handle_ollama_ps(Response& res, const ModelPool& models) {
+    std::vector<api::OllamaModelFacts> loaded;
+    for (const ModelPool::State& s : models.states()) {
+        if (s.runtime) loaded.push_back(facts(*s.spec));
+    }
+    send_json(res, 200, api::ollama_ps_json(loaded));
 }
 
-void handle_ollama_show(const Request& req, Response& res, const Serving& serving) {
+void handle_ollama_show(const Request& req, Response& res, const ModelPool& models) {
     const nlohmann::ordered_json body = api::parse_json_body(req.body, {});
     if (!body.is_object()) throw api::invalid_request("request body must be a JSON object");
     std::string name;
@@ -100,16 +109,19 @@ void handle_ollama_show(const Request& req, Response& res, const Serving& servin
         }
     }
     if (name.empty()) throw api::invalid_request("model: Field required");
-    const std::string& id = serving.model.id;
-    if (name != id && name != id + ":latest") {
-        send_error(res, 404, "not_found_error", "model '" + name.substr(0, 256) + "' not found");
+    // A model's own name only: aliases route generations, not descriptions.
+    const std::optional<size_t> i = models.find(name);
+    if (!i) {
+        send_error(res, 404, "not_found_error",
+                   "model '" + name.substr(0, 256) +
+                       "' not found; this server serves: " + models.servable_names());
         return;
     }
-    send_json(res, 200, api::ollama_show_json(facts(serving), true));
+    send_json(res, 200, api::ollama_show_json(facts(models.models()[*i]), true));
 }
 
-void handle_ollama_version(Response& res, const Serving& serving) {
-    send_json(res, 200, nlohmann::ordered_json{{"version", serving.info.version}});
+void handle_ollama_version(Response& res, const ServerInfo& info) {
+    send_json(res, 200, nlohmann::ordered_json{{"version", info.version}});
 }
 
 }  // namespace pensieve::server

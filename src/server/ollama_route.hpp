@@ -11,9 +11,10 @@ namespace pensieve::server {
 
 void handle_ollama_chat(const Request& req, Response& res, const RouteContext& ctx);
 void handle_ollama_generate(const Request& req, Response& res, const RouteContext& ctx);
-void handle_ollama_tags(Response& res, const Serving& serving);
-void handle_ollama_ps(Response& res, const Serving& serving);
-void handle_ollama_show(const Request& req, Response& res, const Serving& serving);
-void handle_ollama_version(Response& res, const Serving& serving);
+// /api/tags: every servable model; /api/ps: the loaded ones.
+void handle_ollama_tags(Response& res, const ModelPool& models);
+void handle_ollama_ps(Response& res, const ModelPool& models);
+void handle_ollama_show(const Request& req, Response& res, const ModelPool& models);
+void handle_ollama_version(Response& res, const ServerInfo& info);
 
 }  // namespace pensieve::server

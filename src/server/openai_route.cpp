@@ -39,7 +39,7 @@ class OpenAiDialect : public Dialect {
 
 void run(const Request& req, Response& res, const RouteContext& ctx, const api::OpenAiRequest& r,
          api::OpenAiReply::Kind kind) {
-    generate(req, res, ctx, r.core,
+    generate(req, res, ctx, ctx.models.acquire(r.core.model), r.core,
              std::make_unique<OpenAiDialect>(
                  api::new_openai_reply(kind, r.core.model, r.core.stream && r.include_usage)));
 }

@@ -43,28 +43,47 @@ TEST(Metrics, CountersAndGauges) {
     m.request_finished("/v1/messages", 200, 0.2);
     m.request_finished("/v1/messages", 200, 0.3);
     m.request_finished("/v1/messages", 400, 0.001);
-    m.generation_finished(10, 5, "end_turn");
-    m.generation_finished(7, 3, "max_tokens");
-    m.time_to_first_token(0.04);
-    LiveGauges live;
-    live.running = 2;
-    live.kv_blocks_used = 9;
-    live.kv_blocks_total = 64;
-    const std::string text = m.render(live);
-    EXPECT_TRUE(has_line(text, "pensieve_http_requests_total{route=\"/v1/messages\",status=\"200\"} 2"));
-    EXPECT_TRUE(has_line(text, "pensieve_http_requests_total{route=\"/v1/messages\",status=\"400\"} 1"));
+    m.generation_finished("a", 10, 5, "end_turn");
+    m.generation_finished("b", 7, 3, "max_tokens");
+    m.time_to_first_token("a", 0.04);
+    ModelGauges a;
+    a.model = "a";
+    a.engine.running = 2;
+    a.engine.kv_blocks_used = 9;
+    a.engine.kv_blocks_total = 64;
+    a.model_bytes = 1000;
+    ModelGauges b;
+    b.model = "b";
+    b.engine.running = 1;
+    b.engine.kv_blocks_total = 32;
+    b.model_bytes = 500;
+    const std::string text = m.render(LiveGauges{}, {a, b});
+    EXPECT_TRUE(
+        has_line(text, "pensieve_http_requests_total{route=\"/v1/messages\",status=\"200\"} 2"));
+    EXPECT_TRUE(
+        has_line(text, "pensieve_http_requests_total{route=\"/v1/messages\",status=\"400\"} 1"));
     EXPECT_TRUE(has_line(text, "pensieve_prompt_tokens_total 17"));
     EXPECT_TRUE(has_line(text, "pensieve_generated_tokens_total 8"));
     EXPECT_TRUE(has_line(text, "pensieve_generations_total{stop_reason=\"end_turn\"} 1"));
     EXPECT_TRUE(has_line(text, "pensieve_time_to_first_token_seconds_count 1"));
-    EXPECT_TRUE(has_line(text, "pensieve_http_request_duration_seconds_count{route=\"/v1/messages\"} 3"));
-    EXPECT_TRUE(has_line(text, "pensieve_sequences_running 2"));
+    EXPECT_TRUE(
+        has_line(text, "pensieve_http_request_duration_seconds_count{route=\"/v1/messages\"} 3"));
+    // Unlabelled: the whole server; with a model label: each model.
+    EXPECT_TRUE(has_line(text, "pensieve_sequences_running 3"));
+    EXPECT_TRUE(has_line(text, "pensieve_sequences_running{model=\"a\"} 2"));
+    EXPECT_TRUE(has_line(text, "pensieve_sequences_running{model=\"b\"} 1"));
     EXPECT_TRUE(has_line(text, "pensieve_kv_blocks_used 9"));
-    EXPECT_TRUE(has_line(text, "pensieve_kv_blocks_capacity 64"));
-    EXPECT_TRUE(has_line(text, "pensieve_model_bytes 1000"));
-    EXPECT_TRUE(has_line(
-        text,
-        "pensieve_build_info{version=\"1.2.3\",commit=\"abc\",kernels=\"ref\",model=\"m\\\"odel\"} 1"));
+    EXPECT_TRUE(has_line(text, "pensieve_kv_blocks_capacity 96"));
+    EXPECT_TRUE(has_line(text, "pensieve_kv_blocks_capacity{model=\"a\"} 64"));
+    EXPECT_TRUE(has_line(text, "pensieve_model_bytes 1500"));
+    EXPECT_TRUE(has_line(text, "pensieve_prompt_tokens_total{model=\"a\"} 10"));
+    EXPECT_TRUE(has_line(text, "pensieve_generated_tokens_total{model=\"b\"} 3"));
+    EXPECT_TRUE(
+        has_line(text, "pensieve_generations_total{model=\"b\",stop_reason=\"max_tokens\"} 1"));
+    EXPECT_TRUE(has_line(text, "pensieve_time_to_first_token_seconds_count{model=\"a\"} 1"));
+    EXPECT_TRUE(has_line(text,
+                         "pensieve_build_info{version=\"1.2.3\",commit=\"abc\",kernels=\"ref\","
+                         "model=\"m\\\"odel\"} 1"));
 }
 
 TEST(Metrics, ResidentBytesIsPlausible) {
