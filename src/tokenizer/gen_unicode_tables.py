@@ -6,15 +6,18 @@ written into the output); from the repository root:
 
     python3 src/tokenizer/gen_unicode_tables.py > src/tokenizer/unicode_tables.cpp
 
-Only the major categories the pre-tokenizers need are kept (L, N, P, S, M, Z,
-C) plus the White_Space property (what `\\s` matches in the reference regex
-engines). Consecutive code points with identical flags become one range.
+Only the categories the pre-tokenizers need are kept: the major ones (L, N, P,
+S, M, Z, C), the letter sub-categories (Lu, Ll, Lt, Lm, Lo: the o200k/Tekken
+split regexes tell upper- from lower-case runs), and the White_Space property
+(what `\\s` matches in the reference regex engines). Consecutive code points
+with identical flags become one range.
 """
 import sys
 import unicodedata
 
 FLAGS = {"L": 0x01, "N": 0x02, "P": 0x04, "S": 0x08, "M": 0x10, "Z": 0x20, "C": 0x40}
 WHITESPACE = 0x80
+LETTER_KINDS = {"Lu": 0x100, "Ll": 0x200, "Lt": 0x400, "Lm": 0x800, "Lo": 0x1000}
 
 # The Unicode White_Space property (PropList.txt); unchanged since Unicode 6.3.
 WHITE_SPACE = set(range(0x09, 0x0E)) | {0x20, 0x85, 0xA0, 0x1680, 0x2028, 0x2029, 0x202F,
@@ -22,7 +25,8 @@ WHITE_SPACE = set(range(0x09, 0x0E)) | {0x20, 0x85, 0xA0, 0x1680, 0x2028, 0x2029
 
 
 def flags_of(cp: int) -> int:
-    f = FLAGS[unicodedata.category(chr(cp))[0]]
+    category = unicodedata.category(chr(cp))
+    f = FLAGS[category[0]] | LETTER_KINDS.get(category, 0)
     if cp in WHITE_SPACE:
         f |= WHITESPACE
     return f
@@ -46,7 +50,7 @@ def main() -> None:
     out.write(f'const char* const kUnicodeVersion = "{unicodedata.unidata_version}";\n\n')
     out.write(f"const CategoryRange kCategoryRanges[{len(ranges)}] = {{\n")
     for a, b, f in ranges:
-        out.write(f"    {{0x{a:06X}, 0x{b:06X}, 0x{f:02X}}},\n")
+        out.write(f"    {{0x{a:06X}, 0x{b:06X}, 0x{f:04X}}},\n")
     out.write("};\n\n")
     out.write(f"const size_t kCategoryRangeCount = {len(ranges)};\n\n")
     out.write("}  // namespace pensieve::tokenizer::unicode\n")

@@ -38,6 +38,10 @@ Stages stages_of(PreTokenizer p) {
             return {{falcon_punct, gpt2, three_ascii_digits}, 3};
         case PreTokenizer::Default:
             return {{default_punct, gpt2, number_run, three_ascii_digits}, 4};
+        case PreTokenizer::Gpt4o:
+            return {{gpt4o}, 1};
+        case PreTokenizer::Tekken:
+            return {{tekken}, 1};
     }
     return {{gpt2}, 1};
 }
@@ -104,6 +108,8 @@ std::optional<PreTokenizer> pre_tokenizer_from_name(std::string_view name) {
         {"deepseek-coder", PreTokenizer::DeepseekCoder},
         {"falcon", PreTokenizer::Falcon},
         {"default", PreTokenizer::Default},
+        {"gpt-4o", PreTokenizer::Gpt4o},
+        {"tekken", PreTokenizer::Tekken},
     };
     for (const Entry& e : kNames) {
         if (e.name == name) return e.p;

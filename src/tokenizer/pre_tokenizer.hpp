@@ -22,6 +22,8 @@ enum class PreTokenizer {
     DeepseekCoder,   // deepseek-coder
     Falcon,          // falcon
     Default,         // "default" (llama.cpp's fallback for byte-level vocabularies)
+    Gpt4o,           // gpt-4o (o200k: Phi-4-mini)
+    Tekken,          // tekken (Mistral Nemo, Mistral Small 3, Ministral 8B)
 };
 
 // nullopt for a name this build does not know.

@@ -99,6 +99,95 @@ size_t llama3_like(const uint32_t* cps, size_t pos, size_t end, size_t max_digit
     return space_run(cps, pos, end);
 }
 
+// The two letter classes of the o200k/Tekken regexes. Lm, Lo and M are in
+// both, so "upper" runs and "lower" runs overlap.
+// [\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]
+bool is_upperish(uint32_t c) {
+    return flags(c) & (unicode::kUpper | unicode::kTitle | unicode::kModifier |
+                       unicode::kOtherLetter | unicode::kMark);
+}
+// [\p{Ll}\p{Lm}\p{Lo}\p{M}]
+bool is_lowerish(uint32_t c) {
+    return flags(c) &
+           (unicode::kLower | unicode::kModifier | unicode::kOtherLetter | unicode::kMark);
+}
+// [^\r\n\p{L}\p{N}]: the optional character before a word (marks included).
+bool is_word_lead(uint32_t c) {
+    return !is_crlf(c) && !(flags(c) & (unicode::kLetter | unicode::kNumber));
+}
+bool is_crlf_or_slash(uint32_t c) {
+    return is_crlf(c) || c == '/';
+}
+
+// (?i:'s|'t|'re|'ve|'m|'ll|'d) as the reference engine folds case: besides
+// ASCII upper case, U+017F (long s) matches 's' (checked against the
+// reference over every code point).
+size_t folded_contraction(const uint32_t* cps, size_t pos, size_t end) {
+    if (cps[pos] != '\'' || pos + 1 >= end) return 0;
+    if (cps[pos + 1] == 0x17F) return 2;
+    return contraction(cps, pos, end, true);
+}
+
+// X*Y+ at q, X = is_upperish, Y = is_lowerish: X* takes its longest run,
+// then gives characters back until Y+ can start, i.e. Y+ starts at the last
+// position j <= (end of the X run) holding a Y. Returns the end of the
+// match, or q when there is none. Linear: the X run is scanned once, and a
+// failure here means the second alternative (X+Y*) consumes that run.
+size_t upper_then_lower(const uint32_t* cps, size_t q, size_t end) {
+    const size_t x_end = q + run(cps, q, end, is_upperish);
+    size_t j = x_end;
+    if (j == end || !is_lowerish(cps[j])) {
+        while (j > q && !is_lowerish(cps[j - 1])) --j;
+        if (j == q) return q;
+        --j;
+    }
+    return j + run(cps, j, end, is_lowerish);
+}
+
+// The o200k/Tekken word alternatives: P?X*Y+C? | P?X+Y*C?, where P is
+// is_word_lead and C the optional contraction. Each alternative tries P
+// taken, then not taken, before the next alternative is tried.
+size_t cased_word(const uint32_t* cps, size_t pos, size_t end, bool contractions) {
+    const bool lead = is_word_lead(cps[pos]) && pos + 1 < end;
+    auto finish = [&](size_t e) {
+        if (contractions && e < end) e += folded_contraction(cps, e, end);
+        return e - pos;
+    };
+    for (const size_t q : {pos + (lead ? 1 : 0), pos}) {
+        const size_t e = upper_then_lower(cps, q, end);
+        if (e > q) return finish(e);
+        if (!lead) break;
+    }
+    for (const size_t q : {pos + (lead ? 1 : 0), pos}) {
+        const size_t x = run(cps, q, end, is_upperish);
+        if (x > 0) return finish(q + x + run(cps, q + x, end, is_lowerish));
+        if (!lead) break;
+    }
+    return 0;
+}
+
+size_t o200k_like(const uint32_t* cps, size_t pos, size_t end, size_t max_digits,
+                  bool contractions) {
+    if (const size_t n = cased_word(cps, pos, end, contractions)) return n;
+    const uint32_t c = cps[pos];
+    // \p{N}{1,max}
+    if (is_n(c)) return std::min(max_digits, run(cps, pos, end, is_n));
+    // ' ?[^\s\p{L}\p{N}]+[\r\n/]*'
+    size_t p = pos;
+    if (c == ' ' && p + 1 < end && is_other(cps[p + 1])) ++p;
+    if (is_other(cps[p])) {
+        p += run(cps, p, end, is_other);
+        p += run(cps, p, end, is_crlf_or_slash);
+        return p - pos;
+    }
+    // \s*[\r\n]+ : through the last newline of the whitespace run.
+    const size_t n = run(cps, pos, end, is_s);
+    for (size_t i = n; i > 0; --i) {
+        if (is_crlf(cps[pos + i - 1])) return i;
+    }
+    return space_run(cps, pos, end);
+}
+
 struct Range {
     uint32_t lo, hi;
 };
@@ -173,6 +262,13 @@ size_t llama3(const uint32_t* cps, size_t pos, size_t end) {
 }
 size_t qwen2(const uint32_t* cps, size_t pos, size_t end) {
     return llama3_like(cps, pos, end, 1);
+}
+
+size_t gpt4o(const uint32_t* cps, size_t pos, size_t end) {
+    return o200k_like(cps, pos, end, 3, true);
+}
+size_t tekken(const uint32_t* cps, size_t pos, size_t end) {
+    return o200k_like(cps, pos, end, 1, false);
 }
 
 size_t one_number(const uint32_t* cps, size_t pos, size_t) {

@@ -22,6 +22,15 @@ size_t llama3(const uint32_t* cps, size_t pos, size_t end);
 // Qwen2: the Llama 3 regex with \p{N} (single digits) instead of \p{N}{1,3}.
 size_t qwen2(const uint32_t* cps, size_t pos, size_t end);
 
+// o200k ("gpt-4o": Phi-4-mini), with C = (?i:'s|'t|'re|'ve|'m|'ll|'d):
+//   [^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]*[\p{Ll}\p{Lm}\p{Lo}\p{M}]+C?|
+//   [^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]+[\p{Ll}\p{Lm}\p{Lo}\p{M}]*C?|
+//   \p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n/]*|\s*[\r\n]+|\s+(?!\S)|\s+
+size_t gpt4o(const uint32_t* cps, size_t pos, size_t end);
+// Tekken (Mistral Nemo, Small 3, Ministral): the same without the C? and
+// with \p{N} (single digits) instead of \p{N}{1,3}.
+size_t tekken(const uint32_t* cps, size_t pos, size_t end);
+
 size_t one_number(const uint32_t* cps, size_t pos, size_t end);          // \p{N}
 size_t number_run(const uint32_t* cps, size_t pos, size_t end);          // \p{N}+
 size_t three_ascii_digits(const uint32_t* cps, size_t pos, size_t end);  // [0-9]{3}

@@ -1,6 +1,7 @@
 // Two-stage lookup table over the generated category ranges: stage 1 maps
-// each 256-code-point block to a deduplicated 256-byte stage-2 block. Built
-// once on first use (about 100 KiB), so each lookup is two array reads.
+// each 256-code-point block to a deduplicated stage-2 block of 256 16-bit
+// flag sets. Built once on first use (a few hundred KiB), so each lookup is
+// two array reads.
 #include "tokenizer/unicode.hpp"
 
 #include <string>
@@ -17,18 +18,19 @@ constexpr uint32_t kBlockCount = (kMaxCodePoint + 1) / kBlockSize;
 
 struct Table {
     std::vector<uint16_t> stage1;  // (kBlockCount): block index into stage2
-    std::vector<uint8_t> stage2;   // (n_unique_blocks * kBlockSize): flags
+    std::vector<uint16_t> stage2;  // (n_unique_blocks * kBlockSize): flags
 
     Table() {
-        std::vector<uint8_t> flat(kMaxCodePoint + 1, kOther);
+        std::vector<uint16_t> flat(kMaxCodePoint + 1, kOther);
         for (size_t i = 0; i < kCategoryRangeCount; ++i) {
             const CategoryRange& r = kCategoryRanges[i];
             for (uint32_t cp = r.first; cp <= r.last; ++cp) flat[cp] = r.flags;
         }
-        std::unordered_map<std::string, uint16_t> seen;
+        std::unordered_map<std::u16string, uint16_t> seen;
         stage1.resize(kBlockCount);
         for (uint32_t b = 0; b < kBlockCount; ++b) {
-            std::string block(flat.begin() + b * kBlockSize, flat.begin() + (b + 1) * kBlockSize);
+            std::u16string block(flat.begin() + b * kBlockSize,
+                                 flat.begin() + (b + 1) * kBlockSize);
             auto [it, inserted] = seen.emplace(block, static_cast<uint16_t>(seen.size()));
             if (inserted) stage2.insert(stage2.end(), block.begin(), block.end());
             stage1[b] = it->second;
@@ -43,7 +45,7 @@ const Table& table() {
 
 }  // namespace
 
-uint8_t flags(uint32_t cp) {
+uint16_t flags(uint32_t cp) {
     if (cp > kMaxCodePoint) return kOther;
     const Table& t = table();
     return t.stage2[static_cast<size_t>(t.stage1[cp >> kBlockBits]) * kBlockSize +

@@ -9,7 +9,7 @@
 
 namespace pensieve::tokenizer::unicode {
 
-enum Flag : uint8_t {
+enum Flag : uint16_t {
     kLetter = 0x01,       // \p{L}
     kNumber = 0x02,       // \p{N}
     kPunctuation = 0x04,  // \p{P}
@@ -18,12 +18,19 @@ enum Flag : uint8_t {
     kSeparator = 0x20,    // \p{Z}
     kOther = 0x40,        // \p{C} (controls, unassigned, surrogates, private use)
     kWhitespace = 0x80,   // White_Space property: what \s matches
+    // Letter sub-categories (each also has kLetter), for the o200k/Tekken
+    // split regexes that tell upper- from lower-case letter runs.
+    kUpper = 0x100,         // \p{Lu}
+    kLower = 0x200,         // \p{Ll}
+    kTitle = 0x400,         // \p{Lt}
+    kModifier = 0x800,      // \p{Lm}
+    kOtherLetter = 0x1000,  // \p{Lo}
 };
 
 struct CategoryRange {
     uint32_t first;
     uint32_t last;
-    uint8_t flags;
+    uint16_t flags;
 };
 
 extern const char* const kUnicodeVersion;
@@ -31,7 +38,7 @@ extern const CategoryRange kCategoryRanges[];
 extern const size_t kCategoryRangeCount;
 
 // Flags of a code point; code points above U+10FFFF get kOther.
-uint8_t flags(uint32_t cp);
+uint16_t flags(uint32_t cp);
 
 inline bool is_letter(uint32_t cp) {
     return flags(cp) & kLetter;

@@ -7,6 +7,10 @@ libraries, for comparing Pensieve's tokenizer against.
   byte-level split) and the control tokens as special added tokens. This is
   what transformers' GGUF loader builds, except that the loader (needs torch)
   drops the Digits step, which the model's own tokenizer.json has.
+- Byte-level BPE with one split regex (pre `gpt-4o`, `tekken`): the same
+  BPE with the pre-tokenizer those models' tokenizer.json files have: a
+  `Split` on the regex (matches and gaps kept, "isolated"), then ByteLevel
+  without its own regex.
 - SentencePiece (Gemma 3, `llama`): the `sentencepiece` library itself, with
   a BPE ModelProto made from the GGUF pieces, scores and types. GGUF stores
   whitespace-only user-defined pieces with plain spaces; SentencePiece keeps
@@ -77,6 +81,46 @@ class HfByteLevelBpe:
         # encode_special_tokens=True: special-token text is split as plain text.
         self.tok.encode_special_tokens = not parse_special
         return self.tok.encode(text, add_special_tokens=False).ids
+
+
+# The split regexes of the byte-level vocabularies tested by their name (the
+# pre-tokenizer's `Split` pattern in the models' tokenizer.json).
+_UPPER = r"[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]"
+_LOWER = r"[\p{Ll}\p{Lm}\p{Lo}\p{M}]"
+_LEAD = r"[^\r\n\p{L}\p{N}]?"
+_CONTRACTION = "(?i:'s|'t|'re|'ve|'m|'ll|'d)?"
+_TAIL = r" ?[^\s\p{L}\p{N}]+[\r\n/]*|\s*[\r\n]+|\s+(?!\S)|\s+"
+SPLIT_REGEXES = {
+    "gpt-4o": (f"{_LEAD}{_UPPER}*{_LOWER}+{_CONTRACTION}|{_LEAD}{_UPPER}+{_LOWER}*{_CONTRACTION}|"
+               f"\\p{{N}}{{1,3}}|{_TAIL}"),
+    "tekken": f"{_LEAD}{_UPPER}*{_LOWER}+|{_LEAD}{_UPPER}+{_LOWER}*|\\p{{N}}|{_TAIL}",
+}
+
+
+class HfSplitByteLevelBpe:
+    """tokenizers' BPE for a gpt2-model GGUF whose pre-tokenizer is one split
+    regex (SPLIT_REGEXES), client text only (control-token text stays text)."""
+
+    def __init__(self, vocab: Vocab):
+        from tokenizers import Regex, Tokenizer, decoders, models, pre_tokenizers
+
+        assert vocab.model == "gpt2" and vocab.pre in SPLIT_REGEXES, (vocab.model, vocab.pre)
+        ids = {t: i for i, t in enumerate(vocab.tokens)}
+        merges = [tuple(m.split(" ", 1)) for m in vocab.merges]
+        tok = Tokenizer(models.BPE(vocab=ids, merges=merges, fuse_unk=False))
+        tok.pre_tokenizer = pre_tokenizers.Sequence([
+            pre_tokenizers.Split(Regex(SPLIT_REGEXES[vocab.pre]), behavior="isolated"),
+            pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False),
+        ])
+        tok.decoder = decoders.ByteLevel()
+        self.tok = tok
+        self.split = pre_tokenizers.Split(Regex(SPLIT_REGEXES[vocab.pre]), behavior="isolated")
+
+    def encode(self, text: str):
+        return self.tok.encode(text, add_special_tokens=False).ids
+
+    def words(self, text: str):
+        return [w for w, _ in self.split.pre_tokenize_str(text)]
 
 
 class SentencePieceBpe:
