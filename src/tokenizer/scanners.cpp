@@ -39,6 +39,13 @@ size_t run(const uint32_t* cps, size_t pos, size_t end, Pred pred) {
     return i - pos;
 }
 
+// Like run(), but stops after `max` characters: \p{N}{1,3} must not scan a
+// whole digit run at every position (quadratic).
+template <class Pred>
+size_t run_at_most(const uint32_t* cps, size_t pos, size_t end, size_t max, Pred pred) {
+    return run(cps, pos, std::min(end, pos + max), pred);
+}
+
 // Optional leading ' ' (or any \s when any_space) then one or more of pred.
 template <class Pred>
 size_t opt_space_then_run(const uint32_t* cps, size_t pos, size_t end, bool any_space, Pred pred) {
@@ -82,7 +89,7 @@ size_t llama3_like(const uint32_t* cps, size_t pos, size_t end, size_t max_digit
         return 1 + run(cps, pos + 1, end, is_l);
     }
     // \p{N}{1,max}
-    if (is_n(c)) return std::min(max_digits, run(cps, pos, end, is_n));
+    if (is_n(c)) return run_at_most(cps, pos, end, max_digits, is_n);
     // ' ?[^\s\p{L}\p{N}]+[\r\n]*'
     size_t p = pos;
     if (c == ' ' && p + 1 < end && is_other(cps[p + 1])) ++p;
@@ -171,7 +178,7 @@ size_t o200k_like(const uint32_t* cps, size_t pos, size_t end, size_t max_digits
     if (const size_t n = cased_word(cps, pos, end, contractions)) return n;
     const uint32_t c = cps[pos];
     // \p{N}{1,max}
-    if (is_n(c)) return std::min(max_digits, run(cps, pos, end, is_n));
+    if (is_n(c)) return run_at_most(cps, pos, end, max_digits, is_n);
     // ' ?[^\s\p{L}\p{N}]+[\r\n/]*'
     size_t p = pos;
     if (c == ' ' && p + 1 < end && is_other(cps[p + 1])) ++p;
