@@ -7,6 +7,9 @@
 //   control token;
 // - the streamed pieces are valid UTF-8 and add up to the whole decode;
 // - byte-level BPE loses nothing: decoding gives back the (repaired) input.
+// Every pre-tokenizer (o200k and Tekken included, which no vocabulary here
+// names) also splits the input's code points into non-empty words that
+// cover it in order.
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
@@ -14,6 +17,7 @@
 #include <string>
 #include <string_view>
 
+#include "tokenizer/pre_tokenizer.hpp"
 #include "tokenizer/stream_decoder.hpp"
 #include "tokenizer/tokenizer.hpp"
 #include "tokenizer/utf8.hpp"
@@ -64,6 +68,27 @@ void check(const Tokenizer& tok, std::string_view text, Specials specials, bool 
     (void)tok.decode(ids, DecodeOptions{.render_control = true});
 }
 
+// One name per PreTokenizer value.
+constexpr const char* kPreTokenizers[] = {"gpt-2",        "llama3",         "qwen2",  "smollm",
+                                          "deepseek-llm", "deepseek-coder", "falcon", "default",
+                                          "gpt-4o",       "tekken"};
+
+void check_pre_tokenizers(std::string_view text) {
+    const std::vector<uint32_t> cps = utf8::decode_lossy(text);
+    std::vector<Span> words, scratch;
+    for (const char* name : kPreTokenizers) {
+        const auto pre = pre_tokenizer_from_name(name);
+        if (!pre) fail("a pre-tokenizer name is unknown", text);
+        pre_tokenize(*pre, cps, words, scratch);
+        uint32_t at = 0;
+        for (const Span& w : words) {
+            if (w.begin != at || w.end <= w.begin) fail("pre-tokenizer words do not tile", text);
+            at = w.end;
+        }
+        if (at != cps.size()) fail("pre-tokenizer words do not cover the text", text);
+    }
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -72,5 +97,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         check(spm(), text, specials, false);
         check(bpe(), text, specials, true);
     }
+    check_pre_tokenizers(text);
     return 0;
 }
