@@ -26,8 +26,17 @@ The model and settings, and why:
   kernel version, date). Greedy decoding of a 135M model falls into loops on
   some of those prompts (a file_path of ".csv.csv.csv..." until max_tokens);
   `--temperature 0.7 --repeat-penalty 1.1` (Ollama's default penalty) ended
-  both turns cleanly on every one of 18 variations tried (3 directories ×
-  3 dates × 2 kernels), with CLAUDE_CODE_MAX_OUTPUT_TOKENS=512.
+  both turns cleanly on 18 variations tried (3 directories × 3 dates × 2
+  kernels), with CLAUDE_CODE_MAX_OUTPUT_TOKENS=512. Not on every prompt:
+  in one working directory seed 1 read "read-notes.txt", got "File does not
+  exist" and called Read again and again until the conversation outgrew the
+  context; in another it answered "Reply with OK" with a Read call. Which
+  of these a 135M model does is the model's business, not the server's. So
+  each session runs the CLI with `--max-turns 3` and is tried with up to
+  three seeds: every attempt must keep the protocol (each request answered
+  200, each tool call one Claude Code accepted and answered), and one of
+  them must end the way the test asks. Seeds 2, 3 and 4 ended that
+  directory's tool session cleanly.
 - HOME and TMPDIR are fresh directories (a clean machine);
   CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1 leaves the server as the only
   peer; CLAUDE_CODE_MAX_RETRIES=0 turns an API error into a failure at once
@@ -42,7 +51,8 @@ from paths import REPO, missing
 from serve import Server
 
 CLAUDE = REPO / "tests" / "api" / "node" / "node_modules" / ".bin" / "claude"
-SAMPLING = ("--temperature", "0.7", "--repeat-penalty", "1.1", "--seed", "1")
+SAMPLING = ("--temperature", "0.7", "--repeat-penalty", "1.1")
+SEEDS = ("1", "2", "3")
 
 
 def claude(url: str, tmp: Path, prompt: str, *args) -> tuple[int, list[dict], str]:
@@ -92,43 +102,71 @@ def messages_lines(server):
     return [line for line in server.log_lines() if "route=/v1/messages " in line]
 
 
-def test_one_turn_question_completes_without_api_error(tmp_path):
-    server = Server(*SAMPLING)
+def one_turn(tmp: Path, seed: str):
+    """One question; returns (answered in one turn, what it did) after
+    checking that every request was answered."""
+    server = Server(*SAMPLING, "--seed", seed)
     try:
-        rc, events, stderr = claude(server.url, tmp_path, "Reply with the single word OK.")
+        rc, events, stderr = claude(server.url, tmp, "Reply with the single word OK.",
+                                    "--max-turns", "3")
     finally:
         lines = messages_lines(server)
     result = final_result(events)
-    assert rc == 0, (stderr, result)
-    assert result["subtype"] == "success" and result["is_error"] is False, result
-    assert result["num_turns"] == 1, result
+    seen = (seed, stderr, result, events)
+    assert lines and all("status=200" in line for line in lines), (seed, lines)
     texts = [b["text"] for b in blocks(events, "assistant") if b.get("type") == "text"]
-    assert texts and any(t.strip() for t in texts), events
-    assert lines and all("status=200" in line for line in lines), lines
-    assert "stop_reason=end_turn" in lines[-1], lines
+    ended = (rc == 0 and result["subtype"] == "success" and result["is_error"] is False
+             and result["num_turns"] == 1 and any(t.strip() for t in texts)
+             and "stop_reason=end_turn" in lines[-1])
+    return ended, seen
+
+
+def one_of_the_seeds(tmp_path, session, files=None):
+    """Runs `session` with each seed until one ends as the test wants; the
+    protocol checks inside `session` hold for every attempt."""
+    attempts = []
+    for seed in SEEDS:
+        tmp = tmp_path / f"seed{seed}"
+        (tmp / "work").mkdir(parents=True)
+        for name, text in (files or {}).items():
+            (tmp / "work" / name).write_text(text)
+        ended, seen = session(tmp, seed)
+        if ended:
+            return
+        attempts.append(seen)
+    raise AssertionError(attempts)
+
+
+def test_one_turn_question_completes_without_api_error(tmp_path):
+    one_of_the_seeds(tmp_path, one_turn)
+
+
+def tool_round_trip(tmp: Path, seed: str):
+    """One Claude Code session that must call Read; returns (ended cleanly,
+    what it did) after checking the protocol of every request."""
+    server = Server(*SAMPLING, "--seed", seed, "--tool-choice", "first", "--max-tool-calls", "1")
+    try:
+        rc, events, stderr = claude(server.url, tmp, "Read notes.txt and tell me what it says.",
+                                    "--max-turns", "3")
+    finally:
+        lines = messages_lines(server)
+    result = final_result(events)
+    seen = (seed, stderr, result, events)
+    # Every request was answered, and the first one called a tool...
+    assert lines and all("status=200" in line for line in lines), (seed, lines)
+    assert "stop_reason=tool_use" in lines[0], (seed, lines)
+    # ...Read, with an input Claude Code accepted as a Read call...
+    uses = [b for b in blocks(events, "assistant") if b.get("type") == "tool_use"]
+    assert len(uses) >= 1 and uses[0]["name"] == "Read", seen
+    assert isinstance(uses[0]["input"].get("file_path"), str), seen
+    # ...and Claude Code ran each call and sent its result back.
+    results = [b for b in blocks(events, "user") if b.get("type") == "tool_result"]
+    assert [r["tool_use_id"] for r in results] == [u["id"] for u in uses], seen
+    ended = (rc == 0 and result["subtype"] == "success" and result["is_error"] is False
+             and result["num_turns"] >= 2 and "stop_reason=end_turn" in lines[-1])
+    return ended, seen
 
 
 def test_tool_round_trip_reads_a_file_and_ends_cleanly(tmp_path):
-    (tmp_path / "work").mkdir()
-    (tmp_path / "work" / "notes.txt").write_text("The secret word is pumpernickel.\n")
-    server = Server(*SAMPLING, "--tool-choice", "first", "--max-tool-calls", "1")
-    try:
-        rc, events, stderr = claude(server.url, tmp_path,
-                                    "Read notes.txt and tell me what it says.")
-    finally:
-        lines = messages_lines(server)
-    result = final_result(events)
-    assert rc == 0, (stderr, result)
-    assert result["subtype"] == "success" and result["is_error"] is False, result
-    # The model called Read with an input Claude Code accepted as a Read call...
-    uses = [b for b in blocks(events, "assistant") if b.get("type") == "tool_use"]
-    assert len(uses) >= 1 and uses[0]["name"] == "Read", events
-    assert isinstance(uses[0]["input"].get("file_path"), str), uses[0]
-    # ...Claude Code ran it and sent its result back...
-    results = [b for b in blocks(events, "user") if b.get("type") == "tool_result"]
-    assert [r["tool_use_id"] for r in results][:1] == [uses[0]["id"]], events
-    # ...and the model's next reply ended the session.
-    assert result["num_turns"] >= 2, result
-    assert len(lines) >= 2 and all("status=200" in line for line in lines), lines
-    assert "stop_reason=tool_use" in lines[0], lines
-    assert "stop_reason=end_turn" in lines[-1], lines
+    one_of_the_seeds(tmp_path, tool_round_trip,
+                     {"notes.txt": "The secret word is pumpernickel.\n"})
