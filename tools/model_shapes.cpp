@@ -75,6 +75,16 @@ ModelShape find_shape(const std::string& name, const std::string& arch) {
         ModelShape s;
         s.name = "tiny";
         s.arch = arch == "llama3.1" || arch == "mistral" ? "llama" : arch;
+        if (arch == "qwen2-yarn") {  // Qwen2.5's long-context setting
+            s.arch = "qwen2";
+            s.yarn_factor = 4;
+        }
+        if (arch == "mistral3") {  // Ministral 3's settings
+            s.rope_base = 1000000.0f;
+            s.yarn_factor = 16;
+            s.yarn_keys = true;
+            s.attn_temp = true;
+        }
         s.tied_output = arch == "gemma3" || arch == "phi3";
         s.rope_freqs = arch == "llama3.1";
         if (arch == "llama3.1") s.rope_base = 500000.0f;
