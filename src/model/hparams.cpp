@@ -128,7 +128,9 @@ std::vector<float> yarn_freq_factors(const HParams& hp) {
     };
     const double low = std::max(std::floor(pair_turning(hp.yarn_beta_fast)), 0.0);
     const double high = std::min(std::ceil(pair_turning(hp.yarn_beta_slow)), dims - 1);
-    const double width = std::max(high - low, 0.001);  // HF widens an empty band by 0.001
+    // HF widens an empty band by 0.001; an inverted one (an original context
+    // of a few positions) is read as empty too, as llama.cpp does.
+    const double width = std::max(high - low, 0.001);
     const auto factor = static_cast<double>(hp.yarn_factor);
     std::vector<float> out(static_cast<size_t>(hp.rope_dims / 2));
     for (size_t i = 0; i < out.size(); ++i) {
