@@ -1,13 +1,16 @@
 // Writes a random-weight model with our GGUF writer, streaming each tensor to
 // disk as it is made, so that a model of a real shape (gigabytes) never sits
 // in memory:
-//   make_random_model --out F [--arch llama|llama3.1|mistral|qwen2|qwen3|gemma3|phi3]
+//   make_random_model --out F [--arch llama|llama3.1|mistral|mistral3|qwen2|qwen2-yarn|
+//                                     qwen3|gemma3|phi3]
 //                     [--shape NAME]
 //                     [--mix q4_k_m|q5_k_m|q6_k|q8_0|f16|bf16|TYPE] [--seed N]
 //                     [--ctx N] [--window N] [--vocab N] [--tokenizer-from GGUF]
-//                     [--split N]
+//                     [--split N] [--orig-ctx N]
 // --ctx is the trained context written into the file (default 256 for the
-// test shape, 4096 for the named ones).
+// test shape, 4096 for the named ones); --orig-ctx the original context of
+// LongRoPE's short factors, YaRN and mistral3's attention temperature
+// (default an eighth of --ctx).
 // --shape tiny (the default) is the small model of --arch that the reference
 // tests compare with NumPy; the named shapes (model_shapes.hpp) are real
 // models' hyper-parameters, for benchmarks. --type is another name for --mix.
@@ -18,7 +21,8 @@
 // --arch llama3.1 writes a rope_freqs tensor by Llama 3.1's rule, mistral a
 // llama with a sliding window on every layer, phi3 fused attn_qkv and gate+up
 // tensors with LongRoPE factors (short for contexts up to an eighth of --ctx,
-// long beyond).
+// long beyond), mistral3 YaRN ×16 with the attention temperature (beta 0.1),
+// qwen2-yarn a qwen2 with YaRN ×4 and only the keys Qwen2.5's files carry.
 // --split N writes the model as N parts in llama.cpp's gguf-split layout
 // (F.gguf becomes F-00001-of-0000N.gguf …; tensors dealt out in turn).
 // --tokenizer-from copies a real model's tokenizer (padded with unused tokens
@@ -183,7 +187,7 @@ int usage() {
     std::fprintf(stderr,
                  "usage: make_random_model --out F [--arch A] [--shape NAME] [--mix M] "
                  "[--seed N] [--ctx N] [--window N] [--vocab N] [--tokenizer-from GGUF] "
-                 "[--split N]\n");
+                 "[--split N] [--orig-ctx N]\n");
     return 2;
 }
 
@@ -192,7 +196,7 @@ int usage() {
 int main(int argc, char** argv) {
     std::string arch = "llama", shape_name = "tiny", mix_name = "q8_0", out, tokenizer;
     uint32_t seed = 1, ctx = 0, window = 0, n_vocab = 0;  // 0: the shape's default
-    uint32_t split = 1;
+    uint32_t split = 1, orig_ctx_flag = 0;
     if (argc % 2 == 0) return usage();
     try {
         for (int i = 1; i + 1 < argc; i += 2) {
@@ -217,6 +221,8 @@ int main(int argc, char** argv) {
                 tokenizer = value;
             else if (flag == "--split")
                 split = static_cast<uint32_t>(std::stoul(value));
+            else if (flag == "--orig-ctx")
+                orig_ctx_flag = static_cast<uint32_t>(std::stoul(value));
             else
                 return usage();
         }
@@ -252,13 +258,24 @@ int main(int argc, char** argv) {
         if (s.arch == "gemma3" || s.windowed) w.set(a + "attention.sliding_window", s.window);
         const uint32_t rope_dims = s.rope_dims != 0 ? s.rope_dims : s.head_dim;
         if (s.rope_dims != 0) w.set(a + "rope.dimension_count", rope_dims);
-        const uint32_t orig_ctx = std::max(ctx / 8, 1u);
+        const uint32_t orig_ctx = orig_ctx_flag != 0 ? orig_ctx_flag : std::max(ctx / 8, 1u);
         if (s.longrope) {
             w.set(a + "rope.scaling.original_context_length", orig_ctx);
             const double scale = static_cast<double>(ctx) / orig_ctx;
             w.set(a + "rope.scaling.attn_factor",
                   static_cast<float>(std::sqrt(1 + std::log(scale) / std::log(orig_ctx))));
         }
+        if (s.yarn_factor > 0) {
+            w.set(a + "rope.scaling.type", std::string("yarn"));
+            w.set(a + "rope.scaling.factor", s.yarn_factor);
+            w.set(a + "rope.scaling.original_context_length", orig_ctx);
+        }
+        if (s.yarn_keys) {  // as llama.cpp's converter writes Ministral 3's
+            w.set(a + "rope.scaling.yarn_beta_fast", 32.0f);
+            w.set(a + "rope.scaling.yarn_beta_slow", 1.0f);
+            w.set(a + "rope.scaling.yarn_log_multiplier", 1.0f);
+        }
+        if (s.attn_temp) w.set(a + "attention.temperature_scale", 0.1f);
 
         std::vector<gguf::GgufWriter> parts(1);
         std::swap(parts[0], w);  // the metadata stays in the first part

@@ -21,6 +21,11 @@ ModelShape shape(std::string name, std::string arch, uint32_t n_embd, uint32_t n
         s.fused = true;
         s.longrope = true;
     }
+    if (s.arch == "mistral3") {  // Ministral 3's YaRN and attention temperature
+        s.yarn_factor = 16;
+        s.yarn_keys = true;
+        s.attn_temp = true;
+    }
     return s;
 }
 
@@ -61,6 +66,8 @@ const std::vector<ModelShape>& named_shapes() {
         }(),
         shape("llama2-7b", "llama", 4096, 11008, 32, 32, 128, 32, 32000, false, 10000.0f),
         shape("mistral-7b", "llama", 4096, 14336, 32, 8, 128, 32, 32768, false, 1000000.0f),
+        // Ministral 3 8B (Ministral3Config's defaults; its text model only).
+        shape("ministral3-8b", "mistral3", 4096, 14336, 32, 8, 128, 34, 131072, false, 1000000.0f),
         shape("qwen2.5-0.5b", "qwen2", 896, 4864, 14, 2, 64, 24, 151936, true, 1000000.0f),
         shape("qwen2.5-1.5b", "qwen2", 1536, 8960, 12, 2, 128, 28, 151936, true, 1000000.0f),
         shape("qwen2.5-7b", "qwen2", 3584, 18944, 28, 4, 128, 28, 152064, false, 1000000.0f),
@@ -75,6 +82,16 @@ ModelShape find_shape(const std::string& name, const std::string& arch) {
         ModelShape s;
         s.name = "tiny";
         s.arch = arch == "llama3.1" || arch == "mistral" ? "llama" : arch;
+        if (arch == "qwen2-yarn") {  // Qwen2.5's long-context setting
+            s.arch = "qwen2";
+            s.yarn_factor = 4;
+        }
+        if (arch == "mistral3") {  // Ministral 3's settings
+            s.rope_base = 1000000.0f;
+            s.yarn_factor = 16;
+            s.yarn_keys = true;
+            s.attn_temp = true;
+        }
         s.tied_output = arch == "gemma3" || arch == "phi3";
         s.rope_freqs = arch == "llama3.1";
         if (arch == "llama3.1") s.rope_base = 500000.0f;

@@ -15,7 +15,7 @@ namespace pensieve::tools {
 
 struct ModelShape {
     std::string name;
-    std::string arch;  // the GGUF architecture: llama, qwen2, qwen3, gemma3, phi3
+    std::string arch;  // the GGUF architecture: llama, mistral3, qwen2, qwen3, gemma3, phi3
     uint32_t n_embd = 256, n_ff = 512, n_head = 4, n_head_kv = 2, head_dim = 64, n_layer = 2,
              n_vocab = 512;
     bool tied_output = false;  // the output projection is token_embd (no output.weight)
@@ -26,11 +26,16 @@ struct ModelShape {
     bool rope_freqs = false;  // llama 3.1: a rope_freqs tensor (Llama 3.1's rule)
     bool longrope = false;    // phi3: rope_factors_short/long and their attention factor
     bool fused = false;       // phi3: attn_qkv and gate+up ffn_up tensors
+    float yarn_factor = 0;    // YaRN RoPE scaling by this factor (0: none)
+    bool yarn_keys = false;   // the YaRN betas and mscale_all_dim written out (mistral3)
+    bool attn_temp = false;   // mistral3: the attention temperature's beta
 };
 
 // The named shapes, and the small test shape ("tiny") of a family: a GGUF
 // architecture, or llama3.1 (llama with rope_freqs), mistral (llama with a
-// sliding window) or phi3 (fused tensors, partial rotary, LongRoPE).
+// sliding window), phi3 (fused tensors, partial rotary, LongRoPE), mistral3
+// (YaRN ×16 and the attention temperature) or qwen2-yarn (qwen2 with YaRN ×4
+// and the betas and magnitude correction left to their defaults).
 const std::vector<ModelShape>& named_shapes();
 // Throws std::invalid_argument naming the known shapes.
 ModelShape find_shape(const std::string& name, const std::string& arch);

@@ -1,4 +1,6 @@
-// `pensieve info FILE [--tensors] [--json]`: what a GGUF file holds.
+// `pensieve info FILE [--tensors] [--json]`: what a GGUF file holds. The first
+// part of a split model stands for the whole model (every part is read); a
+// later part is described alone.
 #include <cstdio>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -29,6 +31,7 @@ nlohmann::json to_json(const gguf::GgufFile& file, const gguf::Summary& s, bool 
     };
     nlohmann::json j = {
         {"gguf_version", s.version},
+        {"parts", file.part_count()},
         {"architecture", s.architecture},
         {"name", s.name},
         {"parameters", s.parameters},
@@ -56,7 +59,8 @@ nlohmann::json to_json(const gguf::GgufFile& file, const gguf::Summary& s, bool 
             list.push_back({{"name", t.name},
                             {"type", gguf::type_info(t.type).name},
                             {"shape", t.dims},
-                            {"offset", file.data_offset() + t.offset},
+                            {"part", t.part},
+                            {"offset", file.data_offset(t.part) + t.offset},
                             {"bytes", t.n_bytes}});
         }
         j["tensors"] = list;
@@ -69,6 +73,7 @@ void print_text(const gguf::GgufFile& file, const gguf::Summary& s, bool tensors
     std::printf("GGUF version:     %u\n", s.version);
     std::printf("architecture:     %s\n", s.architecture.empty() ? "-" : s.architecture.c_str());
     std::printf("name:             %s\n", s.name.empty() ? "-" : s.name.c_str());
+    if (file.part_count() > 1) std::printf("split parts:      %u (all read)\n", file.part_count());
     std::printf("parameters:       %llu (%.1f M)\n", static_cast<unsigned long long>(s.parameters),
                 static_cast<double>(s.parameters) / 1e6);
     std::printf("tensors:          %llu (%.1f MiB)\n",
@@ -91,17 +96,30 @@ void print_text(const gguf::GgufFile& file, const gguf::Summary& s, bool tensors
                 s.tokenizer_pre.empty() ? "-" : s.tokenizer_pre.c_str());
     std::printf("chat template:    %s\n", s.has_chat_template ? "yes" : "no");
     if (!tensors) return;
-    std::printf("\n%-48s %-8s %-24s %s\n", "tensor", "type", "shape", "offset");
+    const bool split = file.part_count() > 1;
+    std::printf("\n%-48s %-8s %-24s %s%s\n", "tensor", "type", "shape", split ? "part " : "",
+                "offset");
     for (const gguf::TensorInfo& t : file.tensors()) {
-        std::printf("%-48s %-8s %-24s %llu\n", t.name.c_str(),
+        const std::string part = split ? std::to_string(t.part + 1) + "    " : "";
+        std::printf("%-48s %-8s %-24s %s%llu\n", t.name.c_str(),
                     std::string(gguf::type_info(t.type).name).c_str(), shape_string(t).c_str(),
-                    static_cast<unsigned long long>(file.data_offset() + t.offset));
+                    part.c_str(),
+                    static_cast<unsigned long long>(file.data_offset(t.part) + t.offset));
     }
+}
+
+// The whole model when `path` is the first part of a split model.
+gguf::GgufFile open_for_info(const std::string& path) {
+    gguf::GgufFile file = gguf::GgufFile::open(path);
+    if (file.get_int("split.count").value_or(1) > 1 && file.get_int("split.no").value_or(0) == 0) {
+        return gguf::GgufFile::open_model(path);
+    }
+    return file;
 }
 
 void run_info(const InfoOptions& o) {
     try {
-        const gguf::GgufFile file = gguf::GgufFile::open(o.path);
+        const gguf::GgufFile file = open_for_info(o.path);
         const gguf::Summary s = gguf::summarize(file);
         if (o.json)
             std::printf("%s\n", to_json(file, s, o.tensors).dump(2).c_str());

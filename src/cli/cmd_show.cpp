@@ -1,6 +1,7 @@
 // `pensieve show NAME`: what a model is, for a person choosing one: its
 // hyper-parameters (every `<architecture>.*` key), tokenizer summary and the
-// full chat template. NAME is anything --model accepts.
+// full chat template. NAME is anything --model accepts; a split model is
+// described whole (every part is read).
 #include <cstdio>
 #include <string>
 
@@ -47,7 +48,7 @@ void print_tokenizer(const gguf::GgufFile& file, const gguf::Summary& s) {
 
 void run_show(const std::string& name) {
     const auto path = registry::resolve_model(name, registry::models_dir());
-    const gguf::GgufFile file = gguf::GgufFile::open(path);
+    const gguf::GgufFile file = gguf::GgufFile::open_model(path);
     const gguf::Summary s = gguf::summarize(file);
     std::printf("model:            %s\n", name.c_str());
     std::printf("file:             %s\n", path.c_str());
@@ -55,6 +56,15 @@ void run_show(const std::string& name) {
     std::printf("architecture:     %s\n", s.architecture.empty() ? "-" : s.architecture.c_str());
     std::printf("parameters:       %llu (%.1f M)\n", static_cast<unsigned long long>(s.parameters),
                 static_cast<double>(s.parameters) / 1e6);
+    if (file.part_count() > 1) std::printf("split parts:      %u\n", file.part_count());
+    std::printf("tensors:          %llu (%.1f MiB)\n",
+                static_cast<unsigned long long>(s.tensor_count),
+                static_cast<double>(s.tensor_bytes) / (1024.0 * 1024.0));
+    for (const auto& [type, use] : s.types) {
+        std::printf("  %-8s        %4llu tensors, %10llu bytes\n", type.c_str(),
+                    static_cast<unsigned long long>(use.tensors),
+                    static_cast<unsigned long long>(use.bytes));
+    }
 
     std::printf("\nhyper-parameters:\n");
     const std::string prefix = s.architecture + ".";

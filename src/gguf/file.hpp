@@ -50,6 +50,7 @@ struct TensorInfo {
     uint64_t n_bytes;      // storage size of the data
     const uint8_t* data;   // view into the file bytes; valid while the GgufFile lives
     uint64_t info_offset;  // file offset of this tensor's info record (for errors)
+    uint32_t part = 0;     // the split part holding it (0: the first part, or the only file)
 
     uint64_t rows() const { return dims.empty() ? 0 : n_elements / dims[0]; }
 };
@@ -74,6 +75,12 @@ class GgufFile {
     uint64_t alignment() const { return alignment_; }
     uint64_t data_offset() const { return data_offset_; }  // start of the tensor data section
     uint64_t file_size() const { return bytes_.size(); }
+    // Files whose tensors are in the table (more than 1 when open_model read
+    // a split model), and where part `part`'s data section starts in its file.
+    uint32_t part_count() const { return static_cast<uint32_t>(1 + part_data_offsets_.size()); }
+    uint64_t data_offset(uint32_t part) const {
+        return part == 0 ? data_offset_ : part_data_offsets_.at(part - 1);
+    }
 
     const std::vector<KeyValue>& metadata() const { return metadata_; }
     const std::vector<TensorInfo>& tensors() const { return tensors_; }
@@ -98,6 +105,7 @@ class GgufFile {
     friend class Parser;
     std::shared_ptr<const MappedFile> mapping_;  // null when parsing caller-owned bytes
     std::vector<std::shared_ptr<const MappedFile>> part_mappings_;  // later parts of a split
+    std::vector<uint64_t> part_data_offsets_;                       // and their data sections
     std::span<const uint8_t> bytes_;
     uint32_t version_ = 0;
     uint64_t alignment_ = kDefaultAlignment;

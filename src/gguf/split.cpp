@@ -44,7 +44,10 @@ int64_t split_key(const GgufFile& f, const std::string& name, const char* key) {
 }  // namespace
 
 void GgufFile::absorb(GgufFile&& part, const std::string& part_name) {
+    const auto index = static_cast<uint32_t>(part_data_offsets_.size() + 1);
+    part_data_offsets_.push_back(part.data_offset_);
     for (TensorInfo& t : part.tensors_) {
+        t.part = index;
         if (tensor_index_.contains(t.name)) {
             throw Error(
                 "tensor '" + t.name + "' is in more than one part (again in '" + part_name + "')",

@@ -1,6 +1,7 @@
 // The forward pass, written as named steps over the whole batch:
 //   embed → per layer: rmsnorm → q,k,v → (bias) → (q/k norm) → rope (with
-//   per-pair frequency factors where the file has them) → store
+//   per-pair frequency factors where the file has them or YaRN computes
+//   them) → (mistral3: q × attention temperature) → store
 //   k,v → attention → output projection → (post-norm) → residual → rmsnorm →
 //   gate,up → act(gate)·up → down → (post-norm) → residual
 //   → final rmsnorm → logits for the rows that want them.
@@ -195,6 +196,7 @@ void Forward::attention_layer(int64_t il, std::span<const BatchToken> batch, KvC
         const BatchToken& t = batch[sz(i)];
         kernels::rope(q, static_cast<int>(hp_.n_head), t.pos, rope);
         kernels::rope(k, static_cast<int>(hp_.n_head_kv), t.pos, rope);
+        if (hp_.attn_temp_scale != 0) kernels::scale(q, attn_temperature(hp_, t.pos), hp_.q_dim());
         const int32_t block = kv.block_table(t.seq)[sz(t.pos / bt)];
         for (int64_t h = 0; h < hp_.n_head_kv; ++h) {
             kernels::store_key(kv_type, k + h * hd, hd, kv.key_tile(il, block, h), t.pos % bt);

@@ -3,6 +3,7 @@
 // architecture's published defaults.
 #include "model/hparams.hpp"
 
+#include <algorithm>
 #include <cmath>
 
 namespace pensieve::model {
@@ -38,13 +39,9 @@ ArchConfig config_for(const std::string& arch) {
         c.fused_gate_up = true;
         return c;
     }
-    if (arch == "mistral3") {
-        throw ModelError(
-            "unsupported architecture 'mistral3' (Ministral 3: needs YaRN RoPE and attention "
-            "temperature scaling, not supported yet; Mistral models written as 'llama' load)");
-    }
+    if (arch == "mistral3") return c;  // Ministral 3: llama's layout, YaRN and a temperature
     throw ModelError("unsupported architecture '" + arch +
-                     "' (supported: llama (incl. Mistral), qwen2, qwen3, gemma3, phi3)");
+                     "' (supported: llama (incl. Mistral), mistral3, qwen2, qwen3, gemma3, phi3)");
 }
 
 class Reader {
@@ -67,6 +64,19 @@ class Reader {
         }
         return v ? static_cast<float>(*v) : fallback;
     }
+    float required_float(const std::string& name, const std::string& why) const {
+        if (!f_.get_float(key(name)))
+            throw ModelError("missing metadata key '" + key(name) + "' (" + why + ")");
+        return optional_float(name, 0.0f);
+    }
+    // 0 allowed: a switch that is off.
+    float optional_non_negative(const std::string& name) const {
+        const auto v = f_.get_float(key(name));
+        if (v && !(std::isfinite(*v) && *v >= 0)) {
+            throw ModelError("'" + key(name) + "' must be a number >= 0");
+        }
+        return v ? static_cast<float>(*v) : 0.0f;
+    }
     std::string key(const std::string& name) const { return arch_ + "." + name; }
 
   private:
@@ -81,7 +91,61 @@ class Reader {
     std::string arch_;
 };
 
+// YaRN's magnitude correction on cos and sin (Hugging Face's get_mscale):
+// 0.1 ln(factor) + 1, or, when the file gives mscale_all_dim (llama.cpp's
+// converter writes it as yarn_log_multiplier; Ministral 3 sets it and mscale
+// to 1), the ratio of the corrections with mscale = 1 and with it.
+float yarn_mscale(float factor, float log_multiplier) {
+    const auto mscale = [factor](double m) {
+        return factor <= 1 ? 1.0 : 0.1 * m * std::log(static_cast<double>(factor)) + 1.0;
+    };
+    if (log_multiplier == 0) return static_cast<float>(mscale(1.0));
+    return static_cast<float>(mscale(1.0) / mscale(log_multiplier));
+}
+
+void read_yarn(const Reader& r, HParams& h) {
+    h.yarn_factor = r.required_float("rope.scaling.factor", "YaRN's context extension factor");
+    h.yarn_beta_fast = r.optional_float("rope.scaling.yarn_beta_fast", 32.0f);
+    h.yarn_beta_slow = r.optional_float("rope.scaling.yarn_beta_slow", 1.0f);
+    if (h.yarn_beta_fast <= h.yarn_beta_slow) {
+        throw ModelError("'" + r.key("rope.scaling.yarn_beta_fast") + "' (" +
+                         std::to_string(h.yarn_beta_fast) + ") must be greater than '" +
+                         r.key("rope.scaling.yarn_beta_slow") + "' (" +
+                         std::to_string(h.yarn_beta_slow) + ")");
+    }
+}
+
 }  // namespace
+
+std::vector<float> yarn_freq_factors(const HParams& hp) {
+    if (hp.yarn_factor <= 0) return {};
+    const auto dims = static_cast<double>(hp.rope_dims);
+    const double log_base = std::log(static_cast<double>(hp.rope_base));
+    const auto orig = static_cast<double>(hp.n_ctx_orig);
+    // The pair index whose wavelength fits `rotations` times into orig.
+    const auto pair_turning = [&](double rotations) {
+        return dims * std::log(orig / (rotations * 2 * M_PI)) / (2 * log_base);
+    };
+    const double low = std::max(std::floor(pair_turning(hp.yarn_beta_fast)), 0.0);
+    const double high = std::min(std::ceil(pair_turning(hp.yarn_beta_slow)), dims - 1);
+    // HF widens an empty band by 0.001; an inverted one (an original context
+    // of a few positions) is read as empty too, as llama.cpp does.
+    const double width = std::max(high - low, 0.001);
+    const auto factor = static_cast<double>(hp.yarn_factor);
+    std::vector<float> out(static_cast<size_t>(hp.rope_dims / 2));
+    for (size_t i = 0; i < out.size(); ++i) {
+        // ramp 0: extrapolate (the pair's own frequency); 1: interpolate (÷ factor).
+        const double ramp = std::clamp((static_cast<double>(i) - low) / width, 0.0, 1.0);
+        out[i] = static_cast<float>(1.0 / (ramp / factor + (1.0 - ramp)));
+    }
+    return out;
+}
+
+float attn_temperature(const HParams& hp, int64_t pos) {
+    if (hp.attn_temp_scale == 0) return 1.0f;
+    const auto periods = static_cast<double>(pos / hp.n_ctx_orig);  // floor: pos >= 0
+    return static_cast<float>(1.0 + static_cast<double>(hp.attn_temp_scale) * std::log1p(periods));
+}
 
 HParams read_hparams(const gguf::GgufFile& file) {
     HParams h;
@@ -125,6 +189,8 @@ HParams read_hparams(const gguf::GgufFile& file) {
                    (*scaling == "longrope" || *scaling == "su" || *scaling == "llama3")) {
             // Per-dimension factors, carried as tensors (rope_factors_long/short,
             // rope_freqs) and bound with the weights.
+        } else if (scaling && *scaling == "yarn") {
+            read_yarn(r, h);
         } else if (scaling && *scaling != "none") {
             throw ModelError("RoPE scaling '" + *scaling + "' is not supported yet");
         }
@@ -132,12 +198,21 @@ HParams read_hparams(const gguf::GgufFile& file) {
         // or phi3 file that sets a window (Hugging Face's reading: Phi-3-mini
         // attends within 2047 positions; Phi-3.5 and Phi-4-mini set a window
         // longer than their context, which changes nothing).
-        if (h.config.swa_pattern > 0 || h.arch == "llama" || h.arch == "phi3") {
+        if (h.config.swa_pattern > 0 || h.arch == "llama" || h.arch == "mistral3" ||
+            h.arch == "phi3") {
             h.sliding_window = r.optional_int("attention.sliding_window", 0, 0, int64_t{1} << 24);
         }
         h.n_ctx_orig = r.optional_int("rope.scaling.original_context_length", h.n_ctx_train, 1,
                                       int64_t{1} << 24);
         h.rope_attn_factor = r.optional_float("rope.scaling.attn_factor", 1.0f);
+        if (h.yarn_factor > 0 && !file.get_float(r.key("rope.scaling.attn_factor"))) {
+            h.rope_attn_factor = yarn_mscale(
+                h.yarn_factor, r.optional_non_negative("rope.scaling.yarn_log_multiplier"));
+        }
+        // Hugging Face's Ministral3Attention scales queries by position past
+        // the original context; llama.cpp's converter writes its beta here.
+        if (h.arch == "mistral3")
+            h.attn_temp_scale = r.optional_non_negative("attention.temperature_scale");
         h.attn_scale = 1.0f / std::sqrt(static_cast<float>(h.head_dim));
         const gguf::Array* tokens = file.get_array("tokenizer.ggml.tokens");
         h.n_vocab = tokens ? static_cast<int64_t>(tokens->count)

@@ -1,11 +1,13 @@
 // Hyper-parameters of a model, read from GGUF metadata and validated, plus the
 // per-family switches that make one forward pass serve llama (and Mistral's
-// models, which GGUF files call llama), qwen2, qwen3, gemma3 and phi3.
+// models, which GGUF files call llama), mistral3 (Ministral 3), qwen2, qwen3,
+// gemma3 and phi3.
 #pragma once
 
 #include <cstdint>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include "gguf/error.hpp"
 #include "gguf/file.hpp"
@@ -56,6 +58,17 @@ struct HParams {
     // on cos and sin. n_ctx_orig defaults to n_ctx_train.
     int64_t n_ctx_orig = 0;
     float rope_attn_factor = 1.0f;
+    // YaRN (rope.scaling.type = yarn, any family): the context extension
+    // factor (0: no YaRN) and the rotation counts, over n_ctx_orig positions,
+    // that bound the band of pairs blended between extrapolation (fast pairs
+    // kept) and interpolation (slow pairs divided by the factor). Its
+    // magnitude correction is rope_attn_factor.
+    float yarn_factor = 0.0f;
+    float yarn_beta_fast = 32.0f;
+    float yarn_beta_slow = 1.0f;
+    // mistral3's attention temperature (Llama 4's): queries are multiplied by
+    // 1 + attn_temp_scale * ln(1 + floor(pos / n_ctx_orig)). 0: off.
+    float attn_temp_scale = 0.0f;
 
     int64_t q_dim() const { return n_head * head_dim; }
     int64_t kv_dim() const { return n_head_kv * head_dim; }
@@ -75,5 +88,15 @@ struct HParams {
 
 // Throws ModelError naming the key or the inconsistency.
 HParams read_hparams(const gguf::GgufFile& file);
+
+// YaRN's per-pair frequency divisors, [rope_dims / 2]: 1 for pairs that turn
+// more than yarn_beta_fast times over n_ctx_orig positions, yarn_factor for
+// those that turn fewer than yarn_beta_slow times, a linear blend of the
+// inverse frequencies between (Hugging Face's _compute_yarn_parameters).
+// Empty when the file does not use YaRN.
+std::vector<float> yarn_freq_factors(const HParams& hp);
+
+// The query multiplier of the attention temperature at position pos (1 when off).
+float attn_temperature(const HParams& hp, int64_t pos);
 
 }  // namespace pensieve::model

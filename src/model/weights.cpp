@@ -69,6 +69,11 @@ class WeightBinder {
         return out.data();
     }
 
+    // A vector computed at load, kept with the weights.
+    const float* keep(std::vector<float> v) {
+        return w_.converted_.emplace_back(std::move(v)).data();
+    }
+
     bool has(const std::string& name) const { return f_.find_tensor(name) != nullptr; }
 
     // Every tensor of the file that no slot took, in file order.
@@ -171,6 +176,12 @@ Weights bind_weights(const gguf::GgufFile& file, HParams& hp) {
         throw ModelError(
             "the file has only one of 'rope_factors_short.weight' and "
             "'rope_factors_long.weight'");
+    }
+    if (hp.yarn_factor > 0) {  // YaRN's divisors take rope_freqs' place
+        if (w.rope_freqs != nullptr || w.rope_short != nullptr) {
+            throw ModelError("the file sets YaRN RoPE scaling and also has RoPE factor tensors");
+        }
+        w.rope_freqs = b.keep(yarn_freq_factors(hp));
     }
     for (const float* f : {w.rope_freqs, w.rope_short, w.rope_long}) {
         for (int64_t i = 0; f != nullptr && i < pairs; ++i) {

@@ -44,8 +44,8 @@ struct Weights {
     kernels::WeightMatrix output;        // [n_vocab][n_embd]; token_embd when tied
     std::vector<LayerWeights> layers;
     // RoPE frequency factors, [rope_dims / 2] each, or null: Llama 3.1's
-    // rope_freqs, Phi-3's LongRoPE factors for contexts up to n_ctx_orig
-    // (short) and beyond it (long).
+    // rope_freqs (or YaRN's divisors, computed at load), Phi-3's LongRoPE
+    // factors for contexts up to n_ctx_orig (short) and beyond it (long).
     const float* rope_freqs = nullptr;
     const float* rope_short = nullptr;
     const float* rope_long = nullptr;

@@ -44,6 +44,7 @@ void write_access_line(const RequestRecord& r, const AccessLine& a) {
     f["duration_ms"] = ms(a.duration_seconds);
     if (!r.model.empty()) {
         f["model"] = r.model;
+        if (!r.requested_model.empty()) f["requested_model"] = r.requested_model;
         f["stream"] = r.stream;
         f["prompt_tokens"] = count(r.prompt_tokens);
         f["cached_tokens"] = count(r.cached_tokens);

@@ -16,8 +16,9 @@ struct RequestRecord {
     using Clock = std::chrono::steady_clock;
     std::string request_id;
     Clock::time_point received;
-    bool active = false;  // set when the request's headers have arrived
-    std::string model;
+    bool active = false;          // set when the request's headers have arrived
+    std::string model;            // the model that served it
+    std::string requested_model;  // the name the client sent, when not that (an alias)
     bool stream = false;
     int64_t prompt_tokens = -1;  // -1: not known (no generation)
     int64_t output_tokens = -1;

@@ -444,7 +444,8 @@ void generate(const Request& req, Response& res, const RouteContext& ctx, ModelL
     const auto received = Clock::now();
     const std::string request_id = res.header("request-id");
     RequestRecord& record = current_request();
-    record.model = r.model;
+    record.model = serving.model.id;
+    if (r.model != serving.model.id) record.requested_model = r.model;
     record.stream = r.stream;
     Prepared prepared = prepare(r, serving, api::Endpoint::Messages);
     log_request_notes(r, prepared, request_id);

@@ -55,7 +55,9 @@ void run(const Request& req, Response& res, const RouteContext& ctx, const api::
     }
     const api::OllamaReply reply{kind, r.core.model};
     if (r.load_only) {  // loaded by acquire() above
-        current_request().model = r.core.model;
+        current_request().model = lease->serving().model.id;
+        if (r.core.model != lease->serving().model.id)
+            current_request().requested_model = r.core.model;
         if (r.core.stream) {
             res.status = 200;
             res.set_content(api::ndjson_line(api::ollama_load_json(reply)), "application/x-ndjson");

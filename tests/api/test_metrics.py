@@ -147,7 +147,10 @@ def test_log_line_of_a_success(json_server, client):
     record = log_record(json_server, r.headers["request-id"])
     usage = r.json()["usage"]
     assert record["status"] == 200 and record["route"] == "/v1/messages"
-    assert record["model"] == "claude-test" and record["stream"] is False
+    # The model that served it, and the name the client sent.
+    served = client.get("/v1/models").json()["data"][0]["id"]
+    assert record["model"] == served and record["requested_model"] == "claude-test"
+    assert record["stream"] is False
     assert record["prompt_tokens"] == usage["input_tokens"] + usage["cache_read_input_tokens"]
     assert record["cached_tokens"] == usage["cache_read_input_tokens"]
     assert record["output_tokens"] == usage["output_tokens"]

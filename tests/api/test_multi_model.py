@@ -15,7 +15,7 @@ import pytest
 
 from conftest import Server
 from paths import build_dir
-from test_metrics import parse, value
+from test_metrics import log_record, parse, value
 
 SMOL = "smollm2-135m-instruct-q4_1"
 GEMMA = "gemma3-270m-q4_k_m"
@@ -32,7 +32,7 @@ def alias_file(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def two(alias_file, gemma_model):
-    s = Server("-m", gemma_model, "--aliases", alias_file)
+    s = Server("-m", gemma_model, "--aliases", alias_file, "--log-format", "json")
     yield s
     s.stop()
 
@@ -94,6 +94,24 @@ def test_messages_routed_by_name_and_alias(client, name, expected):
         assert reply["model"] == name  # the reply names the model as asked
         return reply["usage"]["output_tokens"]
     assert ran_on(client, send) == expected
+
+
+@pytest.mark.parametrize("name, expected", [
+    ("claude-3-5-haiku-20241022", GEMMA), ("claude-sonnet-4-5", SMOL), (SMOL, SMOL)])
+def test_access_log_names_the_model_that_served(two, client, name, expected):
+    """The access line's `model` is the model that ran the request; the
+    name the client sent is `requested_model`, present only when it differs."""
+    r = client.post("/v1/messages", json={"model": name, "max_tokens": 4, "temperature": 0,
+                                          "messages": HELLO})
+    assert r.status_code == 200, r.text
+    record = log_record(two, r.headers["request-id"])
+    assert record["model"] == expected
+    assert record.get("requested_model") == (None if name == expected else name)
+    ollama = client.post("/api/chat", json={"model": name, "stream": False, "messages": HELLO,
+                                            "options": {"num_predict": 4}})
+    assert ollama.status_code == 200, ollama.text
+    record = log_record(two, ollama.headers["request-id"])
+    assert record["model"] == expected and record["route"] == "/api/chat"
 
 
 def test_count_tokens_uses_the_named_models_tokenizer(client):

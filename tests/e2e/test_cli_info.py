@@ -106,3 +106,66 @@ def test_pull_of_an_unknown_model_is_a_clear_error(pensieve_bin):
     result = run(pensieve_bin, "pull", "no-such-model")
     assert result.returncode == 1
     assert "unknown model 'no-such-model'" in result.stderr
+
+
+def make_random_model(out: Path, *extra):
+    from paths import build_dir
+    tool = build_dir() / "tools" / "make_random_model"
+    assert tool.exists(), f"{tool} is not built"
+    made = run(tool, "--arch", "llama", "--mix", "q4_k_m", "--seed", "4", "--out", out, *extra)
+    assert made.returncode == 0, made.stderr
+
+
+def test_info_show_and_models_describe_a_split_model_whole(pensieve_bin, tmp_path):
+    """The same random model (a Q4_K_M mix, so several formats) written whole
+    and as three gguf-split parts: `info` on the first part reports the whole
+    model (parameters, tensor count, bytes and format mix of all parts, each
+    tensor's part and offset in that part), `info` on a later part that part
+    alone, and `show` and `models` the whole model."""
+    home = tmp_path / "home"
+    models = home / "models"
+    models.mkdir(parents=True)
+    make_random_model(tmp_path / "whole.gguf")
+    make_random_model(models / "tiny.gguf", "--split", "3")
+    parts = [models / f"tiny-0000{i}-of-00003.gguf" for i in (1, 2, 3)]
+
+    whole = json.loads(run(pensieve_bin, "info", "--json", tmp_path / "whole.gguf").stdout)
+    result = run(pensieve_bin, "info", "--json", "--tensors", parts[0])
+    assert result.returncode == 0, result.stderr
+    split = json.loads(result.stdout)
+    assert whole["parts"] == 1 and split["parts"] == 3
+    for key in ("parameters", "tensor_count", "tensor_bytes", "types", "architecture"):
+        assert split[key] == whole[key], key
+    assert len(split["types"]) > 1
+    by_name = {t["name"]: t for t in split["tensors"]}
+    assert len(by_name) == whole["tensor_count"]
+    for i, part in enumerate(parts):
+        for t in gguf.GGUFReader(str(part)).tensors:
+            assert by_name[t.name]["part"] == i, t.name
+            assert by_name[t.name]["offset"] == t.data_offset, t.name
+
+    text = run(pensieve_bin, "info", parts[0]).stdout
+    assert "split parts:      3 (all read)" in text
+    assert f"parameters:       {whole['parameters']} " in text
+
+    later = json.loads(run(pensieve_bin, "info", "--json", parts[1]).stdout)
+    assert later["parts"] == 1
+    assert later["tensor_count"] == len(gguf.GGUFReader(str(parts[1])).tensors)
+    assert later["tensor_count"] < whole["tensor_count"]
+
+    env = {"PENSIEVE_HOME": str(home), "PATH": "/usr/bin:/bin", "PENSIEVE_PORT": "1"}
+    shown = subprocess.run([str(pensieve_bin), "show", "tiny"], capture_output=True, text=True,
+                           timeout=60, env=env)
+    assert shown.returncode == 0, shown.stderr
+    assert "split parts:      3" in shown.stdout
+    assert f"parameters:       {whole['parameters']} " in shown.stdout
+    assert f"tensors:          {whole['tensor_count']} " in shown.stdout
+    for name, use in whole["types"].items():
+        assert f"  {name:<8}        {use['tensors']:4} tensors" in shown.stdout, name
+
+    listed = subprocess.run([str(pensieve_bin), "models"], capture_output=True, text=True,
+                            timeout=60, env=env)
+    assert listed.returncode == 0, listed.stderr
+    row = next(line for line in listed.stdout.splitlines() if line.startswith("tiny "))
+    assert "llama" in row and "split into 3 files" in listed.stdout
+    assert "warning" not in listed.stdout

@@ -6,7 +6,8 @@ It shares nothing with the C++ engine: weights are dequantized by
 quantization, and every step is written out from the architectures'
 published definitions (Llama incl. Llama 3.1's RoPE factors and Mistral's
 sliding window, Qwen2, Qwen3, Gemma 3, Phi-3 with its fused tensors, partial
-rotary and LongRoPE) as GGUF stores them.
+rotary and LongRoPE, YaRN RoPE scaling for any of them, and Ministral 3's
+attention temperature) as GGUF stores them.
 """
 from __future__ import annotations
 
@@ -35,7 +36,11 @@ class HParams:
     rope_base_local: float = 10000.0  # gemma3: RoPE base of the local layers
     attn_scale: float = 0.0
     n_ctx_orig: int = 0              # LongRoPE: context of the short factors
-    rope_attn_factor: float = 1.0    # LongRoPE: multiplies cos and sin
+    rope_attn_factor: float = 1.0    # LongRoPE, YaRN: multiplies cos and sin
+    yarn_factor: float = 0.0         # YaRN's context extension factor (0: none)
+    yarn_beta_fast: float = 32.0
+    yarn_beta_slow: float = 1.0
+    attn_temp_scale: float = 0.0     # mistral3: Llama 4's attention temperature beta
 
 
 def _field(reader, key, default=None):
@@ -62,17 +67,65 @@ def read_hparams(reader) -> HParams:
         eps=g("attention.layer_norm_rms_epsilon"),
         rope_base=g("rope.freq_base", 10000.0),
         rope_dims=g("rope.dimension_count", head_dim),
-        neox=arch in ("qwen2", "qwen3", "gemma3", "phi3"),
+        neox=arch in ("qwen2", "qwen3", "gemma3", "phi3"),  # mistral3 is permuted like llama
     )
     if arch == "gemma3":
         hp.sliding_window = g("attention.sliding_window", 0)
         hp.swa_pattern = 6
-    if arch in ("llama", "phi3"):  # a window, when set, covers every layer
+    if arch in ("llama", "mistral3", "phi3"):  # a window, when set, covers every layer
         hp.sliding_window = g("attention.sliding_window", 0)
     hp.n_ctx_orig = g("rope.scaling.original_context_length", g("context_length", 2048))
     hp.rope_attn_factor = g("rope.scaling.attn_factor", 1.0)
+    if g("rope.scaling.type") == "yarn":
+        hp.yarn_factor = g("rope.scaling.factor")
+        hp.yarn_beta_fast = g("rope.scaling.yarn_beta_fast", 32.0)
+        hp.yarn_beta_slow = g("rope.scaling.yarn_beta_slow", 1.0)
+        hp.rope_attn_factor = g("rope.scaling.attn_factor", yarn_attention_factor(
+            hp.yarn_factor, g("rope.scaling.yarn_log_multiplier")))
+    if arch == "mistral3":
+        hp.attn_temp_scale = g("attention.temperature_scale", 0.0)
     hp.attn_scale = 1.0 / math.sqrt(head_dim)
     return hp
+
+
+def yarn_attention_factor(factor, mscale_all_dim):
+    """Hugging Face's YaRN attention_factor: get_mscale(factor, mscale) /
+    get_mscale(factor, mscale_all_dim) when both are set (llama.cpp's
+    converter writes mscale_all_dim as yarn_log_multiplier and Ministral 3
+    sets mscale = 1), else get_mscale(factor)."""
+    def get_mscale(scale, mscale=1.0):
+        return 1.0 if scale <= 1 else 0.1 * mscale * math.log(scale) + 1.0
+    if mscale_all_dim:
+        return get_mscale(factor, 1.0) / get_mscale(factor, mscale_all_dim)
+    return get_mscale(factor)
+
+
+def yarn_divisors(hp: HParams) -> np.ndarray:
+    """YaRN's inverse frequencies as Hugging Face's _compute_yarn_parameters
+    blends them (truncated correction range), returned as divisors of the
+    plain RoPE frequencies for rope()'s `factors`."""
+    dim, base, orig = hp.rope_dims, hp.rope_base, hp.n_ctx_orig
+
+    def correction_dim(num_rotations):
+        return (dim * math.log(orig / (num_rotations * 2 * math.pi))) / (2 * math.log(base))
+
+    low = max(math.floor(correction_dim(hp.yarn_beta_fast)), 0)
+    high = min(math.ceil(correction_dim(hp.yarn_beta_slow)), dim - 1)
+    if low == high:
+        high += 0.001
+    ramp = np.clip((np.arange(dim // 2, dtype=np.float64) - low) / (high - low), 0, 1)
+    extrapolation = 1.0 - ramp
+    pos_freqs = base ** (np.arange(0, dim, 2, dtype=np.float64) / dim)
+    inv_extrapolation = 1.0 / pos_freqs
+    inv_interpolation = 1.0 / (hp.yarn_factor * pos_freqs)
+    inv = inv_interpolation * (1 - extrapolation) + inv_extrapolation * extrapolation
+    return inv_extrapolation / inv
+
+
+def attention_temperature(hp: HParams, positions) -> np.ndarray:
+    """Hugging Face's Ministral3Attention: queries × 1 + beta ·
+    ln(1 + floor(pos / original_max_position_embeddings))."""
+    return 1.0 + hp.attn_temp_scale * np.log1p(np.floor(positions / hp.n_ctx_orig))
 
 
 class Weights:
@@ -156,6 +209,8 @@ def forward(reader, tokens, weights: Weights | None = None) -> np.ndarray:
     elif "rope_factors_short.weight" in W:
         factors = W["rope_factors_long.weight" if T > hp.n_ctx_orig else "rope_factors_short.weight"]
         mscale = hp.rope_attn_factor
+    elif hp.yarn_factor:
+        factors, mscale = yarn_divisors(hp), hp.rope_attn_factor
     q_dim, kv_dim = hp.n_head * hp.head_dim, hp.n_head_kv * hp.head_dim
     for il in range(hp.n_layer):
         p = f"blk.{il}."
@@ -178,6 +233,8 @@ def forward(reader, tokens, weights: Weights | None = None) -> np.ndarray:
         base = hp.rope_base_local if is_local else hp.rope_base
         q = rope(q, pos, base, hp.rope_dims, hp.neox, factors, mscale)
         k = rope(k, pos, base, hp.rope_dims, hp.neox, factors, mscale)
+        if hp.attn_temp_scale:
+            q = (q * attention_temperature(hp, pos)[:, None, None]).astype(np.float32)
         mask = np.where(pos[None, :] <= pos[:, None], 0.0, -np.inf)  # [Tq, Tk] causal
         windowed = is_local if hp.swa_pattern else True
         if windowed and hp.sliding_window:

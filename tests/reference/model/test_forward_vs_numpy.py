@@ -94,8 +94,14 @@ BEST_ISA = "avx512"
 # GGUF architectures, and families make_random_model writes as one of them:
 # llama3.1 (llama with rope_freqs), mistral (llama with a sliding window of 4
 # positions on every layer), phi3 (fused attn_qkv and gate+up, 3/4 rotary,
-# LongRoPE).
-ARCHS = ["llama", "llama3.1", "mistral", "qwen2", "qwen3", "gemma3", "phi3"]
+# LongRoPE), qwen2-yarn (qwen2 with YaRN x4 over 32 original positions: a band
+# of blended pairs, the default magnitude correction).
+ARCHS = ["llama", "llama3.1", "mistral", "mistral3", "qwen2", "qwen2-yarn", "qwen3", "gemma3",
+         "phi3"]
+# mistral3 (YaRN x16 and the attention temperature) gets an original context
+# of 8 positions, so the temperature changes the queries from position 8 of
+# the prompt on (by 1 + 0.1 ln 2), and YaRN blends pair 0 into pair 1.
+EXTRA_ARGS = {"mistral3": ["--orig-ctx", "8"]}
 
 
 @pytest.mark.parametrize("arch", ARCHS)
@@ -103,7 +109,8 @@ ARCHS = ["llama", "llama3.1", "mistral", "qwen2", "qwen3", "gemma3", "phi3"]
 def test_random_models_match_the_reference(arch, wtype, tmp_path):
     path = tmp_path / f"{arch}_{wtype}.gguf"
     made = subprocess.run([str(tool("make_random_model")), "--arch", arch, "--type", wtype,
-                           "--out", str(path), "--seed", "7"], capture_output=True, text=True)
+                           "--out", str(path), "--seed", "7", *EXTRA_ARGS.get(arch, [])],
+                          capture_output=True, text=True)
     assert made.returncode == 0, made.stderr
     ref = numpy_forward.forward(gguf.GGUFReader(str(path)), PROMPT)
     tolerance = TOLERANCE_F16 if wtype == "f16" else TOLERANCE_RANDOM
@@ -144,18 +151,23 @@ DEPTH_TOLERANCE = {"f16": TOLERANCE_F16, "bf16": TOLERANCE_RANDOM, "q8_0": TOLER
 
 @pytest.mark.parametrize("arch,kv_type", [("llama", "f16"), ("llama", "bf16"), ("llama", "q8_0"),
                                           ("gemma3", "f16"), ("gemma3", "q8_0"),
-                                          ("mistral", "f16"), ("phi3", "f16")])
+                                          ("mistral", "f16"), ("phi3", "f16"),
+                                          ("mistral3", "f16"), ("qwen2-yarn", "f16")])
 def test_logits_at_depth_match_the_reference(arch, kv_type, tmp_path):
     """Every position of a 4k-token sequence, with F16 weights (no activation
     quantization): prefilled in 509-token chunks (runs of tokens attending
     together, chunk edges off the block edges) and decoded one token at a time
     (lone tokens, their long ranges split across threads and merged). Gemma 3
     gets a 512-position window on its local layers, so windows start inside
-    blocks."""
+    blocks. mistral3 and qwen2-yarn are made with an original context of 64
+    positions, so YaRN blends the first 6 (mistral3) or 9 (qwen2) pairs and
+    the temperature grows to
+    1 + 0.1 ln 65 by the last position."""
     path = tmp_path / f"{arch}_f16_depth.gguf"
+    orig = ["--orig-ctx", "64"] if arch in ("mistral3", "qwen2-yarn") else []
     made = subprocess.run([str(tool("make_random_model")), "--arch", arch, "--type", "f16",
                            "--out", str(path), "--seed", "5", "--ctx", "8192",
-                           "--window", "512"], capture_output=True, text=True)
+                           "--window", "512", *orig], capture_output=True, text=True)
     assert made.returncode == 0, made.stderr
     rng = np.random.default_rng(9)
     reader = gguf.GGUFReader(str(path))

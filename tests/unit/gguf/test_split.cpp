@@ -73,6 +73,23 @@ TEST_F(SplitTest, EveryPartsTensorsAreInOneTable) {
     EXPECT_EQ(GgufFile::open(dir_ / part(1)).tensors().size(), 1u);
 }
 
+TEST_F(SplitTest, EachTensorKnowsItsPartAndWhereThatPartsDataStarts) {
+    write();
+    const GgufFile f = GgufFile::open_model(dir_ / part(1));
+    EXPECT_EQ(f.part_count(), 3u);
+    for (uint32_t i = 0; i < 3; ++i) {
+        const TensorInfo* t = f.find_tensor("t" + std::to_string(i));
+        ASSERT_NE(t, nullptr) << i;
+        EXPECT_EQ(t->part, i);
+        // The same offset as the part opened alone reports.
+        const GgufFile alone = GgufFile::open(dir_ / part(static_cast<int>(i) + 1));
+        EXPECT_EQ(f.data_offset(i) + t->offset,
+                  alone.data_offset() + alone.find_tensor(t->name)->offset)
+            << i;
+    }
+    EXPECT_EQ(GgufFile::open(dir_ / part(1)).part_count(), 1u);
+}
+
 TEST_F(SplitTest, AFileWithoutSplitKeysOpensAsItself) {
     testing::sample_writer().write(dir_ / "plain.gguf");
     EXPECT_EQ(GgufFile::open_model(dir_ / "plain.gguf").tensors().size(), 3u);

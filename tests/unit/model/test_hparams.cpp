@@ -1,6 +1,8 @@
 // Hyper-parameter validation: bad metadata is a ModelError naming the key.
 #include <gtest/gtest.h>
 
+#include <cmath>
+
 #include "gguf/writer.hpp"
 #include "model/hparams.hpp"
 
@@ -76,9 +78,9 @@ TEST(HParams, InvalidValuesAreNamed) {
     auto unknown = llama_meta();
     unknown.set("general.architecture", std::string("mamba"));
     expect_error(unknown, "unsupported architecture 'mamba'");
-    auto yarn = llama_meta();
-    yarn.set("llama.rope.scaling.type", std::string("yarn"));
-    expect_error(yarn, "RoPE scaling 'yarn' is not supported");
+    auto dynamic = llama_meta();
+    dynamic.set("llama.rope.scaling.type", std::string("dynamic"));
+    expect_error(dynamic, "RoPE scaling 'dynamic' is not supported");
 }
 
 TEST(HParams, Phi3IsNeoXWithFusedGateUpAndLongRopeKeys) {
@@ -115,10 +117,120 @@ TEST(HParams, ALlamaWindowCoversEveryLayer) {
     EXPECT_EQ(h.n_ctx_orig, h.n_ctx_train);
 }
 
-TEST(HParams, Mistral3IsRefusedWithTheReason) {
-    auto w = llama_meta();
+// Ministral 3 as llama.cpp's converter writes it (3B's attention shape,
+// scaled down): YaRN ×16 over 16384 positions, mscale_all_dim 1, beta 0.1.
+gguf::GgufWriter mistral3_meta() {
+    gguf::GgufWriter w;
     w.set("general.architecture", std::string("mistral3"));
-    expect_error(w, "YaRN");
+    w.set("mistral3.embedding_length", uint32_t{256});
+    w.set("mistral3.block_count", uint32_t{2});
+    w.set("mistral3.feed_forward_length", uint32_t{512});
+    w.set("mistral3.attention.head_count", uint32_t{4});
+    w.set("mistral3.attention.head_count_kv", uint32_t{2});
+    w.set("mistral3.attention.key_length", uint32_t{128});
+    w.set("mistral3.attention.value_length", uint32_t{128});
+    w.set("mistral3.context_length", uint32_t{262144});
+    w.set("mistral3.rope.freq_base", 1000000.0f);
+    w.set("mistral3.rope.scaling.type", std::string("yarn"));
+    w.set("mistral3.rope.scaling.factor", 16.0f);
+    w.set("mistral3.rope.scaling.original_context_length", uint32_t{16384});
+    w.set("mistral3.rope.scaling.yarn_beta_fast", 32.0f);
+    w.set("mistral3.rope.scaling.yarn_beta_slow", 1.0f);
+    w.set("mistral3.rope.scaling.yarn_log_multiplier", 1.0f);
+    w.set("mistral3.attention.temperature_scale", 0.1f);
+    return w;
+}
+
+TEST(HParams, Mistral3ReadsYarnAndTheAttentionTemperature) {
+    const HParams h = read(mistral3_meta());
+    EXPECT_EQ(h.config.rope_style, kernels::RopeStyle::Normal);  // permuted like llama's
+    EXPECT_EQ(h.n_ctx_orig, 16384);
+    EXPECT_FLOAT_EQ(h.yarn_factor, 16.0f);
+    EXPECT_FLOAT_EQ(h.rope_scale, 1.0f);  // YaRN is per pair, not linear
+    // mscale and mscale_all_dim both 1: no magnitude correction.
+    EXPECT_FLOAT_EQ(h.rope_attn_factor, 1.0f);
+    EXPECT_FLOAT_EQ(h.attn_temp_scale, 0.1f);
+    EXPECT_FLOAT_EQ(attn_temperature(h, 0), 1.0f);
+    EXPECT_FLOAT_EQ(attn_temperature(h, 16383), 1.0f);
+    EXPECT_FLOAT_EQ(attn_temperature(h, 16384), static_cast<float>(1 + 0.1 * std::log(2.0)));
+    EXPECT_FLOAT_EQ(attn_temperature(h, 5 * 16384 + 7),
+                    static_cast<float>(1 + 0.1 * std::log(6.0)));
+}
+
+TEST(HParams, YarnKeepsFastPairsAndDividesSlowOnesByTheFactor) {
+    const HParams h = read(mistral3_meta());
+    const std::vector<float> f = yarn_freq_factors(h);
+    ASSERT_EQ(f.size(), 64u);
+    // Pair i turns 16384 · base^(-2i/128) / 2π times over the original
+    // context: 32 times at i = 20.38 (floor 20), once at i = 36.44 (ceil 37).
+    for (size_t i = 0; i <= 20; ++i) EXPECT_FLOAT_EQ(f[i], 1.0f) << i;
+    for (size_t i = 37; i < 64; ++i) EXPECT_FLOAT_EQ(f[i], 16.0f) << i;
+    for (size_t i = 21; i < 37; ++i) {
+        EXPECT_GT(f[i], f[i - 1]) << i;  // blended in between, growing
+        const double ramp = (static_cast<double>(i) - 20) / (37 - 20);
+        EXPECT_NEAR(f[i], 1 / (ramp / 16 + 1 - ramp), 1e-4) << i;
+    }
+    EXPECT_TRUE(yarn_freq_factors(read(llama_meta())).empty());
+}
+
+TEST(HParams, YarnWithoutMscaleKeysCorrectsTheMagnitudeForAnyFamily) {
+    auto w = llama_meta();
+    w.set("general.architecture", std::string("qwen2"));
+    for (const char* k : {"embedding_length", "block_count", "feed_forward_length",
+                          "attention.head_count", "attention.head_count_kv"}) {
+        w.set(std::string("qwen2.") + k, uint32_t{k[0] == 'b' ? 2u : 64u});
+    }
+    w.set("qwen2.attention.head_count", uint32_t{4});
+    w.set("qwen2.attention.head_count_kv", uint32_t{2});
+    w.set("qwen2.rope.scaling.type", std::string("yarn"));
+    w.set("qwen2.rope.scaling.factor", 4.0f);
+    w.set("qwen2.rope.scaling.original_context_length", uint32_t{32768});
+    const HParams h = read(w);
+    EXPECT_FLOAT_EQ(h.yarn_factor, 4.0f);
+    EXPECT_FLOAT_EQ(h.yarn_beta_fast, 32.0f);
+    EXPECT_FLOAT_EQ(h.yarn_beta_slow, 1.0f);
+    EXPECT_FLOAT_EQ(h.rope_attn_factor, static_cast<float>(0.1 * std::log(4.0) + 1));
+    EXPECT_FLOAT_EQ(h.attn_temp_scale, 0.0f);  // the temperature is mistral3's
+    EXPECT_FLOAT_EQ(attn_temperature(h, 100000), 1.0f);
+    // An explicit attention factor wins.
+    w.set("qwen2.rope.scaling.attn_factor", 1.5f);
+    EXPECT_FLOAT_EQ(read(w).rope_attn_factor, 1.5f);
+}
+
+TEST(HParams, BadYarnAndTemperatureValuesAreNamed) {
+    auto no_factor = mistral3_meta();
+    no_factor.set("mistral3.rope.scaling.factor", std::string("sixteen"));
+    expect_error(no_factor, "'mistral3.rope.scaling.factor'");
+    auto negative = mistral3_meta();
+    negative.set("mistral3.rope.scaling.factor", -2.0f);
+    expect_error(negative, "'mistral3.rope.scaling.factor' must be a positive number");
+    auto crossed = mistral3_meta();
+    crossed.set("mistral3.rope.scaling.yarn_beta_fast", 0.5f);
+    expect_error(crossed, "'mistral3.rope.scaling.yarn_beta_fast' (0.500000) must be greater");
+    auto zero_beta = mistral3_meta();
+    zero_beta.set("mistral3.rope.scaling.yarn_beta_slow", 0.0f);
+    expect_error(zero_beta, "'mistral3.rope.scaling.yarn_beta_slow' must be a positive number");
+    auto hot = mistral3_meta();
+    hot.set("mistral3.attention.temperature_scale", -0.1f);
+    expect_error(hot, "'mistral3.attention.temperature_scale' must be a number >= 0");
+    auto nan_mul = mistral3_meta();
+    nan_mul.set("mistral3.rope.scaling.yarn_log_multiplier", std::nanf(""));
+    expect_error(nan_mul, "'mistral3.rope.scaling.yarn_log_multiplier' must be a number >= 0");
+    auto zero_ctx = mistral3_meta();
+    zero_ctx.set("mistral3.rope.scaling.original_context_length", uint32_t{0});
+    expect_error(zero_ctx, "'mistral3.rope.scaling.original_context_length' = 0");
+}
+
+TEST(HParams, AMissingYarnFactorSaysWhatItIsFor) {
+    gguf::GgufWriter w;
+    w.set("general.architecture", std::string("mistral3"));
+    for (const char* k :
+         {"embedding_length", "block_count", "feed_forward_length", "attention.head_count"}) {
+        w.set(std::string("mistral3.") + k, uint32_t{k[0] == 'b' ? 2u : 64u});
+    }
+    w.set("mistral3.attention.head_count", uint32_t{4});
+    w.set("mistral3.rope.scaling.type", std::string("yarn"));
+    expect_error(w, "missing metadata key 'mistral3.rope.scaling.factor' (YaRN's");
 }
 
 }  // namespace

@@ -55,6 +55,19 @@ TEST(ModelShapes, FamiliesWrittenAsAnotherArchitectureKeepTheirTraits) {
     const ModelShape phi4 = find_shape("phi4-mini", "");
     EXPECT_EQ(phi4.rope_dims, 96u);
     EXPECT_TRUE(phi4.fused);
+    const ModelShape qwen_yarn = find_shape("tiny", "qwen2-yarn");
+    EXPECT_EQ(qwen_yarn.arch, "qwen2");
+    EXPECT_EQ(qwen_yarn.yarn_factor, 4.0f);
+    EXPECT_FALSE(qwen_yarn.yarn_keys || qwen_yarn.attn_temp);
+}
+
+TEST(ModelShapes, Mistral3HasYarnAndTheAttentionTemperature) {
+    for (const ModelShape& s : {find_shape("tiny", "mistral3"), find_shape("ministral3-8b", "")}) {
+        EXPECT_EQ(s.arch, "mistral3") << s.name;
+        EXPECT_EQ(s.yarn_factor, 16.0f) << s.name;
+        EXPECT_TRUE(s.yarn_keys && s.attn_temp) << s.name;
+    }
+    EXPECT_EQ(find_shape("ministral3-8b", "").n_layer, 34u);
 }
 
 TEST(ModelShapes, UnknownNamesAreErrorsThatListTheKnownOnes) {
