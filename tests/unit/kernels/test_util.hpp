@@ -104,7 +104,7 @@ inline std::vector<float> dequantize(const TypeTraits& t, const void* q, int64_t
 inline double matmul_tolerance(TensorType type, int64_t b) {
     const PackedGemm& p = active_table().packed[static_cast<uint32_t>(type)];
     const bool bf16 = (type == TensorType::F16 || type == TensorType::BF16) && p.tile != nullptr &&
-                      b >= p.min_batch;
+                      b >= p.min_batch && cpu_features().avx512bf16;
     return bf16 ? 0x1p-8 : 1e-4;
 }
 

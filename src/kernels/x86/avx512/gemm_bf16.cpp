@@ -35,6 +35,7 @@
 #endif
 
 #include "kernels/x86/avx512/avx512.hpp"
+#include "kernels/x86/avx512/transpose.hpp"
 
 namespace pensieve::kernels::avx512 {
 namespace {
@@ -81,33 +82,6 @@ inline __m512i load_chunk(const uint16_t* row, int64_t i, int64_t k) {
         const __m512 hi =
             _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(mask16(k - i - 16), row + i + 16));
         return to_bf16(lo, hi);
-    }
-}
-
-// In place: v[r] lane p (32 bits) -> v[p] lane r.
-inline void transpose16(__m512i* v) {
-    __m512i t[16];
-    for (int i = 0; i < 16; i += 2) {
-        t[i] = _mm512_unpacklo_epi32(v[i], v[i + 1]);
-        t[i + 1] = _mm512_unpackhi_epi32(v[i], v[i + 1]);
-    }
-    // u[4i + j], 128-bit lane L: rows 4i..4i+3 of column 4L + j.
-    __m512i u[16];
-    for (int i = 0; i < 16; i += 4) {
-        u[i] = _mm512_unpacklo_epi64(t[i], t[i + 2]);
-        u[i + 1] = _mm512_unpackhi_epi64(t[i], t[i + 2]);
-        u[i + 2] = _mm512_unpacklo_epi64(t[i + 1], t[i + 3]);
-        u[i + 3] = _mm512_unpackhi_epi64(t[i + 1], t[i + 3]);
-    }
-    for (int j = 0; j < 4; ++j) {
-        const __m512i ab_lo = _mm512_shuffle_i32x4(u[j], u[4 + j], 0x44);
-        const __m512i ab_hi = _mm512_shuffle_i32x4(u[j], u[4 + j], 0xEE);
-        const __m512i cd_lo = _mm512_shuffle_i32x4(u[8 + j], u[12 + j], 0x44);
-        const __m512i cd_hi = _mm512_shuffle_i32x4(u[8 + j], u[12 + j], 0xEE);
-        v[j] = _mm512_shuffle_i32x4(ab_lo, cd_lo, 0x88);
-        v[4 + j] = _mm512_shuffle_i32x4(ab_lo, cd_lo, 0xDD);
-        v[8 + j] = _mm512_shuffle_i32x4(ab_hi, cd_hi, 0x88);
-        v[12 + j] = _mm512_shuffle_i32x4(ab_hi, cd_hi, 0xDD);
     }
 }
 
