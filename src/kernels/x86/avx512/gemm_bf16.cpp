@@ -156,8 +156,8 @@ void micro_cols(int cols, const uint16_t* wb, const uint16_t* ab, int64_t kp, fl
 }
 
 // Lines [from, to) of the next tile's weights (rows r1.., contiguous), into
-// L2: no hardware prefetcher has seen them, and unpacking them waited on
-// memory for a tenth of the prefill time. The tiles of a task are
+// L2: no hardware prefetcher has seen them (unpacking took 9% of a SmolLM2
+// F16 prefill profile without this, 5% with it). The tiles of a task are
 // consecutive (PackedGemm::long_runs), so the next tile is this thread's;
 // past the matrix's end a prefetch is harmless (it never faults).
 inline void prefetch_lines(const PackedGemmArgs& a, int64_t r1, int64_t from, int64_t to) {
