@@ -24,6 +24,7 @@
 #include "kernels/dispatch.hpp"
 #include "kernels/fp16.hpp"
 #include "kernels/matmul.hpp"
+#include "kernels/ref/ref.hpp"
 
 namespace {
 
@@ -183,9 +184,40 @@ std::vector<float> activations(int64_t b, int64_t k = kK) {
     return x;
 }
 
+// Whether matmul takes the BF16-product packed path (F16 / BF16 weights).
+bool bf16_products(TensorType type, int64_t b) {
+    const PackedGemm& p = active_table().packed[static_cast<uint32_t>(type)];
+    return (type == TensorType::F16 || type == TensorType::BF16) && p.tile != nullptr &&
+           b >= p.min_batch;
+}
+
+// That path against its own scalar reference (same BF16 roundings).
+bool verify_bf16(const WeightMatrix& w, const std::vector<float>& x, int64_t b,
+                 const std::vector<float>& y) {
+    for (int64_t i : {int64_t{0}, b - 1}) {
+        for (int64_t r : {int64_t{0}, int64_t{1}, w.n / 2, w.n - 1}) {
+            const auto* wrow = reinterpret_cast<const uint16_t*>(
+                static_cast<const char*>(w.data) + static_cast<size_t>(r) * w.row_stride);
+            const float want = ref::dot_bf16(w.type, wrow, x.data() + i * w.k, w.k);
+            double mag = 0.0;
+            for (int64_t e = 0; e < w.k; ++e) {
+                const float wv =
+                    w.type == TensorType::BF16 ? bf16_to_fp32(wrow[e]) : fp16_to_fp32(wrow[e]);
+                mag += std::fabs(static_cast<double>(wv) *
+                                 static_cast<double>(x[static_cast<size_t>(i * w.k + e)]));
+            }
+            if (std::fabs(static_cast<double>(y[static_cast<size_t>(i * w.n + r)] - want)) >
+                1e-5 * mag + 1e-6)
+                return false;
+        }
+    }
+    return true;
+}
+
 // Checks a few output rows against the scalar reference dot products.
 bool verify(const WeightMatrix& w, const std::vector<float>& x, int64_t b,
             const std::vector<float>& y) {
+    if (bf16_products(w.type, b)) return verify_bf16(w, x, b, y);
     const TypeTraits& rt = table_for(Isa::Ref)->types[static_cast<uint32_t>(w.type)];
     const TypeTraits& at = table_for(Isa::Ref)->types[static_cast<uint32_t>(rt.vec_dot_type)];
     std::vector<uint8_t> act(row_bytes(at, w.k));
@@ -404,6 +436,27 @@ BENCHMARK(BM_Gemv)->Apply(gemv_args)->UseRealTime()->Unit(benchmark::kMillisecon
 BENCHMARK(BM_GemvCold)->Apply(gemv_args)->UseRealTime()->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_GemvSmall)->Apply(gemv_small_args)->UseRealTime()->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_Gemm)->Apply(gemm_args)->UseRealTime()->Unit(benchmark::kMillisecond);
+
+// F16 / BF16 weights (the BF16-product packed path where the CPU has it) on
+// SmolLM2-135M's FFN up shape and a Llama-3.2-1B one. Args: type, threads,
+// b, n, k.
+void BM_GemmFloat(benchmark::State& state) {
+    run_matmul(state, static_cast<TensorType>(state.range(0)), state.range(2),
+               static_cast<int>(state.range(1)), state.range(3), state.range(4));
+}
+
+void gemm_float_args(benchmark::internal::Benchmark* bm) {
+    for (TensorType t : {TensorType::F16, TensorType::BF16}) {
+        for (auto [n, k] : {std::pair<int64_t, int64_t>{1536, 576}, {8192, 2048}}) {
+            for (int threads : {1, 2}) {
+                for (int64_t b : {2, 4, 8, 16, 64, 256})
+                    bm->Args({static_cast<int64_t>(t), threads, b, n, k});
+            }
+        }
+    }
+}
+
+BENCHMARK(BM_GemmFloat)->Apply(gemm_float_args)->UseRealTime()->Unit(benchmark::kMillisecond);
 
 }  // namespace
 

@@ -17,4 +17,9 @@ void register_ops(KernelTable& table);             // ops.cpp
 // whose attention stays F32.
 void attend_block_bf16(const AttendBlock& a);
 
+// The scalar reference of the BF16-product packed path of F16 / BF16 weights
+// (gemm_bf16.cpp): one weight row (type F16 or BF16) dotted with x, both
+// rounded to BF16 (nearest even; F16 through F32), products summed in F32.
+float dot_bf16(TensorType type, const void* w, const float* x, int64_t k);
+
 }  // namespace pensieve::kernels::ref

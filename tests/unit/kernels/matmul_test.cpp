@@ -62,7 +62,7 @@ TEST(Matmul, MatchesFloat64ReferenceForEveryFormatBatchAndThreadCount) {
                                     wv * static_cast<double>(x[static_cast<size_t>(i * kK + e)]));
                             }
                             const double got = y[static_cast<size_t>(i * kRows + r)];
-                            ASSERT_NEAR(got, exact_q, 1e-4 * mag + 1e-6)
+                            ASSERT_NEAR(got, exact_q, matmul_tolerance(type, b) * mag + 1e-6)
                                 << "row " << i << " col " << r;
                             ASSERT_NEAR(got, exact, 0.02 * mag + 1e-6)
                                 << "row " << i << " col " << r;
@@ -110,7 +110,8 @@ TEST(Matmul, SimdMatchesReferenceOnRaggedRowLengths) {
                                         static_cast<double>(wd[static_cast<size_t>(r * k + e)] *
                                                             x[static_cast<size_t>(i * k + e)]));
                                 const auto at = static_cast<size_t>(i * kRows + r);
-                                ASSERT_NEAR(got[at], want[at], 1e-4 * mag + 1e-6)
+                                ASSERT_NEAR(got[at], want[at],
+                                            matmul_tolerance(type, b) * mag + 1e-6)
                                     << "row " << i << " col " << r;
                             }
                         }

@@ -11,6 +11,7 @@
 #include "kernels/fp16.hpp"
 #include "kernels/ops.hpp"
 #include "kernels/ref/ref.hpp"
+#include "kernels/x86/avx512/avx512.hpp"
 #include "test_util.hpp"
 
 namespace pensieve::kernels::test {
@@ -265,6 +266,100 @@ TEST(Simd, AttendBlockBf16MatchesItsReference) {
             });
     }
     if (!any) GTEST_SKIP() << "no kernel table of this CPU multiplies in BF16";
+}
+
+// A packed path of F16 / BF16 weights (PackedGemm::tile called directly, for
+// every batch it may see) against its scalar reference: ref::dot_bf16 for BF16
+// products, which rounds the same values the same way, or the reference
+// vec_dot for F32 ones. Only the order of the F32 sums differs, so 1e-5 of the
+// sum of the absolute products. Ragged shapes: k not a multiple of the
+// conversion chunk (odd k leaves weight rows 2-byte aligned), batches not a
+// multiple of the 16-row activation group, tiles of fewer than 16 rows
+// (outputs past them, in the gap of y's stride, must stay untouched).
+void check_float_packed(const PackedGemm& p, TensorType type, const std::string& label,
+                        bool bf16_products) {
+    const auto aligned = [](std::vector<uint8_t>& buf) {
+        return buf.data() + (64 - reinterpret_cast<uintptr_t>(buf.data()) % 64) % 64;
+    };
+    for (int64_t k : {1, 2, 31, 33, 64, 101, 576, 1000}) {
+        const int64_t n = 37, y_stride = n + 3;
+        for (int64_t b : {1, 3, 16, 17, 35}) {
+            const std::string where = label + " " + type_name(type) + " k " + std::to_string(k) +
+                                      " b " + std::to_string(b);
+            const std::vector<uint8_t> w =
+                quantize(ref_traits(type),
+                         nasty_floats(static_cast<size_t>(n * k), static_cast<uint32_t>(7 + k)));
+            const std::vector<float> x =
+                nasty_floats(static_cast<size_t>(b * k), static_cast<uint32_t>(9 + k));
+            const size_t act_stride = (p.act_bytes(k) + 63) / 64 * 64;
+            // One packed row per activation row, or groups of kPackedActGroup.
+            const bool grouped = p.pack_group != nullptr;
+            const int64_t units = grouped ? (b + kPackedActGroup - 1) / kPackedActGroup : b;
+            std::vector<uint8_t> act_buf(act_stride * static_cast<size_t>(units) + 64);
+            std::vector<uint8_t> work_buf(p.work_bytes(k) + 64);
+            uint8_t* act = aligned(act_buf);
+            for (int64_t u = 0; u < units; ++u) {
+                uint8_t* dst = act + static_cast<size_t>(u) * act_stride;
+                if (grouped) {
+                    const int64_t row = u * kPackedActGroup;
+                    p.pack_group(x.data() + row * k, k, std::min(kPackedActGroup, b - row), dst, k);
+                } else {
+                    p.pack_act(x.data() + u * k, dst, k);
+                }
+            }
+            std::vector<float> y(static_cast<size_t>(b * y_stride), NAN);
+            const PackedGemmArgs args{
+                w.data(), static_cast<size_t>(k) * 2, k, act, act_stride, b, y.data(), y_stride};
+            for (int64_t r0 = 0; r0 < n; r0 += kPackedTileRows)
+                p.tile(args, r0, std::min(n, r0 + kPackedTileRows), aligned(work_buf));
+            for (int64_t c = 0; c < b; ++c) {
+                for (int64_t r = 0; r < y_stride; ++r) {
+                    const float got = y[static_cast<size_t>(c * y_stride + r)];
+                    if (r >= n) {
+                        ASSERT_TRUE(std::isnan(got)) << where << " gap " << r;
+                        continue;
+                    }
+                    const uint8_t* wr = w.data() + static_cast<size_t>(r * k) * 2;
+                    double mag = 0.0;
+                    for (int64_t e = 0; e < k; ++e) {
+                        uint16_t h = 0;
+                        std::memcpy(&h, wr + 2 * e, 2);
+                        const float wv =
+                            type == TensorType::BF16 ? bf16_to_fp32(h) : fp16_to_fp32(h);
+                        mag += std::fabs(static_cast<double>(wv) *
+                                         static_cast<double>(x[static_cast<size_t>(c * k + e)]));
+                    }
+                    float want = 0.0f;
+                    if (bf16_products) {
+                        want = ref::dot_bf16(type, wr, x.data() + c * k, k);
+                    } else {
+                        ref_traits(type).vec_dot(k, wr, x.data() + c * k, 0, 1, &want);
+                    }
+                    ASSERT_NEAR(got, want, 1e-5 * mag + 1e-30)
+                        << where << " row " << c << " col " << r;
+                }
+            }
+        }
+    }
+}
+
+TEST(Simd, Bf16PackedGemmMatchesItsReference) {
+    if (!cpu_features().avx512bf16) GTEST_SKIP() << "this CPU has no BF16 products";
+    for (Isa isa : {Isa::Avx512, Isa::Amx}) {
+        if (!isa_supported(isa)) continue;
+        for (TensorType type : {TensorType::F16, TensorType::BF16}) {
+            const PackedGemm& p = table_for(isa)->packed[static_cast<uint32_t>(type)];
+            ASSERT_NE(p.tile, nullptr) << isa_name(isa);
+            check_float_packed(p, type, std::string(isa_name(isa)) + " bf16", true);
+        }
+    }
+}
+
+// The F32-product form that AVX-512 CPUs without BF16 products take.
+TEST(Simd, F32PackedGemmOfFloatWeightsMatchesReference) {
+    if (!isa_supported(Isa::Avx512)) GTEST_SKIP() << "this CPU has no AVX-512";
+    for (TensorType type : {TensorType::F16, TensorType::BF16})
+        check_float_packed(avx512::float_f32_entry(type), type, "avx512 f32", false);
 }
 
 // Q8_0 key tiles (quants [head_dim][16], then F16 scales [head_dim/32][16])
