@@ -31,4 +31,9 @@ void gemv_k_tile(const PackedGemmArgs& args, int64_t r0, int64_t r1, bool five);
 // unpacked from the super-blocks as they are dotted.
 PackedGemm q6_k_entry();
 
+// From this batch on Q6_K unpacks tiles of weight rows instead
+// (gemm_q6k.cpp, the `packed_large` row).
+inline constexpr int64_t kQ6MinBatch = 8;
+PackedGemm q6_k_tile_entry();
+
 }  // namespace pensieve::kernels::avx512

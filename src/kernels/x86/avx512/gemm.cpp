@@ -396,6 +396,7 @@ void register_gemm(KernelTable& table) {
     packed_row(table, T::Q4_K) = PackedGemm{act_bytes, work_bytes, pack_act_q8_k, k_tile<false>};
     packed_row(table, T::Q5_K) = PackedGemm{act_bytes, work_bytes, pack_act_q8_k, k_tile<true>};
     packed_row(table, T::Q6_K) = q6_k_entry();
+    packed_large_row(table, T::Q6_K) = q6_k_tile_entry();
 }
 
 }  // namespace pensieve::kernels::avx512
