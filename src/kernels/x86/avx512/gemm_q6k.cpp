@@ -48,7 +48,7 @@ struct Q6Geometry {
     size_t act_d() const { return static_cast<size_t>(nb) * kQKK; }
     size_t act_bytes() const { return act_d() + static_cast<size_t>(n16) * 64; }
     size_t w_sc() const { return static_cast<size_t>(nb) * kQKK; }
-    size_t w_start() const { return w_sc() + static_cast<size_t>(nb) * 256; }
+    size_t w_start() const { return w_sc() + static_cast<size_t>(nb) * 128; }
     size_t w_d() const { return w_start() + static_cast<size_t>(nb) * 64; }
     size_t w_bytes() const { return w_d() + static_cast<size_t>(n16) * 64; }
 };
@@ -81,9 +81,32 @@ void pack_act(const float* x, void* dst, int64_t k) {
     for (int64_t i = geo.nb; i < geo.n16 * 16; ++i) d[i] = 0.0f;
 }
 
+// int16 g of scale vector u (g = 8L + i in 128-bit lane L) = the scale of the
+// sub-block whose lane sums vpackssdw puts there from vectors 2u (i < 4) and
+// 2u + 1: lanes 4L..4L+3 of vector v are sub-block 4v + L.
+inline __m512i pair_scale_index(int u) {
+    alignas(64) int16_t idx[32];
+    for (int g = 0; g < 32; ++g)
+        idx[g] = static_cast<int16_t>(8 * u + g / 8 + (g % 8 >= 4 ? 4 : 0));
+    return _mm512_load_si512(idx);
+}
+
+// The int32 sum of one super-block of activation a (unsigned) and weights q
+// (int8), lanes as the micro-kernel leaves them: vpdpbusd sums four products
+// per int32 lane (|sum| <= 4 * 255 * 32, fits int16), vpackssdw packs the
+// lanes of two vectors to int16 and vpdpwssd scales and sums them: six
+// multiplies per 256 elements, where vpmaddubsw + vpdpwssd take eight.
+inline __m512i q6_block_sum(__m512i start, const __m512i* a, const __m512i* q, const __m512i* s) {
+    const __m512i z = _mm512_setzero_si512();
+    const __m512i x0 =
+        _mm512_packs_epi32(_mm512_dpbusd_epi32(z, a[0], q[0]), _mm512_dpbusd_epi32(z, a[1], q[1]));
+    const __m512i x1 =
+        _mm512_packs_epi32(_mm512_dpbusd_epi32(z, a[2], q[2]), _mm512_dpbusd_epi32(z, a[3], q[3]));
+    return _mm512_dpwssd_epi32(_mm512_dpwssd_epi32(start, x0, s[0]), x1, s[1]);
+}
+
 void unpack_row(const uint8_t* src, const Q6Geometry& geo, uint8_t* dst) {
-    const __m512i sidx[4] = {q6_scale_index(0), q6_scale_index(4), q6_scale_index(8),
-                             q6_scale_index(12)};
+    const __m512i sidx[2] = {pair_scale_index(0), pair_scale_index(1)};
     const __m512i u128 = _mm512_set1_epi8(static_cast<char>(0x80)), bias = _mm512_set1_epi8(32);
     auto* d = reinterpret_cast<float*>(dst + geo.w_d());
     for (int64_t i = 0; i < geo.nb; ++i) {
@@ -93,14 +116,18 @@ void unpack_row(const uint8_t* src, const Q6Geometry& geo, uint8_t* dst) {
         __m512i q[4];
         q6_unpack_half(b, 0, q[0], q[1]);
         q6_unpack_half(b, 1, q[2], q[3]);
-        __m512i offset = _mm512_setzero_si512();  // per lane: 128 sc_j Σ q_e
-        for (int v = 0; v < 4; ++v) {
-            const __m512i s = _mm512_permutexvar_epi16(sidx[v], sc);
-            q[v] = _mm512_sub_epi8(q[v], bias);
-            offset = _mm512_dpwssd_epi32(offset, _mm512_maddubs_epi16(u128, q[v]), s);
-            _mm512_storeu_si512(dst + i * kQKK + 64 * v, q[v]);
-            _mm512_storeu_si512(dst + geo.w_sc() + i * 256 + 64 * v, s);
+        __m512i s[2];
+        for (int u = 0; u < 2; ++u) {
+            s[u] = _mm512_permutexvar_epi16(sidx[u], sc);
+            _mm512_storeu_si512(dst + geo.w_sc() + i * 128 + 64 * u, s[u]);
         }
+        for (int v = 0; v < 4; ++v) {
+            q[v] = _mm512_sub_epi8(q[v], bias);
+            _mm512_storeu_si512(dst + i * kQKK + 64 * v, q[v]);
+        }
+        // The offset per lane: the same sum with every activation at 0 (+128).
+        const __m512i a0[4] = {u128, u128, u128, u128};
+        const __m512i offset = q6_block_sum(_mm512_setzero_si512(), a0, q, s);
         _mm512_storeu_si512(dst + geo.w_start() + i * 64,
                             _mm512_sub_epi32(_mm512_setzero_si512(), offset));
         d[i] = half(b.d);
@@ -119,19 +146,16 @@ void micro(const Q6Geometry& geo, const uint8_t* w, size_t w_stride, const uint8
     for (int64_t i = 0; i < geo.nb; ++i) {
         for (int r = 0; r < R; ++r) {
             const uint8_t* wr = w + static_cast<size_t>(r) * w_stride;
-            __m512i q[4], s[4];
-            for (int v = 0; v < 4; ++v) {
-                q[v] = load512(wr + i * kQKK + 64 * v);
-                s[v] = load512(wr + w_sc + i * 256 + 64 * v);
-            }
+            __m512i q[4], s[2];
+            for (int v = 0; v < 4; ++v) q[v] = load512(wr + i * kQKK + 64 * v);
+            for (int u = 0; u < 2; ++u) s[u] = load512(wr + w_sc + i * 128 + 64 * u);
             const __m512i start = load512(wr + w_start + i * 64);
             const __m512 dw = _mm512_set1_ps(reinterpret_cast<const float*>(wr + w_d)[i]);
             for (int c = 0; c < C; ++c) {
                 const uint8_t* a = act[c] + i * kQKK;
-                __m512i isum = start;
-                for (int v = 0; v < 4; ++v)
-                    isum = _mm512_dpwssd_epi32(
-                        isum, _mm512_maddubs_epi16(load512(a + 64 * v), q[v]), s[v]);
+                const __m512i av[4] = {load512(a), load512(a + 64), load512(a + 128),
+                                       load512(a + 192)};
+                const __m512i isum = q6_block_sum(start, av, q, s);
                 const __m512 scale = _mm512_mul_ps(
                     dw, _mm512_set1_ps(reinterpret_cast<const float*>(act[c] + a_d)[i]));
                 acc[r][c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum), scale, acc[r][c]);
@@ -143,7 +167,7 @@ void micro(const Q6Geometry& geo, const uint8_t* w, size_t w_stride, const uint8
 }
 
 constexpr int kMicroRows = 4;  // weight rows per micro-kernel call
-constexpr int kMicroCols = 3;  // activation rows per micro-kernel call
+constexpr int kMicroCols = 4;  // activation rows per micro-kernel call
 
 template <int R>
 void micro_c(int c_count, const Q6Geometry& geo, const uint8_t* w, size_t w_stride,
@@ -154,6 +178,9 @@ void micro_c(int c_count, const Q6Geometry& geo, const uint8_t* w, size_t w_stri
             break;
         case 2:
             micro<R, 2>(geo, w, w_stride, act, y, y_stride);
+            break;
+        case 3:
+            micro<R, 3>(geo, w, w_stride, act, y, y_stride);
             break;
         default:
             micro<R, kMicroCols>(geo, w, w_stride, act, y, y_stride);
