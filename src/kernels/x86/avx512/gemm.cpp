@@ -334,6 +334,12 @@ void micro_rc(int r_count, int c_count, const Geometry& geo, const uint8_t* w, s
     }
 }
 
+// The same kernels from kTileMinBatch rows on, where every batch unpacks
+// tiles: long runs of tiles per task, so that the prefetch of the next tile
+// (in tile()) reads this thread's next weights. Smaller batches keep the
+// task sizes their streaming GEMVs were tuned with.
+constexpr int64_t kTileMinBatch = 8;
+
 // One tile of weight rows: unpack them all, then every activation row in
 // groups of four against the unpacked rows in groups of four.
 template <void (*Unpack)(const uint8_t*, int64_t, uint8_t*), bool kOffset, int kShift>
@@ -346,7 +352,9 @@ void tile(const PackedGemmArgs& a, int64_t r0, int64_t r1, void* work) {
         Unpack(wsrc + static_cast<size_t>(r) * a.w_stride, a.k,
                buf + static_cast<size_t>(r - r0) * w_stride);
     const auto* abase = static_cast<const uint8_t*>(a.act);
+    const int64_t parts = (a.b + 3) / 4;
     for (int64_t c = 0; c < a.b; c += 4) {
+        if (a.b >= kTileMinBatch) prefetch_next_tile(a.w, a.w_stride, r1, c / 4, parts);
         const int cn = static_cast<int>(a.b - c < 4 ? a.b - c : 4);
         const uint8_t* act[4];
         for (int j = 0; j < 4; ++j)
@@ -384,6 +392,12 @@ constexpr PackedGemm legacy_entry() {
     return PackedGemm{act_bytes, work_bytes, pack_act_q8_0, legacy_tile<F>};
 }
 
+constexpr PackedGemm large(PackedGemm p) {
+    p.min_batch = kTileMinBatch;
+    p.long_runs = true;
+    return p;
+}
+
 }  // namespace
 
 void register_gemm(KernelTable& table) {
@@ -396,6 +410,8 @@ void register_gemm(KernelTable& table) {
     packed_row(table, T::Q4_K) = PackedGemm{act_bytes, work_bytes, pack_act_q8_k, k_tile<false>};
     packed_row(table, T::Q5_K) = PackedGemm{act_bytes, work_bytes, pack_act_q8_k, k_tile<true>};
     packed_row(table, T::Q6_K) = q6_k_entry();
+    const T tiled[] = {T::Q4_0, T::Q4_1, T::Q5_0, T::Q5_1, T::Q8_0, T::Q4_K, T::Q5_K};
+    for (T t : tiled) packed_large_row(table, t) = large(packed_row(table, t));
     packed_large_row(table, T::Q6_K) = q6_k_tile_entry();
 }
 

@@ -215,7 +215,9 @@ void tile(const PackedGemmArgs& a, int64_t r0, int64_t r1, void* work) {
         unpack_row(wsrc + static_cast<size_t>(r) * a.w_stride, geo,
                    buf + static_cast<size_t>(r - r0) * w_stride);
     const auto* abase = static_cast<const uint8_t*>(a.act);
+    const int64_t parts = (a.b + kMicroCols - 1) / kMicroCols;
     for (int64_t c = 0; c < a.b; c += kMicroCols) {
+        prefetch_next_tile(a.w, a.w_stride, r1, c / kMicroCols, parts);
         const int cn = static_cast<int>(a.b - c < kMicroCols ? a.b - c : kMicroCols);
         const uint8_t* act[kMicroCols];
         for (int j = 0; j < kMicroCols; ++j)
@@ -233,6 +235,7 @@ void tile(const PackedGemmArgs& a, int64_t r0, int64_t r1, void* work) {
 PackedGemm q6_k_tile_entry() {
     PackedGemm p{act_bytes, work_bytes, pack_act, tile};
     p.min_batch = kQ6MinBatch;
+    p.long_runs = true;  // tile() prefetches the next tile
     return p;
 }
 
