@@ -280,13 +280,16 @@ void micro(const Geometry& geo, const uint8_t* w, size_t w_stride, const uint8_t
             const __m512i alo = load512(a + g * 128);
             const __m512i ahi = load512(a + g * 128 + 64);
             const __m512 dxa = _mm512_loadu_ps(a + a_dx + g * 64);
-            __m512i off = _mm512_setzero_si512();
-            if constexpr (kOffset) off = _mm512_sll_epi32(load512(a + a_isum + g * 64), count);
+            // The integer offset's share (Σa << shift), subtracted once per
+            // activation row by starting every row's sums from its negation.
+            __m512i start = _mm512_setzero_si512();
+            if constexpr (kOffset)
+                start =
+                    _mm512_sub_epi32(start, _mm512_sll_epi32(load512(a + a_isum + g * 64), count));
             for (int r = 0; r < R; ++r) {
                 const uint8_t* wr = w + static_cast<size_t>(r) * w_stride;
-                __m512i p = _mm512_dpbusd_epi32(_mm512_setzero_si512(), load512(wr + g * 128), alo);
+                __m512i p = _mm512_dpbusd_epi32(start, load512(wr + g * 128), alo);
                 p = _mm512_dpbusd_epi32(p, load512(wr + g * 128 + 64), ahi);
-                if constexpr (kOffset) p = _mm512_sub_epi32(p, off);
                 const __m512 scale = _mm512_mul_ps(dxa, _mm512_loadu_ps(wr + w_dx + g * 64));
                 acc[r][c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(p), scale, acc[r][c]);
             }
