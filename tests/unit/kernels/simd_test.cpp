@@ -128,6 +128,21 @@ std::vector<uint8_t> packed_test_rows(const TypeTraits& rt, int64_t n, int64_t k
     return q;
 }
 
+// Σ_e |32 · d · scale(e) · a_e| of a Q6_K row: the fused Q6_K GEMV (b < 8)
+// dots the stored values q + 32 and subtracts the 32's share in float after
+// scaling, so its rounding error is relative to this as well as to Σ|w·a|
+// (a row near 0 against large activations can cancel it almost entirely).
+// The tile path (b >= 8) subtracts its offset in int32 and is held to Σ|w·a|.
+double q6_offset_magnitude(const uint8_t* row, const std::vector<float>& ad) {
+    double sum = 0.0;
+    for (size_t e = 0; e < ad.size(); ++e) {
+        const auto& blk = reinterpret_cast<const BlockQ6_K*>(row)[e / kQKK];
+        const double scale = static_cast<double>(fp16_to_fp32(blk.d)) * blk.scales[e % kQKK / 16];
+        sum += std::fabs(32.0 * scale * static_cast<double>(ad[e]));
+    }
+    return sum;
+}
+
 // Every packed matmul path (PackedGemm: the `packed` rows, and `packed_large`
 // from its min_batch on) called tile by tile as matmul does, against the
 // reference vec_dot on the same quantized activations: an odd row count (a
@@ -150,12 +165,13 @@ TEST(Simd, PackedMatmulTilesMatchReferenceOnRaggedShapes) {
                     const std::vector<uint8_t> w = packed_test_rows(rt, n, k, 300 + seed);
                     const size_t w_stride = row_bytes(rt, k);
                     const std::vector<float> wd = dequantize(rt, w.data(), n * k);
-                    for (int64_t b : {8, 9, 13, 17, 34}) {
+                    for (int64_t b : {1, 3, 5, 7, 8, 9, 13, 17, 34}) {
                         const PackedGemm& large = table.packed_large[id];
                         const PackedGemm& p = large.tile != nullptr && b >= large.min_batch
                                                   ? large
                                                   : table.packed[id];
                         if (p.tile == nullptr || b < p.min_batch) continue;
+                        const bool q6_gemv = type == TensorType::Q6_K && &p == &table.packed[id];
                         SCOPED_TRACE(std::string(isa_name(isa)) + " " + type_name(type) +
                                      " k=" + std::to_string(k) + " b=" + std::to_string(b) +
                                      " seed=" + std::to_string(seed));
@@ -196,6 +212,9 @@ TEST(Simd, PackedMatmulTilesMatchReferenceOnRaggedShapes) {
                                     mag += std::fabs(
                                         static_cast<double>(wd[static_cast<size_t>(r * k + e)]) *
                                         static_cast<double>(ad[static_cast<size_t>(e)]));
+                                if (q6_gemv)
+                                    mag += q6_offset_magnitude(
+                                        w.data() + static_cast<size_t>(r) * w_stride, ad);
                                 ASSERT_NEAR(got[static_cast<size_t>(c * n + r)], want,
                                             1e-4 * mag + 1e-30)
                                     << "activation row " << c << " weight row " << r;
