@@ -15,8 +15,8 @@ void register_gemm(KernelTable& table);     // gemm.cpp
 void register_attend_bf16(KernelTable& table);
 
 // Batches up to this take the fused GEMV of the 32-element formats; larger
-// ones unpack tiles of weight rows (and from 8 rows on the AMX table takes
-// over).
+// ones unpack tiles of weight rows (from 8 rows on through the table's
+// `packed_large` rows, which the AMX table replaces with its tiles).
 inline constexpr int64_t kMaxGemvCols = 7;
 
 // Rows [r0, r1) of a Q4_0 / Q4_1 / Q5_0 / Q5_1 / Q8_0 matmul with 1 <= b <=
