@@ -3,26 +3,27 @@
 // int8 quants and per-sub-block scale vectors, then dotted with every
 // activation row. The fused GEMV (gemv_q6k.cpp) unpacks each super-block
 // again for every three activation rows; here the unpacking is paid once per
-// tile, and the inner loop is two multiplies per 64 elements.
+// tile, and a super-block costs six multiplies per row pair (q6_block_sum).
 //
 // Arithmetic: a super-block's int32 sum Σ_j sc_j Σ_e q_e a_e (q = the 6-bit
 // value - 32, a = the Q8_K quant) as the reference's, from
-//   vpmaddubsw(a + 128, q)  (pairs of products; |pair| <= 2·255·32 fits int16)
-//   vpdpwssd(.., scale)     (times the sub-block's scale, summed in int32)
+//   vpdpbusd(a + 128, q)   (four products per int32 lane; |sum| <= 4·255·32)
+//   vpackssdw              (two vectors' lane sums to int16, exactly)
+//   vpdpwssd(.., scale)    (times the sub-block's scale, summed in int32)
 // The +128 that makes a an unsigned operand adds 128 sc_j Σ q_e to each int32
-// lane (the four elements e of the lane), a constant of the weight row:
-// unpacking stores its negation per lane, and every super-block's sum starts
-// from it. So each lane holds exactly its share of the reference's integer
-// sum before it is converted to float (subtracting the offset in float
-// instead, after the lanes are scaled and summed, leaves a rounding error of
-// the offset's size, which can exceed a result near 0).
+// lane, a constant of the weight row: unpacking stores its negation per lane
+// (the same sum with every a = 0), and every super-block's sum starts from
+// it. So each lane holds exactly its share of the reference's integer sum
+// before it is converted to float (subtracting the offset in float instead,
+// after the lanes are scaled and summed, leaves a rounding error of the
+// offset's size, which can exceed a result near 0).
 //
 // Row layouts (nb super-blocks, n16 = ceil(nb / 16), zero past the row):
 //   activation: qs[nb][256] uint8 (a + 128) | d[n16][16] f32
-//   weights:    q[nb][256] int8 | sc[nb][4][32] int16 | start[nb][16] int32 |
+//   weights:    q[nb][256] int8 | sc[nb][2][32] int16 | start[nb][16] int32 |
 //               d[n16][16] f32
-// where sc[i][v] is the scale vector of elements 64v..64v+63 (int16 pair 2l,
-// 2l+1 = the scale of the sub-block of elements 4l..4l+3).
+// where sc[i][u] is the scale vector of the lane sums vpackssdw makes from
+// elements 128u..128u+127 (see pair_scale_index).
 // GCC 12's AVX-512 headers trip -Wuninitialized (see gemm.cpp).
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic ignored "-Wuninitialized"
