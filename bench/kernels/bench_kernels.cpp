@@ -432,10 +432,27 @@ void gemm_args(benchmark::internal::Benchmark* bm) {
     }
 }
 
+// Prefill shapes of a Llama-3.2-1B-sized model (b = 256 tokens, one thread,
+// CPU time: the machine these run on is shared): FFN gate/up (8192 x 2048)
+// and down (2048 x 8192), in the formats the K-quant mixes put there.
+void BM_GemmShape(benchmark::State& state) {
+    run_matmul(state, static_cast<TensorType>(state.range(0)), state.range(3), 1, state.range(1),
+               state.range(2));
+}
+
+void gemm_shape_args(benchmark::internal::Benchmark* bm) {
+    for (TensorType t : {TensorType::Q4_K, TensorType::Q5_K, TensorType::Q6_K, TensorType::Q8_0,
+                         TensorType::Q5_0}) {
+        for (auto [n, k] : {std::pair<int64_t, int64_t>{8192, 2048}, {2048, 8192}})
+            bm->Args({static_cast<int64_t>(t), n, k, 256});
+    }
+}
+
 BENCHMARK(BM_Gemv)->Apply(gemv_args)->UseRealTime()->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_GemvCold)->Apply(gemv_args)->UseRealTime()->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_GemvSmall)->Apply(gemv_small_args)->UseRealTime()->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_Gemm)->Apply(gemm_args)->UseRealTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_GemmShape)->Apply(gemm_shape_args)->Unit(benchmark::kMillisecond);
 
 // F16 / BF16 weights (the BF16-product packed path where the CPU has it) on
 // SmolLM2-135M's FFN up shape and a Llama-3.2-1B one. Args: type, threads,

@@ -5,6 +5,7 @@
 // activation-row count a vec_dot call takes.
 #include <gtest/gtest.h>
 
+#include <cstddef>
 #include <cstring>
 #include <string>
 
@@ -99,6 +100,127 @@ TEST(Simd, DotProductsMatchReferenceForEveryRowCount) {
                         EXPECT_NEAR(got[j], want[j], 1e-4 * mag + 1e-30)
                             << isa_name(isa) << " " << type_name(type) << " seed " << seed
                             << " count " << count << " row " << j;
+                    }
+                }
+            }
+        }
+    }
+}
+
+// Weight rows for the packed-path test: n rows of k, quantized from nasty
+// floats (even seeds) or, for the K formats whose quantizer is ours, raw
+// random bytes whose half scales are overwritten with finite ones (odd
+// seeds: every scale and quant bit pattern, negative Q6_K scales included).
+std::vector<uint8_t> packed_test_rows(const TypeTraits& rt, int64_t n, int64_t k, uint32_t seed) {
+    std::vector<uint8_t> q = quantize(rt, nasty_floats(static_cast<size_t>(n * k), seed));
+    std::vector<size_t> halves;  // byte offsets of the half scales in a block
+    if (rt.type == TensorType::Q4_K || rt.type == TensorType::Q5_K) halves = {0, 2};
+    if (rt.type == TensorType::Q6_K) halves = {offsetof(BlockQ6_K, d)};
+    if (seed % 2 == 0 || halves.empty()) return q;
+    std::mt19937 rng(seed);
+    std::uniform_real_distribution<float> scale(-0.05f, 0.05f);
+    for (uint8_t& byte : q) byte = static_cast<uint8_t>(rng());
+    for (size_t blk = 0; blk < q.size(); blk += static_cast<size_t>(rt.block_bytes)) {
+        for (size_t at : halves) {
+            const uint16_t h = fp32_to_fp16(scale(rng));
+            std::memcpy(q.data() + blk + at, &h, sizeof h);
+        }
+    }
+    return q;
+}
+
+// Σ_e |32 · d · scale(e) · a_e| of a Q6_K row: the fused Q6_K GEMV (b < 8)
+// dots the stored values q + 32 and subtracts the 32's share in float after
+// scaling, so its rounding error is relative to this as well as to Σ|w·a|
+// (a row near 0 against large activations can cancel it almost entirely).
+// The tile path (b >= 8) subtracts its offset in int32 and is held to Σ|w·a|.
+double q6_offset_magnitude(const uint8_t* row, const std::vector<float>& ad) {
+    double sum = 0.0;
+    for (size_t e = 0; e < ad.size(); ++e) {
+        const auto& blk = reinterpret_cast<const BlockQ6_K*>(row)[e / kQKK];
+        const double scale = static_cast<double>(fp16_to_fp32(blk.d)) * blk.scales[e % kQKK / 16];
+        sum += std::fabs(32.0 * scale * static_cast<double>(ad[e]));
+    }
+    return sum;
+}
+
+// Every packed matmul path (PackedGemm: the `packed` rows, and `packed_large`
+// from its min_batch on) called tile by tile as matmul does, against the
+// reference vec_dot on the same quantized activations: an odd row count (a
+// partial last tile and micro-kernel), batches on both sides of each path's
+// switch that are not multiples of any activation group, and row lengths
+// that leave partial groups and scale chunks (k = 17 K super-blocks).
+TEST(Simd, PackedMatmulTilesMatchReferenceOnRaggedShapes) {
+    constexpr int64_t n = 37;
+    for (Isa isa : simd_isas()) {
+        const KernelTable& table = *table_for(isa);
+        for (TensorType type : weight_types()) {
+            const auto id = static_cast<uint32_t>(type);
+            const TypeTraits& rt = ref_traits(type);
+            const TypeTraits& at = ref_traits(rt.vec_dot_type);
+            if (table.packed[id].tile == nullptr && table.packed_large[id].tile == nullptr)
+                continue;
+            for (int64_t k : {int64_t{256}, int64_t{576}, int64_t{768}, int64_t{17 * 256}}) {
+                if (k % rt.block_elems != 0) continue;
+                for (uint32_t seed : {1u, 2u}) {
+                    const std::vector<uint8_t> w = packed_test_rows(rt, n, k, 300 + seed);
+                    const size_t w_stride = row_bytes(rt, k);
+                    const std::vector<float> wd = dequantize(rt, w.data(), n * k);
+                    for (int64_t b : {1, 3, 5, 7, 8, 9, 13, 17, 34}) {
+                        const PackedGemm& large = table.packed_large[id];
+                        const PackedGemm& p = large.tile != nullptr && b >= large.min_batch
+                                                  ? large
+                                                  : table.packed[id];
+                        if (p.tile == nullptr || b < p.min_batch) continue;
+                        const bool q6_gemv = type == TensorType::Q6_K && &p == &table.packed[id];
+                        SCOPED_TRACE(std::string(isa_name(isa)) + " " + type_name(type) +
+                                     " k=" + std::to_string(k) + " b=" + std::to_string(b) +
+                                     " seed=" + std::to_string(seed));
+                        const std::vector<float> x =
+                            nasty_floats(static_cast<size_t>(b * k), 400 + seed);
+                        // Packed activations, and the reference's quantized rows.
+                        const size_t a_bytes = p.act_bytes(k);
+                        std::vector<uint8_t> act;
+                        size_t act_stride = a_bytes;
+                        if (p.pack_group != nullptr) {
+                            const int64_t groups = (b + kPackedActGroup - 1) / kPackedActGroup;
+                            act.resize(a_bytes * static_cast<size_t>(groups));
+                            for (int64_t g = 0; g < groups; ++g)
+                                p.pack_group(x.data() + g * kPackedActGroup * k, k,
+                                             std::min(kPackedActGroup, b - g * kPackedActGroup),
+                                             act.data() + static_cast<size_t>(g) * a_bytes, k);
+                        } else {
+                            act.resize(a_bytes * static_cast<size_t>(b));
+                            for (int64_t c = 0; c < b; ++c)
+                                p.pack_act(x.data() + c * k, act.data() + c * a_bytes, k);
+                        }
+                        std::vector<uint8_t> work(p.work_bytes(k) + 64);
+                        std::vector<float> got(static_cast<size_t>(b * n), NAN);
+                        const PackedGemmArgs args{w.data(),   w_stride, k,          act.data(),
+                                                  act_stride, b,        got.data(), n};
+                        for (int64_t r0 = 0; r0 < n; r0 += kPackedTileRows)
+                            p.tile(args, r0, std::min(n, r0 + kPackedTileRows), work.data());
+                        std::vector<uint8_t> aq(row_bytes(at, k));
+                        for (int64_t c = 0; c < b; ++c) {
+                            at.quantize_row(x.data() + c * k, aq.data(), k);
+                            const std::vector<float> ad = dequantize(at, aq.data(), k);
+                            for (int64_t r = 0; r < n; ++r) {
+                                float want = 0.0f;
+                                rt.vec_dot(k, w.data() + static_cast<size_t>(r) * w_stride,
+                                           aq.data(), 0, 1, &want);
+                                double mag = 0.0;
+                                for (int64_t e = 0; e < k; ++e)
+                                    mag += std::fabs(
+                                        static_cast<double>(wd[static_cast<size_t>(r * k + e)]) *
+                                        static_cast<double>(ad[static_cast<size_t>(e)]));
+                                if (q6_gemv)
+                                    mag += q6_offset_magnitude(
+                                        w.data() + static_cast<size_t>(r) * w_stride, ad);
+                                ASSERT_NEAR(got[static_cast<size_t>(c * n + r)], want,
+                                            1e-4 * mag + 1e-30)
+                                    << "activation row " << c << " weight row " << r;
+                            }
+                        }
                     }
                 }
             }

@@ -23,8 +23,8 @@ void register_gemm_f32(KernelTable& table);
 PackedGemm float_f32_entry(TensorType type);
 
 // Batches up to this take the fused GEMV of the 32-element formats; larger
-// ones unpack tiles of weight rows (and from 8 rows on the AMX table takes
-// over).
+// ones unpack tiles of weight rows (from 8 rows on through the table's
+// `packed_large` rows, which the AMX table replaces with its tiles).
 inline constexpr int64_t kMaxGemvCols = 7;
 
 // Rows [r0, r1) of a Q4_0 / Q4_1 / Q5_0 / Q5_1 / Q8_0 matmul with 1 <= b <=
@@ -38,5 +38,10 @@ void gemv_k_tile(const PackedGemmArgs& args, int64_t r0, int64_t r1, bool five);
 // The Q6_K path for every batch (gemv_q6k.cpp): Q8_K activation rows, weights
 // unpacked from the super-blocks as they are dotted.
 PackedGemm q6_k_entry();
+
+// From this batch on Q6_K unpacks tiles of weight rows instead
+// (gemm_q6k.cpp, the `packed_large` row).
+inline constexpr int64_t kQ6MinBatch = 8;
+PackedGemm q6_k_tile_entry();
 
 }  // namespace pensieve::kernels::avx512

@@ -33,6 +33,8 @@
 // zero-padded past the last block:
 //   activation: qs[ng][128] int8 | dx[ng][16] f32 | isum[ng][16] i32 | s[n16][16] f32
 //   weights:    q[ng][128] uint8 | dx[ng][16] f32 | m[n16][16] f32
+//               (Q4_K / Q5_K keep their sub-block scales as integers in the
+//               dx area instead: see unpack_k and micro_k)
 // GCC 12's AVX-512 headers build "undefined" vectors as `__m512 __Y = __Y;`,
 // which -Wuninitialized flags wherever they are inlined (GCC bug 105593,
 // fixed in GCC 13).
@@ -46,7 +48,6 @@
 #include <cstdint>
 
 #include "kernels/blocks.hpp"
-#include "kernels/k_scales.hpp"
 #include "kernels/x86/avx512/avx512.hpp"
 #include "kernels/x86/avx512/legacy_blocks.hpp"
 #include "kernels/x86/avx512/packed.hpp"
@@ -188,13 +189,19 @@ void unpack_legacy(const uint8_t* src, int64_t k, uint8_t* dst) {
 }
 
 // Q4_K / Q5_K: each super-block is two groups; sub-block j of super-block i
-// is block 8i + j with dx = d * scale_j and m = -dmin * min_j.
+// is block 8i + j with m = -dmin * min_j. The scales stay integers (micro_k):
+// the dx area of super-block i (two groups, 128 bytes) holds the int16
+// scale vector of micro_k's packed lane sums (int16 g = 8L + e of 128-bit
+// lane L: scale L for e < 4, else scale 4 + L), then d as a float.
 template <bool kFive>
 void unpack_k(const uint8_t* src, int64_t k, uint8_t* dst) {
     const Geometry geo(k);
     const __m512i m4 = _mm512_set1_epi8(0x0F);
     // 128-bit lanes [L0, L0, L2, L2] shifted by [0, 4, 0, 4]: see unpack below.
     const __m512i shifts = _mm512_setr_epi64(0, 0, 4, 4, 0, 0, 4, 4);
+    alignas(64) int16_t idx[32];
+    for (int g = 0; g < 32; ++g) idx[g] = static_cast<int16_t>(g / 8 + (g % 8 >= 4 ? 4 : 0));
+    const __m512i sidx = _mm512_load_si512(idx);
     auto* dx = reinterpret_cast<float*>(dst + geo.w_dx());
     auto* m = reinterpret_cast<float*>(dst + geo.w_m());
     for (int64_t i = 0; i < k / kQKK; ++i) {
@@ -238,13 +245,24 @@ void unpack_k(const uint8_t* src, int64_t k, uint8_t* dst) {
             _mm512_storeu_si512(dst + (2 * i + h) * 128, lo);
             _mm512_storeu_si512(dst + (2 * i + h) * 128 + 64, hi);
         }
-        for (int j = 0; j < 8; ++j) {
-            int sc = 0, mn = 0;
-            k4_scale_min(scales, j, sc, mn);
-            const float s = d * static_cast<float>(sc);
-            for (int l = 0; l < 4; ++l) dx[(8 * i + j) * 4 + l] = s;
-            m[8 * i + j] = -dmin * static_cast<float>(mn);
-        }
+        // The eight 6-bit scales and mins (k4_scale_min) as bytes, four per
+        // word, unpacked in registers: a scalar loop here spilled bytes and
+        // reloaded them as words, a store-forwarding stall per sub-block that
+        // took 40% of the unpacking time.
+        const uint32_t s0 = load_u32(scales), s1 = load_u32(scales + 4), s2 = load_u32(scales + 8);
+        const uint32_t sc_lo = s0 & 0x3F3F3F3Fu;
+        const uint32_t sc_hi = (s2 & 0x0F0F0F0Fu) | ((s0 >> 2) & 0x30303030u);
+        const uint32_t mn_lo = s1 & 0x3F3F3F3Fu;
+        const uint32_t mn_hi = ((s2 >> 4) & 0x0F0F0F0Fu) | ((s1 >> 2) & 0x30303030u);
+        const __m512i sc = _mm512_castsi128_si512(_mm_cvtepu8_epi16(
+            _mm_setr_epi32(static_cast<int>(sc_lo), static_cast<int>(sc_hi), 0, 0)));
+        _mm512_storeu_si512(dx + 32 * i, _mm512_permutexvar_epi16(sidx, sc));
+        dx[32 * i + 16] = d;
+        const __m256 mn =
+            _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_setr_epi32(
+                              static_cast<int>(mn_lo), static_cast<int>(mn_hi), 0, 0))),
+                          _mm256_set1_ps(-dmin));
+        _mm256_storeu_ps(m + 8 * i, mn);
     }
     for (int64_t j = geo.nb; j < geo.n16 * 16; ++j) m[j] = 0.0f;
 }
@@ -268,13 +286,16 @@ void micro(const Geometry& geo, const uint8_t* w, size_t w_stride, const uint8_t
             const __m512i alo = load512(a + g * 128);
             const __m512i ahi = load512(a + g * 128 + 64);
             const __m512 dxa = _mm512_loadu_ps(a + a_dx + g * 64);
-            __m512i off = _mm512_setzero_si512();
-            if constexpr (kOffset) off = _mm512_sll_epi32(load512(a + a_isum + g * 64), count);
+            // The integer offset's share (Σa << shift), subtracted once per
+            // activation row by starting every row's sums from its negation.
+            __m512i start = _mm512_setzero_si512();
+            if constexpr (kOffset)
+                start =
+                    _mm512_sub_epi32(start, _mm512_sll_epi32(load512(a + a_isum + g * 64), count));
             for (int r = 0; r < R; ++r) {
                 const uint8_t* wr = w + static_cast<size_t>(r) * w_stride;
-                __m512i p = _mm512_dpbusd_epi32(_mm512_setzero_si512(), load512(wr + g * 128), alo);
+                __m512i p = _mm512_dpbusd_epi32(start, load512(wr + g * 128), alo);
                 p = _mm512_dpbusd_epi32(p, load512(wr + g * 128 + 64), ahi);
-                if constexpr (kOffset) p = _mm512_sub_epi32(p, off);
                 const __m512 scale = _mm512_mul_ps(dxa, _mm512_loadu_ps(wr + w_dx + g * 64));
                 acc[r][c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(p), scale, acc[r][c]);
             }
@@ -334,6 +355,125 @@ void micro_rc(int r_count, int c_count, const Geometry& geo, const uint8_t* w, s
     }
 }
 
+// The same kernels from kTileMinBatch rows on, where every batch unpacks
+// tiles: long runs of tiles per task, so that the prefetch of the next tile
+// (in tile()) reads this thread's next weights. Smaller batches keep the
+// task sizes their streaming GEMVs were tuned with.
+constexpr int64_t kTileMinBatch = 8;
+
+// Q4_K / Q5_K (weights from unpack_k, Q8_K activations): per super-block
+// and row pair, vpdpbusd leaves eight products per int32 lane (one sub-block
+// per four lanes; |sum| <= 8 * 31 * 128 fits int16), vpackssdw packs the two
+// groups' lanes to int16 and vpdpwssd scales them by the integer sub-block
+// scales, so the super-block's sum is exact in int32 and takes one float
+// multiply-add instead of two multiplies and two multiply-adds.
+template <int R, int C>
+void micro_k(const Geometry& geo, const uint8_t* w, size_t w_stride, const uint8_t* const* act,
+             float* y, int64_t y_stride) {
+    __m512 acc[R][C];
+    for (int r = 0; r < R; ++r)
+        for (int c = 0; c < C; ++c) acc[r][c] = _mm512_setzero_ps();
+    const size_t a_dx = geo.act_dx(), w_dx = geo.w_dx();
+    const __m512i z = _mm512_setzero_si512();
+    for (int64_t i = 0; i < geo.ng / 2; ++i) {
+        __m512i wq[R][4], scales[R];
+        float dw[R];
+        for (int r = 0; r < R; ++r) {
+            const uint8_t* wr = w + static_cast<size_t>(r) * w_stride;
+            for (int v = 0; v < 4; ++v) wq[r][v] = load512(wr + i * 256 + 64 * v);
+            scales[r] = load512(wr + w_dx + i * 128);
+            dw[r] = *reinterpret_cast<const float*>(wr + w_dx + i * 128 + 64);
+        }
+        for (int c = 0; c < C; ++c) {
+            const uint8_t* a = act[c] + i * 256;
+            const __m512i a0 = load512(a), a1 = load512(a + 64), a2 = load512(a + 128),
+                          a3 = load512(a + 192);
+            const float da = reinterpret_cast<const float*>(act[c] + a_dx)[32 * i];
+            for (int r = 0; r < R; ++r) {
+                const __m512i p0 =
+                    _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(z, wq[r][0], a0), wq[r][1], a1);
+                const __m512i p1 =
+                    _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(z, wq[r][2], a2), wq[r][3], a3);
+                const __m512i isum = _mm512_dpwssd_epi32(z, _mm512_packs_epi32(p0, p1), scales[r]);
+                acc[r][c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum), _mm512_set1_ps(dw[r] * da),
+                                            acc[r][c]);
+            }
+        }
+    }
+    const size_t a_s = geo.act_s(), w_m = geo.w_m();
+    for (int64_t j = 0; j < geo.n16; ++j) {
+        for (int c = 0; c < C; ++c) {
+            const __m512 s = _mm512_loadu_ps(act[c] + a_s + j * 64);
+            for (int r = 0; r < R; ++r) {
+                const uint8_t* wr = w + static_cast<size_t>(r) * w_stride;
+                acc[r][c] = _mm512_fmadd_ps(_mm512_loadu_ps(wr + w_m + j * 64), s, acc[r][c]);
+            }
+        }
+    }
+    for (int c = 0; c < C; ++c)
+        for (int r = 0; r < R; ++r) y[c * y_stride + r] = _mm512_reduce_add_ps(acc[r][c]);
+}
+
+// Two weight rows (eight vectors of a super-block, held in registers) by six
+// activation rows: on 1B-sized shapes 42-44 ms where 4 x 4 (weights reloaded
+// per activation row) took 49-50 and the float-scaled kernel 45-48.
+constexpr int kKRows = 2, kKCols = 6;
+static_assert(kKRows == 2, "tile_k handles one leftover row");
+
+template <int R>
+void micro_k_c(int c_count, const Geometry& geo, const uint8_t* w, size_t w_stride,
+               const uint8_t* const* act, float* y, int64_t y_stride) {
+    switch (c_count) {
+        case 1:
+            micro_k<R, 1>(geo, w, w_stride, act, y, y_stride);
+            break;
+        case 2:
+            micro_k<R, 2>(geo, w, w_stride, act, y, y_stride);
+            break;
+        case 3:
+            micro_k<R, 3>(geo, w, w_stride, act, y, y_stride);
+            break;
+        case 4:
+            micro_k<R, 4>(geo, w, w_stride, act, y, y_stride);
+            break;
+        case 5:
+            micro_k<R, 5>(geo, w, w_stride, act, y, y_stride);
+            break;
+        default:
+            micro_k<R, kKCols>(geo, w, w_stride, act, y, y_stride);
+            break;
+    }
+}
+
+template <bool kFive>
+void tile_k(const PackedGemmArgs& a, int64_t r0, int64_t r1, void* work) {
+    const Geometry geo(a.k);
+    const size_t w_stride = geo.w_bytes();
+    auto* buf = static_cast<uint8_t*>(work);
+    const auto* wsrc = static_cast<const uint8_t*>(a.w);
+    for (int64_t r = r0; r < r1; ++r)
+        unpack_k<kFive>(wsrc + static_cast<size_t>(r) * a.w_stride, a.k,
+                        buf + static_cast<size_t>(r - r0) * w_stride);
+    const auto* abase = static_cast<const uint8_t*>(a.act);
+    const int64_t parts = (a.b + kKCols - 1) / kKCols;
+    for (int64_t c = 0; c < a.b; c += kKCols) {
+        if (a.b >= kTileMinBatch) prefetch_next_tile(a.w, a.w_stride, r1, c / kKCols, parts);
+        const int cn = static_cast<int>(a.b - c < kKCols ? a.b - c : kKCols);
+        const uint8_t* act[kKCols];
+        for (int j = 0; j < kKCols; ++j)
+            act[j] = abase + static_cast<size_t>(c + (j < cn ? j : 0)) * a.act_stride;
+        for (int64_t r = r0; r < r1; r += kKRows) {
+            const uint8_t* wb = buf + static_cast<size_t>(r - r0) * w_stride;
+            float* y = a.y + c * a.y_stride + r;
+            if (r1 - r >= kKRows) {
+                micro_k_c<kKRows>(cn, geo, wb, w_stride, act, y, a.y_stride);
+            } else {
+                micro_k_c<1>(cn, geo, wb, w_stride, act, y, a.y_stride);  // the odd last row
+            }
+        }
+    }
+}
+
 // One tile of weight rows: unpack them all, then every activation row in
 // groups of four against the unpacked rows in groups of four.
 template <void (*Unpack)(const uint8_t*, int64_t, uint8_t*), bool kOffset, int kShift>
@@ -346,7 +486,9 @@ void tile(const PackedGemmArgs& a, int64_t r0, int64_t r1, void* work) {
         Unpack(wsrc + static_cast<size_t>(r) * a.w_stride, a.k,
                buf + static_cast<size_t>(r - r0) * w_stride);
     const auto* abase = static_cast<const uint8_t*>(a.act);
+    const int64_t parts = (a.b + 3) / 4;
     for (int64_t c = 0; c < a.b; c += 4) {
+        if (a.b >= kTileMinBatch) prefetch_next_tile(a.w, a.w_stride, r1, c / 4, parts);
         const int cn = static_cast<int>(a.b - c < 4 ? a.b - c : 4);
         const uint8_t* act[4];
         for (int j = 0; j < 4; ++j)
@@ -375,13 +517,19 @@ void k_tile(const PackedGemmArgs& a, int64_t r0, int64_t r1, void* work) {
     if (a.b < 4) {
         gemv_k_tile(a, r0, r1, kFive);
     } else {
-        tile<unpack_k<kFive>, false, 0>(a, r0, r1, work);
+        tile_k<kFive>(a, r0, r1, work);
     }
 }
 
 template <Legacy F>
 constexpr PackedGemm legacy_entry() {
     return PackedGemm{act_bytes, work_bytes, pack_act_q8_0, legacy_tile<F>};
+}
+
+constexpr PackedGemm large(PackedGemm p) {
+    p.min_batch = kTileMinBatch;
+    p.long_runs = true;
+    return p;
 }
 
 }  // namespace
@@ -396,6 +544,9 @@ void register_gemm(KernelTable& table) {
     packed_row(table, T::Q4_K) = PackedGemm{act_bytes, work_bytes, pack_act_q8_k, k_tile<false>};
     packed_row(table, T::Q5_K) = PackedGemm{act_bytes, work_bytes, pack_act_q8_k, k_tile<true>};
     packed_row(table, T::Q6_K) = q6_k_entry();
+    const T tiled[] = {T::Q4_0, T::Q4_1, T::Q5_0, T::Q5_1, T::Q8_0, T::Q4_K, T::Q5_K};
+    for (T t : tiled) packed_large_row(table, t) = large(packed_row(table, t));
+    packed_large_row(table, T::Q6_K) = q6_k_tile_entry();
 }
 
 }  // namespace pensieve::kernels::avx512

@@ -9,6 +9,7 @@
 #include <cstdint>
 
 #include "kernels/blocks.hpp"
+#include "kernels/dispatch.hpp"
 
 namespace pensieve::kernels::avx512 {
 namespace {
@@ -64,6 +65,21 @@ inline void prefetch_ahead(const uint8_t* row, size_t pos, size_t row_bytes, siz
     const size_t at = pos + kAhead;
     const uint8_t* p = row + at + (at >= row_bytes ? skip : 0);
     for (int l = 0; l < kLines; ++l) _mm_prefetch(reinterpret_cast<const char*>(p + 64 * l), kHint);
+}
+
+// Part `part` of `parts` of the next tile's weights (rows r1..r1+16 of the
+// matrix at w, `stride` bytes apart), prefetched into L2 while this tile is
+// dotted: unpacking a tile otherwise waits on memory for rows no hardware
+// prefetcher has seen. Useful where the next tile is this thread's
+// (PackedGemm::long_runs); past the matrix's end prefetches never fault.
+inline void prefetch_next_tile(const void* w, size_t stride, int64_t r1, int64_t part,
+                               int64_t parts) {
+    const size_t bytes = static_cast<size_t>(kPackedTileRows) * stride;
+    const size_t from = bytes * static_cast<size_t>(part) / static_cast<size_t>(parts);
+    const size_t to = bytes * static_cast<size_t>(part + 1) / static_cast<size_t>(parts);
+    const auto* base = static_cast<const uint8_t*>(w) + static_cast<size_t>(r1) * stride;
+    for (size_t at = from & ~size_t{63}; at < to; at += 64)
+        _mm_prefetch(reinterpret_cast<const char*>(base + at), _MM_HINT_T1);
 }
 
 // Weight rows interleaved by the b = 1 kernels: eight row streams keep more
