@@ -34,7 +34,13 @@ import numpy_forward  # noqa: E402
 from paths import build_dir  # noqa: E402
 
 TOLERANCE_F16 = 0.001  # of the logit range at each position
-TOLERANCE_F16_FAST = 0.005  # BF16 attention products in prefill
+# Prefill on CPUs with AVX512-BF16 takes BF16 products in attention and in
+# the F16-weight matmuls (activations and weights rounded to 8 significant
+# bits, F32 sums): up to 0.53% of the range seen (Ministral 3 at depth, whose
+# temperature scales queries up). One token at a time (F32 products, b = 1)
+# is still held to TOLERANCE_F16 at depth, so the model's arithmetic is
+# checked tightly there and on the reference kernels.
+TOLERANCE_F16_FAST = 0.01
 TOLERANCE_RANDOM = 0.02
 TOLERANCE_REAL = 0.06
 MAX_MEAN_KL_REAL = 0.01
