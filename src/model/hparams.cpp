@@ -24,6 +24,20 @@ ArchConfig config_for(const std::string& arch) {
         c.qk_norm = true;
         return c;
     }
+    if (arch == "qwen3moe") {  // Qwen3 attention; Hugging Face's norm_topk_prob is true
+        c.rope_style = kernels::RopeStyle::NeoX;
+        c.qk_norm = true;
+        c.moe = true;
+        c.moe_norm_default = true;
+        return c;
+    }
+    if (arch == "qwen2moe") {  // Qwen2 attention; norm_topk_prob false, a shared expert
+        c.rope_style = kernels::RopeStyle::NeoX;
+        c.qkv_bias = true;
+        c.moe = true;
+        c.shared_expert = true;
+        return c;
+    }
     if (arch == "gemma3") {
         c.rope_style = kernels::RopeStyle::NeoX;
         c.activation = Activation::GeLU;
@@ -44,7 +58,8 @@ ArchConfig config_for(const std::string& arch) {
             "temperature scaling, not supported yet; Mistral models written as 'llama' load)");
     }
     throw ModelError("unsupported architecture '" + arch +
-                     "' (supported: llama (incl. Mistral), qwen2, qwen3, gemma3, phi3)");
+                     "' (supported: llama (incl. Mistral), qwen2, qwen3, gemma3, phi3, qwen3moe, "
+                     "qwen2moe)");
 }
 
 class Reader {
@@ -80,6 +95,20 @@ class Reader {
     const gguf::GgufFile& f_;
     std::string arch_;
 };
+
+// The expert counts and sizes. Where a file omits the expert FFN length,
+// llama.cpp takes the dense length over the experts used; the weights'
+// shapes are checked against it when they are bound.
+void read_moe(const Reader& r, const gguf::GgufFile& file, HParams& h) {
+    h.n_expert = r.required_int("expert_count", 1, 4096);
+    h.n_expert_used = r.required_int("expert_used_count", 1, h.n_expert);
+    h.n_ff_exp = r.optional_int("expert_feed_forward_length", h.n_ff / h.n_expert_used, 1, kMaxDim);
+    if (h.config.shared_expert) {
+        h.n_ff_shexp = r.optional_int("expert_shared_feed_forward_length", h.n_ff, 1, kMaxDim);
+    }
+    const auto norm = file.get_bool(r.key("expert_weights_norm"));
+    h.expert_weights_norm = norm.value_or(h.config.moe_norm_default);
+}
 
 }  // namespace
 
@@ -139,6 +168,7 @@ HParams read_hparams(const gguf::GgufFile& file) {
                                       int64_t{1} << 24);
         h.rope_attn_factor = r.optional_float("rope.scaling.attn_factor", 1.0f);
         h.attn_scale = 1.0f / std::sqrt(static_cast<float>(h.head_dim));
+        if (h.config.moe) read_moe(r, file, h);
         const gguf::Array* tokens = file.get_array("tokenizer.ggml.tokens");
         h.n_vocab = tokens ? static_cast<int64_t>(tokens->count)
                            : r.optional_int("vocab_size", 0, 0, int64_t{1} << 24);
