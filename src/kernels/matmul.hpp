@@ -67,7 +67,10 @@ struct MatmulJob {
 // 8-16 small expert matrices per token). Jobs whose x, b and x_stride are
 // the same and whose weights take the same activation format share one
 // prepared copy. Results equal those of matmul() per job. Throws as
-// matmul() does.
+// matmul() does. Measured on the decode experts of a Qwen3-30B-A3B-shaped
+// Q4_K_M file (8 of 128 per layer, 1 GB per token, 2 threads, a shared and
+// loaded host): 0-4% faster than one matmul() per matrix, 10-11 GB/s against
+// a read bandwidth of 11-13 GB/s measured beside it.
 void matmul_many(ThreadPool& pool, std::span<const MatmulJob> jobs, MatmulScratch& scratch);
 
 // Quantizes one F32 activation row of k elements to `type` (the format a
