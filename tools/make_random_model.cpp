@@ -2,11 +2,12 @@
 // disk as it is made, so that a model of a real shape (gigabytes) never sits
 // in memory:
 //   make_random_model --out F [--arch llama|llama3.1|mistral|mistral3|qwen2|qwen2-yarn|
-//                                     qwen3|gemma3|phi3]
+//                                     qwen3|gemma3|phi3|qwen3moe|qwen2moe]
 //                     [--shape NAME]
 //                     [--mix q4_k_m|q5_k_m|q6_k|q8_0|f16|bf16|TYPE] [--seed N]
 //                     [--ctx N] [--window N] [--vocab N] [--tokenizer-from GGUF]
 //                     [--split N] [--orig-ctx N]
+//                     [--experts N] [--experts-used K] [--expert-norm 0|1]
 // --ctx is the trained context written into the file (default 256 for the
 // test shape, 4096 for the named ones); --orig-ctx the original context of
 // LongRoPE's short factors, YaRN and mistral3's attention temperature
@@ -25,6 +26,10 @@
 // qwen2-yarn a qwen2 with YaRN ×4 and only the keys Qwen2.5's files carry.
 // --split N writes the model as N parts in llama.cpp's gguf-split layout
 // (F.gguf becomes F-00001-of-0000N.gguf …; tensors dealt out in turn).
+// --experts / --experts-used change a mixture-of-experts shape's expert
+// counts (qwen3moe, qwen2moe; the test shape has 8, 2 per token);
+// --expert-norm writes expert_weights_norm (renormalise the chosen experts'
+// weights; absent, the family's default).
 // --tokenizer-from copies a real model's tokenizer (padded with unused tokens
 // up to the shape's vocabulary, or the shape's vocabulary grown to the
 // tokenizer's), so that other engines (llama.cpp) load the file too.
@@ -67,13 +72,19 @@ class Maker {
 
     uint32_t tensors() const { return added_; }
 
-    // A k × n matrix (k the row length) of normal values with deviation sd.
+    // A k × n matrix (k the row length) of normal values with deviation sd;
+    // with count > 0, a 3-D tensor of count such matrices (a mixture's experts).
     void matrix(const std::string& name, Role role, uint32_t layer, uint64_t k, uint64_t n,
-                float sd) {
+                float sd, uint64_t count = 0) {
         const TensorType type =
             tools::matrix_type(mix_, role, layer, shape_.n_layer, shape_.tied_output, k);
         const uint32_t seed = seed_ ^ name_hash(name);
-        next_part().add_tensor(name, type, {k, n}, [=](uint8_t* data, size_t) {
+        std::vector<uint64_t> dims = {k, n};
+        if (count > 0) {
+            dims.push_back(count);
+            n *= count;  // rows of all the experts, one after another
+        }
+        next_part().add_tensor(name, type, dims, [=](uint8_t* data, size_t) {
             const kernels::TypeTraits& tr = kernels::traits(type);
             const size_t row = kernels::row_bytes(tr, static_cast<int64_t>(k));
             const uint64_t drawn = k * n <= kFullyRandomElems ? n : std::min(n, kPoolRows);
@@ -183,11 +194,28 @@ std::vector<float> longrope_factors(uint32_t rope_dims, bool long_context) {
     return out;
 }
 
+// A mixture-of-experts FFN: the router (F32, as llama.cpp's quantizer
+// leaves it), the experts as 3-D tensors, and qwen2moe's gated shared expert.
+void add_experts(Maker& m, const tools::ModelShape& s, uint32_t il, float sd) {
+    const std::string p = "blk." + std::to_string(il) + ".";
+    m.matrix(p + "ffn_gate_inp.weight", Role::Router, il, s.n_embd, s.n_expert, sd);
+    m.matrix(p + "ffn_gate_exps.weight", Role::FfnGate, il, s.n_embd, s.n_ff_exp, sd, s.n_expert);
+    m.matrix(p + "ffn_up_exps.weight", Role::FfnUp, il, s.n_embd, s.n_ff_exp, sd, s.n_expert);
+    m.matrix(p + "ffn_down_exps.weight", Role::FfnDown, il, s.n_ff_exp, s.n_embd, sd, s.n_expert);
+    if (s.n_ff_shexp > 0) {
+        m.vector(p + "ffn_gate_inp_shexp.weight", s.n_embd, 0.0f, 0.1f);
+        m.matrix(p + "ffn_gate_shexp.weight", Role::FfnGate, il, s.n_embd, s.n_ff_shexp, sd);
+        m.matrix(p + "ffn_up_shexp.weight", Role::FfnUp, il, s.n_embd, s.n_ff_shexp, sd);
+        m.matrix(p + "ffn_down_shexp.weight", Role::FfnDown, il, s.n_ff_shexp, s.n_embd, sd);
+    }
+}
+
 int usage() {
     std::fprintf(stderr,
                  "usage: make_random_model --out F [--arch A] [--shape NAME] [--mix M] "
                  "[--seed N] [--ctx N] [--window N] [--vocab N] [--tokenizer-from GGUF] "
-                 "[--split N] [--orig-ctx N]\n");
+                 "[--split N] [--orig-ctx N] [--experts N] [--experts-used K] "
+                 "[--expert-norm 0|1]\n");
     return 2;
 }
 
@@ -197,6 +225,7 @@ int main(int argc, char** argv) {
     std::string arch = "llama", shape_name = "tiny", mix_name = "q8_0", out, tokenizer;
     uint32_t seed = 1, ctx = 0, window = 0, n_vocab = 0;  // 0: the shape's default
     uint32_t split = 1, orig_ctx_flag = 0;
+    int64_t experts = -1, experts_used = -1, expert_norm = -1;  // -1: the shape's default
     if (argc % 2 == 0) return usage();
     try {
         for (int i = 1; i + 1 < argc; i += 2) {
@@ -223,6 +252,12 @@ int main(int argc, char** argv) {
                 split = static_cast<uint32_t>(std::stoul(value));
             else if (flag == "--orig-ctx")
                 orig_ctx_flag = static_cast<uint32_t>(std::stoul(value));
+            else if (flag == "--experts")
+                experts = std::stol(value);
+            else if (flag == "--experts-used")
+                experts_used = std::stol(value);
+            else if (flag == "--expert-norm")
+                expert_norm = std::stol(value) != 0;
             else
                 return usage();
         }
@@ -231,6 +266,10 @@ int main(int argc, char** argv) {
         const tools::Mix mix = tools::find_mix(mix_name);
         if (window != 0) s.window = window;
         if (n_vocab != 0) s.n_vocab = n_vocab;
+        if (experts > 0) s.n_expert = static_cast<uint32_t>(experts);
+        if (experts_used > 0) s.n_expert_used = static_cast<uint32_t>(experts_used);
+        if (s.n_expert_used > s.n_expert)
+            throw std::invalid_argument("more experts used than exist");
         // Trained context: small for the test shape, enough for benchmarks otherwise.
         if (ctx == 0) ctx = shape_name == "tiny" ? 256 : 4096;
 
@@ -255,6 +294,13 @@ int main(int argc, char** argv) {
         w.set(a + "attention.value_length", s.head_dim);
         w.set(a + "attention.layer_norm_rms_epsilon", 1e-6f);
         w.set(a + "rope.freq_base", s.rope_base);
+        if (s.n_expert > 0) {
+            w.set(a + "expert_count", s.n_expert);
+            w.set(a + "expert_used_count", s.n_expert_used);
+            w.set(a + "expert_feed_forward_length", s.n_ff_exp);
+            if (s.n_ff_shexp > 0) w.set(a + "expert_shared_feed_forward_length", s.n_ff_shexp);
+            if (expert_norm >= 0) w.set(a + "expert_weights_norm", expert_norm != 0);
+        }
         if (s.arch == "gemma3" || s.windowed) w.set(a + "attention.sliding_window", s.window);
         const uint32_t rope_dims = s.rope_dims != 0 ? s.rope_dims : s.head_dim;
         if (s.rope_dims != 0) w.set(a + "rope.dimension_count", rope_dims);
@@ -305,12 +351,12 @@ int main(int argc, char** argv) {
                 m.matrix(p + "attn_v.weight", Role::AttnV, il, s.n_embd, kv_dim, sd);
             }
             m.matrix(p + "attn_output.weight", Role::AttnOutput, il, q_dim, s.n_embd, sd);
-            if (s.arch == "qwen2") {
+            if (s.arch == "qwen2" || s.arch == "qwen2moe") {
                 m.vector(p + "attn_q.bias", q_dim, 0.0f, 0.2f);
                 m.vector(p + "attn_k.bias", kv_dim, 0.0f, 0.2f);
                 m.vector(p + "attn_v.bias", kv_dim, 0.0f, 0.2f);
             }
-            if (s.arch == "qwen3" || s.arch == "gemma3") {
+            if (s.arch == "qwen3" || s.arch == "qwen3moe" || s.arch == "gemma3") {
                 m.vector(p + "attn_q_norm.weight", s.head_dim, 1.0f, 0.1f);
                 m.vector(p + "attn_k_norm.weight", s.head_dim, 1.0f, 0.1f);
             }
@@ -319,6 +365,10 @@ int main(int argc, char** argv) {
                 m.vector(p + "post_ffw_norm.weight", s.n_embd, 1.0f, 0.1f);
             }
             m.vector(p + "ffn_norm.weight", s.n_embd, 1.0f, 0.1f);
+            if (s.n_expert > 0) {
+                add_experts(m, s, il, sd);
+                continue;
+            }
             if (s.fused) {  // the gate rows, then the up rows
                 m.matrix(p + "ffn_up.weight", Role::FfnUp, il, s.n_embd, 2 * uint64_t{s.n_ff}, sd);
             } else {

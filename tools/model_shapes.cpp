@@ -71,6 +71,14 @@ const std::vector<ModelShape>& named_shapes() {
         shape("qwen2.5-0.5b", "qwen2", 896, 4864, 14, 2, 64, 24, 151936, true, 1000000.0f),
         shape("qwen2.5-1.5b", "qwen2", 1536, 8960, 12, 2, 128, 28, 151936, true, 1000000.0f),
         shape("qwen2.5-7b", "qwen2", 3584, 18944, 28, 4, 128, 28, 152064, false, 1000000.0f),
+        [] {  // Qwen3-30B-A3B and Qwen3-Coder-30B-A3B: 128 experts, 8 per token
+            ModelShape s = shape("qwen3-30b-a3b", "qwen3moe", 2048, 6144, 32, 4, 128, 48, 151936,
+                                 false, 1000000.0f);
+            s.n_expert = 128;
+            s.n_expert_used = 8;
+            s.n_ff_exp = 768;
+            return s;
+        }(),
         shape("gemma3-1b", "gemma3", 1152, 6912, 4, 1, 256, 26, 262144, true, 1000000.0f, 512),
         shape("gemma3-4b", "gemma3", 2560, 10240, 8, 4, 256, 34, 262208, true, 1000000.0f, 1024),
     };
@@ -105,6 +113,12 @@ ModelShape find_shape(const std::string& name, const std::string& arch) {
             s.longrope = true;
             s.rope_dims = 48;
         }
+        if (arch == "qwen3moe" || arch == "qwen2moe") {
+            s.n_expert = 8;
+            s.n_expert_used = 2;
+            s.n_ff_exp = 256;
+            if (arch == "qwen2moe") s.n_ff_shexp = 512;
+        }
         if (arch == "gemma3") {
             s.n_layer = 6;  // five local layers and one global
             s.rope_base = 1000000.0f;
@@ -130,6 +144,7 @@ Mix find_mix(const std::string& name) {
 
 TensorType matrix_type(const Mix& mix, Role role, uint32_t layer, uint32_t n_layer,
                        bool tied_output, uint64_t row_length) {
+    if (role == Role::Router) return TensorType::F32;
     TensorType t = mix.base;
     if (role == Role::Output || (role == Role::TokenEmbd && tied_output)) {
         t = mix.output;

@@ -29,19 +29,36 @@ struct ModelShape {
     float yarn_factor = 0;    // YaRN RoPE scaling by this factor (0: none)
     bool yarn_keys = false;   // the YaRN betas and mscale_all_dim written out (mistral3)
     bool attn_temp = false;   // mistral3: the attention temperature's beta
+    // Mixture of experts (qwen3moe, qwen2moe): expert count, experts per
+    // token, each expert's FFN length, qwen2moe's shared expert's FFN length.
+    uint32_t n_expert = 0, n_expert_used = 0, n_ff_exp = 0, n_ff_shexp = 0;
 };
 
 // The named shapes, and the small test shape ("tiny") of a family: a GGUF
 // architecture, or llama3.1 (llama with rope_freqs), mistral (llama with a
 // sliding window), phi3 (fused tensors, partial rotary, LongRoPE), mistral3
-// (YaRN ×16 and the attention temperature) or qwen2-yarn (qwen2 with YaRN ×4
-// and the betas and magnitude correction left to their defaults).
+// (YaRN ×16 and the attention temperature), qwen2-yarn (qwen2 with YaRN ×4
+// and the betas and magnitude correction left to their defaults), qwen3moe
+// or qwen2moe (8 experts, 2 per token).
 const std::vector<ModelShape>& named_shapes();
 // Throws std::invalid_argument naming the known shapes.
 ModelShape find_shape(const std::string& name, const std::string& arch);
 
-// Which tensor a matrix is, for the mix's type choice.
-enum class Role { TokenEmbd, Output, AttnQ, AttnK, AttnV, AttnOutput, FfnGate, FfnUp, FfnDown };
+// Which tensor a matrix is, for the mix's type choice. The experts of a
+// mixture take the roles of the dense FFN's matrices (llama.cpp's rules match
+// ffn_down_exps as ffn_down); the router is never quantized.
+enum class Role {
+    TokenEmbd,
+    Output,
+    AttnQ,
+    AttnK,
+    AttnV,
+    AttnOutput,
+    FfnGate,
+    FfnUp,
+    FfnDown,
+    Router
+};
 
 struct Mix {
     std::string name;

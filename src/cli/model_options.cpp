@@ -35,6 +35,10 @@ void add_model_options(CLI::App& cmd, ModelOptions& o, std::vector<std::string>*
                    "KV cache type: f16 (default), bf16, or q8_0 (half the memory and bandwidth)")
         ->envname("PENSIEVE_KV_TYPE")
         ->check(CLI::IsMember({"f16", "bf16", "q8_0"}));
+    cmd.add_flag("--mlock", o.mlock,
+                 "Lock the model's weights in RAM (no page-cache eviction; needs RLIMIT_MEMLOCK "
+                 "of at least the file size)")
+        ->envname("PENSIEVE_MLOCK");
 }
 
 gguf::TensorType kv_type(const ModelOptions& o) {
@@ -53,6 +57,7 @@ LoadedModel load_model(const ModelOptions& o) {
     m.name = known ? known->name : split ? split->prefix : path.stem().string();
     m.path = path;
     m.model = model::Model::load(path);
+    if (o.mlock) m.model->lock_in_memory();
     m.tokenizer =
         std::make_unique<tokenizer::Tokenizer>(tokenizer::Tokenizer::from_gguf(m.model->file()));
     chat::ModelChatTemplate chat_template = chat::model_chat_template(m.model->file());

@@ -23,13 +23,15 @@ struct ModelOptions {
     int64_t ctx = 4096;
     std::string chat_template;    // a Jinja file that replaces the model's template
     std::string kv_type = "f16";  // f16, bf16 or q8_0
+    bool mlock = false;           // lock the mapped weights in RAM
 };
 
 // The KV cache type --kv-type names.
 gguf::TensorType kv_type(const ModelOptions& options);
 
 // Adds --model (env PENSIEVE_MODEL), --threads (PENSIEVE_THREADS), --ctx (PENSIEVE_CTX),
-// --chat-template (PENSIEVE_CHAT_TEMPLATE) and --kv-type (PENSIEVE_KV_TYPE).
+// --chat-template (PENSIEVE_CHAT_TEMPLATE), --kv-type (PENSIEVE_KV_TYPE) and --mlock
+// (PENSIEVE_MLOCK).
 // With `several` (serve), --model may repeat and fills it instead.
 void add_model_options(CLI::App& cmd, ModelOptions& options,
                        std::vector<std::string>* several = nullptr);

@@ -165,3 +165,204 @@ void matmul(ThreadPool& pool, const WeightMatrix& w, const float* x, int64_t b, 
 }
 
 }  // namespace pensieve::kernels
+
+namespace pensieve::kernels {
+namespace {
+
+// How one job of matmul_many runs, laid out at the front of the scratch
+// buffer (so that a call allocates nothing once the scratch has grown).
+struct JobPlan {
+    const TypeTraits* tr = nullptr;
+    const PackedGemm* packed = nullptr;  // null: the vec_dot path
+    const void* act = nullptr;           // prepared activations (or x itself for F32 dots)
+    size_t act_stride = 0;               // bytes between prepared rows (or groups)
+    int64_t act_units = 0;               // rows (or groups) this job prepares; 0: shared or none
+    int64_t first_unit = 0;              // in the call's flat list of preparation units
+    int64_t n_tiles = 0;                 // of 16 weight rows
+    int64_t per_task = 1;                // tiles per task
+    int64_t first_task = 0;              // in the call's flat task list
+    int64_t x_stride = 0, y_stride = 0;
+};
+
+const PackedGemm* packed_path(const KernelTable& table, const WeightMatrix& w, int64_t b) {
+    const PackedGemm& large = table.packed_large[static_cast<uint32_t>(w.type)];
+    if (large.tile != nullptr && b >= large.min_batch) return &large;
+    const PackedGemm& packed = table.packed[static_cast<uint32_t>(w.type)];
+    if (packed.tile != nullptr && b >= packed.min_batch) return &packed;
+    return nullptr;
+}
+
+// Whether jobs a and b prepare the very same activation bytes.
+bool same_activations(const MatmulJob& a, const JobPlan& pa, const MatmulJob& b,
+                      const JobPlan& pb) {
+    if (a.x != b.x || a.b != b.b || a.w->k != b.w->k || pa.x_stride != pb.x_stride) return false;
+    if ((pa.packed == nullptr) != (pb.packed == nullptr)) return false;
+    if (pa.packed != nullptr) {
+        return pa.packed->pack_act == pb.packed->pack_act &&
+               pa.packed->pack_group == pb.packed->pack_group &&
+               pa.packed->act_bytes == pb.packed->act_bytes;
+    }
+    return pa.tr->vec_dot_type == pb.tr->vec_dot_type;
+}
+
+// The plan whose range [first, first + count) holds index (plans sorted by first).
+template <typename First, typename Count>
+const JobPlan& plan_of(const JobPlan* plans, size_t n, int64_t index, First first, Count count) {
+    size_t lo = 0, hi = n;
+    while (hi - lo > 1) {
+        const size_t mid = (lo + hi) / 2;
+        if (first(plans[mid]) <= index)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    while (count(plans[lo]) == 0 || first(plans[lo]) + count(plans[lo]) <= index) --lo;
+    return plans[lo];
+}
+
+}  // namespace
+
+static_assert(kTileRows == kPackedTileRows, "both paths deal out tiles of the same rows");
+
+void matmul_many(ThreadPool& pool, std::span<const MatmulJob> jobs, MatmulScratch& scratch) {
+    if (jobs.empty()) return;
+    const KernelTable& table = active_table();
+    const size_t n_jobs = jobs.size();
+    const size_t plans_bytes = round_up(sizeof(JobPlan) * n_jobs, kAlign);
+
+    // Pass 1: paths and sizes, checked before anything is written.
+    size_t act_bytes = 0, work_stride = 0;
+    int64_t total_tiles = 0;
+    for (const MatmulJob& j : jobs) {
+        const TypeTraits& t = traits(j.w->type);
+        if (t.vec_dot == nullptr || j.w->k % t.block_elems != 0) {
+            throw std::invalid_argument(std::string("matmul: unsupported weight type ") + t.name +
+                                        " or k " + std::to_string(j.w->k));
+        }
+        if (j.b <= 0 || j.w->n <= 0) continue;
+        total_tiles += (j.w->n + kTileRows - 1) / kTileRows;
+        if (const PackedGemm* p = packed_path(table, *j.w, j.b)) {
+            const int64_t units =
+                p->pack_group != nullptr ? (j.b + kPackedActGroup - 1) / kPackedActGroup : j.b;
+            act_bytes += round_up(p->act_bytes(j.w->k), kAlign) * static_cast<size_t>(units);
+            work_stride = std::max(work_stride, round_up(p->work_bytes(j.w->k), kAlign));
+        } else if (t.vec_dot_type != TensorType::F32) {
+            act_bytes += round_up(row_bytes(traits(t.vec_dot_type), j.w->k), kAlign) *
+                         static_cast<size_t>(j.b);
+        }
+    }
+    auto* buf = static_cast<char*>(
+        scratch.reserve(plans_bytes + act_bytes + work_stride * static_cast<size_t>(pool.size())));
+    auto* plans = reinterpret_cast<JobPlan*>(buf);
+    char* act_next = buf + plans_bytes;
+    char* work = buf + plans_bytes + act_bytes;
+
+    // Pass 2: the plans, with shared activations pointing at their first owner.
+    const int64_t by_balance = std::max<int64_t>(1, total_tiles / (2 * pool.size()));
+    int64_t units = 0, tasks = 0;
+    for (size_t i = 0; i < n_jobs; ++i) {
+        const MatmulJob& j = jobs[i];
+        JobPlan& p = *new (&plans[i]) JobPlan{};
+        p.tr = &traits(j.w->type);
+        p.x_stride = j.x_stride != 0 ? j.x_stride : j.w->k;
+        p.y_stride = j.y_stride != 0 ? j.y_stride : j.w->n;
+        p.first_unit = units;
+        p.first_task = tasks;
+        if (j.b <= 0 || j.w->n <= 0) continue;
+        p.packed = packed_path(table, *j.w, j.b);
+        p.n_tiles = (j.w->n + kTileRows - 1) / kTileRows;
+        if (p.packed != nullptr) {
+            const size_t tile_bytes = static_cast<size_t>(kPackedTileRows) * j.w->row_stride;
+            const int64_t by_size = std::max<int64_t>(
+                1, static_cast<int64_t>(
+                       (j.b <= kMaxStreamBatch ? kMinStreamTaskBytes : kMinTaskBytes) /
+                       (tile_bytes * static_cast<size_t>(j.b))));
+            p.per_task = std::min(p.n_tiles,
+                                  p.packed->long_runs ? by_balance : std::min(by_size, by_balance));
+        }
+        tasks += (p.n_tiles + p.per_task - 1) / p.per_task;
+        for (size_t o = 0; o < i && p.act == nullptr; ++o) {
+            if (plans[o].n_tiles > 0 && same_activations(jobs[o], plans[o], j, p)) {
+                p.act = plans[o].act;
+                p.act_stride = plans[o].act_stride;
+            }
+        }
+        if (p.act != nullptr) continue;
+        if (p.packed != nullptr) {
+            const bool grouped = p.packed->pack_group != nullptr;
+            p.act_units = grouped ? (j.b + kPackedActGroup - 1) / kPackedActGroup : j.b;
+            p.act_stride = round_up(p.packed->act_bytes(j.w->k), kAlign);
+        } else if (p.tr->vec_dot_type != TensorType::F32) {
+            p.act_units = j.b;
+            p.act_stride = round_up(row_bytes(traits(p.tr->vec_dot_type), j.w->k), kAlign);
+        } else {  // float weights dot the F32 rows themselves
+            p.act = j.x;
+            p.act_stride = static_cast<size_t>(p.x_stride) * sizeof(float);
+            continue;
+        }
+        p.act = act_next;
+        act_next += p.act_stride * static_cast<size_t>(p.act_units);
+        units += p.act_units;
+    }
+
+    // Phase 1: every job's activations in one pass.
+    pool.parallel_for(units, [&](int64_t u, int) {
+        const JobPlan& p = plan_of(
+            plans, n_jobs, u, [](const JobPlan& q) { return q.first_unit; },
+            [](const JobPlan& q) { return q.act_units; });
+        const MatmulJob& j = jobs[static_cast<size_t>(&p - plans)];
+        const int64_t unit = u - p.first_unit;
+        char* dst =
+            static_cast<char*>(const_cast<void*>(p.act)) + static_cast<size_t>(unit) * p.act_stride;
+        if (p.packed == nullptr) {
+            traits(p.tr->vec_dot_type).quantize_row(j.x + unit * p.x_stride, dst, j.w->k);
+        } else if (p.packed->pack_group != nullptr) {
+            const int64_t row = unit * kPackedActGroup;
+            p.packed->pack_group(j.x + row * p.x_stride, p.x_stride,
+                                 std::min(kPackedActGroup, j.b - row), dst, j.w->k);
+        } else {
+            p.packed->pack_act(j.x + unit * p.x_stride, dst, j.w->k);
+        }
+    });
+
+    // Phase 2: every job's weight tiles from one task list.
+    pool.parallel_for(tasks, [&](int64_t task, int thread) {
+        const JobPlan& p = plan_of(
+            plans, n_jobs, task, [](const JobPlan& q) { return q.first_task; },
+            [](const JobPlan& q) { return (q.n_tiles + q.per_task - 1) / q.per_task; });
+        const MatmulJob& j = jobs[static_cast<size_t>(&p - plans)];
+        const WeightMatrix& w = *j.w;
+        const int64_t t0 = (task - p.first_task) * p.per_task;
+        const int64_t t1 = std::min(p.n_tiles, t0 + p.per_task);
+        if (p.packed != nullptr) {
+            const PackedGemmArgs args{w.data,       w.row_stride, w.k, p.act,
+                                      p.act_stride, j.b,          j.y, p.y_stride};
+            void* tile_work = work + static_cast<size_t>(thread) * work_stride;
+            for (int64_t t = t0; t < t1; ++t) {
+                const int64_t r0 = t * kPackedTileRows;
+                p.packed->tile(args, r0, std::min(w.n, r0 + kPackedTileRows), tile_work);
+            }
+            return;
+        }
+        const auto* wbase = static_cast<const char*>(w.data);
+        const auto* abase = static_cast<const char*>(p.act);
+        float out[kMaxDotRows];
+        for (int64_t t = t0; t < t1; ++t) {
+            const int64_t r0 = t * kTileRows, r1 = std::min(w.n, r0 + kTileRows);
+            for (int64_t c0 = 0; c0 < j.b; c0 += kActChunk) {
+                const int64_t c1 = std::min(j.b, c0 + kActChunk);
+                for (int64_t r = r0; r < r1; ++r) {
+                    const char* wrow = wbase + static_cast<size_t>(r) * w.row_stride;
+                    for (int64_t c = c0; c < c1; c += kMaxDotRows) {
+                        const int count = static_cast<int>(std::min<int64_t>(kMaxDotRows, c1 - c));
+                        p.tr->vec_dot(w.k, wrow, abase + static_cast<size_t>(c) * p.act_stride,
+                                      p.act_stride, count, out);
+                        for (int k = 0; k < count; ++k) j.y[(c + k) * p.y_stride + r] = out[k];
+                    }
+                }
+            }
+        }
+    });
+}
+
+}  // namespace pensieve::kernels

@@ -11,6 +11,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <span>
 
 #include "kernels/thread_pool.hpp"
 #include "kernels/traits.hpp"
@@ -47,6 +48,31 @@ class MatmulScratch {
 // unsupported type or a k that is not a whole number of blocks.
 void matmul(ThreadPool& pool, const WeightMatrix& w, const float* x, int64_t b, float* y,
             MatmulScratch& scratch, int64_t x_stride = 0, int64_t y_stride = 0);
+
+// One matmul of a matmul_many call: y = x · wᵀ over b activation rows, with
+// the strides of matmul() (0: dense rows).
+struct MatmulJob {
+    const WeightMatrix* w = nullptr;
+    const float* x = nullptr;
+    int64_t b = 0;
+    float* y = nullptr;
+    int64_t x_stride = 0;
+    int64_t y_stride = 0;
+};
+
+// Several independent matmuls as one parallel job: every job's activations
+// are prepared in one pass over the pool, then every job's weight tiles are
+// handed out from one task list, so the pool synchronises twice for the
+// whole set instead of twice per matrix (a mixture-of-experts layer runs
+// 8-16 small expert matrices per token). Jobs whose x, b and x_stride are
+// the same and whose weights take the same activation format share one
+// prepared copy. Results equal those of matmul() per job. Throws as
+// matmul() does. Measured on the decode experts of a Qwen3-30B-A3B-shaped
+// Q4_K_M file (8 of 128 per layer, 1 GB per token, 2 threads, a shared
+// host): 11-13% faster than one matmul() per matrix (80 against 91 ms per
+// token), 12.5 GB/s against a read bandwidth of 24-27 GB/s measured beside
+// it; under heavy load from other processes, 0-4%.
+void matmul_many(ThreadPool& pool, std::span<const MatmulJob> jobs, MatmulScratch& scratch);
 
 // Quantizes one F32 activation row of k elements to `type` (the format a
 // weight type's vec_dot_type names). For callers that reuse one quantized row

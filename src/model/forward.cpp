@@ -3,7 +3,8 @@
 //   per-pair frequency factors where the file has them or YaRN computes
 //   them) → (mistral3: q × attention temperature) → store
 //   k,v → attention → output projection → (post-norm) → residual → rmsnorm →
-//   gate,up → act(gate)·up → down → (post-norm) → residual
+//   gate,up → act(gate)·up → down (or the mixture of experts, moe.hpp) →
+//   (post-norm) → residual
 //   → final rmsnorm → logits for the rows that want them.
 // Steps in parentheses belong to some families only (see ArchConfig).
 #include "model/forward.hpp"
@@ -39,8 +40,12 @@ Forward::Forward(const Model& model, kernels::ThreadPool& pool, int64_t max_batc
     k_.resize(sz(b * hp_.kv_dim()));
     v_.resize(sz(b * hp_.kv_dim()));
     att_.resize(sz(b * hp_.q_dim()));
-    gate_.resize(sz(b * hp_.n_ff));
-    up_.resize(sz(b * hp_.n_ff));
+    if (hp_.config.moe) {
+        moe_ = std::make_unique<MoeFfn>(hp_, b);
+    } else {
+        gate_.resize(sz(b * hp_.n_ff));
+        up_.resize(sz(b * hp_.n_ff));
+    }
     // Reserved here so that no pass allocates.
     const int64_t rows = kRunTokens * (hp_.n_head / hp_.n_head_kv);
     attn_scratch_.resize(sz(pool.size()));
@@ -236,6 +241,20 @@ void Forward::ffn_layer(int64_t il, int64_t n) {
     for (int64_t i = 0; i < n; ++i) {
         kernels::rms_norm(&x_[sz(i * e)], w.ffn_norm, &xb_[sz(i * e)], e, hp_.rms_eps);
     }
+    if (moe_ != nullptr) {
+        moe_->run(w, xb_.data(), n, xb2_.data(), pool_, scratch_);
+    } else {
+        dense_ffn(w, n);
+    }
+    for (int64_t i = 0; i < n; ++i) {
+        float* o = &xb2_[sz(i * e)];
+        if (w.post_ffn_norm != nullptr) kernels::rms_norm(o, w.post_ffn_norm, o, e, hp_.rms_eps);
+        kernels::add(&x_[sz(i * e)], o, &x_[sz(i * e)], e);
+    }
+}
+
+// gate, up → act(gate)·up → down, into xb2_.
+void Forward::dense_ffn(const LayerWeights& w, int64_t n) {
     kernels::matmul(pool_, w.w_gate, xb_.data(), n, gate_.data(), scratch_);
     kernels::matmul(pool_, w.w_up, xb_.data(), n, up_.data(), scratch_);
     for (int64_t i = 0; i < n; ++i) {
@@ -247,11 +266,6 @@ void Forward::ffn_layer(int64_t il, int64_t n) {
             kernels::silu_mul(g, u, g, hp_.n_ff);
     }
     kernels::matmul(pool_, w.w_down, gate_.data(), n, xb2_.data(), scratch_);
-    for (int64_t i = 0; i < n; ++i) {
-        float* o = &xb2_[sz(i * e)];
-        if (w.post_ffn_norm != nullptr) kernels::rms_norm(o, w.post_ffn_norm, o, e, hp_.rms_eps);
-        kernels::add(&x_[sz(i * e)], o, &x_[sz(i * e)], e);
-    }
 }
 
 std::span<const float> Forward::run(std::span<const BatchToken> batch, KvCache& kv) {

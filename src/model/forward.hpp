@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <utility>
 #include <vector>
@@ -15,6 +16,7 @@
 #include "model/attention.hpp"
 #include "model/kv_cache.hpp"
 #include "model/model.hpp"
+#include "model/moe.hpp"
 
 namespace pensieve::model {
 
@@ -53,6 +55,7 @@ class Forward {
     void embed(std::span<const BatchToken> batch);
     void attention_layer(int64_t il, std::span<const BatchToken> batch, KvCache& kv);
     void ffn_layer(int64_t il, int64_t n);
+    void dense_ffn(const LayerWeights& w, int64_t n);
     // One attention task: n_tokens consecutive tokens of one sequence from
     // batch row `row`, for one KV head, over positions [lo, hi] of their
     // ranges; part < 0 writes the output, else part's slot of parts_/lse_
@@ -77,15 +80,16 @@ class Forward {
     int64_t split_kv_from_ = kSplitKvFrom;
     const float* rope_factors_ = nullptr;  // per-pair RoPE frequency factors, or null
 
-    std::vector<float> x_;     // [max_batch][n_embd]  residual stream
-    std::vector<float> xb_;    // [max_batch][n_embd]  normed input of a sub-layer
-    std::vector<float> xb2_;   // [max_batch][n_embd]  sub-layer output
-    std::vector<float> q_;     // [max_batch][q_dim]
-    std::vector<float> k_;     // [max_batch][kv_dim]
-    std::vector<float> v_;     // [max_batch][kv_dim]
-    std::vector<float> att_;   // [max_batch][q_dim]   attention output per head
-    std::vector<float> gate_;  // [max_batch][n_ff]
-    std::vector<float> up_;    // [max_batch][n_ff]
+    std::vector<float> x_;         // [max_batch][n_embd]  residual stream
+    std::vector<float> xb_;        // [max_batch][n_embd]  normed input of a sub-layer
+    std::vector<float> xb2_;       // [max_batch][n_embd]  sub-layer output
+    std::vector<float> q_;         // [max_batch][q_dim]
+    std::vector<float> k_;         // [max_batch][kv_dim]
+    std::vector<float> v_;         // [max_batch][kv_dim]
+    std::vector<float> att_;       // [max_batch][q_dim]   attention output per head
+    std::vector<float> gate_;      // [max_batch][n_ff]   (empty for a mixture of experts)
+    std::vector<float> up_;        // [max_batch][n_ff]
+    std::unique_ptr<MoeFfn> moe_;  // the FFN of a mixture-of-experts model, else null
     std::vector<AttentionScratch> attn_scratch_;  // one per thread
     std::vector<float> parts_;  // [4 threads][group][head_dim] outputs of split parts
     std::vector<float> lse_;    // [4 threads][group]  their log-normalisers

@@ -25,6 +25,20 @@ ArchConfig config_for(const std::string& arch) {
         c.qk_norm = true;
         return c;
     }
+    if (arch == "qwen3moe") {  // Qwen3 attention; Hugging Face's norm_topk_prob is true
+        c.rope_style = kernels::RopeStyle::NeoX;
+        c.qk_norm = true;
+        c.moe = true;
+        c.moe_norm_default = true;
+        return c;
+    }
+    if (arch == "qwen2moe") {  // Qwen2 attention; norm_topk_prob false, a shared expert
+        c.rope_style = kernels::RopeStyle::NeoX;
+        c.qkv_bias = true;
+        c.moe = true;
+        c.shared_expert = true;
+        return c;
+    }
     if (arch == "gemma3") {
         c.rope_style = kernels::RopeStyle::NeoX;
         c.activation = Activation::GeLU;
@@ -41,7 +55,8 @@ ArchConfig config_for(const std::string& arch) {
     }
     if (arch == "mistral3") return c;  // Ministral 3: llama's layout, YaRN and a temperature
     throw ModelError("unsupported architecture '" + arch +
-                     "' (supported: llama (incl. Mistral), mistral3, qwen2, qwen3, gemma3, phi3)");
+                     "' (supported: llama (incl. Mistral), mistral3, qwen2, qwen3, gemma3, phi3, "
+                     "qwen3moe, qwen2moe)");
 }
 
 class Reader {
@@ -113,6 +128,20 @@ void read_yarn(const Reader& r, HParams& h) {
                          r.key("rope.scaling.yarn_beta_slow") + "' (" +
                          std::to_string(h.yarn_beta_slow) + ")");
     }
+}
+
+// The expert counts and sizes. Where a file omits the expert FFN length,
+// llama.cpp takes the dense length over the experts used; the weights'
+// shapes are checked against it when they are bound.
+void read_moe(const Reader& r, const gguf::GgufFile& file, HParams& h) {
+    h.n_expert = r.required_int("expert_count", 1, 4096);
+    h.n_expert_used = r.required_int("expert_used_count", 1, h.n_expert);
+    h.n_ff_exp = r.optional_int("expert_feed_forward_length", h.n_ff / h.n_expert_used, 1, kMaxDim);
+    if (h.config.shared_expert) {
+        h.n_ff_shexp = r.optional_int("expert_shared_feed_forward_length", h.n_ff, 1, kMaxDim);
+    }
+    const auto norm = file.get_bool(r.key("expert_weights_norm"));
+    h.expert_weights_norm = norm.value_or(h.config.moe_norm_default);
 }
 
 }  // namespace
@@ -214,6 +243,7 @@ HParams read_hparams(const gguf::GgufFile& file) {
         if (h.arch == "mistral3")
             h.attn_temp_scale = r.optional_non_negative("attention.temperature_scale");
         h.attn_scale = 1.0f / std::sqrt(static_cast<float>(h.head_dim));
+        if (h.config.moe) read_moe(r, file, h);
         const gguf::Array* tokens = file.get_array("tokenizer.ggml.tokens");
         h.n_vocab = tokens ? static_cast<int64_t>(tokens->count)
                            : r.optional_int("vocab_size", 0, 0, int64_t{1} << 24);

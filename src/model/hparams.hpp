@@ -1,7 +1,7 @@
 // Hyper-parameters of a model, read from GGUF metadata and validated, plus the
 // per-family switches that make one forward pass serve llama (and Mistral's
 // models, which GGUF files call llama), mistral3 (Ministral 3), qwen2, qwen3,
-// gemma3 and phi3.
+// gemma3, phi3 and the mixture-of-experts families qwen3moe and qwen2moe.
 #pragma once
 
 #include <cstdint>
@@ -34,6 +34,10 @@ struct ArchConfig {
     bool embed_scale = false;    // gemma3: embeddings × sqrt(n_embd)
     int swa_pattern = 0;         // gemma3: every swa_pattern-th layer is global, others local
     bool fused_gate_up = false;  // phi3: ffn_up holds the gate rows, then the up rows
+    // qwen3moe, qwen2moe: a mixture of experts replaces every layer's FFN.
+    bool moe = false;
+    bool moe_norm_default = false;  // renormalise the chosen experts' weights unless the file says
+    bool shared_expert = false;     // qwen2moe: a gated shared expert beside the routed ones
 };
 
 struct HParams {
@@ -69,6 +73,15 @@ struct HParams {
     // mistral3's attention temperature (Llama 4's): queries are multiplied by
     // 1 + attn_temp_scale * ln(1 + floor(pos / n_ctx_orig)). 0: off.
     float attn_temp_scale = 0.0f;
+    // Mixture of experts (config.moe): the router picks n_expert_used of
+    // n_expert expert FFNs of n_ff_exp per token; their weights are the
+    // router's softmax over all experts, renormalised over the chosen ones
+    // when expert_weights_norm. qwen2moe's shared expert has n_ff_shexp.
+    int64_t n_expert = 0;
+    int64_t n_expert_used = 0;
+    int64_t n_ff_exp = 0;
+    int64_t n_ff_shexp = 0;
+    bool expert_weights_norm = false;
 
     int64_t q_dim() const { return n_head * head_dim; }
     int64_t kv_dim() const { return n_head_kv * head_dim; }

@@ -3,8 +3,17 @@
 // otherwise change the output without a word).
 #include "model/model.hpp"
 
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace pensieve::model {
 
@@ -22,6 +31,65 @@ Model::Model(gguf::GgufFile file) : file_(std::move(file)), hp_(read_hparams(fil
     std::fprintf(stderr,
                  "warning: %zu tensor(s) of this %s model are not used by the forward pass: %s\n",
                  unused.size(), hp_.arch.c_str(), names.c_str());
+}
+
+namespace {
+
+std::string size_text(uint64_t bytes) {
+    char out[32];
+    std::snprintf(out, sizeof out, "%.1f GiB", static_cast<double>(bytes) / (1u << 30));
+    return out;
+}
+
+std::string memlock_limit() {
+    rlimit lim{};
+    if (getrlimit(RLIMIT_MEMLOCK, &lim) != 0) return "unknown";
+    if (lim.rlim_cur == RLIM_INFINITY) return "unlimited";
+    return std::to_string(lim.rlim_cur / 1024) + " KiB";
+}
+
+}  // namespace
+
+uint64_t Model::lock_in_memory() const {
+    // Tensor byte ranges, merged where only alignment padding separates
+    // them: one range per run of tensors, never across two mappings (the
+    // parts of a split model are separate mappings).
+    std::vector<std::pair<const uint8_t*, const uint8_t*>> ranges;
+    for (const gguf::TensorInfo& t : file_.tensors()) {
+        ranges.emplace_back(t.data, t.data + t.n_bytes);
+    }
+    std::sort(ranges.begin(), ranges.end());
+    std::vector<std::pair<const uint8_t*, const uint8_t*>> merged;
+    for (const auto& r : ranges) {
+        if (!merged.empty() && r.first <= merged.back().second + file_.alignment()) {
+            merged.back().second = std::max(merged.back().second, r.second);
+        } else {
+            merged.push_back(r);
+        }
+    }
+    uint64_t locked = 0;
+    for (const auto& [begin, end] : merged) {
+        const auto bytes = static_cast<size_t>(end - begin);
+        // The system call itself: sanitizer runtimes replace mlock() with a
+        // no-op that always succeeds, which would hide a refusal in tests.
+        if (::syscall(SYS_mlock, begin, bytes) != 0) {
+            const int err = errno;
+            uint64_t total = 0;
+            for (const auto& [b, e] : merged) total += static_cast<uint64_t>(e - b);
+            // Keep nothing half-locked.
+            for (const auto& [b, e] : merged) {
+                if (b == begin) break;
+                ::syscall(SYS_munlock, b, static_cast<size_t>(e - b));
+            }
+            throw ModelError("--mlock: locking the " + size_text(total) +
+                             " of weights in RAM failed (" + std::strerror(err) +
+                             "); RLIMIT_MEMLOCK is " + memlock_limit() +
+                             ": raise it (ulimit -l unlimited, or LimitMEMLOCK=infinity for a "
+                             "systemd service) or run without --mlock");
+        }
+        locked += bytes;
+    }
+    return locked;
 }
 
 std::unique_ptr<Model> Model::load(const std::filesystem::path& path) {

@@ -22,6 +22,13 @@ class Model {
     const HParams& hparams() const { return hp_; }
     const Weights& weights() const { return weights_; }
 
+    // Locks every tensor's pages of the mapped file(s) in RAM (mlock), so the
+    // kernel never drops them from the page cache under memory pressure: a
+    // model near the machine's RAM otherwise re-reads dropped pages from disk
+    // at every token. Reads the whole file first. Throws ModelError naming
+    // RLIMIT_MEMLOCK when the kernel refuses. Returns the bytes locked.
+    uint64_t lock_in_memory() const;
+
   private:
     explicit Model(gguf::GgufFile file);
     gguf::GgufFile file_;

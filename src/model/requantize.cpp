@@ -11,10 +11,14 @@ namespace pensieve::model {
 
 namespace {
 
+// Matrices and a mixture's 3-D expert tensors (rows of every expert, one
+// after another), but not a mixture's router, which llama.cpp's quantizer
+// also leaves in its format: the choice of experts is sensitive to it.
 bool convertible(const gguf::TensorInfo& t, const kernels::TypeTraits& to) {
     const kernels::TypeTraits* from = kernels::find_traits(t.type);
-    return t.dims.size() == 2 && from != nullptr && from->dequantize_row != nullptr &&
-           t.type != to.type && static_cast<int64_t>(t.dims[0]) % to.block_elems == 0;
+    return (t.dims.size() == 2 || t.dims.size() == 3) && !t.name.ends_with("ffn_gate_inp.weight") &&
+           from != nullptr && from->dequantize_row != nullptr && t.type != to.type &&
+           static_cast<int64_t>(t.dims[0]) % to.block_elems == 0;
 }
 
 std::vector<uint8_t> convert(const gguf::TensorInfo& t, const kernels::TypeTraits& to) {

@@ -20,9 +20,10 @@ struct RequantizeStats {
     uint64_t bytes_out = 0;
 };
 
-// Writes `in` to `out` with each 2-D tensor whose rows are a whole number of
-// `type` blocks converted to `type`; 1-D tensors (norms, biases) and tensors
-// whose row length does not fit the target's blocks keep their format. Drops
+// Writes `in` to `out` with each 2-D tensor (and 3-D expert tensor) whose rows
+// are a whole number of `type` blocks converted to `type`; 1-D tensors (norms,
+// biases), a mixture's router (ffn_gate_inp) and tensors whose row length
+// does not fit the target's blocks keep their format. Drops
 // general.file_type, which would no longer describe the file. Throws
 // std::invalid_argument for a target format without a quantizer.
 RequantizeStats requantize(const gguf::GgufFile& in, const std::filesystem::path& out,

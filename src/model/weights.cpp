@@ -56,6 +56,29 @@ class WeightBinder {
         return m;
     }
 
+    // A 3-D tensor of `count` [n][k] matrices.
+    Experts experts(const std::string& name, int64_t k, int64_t n, int64_t count) {
+        const gguf::TensorInfo* t =
+            find(name,
+                 {static_cast<uint64_t>(k), static_cast<uint64_t>(n), static_cast<uint64_t>(count)},
+                 /*required=*/true);
+        const kernels::TypeTraits* tr = kernels::find_traits(t->type);
+        if (tr == nullptr || tr->vec_dot == nullptr || k % tr->block_elems != 0) {
+            throw ModelError("tensor '" + name + "' has type " +
+                             std::string(gguf::type_info(t->type).name) +
+                             ", which the kernels do not support");
+        }
+        Experts e;
+        e.first.type = t->type;
+        e.first.data = t->data;
+        e.first.n = n;
+        e.first.k = k;
+        e.first.row_stride = kernels::row_bytes(*tr, k);
+        e.stride = e.first.row_stride * static_cast<size_t>(n);
+        e.count = count;
+        return e;
+    }
+
     const float* vector(const std::string& name, int64_t n, bool required = true) {
         const gguf::TensorInfo* t = find(name, {static_cast<uint64_t>(n)}, required);
         if (t == nullptr) return nullptr;
@@ -99,6 +122,35 @@ kernels::WeightMatrix rows(const kernels::WeightMatrix& m, int64_t first, int64_
     r.data = static_cast<const uint8_t*>(m.data) + static_cast<size_t>(first) * m.row_stride;
     r.n = n;
     return r;
+}
+
+// The router, the experts and (qwen2moe) the shared expert of one layer,
+// with its attention matrices. Returns the bytes one token reads: the
+// router, n_expert_used experts and the rest.
+uint64_t bind_moe(WeightBinder& b, const std::string& p, const HParams& hp, LayerWeights& l) {
+    const int64_t e = hp.n_embd, f = hp.n_ff_exp, n = hp.n_expert;
+    l.router = b.matrix(p + "ffn_gate_inp.weight", e, n);
+    l.gate_exps = b.experts(p + "ffn_gate_exps.weight", e, f, n);
+    l.up_exps = b.experts(p + "ffn_up_exps.weight", e, f, n);
+    l.down_exps = b.experts(p + "ffn_down_exps.weight", f, e, n);
+    uint64_t bytes = 0;
+    for (const auto* m : {&l.wq, &l.wk, &l.wv, &l.wo, &l.router}) {
+        bytes += m->row_stride * static_cast<uint64_t>(m->n);
+    }
+    for (const Experts* x : {&l.gate_exps, &l.up_exps, &l.down_exps}) {
+        bytes += x->stride * static_cast<uint64_t>(hp.n_expert_used);
+    }
+    if (hp.config.shared_expert) {
+        const int64_t fs = hp.n_ff_shexp;
+        l.gate_shexp = b.matrix(p + "ffn_gate_shexp.weight", e, fs);
+        l.up_shexp = b.matrix(p + "ffn_up_shexp.weight", e, fs);
+        l.down_shexp = b.matrix(p + "ffn_down_shexp.weight", fs, e);
+        l.shexp_gate = b.vector(p + "ffn_gate_inp_shexp.weight", e);
+        for (const auto* m : {&l.gate_shexp, &l.up_shexp, &l.down_shexp}) {
+            bytes += m->row_stride * static_cast<uint64_t>(m->n);
+        }
+    }
+    return bytes;
 }
 
 }  // namespace
@@ -152,6 +204,11 @@ Weights bind_weights(const gguf::GgufFile& file, HParams& hp) {
             l.post_ffn_norm = b.vector(p + "post_ffw_norm.weight", e);
         }
         l.ffn_norm = b.vector(p + "ffn_norm.weight", e);
+        if (c.moe) {
+            w.matrix_bytes += bind_moe(b, p, hp, l);
+            w.layers.push_back(l);
+            continue;
+        }
         if (c.fused_gate_up) {
             const kernels::WeightMatrix up = b.matrix(p + "ffn_up.weight", e, 2 * hp.n_ff);
             l.w_gate = rows(up, 0, hp.n_ff);

@@ -18,6 +18,20 @@
 
 namespace pensieve::model {
 
+// The experts of one mixture-of-experts matrix: a 3-D GGUF tensor (ne = {k,
+// n, count}) whose expert e is the contiguous [n][k] matrix at e × stride
+// bytes, so the matmul kernels read a slice in place.
+struct Experts {
+    kernels::WeightMatrix first;  // expert 0
+    size_t stride = 0;            // bytes from one expert to the next
+    int64_t count = 0;
+    kernels::WeightMatrix at(int64_t e) const {
+        kernels::WeightMatrix m = first;
+        m.data = static_cast<const uint8_t*>(first.data) + static_cast<size_t>(e) * stride;
+        return m;
+    }
+};
+
 // Shapes are [rows n][row length k] (GGUF ne = {k, n}).
 struct LayerWeights {
     const float* attn_norm = nullptr;       // [n_embd]
@@ -36,6 +50,15 @@ struct LayerWeights {
     kernels::WeightMatrix w_up;             // [n_ff][n_embd]  (phi3: its last n_ff rows)
     kernels::WeightMatrix w_down;           // [n_embd][n_ff]
     const float* post_ffn_norm = nullptr;   // [n_embd]  gemma3
+    // Mixture of experts (instead of w_gate, w_up, w_down):
+    kernels::WeightMatrix router;       // [n_expert][n_embd]  ffn_gate_inp
+    Experts gate_exps;                  // n_expert × [n_ff_exp][n_embd]
+    Experts up_exps;                    // n_expert × [n_ff_exp][n_embd]
+    Experts down_exps;                  // n_expert × [n_embd][n_ff_exp]
+    kernels::WeightMatrix gate_shexp;   // [n_ff_shexp][n_embd]  qwen2moe's shared expert
+    kernels::WeightMatrix up_shexp;     // [n_ff_shexp][n_embd]
+    kernels::WeightMatrix down_shexp;   // [n_embd][n_ff_shexp]
+    const float* shexp_gate = nullptr;  // [n_embd]  its sigmoid gate's weights
 };
 
 struct Weights {
@@ -50,6 +73,7 @@ struct Weights {
     const float* rope_short = nullptr;
     const float* rope_long = nullptr;
     uint64_t matrix_bytes = 0;                // bytes of every matrix read by one forward token
+                                              // (of a mixture of experts: the experts used)
     std::vector<std::string> unused_tensors;  // in the file, never read by the forward pass
 
   private:

@@ -6,8 +6,9 @@ It shares nothing with the C++ engine: weights are dequantized by
 quantization, and every step is written out from the architectures'
 published definitions (Llama incl. Llama 3.1's RoPE factors and Mistral's
 sliding window, Qwen2, Qwen3, Gemma 3, Phi-3 with its fused tensors, partial
-rotary and LongRoPE, YaRN RoPE scaling for any of them, and Ministral 3's
-attention temperature) as GGUF stores them.
+rotary and LongRoPE, YaRN RoPE scaling for any of them, Ministral 3's
+attention temperature, and the mixtures of experts Qwen3-MoE and Qwen2-MoE)
+as GGUF stores them.
 """
 from __future__ import annotations
 
@@ -41,6 +42,8 @@ class HParams:
     yarn_beta_fast: float = 32.0
     yarn_beta_slow: float = 1.0
     attn_temp_scale: float = 0.0     # mistral3: Llama 4's attention temperature beta
+    n_expert_used: int = 0           # mixture of experts: experts per token
+    expert_weights_norm: bool = False  # renormalise the chosen experts' weights
 
 
 def _field(reader, key, default=None):
@@ -67,8 +70,13 @@ def read_hparams(reader) -> HParams:
         eps=g("attention.layer_norm_rms_epsilon"),
         rope_base=g("rope.freq_base", 10000.0),
         rope_dims=g("rope.dimension_count", head_dim),
-        neox=arch in ("qwen2", "qwen3", "gemma3", "phi3"),  # mistral3 is permuted like llama
+        # mistral3 is permuted like llama
+        neox=arch in ("qwen2", "qwen3", "gemma3", "phi3", "qwen3moe", "qwen2moe"),
     )
+    if arch in ("qwen3moe", "qwen2moe"):
+        hp.n_expert_used = g("expert_used_count")
+        # Hugging Face's norm_topk_prob: true for Qwen3-MoE, false for Qwen2-MoE.
+        hp.expert_weights_norm = bool(g("expert_weights_norm", arch == "qwen3moe"))
     if arch == "gemma3":
         hp.sliding_window = g("attention.sliding_window", 0)
         hp.swa_pattern = 6
@@ -190,8 +198,45 @@ def linear(w, x, bias=None):
     return y + bias if bias is not None else y
 
 
-def forward(reader, tokens, weights: Weights | None = None) -> np.ndarray:
-    """Logits [T, vocab] for one sequence of token ids at positions 0..T-1."""
+def moe_ffn(W, p, h, hp, margins=None):
+    """Hugging Face's Qwen3MoeSparseMoeBlock / Qwen2MoeSparseMoeBlock on h
+    [T, n_embd]: softmax of the router logits over every expert, the top
+    n_expert_used (a stable sort: of equal logits the lower expert index
+    first), their probabilities (renormalised to sum 1 when
+    expert_weights_norm) weighting each chosen expert's SwiGLU FFN; Qwen2-MoE
+    adds a shared expert scaled by sigmoid(ffn_gate_inp_shexp · h).
+    margins, when given ([T]), is lowered to each token's gap between its
+    last chosen expert's logit and the best unchosen one, relative to the
+    spread (standard deviation) of its logits."""
+    logits = linear(W[p + "ffn_gate_inp.weight"], h).astype(np.float64)  # [T, n_expert]
+    probs = np.exp(logits - logits.max(axis=1, keepdims=True))
+    probs /= probs.sum(axis=1, keepdims=True)
+    gate, up, down = (W[p + f"ffn_{n}_exps.weight"] for n in ("gate", "up", "down"))
+    out = np.zeros(h.shape, dtype=np.float64)
+    for t in range(h.shape[0]):
+        order = np.argsort(-logits[t], kind="stable")
+        chosen = order[:hp.n_expert_used]
+        if margins is not None and hp.n_expert_used < len(order):
+            gap = logits[t, order[hp.n_expert_used - 1]] - logits[t, order[hp.n_expert_used]]
+            margins[t] = min(margins[t], gap / logits[t].std())
+        weights = probs[t, chosen]
+        if hp.expert_weights_norm:
+            weights = weights / weights.sum()
+        for e, wt in zip(chosen, weights):
+            act = silu(gate[e] @ h[t]) * (up[e] @ h[t])
+            out[t] += wt * (down[e] @ act.astype(np.float32))
+    if p + "ffn_gate_inp_shexp.weight" in W:
+        act = silu(linear(W[p + "ffn_gate_shexp.weight"], h)) * linear(W[p + "ffn_up_shexp.weight"], h)
+        shared = linear(W[p + "ffn_down_shexp.weight"], act.astype(np.float32))
+        scale = 1.0 / (1.0 + np.exp(-(h.astype(np.float64) @ W[p + "ffn_gate_inp_shexp.weight"])))
+        out += scale[:, None] * shared
+    return out.astype(np.float32)
+
+
+def forward(reader, tokens, weights: Weights | None = None, router_margins=None) -> np.ndarray:
+    """Logits [T, vocab] for one sequence of token ids at positions 0..T-1.
+    router_margins: an array [T] of inf, lowered to each token's smallest
+    routing margin over the layers (see moe_ffn), for mixtures of experts."""
     hp = read_hparams(reader)
     W = weights or Weights(reader)
     T = len(tokens)
@@ -253,6 +298,9 @@ def forward(reader, tokens, weights: Weights | None = None) -> np.ndarray:
             attn = rms_norm(attn, W[p + "post_attention_norm.weight"], hp.eps)
         x = x + attn
         h = rms_norm(x, W[p + "ffn_norm.weight"], hp.eps)
+        if p + "ffn_gate_inp.weight" in W:  # a mixture of experts
+            x = x + moe_ffn(W, p, h, hp, router_margins)
+            continue
         if p + "ffn_gate.weight" in W:
             gate = linear(W[p + "ffn_gate.weight"], h)
             up = linear(W[p + "ffn_up.weight"], h)

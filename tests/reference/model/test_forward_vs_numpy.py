@@ -81,8 +81,12 @@ def mean_kl(ours, ref):
     return float((p * np.log(p / q)).sum(axis=1).mean())
 
 
-def compare(ours, ref, tolerance):
+def compare(ours, ref, tolerance, skip=None):
+    """skip: positions left out (a mixture's near-tied routing, see
+    decisive_positions)."""
     assert ours.shape == ref.shape
+    if skip is not None:
+        ours, ref = ours[~skip], ref[~skip]
     rng = ref.max(axis=1) - ref.min(axis=1)
     err = np.abs(ours - ref).max(axis=1)
     rel = err / rng
@@ -127,6 +131,94 @@ def test_random_models_match_the_reference(arch, wtype, tmp_path):
     compare(our_logits(path, PROMPT, BEST_ISA, chunk=5), ref, fast)
     # One token at a time: decode's attention (a few rows, F32 products).
     compare(our_logits(path, PROMPT, BEST_ISA, chunk=1), ref, tolerance)
+
+
+# Mixtures of experts. The router's choice is discontinuous: where a token's
+# last chosen expert and the best unchosen one have nearly equal logits, the
+# rounding of 8-bit activations may pick either, and that token's output
+# then differs by a whole expert's contribution (a legitimate result, not an
+# error). So positions whose smallest routing margin over the layers is
+# under NEAR_TIE of their router logits' spread are left out of the
+# comparison (at most a quarter of them, or the model is too undecided to
+# test); a flip there reaches the other positions only through attention,
+# well inside the tolerance. F16 weights dot float activations, whose
+# rounding is ~1e-4 of the spread: their margin is a hundredth of that.
+NEAR_TIE = {"f16": 0.0003}
+NEAR_TIE_QUANTIZED = 0.03
+
+
+def decisive_positions(path, tokens, wtype):
+    """The reference logits and the positions to leave out."""
+    margins = np.full(len(tokens), np.inf)
+    ref = numpy_forward.forward(gguf.GGUFReader(str(path)), tokens, router_margins=margins)
+    skip = margins < NEAR_TIE.get(wtype, NEAR_TIE_QUANTIZED)
+    assert skip.sum() <= len(tokens) // 4, f"routing margins {margins}"
+    return ref, skip
+
+
+def make_moe(path, arch, wtype, seed, *extra):
+    made = subprocess.run([str(tool("make_random_model")), "--arch", arch, "--type", wtype,
+                           "--out", str(path), "--seed", str(seed), *extra],
+                          capture_output=True, text=True)
+    assert made.returncode == 0, made.stderr
+
+
+# (experts per token of the 8, expert_weights_norm): qwen3moe's default
+# (renormalised), 1 and 4 renormalised or not, and all 8 (every expert runs).
+MOE_ROUTING = [("2", None), ("1", "0"), ("4", "0"), ("4", "1"), ("8", "0")]
+
+
+@pytest.mark.parametrize("wtype", ["q8_0", "q4_0", "q4_1", "q4_K", "q6_K", "f16"])
+@pytest.mark.parametrize("used,norm", MOE_ROUTING)
+def test_qwen3moe_models_match_the_reference(used, norm, wtype, tmp_path):
+    path = tmp_path / f"qwen3moe_{wtype}.gguf"
+    extra = ["--experts-used", used] + (["--expert-norm", norm] if norm else [])
+    make_moe(path, "qwen3moe", wtype, 7, *extra)
+    ref, skip = decisive_positions(path, PROMPT, wtype)
+    tolerance = TOLERANCE_F16 if wtype == "f16" else TOLERANCE_RANDOM
+    fast = TOLERANCE_F16_FAST if wtype == "f16" else TOLERANCE_RANDOM
+    compare(our_logits(path, PROMPT, "ref"), ref, tolerance, skip)
+    compare(our_logits(path, PROMPT, BEST_ISA), ref, fast, skip)
+    compare(our_logits(path, PROMPT, BEST_ISA, chunk=5), ref, fast, skip)
+    compare(our_logits(path, PROMPT, BEST_ISA, chunk=1), ref, tolerance, skip)
+
+
+@pytest.mark.parametrize("wtype", ["q8_0", "q4_K", "q6_K", "f16"])
+def test_qwen2moe_models_match_the_reference(wtype, tmp_path):
+    """Qwen2-MoE: q, k, v biases, weights not renormalised, and a shared
+    expert gated by a sigmoid."""
+    path = tmp_path / f"qwen2moe_{wtype}.gguf"
+    make_moe(path, "qwen2moe", wtype, 7)
+    ref, skip = decisive_positions(path, PROMPT, wtype)
+    tolerance = TOLERANCE_F16 if wtype == "f16" else TOLERANCE_RANDOM
+    fast = TOLERANCE_F16_FAST if wtype == "f16" else TOLERANCE_RANDOM
+    compare(our_logits(path, PROMPT, "ref"), ref, tolerance, skip)
+    compare(our_logits(path, PROMPT, BEST_ISA), ref, fast, skip)
+    compare(our_logits(path, PROMPT, BEST_ISA, chunk=1), ref, tolerance, skip)
+
+
+@pytest.mark.parametrize("wtype", ["q4_K", "q8_0", "f16"])
+def test_a_batched_mixture_gives_the_logits_of_one_token_at_a_time(wtype, tmp_path):
+    """Decoding the prompt side by side with 4 and 16 copies of itself
+    (every used expert's group has 4 or 16 rows: the GEMM paths) against one
+    token per pass (groups of one: GEMV): the same logits up to float noise
+    and 8-bit activation rounding (see the llama test above) and the same
+    greedy token at every position. With F16 weights (float activations)
+    the whole prompt in one pass, whose tokens go to different experts in
+    groups of different sizes, too; quantized, a batched matmul rounds its
+    activations unlike GEMV's (~1% of the range), enough to flip a near-tied
+    routing, which the reference comparisons above allow for."""
+    path = tmp_path / f"qwen3moe_{wtype}.gguf"
+    make_moe(path, "qwen3moe", wtype, 3, "--experts-used", "2")
+    alone = our_logits(path, PROMPT, BEST_ISA, chunk=1)
+    rng = alone.max(axis=1) - alone.min(axis=1)
+    runs = [our_logits(path, PROMPT, BEST_ISA, seqs=4), our_logits(path, PROMPT, BEST_ISA, seqs=16)]
+    if wtype == "f16":
+        runs.append(our_logits(path, PROMPT, BEST_ISA))
+    for batched in runs:
+        rel = np.abs(batched - alone).max(axis=1) / rng
+        assert rel.max() < 1e-2, rel
+        assert (batched.argmax(axis=1) == alone.argmax(axis=1)).all()
 
 
 # Real prompts as token ids (tokenizer-independent): an English sentence in

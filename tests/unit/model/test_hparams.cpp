@@ -233,5 +233,56 @@ TEST(HParams, AMissingYarnFactorSaysWhatItIsFor) {
     expect_error(w, "missing metadata key 'mistral3.rope.scaling.factor' (YaRN's");
 }
 
+// A mixture of `arch` (qwen3moe, qwen2moe) with 8 experts, 2 per token.
+gguf::GgufWriter moe_meta(const std::string& arch) {
+    auto w = llama_meta();
+    w.set("general.architecture", arch);
+    for (const char* k : {"embedding_length", "block_count", "feed_forward_length",
+                          "attention.head_count", "attention.head_count_kv"}) {
+        w.set(arch + "." + k,
+              *gguf::GgufFile::parse(llama_meta().to_bytes()).get_int(std::string("llama.") + k));
+    }
+    w.set(arch + ".expert_count", uint32_t{8});
+    w.set(arch + ".expert_used_count", uint32_t{2});
+    return w;
+}
+
+TEST(HParams, Qwen3MoeReadsItsExpertsAndRenormalisesByDefault) {
+    auto w = moe_meta("qwen3moe");
+    w.set("qwen3moe.expert_feed_forward_length", uint32_t{32});
+    const HParams h = read(w);
+    EXPECT_TRUE(h.config.moe);
+    EXPECT_TRUE(h.config.qk_norm);
+    EXPECT_EQ(h.n_expert, 8);
+    EXPECT_EQ(h.n_expert_used, 2);
+    EXPECT_EQ(h.n_ff_exp, 32);
+    EXPECT_TRUE(h.expert_weights_norm);
+    w.set("qwen3moe.expert_weights_norm", false);
+    EXPECT_FALSE(read(w).expert_weights_norm);
+}
+
+TEST(HParams, Qwen2MoeKeepsTheSoftmaxWeightsAndHasASharedExpert) {
+    const HParams h = read(moe_meta("qwen2moe"));
+    EXPECT_TRUE(h.config.shared_expert);
+    EXPECT_TRUE(h.config.qkv_bias);
+    EXPECT_FALSE(h.expert_weights_norm);
+    EXPECT_EQ(h.n_ff_shexp, 128);  // the dense length when the file omits it
+    EXPECT_EQ(h.n_ff_exp, 64);     // llama.cpp's fallback: dense length / experts used
+}
+
+TEST(HParams, MoeExpertCountsAreRequiredAndConsistent) {
+    auto w = moe_meta("qwen3moe");
+    w.set("qwen3moe.expert_used_count", uint32_t{9});
+    expect_error(w, "qwen3moe.expert_used_count");
+    gguf::GgufWriter bare = llama_meta();
+    bare.set("general.architecture", std::string("qwen3moe"));
+    for (const char* k :
+         {"embedding_length", "block_count", "feed_forward_length", "attention.head_count"}) {
+        bare.set(std::string("qwen3moe.") + k, uint32_t{64});
+    }
+    bare.set("qwen3moe.attention.head_count", uint32_t{4});
+    expect_error(bare, "qwen3moe.expert_count");
+}
+
 }  // namespace
 }  // namespace pensieve::model

@@ -104,5 +104,28 @@ TEST_F(RequantizeTest, AFormatWithoutWeightKernelsIsRefused) {
     EXPECT_THROW(requantize(in, dir_ / "out.gguf", TensorType::Q8_K), std::invalid_argument);
 }
 
+TEST_F(RequantizeTest, ExpertTensorsConvertButTheRouterKeepsItsFormat) {
+    gguf::GgufWriter w;
+    w.set("general.architecture", std::string("qwen3moe"));
+    std::vector<float> experts(64 * 4 * 3);
+    for (size_t i = 0; i < experts.size(); ++i) experts[i] = static_cast<float>(i % 13) / 13;
+    w.add_tensor("blk.0.ffn_up_exps.weight", TensorType::F32, {64, 4, 3}, f32_bytes(experts));
+    w.add_tensor("blk.0.ffn_gate_inp.weight", TensorType::F32, {64, 3},
+                 f32_bytes(std::vector<float>(192, 0.5f)));
+    w.write(dir_ / "moe.gguf");
+    const auto in = gguf::GgufFile::open(dir_ / "moe.gguf");
+    const RequantizeStats s = requantize(in, dir_ / "out.gguf", TensorType::Q8_0);
+    EXPECT_EQ(s.converted, 1);
+    EXPECT_EQ(s.kept, 1);
+    const auto out = gguf::GgufFile::open(dir_ / "out.gguf");
+    const auto* e = out.find_tensor("blk.0.ffn_up_exps.weight");
+    ASSERT_NE(e, nullptr);
+    EXPECT_EQ(e->type, TensorType::Q8_0);
+    EXPECT_EQ(e->dims, (std::vector<uint64_t>{64, 4, 3}));
+    const std::vector<float> back = dequantize(*e);
+    for (size_t i = 0; i < back.size(); ++i) EXPECT_NEAR(back[i], experts[i], 0.01f) << i;
+    EXPECT_EQ(out.find_tensor("blk.0.ffn_gate_inp.weight")->type, TensorType::F32);
+}
+
 }  // namespace
 }  // namespace pensieve::model

@@ -1,15 +1,23 @@
 // Weight binding: fused tensors become row ranges of one matrix, RoPE factor
 // tensors are bound, and every tensor the forward pass does not read is
-// listed (loading warns about it) rather than silently ignored.
+// listed (loading warns about it) rather than silently ignored; --mlock
+// locks every tensor byte, or names RLIMIT_MEMLOCK when refused.
 #include <gtest/gtest.h>
+#include <linux/capability.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "gguf/writer.hpp"
+#include "model/model.hpp"
 #include "model/weights.hpp"
 
 namespace pensieve::model {
@@ -142,6 +150,52 @@ TEST(Weights, Phi3FusedTensorsAreSplitIntoRowRanges) {
 
 TEST(Weights, Phi3WithSeparateGateAndUpIsAShapeError) {
     EXPECT_THROW(bind(tiny("phi3", false)), ModelError);
+}
+
+std::filesystem::path written_model() {
+    const auto path =
+        std::filesystem::temp_directory_path() / ("mlock_" + std::to_string(::getpid()) + ".gguf");
+    tiny("llama", false).write(path);
+    return path;
+}
+
+TEST(ModelLock, LocksEveryTensorByteOfTheMapping) {
+    const auto path = written_model();
+    const auto model = Model::load(path);
+    uint64_t tensors = 0;
+    for (const gguf::TensorInfo& t : model->file().tensors()) tensors += t.n_bytes;
+    EXPECT_GE(model->lock_in_memory(), tensors);
+    std::filesystem::remove(path);
+}
+
+// Without CAP_IPC_LOCK (which root holds and which ignores the limit) and
+// with RLIMIT_MEMLOCK at 0, the kernel refuses: a ModelError that names the
+// limit and how to raise it. Run in a child process (EXPECT_EXIT), which
+// drops the capability for itself alone; exits 0 on the expected message.
+[[noreturn]] void lock_without_the_capability(const std::filesystem::path& path) {
+    __user_cap_header_struct head{_LINUX_CAPABILITY_VERSION_3, 0};
+    __user_cap_data_struct caps[2]{};
+    if (::syscall(SYS_capget, &head, caps) != 0) std::_Exit(3);
+    caps[CAP_IPC_LOCK / 32].effective &= ~(1u << (CAP_IPC_LOCK % 32));
+    if (::syscall(SYS_capset, &head, caps) != 0) std::_Exit(4);
+    const rlimit zero{0, 0};
+    if (::setrlimit(RLIMIT_MEMLOCK, &zero) != 0) std::_Exit(5);
+    const auto model = Model::load(path);
+    try {
+        model->lock_in_memory();
+    } catch (const ModelError& e) {
+        const std::string m = e.what();
+        const bool named = m.find("RLIMIT_MEMLOCK is 0 KiB") != std::string::npos &&
+                           m.find("ulimit -l") != std::string::npos;
+        std::_Exit(named ? 0 : 6);
+    }
+    std::_Exit(7);
+}
+
+TEST(ModelLock, ARefusalNamesTheMemlockLimit) {
+    const auto path = written_model();
+    EXPECT_EXIT(lock_without_the_capability(path), ::testing::ExitedWithCode(0), "");
+    std::filesystem::remove(path);
 }
 
 }  // namespace

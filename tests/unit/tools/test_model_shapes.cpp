@@ -117,5 +117,20 @@ TEST(ModelShapes, RowsThatAreNotWholeSuperBlocksFallBackToBlockFormats) {
     EXPECT_EQ(matrix_type(find_mix("q4_k_m"), Role::FfnDown, 0, 26, true, 6912), TensorType::Q6_K);
 }
 
+TEST(ModelShapes, Qwen3MoeShapeHas128ExpertsAndAnUnquantizedRouter) {
+    const ModelShape s = find_shape("qwen3-30b-a3b", "");
+    EXPECT_EQ(s.arch, "qwen3moe");
+    EXPECT_EQ(s.n_expert, 128u);
+    EXPECT_EQ(s.n_expert_used, 8u);
+    EXPECT_EQ(s.n_ff_exp, 768u);
+    const Mix mix = find_mix("q4_k_m");
+    EXPECT_EQ(matrix_type(mix, Role::Router, 0, 48, false, 2048), TensorType::F32);
+    EXPECT_EQ(matrix_type(mix, Role::FfnDown, 0, 48, false, 768), TensorType::Q6_K);
+    EXPECT_EQ(matrix_type(mix, Role::FfnDown, 6, 48, false, 768), TensorType::Q4_K);
+    const ModelShape tiny = find_shape("tiny", "qwen2moe");
+    EXPECT_EQ(tiny.n_expert, 8u);
+    EXPECT_GT(tiny.n_ff_shexp, 0u);
+}
+
 }  // namespace
 }  // namespace pensieve::tools
