@@ -141,9 +141,10 @@ def test_random_models_match_the_reference(arch, wtype, tmp_path):
 # under NEAR_TIE of their router logits' spread are left out of the
 # comparison (at most a quarter of them, or the model is too undecided to
 # test); a flip there reaches the other positions only through attention,
-# well inside the tolerance. F16 weights dot float activations, whose
-# rounding is ~1e-4 of the spread: their margin is a hundredth of that.
-NEAR_TIE = {"f16": 0.0003}
+# well inside the tolerance. F16 weights dot float activations one token at
+# a time, and BF16-rounded ones (2^-9 relative) in batches on CPUs with
+# AVX512-BF16: their margin is a third of the quantized one.
+NEAR_TIE = {"f16": 0.01}
 NEAR_TIE_QUANTIZED = 0.03
 
 
@@ -202,23 +203,27 @@ def test_a_batched_mixture_gives_the_logits_of_one_token_at_a_time(wtype, tmp_pa
     """Decoding the prompt side by side with 4 and 16 copies of itself
     (every used expert's group has 4 or 16 rows: the GEMM paths) against one
     token per pass (groups of one: GEMV): the same logits up to float noise
-    and 8-bit activation rounding (see the llama test above) and the same
-    greedy token at every position. With F16 weights (float activations)
-    the whole prompt in one pass, whose tokens go to different experts in
-    groups of different sizes, too; quantized, a batched matmul rounds its
-    activations unlike GEMV's (~1% of the range), enough to flip a near-tied
-    routing, which the reference comparisons above allow for."""
+    and activation rounding (see the llama test above) and the same greedy
+    token at every position whose routing is decisive. A batched matmul
+    rounds its activations unlike GEMV's (8-bit for quantized weights, BF16
+    for F16 ones on CPUs with AVX512-BF16), enough to flip a near-tied
+    routing, as the reference comparisons above allow for. With F16 weights
+    the reference kernels run it (float activations at every batch size, so
+    the grouping is checked without any rounding difference), and the whole
+    prompt in one pass too."""
     path = tmp_path / f"qwen3moe_{wtype}.gguf"
     make_moe(path, "qwen3moe", wtype, 3, "--experts-used", "2")
-    alone = our_logits(path, PROMPT, BEST_ISA, chunk=1)
+    _, skip = decisive_positions(path, PROMPT, wtype)
+    isa = "ref" if wtype == "f16" else BEST_ISA
+    alone = our_logits(path, PROMPT, isa, chunk=1)
     rng = alone.max(axis=1) - alone.min(axis=1)
-    runs = [our_logits(path, PROMPT, BEST_ISA, seqs=4), our_logits(path, PROMPT, BEST_ISA, seqs=16)]
+    runs = [our_logits(path, PROMPT, isa, seqs=4), our_logits(path, PROMPT, isa, seqs=16)]
     if wtype == "f16":
-        runs.append(our_logits(path, PROMPT, BEST_ISA))
+        runs.append(our_logits(path, PROMPT, isa))
     for batched in runs:
-        rel = np.abs(batched - alone).max(axis=1) / rng
+        rel = (np.abs(batched - alone).max(axis=1) / rng)[~skip]
         assert rel.max() < 1e-2, rel
-        assert (batched.argmax(axis=1) == alone.argmax(axis=1)).all()
+        assert (batched.argmax(axis=1) == alone.argmax(axis=1))[~skip].all()
 
 
 # Real prompts as token ids (tokenizer-independent): an English sentence in
