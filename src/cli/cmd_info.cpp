@@ -68,11 +68,9 @@ nlohmann::json to_json(const gguf::GgufFile& file, const gguf::Summary& s, bool 
     return j;
 }
 
-void print_text(const gguf::GgufFile& file, const gguf::Summary& s, bool tensors) {
-    auto opt = [](const std::optional<int64_t>& v) { return v ? std::to_string(*v) : "-"; };
-    std::printf("GGUF version:     %u\n", s.version);
-    std::printf("architecture:     %s\n", s.architecture.empty() ? "-" : s.architecture.c_str());
-    std::printf("name:             %s\n", s.name.empty() ? "-" : s.name.c_str());
+}  // namespace
+
+void print_weights_summary(const gguf::GgufFile& file, const gguf::Summary& s) {
     if (file.part_count() > 1) std::printf("split parts:      %u (all read)\n", file.part_count());
     std::printf("parameters:       %llu (%.1f M)\n", static_cast<unsigned long long>(s.parameters),
                 static_cast<double>(s.parameters) / 1e6);
@@ -84,6 +82,16 @@ void print_text(const gguf::GgufFile& file, const gguf::Summary& s, bool tensors
                     static_cast<unsigned long long>(use.tensors),
                     static_cast<unsigned long long>(use.bytes));
     }
+}
+
+namespace {
+
+void print_text(const gguf::GgufFile& file, const gguf::Summary& s, bool tensors) {
+    auto opt = [](const std::optional<int64_t>& v) { return v ? std::to_string(*v) : "-"; };
+    std::printf("GGUF version:     %u\n", s.version);
+    std::printf("architecture:     %s\n", s.architecture.empty() ? "-" : s.architecture.c_str());
+    std::printf("name:             %s\n", s.name.empty() ? "-" : s.name.c_str());
+    print_weights_summary(file, s);
     std::printf("context length:   %s\n", opt(s.context_length).c_str());
     std::printf("embedding size:   %s\n", opt(s.embedding_length).c_str());
     std::printf("layers:           %s\n", opt(s.block_count).c_str());

@@ -54,17 +54,7 @@ void run_show(const std::string& name) {
     std::printf("file:             %s\n", path.c_str());
     std::printf("name:             %s\n", s.name.empty() ? "-" : s.name.c_str());
     std::printf("architecture:     %s\n", s.architecture.empty() ? "-" : s.architecture.c_str());
-    std::printf("parameters:       %llu (%.1f M)\n", static_cast<unsigned long long>(s.parameters),
-                static_cast<double>(s.parameters) / 1e6);
-    if (file.part_count() > 1) std::printf("split parts:      %u\n", file.part_count());
-    std::printf("tensors:          %llu (%.1f MiB)\n",
-                static_cast<unsigned long long>(s.tensor_count),
-                static_cast<double>(s.tensor_bytes) / (1024.0 * 1024.0));
-    for (const auto& [type, use] : s.types) {
-        std::printf("  %-8s        %4llu tensors, %10llu bytes\n", type.c_str(),
-                    static_cast<unsigned long long>(use.tensors),
-                    static_cast<unsigned long long>(use.bytes));
-    }
+    print_weights_summary(file, s);
 
     std::printf("\nhyper-parameters:\n");
     const std::string prefix = s.architecture + ".";

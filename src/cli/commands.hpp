@@ -3,6 +3,9 @@
 
 #include <CLI/CLI.hpp>
 
+#include "gguf/file.hpp"
+#include "gguf/summary.hpp"
+
 namespace pensieve::cli {
 
 void register_info(CLI::App& app);      // cmd_info.cpp
@@ -19,6 +22,10 @@ void register_bench(CLI::App& app);       // cmd_bench.cpp
 void register_perplexity(CLI::App& app);  // cmd_perplexity.cpp
 void register_serve(CLI::App& app);       // cmd_serve.cpp
 void register_quantize(CLI::App& app);    // cmd_quantize.cpp
+
+// The weights part of `info` and `show` (cmd_info.cpp): split parts,
+// parameters, tensor count and bytes, and the format mix.
+void print_weights_summary(const gguf::GgufFile& file, const gguf::Summary& s);
 
 // Subcommand callbacks set the process exit code here (default 0).
 void set_exit_code(int code);

@@ -35,6 +35,7 @@
 #endif
 
 #include "kernels/x86/avx512/avx512.hpp"
+#include "kernels/x86/avx512/packed.hpp"
 #include "kernels/x86/avx512/transpose.hpp"
 
 namespace pensieve::kernels::avx512 {
@@ -155,16 +156,6 @@ void micro_cols(int cols, const uint16_t* wb, const uint16_t* ab, int64_t kp, fl
     micro<C>(wb, ab, kp, y, y_stride, rows);
 }
 
-// Lines [from, to) of the next tile's weights (rows r1.., contiguous), into
-// L2: no hardware prefetcher has seen them (unpacking took 9% of a SmolLM2
-// F16 prefill profile without this, 5% with it). The tiles of a task are
-// consecutive (PackedGemm::long_runs), so the next tile is this thread's;
-// past the matrix's end a prefetch is harmless (it never faults).
-inline void prefetch_lines(const PackedGemmArgs& a, int64_t r1, int64_t from, int64_t to) {
-    const auto* next = static_cast<const char*>(a.w) + static_cast<size_t>(r1) * a.w_stride;
-    for (int64_t l = from; l < to; ++l) _mm_prefetch(next + 64 * l, _MM_HINT_T1);
-}
-
 template <TensorType kType>
 void tile(const PackedGemmArgs& a, int64_t r0, int64_t r1, void* work) {
     auto* wb = static_cast<uint16_t*>(work);
@@ -172,11 +163,10 @@ void tile(const PackedGemmArgs& a, int64_t r0, int64_t r1, void* work) {
     const int64_t kp = padded(a.k) / 2;
     const __mmask16 rows = mask16(r1 - r0);
     const auto* act = static_cast<const uint8_t*>(a.act);
-    const int64_t lines = static_cast<int64_t>((16 * a.w_stride + 63) / 64);
     const int64_t groups = (a.b + kPackedActGroup - 1) / kPackedActGroup;
     for (int64_t c = 0; c < a.b; c += kPackedActGroup) {
         const int64_t g = c / kPackedActGroup;
-        prefetch_lines(a, r1, lines * g / groups, lines * (g + 1) / groups);
+        prefetch_next_tile(a.w, a.w_stride, r1, g, groups);
         const auto* ab =
             reinterpret_cast<const uint16_t*>(act + static_cast<size_t>(g) * a.act_stride);
         const int cols = static_cast<int>(a.b - c < kPackedActGroup ? a.b - c : kPackedActGroup);
