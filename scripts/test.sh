@@ -29,8 +29,13 @@ echo "== API test clients (npm) =="
 npm ci --prefix tests/api/node --no-audit --no-fund --loglevel=error
 
 echo "== pytest =="
+# Test files run in parallel workers (pytest-xdist), one file's tests in one
+# worker so module fixtures (servers) are shared as before; much of a file's
+# time is waiting on a server, a browser or a client SDK. At most 4, so that
+# each worker's servers still get cores.
+workers=$(( $(nproc) < 2 ? 2 : ($(nproc) > 4 ? 4 : $(nproc)) ))
 PENSIEVE_BUILD_DIR="$build" HF_HUB_OFFLINE=1 \
-    .venv/bin/python -m pytest -q tests
+    .venv/bin/python -m pytest -q -n "$workers" --dist loadfile tests
 
 seconds=${FUZZ_SECONDS:-30}
 if [ "$seconds" -gt 0 ]; then
