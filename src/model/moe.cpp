@@ -38,12 +38,18 @@ void route_token(const float* logits, int64_t n_expert, int64_t k, bool renormal
             if (j > 0 && !before(logits, ids[j - 1], e)) continue;
             if (best < 0 || before(logits, e, best)) best = e;
         }
+        // NaN logits (a broken model) order nothing: take the lowest index
+        // not chosen yet, so the ids stay valid and the NaN shows in the output.
+        for (int32_t e = 0; best < 0; ++e) {
+            if (std::find(ids, ids + j, e) == ids + j) best = e;
+        }
         ids[j] = best;
         weights[j] = static_cast<float>(std::exp(static_cast<double>(logits[best] - max)) / sum);
         chosen += static_cast<double>(weights[j]);
     }
     if (renormalise) {
-        for (int64_t j = 0; j < k; ++j) weights[j] = static_cast<float>(static_cast<double>(weights[j]) / chosen);
+        for (int64_t j = 0; j < k; ++j)
+            weights[j] = static_cast<float>(static_cast<double>(weights[j]) / chosen);
     }
 }
 

@@ -4,6 +4,7 @@
 // the kernels' matmul_many against one matmul per job.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <random>
@@ -51,6 +52,20 @@ TEST(RouteToken, UsingEveryExpertListsThemAllInRoutingOrder) {
     route_token(logits.data(), 4, 4, true, ids.data(), w.data());
     EXPECT_EQ(ids, (std::vector<int32_t>{2, 0, 1, 3}));
     EXPECT_NEAR(w[0] + w[1] + w[2] + w[3], 1.0, 1e-6);
+}
+
+TEST(RouteToken, NanLogitsStillChooseDistinctValidExperts) {
+    const float nan = std::nanf("");
+    for (const std::vector<float>& logits : {std::vector<float>{nan, nan, nan, nan, nan},
+                                             std::vector<float>{1.0f, nan, 2.0f, nan, 0.5f}}) {
+        std::vector<int32_t> ids(4);
+        std::vector<float> w(4);
+        route_token(logits.data(), 5, 4, true, ids.data(), w.data());
+        std::vector<int32_t> sorted = ids;
+        std::sort(sorted.begin(), sorted.end());
+        EXPECT_TRUE(std::adjacent_find(sorted.begin(), sorted.end()) == sorted.end());
+        for (int32_t id : ids) EXPECT_TRUE(id >= 0 && id < 5) << id;
+    }
 }
 
 // A one-layer mixture with F32 weights held in vectors.
