@@ -272,6 +272,32 @@ void unpack_k(const uint8_t* src, int64_t k, uint8_t* dst) {
 // y[c][r] for R weight rows x C activation rows over the whole k.
 // kOffset: the weights carry an integer offset 2^shift (Q4_0 / Q5_0 / Q8_0);
 // otherwise a float m per block.
+// The formats with a minimum (Q4_1, Q5_1, Q4_K, Q5_K): each weight row's
+// per-group mins times the activations' group sums, added to the products.
+template <int R, int C>
+__attribute__((always_inline)) inline void add_mins(const Geometry& geo, const uint8_t* w,
+                                                    size_t w_stride, const uint8_t* const* act,
+                                                    __m512 (&acc)[R][C]) {
+    const size_t a_s = geo.act_s(), w_m = geo.w_m();
+    for (int64_t j = 0; j < geo.n16; ++j) {
+        for (int c = 0; c < C; ++c) {
+            const __m512 s = _mm512_loadu_ps(act[c] + a_s + j * 64);
+            for (int r = 0; r < R; ++r) {
+                const uint8_t* wr = w + static_cast<size_t>(r) * w_stride;
+                acc[r][c] = _mm512_fmadd_ps(_mm512_loadu_ps(wr + w_m + j * 64), s, acc[r][c]);
+            }
+        }
+    }
+}
+
+// Each accumulator's lanes summed into its output.
+template <int R, int C>
+__attribute__((always_inline)) inline void store_sums(const __m512 (&acc)[R][C], float* y,
+                                                      int64_t y_stride) {
+    for (int c = 0; c < C; ++c)
+        for (int r = 0; r < R; ++r) y[c * y_stride + r] = _mm512_reduce_add_ps(acc[r][c]);
+}
+
 template <int R, int C, bool kOffset>
 void micro(const Geometry& geo, const uint8_t* w, size_t w_stride, const uint8_t* const* act,
            int shift, float* y, int64_t y_stride) {
@@ -301,20 +327,8 @@ void micro(const Geometry& geo, const uint8_t* w, size_t w_stride, const uint8_t
             }
         }
     }
-    if constexpr (!kOffset) {
-        const size_t a_s = geo.act_s(), w_m = geo.w_m();
-        for (int64_t j = 0; j < geo.n16; ++j) {
-            for (int c = 0; c < C; ++c) {
-                const __m512 s = _mm512_loadu_ps(act[c] + a_s + j * 64);
-                for (int r = 0; r < R; ++r) {
-                    const uint8_t* wr = w + static_cast<size_t>(r) * w_stride;
-                    acc[r][c] = _mm512_fmadd_ps(_mm512_loadu_ps(wr + w_m + j * 64), s, acc[r][c]);
-                }
-            }
-        }
-    }
-    for (int c = 0; c < C; ++c)
-        for (int r = 0; r < R; ++r) y[c * y_stride + r] = _mm512_reduce_add_ps(acc[r][c]);
+    if constexpr (!kOffset) add_mins<R, C>(geo, w, w_stride, act, acc);
+    store_sums<R, C>(acc, y, y_stride);
 }
 
 template <int R, bool kOffset>
@@ -400,18 +414,8 @@ void micro_k(const Geometry& geo, const uint8_t* w, size_t w_stride, const uint8
             }
         }
     }
-    const size_t a_s = geo.act_s(), w_m = geo.w_m();
-    for (int64_t j = 0; j < geo.n16; ++j) {
-        for (int c = 0; c < C; ++c) {
-            const __m512 s = _mm512_loadu_ps(act[c] + a_s + j * 64);
-            for (int r = 0; r < R; ++r) {
-                const uint8_t* wr = w + static_cast<size_t>(r) * w_stride;
-                acc[r][c] = _mm512_fmadd_ps(_mm512_loadu_ps(wr + w_m + j * 64), s, acc[r][c]);
-            }
-        }
-    }
-    for (int c = 0; c < C; ++c)
-        for (int r = 0; r < R; ++r) y[c * y_stride + r] = _mm512_reduce_add_ps(acc[r][c]);
+    add_mins<R, C>(geo, w, w_stride, act, acc);
+    store_sums<R, C>(acc, y, y_stride);
 }
 
 // Two weight rows (eight vectors of a super-block, held in registers) by six
