@@ -243,7 +243,8 @@ def shapes(r, plot_dir):
         out[-2] += (f" The roofline is the read bandwidth measured in the same run (BM_ReadBandwidth, "
                     f"{sp['threads']} threads: {bw['before']:.1f} GB/s before the rows, {bw['after']:.1f} after; "
                     f"{bw['used']:.1f} used) divided by the bytes one decode step reads (every weight matrix, one row "
-                    "of the embedding table unless it is also the output).")
+                    "of the embedding table unless it is also the output; of a mixture of experts' expert "
+                    "tensors, the active experts' share).")
     else:
         out += [f"**The read bandwidth was not measured in this run**: {sp['bandwidth_missing']}.", ""]
     if not sp["llama_cpp"]["measured"]:

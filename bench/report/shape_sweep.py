@@ -20,6 +20,8 @@ SHAPES = ("llama3.2-1b", "qwen2.5-1.5b", "gemma3-1b", "llama3.2-3b", "llama3.1-8
 MIXES = ("q4_k_m", "q8_0")
 # Float mixes on the smallest shape only: an F16 8B file is 16 GB.
 FLOAT_ROWS = (("llama3.2-1b", "f16"), ("llama3.2-1b", "bf16"))
+# A mixture of experts: 17 GB on disk, ~1.9 GB read per token (8 of 128 experts).
+MOE_ROWS = (("qwen3-30b-a3b", "q4_k_m"),)
 SMOKE_ROWS = (("tiny", "q4_k_m"),)  # a test shape: seconds, not minutes
 TOKENIZER = "smollm2-135m-instruct-q4_1"
 TIMEOUT_S = 1800
@@ -42,14 +44,21 @@ def model_file(build, shape, mix):
 
 
 def decode_bytes(path):
-    """Weight bytes one decode step reads, and the file's type mix."""
+    """Weight bytes one decode step reads, and the file's type mix. Of a
+    mixture-of-experts model's expert tensors (`*_exps`), one token reads its
+    active experts only: expert_used_count of expert_count."""
     r = gguf.GGUFReader(path)
+    arch = r.fields["general.architecture"].contents()
+    used = r.fields.get(f"{arch}.expert_used_count")
+    count = r.fields.get(f"{arch}.expert_count")
     tied = not any(t.name == "output.weight" for t in r.tensors)
     total, types = 0, {}
     for t in r.tensors:
         types[t.tensor_type.name] = types.get(t.tensor_type.name, 0) + int(t.n_bytes)
         if t.name == "token_embd.weight":
             total += int(t.n_bytes) if tied else int(t.n_bytes) // int(t.shape[1])
+        elif t.name.endswith("_exps.weight"):
+            total += int(t.n_bytes) * int(used.contents()) // int(count.contents())
         else:
             total += int(t.n_bytes)
     return total, types
@@ -124,4 +133,4 @@ def shape_sweep(binary, rows, reps, pp, tg, threads, llama_exe=None, llama_missi
 def default_rows(smoke):
     if smoke:
         return list(SMOKE_ROWS)
-    return [(s, m) for s in SHAPES for m in MIXES] + list(FLOAT_ROWS)
+    return [(s, m) for s in SHAPES for m in MIXES] + list(FLOAT_ROWS) + list(MOE_ROWS)

@@ -316,8 +316,10 @@ def test_json_with_a_charset_is_accepted(guarded):
 def test_connection_cap_and_limits_from_env_and_config_file(tmp_path):
     config = tmp_path / "pensieve.toml"
     config.write_text('max-connections = 8\nallowed-origins = "http://cfg.example"\n')
+    # A header deadline long enough that the ninth connection comes before it
+    # frees the idle ones, even on a loaded machine (2 s was not, in parallel runs).
     s = Server("--config", str(config),
-               env={"PENSIEVE_HEADER_TIMEOUT": "2", "PENSIEVE_ALLOWED_HOSTS": "env.example"})
+               env={"PENSIEVE_HEADER_TIMEOUT": "5", "PENSIEVE_ALLOWED_HOSTS": "env.example"})
     try:
         with httpx.Client(base_url=s.url, timeout=60) as c:
             assert c.get("/health", headers={"host": "env.example"}).status_code == 200
