@@ -44,7 +44,7 @@ TEST(Matmul, MatchesFloat64ReferenceForEveryFormatBatchAndThreadCount) {
         for (Isa isa : isas) {
             ASSERT_TRUE(set_active_isa(isa));
             for (int threads : {1, 2}) {
-                for (int64_t b : {1, 2, 3, 7, 16, 64, 257}) {
+                for (int64_t b : {1, 2, 3, 4, 7, 16, 64, 257}) {
                     SCOPED_TRACE(type_name(type) + " isa=" + std::string(isa_name(isa)) +
                                  " threads=" + std::to_string(threads) + " b=" + std::to_string(b));
                     std::vector<float> y(static_cast<size_t>(b * kRows), NAN);
@@ -90,7 +90,7 @@ TEST(Matmul, SimdMatchesReferenceOnRaggedRowLengths) {
             const std::vector<uint8_t> wq = quantize(rt, wf);
             const std::vector<float> wd = dequantize(rt, wq.data(), kRows * k);
             const WeightMatrix w{type, wq.data(), kRows, k, row_bytes(rt, k)};
-            for (int64_t b : {1, 3, 5, 9}) {
+            for (int64_t b : {1, 3, 5, 6, 9}) {
                 ASSERT_TRUE(set_active_isa(Isa::Ref));
                 std::vector<float> want(static_cast<size_t>(b * kRows));
                 matmul(pool(1), w, x.data(), b, want.data(), scratch);

@@ -514,12 +514,28 @@ void legacy_tile(const PackedGemmArgs& a, int64_t r0, int64_t r1, void* work) {
     }
 }
 
-// b < 4: the fused GEMV (each weight read once, no unpacking to a buffer);
-// larger batches amortise the unpacking over four or more activation rows.
+// b < kTileMinBatch: the fused GEMV (no unpacking to a buffer), in passes
+// of two or three rows from b = 4 on; larger batches amortise the unpacking.
+// Batched decode of four sequences (1B-shaped Q4_K_M, 2 threads, Zen 4):
+// 59-65 tok/s with the unpacking from b = 4, 76 with the passes.
 template <bool kFive>
 void k_tile(const PackedGemmArgs& a, int64_t r0, int64_t r1, void* work) {
     if (a.b < 4) {
         gemv_k_tile(a, r0, r1, kFive);
+    } else if (a.b < kTileMinBatch) {
+        // Passes of two or three activation rows of the fused GEMV over the
+        // tile: its weights come from memory in the first pass and from
+        // cache after, and nothing is unpacked.
+        const int64_t passes = (a.b + 2) / 3;
+        for (int64_t p = 0, c = 0; p < passes; ++p) {
+            const int64_t n = (a.b - c) / (passes - p);
+            PackedGemmArgs part = a;
+            part.act = static_cast<const uint8_t*>(a.act) + static_cast<size_t>(c) * a.act_stride;
+            part.b = n;
+            part.y = a.y + c * a.y_stride;
+            gemv_k_tile(part, r0, r1, kFive);
+            c += n;
+        }
     } else {
         tile_k<kFive>(a, r0, r1, work);
     }
