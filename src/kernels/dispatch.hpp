@@ -37,6 +37,9 @@ struct OpsTable {
     // == 0, head_dim <= 512); only where the CPU has them, never in the
     // reference table. ops.cpp uses it for runs of many rows.
     void (*attend_block_bf16)(const AttendBlock& a) = nullptr;
+    // attend_block reading AttendBlock::kt16 / v16 (F16 tiles) instead of kt
+    // and v, for runs of fewer than kAttendBf16MinRows rows (decode).
+    void (*attend_block_f16)(const AttendBlock& a) = nullptr;
 };
 
 inline constexpr uint32_t kTypeIdLimit = 40;  // one past the largest GGML type id we index

@@ -85,4 +85,18 @@ void load_values(TensorType type, const void* tile, int64_t head_dim, int64_t n,
     std::fill(v + n * head_dim, v + kKvBlockTokens * head_dim, 0.0f);
 }
 
+void attend_tiles(TensorType type, const void* key_tile, const void* value_tile, int64_t n,
+                  AttendBlock a, float* kt, float* v) {
+    if (type == TensorType::F16 && n == kKvBlockTokens && a.rows < kAttendBf16MinRows) {
+        a.kt16 = static_cast<const uint16_t*>(key_tile);
+        a.v16 = static_cast<const uint16_t*>(value_tile);
+    } else {
+        load_keys(type, key_tile, a.head_dim, n, kt);
+        load_values(type, value_tile, a.head_dim, n, v);
+        a.kt = kt;
+        a.v = v;
+    }
+    attend_block(a);
+}
+
 }  // namespace pensieve::kernels

@@ -78,10 +78,13 @@ void scale(float* x, float s, int64_t n) {
 }
 
 void attend_block(const AttendBlock& a) {
-    // BF16 products pay for rearranging the block's tiles from 8 rows on.
-    constexpr int64_t kBf16MinRows = 8;
     const OpsTable& ops = a.head_dim % 8 == 0 ? active_table().ops : table_for(Isa::Ref)->ops;
-    if (ops.attend_block_bf16 != nullptr && a.qb != nullptr && a.rows >= kBf16MinRows &&
+    if (a.kt16 != nullptr) {
+        ops.attend_block_f16(a);
+        return;
+    }
+    // BF16 products pay for rearranging the block's tiles from 8 rows on.
+    if (ops.attend_block_bf16 != nullptr && a.qb != nullptr && a.rows >= kAttendBf16MinRows &&
         a.head_dim % 32 == 0 && a.head_dim <= 512) {
         ops.attend_block_bf16(a);
         return;

@@ -94,8 +94,18 @@ struct AttendBlock {
     // dot products may compute a run of many rows with q, k, v and the
     // probabilities in BF16 (sums stay F32), which halves the instructions.
     const uint16_t* qb = nullptr;
+    // Optional: the block's F16 key and value tiles as the KV cache stores
+    // them (kv_tile.hpp), in place of kt and v: the kernels convert them as
+    // they load them. All 16 positions must be written (a slot not written
+    // yet may hold any bits, and 0 · NaN is NaN).
+    const uint16_t* kt16 = nullptr;
+    const uint16_t* v16 = nullptr;
 };
 void attend_block(const AttendBlock& a);
+
+// Runs of fewer query rows than this take the F32 kernels (attend_block
+// multiplies in BF16 from here on, where the CPU can).
+inline constexpr int64_t kAttendBf16MinRows = 8;
 
 // The keys of a Q8_0 key tile (kv_tile.hpp) as F32, transposed like
 // AttendBlock::kt: head_dim × kKvBlockTokens floats.

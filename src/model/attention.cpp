@@ -63,14 +63,14 @@ void attend(KvCache& kv, const std::vector<int32_t>& table, const AttentionHead&
         // Positions up to hi are all written (the run's own keys included).
         const int64_t written = std::min(bt, hi - p0 + 1);
         const int32_t block = table[static_cast<size_t>(b)];
-        kernels::load_keys(type, kv.key_tile(a.layer, block, a.kv_head), hd, written, s.kt.data());
-        kernels::load_values(type, kv.value_tile(a.layer, block, a.kv_head), hd, written,
-                             s.v.data());
         const auto r = static_cast<size_t>(r_lo);
-        kernels::attend_block({&s.q[r * static_cast<size_t>(hd)], r_hi - r_lo, hd, s.kt.data(),
-                               s.v.data(), p0, &s.first[r], &s.last[r], a.scale, &s.m[r], &s.l[r],
+        kernels::attend_tiles(type, kv.key_tile(a.layer, block, a.kv_head),
+                              kv.value_tile(a.layer, block, a.kv_head), written,
+                              {&s.q[r * static_cast<size_t>(hd)], r_hi - r_lo, hd, nullptr, nullptr,
+                               p0, &s.first[r], &s.last[r], a.scale, &s.m[r], &s.l[r],
                                &s.o[r * static_cast<size_t>(hd)],
-                               a.bf16 ? &s.qb[r * static_cast<size_t>(hd)] : nullptr});
+                               a.bf16 ? &s.qb[r * static_cast<size_t>(hd)] : nullptr},
+                              s.kt.data(), s.v.data());
     }
 
     for (int64_t i = 0; i < qs.n_tokens; ++i) {

@@ -1,5 +1,6 @@
 // Scalar reference of the dispatched ops (see ops.hpp for their contracts).
 #include <cmath>
+#include <vector>
 
 #include "kernels/fp16.hpp"
 #include "kernels/ref/ref.hpp"
@@ -106,6 +107,21 @@ void attend_block(const AttendBlock& a) {
         a, [&a](int64_t i) { return a.q[i]; }, [](float x) { return x; });
 }
 
+// The F16 tiles converted to F32, then attend_block.
+void attend_block_f16(const AttendBlock& a) {
+    std::vector<float> kt(static_cast<size_t>(a.head_dim * kKvBlockTokens));
+    std::vector<float> v(kt.size());
+    for (size_t i = 0; i < kt.size(); ++i) {
+        kt[i] = fp16_to_fp32(a.kt16[i]);
+        v[i] = fp16_to_fp32(a.v16[i]);
+    }
+    AttendBlock f = a;
+    f.kt = kt.data();
+    f.v = v.data();
+    f.kt16 = f.v16 = nullptr;
+    (attend_block)(f);  // this file's, not the dispatcher ADL finds
+}
+
 // Layout in kv_tile.hpp: int8 [head_dim][16], then F16 scales [head_dim/32][16].
 void dequantize_q8_0_keys(const void* tile, int64_t head_dim, float* kt) {
     const auto* qs = static_cast<const int8_t*>(tile);
@@ -138,6 +154,7 @@ void register_ops(KernelTable& table) {
     table.ops = OpsTable{rms_norm, softmax,  silu_mul, gelu_mul,     dot_f32,
                          dot_f16,  axpy_f32, axpy_f16, attend_block, dequantize_q8_0_keys,
                          add,      mul};
+    table.ops.attend_block_f16 = attend_block_f16;
 }
 
 }  // namespace pensieve::kernels::ref

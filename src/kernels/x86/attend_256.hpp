@@ -20,16 +20,35 @@ namespace {
 
 static_assert(kKvBlockTokens == 16, "a block is two vectors of scores");
 
+// Eight elements of a tile as F32: F32 tiles as they are, F16 ones
+// converted on the way (AttendBlock::kt16 / v16).
+inline __m256 load_tile8(const float* p) {
+    return _mm256_loadu_ps(p);
+}
+inline __m256 load_tile8(const uint16_t* p) {
+    return load_f16x8(p);
+}
+
 // The running state of R rows updated by one block; head_dim % 8 == 0.
-template <int R>
+// T: the tiles' element type (float: kt / v, uint16_t: kt16 / v16).
+template <int R, typename T>
 void attend_rows(const AttendBlock& a, int64_t r0) {
     const int64_t hd = a.head_dim;
     const float* q = a.q + r0 * hd;
+    const T* kt;
+    const T* vt;
+    if constexpr (sizeof(T) == 2) {
+        kt = a.kt16;
+        vt = a.v16;
+    } else {
+        kt = a.kt;
+        vt = a.v;
+    }
     __m256 s[R][2];
     for (int r = 0; r < R; ++r) s[r][0] = s[r][1] = _mm256_setzero_ps();
     for (int64_t d = 0; d < hd; ++d) {
-        const __m256 k0 = _mm256_loadu_ps(a.kt + d * 16);
-        const __m256 k1 = _mm256_loadu_ps(a.kt + d * 16 + 8);
+        const __m256 k0 = load_tile8(kt + d * 16);
+        const __m256 k1 = load_tile8(kt + d * 16 + 8);
         for (int r = 0; r < R; ++r) {
             const __m256 qv = _mm256_broadcast_ss(q + r * hd + d);
             s[r][0] = _mm256_fmadd_ps(qv, k0, s[r][0]);
@@ -89,8 +108,8 @@ void attend_rows(const AttendBlock& a, int64_t r0) {
             acc[r][1] = _mm256_mul_ps(_mm256_loadu_ps(o + r * hd + c + 8), av);
         }
         for (int j = 0; j < 16; ++j) {
-            const __m256 v0 = _mm256_loadu_ps(a.v + j * hd + c);
-            const __m256 v1 = _mm256_loadu_ps(a.v + j * hd + c + 8);
+            const __m256 v0 = load_tile8(vt + j * hd + c);
+            const __m256 v1 = load_tile8(vt + j * hd + c + 8);
             for (int r = 0; r < R; ++r) {
                 const __m256 pv = _mm256_broadcast_ss(&p[r][j]);
                 acc[r][0] = _mm256_fmadd_ps(pv, v0, acc[r][0]);
@@ -107,7 +126,7 @@ void attend_rows(const AttendBlock& a, int64_t r0) {
         for (int r = 0; r < R; ++r)
             acc[r] = _mm256_mul_ps(_mm256_loadu_ps(o + r * hd + c), _mm256_set1_ps(alpha[r]));
         for (int j = 0; j < 16; ++j) {
-            const __m256 v0 = _mm256_loadu_ps(a.v + j * hd + c);
+            const __m256 v0 = load_tile8(vt + j * hd + c);
             for (int r = 0; r < R; ++r)
                 acc[r] = _mm256_fmadd_ps(_mm256_broadcast_ss(&p[r][j]), v0, acc[r]);
         }
@@ -116,21 +135,21 @@ void attend_rows(const AttendBlock& a, int64_t r0) {
 }
 
 // The last a.rows % kRows rows, as one group of that size.
-template <int R>
+template <int R, typename T>
 void attend_tail(const AttendBlock& a, int64_t r0, int64_t left) {
     if constexpr (R > 0) {
         if (left == R)
-            attend_rows<R>(a, r0);
+            attend_rows<R, T>(a, r0);
         else
-            attend_tail<R - 1>(a, r0, left);
+            attend_tail<R - 1, T>(a, r0, left);
     }
 }
 
-template <int kRows>
+template <int kRows, typename T = float>
 void attend_block_256(const AttendBlock& a) {
     int64_t r = 0;
-    for (; r + kRows <= a.rows; r += kRows) attend_rows<kRows>(a, r);
-    attend_tail<kRows - 1>(a, r, a.rows - r);
+    for (; r + kRows <= a.rows; r += kRows) attend_rows<kRows, T>(a, r);
+    attend_tail<kRows - 1, T>(a, r, a.rows - r);
 }
 
 // Keys of a Q8_0 key tile: int8 [head_dim][16], F16 scales [head_dim/32][16].

@@ -293,9 +293,11 @@ void expect_max_near(const AttendState& a, const AttendState& b, size_t r, float
     else
         EXPECT_NEAR(a.m[r], b.m[r], rel * (1.0f + std::abs(b.m[r]))) << where;
 }
+// With f16_tiles the tiles hold F16 values, which `got` reads from
+// AttendBlock::kt16 / v16 (its kt and v are null) and `want` as F32.
 template <typename Check>
 void compare_attend_blocks(AttendFn got, AttendFn want, std::initializer_list<int64_t> head_dims,
-                           const std::string& label, Check check) {
+                           const std::string& label, Check check, bool f16_tiles = false) {
     for (int64_t hd : head_dims) {
         for (int64_t rows : {1, 5, 6, 7, 8, 9, 12, 13, 17, 25}) {
             const auto n = static_cast<size_t>(rows);
@@ -307,10 +309,19 @@ void compare_attend_blocks(AttendFn got, AttendFn want, std::initializer_list<in
                            std::vector<float>(n * static_cast<size_t>(hd), 0.0f)};
             AttendState s2 = s1;
             for (int64_t block = 0; block < 4; ++block) {
-                const std::vector<float> kt =
+                std::vector<float> kt =
                     normal_floats(static_cast<size_t>(16 * hd), 22 + static_cast<uint32_t>(block));
-                const std::vector<float> v =
+                std::vector<float> v =
                     normal_floats(static_cast<size_t>(16 * hd), 30 + static_cast<uint32_t>(block));
+                std::vector<uint16_t> kt16(kt.size()), v16(v.size());
+                for (size_t i = 0; i < kt.size(); ++i) {
+                    kt16[i] = fp32_to_fp16(kt[i]);
+                    v16[i] = fp32_to_fp16(v[i]);
+                    if (f16_tiles) {
+                        kt[i] = fp16_to_fp32(kt16[i]);
+                        v[i] = fp16_to_fp32(v16[i]);
+                    }
+                }
                 const int64_t pos0 = 16 * block;
                 std::vector<int32_t> first(n), last(n);
                 for (size_t r = 0; r < n; ++r) {
@@ -323,8 +334,14 @@ void compare_attend_blocks(AttendFn got, AttendFn want, std::initializer_list<in
                 const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
                 float max_v = 0.0f;
                 for (float x : v) max_v = std::max(max_v, std::abs(x));
-                got({q.data(), rows, hd, kt.data(), v.data(), pos0, first.data(), last.data(),
-                     scale, s1.m.data(), s1.l.data(), s1.o.data(), qb.data()});
+                if (f16_tiles) {
+                    got({q.data(), rows, hd, nullptr, nullptr, pos0, first.data(), last.data(),
+                         scale, s1.m.data(), s1.l.data(), s1.o.data(), qb.data(), kt16.data(),
+                         v16.data()});
+                } else {
+                    got({q.data(), rows, hd, kt.data(), v.data(), pos0, first.data(), last.data(),
+                         scale, s1.m.data(), s1.l.data(), s1.o.data(), qb.data()});
+                }
                 want({q.data(), rows, hd, kt.data(), v.data(), pos0, first.data(), last.data(),
                       scale, s2.m.data(), s2.l.data(), s2.o.data(), qb.data()});
                 for (size_t r = 0; r < n; ++r) {
@@ -356,6 +373,31 @@ TEST(Simd, AttendBlockMatchesReference) {
                                           << where << " d " << d;
                                   }
                               });
+    }
+}
+
+// The forms that read F16 tiles as stored (decode), every ISA's and the
+// reference's own, against the F32 reference on the same (F16) values.
+TEST(Simd, AttendBlockOnF16TilesMatchesReference) {
+    const KernelTable& ref = *table_for(Isa::Ref);
+    std::vector<Isa> isas = simd_isas();
+    isas.push_back(Isa::Ref);
+    for (Isa isa : isas) {
+        ASSERT_NE(table_for(isa)->ops.attend_block_f16, nullptr) << isa_name(isa);
+        compare_attend_blocks(
+            table_for(isa)->ops.attend_block_f16, ref.ops.attend_block, {8, 24, 48, 64, 128, 256},
+            std::string(isa_name(isa)) + " f16 tiles",
+            [](const AttendState& a, const AttendState& b, size_t r, int64_t hd, float,
+               const std::string& where) {
+                expect_max_near(a, b, r, 1e-5f, where);
+                EXPECT_NEAR(a.l[r], b.l[r], 1e-5f * (1.0f + b.l[r])) << where;
+                for (int64_t d = 0; d < hd; ++d) {
+                    const size_t i = r * static_cast<size_t>(hd) + static_cast<size_t>(d);
+                    EXPECT_NEAR(a.o[i], b.o[i], 1e-5f * (1.0f + 4.0f * b.l[r]))
+                        << where << " d " << d;
+                }
+            },
+            true);
     }
 }
 

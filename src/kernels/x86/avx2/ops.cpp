@@ -13,6 +13,7 @@ void register_ops(KernelTable& table) {
     table.ops.axpy_f32 = op_axpy_f32;
     table.ops.axpy_f16 = op_axpy_f16;
     table.ops.attend_block = attend_block_256<6>;  // 16 registers
+    table.ops.attend_block_f16 = attend_block_256<6, uint16_t>;
     table.ops.dequantize_q8_0_keys = op_dequantize_q8_0_keys;
     table.ops.add = op_add;
     table.ops.mul = op_mul;
