@@ -38,7 +38,7 @@ struct OpsTable {
     // reference table. ops.cpp uses it for runs of many rows.
     void (*attend_block_bf16)(const AttendBlock& a) = nullptr;
     // attend_block reading AttendBlock::kt16 / v16 (F16 tiles) instead of kt
-    // and v, for runs of fewer than kAttendBf16MinRows rows (decode).
+    // and v, for decode's short runs (kv_tile.cpp's attend_tiles).
     void (*attend_block_f16)(const AttendBlock& a) = nullptr;
 };
 

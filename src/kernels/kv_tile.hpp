@@ -43,11 +43,11 @@ void load_keys(TensorType type, const void* tile, int64_t head_dim, int64_t n, f
 void load_values(TensorType type, const void* tile, int64_t head_dim, int64_t n, float* v);
 
 // One attend_block step over a block's cache tiles, n positions written:
-// whole F16 tiles are read as stored by runs of fewer than
-// kAttendBf16MinRows rows (a decoding token's query heads; converting the
-// tiles to F32 first took a fifth of SmolLM2's decode time at depth 8192),
-// other tiles are loaded into kt and v (head_dim × kKvBlockTokens floats
-// each) first. `a` holds everything but the tiles.
+// whole F16 tiles are read as stored by runs of up to 8 rows (a decoding
+// token's query heads; converting the tiles to F32 first took a fifth of
+// SmolLM2's decode time at depth 8192), other tiles are loaded into kt and v
+// (head_dim × kKvBlockTokens floats each) first. `a` holds everything but
+// the tiles.
 void attend_tiles(TensorType type, const void* key_tile, const void* value_tile, int64_t n,
                   AttendBlock a, float* kt, float* v);
 

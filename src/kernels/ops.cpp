@@ -84,7 +84,8 @@ void attend_block(const AttendBlock& a) {
         return;
     }
     // BF16 products pay for rearranging the block's tiles from 8 rows on.
-    if (ops.attend_block_bf16 != nullptr && a.qb != nullptr && a.rows >= kAttendBf16MinRows &&
+    constexpr int64_t kBf16MinRows = 8;
+    if (ops.attend_block_bf16 != nullptr && a.qb != nullptr && a.rows >= kBf16MinRows &&
         a.head_dim % 32 == 0 && a.head_dim <= 512) {
         ops.attend_block_bf16(a);
         return;

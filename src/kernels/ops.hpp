@@ -103,9 +103,6 @@ struct AttendBlock {
 };
 void attend_block(const AttendBlock& a);
 
-// Runs of fewer query rows than this take the F32 kernels (attend_block
-// multiplies in BF16 from here on, where the CPU can).
-inline constexpr int64_t kAttendBf16MinRows = 8;
 
 // The keys of a Q8_0 key tile (kv_tile.hpp) as F32, transposed like
 // AttendBlock::kt: head_dim × kKvBlockTokens floats.
