@@ -7,6 +7,8 @@
 #pragma once
 
 #include <cstdint>
+#include <type_traits>
+#include <utility>
 
 namespace pensieve::kernels {
 
@@ -102,6 +104,17 @@ struct AttendBlock {
     const uint16_t* v16 = nullptr;
 };
 void attend_block(const AttendBlock& a);
+
+// A block's key and value tiles as elements of T: float (kt, v) or
+// uint16_t (the F16 kt16, v16).
+template <typename T>
+std::pair<const T*, const T*> attend_tiles_of(const AttendBlock& a) {
+    if constexpr (std::is_same_v<T, uint16_t>) {
+        return {a.kt16, a.v16};
+    } else {
+        return {a.kt, a.v};
+    }
+}
 
 
 // The keys of a Q8_0 key tile (kv_tile.hpp) as F32, transposed like

@@ -86,15 +86,7 @@ template <int R, typename T>
 requires(R <= 16) void attend_rows_512(const AttendBlock& a, int64_t r0) {
     const int64_t hd = a.head_dim;
     const float* q = a.q + r0 * hd;
-    const T* kt;
-    const T* vt;
-    if constexpr (sizeof(T) == 2) {
-        kt = a.kt16;
-        vt = a.v16;
-    } else {
-        kt = a.kt;
-        vt = a.v;
-    }
+    const auto [kt, vt] = attend_tiles_of<T>(a);
     __m512 s[R];
     for (int r = 0; r < R; ++r) s[r] = _mm512_setzero_ps();
     for (int64_t d = 0; d < hd; ++d) {
