@@ -116,7 +116,6 @@ std::pair<const T*, const T*> attend_tiles_of(const AttendBlock& a) {
     }
 }
 
-
 // The keys of a Q8_0 key tile (kv_tile.hpp) as F32, transposed like
 // AttendBlock::kt: head_dim × kKvBlockTokens floats.
 void dequantize_q8_0_keys(const void* tile, int64_t head_dim, float* kt);
