@@ -113,35 +113,18 @@ void micro(const float* wf, const float* af, int64_t kq, float* y, int64_t y_str
     for (int c = 0; c < C; ++c) _mm512_mask_storeu_ps(y + c * y_stride, rows, acc[c]);
 }
 
-// A group's first `cols` rows, 1 <= cols <= C.
-template <int C>
-void micro_cols(int cols, const float* wf, const float* af, int64_t kq, float* y, int64_t y_stride,
-                __mmask16 rows) {
-    if constexpr (C > 1) {
-        if (cols < C) {
-            micro_cols<C - 1>(cols, wf, af, kq, y, y_stride, rows);
-            return;
-        }
-    }
-    micro<C>(wf, af, kq, y, y_stride, rows);
-}
-
 template <TensorType kType>
 void tile(const PackedGemmArgs& a, int64_t r0, int64_t r1, void* work) {
     auto* wf = static_cast<float*>(work);
     unpack_tile<kType>(a, r0, r1 - r0, wf);
     const int64_t kq = padded(a.k);
     const __mmask16 rows = mask16(r1 - r0);
-    const auto* act = static_cast<const uint8_t*>(a.act);
-    const int64_t groups = (a.b + kPackedActGroup - 1) / kPackedActGroup;
-    for (int64_t c = 0; c < a.b; c += kPackedActGroup) {
-        const int64_t g = c / kPackedActGroup;
-        prefetch_next_tile(a.w, a.w_stride, r1, g, groups);
-        const auto* af =
-            reinterpret_cast<const float*>(act + static_cast<size_t>(g) * a.act_stride);
-        const int cols = static_cast<int>(a.b - c < kPackedActGroup ? a.b - c : kPackedActGroup);
-        micro_cols<kPackedActGroup>(cols, wf, af, kq, a.y + c * a.y_stride + r0, a.y_stride, rows);
-    }
+    for_act_groups(a, r0, r1, [&](const uint8_t* act, int cols, float* y) {
+        const auto* af = reinterpret_cast<const float*>(act);
+        with_cols<kPackedActGroup>(cols, [&](auto c) {
+            micro<decltype(c)::value>(wf, af, kq, y, a.y_stride, rows);
+        });
+    });
 }
 
 // The BF16 form's threshold (gemm_bf16.cpp); not measured for this form,

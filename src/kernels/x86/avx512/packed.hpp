@@ -7,6 +7,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <type_traits>
 
 #include "kernels/blocks.hpp"
 #include "kernels/dispatch.hpp"
@@ -86,6 +87,36 @@ inline void prefetch_next_tile(const void* w, size_t stride, int64_t r1, int64_t
 // misses in flight than four (from memory, 2 threads: Q4_1 20.1 -> 23.0 GB/s,
 // Q8_0 24.9 -> 26.9); sixteen measured slower.
 constexpr int kGemvRows = 8;
+
+// micro(std::integral_constant<int, cols>{}) for 1 <= cols <= C: one
+// instantiation per column count, so that its accumulators stay in registers.
+template <int C, typename Micro>
+inline void with_cols(int cols, Micro&& micro) {
+    if constexpr (C > 1) {
+        if (cols < C) {
+            with_cols<C - 1>(cols, micro);
+            return;
+        }
+    }
+    micro(std::integral_constant<int, C>{});
+}
+
+// The activation groups of a tile whose weight rows r0..r1 are unpacked
+// (the float-weight tiles, PackedGemm::pack_group layouts): for each group of
+// up to kPackedActGroup rows, a part of the next tile is prefetched, then
+// group(act, cols, y) runs with the group's packed rows, their count and the
+// group's first output.
+template <typename Group>
+inline void for_act_groups(const PackedGemmArgs& a, int64_t r0, int64_t r1, Group&& group) {
+    const auto* act = static_cast<const uint8_t*>(a.act);
+    const int64_t groups = (a.b + kPackedActGroup - 1) / kPackedActGroup;
+    for (int64_t c = 0; c < a.b; c += kPackedActGroup) {
+        const int64_t g = c / kPackedActGroup;
+        prefetch_next_tile(a.w, a.w_stride, r1, g, groups);
+        const int cols = static_cast<int>(a.b - c < kPackedActGroup ? a.b - c : kPackedActGroup);
+        group(act + static_cast<size_t>(g) * a.act_stride, cols, a.y + c * a.y_stride + r0);
+    }
+}
 
 }  // namespace
 }  // namespace pensieve::kernels::avx512
