@@ -1,9 +1,6 @@
 // The AMX-INT8 tile kernel (layouts and arithmetic in amx.hpp) and its
 // registration as the large-batch path of Q4_0 / Q4_1 / Q8_0 / Q4_K.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wuninitialized"  // GCC 12 AVX-512 headers (see avx512/gemm.cpp)
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#endif
+#include "kernels/x86/gcc_avx512_warnings.hpp"
 #include <immintrin.h>
 
 #include <cstddef>

@@ -29,10 +29,7 @@
 //   y += da * (d * (8 C_hi + C_lo) - dmin * C_min)
 // per super-block (eight float FMAs per row for the mins before: b = 64,
 // 1 thread 4.7k -> 6.0k tok/s).
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wuninitialized"  // GCC 12 AVX-512 headers (see avx512/gemm.cpp)
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#endif
+#include "kernels/x86/gcc_avx512_warnings.hpp"
 #include <immintrin.h>
 
 #include <cstddef>

@@ -17,11 +17,7 @@
 
 #include <cstdint>
 
-// GCC 12's AVX-512 headers trip -Wuninitialized (see gemm.cpp).
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#endif
+#include "kernels/x86/gcc_avx512_warnings.hpp"
 
 #include "kernels/x86/avx512/attend_512.hpp"
 #include "kernels/x86/avx512/avx512.hpp"

@@ -4,8 +4,8 @@
 // Small batches skip the unpacking (each weight is used once or a few times,
 // so writing it to a buffer costs as much as the dots): gemv.cpp reads the
 // 32-element formats' blocks at b = 1..7, gemv_k.cpp the K super-blocks at
-// b = 1..3. Larger batches unpack tiles of weight rows once and run the
-// register-tiled micro-kernel below over them.
+// b = 1..7 (up to three rows per pass). Larger batches unpack tiles of
+// weight rows once and run the register-tiled micro-kernel below over them.
 //
 // Both operands are brought to one shape so that a single micro-kernel serves
 // every format and every batch size:
@@ -35,13 +35,7 @@
 //   weights:    q[ng][128] uint8 | dx[ng][16] f32 | m[n16][16] f32
 //               (Q4_K / Q5_K keep their sub-block scales as integers in the
 //               dx area instead: see unpack_k and micro_k)
-// GCC 12's AVX-512 headers build "undefined" vectors as `__m512 __Y = __Y;`,
-// which -Wuninitialized flags wherever they are inlined (GCC bug 105593,
-// fixed in GCC 13).
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#endif
+#include "kernels/x86/gcc_avx512_warnings.hpp"
 #include <immintrin.h>
 
 #include <cstddef>

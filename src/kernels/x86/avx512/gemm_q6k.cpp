@@ -24,11 +24,7 @@
 //               d[n16][16] f32
 // where sc[i][u] is the scale vector of the lane sums vpackssdw makes from
 // elements 128u..128u+127 (see pair_scale_index).
-// GCC 12's AVX-512 headers trip -Wuninitialized (see gemm.cpp).
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#endif
+#include "kernels/x86/gcc_avx512_warnings.hpp"
 #include <immintrin.h>
 
 #include <cstddef>

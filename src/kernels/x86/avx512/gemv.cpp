@@ -3,11 +3,7 @@
 // straight into the dot products with the packed activation rows of
 // gemm.cpp (Q8_0 quants, see its header), without the unpacking to a buffer
 // that larger batches amortise. gemv_k.cpp is the same for Q4_K / Q5_K.
-// GCC 12's AVX-512 headers trip -Wuninitialized (see gemm.cpp).
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#endif
+#include "kernels/x86/gcc_avx512_warnings.hpp"
 #include <immintrin.h>
 
 #include <cstddef>

@@ -1,12 +1,9 @@
-// Fused AVX-512 VNNI GEMV for Q4_K / Q5_K at batch 1..3: the weights go from
+// Fused AVX-512 VNNI GEMV for Q4_K / Q5_K, 1..3 activation rows per call
+// (gemm.cpp runs larger batches up to 7 in passes): the weights go from
 // their super-blocks straight into the dot products with the packed
 // activation rows of gemm.cpp (Q8_K quants, see its header), without the
 // unpacking to a buffer that larger batches amortise.
-// GCC 12's AVX-512 headers trip -Wuninitialized (see gemm.cpp).
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#endif
+#include "kernels/x86/gcc_avx512_warnings.hpp"
 #include <immintrin.h>
 
 #include <cstddef>

@@ -3,11 +3,7 @@
 // super-blocks into 512-bit registers, R weight rows interleaved (more row
 // streams in flight, prefetched into L2 like the other GEMVs) against up to
 // three activation rows at a time.
-// GCC 12's AVX-512 headers trip -Wuninitialized (see gemm.cpp).
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#endif
+#include "kernels/x86/gcc_avx512_warnings.hpp"
 #include <immintrin.h>
 
 #include <algorithm>
