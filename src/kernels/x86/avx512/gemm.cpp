@@ -328,39 +328,17 @@ void micro(const Geometry& geo, const uint8_t* w, size_t w_stride, const uint8_t
 template <int R, bool kOffset>
 void micro_c(int c_count, const Geometry& geo, const uint8_t* w, size_t w_stride,
              const uint8_t* const* act, int shift, float* y, int64_t y_stride) {
-    switch (c_count) {
-        case 1:
-            micro<R, 1, kOffset>(geo, w, w_stride, act, shift, y, y_stride);
-            break;
-        case 2:
-            micro<R, 2, kOffset>(geo, w, w_stride, act, shift, y, y_stride);
-            break;
-        case 3:
-            micro<R, 3, kOffset>(geo, w, w_stride, act, shift, y, y_stride);
-            break;
-        default:
-            micro<R, 4, kOffset>(geo, w, w_stride, act, shift, y, y_stride);
-            break;
-    }
+    with_count<4>(c_count, [&](auto c) {
+        micro<R, decltype(c)::value, kOffset>(geo, w, w_stride, act, shift, y, y_stride);
+    });
 }
 
 template <bool kOffset>
 void micro_rc(int r_count, int c_count, const Geometry& geo, const uint8_t* w, size_t w_stride,
               const uint8_t* const* act, int shift, float* y, int64_t y_stride) {
-    switch (r_count) {
-        case 1:
-            micro_c<1, kOffset>(c_count, geo, w, w_stride, act, shift, y, y_stride);
-            break;
-        case 2:
-            micro_c<2, kOffset>(c_count, geo, w, w_stride, act, shift, y, y_stride);
-            break;
-        case 3:
-            micro_c<3, kOffset>(c_count, geo, w, w_stride, act, shift, y, y_stride);
-            break;
-        default:
-            micro_c<4, kOffset>(c_count, geo, w, w_stride, act, shift, y, y_stride);
-            break;
-    }
+    with_count<4>(r_count, [&](auto r) {
+        micro_c<decltype(r)::value, kOffset>(c_count, geo, w, w_stride, act, shift, y, y_stride);
+    });
 }
 
 // The same kernels from kTileMinBatch rows on, where every batch unpacks
@@ -421,26 +399,9 @@ static_assert(kKRows == 2, "tile_k handles one leftover row");
 template <int R>
 void micro_k_c(int c_count, const Geometry& geo, const uint8_t* w, size_t w_stride,
                const uint8_t* const* act, float* y, int64_t y_stride) {
-    switch (c_count) {
-        case 1:
-            micro_k<R, 1>(geo, w, w_stride, act, y, y_stride);
-            break;
-        case 2:
-            micro_k<R, 2>(geo, w, w_stride, act, y, y_stride);
-            break;
-        case 3:
-            micro_k<R, 3>(geo, w, w_stride, act, y, y_stride);
-            break;
-        case 4:
-            micro_k<R, 4>(geo, w, w_stride, act, y, y_stride);
-            break;
-        case 5:
-            micro_k<R, 5>(geo, w, w_stride, act, y, y_stride);
-            break;
-        default:
-            micro_k<R, kKCols>(geo, w, w_stride, act, y, y_stride);
-            break;
-    }
+    with_count<kKCols>(c_count, [&](auto c) {
+        micro_k<R, decltype(c)::value>(geo, w, w_stride, act, y, y_stride);
+    });
 }
 
 template <bool kFive>

@@ -117,7 +117,7 @@ void tile(const PackedGemmArgs& a, int64_t r0, int64_t r1, void* work) {
     const __mmask16 rows = mask16(r1 - r0);
     for_act_groups(a, r0, r1, [&](const uint8_t* act, int cols, float* y) {
         const auto* af = reinterpret_cast<const float*>(act);
-        with_cols<kPackedActGroup>(cols, [&](auto c) {
+        with_count<kPackedActGroup>(cols, [&](auto c) {
             micro<decltype(c)::value>(wf, af, kq, y, a.y_stride, rows);
         });
     });

@@ -169,38 +169,16 @@ constexpr int kMicroCols = 4;  // activation rows per micro-kernel call
 template <int R>
 void micro_c(int c_count, const Q6Geometry& geo, const uint8_t* w, size_t w_stride,
              const uint8_t* const* act, float* y, int64_t y_stride) {
-    switch (c_count) {
-        case 1:
-            micro<R, 1>(geo, w, w_stride, act, y, y_stride);
-            break;
-        case 2:
-            micro<R, 2>(geo, w, w_stride, act, y, y_stride);
-            break;
-        case 3:
-            micro<R, 3>(geo, w, w_stride, act, y, y_stride);
-            break;
-        default:
-            micro<R, kMicroCols>(geo, w, w_stride, act, y, y_stride);
-            break;
-    }
+    with_count<kMicroCols>(c_count, [&](auto c) {
+        micro<R, decltype(c)::value>(geo, w, w_stride, act, y, y_stride);
+    });
 }
 
 void micro_rc(int r_count, int c_count, const Q6Geometry& geo, const uint8_t* w, size_t w_stride,
               const uint8_t* const* act, float* y, int64_t y_stride) {
-    switch (r_count) {
-        case 1:
-            micro_c<1>(c_count, geo, w, w_stride, act, y, y_stride);
-            break;
-        case 2:
-            micro_c<2>(c_count, geo, w, w_stride, act, y, y_stride);
-            break;
-        case 3:
-            micro_c<3>(c_count, geo, w, w_stride, act, y, y_stride);
-            break;
-        default:
-            micro_c<kMicroRows>(c_count, geo, w, w_stride, act, y, y_stride);
-            break;
-    }
+    with_count<kMicroRows>(r_count, [&](auto r) {
+        micro_c<decltype(r)::value>(c_count, geo, w, w_stride, act, y, y_stride);
+    });
 }
 
 void tile(const PackedGemmArgs& a, int64_t r0, int64_t r1, void* work) {

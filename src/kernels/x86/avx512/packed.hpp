@@ -88,17 +88,18 @@ inline void prefetch_next_tile(const void* w, size_t stride, int64_t r1, int64_t
 // Q8_0 24.9 -> 26.9); sixteen measured slower.
 constexpr int kGemvRows = 8;
 
-// micro(std::integral_constant<int, cols>{}) for 1 <= cols <= C: one
-// instantiation per column count, so that its accumulators stay in registers.
-template <int C, typename Micro>
-inline void with_cols(int cols, Micro&& micro) {
-    if constexpr (C > 1) {
-        if (cols < C) {
-            with_cols<C - 1>(cols, micro);
+// fn(std::integral_constant<int, n>{}) for a run-time count 1 <= n <= N (n
+// past N as N): a micro-kernel instantiated per row or column count, so
+// that its accumulators stay in registers.
+template <int N, typename Fn>
+inline void with_count(int n, Fn&& fn) {
+    if constexpr (N > 1) {
+        if (n < N) {
+            with_count<N - 1>(n, fn);
             return;
         }
     }
-    micro(std::integral_constant<int, C>{});
+    fn(std::integral_constant<int, N>{});
 }
 
 // The activation groups of a tile whose weight rows r0..r1 are unpacked
