@@ -93,7 +93,7 @@ def test_batched_greedy_replies_equal_one_at_a_time(one_variant_server):
 def test_a_killed_stream_returns_its_kv_blocks(parallel_server):
     url = parallel_server.url
     assert wait_for(lambda: health(url)["kv_blocks_used"] == 0)
-    body = {"model": "m", "max_tokens": 2000, "stream": True,
+    body = {"model": "m", "max_tokens": 2000, "stream": True, "temperature": 0,
             "messages": [{"role": "user", "content": "Write a very long story."}]}
     with httpx.stream("POST", url + "/v1/messages", json=body, timeout=60) as r:
         for line in r.iter_lines():
@@ -104,7 +104,7 @@ def test_a_killed_stream_returns_its_kv_blocks(parallel_server):
 
 
 def long_stream(url, started, stop):
-    body = {"model": "m", "max_tokens": 4000, "stream": True,
+    body = {"model": "m", "max_tokens": 4000, "stream": True, "temperature": 0,
             "messages": [{"role": "user", "content": "Write a very long story."}]}
     try:
         with httpx.stream("POST", url + "/v1/messages", json=body, timeout=60) as r:

@@ -359,6 +359,8 @@ def stream_events(url, body, started, events, errors):
 
 
 def start_streams(server, body, n):
+    """Starts n streams and waits for a token of each. The bodies are greedy:
+    sampled, the model sometimes ends its story before the signal comes."""
     started = [threading.Event() for _ in range(n)]
     events = [[] for _ in range(n)]
     errors = []
@@ -395,7 +397,7 @@ def test_sigterm_lets_streams_in_flight_finish_within_the_grace():
 
 def test_sigterm_ends_streams_past_the_grace_with_an_error_event():
     s = Server("--shutdown-grace", "1")
-    body = {"model": "m", "max_tokens": 5000, "stream": True,
+    body = {"model": "m", "max_tokens": 5000, "stream": True, "temperature": 0,
             "messages": [{"role": "user", "content": "Write a very long story."}]}
     threads, events, errors = start_streams(s, body, 2)
     begin = time.time()
@@ -414,7 +416,7 @@ def test_sigterm_ends_streams_past_the_grace_with_an_error_event():
 
 def test_sigterm_answers_a_waiting_non_streaming_request_with_503():
     s = Server("--shutdown-grace", "1", "--parallel", "1")
-    long_body = {"model": "m", "max_tokens": 5000,
+    long_body = {"model": "m", "max_tokens": 5000, "temperature": 0,
                  "messages": [{"role": "user", "content": "Write a very long story."}]}
     results = []
 
@@ -443,7 +445,7 @@ def test_sigterm_answers_a_waiting_non_streaming_request_with_503():
 
 def test_a_second_signal_exits_at_once():
     s = Server("--shutdown-grace", "120")
-    body = {"model": "m", "max_tokens": 5000, "stream": True,
+    body = {"model": "m", "max_tokens": 5000, "stream": True, "temperature": 0,
             "messages": [{"role": "user", "content": "Write a very long story."}]}
     threads, _, _ = start_streams(s, body, 1)
     s.proc.send_signal(signal.SIGTERM)

@@ -17,7 +17,7 @@ def test_signal_during_a_stream_exits_0_within_seconds(sig):
     started = threading.Event()
 
     def stream():
-        body = {"model": "m", "max_tokens": 5000, "stream": True,
+        body = {"model": "m", "max_tokens": 5000, "stream": True, "temperature": 0,
                 "messages": [{"role": "user", "content": "Write a very long story."}]}
         try:
             with httpx.stream("POST", s.url + "/v1/messages", json=body, timeout=60) as r:

@@ -41,6 +41,7 @@ def test_a_message_streams_in_and_finishes(chat):
 
 def test_stop_aborts_the_stream_and_the_server_frees_the_sequence(chat, server):
     set_field(chat, "max-tokens", 3000)
+    set_field(chat, "temperature", 0)  # greedy runs to max_tokens on this prompt
     type_message(chat, "Write a very long story about a lighthouse keeper and the sea.")
     wait_for(lambda: streaming(chat) and chat.find_element(
         By.CSS_SELECTOR, ".message.streaming .body").text.strip(), "the first streamed words")
