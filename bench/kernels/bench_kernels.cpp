@@ -21,6 +21,7 @@
 #include <utility>
 #include <vector>
 
+#include "kernels/cpu.hpp"
 #include "kernels/dispatch.hpp"
 #include "kernels/fp16.hpp"
 #include "kernels/matmul.hpp"
@@ -186,9 +187,9 @@ std::vector<float> activations(int64_t b, int64_t k = kK) {
 
 // Whether matmul takes the BF16-product packed path (F16 / BF16 weights).
 bool bf16_products(TensorType type, int64_t b) {
-    const PackedGemm& p = active_table().packed[static_cast<uint32_t>(type)];
+    const PackedGemm& p = active_table().packed_large[static_cast<uint32_t>(type)];
     return (type == TensorType::F16 || type == TensorType::BF16) && p.tile != nullptr &&
-           b >= p.min_batch;
+           b >= p.min_batch && cpu_features().avx512bf16;
 }
 
 // That path against its own scalar reference (same BF16 roundings).

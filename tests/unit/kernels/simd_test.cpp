@@ -7,6 +7,7 @@
 
 #include <cstddef>
 #include <cstring>
+#include <initializer_list>
 #include <string>
 
 #include "kernels/fp16.hpp"
@@ -452,10 +453,10 @@ TEST(Simd, AttendBlockBf16MatchesItsReference) {
 // multiple of the 16-row activation group, tiles of fewer than 16 rows
 // (outputs past them, in the gap of y's stride, must stay untouched).
 void check_float_packed(const PackedGemm& p, TensorType type, const std::string& label,
-                        bool bf16_products) {
+                        bool bf16_products, std::initializer_list<int64_t> batches) {
     for (int64_t k : {1, 2, 31, 33, 64, 101, 576, 1000}) {
         const int64_t n = 37, y_stride = n + 3;
-        for (int64_t b : {1, 3, 16, 17, 35}) {
+        for (int64_t b : batches) {
             const std::string where = label + " " + type_name(type) + " k " + std::to_string(k) +
                                       " b " + std::to_string(b);
             const std::vector<uint8_t> w =
@@ -520,18 +521,33 @@ TEST(Simd, Bf16PackedGemmMatchesItsReference) {
     for (Isa isa : {Isa::Avx512, Isa::Amx}) {
         if (!isa_supported(isa)) continue;
         for (TensorType type : {TensorType::F16, TensorType::BF16}) {
-            const PackedGemm& p = table_for(isa)->packed[static_cast<uint32_t>(type)];
+            const PackedGemm& p = table_for(isa)->packed_large[static_cast<uint32_t>(type)];
             ASSERT_NE(p.tile, nullptr) << isa_name(isa);
-            check_float_packed(p, type, std::string(isa_name(isa)) + " bf16", true);
+            check_float_packed(p, type, std::string(isa_name(isa)) + " bf16", true,
+                               {1, 3, 16, 17, 35});
         }
     }
 }
 
-// The F32-product form that AVX-512 CPUs without BF16 products take.
+// The F32-product tiles that AVX-512 CPUs without BF16 products take.
 TEST(Simd, F32PackedGemmOfFloatWeightsMatchesReference) {
     if (!isa_supported(Isa::Avx512)) GTEST_SKIP() << "this CPU has no AVX-512";
     for (TensorType type : {TensorType::F16, TensorType::BF16})
-        check_float_packed(avx512::float_f32_entry(type), type, "avx512 f32", false);
+        check_float_packed(avx512::float_f32_entry(type), type, "avx512 f32", false,
+                           {1, 3, 16, 17, 35});
+}
+
+// The GEMV every AVX-512 CPU takes below the tiles' min_batch: eight and four
+// row streams with 37 rows leave single-row remainders, k = 1..1000 partial
+// 32-element steps and 16-element tails; b = 5 runs in passes of 3 and 2.
+TEST(Simd, GemvOfFloatWeightsMatchesReference) {
+    if (!isa_supported(Isa::Avx512)) GTEST_SKIP() << "this CPU has no AVX-512";
+    for (TensorType type : {TensorType::F16, TensorType::BF16}) {
+        const PackedGemm p = avx512::float_gemv_entry(type);
+        EXPECT_EQ(p.min_batch, 1);
+        EXPECT_EQ(table_for(Isa::Avx512)->packed[static_cast<uint32_t>(type)].tile, p.tile);
+        check_float_packed(p, type, "avx512 gemv", false, {1, 2, 3, 5});
+    }
 }
 
 // Q8_0 key tiles (quants [head_dim][16], then F16 scales [head_dim/32][16])

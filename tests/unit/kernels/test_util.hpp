@@ -97,12 +97,12 @@ inline std::vector<float> dequantize(const TypeTraits& t, const void* q, int64_t
 
 // Relative error (of the sum of absolute products) matmul may show against
 // the exact dot of what its format's vec_dot sees: 1e-4 for summation order;
-// but the packed path of F16 / BF16 weights (b >= its min_batch, on CPUs with
-// BF16 products) rounds the activations, and F16 weights, to BF16, which puts
+// but the tiles of F16 / BF16 weights (b >= their min_batch, on CPUs with
+// BF16 products) round the activations, and F16 weights, to BF16, which puts
 // each product within 2^-8 of the exact one. simd_test holds that path to its
 // scalar reference (ref::dot_bf16) at 1e-5.
 inline double matmul_tolerance(TensorType type, int64_t b) {
-    const PackedGemm& p = active_table().packed[static_cast<uint32_t>(type)];
+    const PackedGemm& p = active_table().packed_large[static_cast<uint32_t>(type)];
     const bool bf16 = (type == TensorType::F16 || type == TensorType::BF16) && p.tile != nullptr &&
                       b >= p.min_batch && cpu_features().avx512bf16;
     return bf16 ? 0x1p-8 : 1e-4;

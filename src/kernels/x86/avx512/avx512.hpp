@@ -13,14 +13,17 @@ void register_gemm(KernelTable& table);     // gemm.cpp
 // attend_bf16.cpp, compiled with -mavx512bf16 too: registers only on CPUs
 // that have it.
 void register_attend_bf16(KernelTable& table);
-// gemm_bf16.cpp, the same: the packed path of F16 / BF16 weights (BF16 products).
+// gemm_bf16.cpp, the same: the tiles of F16 / BF16 weights (BF16 products,
+// the `packed_large` rows).
 void register_gemm_bf16(KernelTable& table);
-// gemm_f32.cpp: that path with F32 products, for every AVX-512 CPU
-// (registered first; gemm_bf16.cpp replaces it where it can).
+// gemm_f32.cpp: the GEMV of F16 / BF16 weights (the `packed` rows) and those
+// tiles with F32 products, for every AVX-512 CPU (registered first;
+// gemm_bf16.cpp replaces the tiles where it can).
 void register_gemm_f32(KernelTable& table);
-// Its entry for F16 or BF16 weights (also for the tests, on CPUs where the
-// table holds the BF16 one).
+// Their entries for F16 or BF16 weights (also for the tests, on CPUs where
+// the table holds the BF16 tiles).
 PackedGemm float_f32_entry(TensorType type);
+PackedGemm float_gemv_entry(TensorType type);
 
 // Batches up to this take the fused GEMV of the 32-element formats; larger
 // ones unpack tiles of weight rows (from 8 rows on through the table's

@@ -1,8 +1,8 @@
 // Packed matmul path (PackedGemm in dispatch.hpp) of F16 and BF16 weights with
 // BF16 products (AVX512-BF16: vdpbf16ps), for batches of min_batch rows or
-// more. Without it these formats take the per-row vec_dot, which converts
-// every weight to F32 once per activation row and reduces each dot
-// horizontally.
+// more (the `packed_large` rows; smaller ones take the GEMV of gemm_f32.cpp,
+// which converts every weight to F32 once per activation row and reduces
+// each dot horizontally).
 //
 // Roundings (the scalar reference is ref::dot_bf16): activations are rounded
 // to BF16 once per call (nearest even), F16 weights go F16 -> F32 -> BF16
@@ -50,12 +50,6 @@ size_t act_bytes(int64_t k) {
 
 size_t work_bytes(int64_t k) {
     return static_cast<size_t>(padded(k)) * sizeof(uint16_t) * 16;
-}
-
-// The first n lanes (none for n <= 0).
-inline __mmask16 mask16(int64_t n) {
-    if (n <= 0) return 0;
-    return n >= 16 ? static_cast<__mmask16>(0xFFFF) : static_cast<__mmask16>((1u << n) - 1u);
 }
 
 inline __mmask32 mask32(int64_t n) {
@@ -153,9 +147,11 @@ void tile(const PackedGemmArgs& a, int64_t r0, int64_t r1, void* work) {
     });
 }
 
-// Below this batch the per-row vec_dot is as fast (measured in
-// bench/kernels/README.md).
-constexpr int64_t kMinBatch = 4;
+// Below this batch the GEMV (gemm_f32.cpp) is faster. Not measured on one
+// CPU: the GEMV read 64 GFLOP/s at b = 4 and 82-87 at b = 16 on an AVX-512
+// Xeon without BF16 products, these tiles 36-39 at b = 4, 67-72 at b = 8 and
+// 103-107 at b = 16 on a Zen 4 core (bench/kernels/README.md).
+constexpr int64_t kMinBatch = 8;
 
 }  // namespace
 
@@ -165,9 +161,9 @@ void register_gemm_bf16(KernelTable& table) {
     p.min_batch = kMinBatch;
     p.pack_group = pack_group;
     p.long_runs = true;
-    packed_row(table, TensorType::F16) = p;
+    packed_large_row(table, TensorType::F16) = p;
     p.tile = tile<TensorType::BF16>;
-    packed_row(table, TensorType::BF16) = p;
+    packed_large_row(table, TensorType::BF16) = p;
 }
 
 }  // namespace pensieve::kernels::avx512

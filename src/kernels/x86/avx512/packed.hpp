@@ -43,6 +43,12 @@ inline uint32_t load_u32(const uint8_t* p) {
     return v;
 }
 
+// The first n of 16 lanes (none for n <= 0).
+inline __mmask16 mask16(int64_t n) {
+    if (n <= 0) return 0;
+    return n >= 16 ? static_cast<__mmask16>(0xFFFF) : static_cast<__mmask16>((1u << n) - 1u);
+}
+
 // Software prefetch for the b = 1 kernels, which stream their weight rows
 // from memory with R rows interleaved. A core keeps only so many cache-line
 // misses in flight, and the hardware prefetcher starts every short row stream
