@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "kernels/blocks.hpp"
+#include "kernels/dispatch.hpp"
 #include "kernels/ops.hpp"
 #include "kernels/traits.hpp"
 
@@ -85,12 +86,6 @@ void load_values(TensorType type, const void* tile, int64_t head_dim, int64_t n,
     std::fill(v + n * head_dim, v + kKvBlockTokens * head_dim, 0.0f);
 }
 
-// Runs of up to this many rows (a decoding token's query heads: GQA groups
-// reach 8, as in Qwen3-30B-A3B) read F16 tiles as stored. At 8 rows this
-// beat the BF16 products, which rearrange both tiles for every block
-// (Qwen3-30B-A3B-shaped decode at depth 4096, Zen 4: 11.8 against 10.6 tok/s).
-constexpr int64_t kF16TileMaxRows = 8;
-
 void attend_tiles(TensorType type, const void* key_tile, const void* value_tile, int64_t n,
                   AttendBlock a, float* kt, float* v) {
     if (type == TensorType::F16 && n == kKvBlockTokens && a.rows <= kF16TileMaxRows) {
@@ -103,6 +98,22 @@ void attend_tiles(TensorType type, const void* key_tile, const void* value_tile,
         a.v = v;
     }
     attend_block(a);
+}
+
+void attend_f16_span(const AttendBlock& a, const uint16_t* const* key_tiles,
+                     const uint16_t* const* value_tiles, int64_t n) {
+    const auto span = active_table().ops.attend_span_f16;
+    if (span != nullptr && a.head_dim % 8 == 0 && a.rows <= kF16TileMaxRows) {
+        span(a, key_tiles, value_tiles, n);
+        return;
+    }
+    AttendBlock b = a;
+    for (int64_t t = 0; t < n; ++t) {
+        b.pos0 = a.pos0 + t * kKvBlockTokens;
+        b.kt16 = key_tiles[t];
+        b.v16 = value_tiles[t];
+        attend_block(b);
+    }
 }
 
 }  // namespace pensieve::kernels

@@ -55,22 +55,54 @@ void attend(KvCache& kv, const std::vector<int32_t>& table, const AttentionHead&
     int64_t r_lo = 0, r_hi = 0;  // rows reaching into the current block
     const int64_t first_block = hi < 0 ? 0 : lo / bt;
     const int64_t end_block = hi < 0 ? 0 : hi / bt + 1;  // nothing to attend: no block
+    // Positions up to hi are all written (the run's own keys included).
+    const auto whole = [&](int64_t b) { return hi - b * bt + 1 >= bt; };
+    constexpr int64_t kSpanTiles = 64;  // per attend_f16_span call
+    const uint16_t* k_span[kSpanTiles];
+    const uint16_t* v_span[kSpanTiles];
+    const auto tile16 = [](uint8_t* p) { return reinterpret_cast<const uint16_t*>(p); };
     for (int64_t b = first_block; b < end_block; ++b) {
         const int64_t p0 = b * bt;
         while (r_lo < rows && s.last[static_cast<size_t>(r_lo)] < p0) ++r_lo;
         while (r_hi < rows && s.first[static_cast<size_t>(r_hi)] <= p0 + bt - 1) ++r_hi;
         if (r_lo >= r_hi) continue;
-        // Positions up to hi are all written (the run's own keys included).
-        const int64_t written = std::min(bt, hi - p0 + 1);
         const int32_t block = table[static_cast<size_t>(b)];
         const auto r = static_cast<size_t>(r_lo);
+        const kernels::AttendBlock step{&s.q[r * static_cast<size_t>(hd)],
+                                        r_hi - r_lo,
+                                        hd,
+                                        nullptr,
+                                        nullptr,
+                                        p0,
+                                        &s.first[r],
+                                        &s.last[r],
+                                        a.scale,
+                                        &s.m[r],
+                                        &s.l[r],
+                                        &s.o[r * static_cast<size_t>(hd)],
+                                        a.bf16 ? &s.qb[r * static_cast<size_t>(hd)] : nullptr};
+        if (type == gguf::TensorType::F16 && whole(b) && r_hi - r_lo <= kernels::kF16TileMaxRows) {
+            // A span of whole F16 tiles on which the same rows stay (a
+            // decoding token's whole range but its last block).
+            int64_t count = 0;
+            for (;;) {
+                const int32_t at = table[static_cast<size_t>(b)];
+                k_span[count] = tile16(kv.key_tile(a.layer, at, a.kv_head));
+                v_span[count] = tile16(kv.value_tile(a.layer, at, a.kv_head));
+                ++count;
+                const int64_t next = (b + 1) * bt;
+                if (count == kSpanTiles || b + 1 >= end_block || !whole(b + 1) ||
+                    s.last[r] < next ||
+                    (r_hi < rows && s.first[static_cast<size_t>(r_hi)] <= next + bt - 1))
+                    break;
+                ++b;
+            }
+            kernels::attend_f16_span(step, k_span, v_span, count);
+            continue;
+        }
         kernels::attend_tiles(type, kv.key_tile(a.layer, block, a.kv_head),
-                              kv.value_tile(a.layer, block, a.kv_head), written,
-                              {&s.q[r * static_cast<size_t>(hd)], r_hi - r_lo, hd, nullptr, nullptr,
-                               p0, &s.first[r], &s.last[r], a.scale, &s.m[r], &s.l[r],
-                               &s.o[r * static_cast<size_t>(hd)],
-                               a.bf16 ? &s.qb[r * static_cast<size_t>(hd)] : nullptr},
-                              s.kt.data(), s.v.data());
+                              kv.value_tile(a.layer, block, a.kv_head), std::min(bt, hi - p0 + 1),
+                              step, s.kt.data(), s.v.data());
     }
 
     for (int64_t i = 0; i < qs.n_tokens; ++i) {

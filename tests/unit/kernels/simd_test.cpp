@@ -402,6 +402,86 @@ TEST(Simd, AttendBlockOnF16TilesMatchesReference) {
     }
 }
 
+// A span of whole F16 tiles in one call (decode's runs of up to 8 rows)
+// against the reference stepping tile by tile over the same values: head
+// sizes with and without the 512-bit form (24, 48: tile by tile), spans
+// longer and shorter than the kernels' groups of tiles, rows whose ranges
+// start or end inside the span or miss it.
+TEST(Simd, AttendSpanOfF16TilesMatchesReferenceTileByTile) {
+    const KernelTable& ref = *table_for(Isa::Ref);
+    bool any = false;
+    for (Isa isa : simd_isas()) {
+        const auto span = table_for(isa)->ops.attend_span_f16;
+        if (span == nullptr) continue;
+        any = true;
+        for (int64_t hd : {24, 48, 64, 128, 256}) {
+            for (int64_t rows = 1; rows <= 8; ++rows) {
+                for (int64_t n_tiles : {1, 2, 3, 4, 5, 9}) {
+                    const auto n = static_cast<size_t>(rows);
+                    const auto tile = static_cast<size_t>(16 * hd);
+                    const std::vector<float> q = normal_floats(n * static_cast<size_t>(hd), 5);
+                    std::vector<uint16_t> kt16(tile * static_cast<size_t>(n_tiles)),
+                        v16(kt16.size());
+                    const std::vector<float> kf = normal_floats(kt16.size(), 6),
+                                             vf = normal_floats(kt16.size(), 7);
+                    std::vector<float> kt(kt16.size()), v(kt16.size());
+                    for (size_t i = 0; i < kt16.size(); ++i) {
+                        kt16[i] = fp32_to_fp16(kf[i]);
+                        v16[i] = fp32_to_fp16(vf[i]);
+                        kt[i] = fp16_to_fp32(kt16[i]);
+                        v[i] = fp16_to_fp32(v16[i]);
+                    }
+                    const int64_t pos0 = 32;
+                    const int64_t end = pos0 + 16 * n_tiles;
+                    std::mt19937 rng(static_cast<uint32_t>(hd * 1000 + rows * 10 + n_tiles));
+                    std::vector<int32_t> first(n), last(n);
+                    for (size_t r = 0; r < n; ++r) {
+                        first[r] = static_cast<int32_t>(
+                            rng() % 3 == 0 ? pos0 + static_cast<int64_t>(rng() % (end - pos0)) : 0);
+                        last[r] = static_cast<int32_t>(
+                            rng() % 3 == 0 ? pos0 + static_cast<int64_t>(rng() % (end - pos0 + 2)) - 1
+                                           : 100000);
+                    }
+                    std::vector<const uint16_t*> kts, vs;
+                    for (int64_t t = 0; t < n_tiles; ++t) {
+                        kts.push_back(kt16.data() + static_cast<size_t>(t) * tile);
+                        vs.push_back(v16.data() + static_cast<size_t>(t) * tile);
+                    }
+                    // Earlier state, as a span in the middle of a range has.
+                    const std::vector<float> o0 = normal_floats(n * static_cast<size_t>(hd), 8);
+                    AttendState s1{std::vector<float>(n, 0.5f), std::vector<float>(n, 3.0f), o0};
+                    AttendState s2 = s1;
+                    const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
+                    span({q.data(), rows, hd, nullptr, nullptr, pos0, first.data(), last.data(),
+                          scale, s1.m.data(), s1.l.data(), s1.o.data()},
+                         kts.data(), vs.data(), n_tiles);
+                    for (int64_t t = 0; t < n_tiles; ++t) {
+                        ref.ops.attend_block({q.data(), rows, hd,
+                                              kt.data() + static_cast<size_t>(t) * tile,
+                                              v.data() + static_cast<size_t>(t) * tile,
+                                              pos0 + 16 * t, first.data(), last.data(), scale,
+                                              s2.m.data(), s2.l.data(), s2.o.data()});
+                    }
+                    for (size_t r = 0; r < n; ++r) {
+                        const std::string where =
+                            std::string(isa_name(isa)) + " hd " + std::to_string(hd) + " rows " +
+                            std::to_string(rows) + " tiles " + std::to_string(n_tiles) + " row " +
+                            std::to_string(r);
+                        expect_max_near(s1, s2, r, 1e-5f, where);
+                        EXPECT_NEAR(s1.l[r], s2.l[r], 1e-5f * (1.0f + s2.l[r])) << where;
+                        for (int64_t d = 0; d < hd; ++d) {
+                            const size_t i = r * static_cast<size_t>(hd) + static_cast<size_t>(d);
+                            EXPECT_NEAR(s1.o[i], s2.o[i], 1e-5f * (1.0f + 4.0f * s2.l[r]))
+                                << where << " d " << d;
+                        }
+                    }
+                }
+            }
+        }
+    }
+    if (!any) GTEST_SKIP() << "no kernel table of this CPU has a span form";
+}
+
 // The BF16-product form against its scalar reference, which rounds the same
 // values the same way: scores agree as closely as the F32 forms. A
 // probability whose SIMD exp lands a few ulp from expf can round to the
