@@ -294,6 +294,17 @@ void expect_max_near(const AttendState& a, const AttendState& b, size_t r, float
     else
         EXPECT_NEAR(a.m[r], b.m[r], rel * (1.0f + std::abs(b.m[r]))) << where;
 }
+// The F32 forms' bound: their exp is within a few ulp of expf and sums run
+// in another order, so 1e-5 relative to the row's magnitude.
+void expect_attend_near(const AttendState& a, const AttendState& b, size_t r, int64_t hd,
+                        const std::string& where) {
+    expect_max_near(a, b, r, 1e-5f, where);
+    EXPECT_NEAR(a.l[r], b.l[r], 1e-5f * (1.0f + b.l[r])) << where;
+    for (int64_t d = 0; d < hd; ++d) {
+        const size_t i = r * static_cast<size_t>(hd) + static_cast<size_t>(d);
+        EXPECT_NEAR(a.o[i], b.o[i], 1e-5f * (1.0f + 4.0f * b.l[r])) << where << " d " << d;
+    }
+}
 // With f16_tiles the tiles hold F16 values, which `got` reads from
 // AttendBlock::kt16 / v16 (its kt and v are null) and `want` as F32.
 template <typename Check>
@@ -356,8 +367,7 @@ void compare_attend_blocks(AttendFn got, AttendFn want, std::initializer_list<in
     }
 }
 
-// The F32 SIMD forms: their exp is within a few ulp of expf and sums run in
-// another order, so 1e-5 relative to the row's magnitude.
+// The F32 SIMD forms (expect_attend_near's bound).
 TEST(Simd, AttendBlockMatchesReference) {
     const KernelTable& ref = *table_for(Isa::Ref);
     for (Isa isa : simd_isas()) {
@@ -365,14 +375,7 @@ TEST(Simd, AttendBlockMatchesReference) {
                               {8, 24, 48, 64, 128, 256}, std::string(isa_name(isa)),
                               [](const AttendState& a, const AttendState& b, size_t r, int64_t hd,
                                  float, const std::string& where) {
-                                  expect_max_near(a, b, r, 1e-5f, where);
-                                  EXPECT_NEAR(a.l[r], b.l[r], 1e-5f * (1.0f + b.l[r])) << where;
-                                  for (int64_t d = 0; d < hd; ++d) {
-                                      const size_t i =
-                                          r * static_cast<size_t>(hd) + static_cast<size_t>(d);
-                                      EXPECT_NEAR(a.o[i], b.o[i], 1e-5f * (1.0f + 4.0f * b.l[r]))
-                                          << where << " d " << d;
-                                  }
+                                  expect_attend_near(a, b, r, hd, where);
                               });
     }
 }
@@ -389,15 +392,7 @@ TEST(Simd, AttendBlockOnF16TilesMatchesReference) {
             table_for(isa)->ops.attend_block_f16, ref.ops.attend_block, {8, 24, 48, 64, 128, 256},
             std::string(isa_name(isa)) + " f16 tiles",
             [](const AttendState& a, const AttendState& b, size_t r, int64_t hd, float,
-               const std::string& where) {
-                expect_max_near(a, b, r, 1e-5f, where);
-                EXPECT_NEAR(a.l[r], b.l[r], 1e-5f * (1.0f + b.l[r])) << where;
-                for (int64_t d = 0; d < hd; ++d) {
-                    const size_t i = r * static_cast<size_t>(hd) + static_cast<size_t>(d);
-                    EXPECT_NEAR(a.o[i], b.o[i], 1e-5f * (1.0f + 4.0f * b.l[r]))
-                        << where << " d " << d;
-                }
-            },
+               const std::string& where) { expect_attend_near(a, b, r, hd, where); },
             true);
     }
 }
@@ -467,13 +462,7 @@ TEST(Simd, AttendSpanOfF16TilesMatchesReferenceTileByTile) {
                             std::string(isa_name(isa)) + " hd " + std::to_string(hd) + " rows " +
                             std::to_string(rows) + " tiles " + std::to_string(n_tiles) + " row " +
                             std::to_string(r);
-                        expect_max_near(s1, s2, r, 1e-5f, where);
-                        EXPECT_NEAR(s1.l[r], s2.l[r], 1e-5f * (1.0f + s2.l[r])) << where;
-                        for (int64_t d = 0; d < hd; ++d) {
-                            const size_t i = r * static_cast<size_t>(hd) + static_cast<size_t>(d);
-                            EXPECT_NEAR(s1.o[i], s2.o[i], 1e-5f * (1.0f + 4.0f * s2.l[r]))
-                                << where << " d " << d;
-                        }
+                        expect_attend_near(s1, s2, r, hd, where);
                     }
                 }
             }
