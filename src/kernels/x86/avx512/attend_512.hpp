@@ -203,35 +203,33 @@ void attend_span_rows(const AttendBlock& a, const uint16_t* const* kts, const ui
     alignas(64) float alpha[16] = {};
     float best[R];
     for (int r = 0; r < R; ++r) {
-        const int64_t row = r;
         __m512 top = neg_inf;
         for (int t = 0; t < NT; ++t) {
             const int64_t p0 = a.pos0 + 16 * t;
-            const __mmask16 valid = lanes(a.first[row] - p0, a.last[row] - p0);
+            const __mmask16 valid = lanes(a.first[r] - p0, a.last[r] - p0);
             s[r][t] = _mm512_mask_mul_ps(neg_inf, valid, s[r][t], scale);
             top = _mm512_max_ps(top, s[r][t]);
         }
         best[r] = hmax512(top);
-        const float m = a.m[row] > best[r] ? a.m[row] : best[r];
-        alpha[r] = best[r] == -__builtin_inff() ? 0.0f : a.m[row] - m;
-        a.m[row] = best[r] == -__builtin_inff() ? a.m[row] : m;
+        const float m = a.m[r] > best[r] ? a.m[r] : best[r];
+        alpha[r] = best[r] == -__builtin_inff() ? 0.0f : a.m[r] - m;
+        a.m[r] = best[r] == -__builtin_inff() ? a.m[r] : m;
     }
     _mm512_store_ps(alpha, exp512(_mm512_load_ps(alpha)));
     alignas(64) float p[R][NT * 16];
     for (int r = 0; r < R; ++r) {
-        const int64_t row = r;
         if (best[r] == -__builtin_inff()) {
             for (int t = 0; t < NT; ++t) _mm512_store_ps(p[r] + 16 * t, _mm512_setzero_ps());
             continue;
         }
-        const __m512 mv = _mm512_set1_ps(a.m[row]);
+        const __m512 mv = _mm512_set1_ps(a.m[r]);
         __m512 sum = _mm512_setzero_ps();
         for (int t = 0; t < NT; ++t) {
             const __m512 e = exp512(_mm512_sub_ps(s[r][t], mv));
             _mm512_store_ps(p[r] + 16 * t, e);
             sum = _mm512_add_ps(sum, e);
         }
-        a.l[row] = a.l[row] * alpha[r] + hsum512(sum);
+        a.l[r] = a.l[r] * alpha[r] + hsum512(sum);
     }
 
     // o = o · alpha + p · V, kV output vectors of every row at a time (as
