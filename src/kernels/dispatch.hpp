@@ -41,9 +41,10 @@ struct OpsTable {
     // and v, for decode's short runs (kv_tile.cpp's attend_tiles).
     void (*attend_block_f16)(const AttendBlock& a) = nullptr;
     // attend_block_f16 over n whole F16 tiles of consecutive positions (tile
-    // t: kt16[t] and v16[t], positions from a.pos0 + 16 t) for a.rows <= 8:
-    // one softmax step per few tiles. Null where the ISA has no such form
-    // (the reference among them): kv_tile.cpp then steps tile by tile.
+    // t: kt16[t] and v16[t], positions from a.pos0 + 16 t) for 1 <= a.rows <=
+    // 8 and head_dim % 16 == 0: one softmax step per few tiles. Null where the
+    // ISA has no such form (the reference among them): kv_tile.cpp then steps
+    // tile by tile, as it does for other shapes.
     void (*attend_span_f16)(const AttendBlock& a, const uint16_t* const* kt16,
                             const uint16_t* const* v16, int64_t n) = nullptr;
 };

@@ -103,7 +103,7 @@ void attend_tiles(TensorType type, const void* key_tile, const void* value_tile,
 void attend_f16_span(const AttendBlock& a, const uint16_t* const* key_tiles,
                      const uint16_t* const* value_tiles, int64_t n) {
     const auto span = active_table().ops.attend_span_f16;
-    if (span != nullptr && a.head_dim % 8 == 0 && a.rows <= kF16TileMaxRows) {
+    if (span != nullptr && a.head_dim % 16 == 0 && a.rows >= 1 && a.rows <= kF16TileMaxRows) {
         span(a, key_tiles, value_tiles, n);
         return;
     }

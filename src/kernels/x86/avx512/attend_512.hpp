@@ -291,22 +291,10 @@ void attend_span_rows_all(const AttendBlock& a, const uint16_t* const* kts,
     }
 }
 
-// n whole F16 tiles of consecutive positions from a.pos0 for a.rows <= 8
-// rows (OpsTable::attend_span_f16); head sizes that are not a multiple of 16
-// take `one` tile by tile.
-template <void (*one)(const AttendBlock&)>
-void attend_span_f16(const AttendBlock& a, const uint16_t* const* kts, const uint16_t* const* vs,
-                     int64_t n) {
-    if (a.head_dim % 16 != 0 || a.rows > 8 || a.rows < 1) {
-        AttendBlock b = a;
-        for (int64_t t = 0; t < n; ++t) {
-            b.pos0 = a.pos0 + 16 * t;
-            b.kt16 = kts[t];
-            b.v16 = vs[t];
-            one(b);
-        }
-        return;
-    }
+// n whole F16 tiles of consecutive positions from a.pos0 for 1 <= a.rows <= 8
+// rows, head_dim % 16 == 0 (OpsTable::attend_span_f16).
+inline void attend_span_f16(const AttendBlock& a, const uint16_t* const* kts,
+                            const uint16_t* const* vs, int64_t n) {
     with_count<8>(static_cast<int>(a.rows), [&](auto r) {
         attend_span_rows_all<decltype(r)::value>(a, kts, vs, n);
     });

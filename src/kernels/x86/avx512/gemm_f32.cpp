@@ -183,7 +183,8 @@ void gemv_rows(const PackedGemmArgs& a, const uint8_t* w, const float* const* ac
     }
     for (; i < k; i += kChunk) {  // the activations are zero past k
         for (int r = 0; r < R; ++r) {
-            const auto* row = reinterpret_cast<const uint16_t*>(w + static_cast<size_t>(r) * a.w_stride);
+            const auto* row =
+                reinterpret_cast<const uint16_t*>(w + static_cast<size_t>(r) * a.w_stride);
             const __m512 wv = _mm512_castsi512_ps(load_chunk<kType>(row, i, k));
             for (int c = 0; c < C; ++c)
                 acc[r][c] = _mm512_fmadd_ps(wv, _mm512_loadu_ps(act[c] + i), acc[r][c]);
