@@ -3,28 +3,38 @@
 // a done counter tells the submitter the job is finished.
 #include "kernels/thread_pool.hpp"
 
+#include <chrono>
 #include <cstdlib>
 #include <string>
 
 namespace pensieve::kernels {
 namespace {
 
-// How many times a waiter polls before sleeping in the kernel. Calls in a
-// forward pass come every few tens of microseconds, so a short spin saves a
-// futex round trip per call; anything longer sleeps.
-constexpr int kSpinIterations = 2000;
+// How long a waiter polls before sleeping in the kernel. Calls in a forward
+// pass come every few tens of microseconds, but a matmul's last task can
+// leave the other threads waiting 100 µs or more; a wait that ends in a
+// futex sleep costs a scheduler wake-up on top. The budget is time, not a
+// count of pause instructions, whose length differs between CPUs by an
+// order of magnitude (2,000 took 25 µs on the 2-core Xeon). There, a
+// `pensieve bench -p 16 -g 32 -r 3` of the Qwen3-30B-A3B shape switched
+// context ~12,000 times with 2,000 pauses and ~550 times with 250 µs, and
+// decode gained 4-5% (11.0 -> 11.5 tok/s; Llama-3.2-1B Q4_K_M 29.4 -> 31.1).
+constexpr auto kSpin = std::chrono::microseconds(250);
 
 inline void cpu_relax() {
     __builtin_ia32_pause();
 }
 
-// Waits until pred() holds: spins briefly, then sleeps on `word` until it
-// changes (the side that makes pred() true must notify `word`).
+// Waits until pred() holds: spins for up to kSpin (reading the clock every
+// 64 polls), then sleeps on `word` until it changes (the side that makes
+// pred() true must notify `word`).
 template <typename T, typename Pred>
 void await(std::atomic<T>& word, Pred pred) {
-    for (int spin = 0; spin < kSpinIterations; ++spin) {
+    const auto until = std::chrono::steady_clock::now() + kSpin;
+    for (int spin = 0;; ++spin) {
         if (pred()) return;
         cpu_relax();
+        if (spin % 64 == 63 && std::chrono::steady_clock::now() >= until) break;
     }
     for (;;) {
         const T seen = word.load(std::memory_order_acquire);
