@@ -241,7 +241,7 @@ def shapes(r, plot_dir):
             f"in turns, {runs} of each (medians).", ""]
     if bw:
         out[-2] += (f" The roofline is the read bandwidth measured in the same run (BM_ReadBandwidth, "
-                    f"{sp['threads']} threads: {bw['before']:.1f} GB/s before the rows, {bw['after']:.1f} after; "
+                    f"the faster of its two read patterns, {sp['threads']} threads: {bw['before']:.1f} GB/s before the rows, {bw['after']:.1f} after; "
                     f"{bw['used']:.1f} used) divided by the bytes one decode step reads (every weight matrix, one row "
                     "of the embedding table unless it is also the output; of a mixture of experts' expert "
                     "tensors, the active experts' share).")
