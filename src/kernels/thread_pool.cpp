@@ -30,6 +30,7 @@ inline void cpu_relax() {
 // pred() true must notify `word`).
 template <typename T, typename Pred>
 void await(std::atomic<T>& word, Pred pred) {
+    if (pred()) return;  // often already true: no clock read
     const auto until = std::chrono::steady_clock::now() + kSpin;
     for (int spin = 0;; ++spin) {
         if (pred()) return;
