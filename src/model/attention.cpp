@@ -66,7 +66,6 @@ void attend(KvCache& kv, const std::vector<int32_t>& table, const AttentionHead&
         while (r_lo < rows && s.last[static_cast<size_t>(r_lo)] < p0) ++r_lo;
         while (r_hi < rows && s.first[static_cast<size_t>(r_hi)] <= p0 + bt - 1) ++r_hi;
         if (r_lo >= r_hi) continue;
-        const int32_t block = table[static_cast<size_t>(b)];
         const auto r = static_cast<size_t>(r_lo);
         const kernels::AttendBlock step{&s.q[r * static_cast<size_t>(hd)],
                                         r_hi - r_lo,
@@ -100,6 +99,7 @@ void attend(KvCache& kv, const std::vector<int32_t>& table, const AttentionHead&
             kernels::attend_f16_span(step, k_span, v_span, count);
             continue;
         }
+        const int32_t block = table[static_cast<size_t>(b)];
         kernels::attend_tiles(type, kv.key_tile(a.layer, block, a.kv_head),
                               kv.value_tile(a.layer, block, a.kv_head), std::min(bt, hi - p0 + 1),
                               step, s.kt.data(), s.v.data());
