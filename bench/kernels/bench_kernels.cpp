@@ -189,7 +189,7 @@ std::vector<float> activations(int64_t b, int64_t k = kK) {
 bool bf16_products(TensorType type, int64_t b) {
     const PackedGemm& p = active_table().packed_large[static_cast<uint32_t>(type)];
     return (type == TensorType::F16 || type == TensorType::BF16) && p.tile != nullptr &&
-           b >= p.min_batch && cpu_features().avx512bf16;
+           b >= p.min_batch && cpu_features().bf16_products_fast;
 }
 
 // That path against its own scalar reference (same BF16 roundings).

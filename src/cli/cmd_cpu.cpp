@@ -47,6 +47,7 @@ void run_cpu(bool json) {
                                   {"brand", f.brand},
                                   {"features", features},
                                   {"supported_variants", variants},
+                                  {"bf16_products", f.bf16_products_fast},
                                   {"best_variant", std::string(isa_name(best_isa()))},
                                   {"active_variant", std::string(isa_name(active_isa()))},
                                   {"threads", ThreadPool::default_threads()}};
@@ -62,6 +63,10 @@ void run_cpu(bool json) {
     for (const std::string& v : variants) std::printf("%s ", v.c_str());
     std::printf("\nkernels:   %s (best %s)\n", isa_name(active_isa()).data(),
                 isa_name(best_isa()).data());
+    if (f.avx512bf16)
+        std::printf("bf16:      %s\n", f.bf16_products_fast
+                                            ? "BF16 products (faster than F32 ones on this CPU)"
+                                            : "F32 products (BF16 ones are slower on this CPU)");
     std::printf("threads:   %d\n", ThreadPool::default_threads());
 }
 

@@ -91,6 +91,7 @@ CpuFeatures detect() {
             f.avx512bf16 = bit(l71.a, 5) && f.avx512f;
         }
     }
+    f.bf16_products_fast = f.avx512bf16 && f.vendor == "AuthenticAMD";
     if (__get_cpuid_max(0x80000000u, nullptr) >= 0x80000004u) {
         char brand[49] = {};
         for (unsigned i = 0; i < 3; ++i) {

@@ -34,8 +34,9 @@ struct OpsTable {
     void (*add)(const float* a, const float* b, float* out, int64_t n) = nullptr;
     void (*mul)(const float* a, const float* b, float* out, int64_t n) = nullptr;
     // attend_block with BF16 products (AttendBlock::qb needed, head_dim % 32
-    // == 0, head_dim <= 512); only where the CPU has them, never in the
-    // reference table. ops.cpp uses it for runs of many rows.
+    // == 0, head_dim <= 512); only where the CPU has fast ones
+    // (CpuFeatures::bf16_products_fast), never in the reference table.
+    // ops.cpp uses it for runs of many rows.
     void (*attend_block_bf16)(const AttendBlock& a) = nullptr;
     // attend_block reading AttendBlock::kt16 / v16 (F16 tiles) instead of kt
     // and v, for decode's short runs (kv_tile.cpp's attend_tiles).

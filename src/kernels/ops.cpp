@@ -92,6 +92,10 @@ void attend_block(const AttendBlock& a) {
     }
     ops.attend_block(a);
 }
+bool attend_multiplies_bf16() {
+    return active_table().ops.attend_block_bf16 != nullptr;
+}
+
 void dequantize_q8_0_keys(const void* tile, int64_t head_dim, float* kt) {
     active_table().ops.dequantize_q8_0_keys(tile, head_dim, kt);
 }

@@ -104,6 +104,9 @@ struct AttendBlock {
     const uint16_t* v16 = nullptr;
 };
 void attend_block(const AttendBlock& a);
+// Whether attend_block multiplies in BF16 for long runs of rows given
+// AttendBlock::qb (a CPU with fast BF16 products); otherwise qb goes unused.
+bool attend_multiplies_bf16();
 
 // A block's key and value tiles as elements of T: float (kt, v) or
 // uint16_t (the F16 kt16, v16).

@@ -46,7 +46,8 @@ void attend(KvCache& kv, const std::vector<int32_t>& table, const AttentionHead&
         }
     }
     // BF16 queries, for the CPUs whose attend_block multiplies in BF16.
-    if (a.bf16) {
+    const bool bf16 = a.bf16 && kernels::attend_multiplies_bf16();
+    if (bf16) {
         s.qb.resize(s.q.size());
         kernels::traits(gguf::TensorType::BF16)
             .quantize_row(s.q.data(), s.qb.data(), static_cast<int64_t>(s.q.size()));
@@ -79,7 +80,7 @@ void attend(KvCache& kv, const std::vector<int32_t>& table, const AttentionHead&
                                         &s.m[r],
                                         &s.l[r],
                                         &s.o[r * static_cast<size_t>(hd)],
-                                        a.bf16 ? &s.qb[r * static_cast<size_t>(hd)] : nullptr};
+                                        bf16 ? &s.qb[r * static_cast<size_t>(hd)] : nullptr};
         if (type == gguf::TensorType::F16 && whole(b) && r_hi - r_lo <= kernels::kF16TileMaxRows) {
             // A span of whole F16 tiles on which the same rows stay (a
             // decoding token's whole range but its last block).

@@ -477,40 +477,39 @@ TEST(Simd, AttendSpanOfF16TilesMatchesReferenceTileByTile) {
 // neighbouring BF16 value (one part in 256), so l and o also allow one such
 // step per block; a wrong pairing or layout is off by whole values. Then,
 // against the F32 reference, the attention outputs o / l stay within the
-// error BF16 inputs bring (about 2^-8 of the values' size).
+// error BF16 inputs bring (about 2^-8 of the values' size). The kernel is
+// tested on every CPU that has AVX512-BF16; the tables hold it only where
+// those products are fast.
 TEST(Simd, AttendBlockBf16MatchesItsReference) {
-    bool any = false;
-    for (Isa isa : simd_isas()) {
-        const AttendFn bf16 = table_for(isa)->ops.attend_block_bf16;
-        if (bf16 == nullptr) continue;
-        any = true;
-        const std::string label = std::string(isa_name(isa)) + " bf16";
-        compare_attend_blocks(
-            bf16, ref::attend_block_bf16, {32, 64, 96, 128, 256}, label,
-            [](const AttendState& a, const AttendState& b, size_t r, int64_t hd, float max_v,
-               const std::string& where) {
-                expect_max_near(a, b, r, 1e-5f, where);
-                EXPECT_NEAR(a.l[r], b.l[r], 1e-5f * (1.0f + b.l[r]) + 0x1p-7f) << where;
-                for (int64_t d = 0; d < hd; ++d) {
-                    const size_t i = r * static_cast<size_t>(hd) + static_cast<size_t>(d);
-                    EXPECT_NEAR(a.o[i], b.o[i], 1e-5f * (1.0f + 4.0f * b.l[r]) + 0x1p-7f * max_v)
-                        << where << " d " << d;
-                }
-            });
-        compare_attend_blocks(
-            bf16, table_for(Isa::Ref)->ops.attend_block, {64, 256}, label + " vs f32",
-            [](const AttendState& a, const AttendState& b, size_t r, int64_t hd, float max_v,
-               const std::string& where) {
-                expect_max_near(a, b, r, 0x1p-5f, where);
-                if (b.l[r] == 0.0f) return;
-                for (int64_t d = 0; d < hd; ++d) {
-                    const size_t i = r * static_cast<size_t>(hd) + static_cast<size_t>(d);
-                    EXPECT_NEAR(a.o[i] / a.l[r], b.o[i] / b.l[r], 0x1p-5f * max_v)
-                        << where << " d " << d;
-                }
-            });
-    }
-    if (!any) GTEST_SKIP() << "no kernel table of this CPU multiplies in BF16";
+    if (!cpu_features().avx512bf16) GTEST_SKIP() << "this CPU has no BF16 products";
+    EXPECT_EQ(table_for(Isa::Avx512)->ops.attend_block_bf16 != nullptr,
+              cpu_features().bf16_products_fast);
+    const AttendFn bf16 = avx512::attend_bf16_entry();
+    const std::string label = "avx512 bf16";
+    compare_attend_blocks(
+        bf16, ref::attend_block_bf16, {32, 64, 96, 128, 256}, label,
+        [](const AttendState& a, const AttendState& b, size_t r, int64_t hd, float max_v,
+           const std::string& where) {
+            expect_max_near(a, b, r, 1e-5f, where);
+            EXPECT_NEAR(a.l[r], b.l[r], 1e-5f * (1.0f + b.l[r]) + 0x1p-7f) << where;
+            for (int64_t d = 0; d < hd; ++d) {
+                const size_t i = r * static_cast<size_t>(hd) + static_cast<size_t>(d);
+                EXPECT_NEAR(a.o[i], b.o[i], 1e-5f * (1.0f + 4.0f * b.l[r]) + 0x1p-7f * max_v)
+                    << where << " d " << d;
+            }
+        });
+    compare_attend_blocks(
+        bf16, table_for(Isa::Ref)->ops.attend_block, {64, 256}, label + " vs f32",
+        [](const AttendState& a, const AttendState& b, size_t r, int64_t hd, float max_v,
+           const std::string& where) {
+            expect_max_near(a, b, r, 0x1p-5f, where);
+            if (b.l[r] == 0.0f) return;
+            for (int64_t d = 0; d < hd; ++d) {
+                const size_t i = r * static_cast<size_t>(hd) + static_cast<size_t>(d);
+                EXPECT_NEAR(a.o[i] / a.l[r], b.o[i] / b.l[r], 0x1p-5f * max_v)
+                    << where << " d " << d;
+            }
+        });
 }
 
 // A packed path of F16 / BF16 weights (PackedGemm::tile called directly, for
@@ -587,13 +586,14 @@ void check_float_packed(const PackedGemm& p, TensorType type, const std::string&
 
 TEST(Simd, Bf16PackedGemmMatchesItsReference) {
     if (!cpu_features().avx512bf16) GTEST_SKIP() << "this CPU has no BF16 products";
-    for (Isa isa : {Isa::Avx512, Isa::Amx}) {
-        if (!isa_supported(isa)) continue;
-        for (TensorType type : {TensorType::F16, TensorType::BF16}) {
-            const PackedGemm& p = table_for(isa)->packed_large[static_cast<uint32_t>(type)];
-            ASSERT_NE(p.tile, nullptr) << isa_name(isa);
-            check_float_packed(p, type, std::string(isa_name(isa)) + " bf16", true,
-                               {1, 3, 16, 17, 35});
+    for (TensorType type : {TensorType::F16, TensorType::BF16}) {
+        const PackedGemm p = avx512::float_bf16_entry(type);
+        check_float_packed(p, type, "avx512 bf16", true, {1, 3, 16, 17, 35});
+        for (Isa isa : {Isa::Avx512, Isa::Amx}) {
+            if (!isa_supported(isa)) continue;
+            const PackedGemm& installed = table_for(isa)->packed_large[static_cast<uint32_t>(type)];
+            EXPECT_EQ(installed.tile == p.tile, cpu_features().bf16_products_fast)
+                << isa_name(isa);
         }
     }
 }

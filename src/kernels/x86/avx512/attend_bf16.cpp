@@ -132,8 +132,12 @@ void attend_block_bf16(const AttendBlock& a) {
 
 }  // namespace
 
+void (*attend_bf16_entry())(const AttendBlock&) {
+    return attend_block_bf16;
+}
+
 void register_attend_bf16(KernelTable& table) {
-    if (cpu_features().avx512bf16) table.ops.attend_block_bf16 = attend_block_bf16;
+    if (cpu_features().bf16_products_fast) table.ops.attend_block_bf16 = attend_block_bf16;
 }
 
 }  // namespace pensieve::kernels::avx512

@@ -11,11 +11,15 @@ void register_formats(KernelTable& table);  // formats.cpp
 void register_ops(KernelTable& table);      // ops.cpp
 void register_gemm(KernelTable& table);     // gemm.cpp
 // attend_bf16.cpp, compiled with -mavx512bf16 too: registers only on CPUs
-// that have it.
+// whose BF16 products are fast (CpuFeatures::bf16_products_fast).
 void register_attend_bf16(KernelTable& table);
 // gemm_bf16.cpp, the same: the tiles of F16 / BF16 weights (BF16 products,
 // the `packed_large` rows).
 void register_gemm_bf16(KernelTable& table);
+// The BF16-product kernels themselves, for the tests on every CPU that has
+// AVX512-BF16, whether or not its table holds them.
+void (*attend_bf16_entry())(const AttendBlock&);
+PackedGemm float_bf16_entry(TensorType type);
 // gemm_f32.cpp: the GEMV of F16 / BF16 weights (the `packed` rows) and those
 // tiles with F32 products, for every AVX-512 CPU (registered first;
 // gemm_bf16.cpp replaces the tiles where it can).

@@ -22,7 +22,8 @@
 // 16 broadcasts from one 64-byte activation line and 16 products, and the
 // sums of a row land in y without a horizontal add.
 //
-// Compiled with -mavx512bf16 and registered only where the CPU has it.
+// Compiled with -mavx512bf16 and registered only where the CPU has it and
+// its BF16 products are faster than F32 ones (CpuFeatures::bf16_products_fast).
 #include <immintrin.h>
 
 #include <cstddef>
@@ -155,15 +156,19 @@ constexpr int64_t kMinBatch = 8;
 
 }  // namespace
 
-void register_gemm_bf16(KernelTable& table) {
-    if (!cpu_features().avx512bf16) return;
-    PackedGemm p{act_bytes, work_bytes, nullptr, tile<TensorType::F16>};
+PackedGemm float_bf16_entry(TensorType type) {
+    PackedGemm p{act_bytes, work_bytes, nullptr,
+                 type == TensorType::BF16 ? tile<TensorType::BF16> : tile<TensorType::F16>};
     p.min_batch = kMinBatch;
     p.pack_group = pack_group;
     p.long_runs = true;
-    packed_large_row(table, TensorType::F16) = p;
-    p.tile = tile<TensorType::BF16>;
-    packed_large_row(table, TensorType::BF16) = p;
+    return p;
+}
+
+void register_gemm_bf16(KernelTable& table) {
+    if (!cpu_features().bf16_products_fast) return;
+    for (TensorType t : {TensorType::F16, TensorType::BF16})
+        packed_large_row(table, t) = float_bf16_entry(t);
 }
 
 }  // namespace pensieve::kernels::avx512
