@@ -103,8 +103,22 @@ void attend_tiles(TensorType type, const void* key_tile, const void* value_tile,
 void attend_f16_span(const AttendBlock& a, const uint16_t* const* key_tiles,
                      const uint16_t* const* value_tiles, int64_t n) {
     const auto span = active_table().ops.attend_span_f16;
-    if (span != nullptr && a.head_dim % 16 == 0 && a.rows >= 1 && a.rows <= kF16TileMaxRows) {
-        span(a, key_tiles, value_tiles, n);
+    if (span != nullptr && a.head_dim % 16 == 0 && a.rows >= 1) {
+        // Groups of up to kF16TileMaxRows rows, each over the whole span:
+        // the tiles stay in cache from the first group on.
+        const int64_t hd = a.head_dim;
+        for (int64_t r = 0; r < a.rows; r += kF16TileMaxRows) {
+            AttendBlock g = a;
+            g.rows = std::min(kF16TileMaxRows, a.rows - r);
+            g.q = a.q + r * hd;
+            g.first = a.first + r;
+            g.last = a.last + r;
+            g.m = a.m + r;
+            g.l = a.l + r;
+            g.o = a.o + r * hd;
+            g.qb = nullptr;
+            span(g, key_tiles, value_tiles, n);
+        }
         return;
     }
     AttendBlock b = a;

@@ -58,9 +58,9 @@ void attend_tiles(TensorType type, const void* key_tile, const void* value_tile,
 inline constexpr int64_t kF16TileMaxRows = 8;
 
 // attend_tiles over n whole F16 tiles of consecutive positions (key tile t at
-// key_tiles[t], from position a.pos0 + 16 t) for a.rows <= kF16TileMaxRows
-// rows that all stay on them: the CPU's span form where it has one
-// (OpsTable::attend_span_f16), else tile by tile.
+// key_tiles[t], from position a.pos0 + 16 t) for rows that all stay on them:
+// the CPU's span form where it has one (OpsTable::attend_span_f16), in
+// groups of up to kF16TileMaxRows rows, else tile by tile.
 void attend_f16_span(const AttendBlock& a, const uint16_t* const* key_tiles,
                      const uint16_t* const* value_tiles, int64_t n);
 

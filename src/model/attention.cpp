@@ -81,9 +81,13 @@ void attend(KvCache& kv, const std::vector<int32_t>& table, const AttentionHead&
                                         &s.l[r],
                                         &s.o[r * static_cast<size_t>(hd)],
                                         bf16 ? &s.qb[r * static_cast<size_t>(hd)] : nullptr};
-        if (type == gguf::TensorType::F16 && whole(b) && r_hi - r_lo <= kernels::kF16TileMaxRows) {
+        // Runs of many rows take BF16 products block by block where the CPU
+        // has fast ones, and spans of F16 tiles otherwise.
+        const bool many = r_hi - r_lo > kernels::kF16TileMaxRows;
+        if (type == gguf::TensorType::F16 && whole(b) && !(many && bf16)) {
             // A span of whole F16 tiles on which the same rows stay (a
-            // decoding token's whole range but its last block).
+            // decoding token's whole range but its last block; the blocks
+            // before a prefill run).
             int64_t count = 0;
             for (;;) {
                 const int32_t at = table[static_cast<size_t>(b)];

@@ -12,11 +12,6 @@ namespace {
 constexpr int64_t kRows = 37;  // odd: the last weight tile is partial
 constexpr int64_t kK = 512;    // two K super-blocks
 
-struct IsaGuard {
-    Isa saved = active_isa();
-    ~IsaGuard() { set_active_isa(saved); }
-};
-
 ThreadPool& pool(int threads) {
     static ThreadPool one(1), two(2);
     return threads == 1 ? one : two;

@@ -11,6 +11,7 @@
 #include <string>
 
 #include "kernels/fp16.hpp"
+#include "kernels/kv_tile.hpp"
 #include "kernels/ops.hpp"
 #include "kernels/ref/ref.hpp"
 #include "kernels/x86/avx512/avx512.hpp"
@@ -397,21 +398,24 @@ TEST(Simd, AttendBlockOnF16TilesMatchesReference) {
     }
 }
 
-// A span of whole F16 tiles in one call (decode's runs of up to 8 rows)
-// against the reference stepping tile by tile over the same values: the
-// head sizes the form takes (multiples of 16; kv_tile.cpp steps others tile
-// by tile), spans longer and shorter than the kernels' groups of tiles, rows
-// whose ranges start or end inside the span or miss it.
+// A span of whole F16 tiles in one call (decode's runs of up to 8 rows;
+// more rows, as prefill has, through kv_tile.cpp's groups of 8) against the
+// reference stepping tile by tile over the same values: the head sizes the
+// form takes (multiples of 16; kv_tile.cpp steps others tile by tile), spans
+// longer and shorter than the kernels' groups of tiles, rows whose ranges
+// start or end inside the span or miss it.
 TEST(Simd, AttendSpanOfF16TilesMatchesReferenceTileByTile) {
     const KernelTable& ref = *table_for(Isa::Ref);
+    IsaGuard guard;
     bool any = false;
     for (Isa isa : simd_isas()) {
         const auto span = table_for(isa)->ops.attend_span_f16;
         if (span == nullptr) continue;
         any = true;
+        ASSERT_TRUE(set_active_isa(isa));
         for (int64_t hd : {16, 48, 64, 128, 256}) {
-            for (int64_t rows = 1; rows <= 8; ++rows) {
-                for (int64_t n_tiles : {1, 2, 3, 4, 5, 9}) {
+            for (int64_t rows : {1, 2, 3, 4, 5, 6, 7, 8, 13, 24}) {
+                for (int64_t n_tiles : {1, 2, 3, 4, 5, 7, 9}) {
                     const auto n = static_cast<size_t>(rows);
                     const auto tile = static_cast<size_t>(16 * hd);
                     const std::vector<float> q = normal_floats(n * static_cast<size_t>(hd), 5);
@@ -447,9 +451,14 @@ TEST(Simd, AttendSpanOfF16TilesMatchesReferenceTileByTile) {
                     AttendState s1{std::vector<float>(n, 0.5f), std::vector<float>(n, 3.0f), o0};
                     AttendState s2 = s1;
                     const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
-                    span({q.data(), rows, hd, nullptr, nullptr, pos0, first.data(), last.data(),
-                          scale, s1.m.data(), s1.l.data(), s1.o.data()},
-                         kts.data(), vs.data(), n_tiles);
+                    const AttendBlock a{q.data(),     rows,        hd,         nullptr,
+                                        nullptr,      pos0,        first.data(), last.data(),
+                                        scale,        s1.m.data(), s1.l.data(), s1.o.data()};
+                    if (rows <= kF16TileMaxRows) {
+                        span(a, kts.data(), vs.data(), n_tiles);
+                    } else {
+                        attend_f16_span(a, kts.data(), vs.data(), n_tiles);
+                    }
                     for (int64_t t = 0; t < n_tiles; ++t) {
                         ref.ops.attend_block({q.data(), rows, hd,
                                               kt.data() + static_cast<size_t>(t) * tile,

@@ -10,10 +10,17 @@
 #include <vector>
 
 #include "kernels/blocks.hpp"
+#include "kernels/cpu.hpp"
 #include "kernels/dispatch.hpp"
 #include "kernels/traits.hpp"
 
 namespace pensieve::kernels::test {
+
+// Restores the active kernel variant when a test that switches it ends.
+struct IsaGuard {
+    Isa saved = active_isa();
+    ~IsaGuard() { set_active_isa(saved); }
+};
 
 // Every weight format with a vec_dot.
 inline const std::vector<TensorType>& weight_types() {
