@@ -92,6 +92,7 @@ void attend_block(const AttendBlock& a) {
     }
     ops.attend_block(a);
 }
+
 bool attend_multiplies_bf16() {
     return active_table().ops.attend_block_bf16 != nullptr;
 }
