@@ -116,7 +116,6 @@ void attend_f16_span(const AttendBlock& a, const uint16_t* const* key_tiles,
             g.m = a.m + r;
             g.l = a.l + r;
             g.o = a.o + r * hd;
-            g.qb = nullptr;
             span(g, key_tiles, value_tiles, n);
         }
         return;
