@@ -73,8 +73,7 @@ struct Scheduler::Sequence {
 
 Scheduler::Scheduler(const model::Model& model, const tokenizer::Tokenizer& tokenizer,
                      const SchedulerConfig& config)
-    : model_(model),
-      tokenizer_(tokenizer),
+    : tokenizer_(tokenizer),
       config_(config),
       pool_(config.n_threads),
       kv_({model.hparams().n_layer, model.hparams().n_head_kv, model.hparams().head_dim,

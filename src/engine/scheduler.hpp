@@ -135,7 +135,6 @@ class Scheduler {
     void build_batch();
     void run_batch();  // a failed pass is handled here: its sequences become suspects or fail
 
-    const model::Model& model_;
     const tokenizer::Tokenizer& tokenizer_;
     SchedulerConfig config_;
     kernels::ThreadPool pool_;

@@ -92,7 +92,7 @@ CpuFeatures detect() {
         }
     }
     f.bf16_products_fast = f.avx512bf16 && f.vendor == "AuthenticAMD";
-    if (__get_cpuid_max(0x80000000u, nullptr) >= 0x80000004u) {
+    if (static_cast<unsigned>(__get_cpuid_max(0x80000000u, nullptr)) >= 0x80000004u) {
         char brand[49] = {};
         for (unsigned i = 0; i < 3; ++i) {
             const Regs r = cpuid(0x80000002u + i, 0);

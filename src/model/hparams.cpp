@@ -115,7 +115,7 @@ float yarn_mscale(float factor, float log_multiplier) {
         return factor <= 1 ? 1.0 : 0.1 * m * std::log(static_cast<double>(factor)) + 1.0;
     };
     if (log_multiplier == 0) return static_cast<float>(mscale(1.0));
-    return static_cast<float>(mscale(1.0) / mscale(log_multiplier));
+    return static_cast<float>(mscale(1.0) / mscale(static_cast<double>(log_multiplier)));
 }
 
 void read_yarn(const Reader& r, HParams& h) {
@@ -155,8 +155,8 @@ std::vector<float> yarn_freq_factors(const HParams& hp) {
     const auto pair_turning = [&](double rotations) {
         return dims * std::log(orig / (rotations * 2 * M_PI)) / (2 * log_base);
     };
-    const double low = std::max(std::floor(pair_turning(hp.yarn_beta_fast)), 0.0);
-    const double high = std::min(std::ceil(pair_turning(hp.yarn_beta_slow)), dims - 1);
+    const double low = std::max(std::floor(pair_turning(static_cast<double>(hp.yarn_beta_fast))), 0.0);
+    const double high = std::min(std::ceil(pair_turning(static_cast<double>(hp.yarn_beta_slow))), dims - 1);
     // HF widens an empty band by 0.001; an inverted one (an original context
     // of a few positions) is read as empty too, as llama.cpp does.
     const double width = std::max(high - low, 0.001);

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <limits>
 
 #include "kernels/blocks.hpp"
 #include "kernels/fp16.hpp"
@@ -33,7 +34,7 @@ void fit_sub_block(const float* x, int n, int qmax, float& scale_out, float& off
     scale_out = (hi - lo) / static_cast<float>(qmax);
     offset_out = lo;
     if (hi <= lo) return;
-    double best = INFINITY;
+    double best = std::numeric_limits<double>::infinity();
     for (int step = -10; step <= 16; ++step) {
         const float iscale =
             (static_cast<float>(qmax) + 0.1f * static_cast<float>(step)) / (hi - lo);

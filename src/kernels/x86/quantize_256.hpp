@@ -52,7 +52,9 @@ void quantize_q8_0(const float* x, void* dst, int64_t n) {
                                        _mm256_max_ps(abs_ps(v[2]), abs_ps(v[3])));
         const float d = hmax(m) / 127.0f;
         const float id = d == 0.0f ? 0.0f : 1.0f / d;
-        b[i].d = _cvtss_sh(d, _MM_FROUND_TO_NEAREST_INT);
+        // (_cvtss_sh is a macro over a compound literal in clang's headers.)
+        b[i].d = static_cast<uint16_t>(
+            _mm_extract_epi16(_mm_cvtps_ph(_mm_set_ss(d), _MM_FROUND_TO_NEAREST_INT), 0));
         __m256i q[4];
         for (int r = 0; r < 4; ++r) {
             q[r] = _mm256_cvttps_epi32(round_half_away(_mm256_mul_ps(v[r], _mm256_set1_ps(id))));

@@ -48,7 +48,7 @@ TEST(Matmul, MatchesFloat64ReferenceForEveryFormatBatchAndThreadCount) {
                         for (int64_t r = 0; r < kRows; ++r) {
                             double exact_q = 0.0, exact = 0.0, mag = 0.0;
                             for (int64_t e = 0; e < kK; ++e) {
-                                const double wv = wd[static_cast<size_t>(r * kK + e)];
+                                const auto wv = static_cast<double>(wd[static_cast<size_t>(r * kK + e)]);
                                 exact_q +=
                                     wv * static_cast<double>(xd[static_cast<size_t>(i * kK + e)]);
                                 exact +=
@@ -56,7 +56,7 @@ TEST(Matmul, MatchesFloat64ReferenceForEveryFormatBatchAndThreadCount) {
                                 mag += std::fabs(
                                     wv * static_cast<double>(x[static_cast<size_t>(i * kK + e)]));
                             }
-                            const double got = y[static_cast<size_t>(i * kRows + r)];
+                            const auto got = static_cast<double>(y[static_cast<size_t>(i * kRows + r)]);
                             ASSERT_NEAR(got, exact_q, matmul_tolerance(type, b) * mag + 1e-6)
                                 << "row " << i << " col " << r;
                             ASSERT_NEAR(got, exact, 0.02 * mag + 1e-6)
