@@ -10,6 +10,7 @@ packages=(
     libzip-dev libssl-dev zlib1g-dev libcurl4-openssl-dev
     python3 python3-venv python3-pip
     clang libclang-rt-14-dev clang-format
+    libvulkan-dev glslc mesa-vulkan-drivers
     prometheus
     chromium chromium-driver
 )

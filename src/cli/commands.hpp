@@ -14,6 +14,7 @@ void register_models(CLI::App& app);    // cmd_models.cpp (models, rm)
 void register_show(CLI::App& app);      // cmd_show.cpp
 void register_tokenize(CLI::App& app);  // cmd_tokenize.cpp
 void register_cpu(CLI::App& app);       // cmd_cpu.cpp
+void register_gpu(CLI::App& app);       // cmd_gpu.cpp
 void register_template(CLI::App& app);  // cmd_template.cpp
 
 void register_run(CLI::App& app);         // cmd_run.cpp

@@ -22,6 +22,7 @@ int main(int argc, char** argv) {
     pensieve::cli::register_quantize(app);
     pensieve::cli::register_tokenize(app);
     pensieve::cli::register_cpu(app);
+    pensieve::cli::register_gpu(app);
     pensieve::cli::register_template(app);
     try {
         app.parse(argc, argv);

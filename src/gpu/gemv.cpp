@@ -1,0 +1,104 @@
+#include "gpu/gemv.hpp"
+
+#include <algorithm>
+#include <cstring>
+#include <string>
+
+namespace pensieve::gpu {
+namespace {
+
+// The push constants of gemv.comp, in its std430 layout.
+struct GemvPush {
+    uint64_t w, x, y;
+    uint32_t rows, k, row_bytes, cols, x_stride, y_stride;
+};
+static_assert(sizeof(GemvPush) == 48);
+
+const char* shader_name(TensorType type) {
+    switch (type) {
+        case TensorType::F32:
+            return "gemv_f32";
+        case TensorType::F16:
+            return "gemv_f16";
+        case TensorType::BF16:
+            return "gemv_bf16";
+        case TensorType::Q4_0:
+            return "gemv_q4_0";
+        case TensorType::Q4_1:
+            return "gemv_q4_1";
+        case TensorType::Q5_0:
+            return "gemv_q5_0";
+        case TensorType::Q5_1:
+            return "gemv_q5_1";
+        case TensorType::Q8_0:
+            return "gemv_q8_0";
+        case TensorType::Q4_K:
+            return "gemv_q4_k";
+        case TensorType::Q5_K:
+            return "gemv_q5_k";
+        case TensorType::Q6_K:
+            return "gemv_q6_k";
+        default:
+            return nullptr;
+    }
+}
+
+void need(bool ok, const std::string& what) {
+    if (!ok) throw GpuError("gemv: " + what);
+}
+
+}  // namespace
+
+bool Gemv::supports(TensorType type) { return shader_name(type) != nullptr; }
+
+const Pipeline& Gemv::pipeline(TensorType type) {
+    auto& slot = pipelines_[type];
+    if (!slot) slot = std::make_unique<Pipeline>(context_, shader_name(type));
+    return *slot;
+}
+
+void Gemv::append(const GemvArgs& a, std::vector<Dispatch>& out) {
+    const auto info = gguf::type_info(static_cast<uint32_t>(a.type));
+    need(supports(a.type) && info.has_value(),
+         "no shader for weights of type " + std::to_string(static_cast<uint32_t>(a.type)));
+    need(a.w != nullptr && a.x != nullptr && a.y != nullptr, "a buffer is missing");
+    need(a.rows > 0 && a.cols > 0, "no rows or no columns");
+    need(a.k > 0 && a.k % 32 == 0 && a.k % info->block_elems == 0,
+         "k = " + std::to_string(a.k) + " is not a whole number of blocks");
+    const uint64_t packed = uint64_t{a.k} / info->block_elems * info->block_bytes;
+    need(a.row_bytes >= packed && a.row_bytes <= UINT32_MAX, "row_bytes too small or too large");
+    need(a.w_offset + uint64_t{a.rows - 1} * a.row_bytes + packed <= a.w->bytes(),
+         "the weights run past their buffer");
+    need(a.x_stride >= a.k || a.cols == 1, "activation rows overlap");
+    need((uint64_t{a.cols - 1} * a.x_stride + a.k) * 4 <= a.x->bytes(),
+         "the activations run past their buffer");
+    need(a.y_stride >= a.rows || a.cols == 1, "output rows overlap");
+    need((uint64_t{a.cols - 1} * a.y_stride + a.rows) * 4 <= a.y->bytes(),
+         "the outputs run past their buffer");
+
+    const Pipeline& p = pipeline(a.type);
+    // One workgroup per row, over x and then y when rows pass the device's
+    // limit of workgroups in x.
+    const uint32_t gx = std::min(a.rows, context_.max_groups_x());
+    const uint32_t gy = (a.rows + gx - 1) / gx;
+    for (uint32_t c = 0; c < a.cols; c += kMaxCols) {
+        GemvPush push{};
+        push.w = a.w->address() + a.w_offset;
+        push.x = a.x->address() + uint64_t{c} * a.x_stride * 4;
+        push.y = a.y->address() + uint64_t{c} * a.y_stride * 4;
+        push.rows = a.rows;
+        push.k = a.k;
+        push.row_bytes = static_cast<uint32_t>(a.row_bytes);
+        push.cols = std::min(kMaxCols, a.cols - c);
+        push.x_stride = a.x_stride;
+        push.y_stride = a.y_stride;
+        Dispatch d;
+        d.pipeline = &p;
+        std::memcpy(d.push.data(), &push, sizeof push);
+        d.push_bytes = sizeof push;
+        d.groups = {gx, gy, 1};
+        out.push_back(d);
+    }
+}
+
+}  // namespace pensieve::gpu
