@@ -39,6 +39,14 @@ void add_model_options(CLI::App& cmd, ModelOptions& o, std::vector<std::string>*
                  "Lock the model's weights in RAM (no page-cache eviction; needs RLIMIT_MEMLOCK "
                  "of at least the file size)")
         ->envname("PENSIEVE_MLOCK");
+    cmd.add_option("--gpu-layers", o.gpu_layers,
+                   "Run the matmuls of the first N layers on the GPU (-1: all layers and the "
+                   "output; default 0, CPU only)")
+        ->envname("PENSIEVE_GPU_LAYERS")
+        ->check(CLI::Range(int64_t{-1}, int64_t{1} << 20));
+    cmd.add_option("--gpu", o.gpu, "The Vulkan device for --gpu-layers (default 0)")
+        ->envname("PENSIEVE_GPU")
+        ->check(CLI::Range(0, 1 << 16));
 }
 
 gguf::TensorType kv_type(const ModelOptions& o) {
@@ -58,6 +66,7 @@ LoadedModel load_model(const ModelOptions& o) {
     m.path = path;
     m.model = model::Model::load(path);
     if (o.mlock) m.model->lock_in_memory();
+    if (o.gpu_layers != 0) m.model->offload_to_gpu(o.gpu, o.gpu_layers);
     m.tokenizer =
         std::make_unique<tokenizer::Tokenizer>(tokenizer::Tokenizer::from_gguf(m.model->file()));
     chat::ModelChatTemplate chat_template = chat::model_chat_template(m.model->file());

@@ -24,14 +24,16 @@ struct ModelOptions {
     std::string chat_template;    // a Jinja file that replaces the model's template
     std::string kv_type = "f16";  // f16, bf16 or q8_0
     bool mlock = false;           // lock the mapped weights in RAM
+    int64_t gpu_layers = 0;       // layers whose matmuls run on the GPU; -1: all
+    int gpu = 0;                  // the Vulkan device (`pensieve gpu` lists them)
 };
 
 // The KV cache type --kv-type names.
 gguf::TensorType kv_type(const ModelOptions& options);
 
 // Adds --model (env PENSIEVE_MODEL), --threads (PENSIEVE_THREADS), --ctx (PENSIEVE_CTX),
-// --chat-template (PENSIEVE_CHAT_TEMPLATE), --kv-type (PENSIEVE_KV_TYPE) and --mlock
-// (PENSIEVE_MLOCK).
+// --chat-template (PENSIEVE_CHAT_TEMPLATE), --kv-type (PENSIEVE_KV_TYPE), --mlock
+// (PENSIEVE_MLOCK), --gpu-layers (PENSIEVE_GPU_LAYERS) and --gpu (PENSIEVE_GPU).
 // With `several` (serve), --model may repeat and fills it instead.
 void add_model_options(CLI::App& cmd, ModelOptions& options,
                        std::vector<std::string>* several = nullptr);

@@ -51,6 +51,21 @@ void need(bool ok, const std::string& what) {
 
 bool Gemv::supports(TensorType type) { return shader_name(type) != nullptr; }
 
+TensorType Gemv::activation_type(TensorType type) {
+    switch (type) {
+        case TensorType::F32:
+        case TensorType::F16:
+        case TensorType::BF16:
+            return TensorType::F32;
+        case TensorType::Q4_K:
+        case TensorType::Q5_K:
+        case TensorType::Q6_K:
+            return TensorType::Q8_K;
+        default:
+            return TensorType::Q8_0;
+    }
+}
+
 const Pipeline& Gemv::pipeline(TensorType type) {
     auto& slot = pipelines_[type];
     if (!slot) slot = std::make_unique<Pipeline>(context_, shader_name(type));
@@ -69,22 +84,25 @@ void Gemv::append(const GemvArgs& a, std::vector<Dispatch>& out) {
     need(a.row_bytes >= packed && a.row_bytes <= UINT32_MAX, "row_bytes too small or too large");
     need(a.w_offset + uint64_t{a.rows - 1} * a.row_bytes + packed <= a.w->bytes(),
          "the weights run past their buffer");
-    need(a.x_stride >= a.k || a.cols == 1, "activation rows overlap");
-    need((uint64_t{a.cols - 1} * a.x_stride + a.k) * 4 <= a.x->bytes(),
+    const gguf::TypeInfo act = gguf::type_info(activation_type(a.type));
+    const uint64_t act_bytes = uint64_t{a.k} / act.block_elems * act.block_bytes;
+    need(a.x_stride >= act_bytes || a.cols == 1, "activation rows overlap");
+    need(uint64_t{a.cols - 1} * a.x_stride + act_bytes <= a.x->bytes(),
          "the activations run past their buffer");
     need(a.y_stride >= a.rows || a.cols == 1, "output rows overlap");
     need((uint64_t{a.cols - 1} * a.y_stride + a.rows) * 4 <= a.y->bytes(),
          "the outputs run past their buffer");
 
     const Pipeline& p = pipeline(a.type);
-    // One workgroup per row, over x and then y when rows pass the device's
-    // limit of workgroups in x.
-    const uint32_t gx = std::min(a.rows, context_.max_groups_x());
-    const uint32_t gy = (a.rows + gx - 1) / gx;
+    // kRowsPerGroup rows per workgroup, over x and then y when they pass
+    // the device's limit of workgroups in x.
+    const uint32_t groups = (a.rows + kRowsPerGroup - 1) / kRowsPerGroup;
+    const uint32_t gx = std::min(groups, max_groups_x_);
+    const uint32_t gy = (groups + gx - 1) / gx;
     for (uint32_t c = 0; c < a.cols; c += kMaxCols) {
         GemvPush push{};
         push.w = a.w->address() + a.w_offset;
-        push.x = a.x->address() + uint64_t{c} * a.x_stride * 4;
+        push.x = a.x->address() + uint64_t{c} * a.x_stride;
         push.y = a.y->address() + uint64_t{c} * a.y_stride * 4;
         push.rows = a.rows;
         push.k = a.k;

@@ -18,6 +18,7 @@
 #include "kernels/ops.hpp"
 #include "kernels/traits.hpp"
 #include "model/attention.hpp"
+#include "model/gpu_offload.hpp"
 
 namespace pensieve::model {
 
@@ -88,6 +89,12 @@ void Forward::check(std::span<const BatchToken> batch, const KvCache& kv) const 
                                         std::to_string(t.seq) + " has no KV slot");
         }
     }
+}
+
+void Forward::matmul(const kernels::WeightMatrix& w, const float* x, int64_t n, float* y) {
+    const GpuOffload* gpu = model_.gpu();
+    if (gpu != nullptr && gpu->matmul(w, x, n, y)) return;
+    kernels::matmul(pool_, w, x, n, y, scratch_);
 }
 
 void Forward::embed(std::span<const BatchToken> batch) {
@@ -165,9 +172,9 @@ void Forward::attention_layer(int64_t il, std::span<const BatchToken> batch, KvC
     for (int64_t i = 0; i < n; ++i) {
         kernels::rms_norm(&x_[sz(i * e)], w.attn_norm, &xb_[sz(i * e)], e, hp_.rms_eps);
     }
-    kernels::matmul(pool_, w.wq, xb_.data(), n, q_.data(), scratch_);
-    kernels::matmul(pool_, w.wk, xb_.data(), n, k_.data(), scratch_);
-    kernels::matmul(pool_, w.wv, xb_.data(), n, v_.data(), scratch_);
+    matmul(w.wq, xb_.data(), n, q_.data());
+    matmul(w.wk, xb_.data(), n, k_.data());
+    matmul(w.wv, xb_.data(), n, v_.data());
 
     const kernels::RopeConfig rope{static_cast<int>(hp_.head_dim),
                                    static_cast<int>(hp_.rope_dims),
@@ -227,7 +234,7 @@ void Forward::attention_layer(int64_t il, std::span<const BatchToken> batch, KvC
                         hd, &att_[sz(m.row * hp_.q_dim() + m.kv_head * group * hd)]);
     }
 
-    kernels::matmul(pool_, w.wo, att_.data(), n, xb2_.data(), scratch_);
+    matmul(w.wo, att_.data(), n, xb2_.data());
     for (int64_t i = 0; i < n; ++i) {
         float* o = &xb2_[sz(i * e)];
         if (w.post_attn_norm != nullptr) kernels::rms_norm(o, w.post_attn_norm, o, e, hp_.rms_eps);
@@ -255,8 +262,8 @@ void Forward::ffn_layer(int64_t il, int64_t n) {
 
 // gate, up → act(gate)·up → down, into xb2_.
 void Forward::dense_ffn(const LayerWeights& w, int64_t n) {
-    kernels::matmul(pool_, w.w_gate, xb_.data(), n, gate_.data(), scratch_);
-    kernels::matmul(pool_, w.w_up, xb_.data(), n, up_.data(), scratch_);
+    matmul(w.w_gate, xb_.data(), n, gate_.data());
+    matmul(w.w_up, xb_.data(), n, up_.data());
     for (int64_t i = 0; i < n; ++i) {
         float* g = &gate_[sz(i * hp_.n_ff)];
         const float* u = &up_[sz(i * hp_.n_ff)];
@@ -265,7 +272,7 @@ void Forward::dense_ffn(const LayerWeights& w, int64_t n) {
         else
             kernels::silu_mul(g, u, g, hp_.n_ff);
     }
-    kernels::matmul(pool_, w.w_down, gate_.data(), n, xb2_.data(), scratch_);
+    matmul(w.w_down, gate_.data(), n, xb2_.data());
 }
 
 std::span<const float> Forward::run(std::span<const BatchToken> batch, KvCache& kv) {
@@ -289,8 +296,7 @@ std::span<const float> Forward::run(std::span<const BatchToken> batch, KvCache& 
                           hp_.rms_eps);
         ++r;
     }
-    kernels::matmul(pool_, model_.weights().output, out_rows_.data(), n_out, logits_.data(),
-                    scratch_);
+    matmul(model_.weights().output, out_rows_.data(), n_out, logits_.data());
     return {logits_.data(), sz(n_out * hp_.n_vocab)};
 }
 

@@ -52,6 +52,9 @@ class Forward {
     int64_t n_vocab() const { return model_.hparams().n_vocab; }
 
   private:
+    // y = W x for n rows of x: on the GPU when the model put W there
+    // (Model::offload_to_gpu), else on the CPU.
+    void matmul(const kernels::WeightMatrix& w, const float* x, int64_t n, float* y);
     void embed(std::span<const BatchToken> batch);
     void attention_layer(int64_t il, std::span<const BatchToken> batch, KvCache& kv);
     void ffn_layer(int64_t il, int64_t n);

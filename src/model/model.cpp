@@ -15,6 +15,8 @@
 #include <utility>
 #include <vector>
 
+#include "model/gpu_offload.hpp"
+
 namespace pensieve::model {
 
 Model::Model(gguf::GgufFile file) : file_(std::move(file)), hp_(read_hparams(file_)) {
@@ -49,6 +51,12 @@ std::string memlock_limit() {
 }
 
 }  // namespace
+
+Model::~Model() = default;
+
+void Model::offload_to_gpu(int device, int64_t layers) {
+    gpu_ = std::make_unique<GpuOffload>(weights_, device, layers);
+}
 
 uint64_t Model::lock_in_memory() const {
     // Tensor byte ranges, merged where only alignment padding separates

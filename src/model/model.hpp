@@ -1,6 +1,7 @@
 // A loaded model: the mapped GGUF file, its hyper-parameters and its bound
-// weights. Immutable after load; the forward pass and the KV cache hold the
-// per-run state.
+// weights, and the GPU that runs some of its matmuls when asked for one.
+// Immutable once loaded and offloaded; the forward pass and the KV cache
+// hold the per-run state.
 #pragma once
 
 #include <filesystem>
@@ -11,6 +12,8 @@
 #include "model/weights.hpp"
 
 namespace pensieve::model {
+
+class GpuOffload;
 
 class Model {
   public:
@@ -29,11 +32,21 @@ class Model {
     // RLIMIT_MEMLOCK when the kernel refuses. Returns the bytes locked.
     uint64_t lock_in_memory() const;
 
+    // Uploads the matmul weights of the first `layers` layers (every one,
+    // and the output projection, when negative) to Vulkan device `device`;
+    // the forward pass then runs those products there (gpu_offload.hpp).
+    // Throws gpu::GpuError when the device cannot be used.
+    void offload_to_gpu(int device, int64_t layers);
+    const GpuOffload* gpu() const { return gpu_.get(); }
+
+    ~Model();
+
   private:
     explicit Model(gguf::GgufFile file);
     gguf::GgufFile file_;
     HParams hp_;
     Weights weights_;
+    std::unique_ptr<GpuOffload> gpu_;
 };
 
 }  // namespace pensieve::model

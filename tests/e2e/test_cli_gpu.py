@@ -36,3 +36,30 @@ def test_gpu_without_a_driver_says_so(pensieve_bin, tmp_path):
     text = run(pensieve_bin, "gpu", env=env)
     assert text.returncode == 0, text.stderr
     assert text.stdout.startswith("no GPU: ")
+
+
+def generate(binary, *options):
+    # The CPU's scalar reference for every op the GPU does not run: the
+    # GPU's quantized products are that reference's to the bit.
+    env = dict(os.environ, PENSIEVE_CPU="ref")
+    result = subprocess.run([str(binary), "run", "--raw", "--temperature", "0", "--max-tokens",
+                             "12", *options, "The capital of France is"],
+                            capture_output=True, text=True, timeout=300, env=env)
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def test_greedy_with_the_model_on_the_gpu_equals_the_cpu(pensieve_bin, default_model):
+    cpu = generate(pensieve_bin, "--model", default_model)
+    assert cpu.strip()
+    assert generate(pensieve_bin, "--model", default_model, "--gpu-layers", "-1") == cpu
+    assert generate(pensieve_bin, "--model", default_model, "--gpu-layers", "9") == cpu
+
+
+def test_an_unknown_gpu_is_a_clear_error(pensieve_bin, default_model):
+    result = subprocess.run([str(pensieve_bin), "run", "--model", str(default_model),
+                             "--gpu-layers", "-1", "--gpu", "99", "hello"],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode != 0
+    assert "no GPU 99" in result.stderr, result.stderr
+    assert "Traceback" not in result.stderr and "terminate" not in result.stderr

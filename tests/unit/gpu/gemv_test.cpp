@@ -1,6 +1,10 @@
-// The GPU's dequantizing GEMV against the CPU's scalar reference: weights
-// quantized by the reference quantizer, dequantized by the reference, and
-// dotted in double.
+// The GPU's GEMV against the CPU's scalar reference: weights quantized by the
+// reference quantizer; for the quantized formats, activations quantized to
+// the vec_dot_type and the reference's vec_dot as the oracle (the GPU must
+// agree up to the order its blocks' floats are added), for the float
+// formats, the dequantized weights dotted with F32 activations in double.
+// The quantized formats must match the reference to the bit (the same
+// integer sums, scalings and order of float additions).
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -24,6 +28,7 @@ struct Matrix {
     std::vector<uint8_t> bytes;  // rows of row_bytes, from offset
     std::vector<float> dequantized;
     size_t row_bytes = 0;
+    size_t offset = 0;
 };
 
 // rows x k random weights of `type`, each row padded to row_bytes (>= its
@@ -33,6 +38,7 @@ Matrix random_matrix(TensorType type, uint32_t rows, uint32_t k, size_t pad, siz
     const kernels::TypeTraits& t = traits(type);
     Matrix m;
     m.row_bytes = kernels::row_bytes(t, k) + pad;
+    m.offset = offset;
     m.bytes.assign(offset + rows * m.row_bytes, 0xA5);
     m.dequantized.resize(size_t{rows} * k);
     std::normal_distribution<float> normal(0.0f, 1.0f);
@@ -56,44 +62,62 @@ protected:
     void TearDown() override { kernels::set_active_isa(kernels::best_isa()); }
 
     // One product on the GPU against the reference, every output checked.
-    void check(uint32_t rows, uint32_t k, uint32_t cols, size_t pad, size_t offset) {
+    void check(uint32_t rows, uint32_t k, uint32_t cols, size_t pad, size_t offset,
+               uint32_t max_groups_x = 0) {
         const TensorType type = GetParam();
         SCOPED_TRACE("rows " + std::to_string(rows) + " k " + std::to_string(k) + " cols " +
                      std::to_string(cols));
         std::mt19937 rng(rows * 31 + k + cols);
         const Matrix w = random_matrix(type, rows, k, pad, offset, rng);
-        const uint32_t x_stride = k + 3, y_stride = rows + 5;
-        std::vector<float> x(size_t{cols} * x_stride);
+        const kernels::TypeTraits& act = traits(Gemv::activation_type(type));
+        ASSERT_EQ(act.type, traits(type).vec_dot_type);
+        // Activation rows in the activation format, 8 bytes apart past each.
+        const size_t x_stride = kernels::row_bytes(act, k) + 8;
+        const uint32_t y_stride = rows + 5;
+        std::vector<float> x(size_t{cols} * k);
         std::normal_distribution<float> normal(0.0f, 1.0f);
         for (float& v : x) v = normal(rng);
+        std::vector<uint8_t> xq(cols * x_stride);
+        for (uint32_t c = 0; c < cols; ++c)
+            act.quantize_row(x.data() + size_t{c} * k, xq.data() + c * x_stride, k);
 
         const Buffer wb = context_->buffer(w.bytes.size(), false);
         context_->upload(wb, 0, w.bytes.data(), w.bytes.size());
-        const Buffer xb = context_->buffer(x.size() * 4, true);
-        context_->upload(xb, 0, x.data(), x.size() * 4);
+        const Buffer xb = context_->buffer(xq.size(), true);
+        context_->upload(xb, 0, xq.data(), xq.size());
         const Buffer yb = context_->buffer(size_t{cols} * y_stride * 4, true);
         std::vector<float> y(size_t{cols} * y_stride, NAN);
         context_->upload(yb, 0, y.data(), y.size() * 4);
 
-        Gemv gemv(*context_);
+        Gemv gemv(*context_, max_groups_x);
         std::vector<Dispatch> dispatches;
-        gemv.append({type, &wb, offset, w.row_bytes, rows, k, &xb, x_stride, cols, &yb, y_stride},
+        gemv.append({type, &wb, offset, w.row_bytes, rows, k, &xb,
+                     static_cast<uint32_t>(x_stride), cols, &yb, y_stride},
                     dispatches);
         context_->run(dispatches);
         context_->download(yb, 0, y.data(), y.size() * 4);
 
+        const bool quantized = act.type != TensorType::F32;
         for (uint32_t c = 0; c < cols; ++c) {
             for (uint32_t r = 0; r < rows; ++r) {
-                double exact = 0.0, magnitude = 0.0;
+                const float got = y[size_t{c} * y_stride + r];
+                if (quantized) {
+                    // The reference's arithmetic in its order: the same float.
+                    float dot = 0.0f;
+                    traits(type).vec_dot(k, w.bytes.data() + w.offset + r * w.row_bytes,
+                                         xq.data() + c * x_stride, 0, 1, &dot);
+                    ASSERT_EQ(got, dot) << "row " << r << " col " << c;
+                    continue;
+                }
+                double expected = 0.0, magnitude = 0.0;
                 for (uint32_t e = 0; e < k; ++e) {
-                    const double p =
-                        static_cast<double>(w.dequantized[size_t{r} * k + e]) *
-                        static_cast<double>(x[size_t{c} * x_stride + e]);
-                    exact += p;
+                    const double p = static_cast<double>(w.dequantized[size_t{r} * k + e]) *
+                                     static_cast<double>(x[size_t{c} * k + e]);
+                    expected += p;
                     magnitude += std::fabs(p);
                 }
-                const auto got = static_cast<double>(y[size_t{c} * y_stride + r]);
-                ASSERT_NEAR(got, exact, 1e-5 * magnitude + 1e-6) << "row " << r << " col " << c;
+                ASSERT_NEAR(static_cast<double>(got), expected, 1e-5 * magnitude + 1e-6)
+                    << "row " << r << " col " << c;
             }
             // Past the rows, the outputs are untouched.
             for (uint32_t r = rows; r < y_stride && c + 1 < cols; ++r)
@@ -125,22 +149,20 @@ INSTANTIATE_TEST_SUITE_P(Formats, GpuGemv,
 
 class GpuGemvRows : public GpuGemv {};
 
-// More rows than one dimension of workgroups holds (65535 is the least a
-// device may allow): the rest go to the second dimension.
-TEST_P(GpuGemvRows, PastOneDimensionOfWorkgroups) {
-    check(context_->max_groups_x() + 3, 32, 1, 0, 0);
-}
+// More rows than one dimension of workgroups holds (here lowered to 3
+// workgroups of 64 rows): the rest go to the second dimension.
+TEST_P(GpuGemvRows, PastOneDimensionOfWorkgroups) { check(3 * 64 * 2 + 5, 64, 2, 0, 0, 3); }
 
 INSTANTIATE_TEST_SUITE_P(Q8_0, GpuGemvRows, ::testing::Values(TensorType::Q8_0));
 
 TEST(GpuGemvErrors, ShapesTheBuffersCannotHoldAreRefused) {
     auto context = open_test_device();
     ASSERT_NE(context, nullptr);
-    const Buffer w = context->buffer(34 * 8, true), x = context->buffer(256 * 4, true),
+    const Buffer w = context->buffer(34 * 8, true), x = context->buffer(34 * 8, true),
                  y = context->buffer(64, true);
     Gemv gemv(*context);
     std::vector<Dispatch> out;
-    const GemvArgs ok{TensorType::Q8_0, &w, 0, 34 * 8, 1, 256, &x, 256, 1, &y, 16};
+    const GemvArgs ok{TensorType::Q8_0, &w, 0, 34 * 8, 1, 256, &x, 34 * 8, 1, &y, 16};
     gemv.append(ok, out);
     EXPECT_EQ(out.size(), 1u);
     GemvArgs a = ok;
