@@ -433,7 +433,7 @@ void Context::close() {
     if (device_ != VK_NULL_HANDLE) {
         if (fence_ != VK_NULL_HANDLE) api_->vkDestroyFence(device_, fence_, nullptr);
         if (pool_ != VK_NULL_HANDLE) api_->vkDestroyCommandPool(device_, pool_, nullptr);
-        api_->vkDestroyDevice(device_, nullptr);
+        if (api_->vkDestroyDevice != nullptr) api_->vkDestroyDevice(device_, nullptr);
         device_ = VK_NULL_HANDLE;
     }
     if (instance_ != VK_NULL_HANDLE) {
