@@ -1,8 +1,8 @@
 // Matrix-vector products: y[c][r] = W[r] . x[c] for every weight row r and
 // up to kMaxCols activation rows c. One invocation per weight row (kGroup
 // rows per workgroup) goes through the row's units (32 elements, or a
-// 256-element super-block for the K formats) in order. The weight format is chosen when the shader is compiled
-// (-DFORMAT_<NAME>). As on the CPU, quantized weights meet activations
+// 256-element super-block for the K formats) in order. The weight format
+// is chosen when the shader is compiled (-DFORMAT_<NAME>). As on the CPU, quantized weights meet activations
 // quantized to the format's vec_dot_type (Q8_0 blocks for the 32-element
 // formats, Q8_K super-blocks for the K formats), quantized by the CPU's own
 // quantizer, and each unit's integer dot product is scaled exactly as the
@@ -46,8 +46,8 @@ layout(push_constant) uniform Args {
 uint byte_at(uint64_t p, uint o) { return uint(Bytes(p).b[o]); }
 uint u16_at(uint64_t p, uint o) { return byte_at(p, o) | (byte_at(p, o + 1) << 8); }
 uint u32_at(uint64_t p, uint o) { return u16_at(p, o) | (u16_at(p, o + 2) << 16); }
-// Halves decoded by hand: unpackHalf2x16 may flush subnormal halves to zero
-// (lavapipe does), and block scales of small weights are often subnormal.
+// Halves decoded by hand: GLSL lets unpackHalf2x16 flush subnormal halves
+// to zero, and the block scales of small weights can be subnormal.
 float half_to_float(uint h) {
     const uint e = (h >> 10) & 31, m = h & 1023;
     float v;
