@@ -17,6 +17,7 @@
 #include "engine/scheduler.hpp"
 #include "engine/speed_bench.hpp"
 #include "kernels/cpu.hpp"
+#include "model/gpu_offload.hpp"
 
 namespace pensieve::cli {
 namespace {
@@ -174,6 +175,12 @@ void bench(BenchOptions o) {
               {"load_seconds", load_seconds},
               {"rss_mib_after_load", rss_loaded},
               {"weight_bytes_per_token", m.model->weights().matrix_bytes}};
+    if (const model::GpuOffload* gpu = m.model->gpu(); gpu != nullptr) {
+        j["gpu"] = {{"device", gpu->device().name},
+                    {"layers", gpu->layers()},
+                    {"matrices", gpu->matrices()},
+                    {"bytes", gpu->bytes()}};
+    }
     if (!o.ctx_sweep.empty()) {
         j["ctx_sweep"] = ctx_sweep(m, o);
         j["peak_rss_mib"] = proc_status_mib("VmHWM");
