@@ -1,8 +1,11 @@
 #include "gpu/gemv.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <cstring>
 #include <string>
+
+#include "gpu/shaders.hpp"
 
 namespace pensieve::gpu {
 namespace {
@@ -14,33 +17,12 @@ struct GemvPush {
 };
 static_assert(sizeof(GemvPush) == 48);
 
-const char* shader_name(TensorType type) {
-    switch (type) {
-        case TensorType::F32:
-            return "gemv_f32";
-        case TensorType::F16:
-            return "gemv_f16";
-        case TensorType::BF16:
-            return "gemv_bf16";
-        case TensorType::Q4_0:
-            return "gemv_q4_0";
-        case TensorType::Q4_1:
-            return "gemv_q4_1";
-        case TensorType::Q5_0:
-            return "gemv_q5_0";
-        case TensorType::Q5_1:
-            return "gemv_q5_1";
-        case TensorType::Q8_0:
-            return "gemv_q8_0";
-        case TensorType::Q4_K:
-            return "gemv_q4_k";
-        case TensorType::Q5_K:
-            return "gemv_q5_k";
-        case TensorType::Q6_K:
-            return "gemv_q6_k";
-        default:
-            return nullptr;
-    }
+// gemv_<format>, e.g. gemv_q4_k: the variants src/gpu/CMakeLists.txt compiles.
+std::string shader_name(TensorType type) {
+    std::string name = "gemv_" + std::string(gguf::type_info(type).name);
+    std::transform(name.begin(), name.end(), name.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    return name;
 }
 
 void need(bool ok, const std::string& what) {
@@ -49,7 +31,10 @@ void need(bool ok, const std::string& what) {
 
 }  // namespace
 
-bool Gemv::supports(TensorType type) { return shader_name(type) != nullptr; }
+bool Gemv::supports(TensorType type) {
+    return gguf::type_info(static_cast<uint32_t>(type)).has_value() &&
+           !shader_code(shader_name(type)).empty();
+}
 
 TensorType Gemv::activation_type(TensorType type) {
     switch (type) {
@@ -73,14 +58,14 @@ const Pipeline& Gemv::pipeline(TensorType type) {
 }
 
 void Gemv::append(const GemvArgs& a, std::vector<Dispatch>& out) {
-    const auto info = gguf::type_info(static_cast<uint32_t>(a.type));
-    need(supports(a.type) && info.has_value(),
+    need(supports(a.type),
          "no shader for weights of type " + std::to_string(static_cast<uint32_t>(a.type)));
+    const gguf::TypeInfo info = gguf::type_info(a.type);
     need(a.w != nullptr && a.x != nullptr && a.y != nullptr, "a buffer is missing");
     need(a.rows > 0 && a.cols > 0, "no rows or no columns");
-    need(a.k > 0 && a.k % 32 == 0 && a.k % info->block_elems == 0,
+    need(a.k > 0 && a.k % 32 == 0 && a.k % info.block_elems == 0,
          "k = " + std::to_string(a.k) + " is not a whole number of blocks");
-    const uint64_t packed = uint64_t{a.k} / info->block_elems * info->block_bytes;
+    const uint64_t packed = uint64_t{a.k} / info.block_elems * info.block_bytes;
     need(a.row_bytes >= packed && a.row_bytes <= UINT32_MAX, "row_bytes too small or too large");
     need(a.w_offset + uint64_t{a.rows - 1} * a.row_bytes + packed <= a.w->bytes(),
          "the weights run past their buffer");

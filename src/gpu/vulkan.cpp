@@ -479,8 +479,7 @@ Buffer Context::buffer(size_t bytes, bool host_visible) const {
     check(api_->vkAllocateMemory(device_, &alloc, nullptr, &b.memory_),
           ("vkAllocateMemory of " + std::to_string(needs.size) + " bytes").c_str());
     check(api_->vkBindBufferMemory(device_, b.buffer_, b.memory_, 0), "vkBindBufferMemory");
-    if ((memory_.memoryTypes[type].propertyFlags & VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT) != 0 &&
-        host_visible)
+    if (host_visible)
         check(api_->vkMapMemory(device_, b.memory_, 0, VK_WHOLE_SIZE, 0, &b.mapped_),
               "vkMapMemory");
     VkBufferDeviceAddressInfo address{};

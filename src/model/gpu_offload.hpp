@@ -1,7 +1,8 @@
 // The model's matmuls on a GPU (`--gpu-layers`): the weight matrices of the
 // first N transformer layers (and, when every layer goes, the output
 // projection) are uploaded once to a Vulkan device, and the forward pass's
-// products with them run there (gpu::Gemv, F32 activations and sums); the
+// products with them run there (gpu::Gemv, on activations quantized by the
+// CPU's own quantizer, so the products equal the CPU reference's); the
 // norms, RoPE, attention, the mixture-of-experts FFN and sampling stay on the
 // CPU. Matrices of a format the GPU has no shader for stay on the CPU too.
 #pragma once
