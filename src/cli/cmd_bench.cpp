@@ -178,6 +178,7 @@ void bench(BenchOptions o) {
     if (const model::GpuOffload* gpu = m.model->gpu(); gpu != nullptr) {
         j["gpu"] = {{"device", gpu->device().name},
                     {"layers", gpu->layers()},
+                    {"whole_layers", gpu->runs_layers()},
                     {"matrices", gpu->matrices()},
                     {"bytes", gpu->bytes()}};
     }

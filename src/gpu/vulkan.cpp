@@ -16,48 +16,49 @@ namespace pensieve::gpu {
 #define PENSIEVE_VK_GLOBAL(X) \
     X(vkCreateInstance)       \
     X(vkEnumerateInstanceExtensionProperties)
-#define PENSIEVE_VK_INSTANCE(X)                  \
-    X(vkDestroyInstance)                         \
-    X(vkEnumeratePhysicalDevices)                \
-    X(vkGetPhysicalDeviceProperties2)            \
-    X(vkGetPhysicalDeviceFeatures2)              \
-    X(vkGetPhysicalDeviceQueueFamilyProperties)  \
-    X(vkGetPhysicalDeviceMemoryProperties)       \
-    X(vkEnumerateDeviceExtensionProperties)      \
-    X(vkCreateDevice)                            \
+#define PENSIEVE_VK_INSTANCE(X)                 \
+    X(vkDestroyInstance)                        \
+    X(vkEnumeratePhysicalDevices)               \
+    X(vkGetPhysicalDeviceProperties2)           \
+    X(vkGetPhysicalDeviceFeatures2)             \
+    X(vkGetPhysicalDeviceQueueFamilyProperties) \
+    X(vkGetPhysicalDeviceMemoryProperties)      \
+    X(vkEnumerateDeviceExtensionProperties)     \
+    X(vkCreateDevice)                           \
     X(vkGetDeviceProcAddr)
-#define PENSIEVE_VK_DEVICE(X)         \
-    X(vkDestroyDevice)                \
-    X(vkGetDeviceQueue)               \
-    X(vkCreateBuffer)                 \
-    X(vkDestroyBuffer)                \
-    X(vkGetBufferMemoryRequirements)  \
-    X(vkAllocateMemory)               \
-    X(vkFreeMemory)                   \
-    X(vkBindBufferMemory)             \
-    X(vkMapMemory)                    \
-    X(vkGetBufferDeviceAddress)       \
-    X(vkCreateShaderModule)           \
-    X(vkDestroyShaderModule)          \
-    X(vkCreatePipelineLayout)         \
-    X(vkDestroyPipelineLayout)        \
-    X(vkCreateComputePipelines)       \
-    X(vkDestroyPipeline)              \
-    X(vkCreateCommandPool)            \
-    X(vkDestroyCommandPool)           \
-    X(vkAllocateCommandBuffers)       \
-    X(vkResetCommandBuffer)           \
-    X(vkBeginCommandBuffer)           \
-    X(vkEndCommandBuffer)             \
-    X(vkCmdBindPipeline)              \
-    X(vkCmdPushConstants)             \
-    X(vkCmdDispatch)                  \
-    X(vkCmdPipelineBarrier)           \
-    X(vkCmdCopyBuffer)                \
-    X(vkCreateFence)                  \
-    X(vkDestroyFence)                 \
-    X(vkResetFences)                  \
-    X(vkWaitForFences)                \
+#define PENSIEVE_VK_DEVICE(X)        \
+    X(vkDestroyDevice)               \
+    X(vkGetDeviceQueue)              \
+    X(vkCreateBuffer)                \
+    X(vkDestroyBuffer)               \
+    X(vkGetBufferMemoryRequirements) \
+    X(vkAllocateMemory)              \
+    X(vkFreeMemory)                  \
+    X(vkBindBufferMemory)            \
+    X(vkMapMemory)                   \
+    X(vkGetBufferDeviceAddress)      \
+    X(vkCreateShaderModule)          \
+    X(vkDestroyShaderModule)         \
+    X(vkCreatePipelineLayout)        \
+    X(vkDestroyPipelineLayout)       \
+    X(vkCreateComputePipelines)      \
+    X(vkDestroyPipeline)             \
+    X(vkCreateCommandPool)           \
+    X(vkDestroyCommandPool)          \
+    X(vkAllocateCommandBuffers)      \
+    X(vkFreeCommandBuffers)          \
+    X(vkResetCommandBuffer)          \
+    X(vkBeginCommandBuffer)          \
+    X(vkEndCommandBuffer)            \
+    X(vkCmdBindPipeline)             \
+    X(vkCmdPushConstants)            \
+    X(vkCmdDispatch)                 \
+    X(vkCmdPipelineBarrier)          \
+    X(vkCmdCopyBuffer)               \
+    X(vkCreateFence)                 \
+    X(vkDestroyFence)                \
+    X(vkResetFences)                 \
+    X(vkWaitForFences)               \
     X(vkQueueSubmit)
 
 struct Api {
@@ -225,9 +226,8 @@ DeviceInfo describe(const Api& api, VkPhysicalDevice device, int index) {
     std::vector<VkExtensionProperties> extensions(count);
     api.vkEnumerateDeviceExtensionProperties(device, nullptr, &count, extensions.data());
     const auto has = [&](const char* name) {
-        return std::any_of(extensions.begin(), extensions.end(), [&](const auto& e) {
-            return std::strcmp(e.extensionName, name) == 0;
-        });
+        return std::any_of(extensions.begin(), extensions.end(),
+                           [&](const auto& e) { return std::strcmp(e.extensionName, name) == 0; });
     };
 
     VkPhysicalDeviceMemoryProperties memory{};
@@ -241,8 +241,8 @@ DeviceInfo describe(const Api& api, VkPhysicalDevice device, int index) {
     d.driver = std::string(driver.driverName) + " " + driver.driverInfo;
     for (uint32_t h = 0; h < memory.memoryHeapCount; ++h) {
         if ((memory.memoryHeaps[h].flags & VK_MEMORY_HEAP_DEVICE_LOCAL_BIT) != 0)
-            d.device_local_bytes = std::max<uint64_t>(d.device_local_bytes,
-                                                      memory.memoryHeaps[h].size);
+            d.device_local_bytes =
+                std::max<uint64_t>(d.device_local_bytes, memory.memoryHeaps[h].size);
     }
     d.subgroup_size = subgroup.subgroupSize;
     d.fp16 = v12_ok && v12.shaderFloat16 == VK_TRUE;
@@ -287,7 +287,9 @@ Discovery list_devices() {
 
 // ---- Buffer ------------------------------------------------------------------
 
-Buffer::Buffer(Buffer&& other) noexcept { *this = std::move(other); }
+Buffer::Buffer(Buffer&& other) noexcept {
+    *this = std::move(other);
+}
 
 Buffer& Buffer::operator=(Buffer&& other) noexcept {
     if (this != &other) {
@@ -302,7 +304,9 @@ Buffer& Buffer::operator=(Buffer&& other) noexcept {
     return *this;
 }
 
-Buffer::~Buffer() { release(); }
+Buffer::~Buffer() {
+    release();
+}
 
 void Buffer::release() {
     if (owner_ == nullptr) return;
@@ -427,7 +431,9 @@ Context::Context(int index) : api_(open_loader()) {
     }
 }
 
-Context::~Context() { close(); }
+Context::~Context() {
+    close();
+}
 
 void Context::close() {
     if (device_ != VK_NULL_HANDLE) {
@@ -489,11 +495,11 @@ Buffer Context::buffer(size_t bytes, bool host_visible) const {
     return b;
 }
 
-void Context::submit_and_wait(uint64_t timeout_ms) {
+void Context::submit_and_wait(VkCommandBuffer commands, uint64_t timeout_ms) {
     VkSubmitInfo submit{};
     submit.sType = VK_STRUCTURE_TYPE_SUBMIT_INFO;
     submit.commandBufferCount = 1;
-    submit.pCommandBuffers = &commands_;
+    submit.pCommandBuffers = &commands;
     check(api_->vkResetFences(device_, 1, &fence_), "vkResetFences");
     check(api_->vkQueueSubmit(queue_, 1, &submit, fence_), "vkQueueSubmit");
     const VkResult waited =
@@ -505,11 +511,12 @@ void Context::submit_and_wait(uint64_t timeout_ms) {
 
 namespace {
 
-void begin(const Api& api, VkCommandBuffer commands) {
+// once: the recording is submitted once, then recorded again.
+void begin(const Api& api, VkCommandBuffer commands, bool once = true) {
     check(api.vkResetCommandBuffer(commands, 0), "vkResetCommandBuffer");
     VkCommandBufferBeginInfo info{};
     info.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO;
-    info.flags = VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT;
+    info.flags = once ? VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT : 0;
     check(api.vkBeginCommandBuffer(commands, &info), "vkBeginCommandBuffer");
 }
 
@@ -534,7 +541,7 @@ void Context::copy(const Buffer& src, size_t src_offset, const Buffer& dst, size
     barrier(*api_, commands_, VK_PIPELINE_STAGE_TRANSFER_BIT,
             VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT | VK_PIPELINE_STAGE_HOST_BIT);
     check(api_->vkEndCommandBuffer(commands_), "vkEndCommandBuffer");
-    submit_and_wait(60'000);
+    submit_and_wait(commands_, 60'000);
 }
 
 namespace {
@@ -581,22 +588,70 @@ void Context::download(const Buffer& src, size_t offset, void* dst, size_t bytes
     }
 }
 
-void Context::run(std::span<const Dispatch> dispatches, uint64_t timeout_ms) {
-    begin(*api_, commands_);
+void Context::record_into(VkCommandBuffer commands, std::span<const Dispatch> dispatches,
+                          bool once) const {
+    begin(*api_, commands, once);
     for (size_t i = 0; i < dispatches.size(); ++i) {
         const Dispatch& d = dispatches[i];
         if (i > 0)
-            barrier(*api_, commands_, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT,
+            barrier(*api_, commands, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT,
                     VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT);
-        api_->vkCmdBindPipeline(commands_, VK_PIPELINE_BIND_POINT_COMPUTE, d.pipeline->pipeline_);
-        api_->vkCmdPushConstants(commands_, d.pipeline->layout_, VK_SHADER_STAGE_COMPUTE_BIT, 0,
+        api_->vkCmdBindPipeline(commands, VK_PIPELINE_BIND_POINT_COMPUTE, d.pipeline->pipeline_);
+        api_->vkCmdPushConstants(commands, d.pipeline->layout_, VK_SHADER_STAGE_COMPUTE_BIT, 0,
                                  d.push_bytes, d.push.data());
-        api_->vkCmdDispatch(commands_, d.groups[0], d.groups[1], d.groups[2]);
+        api_->vkCmdDispatch(commands, d.groups[0], d.groups[1], d.groups[2]);
     }
-    barrier(*api_, commands_, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT,
+    barrier(*api_, commands, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT,
             VK_PIPELINE_STAGE_TRANSFER_BIT | VK_PIPELINE_STAGE_HOST_BIT);
-    check(api_->vkEndCommandBuffer(commands_), "vkEndCommandBuffer");
-    submit_and_wait(timeout_ms);
+    check(api_->vkEndCommandBuffer(commands), "vkEndCommandBuffer");
+}
+
+void Context::run(std::span<const Dispatch> dispatches, uint64_t timeout_ms) {
+    record_into(commands_, dispatches, true);
+    submit_and_wait(commands_, timeout_ms);
+}
+
+Recording Context::record(std::span<const Dispatch> dispatches) const {
+    Recording r;
+    r.owner_ = this;
+    VkCommandBufferAllocateInfo alloc{};
+    alloc.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO;
+    alloc.commandPool = pool_;
+    alloc.level = VK_COMMAND_BUFFER_LEVEL_PRIMARY;
+    alloc.commandBufferCount = 1;
+    check(api_->vkAllocateCommandBuffers(device_, &alloc, &r.commands_),
+          "vkAllocateCommandBuffers");
+    record_into(r.commands_, dispatches, false);
+    return r;
+}
+
+void Context::submit(const Recording& recording, uint64_t timeout_ms) {
+    if (recording.owner_ != this) throw GpuError("a recording submitted to another device");
+    submit_and_wait(recording.commands_, timeout_ms);
+}
+
+Recording::Recording(Recording&& other) noexcept
+    : owner_(std::exchange(other.owner_, nullptr)),
+      commands_(std::exchange(other.commands_, VK_NULL_HANDLE)) {}
+
+Recording& Recording::operator=(Recording&& other) noexcept {
+    if (this != &other) {
+        release();
+        owner_ = std::exchange(other.owner_, nullptr);
+        commands_ = std::exchange(other.commands_, VK_NULL_HANDLE);
+    }
+    return *this;
+}
+
+Recording::~Recording() {
+    release();
+}
+
+void Recording::release() {
+    if (owner_ != nullptr && commands_ != VK_NULL_HANDLE)
+        owner_->api().vkFreeCommandBuffers(owner_->device(), owner_->pool_, 1, &commands_);
+    commands_ = VK_NULL_HANDLE;
+    owner_ = nullptr;
 }
 
 }  // namespace pensieve::gpu

@@ -35,10 +35,10 @@ struct DeviceInfo {
     std::string driver;
     uint64_t device_local_bytes = 0;  // the largest device-local heap
     uint32_t subgroup_size = 0;
-    bool fp16 = false;                // shaderFloat16
-    bool int8 = false;                // shaderInt8
+    bool fp16 = false;                 // shaderFloat16
+    bool int8 = false;                 // shaderInt8
     bool integer_dot_product = false;  // VK_KHR_shader_integer_dot_product
-    bool cooperative_matrix = false;  // VK_KHR_cooperative_matrix
+    bool cooperative_matrix = false;   // VK_KHR_cooperative_matrix
     // What the backend needs: Vulkan 1.2, a compute queue, buffer device
     // addresses, 8-bit storage and 64-bit integers. When false, why_not says
     // what is missing.
@@ -58,7 +58,7 @@ class Context;
 // A device buffer with its device address. Host-visible buffers are mapped
 // for their whole life (`mapped`); the others are filled through staging.
 class Buffer {
-public:
+  public:
     Buffer() = default;
     Buffer(Buffer&& other) noexcept;
     Buffer& operator=(Buffer&& other) noexcept;
@@ -70,7 +70,7 @@ public:
     VkDeviceAddress address() const { return address_; }
     void* mapped() const { return mapped_; }
 
-private:
+  private:
     friend class Context;
     void release();
     const Context* owner_ = nullptr;
@@ -84,14 +84,14 @@ private:
 // A compute pipeline of one embedded shader, its arguments all in push
 // constants (at most kPushBytes).
 class Pipeline {
-public:
+  public:
     static constexpr uint32_t kPushBytes = 128;
     Pipeline(const Context& context, std::string_view shader);
     Pipeline(const Pipeline&) = delete;
     Pipeline& operator=(const Pipeline&) = delete;
     ~Pipeline();
 
-private:
+  private:
     friend class Context;
     const Context& context_;
     VkPipelineLayout layout_ = VK_NULL_HANDLE;
@@ -108,8 +108,27 @@ struct Dispatch {
 
 struct Api;
 
+// Dispatches recorded once into a command buffer of their own, to be
+// submitted any number of times (Context::submit): the buffers they name
+// must outlive it, and what they read may change between submissions.
+class Recording {
+  public:
+    Recording() = default;
+    Recording(Recording&& other) noexcept;
+    Recording& operator=(Recording&& other) noexcept;
+    Recording(const Recording&) = delete;
+    Recording& operator=(const Recording&) = delete;
+    ~Recording();
+
+  private:
+    friend class Context;
+    void release();
+    const Context* owner_ = nullptr;
+    VkCommandBuffer commands_ = VK_NULL_HANDLE;
+};
+
 class Context {
-public:
+  public:
     // Opens device `index` of list_devices(); throws GpuError when it is
     // missing or unusable.
     explicit Context(int index);
@@ -133,10 +152,16 @@ public:
     // Records the dispatches in order, each reading what the ones before it
     // wrote, submits them and waits (GpuError after timeout_ms).
     void run(std::span<const Dispatch> dispatches, uint64_t timeout_ms = 60'000);
+    // The same, recorded once to be run by submit() as often as wanted.
+    Recording record(std::span<const Dispatch> dispatches) const;
+    void submit(const Recording& recording, uint64_t timeout_ms = 60'000);
 
-private:
+  private:
+    friend class Recording;
     void close();  // destroys the handles made so far
-    void submit_and_wait(uint64_t timeout_ms);
+    void record_into(VkCommandBuffer commands, std::span<const Dispatch> dispatches,
+                     bool once) const;
+    void submit_and_wait(VkCommandBuffer commands, uint64_t timeout_ms);
     void copy(const Buffer& src, size_t src_offset, const Buffer& dst, size_t dst_offset,
               size_t bytes);
 

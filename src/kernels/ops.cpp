@@ -33,16 +33,20 @@ void softmax(float* x, int64_t n, float scale, const float* mask) {
     active_table().ops.softmax(x, n, scale, mask);
 }
 
-void rope(float* x, int n_heads, int64_t pos, const RopeConfig& c) {
-    const int half = c.n_dims / 2;
-    // The angle of pair i; computed once per pair and applied to every head.
+std::pair<float, float> rope_angle(int64_t pos, const RopeConfig& c, int i) {
     // Double keeps pos * theta accurate for positions in the 100k range.
     const double p = static_cast<double>(pos) * static_cast<double>(c.freq_scale);
+    double theta = p * std::pow(static_cast<double>(c.freq_base), -2.0 * i / c.n_dims);
+    if (c.freq_factors != nullptr) theta /= static_cast<double>(c.freq_factors[i]);
+    return {static_cast<float>(std::cos(theta) * static_cast<double>(c.attn_factor)),
+            static_cast<float>(std::sin(theta) * static_cast<double>(c.attn_factor))};
+}
+
+void rope(float* x, int n_heads, int64_t pos, const RopeConfig& c) {
+    const int half = c.n_dims / 2;
+    // The angle of pair i is computed once and applied to every head.
     for (int i = 0; i < half; ++i) {
-        double theta = p * std::pow(static_cast<double>(c.freq_base), -2.0 * i / c.n_dims);
-        if (c.freq_factors != nullptr) theta /= static_cast<double>(c.freq_factors[i]);
-        const auto cs = static_cast<float>(std::cos(theta) * static_cast<double>(c.attn_factor));
-        const auto sn = static_cast<float>(std::sin(theta) * static_cast<double>(c.attn_factor));
+        const auto [cs, sn] = rope_angle(pos, c, i);
         for (int h = 0; h < n_heads; ++h) {
             float* head = x + static_cast<int64_t>(h) * c.head_dim;
             const int a = c.style == RopeStyle::Normal ? 2 * i : i;

@@ -46,6 +46,9 @@ struct RopeConfig {
 // pair i of each head is rotated by angle
 // pos * freq_scale * base^(-2i/n_dims) / freq_factors[i].
 void rope(float* x, int n_heads, int64_t pos, const RopeConfig& config);
+// The (cos, sin) that rope() turns pair i by at `pos` (attn_factor applied),
+// for the GPU's RoPE, which takes them from the CPU.
+std::pair<float, float> rope_angle(int64_t pos, const RopeConfig& config, int i);
 
 // out = silu(gate) * up (SwiGLU); out may alias gate or up.
 void silu_mul(const float* gate, const float* up, float* out, int64_t n);

@@ -73,6 +73,8 @@ Forward::Forward(const Model& model, kernels::ThreadPool& pool, int64_t max_batc
     rope_factors_ = w.rope_freqs;
     if (w.rope_short != nullptr)
         rope_factors_ = max_ctx > hp_.n_ctx_orig ? w.rope_long : w.rope_short;
+    if (const GpuOffload* gpu = model.gpu(); gpu != nullptr && gpu->runs_layers())
+        gpu_layers_ = std::make_unique<GpuLayers>(model, max_batch, rope_factors_);
 }
 
 void Forward::check(std::span<const BatchToken> batch, const KvCache& kv) const {
@@ -279,7 +281,12 @@ std::span<const float> Forward::run(std::span<const BatchToken> batch, KvCache& 
     check(batch, kv);
     const auto n = static_cast<int64_t>(batch.size());
     embed(batch);
-    for (int64_t il = 0; il < hp_.n_layer; ++il) {
+    int64_t first_cpu_layer = 0;
+    if (gpu_layers_ != nullptr) {
+        gpu_layers_->run(batch, kv, x_.data());
+        first_cpu_layer = gpu_layers_->layers();
+    }
+    for (int64_t il = first_cpu_layer; il < hp_.n_layer; ++il) {
         attention_layer(il, batch, kv);
         ffn_layer(il, n);
     }

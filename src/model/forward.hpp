@@ -14,6 +14,7 @@
 #include "kernels/matmul.hpp"
 #include "kernels/thread_pool.hpp"
 #include "model/attention.hpp"
+#include "model/gpu_layers.hpp"
 #include "model/kv_cache.hpp"
 #include "model/model.hpp"
 #include "model/moe.hpp"
@@ -53,7 +54,8 @@ class Forward {
 
   private:
     // y = W x for n rows of x: on the GPU when the model put W there
-    // (Model::offload_to_gpu), else on the CPU.
+    // (Model::offload_to_gpu) and the GPU does not run W's layer whole,
+    // else on the CPU.
     void matmul(const kernels::WeightMatrix& w, const float* x, int64_t n, float* y);
     void embed(std::span<const BatchToken> batch);
     void attention_layer(int64_t il, std::span<const BatchToken> batch, KvCache& kv);
@@ -93,6 +95,8 @@ class Forward {
     std::vector<float> gate_;      // [max_batch][n_ff]   (empty for a mixture of experts)
     std::vector<float> up_;        // [max_batch][n_ff]
     std::unique_ptr<MoeFfn> moe_;  // the FFN of a mixture-of-experts model, else null
+    // The first layers, when the GPU runs them whole (else null).
+    std::unique_ptr<GpuLayers> gpu_layers_;
     std::vector<AttentionScratch> attn_scratch_;  // one per thread
     std::vector<float> parts_;  // [4 threads][group][head_dim] outputs of split parts
     std::vector<float> lse_;    // [4 threads][group]  their log-normalisers

@@ -1,12 +1,17 @@
 // Block pool and block tables of the paged KV cache.
 #include "model/kv_cache.hpp"
 
+#include <atomic>
 #include <stdexcept>
 #include <string>
 
 namespace pensieve::model {
 
-KvCache::KvCache(const KvCacheConfig& config) : config_(config) {
+namespace {
+std::atomic<uint64_t> next_id{1};
+}  // namespace
+
+KvCache::KvCache(const KvCacheConfig& config) : config_(config), id_(next_id++) {
     if (config.n_layer <= 0 || config.n_head_kv <= 0 || config.n_blocks <= 0) {
         throw std::invalid_argument("KV cache: every dimension must be positive");
     }

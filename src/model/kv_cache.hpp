@@ -41,6 +41,9 @@ class KvCache {
     explicit KvCache(const KvCacheConfig& config);
 
     const KvCacheConfig& config() const { return config_; }
+    // Different for every cache made in this process (a device copy of a
+    // cache is bound to it by this).
+    uint64_t id() const { return id_; }
     int64_t free_blocks() const { return static_cast<int64_t>(free_.size()); }
     static int64_t blocks_for(int64_t n_tokens) {
         return (n_tokens + kBlockTokens - 1) / kBlockTokens;
@@ -83,6 +86,7 @@ class KvCache {
     }
 
     KvCacheConfig config_;
+    uint64_t id_ = 0;
     size_t tile_bytes_ = 0;
     // [n_layer][n_head_kv][n_blocks] tiles: the blocks of one head lie side by
     // side, so attention over a sequence whose blocks were handed out in

@@ -55,7 +55,7 @@ std::string memlock_limit() {
 Model::~Model() = default;
 
 void Model::offload_to_gpu(int device, int64_t layers) {
-    gpu_ = std::make_unique<GpuOffload>(weights_, device, layers);
+    gpu_ = std::make_unique<GpuOffload>(weights_, hp_, device, layers);
 }
 
 uint64_t Model::lock_in_memory() const {

@@ -39,19 +39,21 @@ def test_gpu_without_a_driver_says_so(pensieve_bin, tmp_path):
 
 
 def generate(binary, *options):
-    # The CPU's scalar reference for every op the GPU does not run: the
-    # GPU's quantized products are that reference's to the bit.
-    env = dict(os.environ, PENSIEVE_CPU="ref")
     result = subprocess.run([str(binary), "run", "--raw", "--temperature", "0", "--max-tokens",
-                             "12", *options, "The capital of France is"],
-                            capture_output=True, text=True, timeout=300, env=env)
+                             "18", *options, "def fibonacci(n):"],
+                            capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
     return result.stdout
 
 
 def test_greedy_with_the_model_on_the_gpu_equals_the_cpu(pensieve_bin, default_model):
+    """The GPU's layers round differently from the CPU's kernels (as the
+    CPU's own kernel variants do among themselves), so a greedy continuation
+    may part where two tokens are nearly tied; on a prompt whose
+    continuation is clear, the texts are equal: every layer on the GPU, and
+    the first 9 (the rest on the CPU)."""
     cpu = generate(pensieve_bin, "--model", default_model)
-    assert cpu.strip()
+    assert "return" in cpu, cpu
     assert generate(pensieve_bin, "--model", default_model, "--gpu-layers", "-1") == cpu
     assert generate(pensieve_bin, "--model", default_model, "--gpu-layers", "9") == cpu
 

@@ -2,34 +2,22 @@
 // up to kMaxCols activation rows c. One invocation per weight row (kGroup
 // rows per workgroup) goes through the row's units (32 elements, or a
 // 256-element super-block for the K formats) in order. The weight format
-// is chosen when the shader is compiled (-DFORMAT_<NAME>). As on the CPU, quantized weights meet activations
-// quantized to the format's vec_dot_type (Q8_0 blocks for the 32-element
-// formats, Q8_K super-blocks for the K formats), quantized by the CPU's own
-// quantizer, and each unit's integer dot product is scaled exactly as the
+// is chosen when the shader is compiled (-DFORMAT_<NAME>). As on the CPU,
+// quantized weights meet activations quantized to the format's
+// vec_dot_type (Q8_0 blocks for the 32-element formats, Q8_K super-blocks
+// for the K formats; by the CPU's quantizer or by quantize.comp), and each
+// unit's integer dot product is scaled exactly as the
 // CPU's scalar reference (src/kernels/ref) does, in the same order, so the
 // two agree to the bit; F32/F16/BF16 weights meet F32 activations (summed
 // per 32 elements, so they differ from the reference's running sum in
-// rounding). Buffers are reached by device address (push constants), so
-// no descriptor sets are needed and no buffer-size limit of the device
-// applies to one tensor.
+// rounding).
 #version 460
-#extension GL_EXT_buffer_reference : require
-#extension GL_EXT_shader_8bit_storage : require
-#extension GL_EXT_shader_explicit_arithmetic_types_int64 : require
+#extension GL_GOOGLE_include_directive : require
+#include "common.glsl"
 
 const uint kGroup = 64;   // rows per workgroup, one per invocation
 const uint kMaxCols = 8;  // activation rows per dispatch
 layout(local_size_x = 64) in;
-
-layout(buffer_reference, std430, buffer_reference_align = 1) readonly buffer Bytes {
-    uint8_t b[];
-};
-layout(buffer_reference, std430, buffer_reference_align = 4) readonly buffer Floats {
-    float f[];
-};
-layout(buffer_reference, std430, buffer_reference_align = 4) writeonly buffer Out {
-    float f[];
-};
 
 layout(push_constant) uniform Args {
     uint64_t w;      // weight rows, row_bytes apart
@@ -42,27 +30,6 @@ layout(push_constant) uniform Args {
     uint x_stride;   // bytes
     uint y_stride;   // floats
 } a;
-
-uint byte_at(uint64_t p, uint o) { return uint(Bytes(p).b[o]); }
-uint u16_at(uint64_t p, uint o) { return byte_at(p, o) | (byte_at(p, o + 1) << 8); }
-uint u32_at(uint64_t p, uint o) { return u16_at(p, o) | (u16_at(p, o + 2) << 16); }
-// Halves decoded by hand: GLSL lets unpackHalf2x16 flush subnormal halves
-// to zero, and the block scales of small weights can be subnormal.
-float half_to_float(uint h) {
-    const uint e = (h >> 10) & 31, m = h & 1023;
-    float v;
-    if (e == 0) {
-        v = float(m) * exp2(-24.0);  // subnormal: exact in F32
-    } else if (e == 31) {
-        v = uintBitsToFloat(0x7F800000u | (m << 13));
-    } else {
-        v = uintBitsToFloat(((e + 112) << 23) | (m << 13));
-    }
-    return (h & 0x8000) != 0 ? -v : v;
-}
-float half_at(uint64_t p, uint o) { return half_to_float(u16_at(p, o)); }
-int i8_at(uint64_t p, uint o) { return bitfieldExtract(int(byte_at(p, o)), 0, 8); }
-int i16_at(uint64_t p, uint o) { return bitfieldExtract(int(u16_at(p, o)), 0, 16); }
 
 // Q4_K / Q5_K: scale and min of sub-block j (0..7) from the 12 bytes at s.
 void k4_scale_min(uint64_t p, uint s, uint j, out int sc, out int mn) {
@@ -215,5 +182,5 @@ void main() {
         for (uint c = 0; c < a.cols; ++c)
             sum[c] += unit_dot(p, u, a.x + uint64_t(c) * a.x_stride);
     }
-    for (uint c = 0; c < a.cols; ++c) Out(a.y + 4 * (uint64_t(c) * a.y_stride + row)).f[0] = sum[c];
+    for (uint c = 0; c < a.cols; ++c) Floats(a.y + 4 * (uint64_t(c) * a.y_stride + row)).f[0] = sum[c];
 }

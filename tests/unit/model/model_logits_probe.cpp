@@ -1,11 +1,14 @@
 // Probe for the reference tests: runs our forward pass over a token sequence
 // and writes the logits of every position as raw float32 [T][n_vocab].
 //   model_logits --model M --tokens 1,2,3 --out logits.f32 [--chunk N] [--seqs K] [--threads N]
-//                [--kv-type f16|bf16|q8_0]
+//                [--kv-type f16|bf16|q8_0] [--gpu-layers N]
 // --chunk feeds the prompt in pieces of N tokens (exercising the KV cache
 // across calls); --seqs K runs K copies of the sequence side by side, one
 // token of each per forward pass (as batched decode does), and writes the
-// logits of the first copy; PENSIEVE_CPU picks the kernel variant.
+// logits of the first copy; PENSIEVE_CPU picks the kernel variant;
+// --gpu-layers puts the first N layers (-1: all) on the first usable Vulkan
+// device.
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -13,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "gpu/vulkan.hpp"
 #include "model/forward.hpp"
 
 using namespace pensieve;
@@ -23,6 +27,7 @@ int main(int argc, char** argv) {
     int64_t chunk = 0;
     int32_t seqs = 0;
     int threads = 0;
+    int64_t gpu_layers = 0;
     gguf::TensorType kv_type = gguf::TensorType::F16;
     for (int i = 1; i + 1 < argc; i += 2) {
         const std::string flag = argv[i];
@@ -37,6 +42,8 @@ int main(int argc, char** argv) {
             seqs = std::atoi(v);
         else if (flag == "--threads")
             threads = std::atoi(v);
+        else if (flag == "--gpu-layers")
+            gpu_layers = std::atoll(v);
         else if (flag == "--kv-type")
             kv_type = std::string(v) == "q8_0"   ? gguf::TensorType::Q8_0
                       : std::string(v) == "bf16" ? gguf::TensorType::BF16
@@ -54,6 +61,13 @@ int main(int argc, char** argv) {
     }
     try {
         const auto model = model::Model::load(model_path);
+        if (gpu_layers != 0) {
+            const gpu::Discovery found = gpu::list_devices();
+            const auto usable = std::find_if(found.devices.begin(), found.devices.end(),
+                                             [](const gpu::DeviceInfo& d) { return d.usable; });
+            if (usable == found.devices.end()) throw std::runtime_error("no usable Vulkan device");
+            model->offload_to_gpu(usable->index, gpu_layers);
+        }
         const auto& hp = model->hparams();
         const auto n = static_cast<int64_t>(tokens.size());
         if (chunk <= 0) chunk = n;

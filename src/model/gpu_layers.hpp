@@ -1,0 +1,74 @@
+// The transformer layers a GPU runs whole (GpuOffload::runs_layers): for a
+// batch, the residual stream goes to the device once, every offloaded
+// layer runs there — RMSNorm, the q/k/v products (activations quantized on
+// the device as the CPU's quantizer does), biases, per-head norms, RoPE
+// (angles from the CPU), storing keys and values in a paged F16 cache on
+// the device, attention, the output product, post-norms, residual adds and
+// the gated FFN — and the stream comes back once.
+//
+// The device's KV cache mirrors the CPU's KvCache block for block: the same
+// block ids, from the same block tables, so sharing blocks between
+// sequences (the prefix cache) works unchanged, and the CPU's tiles of the
+// offloaded layers are never written (never touched, so never resident).
+// It is F16 whatever the CPU cache's type. One GpuLayers serves one
+// KvCache (the one its Forward runs with).
+//
+// Everything that changes from one batch to the next (positions, block
+// tables, RoPE angles) lives in host-visible buffers, so the commands of
+// a batch of n rows are recorded once per n and submitted again after.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <span>
+#include <utility>
+#include <vector>
+
+#include "gpu/vulkan.hpp"
+#include "model/model.hpp"
+
+namespace pensieve::model {
+
+class GpuOffload;
+class KvCache;
+struct BatchToken;
+
+class GpuLayers {
+  public:
+    // rope_factors: the pass's per-pair RoPE frequency factors, or null.
+    GpuLayers(const Model& model, int64_t max_batch, const float* rope_factors);
+
+    int64_t layers() const;
+    // Runs the offloaded layers over x ([batch][n_embd], in place). Throws
+    // std::invalid_argument for a KvCache other than the first one run
+    // with, gpu::GpuError when the device fails.
+    void run(std::span<const BatchToken> batch, KvCache& kv, float* x);
+
+  private:
+    std::vector<gpu::Dispatch> commands(uint32_t n);
+    void bind(const KvCache& kv);
+    void fill_inputs(std::span<const BatchToken> batch, const KvCache& kv);
+
+    const Model& model_;
+    const HParams& hp_;
+    const GpuOffload& gpu_;
+    int64_t max_batch_;
+    const float* rope_factors_;
+    size_t act_row_bytes_ = 0;  // quantized bytes of the widest activation row
+
+    // Activations: [max_batch] rows of each.
+    gpu::Buffer x_host_;  // host-visible: the stream in and out
+    gpu::Buffer x_, xb_, xb2_, q_, k_, v_, att_, gate_, up_, xq_;
+    // Per batch, host-visible: (pos, table offset) per row, the rows'
+    // block tables, and (cos, sin) per rotated pair for global and local
+    // layers.
+    gpu::Buffer info_, tables_, rope_;
+    // The device KV cache of each offloaded layer.
+    std::vector<gpu::Buffer> k_cache_, v_cache_;
+    uint64_t kv_id_ = 0;  // the KvCache they mirror (0: none yet)
+
+    std::vector<std::pair<int32_t, int32_t>> table_offsets_;  // (seq, offset in tables_)
+    std::map<uint32_t, gpu::Recording> recordings_;           // by batch rows
+};
+
+}  // namespace pensieve::model
