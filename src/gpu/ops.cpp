@@ -24,10 +24,6 @@ struct AddPush {
     uint64_t a, b, y;
     uint32_t n, rows, a_stride, b_stride, y_stride;
 };
-struct QuantizePush {
-    uint64_t x, y;
-    uint32_t k, rows, x_stride, y_stride;
-};
 struct KvStorePush {
     uint64_t k, v, k_cache, v_cache, rows_info, tables;
     uint32_t rows, n_head_kv, head_dim, stride;
@@ -106,19 +102,6 @@ void Ops::add(uint64_t a, uint32_t a_stride, uint64_t b, uint32_t b_stride, uint
     need(n > 0 && rows > 0 && rows <= kMaxGroupsY, "add: shape out of range");
     out.push_back(dispatch(pipeline("add"), AddPush{a, b, y, n, rows, a_stride, b_stride, y_stride},
                            groups_for(n, 256), rows));
-}
-
-void Ops::quantize(gguf::TensorType type, uint64_t x, uint32_t x_stride, uint64_t y,
-                   uint32_t y_stride, uint32_t k, uint32_t rows, std::vector<Dispatch>& out) {
-    need(type == gguf::TensorType::Q8_0 || type == gguf::TensorType::Q8_K,
-         "quantize: only to Q8_0 or Q8_K");
-    const bool k_quant = type == gguf::TensorType::Q8_K;
-    const uint32_t block = k_quant ? 256 : 32;
-    need(k > 0 && k % block == 0, "quantize: k is not a whole number of blocks");
-    need(rows > 0 && rows <= kMaxGroupsY, "quantize: rows out of range");
-    out.push_back(dispatch(pipeline(k_quant ? "quantize_q8_k" : "quantize_q8_0"),
-                           QuantizePush{x, y, k, rows, x_stride, y_stride},
-                           groups_for(k / block, 64), rows));
 }
 
 namespace {

@@ -1,7 +1,7 @@
 // The operations of a transformer layer other than its matrix products, on
 // F32 rows in device buffers (shaders/*.comp): RMSNorm, RoPE, the gated
-// activations, additions and copies, quantization of activations for the
-// GEMV, and attention over a paged F16 KV cache on the device. Each call
+// activations, additions and copies, and attention over a paged F16 KV
+// cache on the device. Each call
 // appends its dispatches to a list for Context::run or Context::record;
 // buffers are named by device address (Buffer::address() + an offset).
 // The CPU's scalar reference (src/kernels/ref, model/attention) is every
@@ -57,10 +57,6 @@ class Ops {
     // b == 0 copies a.
     void add(uint64_t a, uint32_t a_stride, uint64_t b, uint32_t b_stride, uint64_t y,
              uint32_t y_stride, uint32_t n, uint32_t rows, std::vector<Dispatch>& out);
-    // Rows of k floats to Q8_0 or Q8_K rows y_stride bytes apart, as the
-    // CPU's quantizer for that type does.
-    void quantize(gguf::TensorType type, uint64_t x, uint32_t x_stride, uint64_t y,
-                  uint32_t y_stride, uint32_t k, uint32_t rows, std::vector<Dispatch>& out);
     // Stores each row's key and value (n_head_kv · head_dim floats, stride
     // apart) at its position in the cache.
     void kv_store(const KvArgs& kv, uint64_t k, uint64_t v, uint32_t stride,

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cstring>
-#include <initializer_list>
 #include <mutex>
 #include <stdexcept>
 #include <string>
@@ -30,15 +29,6 @@ constexpr size_t kF = sizeof(float);
 // device that stops answering is still reported.
 constexpr uint64_t kTimeoutMs = 600'000;
 
-// Quantized bytes of an activation row of n elements, in the larger of
-// Q8_0 and Q8_K.
-size_t act_bytes(int64_t n) {
-    const auto q8_0 = gguf::type_info(gguf::TensorType::Q8_0);
-    const auto q8_k = gguf::type_info(gguf::TensorType::Q8_K);
-    return std::max(sz(n) / q8_0.block_elems * q8_0.block_bytes,
-                    (sz(n) + q8_k.block_elems - 1) / q8_k.block_elems * q8_k.block_bytes);
-}
-
 }  // namespace
 
 GpuLayers::GpuLayers(const Model& model, int64_t max_batch, const float* rope_factors)
@@ -54,8 +44,6 @@ GpuLayers::GpuLayers(const Model& model, int64_t max_batch, const float* rope_fa
     for (gpu::Buffer* buf : {&q_, &att_}) *buf = c.buffer(b * sz(hp_.q_dim()) * kF, false);
     for (gpu::Buffer* buf : {&k_, &v_}) *buf = c.buffer(b * sz(hp_.kv_dim()) * kF, false);
     for (gpu::Buffer* buf : {&gate_, &up_}) *buf = c.buffer(b * sz(hp_.n_ff) * kF, false);
-    act_row_bytes_ = act_bytes(std::max({hp_.n_embd, hp_.q_dim(), hp_.n_ff}));
-    xq_ = c.buffer(b * act_row_bytes_, false);
     info_ = c.buffer(b * 2 * sizeof(int32_t), true);
     tables_ = c.buffer(b * 64 * sizeof(int32_t), true);
     rope_ = c.buffer(2 * b * sz(hp_.rope_dims) * kF, true);
@@ -140,36 +128,21 @@ std::vector<gpu::Dispatch> GpuLayers::commands(uint32_t n) {
     const uint32_t hd = u32(hp_.head_dim), ff = u32(hp_.n_ff);
     const float eps = hp_.rms_eps;
     const auto dev = [&](const void* host) { return gpu_.on_device(host)->address(); };
-    // out = W in for each (W, out), in rows of W.k floats; the input is
-    // quantized once for each activation type the formats take.
-    using Product = std::pair<const kernels::WeightMatrix*, const gpu::Buffer*>;
-    const auto products = [&](const gpu::Buffer& in, std::initializer_list<Product> list) {
-        gguf::TensorType quantized = gguf::TensorType::F32;  // what xq_ holds of `in`
-        for (const auto& [w, out] : list) {
-            const gguf::TensorType act = gpu::Gemv::activation_type(w->type);
-            gpu::GemvArgs a;
-            a.type = w->type;
-            a.w = gpu_.on_device(w->data);
-            a.row_bytes = w->row_stride;
-            a.rows = u32(w->n);
-            a.k = u32(w->k);
-            a.cols = n;
-            a.y = out;
-            a.y_stride = u32(w->n);
-            if (act == gguf::TensorType::F32) {
-                a.x = &in;
-                a.x_stride = u32(w->k) * u32(kF);
-            } else {
-                if (quantized != act) {
-                    ops.quantize(act, in.address(), u32(w->k), xq_.address(), u32(act_row_bytes_),
-                                 u32(w->k), n, d);
-                    quantized = act;
-                }
-                a.x = &xq_;
-                a.x_stride = u32(act_row_bytes_);
-            }
-            gpu_.gemv().append(a, d);
-        }
+    // out = W in, in rows of W.k floats.
+    const auto product = [&](const kernels::WeightMatrix& w, const gpu::Buffer& in,
+                             const gpu::Buffer& out) {
+        gpu::MatmulArgs a;
+        a.type = w.type;
+        a.w = gpu_.on_device(w.data);
+        a.row_bytes = w.row_stride;
+        a.rows = u32(w.n);
+        a.k = u32(w.k);
+        a.x = &in;
+        a.x_stride = u32(w.k);
+        a.cols = n;
+        a.y = &out;
+        a.y_stride = u32(w.n);
+        gpu_.matmul().append(a, d);
     };
     // A norm of rows of `width` into `out` (in place when out is x).
     const auto norm = [&](const gpu::Buffer& x, const float* w, const gpu::Buffer& out,
@@ -183,7 +156,9 @@ std::vector<gpu::Dispatch> GpuLayers::commands(uint32_t n) {
     for (int64_t il = 0; il < layers(); ++il) {
         const LayerWeights& w = model_.weights().layers[sz(il)];
         norm(x_, w.attn_norm, xb_, e, n);
-        products(xb_, {{&w.wq, &q_}, {&w.wk, &k_}, {&w.wv, &v_}});
+        product(w.wq, xb_, q_);
+        product(w.wk, xb_, k_);
+        product(w.wv, xb_, v_);
         if (w.bq != nullptr) {
             ops.add(q_.address(), qd, dev(w.bq), 0, q_.address(), qd, qd, n, d);
             ops.add(k_.address(), kvd, dev(w.bk), 0, k_.address(), kvd, kvd, n, d);
@@ -208,15 +183,16 @@ std::vector<gpu::Dispatch> GpuLayers::commands(uint32_t n) {
         ops.kv_store(kv, k_.address(), v_.address(), kvd, d);
         ops.attention(kv, q_.address(), qd, u32(hp_.n_head), u32(hp_.layer_window(il)),
                       hp_.attn_scale, att_.address(), qd, d);
-        products(att_, {{&w.wo, &xb2_}});
+        product(w.wo, att_, xb2_);
         if (w.post_attn_norm != nullptr) norm(xb2_, w.post_attn_norm, xb2_, e, n);
         ops.add(x_.address(), e, xb2_.address(), e, x_.address(), e, e, n, d);
 
         norm(x_, w.ffn_norm, xb_, e, n);
-        products(xb_, {{&w.w_gate, &gate_}, {&w.w_up, &up_}});
+        product(w.w_gate, xb_, gate_);
+        product(w.w_up, xb_, up_);
         ops.glu(gate_.address(), up_.address(), gate_.address(), n * ff,
                 hp_.config.activation == Activation::GeLU, d);
-        products(gate_, {{&w.w_down, &xb2_}});
+        product(w.w_down, gate_, xb2_);
         if (w.post_ffn_norm != nullptr) norm(xb2_, w.post_ffn_norm, xb2_, e, n);
         ops.add(x_.address(), e, xb2_.address(), e, x_.address(), e, e, n, d);
     }

@@ -1,7 +1,6 @@
 // The transformer layers a GPU runs whole (GpuOffload::runs_layers): for a
 // batch, the residual stream goes to the device once, every offloaded
-// layer runs there — RMSNorm, the q/k/v products (activations quantized on
-// the device as the CPU's quantizer does), biases, per-head norms, RoPE
+// layer runs there — RMSNorm, the q/k/v products, biases, per-head norms, RoPE
 // (angles from the CPU), storing keys and values in a paged F16 cache on
 // the device, attention, the output product, post-norms, residual adds and
 // the gated FFN — and the stream comes back once.
@@ -54,11 +53,10 @@ class GpuLayers {
     const GpuOffload& gpu_;
     int64_t max_batch_;
     const float* rope_factors_;
-    size_t act_row_bytes_ = 0;  // quantized bytes of the widest activation row
 
     // Activations: [max_batch] rows of each.
     gpu::Buffer x_host_;  // host-visible: the stream in and out
-    gpu::Buffer x_, xb_, xb2_, q_, k_, v_, att_, gate_, up_, xq_;
+    gpu::Buffer x_, xb_, xb2_, q_, k_, v_, att_, gate_, up_;
     // Per batch, host-visible: (pos, table offset) per row, the rows'
     // block tables, and (cos, sin) per rotated pair for global and local
     // layers.

@@ -5,8 +5,6 @@
 #include <string>
 #include <vector>
 
-#include "kernels/traits.hpp"
-
 namespace pensieve::model {
 
 namespace {
@@ -21,9 +19,9 @@ std::string layers_unsupported(const Weights& weights, const HParams& hp, int64_
         const LayerWeights& w = weights.layers[static_cast<size_t>(il)];
         for (const kernels::WeightMatrix* m :
              {&w.wq, &w.wk, &w.wv, &w.wo, &w.w_gate, &w.w_up, &w.w_down}) {
-            if (!gpu::Gemv::supports(m->type))
+            if (!gpu::Matmul::supports(m->type))
                 return std::string("weights of type ") +
-                       std::string(gguf::type_info(m->type).name) + " (no GEMV shader)";
+                       std::string(gguf::type_info(m->type).name) + " (no matmul shader)";
         }
     }
     return "";
@@ -32,7 +30,7 @@ std::string layers_unsupported(const Weights& weights, const HParams& hp, int64_
 }  // namespace
 
 GpuOffload::GpuOffload(const Weights& weights, const HParams& hp, int device, int64_t layers)
-    : context_(device), gemv_(context_), ops_(context_) {
+    : context_(device), matmul_(context_), ops_(context_) {
     const auto n_layer = static_cast<int64_t>(weights.layers.size());
     layers_ = layers < 0 ? n_layer : std::min(layers, n_layer);
     why_not_ = layers_unsupported(weights, hp, layers_);
@@ -53,7 +51,7 @@ GpuOffload::GpuOffload(const Weights& weights, const HParams& hp, int device, in
 }
 
 void GpuOffload::upload(const kernels::WeightMatrix& w) {
-    if (w.data == nullptr || !gpu::Gemv::supports(w.type) || on_device_.contains(w.data)) return;
+    if (w.data == nullptr || !gpu::Matmul::supports(w.type) || on_device_.contains(w.data)) return;
     const size_t bytes = static_cast<size_t>(w.n) * w.row_stride;
     gpu::Buffer b = context_.buffer(bytes, false);
     context_.upload(b, 0, w.data, bytes);
@@ -90,30 +88,24 @@ bool GpuOffload::matmul(const kernels::WeightMatrix& w, const float* x, int64_t 
     const gpu::Buffer* weights = on_device(w.data);
     if (weights == nullptr || n <= 0) return false;
     const std::lock_guard lock(mutex_);
-    // The activations as the CPU's kernels take them: quantized by the same
-    // quantizer for the quantized formats, F32 for the float ones.
-    const kernels::TypeTraits& act = kernels::traits(gpu::Gemv::activation_type(w.type));
-    const size_t act_row = kernels::row_bytes(act, w.k);
-    const size_t x_bytes = static_cast<size_t>(n) * act_row;
+    const size_t x_bytes = static_cast<size_t>(n * w.k) * sizeof(float);
     const size_t y_bytes = static_cast<size_t>(n * w.n) * sizeof(float);
     reserve(context_, x_, x_bytes);
     reserve(context_, y_, y_bytes);
-    auto* xq = static_cast<uint8_t*>(x_.mapped());
-    for (int64_t i = 0; i < n; ++i)
-        act.quantize_row(x + i * w.k, xq + static_cast<size_t>(i) * act_row, w.k);
+    std::memcpy(x_.mapped(), x, x_bytes);
     std::vector<gpu::Dispatch> dispatches;
-    gpu::GemvArgs args;
+    gpu::MatmulArgs args;
     args.type = w.type;
     args.w = weights;
     args.row_bytes = w.row_stride;
     args.rows = static_cast<uint32_t>(w.n);
     args.k = static_cast<uint32_t>(w.k);
     args.x = &x_;
-    args.x_stride = static_cast<uint32_t>(act_row);
+    args.x_stride = static_cast<uint32_t>(w.k);
     args.cols = static_cast<uint32_t>(n);
     args.y = &y_;
     args.y_stride = static_cast<uint32_t>(w.n);
-    gemv_.append(args, dispatches);
+    matmul_.append(args, dispatches);
     context_.run(dispatches);
     std::memcpy(y, y_.mapped(), y_bytes);
     return true;

@@ -3,14 +3,13 @@
 // once to a Vulkan device.
 //
 // When the GPU can run those layers whole (runs_layers(): a dense model
-// whose matrices all have a GEMV shader and whose heads the attention
+// whose matrices all have a matmul shader and whose heads the attention
 // shader takes), their norm weights and biases go too, and each forward
 // pass's GpuLayers (gpu_layers.hpp) runs them there, activations and keys
 // and values staying on the device. Otherwise (a mixture of experts,
 // Mistral 3's attention temperature, a weight format without a shader)
-// only the products go to the GPU, through matmul(), on activations
-// quantized by the CPU's own quantizer, so that they equal the CPU
-// reference's; the rest stays on the CPU.
+// only the products go to the GPU, through matmul(); the rest stays on the
+// CPU.
 #pragma once
 
 #include <cstddef>
@@ -19,7 +18,7 @@
 #include <string>
 #include <unordered_map>
 
-#include "gpu/gemv.hpp"
+#include "gpu/matmul.hpp"
 #include "gpu/ops.hpp"
 #include "gpu/vulkan.hpp"
 #include "kernels/matmul.hpp"
@@ -51,7 +50,7 @@ class GpuOffload {
     // For GpuLayers: the device, its shaders, and the device copy of the
     // weight tensor whose host data is at `host` (null when not uploaded).
     gpu::Context& context() const { return context_; }
-    gpu::Gemv& gemv() const { return gemv_; }
+    gpu::Matmul& matmul() const { return matmul_; }
     gpu::Ops& ops() const { return ops_; }
     const gpu::Buffer* on_device(const void* host) const;
     // Held while the device's queue runs work (it is shared by every pass).
@@ -62,7 +61,7 @@ class GpuOffload {
     void upload(const float* v, int64_t n);
 
     mutable gpu::Context context_;
-    mutable gpu::Gemv gemv_;
+    mutable gpu::Matmul matmul_;
     mutable gpu::Ops ops_;
     std::unordered_map<const void*, gpu::Buffer> on_device_;
     int64_t layers_ = 0;

@@ -47,15 +47,15 @@ def generate(binary, *options):
 
 
 def test_greedy_with_the_model_on_the_gpu_equals_the_cpu(pensieve_bin, default_model):
-    """The GPU's layers round differently from the CPU's kernels (as the
-    CPU's own kernel variants do among themselves), so a greedy continuation
-    may part where two tokens are nearly tied; on a prompt whose
-    continuation is clear, the texts are equal: every layer on the GPU, and
-    the first 9 (the rest on the CPU)."""
+    """The GPU's layers round differently from the CPU's kernels (its
+    activations stay F32 where the CPU's products take them in 8 bits, as
+    the CPU's own kernel variants differ among themselves), so a greedy
+    continuation may part where two tokens are nearly tied; on a prompt
+    whose continuation is clear, the texts are equal. (Partial offload is
+    checked by its logits, in the unit and NumPy reference tests.)"""
     cpu = generate(pensieve_bin, "--model", default_model)
     assert "return" in cpu, cpu
     assert generate(pensieve_bin, "--model", default_model, "--gpu-layers", "-1") == cpu
-    assert generate(pensieve_bin, "--model", default_model, "--gpu-layers", "9") == cpu
 
 
 def test_an_unknown_gpu_is_a_clear_error(pensieve_bin, default_model):

@@ -314,9 +314,9 @@ def test_batching_sequences_changes_logits_only_by_float_noise(wtype, tmp_path):
 
 # The GPU (the first usable Vulkan device; Mesa's lavapipe without one) runs
 # the layers whole: its norms sum in F32 where the CPU's use double, its
-# activations are quantized on the device, and its keys and values are F16
-# whatever the CPU cache holds, so it is held to the tolerances of the CPU's
-# own kernels. mistral3's attention temperature keeps its layers on the CPU
+# products take F32 activations (as the reference does; the CPU's take them
+# in 8 bits), and its keys and values are F16 whatever the CPU cache holds;
+# it is held to the tolerances of the CPU's own kernels. mistral3's attention temperature keeps its layers on the CPU
 # with only the products on the GPU (the other path of --gpu-layers).
 GPU_ARCHS = ["llama", "llama3.1", "mistral", "mistral3", "qwen2", "qwen2-yarn", "qwen3", "gemma3",
              "phi3"]

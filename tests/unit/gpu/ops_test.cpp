@@ -1,6 +1,6 @@
 // The GPU's layer operations (gpu::Ops) against the CPU's scalar reference:
-// RMSNorm, RoPE, SwiGLU/GeGLU, additions, activation quantization to Q8_0
-// and Q8_K, and attention over the device's paged F16 KV cache, whose
+// RMSNorm, RoPE, SwiGLU/GeGLU, additions, and attention over the device's
+// paged F16 KV cache, whose
 // oracle is a double-precision softmax over the same F16-rounded keys and
 // values.
 #include <gtest/gtest.h>
@@ -20,7 +20,6 @@
 #include "kernels/cpu.hpp"
 #include "kernels/fp16.hpp"
 #include "kernels/ops.hpp"
-#include "kernels/traits.hpp"
 
 namespace pensieve::gpu {
 namespace {
@@ -193,75 +192,6 @@ TEST_F(GpuOps, AddsRowsBroadcastsAndCopies) {
     }
 }
 
-// Activations quantized on the GPU as the CPU's quantizer does. A device
-// may round the quantizers' divisions differently in the last place, so a
-// quant may differ by one; the scales and everything else must be equal.
-TEST_F(GpuOps, QuantizesActivationsAsTheCpuDoes) {
-    for (const TensorType type : {TensorType::Q8_0, TensorType::Q8_K}) {
-        const kernels::TypeTraits& t = kernels::traits(type);
-        const uint32_t k = 1024, rows = 3, x_stride = k + 8;
-        const size_t row = kernels::row_bytes(t, k), y_stride = row + 6;
-        std::vector<float> x = random(size_t{rows} * x_stride);
-        // A block of zeros, and exact ties: 2.5 quants with a scale of 1.
-        std::fill(x.begin() + 256, x.begin() + 512, 0.0f);
-        x[512] = 127.0f;
-        x[513] = 2.5f;
-        x[514] = -2.5f;
-        x[515] = -0.5f;
-        const Buffer xb = mapped(x);
-        const Buffer yb = context_->buffer(rows * y_stride, true);
-        ops_->quantize(type, xb.address(), x_stride, yb.address(), static_cast<uint32_t>(y_stride),
-                       k, rows, dispatches_);
-        run();
-        const std::vector<uint8_t> got = read<uint8_t>(yb, rows * y_stride);
-        const size_t block_bytes = type == TensorType::Q8_0 ? 34 : 292;
-        const size_t quants = type == TensorType::Q8_0 ? 2 : 4;  // bytes before the quants
-        const size_t block_elems = type == TensorType::Q8_0 ? 32 : 256;
-        for (uint32_t r = 0; r < rows; ++r) {
-            std::vector<uint8_t> want(row);
-            t.quantize_row(&x[r * x_stride], want.data(), k);
-            const uint8_t* g = &got[r * y_stride];
-            int off_by_one = 0;
-            for (size_t b = 0; b < row / block_bytes; ++b) {
-                const uint8_t* gb = g + b * block_bytes;
-                const uint8_t* wb = want.data() + b * block_bytes;
-                ASSERT_EQ(std::memcmp(gb, wb, quants), 0) << t.name << " scale of block " << b;
-                for (size_t e = 0; e < block_elems; ++e) {
-                    const int gq = static_cast<int8_t>(gb[quants + e]);
-                    const int wq = static_cast<int8_t>(wb[quants + e]);
-                    ASSERT_LE(std::abs(gq - wq), 1) << t.name << " block " << b << " elem " << e;
-                    off_by_one += gq != wq;
-                }
-                if (type == TensorType::Q8_K) {
-                    for (size_t s = 0; s < 16; ++s) {
-                        int sum = 0;
-                        for (size_t e = 0; e < 16; ++e)
-                            sum += static_cast<int8_t>(gb[quants + 16 * s + e]);
-                        int16_t stored;
-                        std::memcpy(&stored, gb + 260 + 2 * s, 2);
-                        ASSERT_EQ(stored, sum) << "bsum " << s;
-                    }
-                }
-            }
-            EXPECT_LE(off_by_one, 2) << t.name << " row " << r;
-            if (r == 0) {
-                // The ties: half away from zero (Q8_0), half to even (Q8_K).
-                const uint8_t* tb =
-                    g + (type == TensorType::Q8_0 ? 16 * block_bytes : 2 * block_bytes);
-                if (type == TensorType::Q8_0) {
-                    EXPECT_EQ(static_cast<int8_t>(tb[quants + 1]), 3);
-                    EXPECT_EQ(static_cast<int8_t>(tb[quants + 2]), -3);
-                    EXPECT_EQ(static_cast<int8_t>(tb[quants + 3]), -1);
-                } else {
-                    EXPECT_EQ(static_cast<int8_t>(tb[quants + 1]), -2);  // iscale is -1
-                    EXPECT_EQ(static_cast<int8_t>(tb[quants + 2]), 2);
-                    EXPECT_EQ(static_cast<int8_t>(tb[quants + 3]), 0);
-                }
-            }
-        }
-    }
-}
-
 // One attention case: sequences with shuffled block tables; rows are
 // (sequence, position) pairs.
 struct AttentionCase {
@@ -271,8 +201,8 @@ struct AttentionCase {
 };
 
 void PrintTo(const AttentionCase& c, std::ostream* os) {
-    *os << c.n_head << "/" << c.n_head_kv << " heads of " << c.head_dim << ", window "
-        << c.window << ", " << c.rows.size() << " rows";
+    *os << c.n_head << "/" << c.n_head_kv << " heads of " << c.head_dim << ", window " << c.window
+        << ", " << c.rows.size() << " rows";
 }
 
 class GpuAttention : public GpuOps, public ::testing::WithParamInterface<AttentionCase> {};
@@ -410,8 +340,6 @@ TEST(GpuOpsErrors, ShapesTheShadersCannotTakeAreRefused) {
     ASSERT_NE(context, nullptr);
     Ops ops(*context);
     std::vector<Dispatch> out;
-    EXPECT_THROW(ops.quantize(TensorType::Q4_0, 0, 32, 0, 34, 32, 1, out), GpuError);
-    EXPECT_THROW(ops.quantize(TensorType::Q8_K, 0, 32, 0, 292, 100, 1, out), GpuError);
     EXPECT_THROW(ops.rope(0, 64, 0, 64, 1, 1, 64, 63, false, out), GpuError);
     EXPECT_THROW(ops.attention({0, 0, 0, 0, 1, 2, 64}, 0, 64, 3, 0, 1.0f, 0, 64, out), GpuError);
     EXPECT_THROW(ops.kv_store({0, 0, 0, 0, 1, 1, 512}, 0, 0, 512, out), GpuError);

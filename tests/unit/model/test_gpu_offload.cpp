@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <span>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -62,9 +63,9 @@ std::unique_ptr<Model> offloaded(const char* name, int64_t layers) {
     return model;
 }
 
-// The GPU's layers sum their norms in F32, quantize activations on the
-// device and keep F16 keys and values, so they differ from the CPU's
-// reference as the CPU's own fast kernels do: held to the real models'
+// The GPU's layers sum their norms in F32, keep activations in F32 (the
+// CPU rounds them to 8 bits for its products) and keys and values in F16,
+// so they differ from the CPU's reference as the CPU's own fast kernels do: held to the real models'
 // tolerance of the NumPy reference tests (6% of the logit range), and the
 // same top token wherever the reference's top two are further apart than
 // twice the error.
@@ -109,9 +110,10 @@ TEST(GpuOffload, LayersOnTheGpuMatchTheCpuOnGemma3) {
 // Sequence 1 starts with sequence 0's first block (as the prefix cache
 // hands it out) and goes on with its own tokens, in a batch beside
 // sequence 0's next token: each row's logits are those of a run of its
-// sequence from scratch, alone, to the bit (every row is computed
-// independently of the others in its batch, on the GPU's first layers and
-// on the CPU's reference kernels for the rest).
+// sequence from scratch, alone, to the bit. Every batch here has at most 8
+// rows, so every product takes the GEMV, where each row is computed apart
+// from the others (on the GPU's first layers, and on the CPU's reference
+// kernels for the rest).
 TEST(GpuLayers, SharedBlocksAndMixedBatchesGiveTheLogitsOfSequencesRunAlone) {
     ASSERT_TRUE(kernels::set_active_isa(kernels::Isa::Ref));
     const auto model = offloaded(testing::kSmolLm, 3);
@@ -123,25 +125,32 @@ TEST(GpuLayers, SharedBlocksAndMixedBatchesGiveTheLogitsOfSequencesRunAlone) {
     std::vector<int32_t> b(a_long.begin(), a_long.begin() + 16);
     b.insert(b.end(), {28, 4000, 512});  // shares a's first block, 16 positions
 
-    // Alone: one sequence, all its tokens in one batch.
+    // Alone: one sequence, its tokens in batches of 8.
     const auto alone = [&](const std::vector<int32_t>& tokens) {
         KvCache kv({hp.n_layer, hp.n_head_kv, hp.head_dim, 4});
         EXPECT_TRUE(kv.reserve(0, static_cast<int64_t>(tokens.size())));
-        Forward fwd(*model, pool, 32, 64);
-        std::vector<BatchToken> batch;
-        for (size_t i = 0; i < tokens.size(); ++i)
-            batch.push_back({tokens[i], static_cast<int32_t>(i), 0, i + 1 == tokens.size()});
-        const auto logits = fwd.run(batch, kv);
+        Forward fwd(*model, pool, 8, 64);
+        std::span<const float> logits;
+        for (size_t start = 0; start < tokens.size(); start += 8) {
+            std::vector<BatchToken> batch;
+            for (size_t i = start; i < std::min(tokens.size(), start + 8); ++i)
+                batch.push_back({tokens[i], static_cast<int32_t>(i), 0, i + 1 == tokens.size()});
+            logits = fwd.run(batch, kv);
+        }
         return std::vector<float>(logits.begin(), logits.end());
     };
     const std::vector<float> a_want = alone(a_long), b_want = alone(b);
 
     KvCache kv({hp.n_layer, hp.n_head_kv, hp.head_dim, 8});
-    Forward fwd(*model, pool, 32, 64);
+    Forward fwd(*model, pool, 8, 64);
     ASSERT_TRUE(kv.reserve(0, 16));
     std::vector<BatchToken> batch;
-    for (int32_t i = 0; i < 16; ++i) batch.push_back({a_long[static_cast<size_t>(i)], i, 0, false});
-    fwd.run(batch, kv);
+    for (int32_t start = 0; start < 16; start += 8) {
+        batch.clear();
+        for (int32_t i = start; i < start + 8; ++i)
+            batch.push_back({a_long[static_cast<size_t>(i)], i, 0, false});
+        fwd.run(batch, kv);
+    }
     kv.share(1, std::vector<int32_t>{kv.block_table(0)[0]});
     ASSERT_TRUE(kv.reserve(0, 17));
     ASSERT_TRUE(kv.reserve(1, static_cast<int64_t>(b.size())));
