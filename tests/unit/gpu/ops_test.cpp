@@ -166,7 +166,7 @@ TEST_F(GpuOps, GatedActivationsMatchTheReference) {
         const std::vector<float> got = read<float>(yb, n);
         for (uint32_t i = 0; i < n; ++i) {
             ASSERT_FALSE(std::isnan(got[i])) << i;
-            ASSERT_NEAR(got[i], want[i], 1e-5 * std::fabs(double{want[i]}) + 1e-6)
+            ASSERT_NEAR(got[i], want[i], 1e-5 * std::fabs(static_cast<double>(want[i])) + 1e-6)
                 << (gelu ? "gelu " : "silu ") << gate[i] << " at " << i;
         }
     }
@@ -302,7 +302,7 @@ TEST_P(GpuAttention, MatchesADoubleSoftmaxOverTheCache) {
                 for (uint32_t d = 0; d < hd; ++d)
                     dot += double(q[r * q_stride + h * hd + d]) *
                            f16(keys[size_t(s)][size_t(p) * kv_dim + kvh * hd + d]);
-                score.push_back(dot * double{scale});
+                score.push_back(dot * static_cast<double>(scale));
             }
             const double mx = *std::max_element(score.begin(), score.end());
             double sum = 0.0;
