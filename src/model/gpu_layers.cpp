@@ -61,9 +61,18 @@ void GpuLayers::bind(const KvCache& kv) {
     const KvCacheConfig& cfg = kv.config();
     const size_t bytes =
         sz(cfg.n_blocks * hp_.n_head_kv * KvCache::kBlockTokens * hp_.head_dim) * 2;
-    for (int64_t il = 0; il < layers(); ++il) {
-        k_cache_.push_back(gpu_.context().buffer(bytes, false));
-        v_cache_.push_back(gpu_.context().buffer(bytes, false));
+    try {
+        for (int64_t il = 0; il < layers(); ++il) {
+            k_cache_.push_back(gpu_.context().buffer(bytes, false));
+            v_cache_.push_back(gpu_.context().buffer(bytes, false));
+        }
+    } catch (const gpu::GpuError& e) {
+        k_cache_.clear();
+        v_cache_.clear();
+        throw gpu::GpuError("the GPU has no room for the KV cache of " +
+                            std::to_string(layers()) + " layers (" +
+                            std::to_string(2 * bytes * sz(layers()) >> 20) +
+                            " MiB; fewer --gpu-layers or a smaller context): " + e.what());
     }
     kv_id_ = kv.id();
     recordings_.clear();
