@@ -2,7 +2,7 @@
 // Q8_0, Q4_K, Q5_K and Q6_K weights, dequantized as the CPU's scalar
 // reference dequantizes them (shaders/dequant.glsl), against F32
 // activations: up to kGemvCols activation rows take the GEMV
-// (shaders/gemv.comp: 32 invocations per weight row), more take the tiled
+// (shaders/gemv.comp: a subgroup per weight row), more take the tiled
 // GEMM (shaders/gemm.comp: 64 weight rows by 32 activation rows per
 // workgroup, each weight dequantized once per tile).
 #pragma once
@@ -42,7 +42,7 @@ struct MatmulArgs {
 class Matmul {
   public:
     static constexpr uint32_t kGemvCols = 8;   // activation rows per GEMV dispatch
-    static constexpr uint32_t kGemvRows = 2;   // weight rows per GEMV workgroup
+    static constexpr uint32_t kGemvRows = 8;   // weight rows per GEMV workgroup
     static constexpr uint32_t kGemmRows = 64;  // weight rows per GEMM workgroup
     static constexpr uint32_t kGemmCols = 32;  // activation rows per GEMM workgroup
 

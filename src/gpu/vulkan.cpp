@@ -257,6 +257,9 @@ DeviceInfo describe(const Api& api, VkPhysicalDevice device, int index) {
     if (v12_ok && v12.storageBuffer8BitAccess != VK_TRUE)
         missing.emplace_back("storageBuffer8BitAccess");
     if (features.features.shaderInt64 != VK_TRUE) missing.emplace_back("shaderInt64");
+    if ((subgroup.supportedStages & VK_SHADER_STAGE_COMPUTE_BIT) == 0 ||
+        (subgroup.supportedOperations & VK_SUBGROUP_FEATURE_ARITHMETIC_BIT) == 0)
+        missing.emplace_back("subgroup arithmetic in compute shaders");
     d.usable = missing.empty();
     for (size_t i = 0; i < missing.size(); ++i) d.why_not += (i ? ", " : "lacks ") + missing[i];
     return d;

@@ -40,8 +40,8 @@ struct DeviceInfo {
     bool integer_dot_product = false;  // VK_KHR_shader_integer_dot_product
     bool cooperative_matrix = false;   // VK_KHR_cooperative_matrix
     // What the backend needs: Vulkan 1.2, a compute queue, buffer device
-    // addresses, 8-bit storage and 64-bit integers. When false, why_not says
-    // what is missing.
+    // addresses, 8-bit storage, 64-bit integers and subgroup arithmetic in
+    // compute shaders. When false, why_not says what is missing.
     bool usable = false;
     std::string why_not;
 };

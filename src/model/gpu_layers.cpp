@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "gguf/tensor_type.hpp"
+#include "gpu/ops.hpp"
 #include "kernels/ops.hpp"
 #include "model/forward.hpp"
 #include "model/gpu_offload.hpp"
@@ -25,6 +26,8 @@ uint32_t u32(int64_t n) {
 }
 
 constexpr size_t kF = sizeof(float);
+static_assert(KvCache::kBlockTokens == gpu::kKvBlockTokens,
+              "the device's KV cache mirrors the CPU's blocks");
 // A batch on a slow device (lavapipe runs on the CPU) may take long; a
 // device that stops answering is still reported.
 constexpr uint64_t kTimeoutMs = 600'000;
@@ -69,9 +72,8 @@ void GpuLayers::bind(const KvCache& kv) {
     } catch (const gpu::GpuError& e) {
         k_cache_.clear();
         v_cache_.clear();
-        throw gpu::GpuError("the GPU has no room for the KV cache of " +
-                            std::to_string(layers()) + " layers (" +
-                            std::to_string(2 * bytes * sz(layers()) >> 20) +
+        throw gpu::GpuError("the GPU has no room for the KV cache of " + std::to_string(layers()) +
+                            " layers (" + std::to_string(2 * bytes * sz(layers()) >> 20) +
                             " MiB; fewer --gpu-layers or a smaller context): " + e.what());
     }
     kv_id_ = kv.id();

@@ -14,7 +14,8 @@ std::string layers_unsupported(const Weights& weights, const HParams& hp, int64_
     if (hp.config.moe) return "a mixture of experts";
     if (hp.attn_temp_scale != 0.0f) return "an attention temperature";
     if (hp.head_dim % 2 != 0 || hp.head_dim > 256) return "a head size the attention shader lacks";
-    if (hp.rope_dims % 2 != 0 || hp.rope_dims > hp.head_dim) return "partial odd RoPE dims";
+    if (hp.rope_dims <= 0 || hp.rope_dims % 2 != 0 || hp.rope_dims > hp.head_dim)
+        return "RoPE dims the shader lacks";
     for (int64_t il = 0; il < layers; ++il) {
         const LayerWeights& w = weights.layers[static_cast<size_t>(il)];
         for (const kernels::WeightMatrix* m :
