@@ -116,15 +116,21 @@ ARCHS = ["llama", "llama3.1", "mistral", "mistral3", "qwen2", "qwen2-yarn", "qwe
 EXTRA_ARGS = {"mistral3": ["--orig-ctx", "8"]}
 
 
-@pytest.mark.parametrize("arch", ARCHS)
-@pytest.mark.parametrize("wtype", ["q8_0", "q4_0", "q4_1", "q4_K", "q6_K", "f16"])
-def test_random_models_match_the_reference(arch, wtype, tmp_path):
+def random_model(tmp_path, arch, wtype):
+    """A random-weight model of `arch` in `wtype`, and the reference's logits
+    of PROMPT on it."""
     path = tmp_path / f"{arch}_{wtype}.gguf"
     made = subprocess.run([str(tool("make_random_model")), "--arch", arch, "--type", wtype,
                            "--out", str(path), "--seed", "7", *EXTRA_ARGS.get(arch, [])],
                           capture_output=True, text=True)
     assert made.returncode == 0, made.stderr
-    ref = numpy_forward.forward(gguf.GGUFReader(str(path)), PROMPT)
+    return path, numpy_forward.forward(gguf.GGUFReader(str(path)), PROMPT)
+
+
+@pytest.mark.parametrize("arch", ARCHS)
+@pytest.mark.parametrize("wtype", ["q8_0", "q4_0", "q4_1", "q4_K", "q6_K", "f16"])
+def test_random_models_match_the_reference(arch, wtype, tmp_path):
+    path, ref = random_model(tmp_path, arch, wtype)
     tolerance = TOLERANCE_F16 if wtype == "f16" else TOLERANCE_RANDOM
     fast = TOLERANCE_F16_FAST if wtype == "f16" else TOLERANCE_RANDOM
     compare(our_logits(path, PROMPT, "ref"), ref, tolerance)

@@ -11,7 +11,6 @@ products on the GPU (the other path of --gpu-layers). Every weight format's
 products are checked one by one in tests/unit/gpu; here one format per
 family checks the layers' wiring, and Llama each format.
 """
-import subprocess
 import sys
 from pathlib import Path
 
@@ -20,9 +19,9 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 import numpy_forward  # noqa: E402
-from test_forward_vs_numpy import (EXTRA_ARGS, MAX_MEAN_KL_REAL, PROMPT,  # noqa: E402
-                                   REAL_PROMPTS, TOLERANCE_F16_FAST, TOLERANCE_RANDOM,
-                                   TOLERANCE_REAL, compare, mean_kl, our_logits, tool)
+from test_forward_vs_numpy import (MAX_MEAN_KL_REAL, PROMPT, REAL_PROMPTS,  # noqa: E402
+                                   TOLERANCE_F16_FAST, TOLERANCE_RANDOM, TOLERANCE_REAL,
+                                   compare, mean_kl, our_logits, random_model)
 
 CASES = [(arch, "q4_K") for arch in ["llama", "llama3.1", "mistral", "mistral3", "qwen2",
                                      "qwen2-yarn", "qwen3", "gemma3", "phi3"]]
@@ -31,12 +30,7 @@ CASES += [("llama", wtype) for wtype in ["q8_0", "q4_0", "q6_K", "f16"]]
 
 @pytest.mark.parametrize("arch,wtype", CASES)
 def test_gpu_layers_match_the_reference(arch, wtype, tmp_path):
-    path = tmp_path / f"{arch}_{wtype}.gguf"
-    made = subprocess.run([str(tool("make_random_model")), "--arch", arch, "--type", wtype,
-                           "--out", str(path), "--seed", "7", *EXTRA_ARGS.get(arch, [])],
-                          capture_output=True, text=True)
-    assert made.returncode == 0, made.stderr
-    ref = numpy_forward.forward(gguf.GGUFReader(str(path)), PROMPT)
+    path, ref = random_model(tmp_path, arch, wtype)
     tolerance = TOLERANCE_F16_FAST if wtype == "f16" else TOLERANCE_RANDOM
     # Every layer; prefill in chunks (earlier chunks read back from the
     # device's cache); one token at a time; one layer on the GPU, the rest on
