@@ -113,7 +113,8 @@ void GpuLayers::fill_inputs(std::span<const BatchToken> batch, const KvCache& kv
         info[2 * i + 1] = std::find_if(offsets.begin(), offsets.end(), [&](const auto& o) {
                               return o.first == t.seq;
                           })->second;
-        for (int local = 0; local < 2; ++local) {
+        // The local layers' table only where some layer is local.
+        for (int local = 0; local < (hp_.config.swa_pattern > 0 ? 2 : 1); ++local) {
             const kernels::RopeConfig rope{static_cast<int>(hp_.head_dim),
                                            static_cast<int>(hp_.rope_dims),
                                            local != 0 ? hp_.rope_base_local : hp_.rope_base,
