@@ -428,7 +428,7 @@ void gemv_args(benchmark::internal::Benchmark* bm) {
 void gemm_args(benchmark::internal::Benchmark* bm) {
     for (TensorType t : {TensorType::Q4_K, TensorType::Q6_K, TensorType::Q4_0, TensorType::Q8_0}) {
         for (int threads : {1, 2}) {
-            for (int64_t b : {1, 16, 64, 256}) bm->Args({static_cast<int64_t>(t), threads, b});
+            for (int64_t b : {1, 4, 16, 64, 256}) bm->Args({static_cast<int64_t>(t), threads, b});
         }
     }
 }

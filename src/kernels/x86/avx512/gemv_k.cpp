@@ -26,12 +26,15 @@ inline void k4_scales_mins(const uint8_t* s, uint64_t& scales, uint64_t& mins) {
     mins = (b & 0x3F3F3F3Fu) | (static_cast<uint64_t>(mn_hi) << 32);
 }
 
-// int16 lanes of 128-bit lanes 0-1 = scale byte j0, of lanes 2-3 = byte j1,
-// picked from the eight scale bytes repeated in every 64-bit half.
-inline __m512i scale_pair_control(int j0, int j1) {
+// The pshufb control that spreads half h's sub-block scales over the int16
+// lanes of vpackssdw(lo sums, hi sums): in 128-bit lane L, int16 lanes 0-3
+// come from the lo vector (sub-block 4h, or 4h + 2 for L >= 2) and 4-7 from
+// the hi vector (4h + 1, or 4h + 3); each takes its scale byte, zero-extended,
+// from the eight scale bytes repeated in every 64-bit half.
+inline __m512i scale_control(int h) {
     const auto pair = [](int j) { return static_cast<int>(0x80008000u | (j << 16) | j); };
-    const int p0 = pair(j0), p1 = pair(j1);
-    return _mm512_setr_epi32(p0, p0, p0, p0, p0, p0, p0, p0, p1, p1, p1, p1, p1, p1, p1, p1);
+    const int a = pair(4 * h), b = pair(4 * h + 1), c = pair(4 * h + 2), d = pair(4 * h + 3);
+    return _mm512_setr_epi32(a, a, b, b, a, a, b, b, c, c, d, d, c, c, d, d);
 }
 
 // R weight rows x C (1..3) activation rows over the whole k, straight from
@@ -39,10 +42,13 @@ inline __m512i scale_pair_control(int j0, int j1) {
 // 4h..4h+3) loads as x; x & 15 holds sub-blocks 4h and 4h+2 in 128-bit lanes
 // [0-1 | 2-3] and x >> 4 sub-blocks 4h+1 and 4h+3, so the packed activation
 // group (lo / hi, see the header) is permuted once per column to match.
-// vpmaddubsw pairs (≤ 2 * 31 * 128) are weighted by the 6-bit scales with
-// vpdpwssd into one int32 sum per super-block, converted once; the mins'
-// share (dmin * min_j * s_j, in the low eight lanes) goes into the same
-// accumulator, one register per row and column.
+// vpdpbusd leaves four products per int32 lane (|sum| <= 4 * 31 * 128 fits
+// int16), vpackssdw packs a lo and a hi vector's sums to int16 and vpdpwssd
+// weights them by the 6-bit scales into one int32 sum per super-block (three
+// port-0 operations per 64 weights, where vpmaddubsw + vpdpwssd on each of
+// lo and hi took four), converted once; the mins' share (dmin * min_j * s_j,
+// in the low eight lanes) goes into the same accumulator, one register per
+// row and column.
 template <bool kFive, int R, int C>
 void gemv_k_rows(const Geometry& geo, int64_t k, const uint8_t* w, size_t w_stride,
                  const uint8_t* const* act, float* y, int64_t y_stride) {
@@ -51,8 +57,8 @@ void gemv_k_rows(const Geometry& geo, int64_t k, const uint8_t* w, size_t w_stri
     const __m512i m4 = _mm512_set1_epi8(0x0F);
     const __m512i idx_a = _mm512_setr_epi64(0, 1, 8, 9, 4, 5, 12, 13);
     const __m512i idx_b = _mm512_setr_epi64(2, 3, 10, 11, 6, 7, 14, 15);
-    const __m512i ctrl[4] = {scale_pair_control(0, 2), scale_pair_control(1, 3),
-                             scale_pair_control(4, 6), scale_pair_control(5, 7)};
+    const __m512i ctrl[2] = {scale_control(0), scale_control(1)};
+    const __m512i z = _mm512_setzero_si512();
     __m512 acc[R][C];
     for (int r = 0; r < R; ++r) {
         for (int c = 0; c < C; ++c) acc[r][c] = _mm512_setzero_ps();
@@ -110,13 +116,11 @@ void gemv_k_rows(const Geometry& geo, int64_t k, const uint8_t* w, size_t w_stri
                     hi = _mm512_or_si512(
                         hi, _mm512_maskz_mov_epi8(_mm512_test_epi8_mask(qh, sel(1, 3)), bit4));
                 }
-                const __m512i s_lo = _mm512_shuffle_epi8(sc_all, ctrl[2 * h]);
-                const __m512i s_hi = _mm512_shuffle_epi8(sc_all, ctrl[2 * h + 1]);
+                const __m512i s = _mm512_shuffle_epi8(sc_all, ctrl[h]);
                 for (int c = 0; c < C; ++c) {
-                    isum[c] =
-                        _mm512_dpwssd_epi32(isum[c], _mm512_maddubs_epi16(lo, av[c][2 * h]), s_lo);
-                    isum[c] = _mm512_dpwssd_epi32(isum[c],
-                                                  _mm512_maddubs_epi16(hi, av[c][2 * h + 1]), s_hi);
+                    const __m512i p_lo = _mm512_dpbusd_epi32(z, lo, av[c][2 * h]);
+                    const __m512i p_hi = _mm512_dpbusd_epi32(z, hi, av[c][2 * h + 1]);
+                    isum[c] = _mm512_dpwssd_epi32(isum[c], _mm512_packs_epi32(p_lo, p_hi), s);
                 }
             }
             // d and dmin in one conversion: lane 0 = d, lane 1 = dmin.
