@@ -97,3 +97,42 @@ def depth_sweep(binary, models, depths, reps, pp, tg, threads, llama_exe=None, l
                 out["llama_cpp"]["settings"] = settings
         out["models"].append(entry)
     return out
+
+
+# A long prompt against prompts of a sixteenth of its length: with sliding
+# windows (Gemma 3's local layers read only their last 512 positions) the
+# long one should cost little more than its length in short ones.
+LONG_PROMPT = (16384, 1024)
+SMOKE_LONG_PROMPT = (1024, 256)
+LONG_PROMPT_TARGET = 1.5  # the long prompt's time ÷ the short prompts' time, at most
+
+
+def _prefill_tok_s(binary, model, tokens, reps, threads):
+    r = pensieve_json(binary, "bench", "-m", model, "-t", threads, "-p", tokens, "-g", 1, "-r", reps,
+                      "-c", tokens + 16, "--json", timeout=TIMEOUT_S)
+    return r["prefill_tok_s_median"]
+
+
+def long_prompt(binary, models, long_tokens, short_tokens, reps, threads):
+    """Per model whose trained context holds `long_tokens`: prefill speed of
+    one prompt of `long_tokens` and of prompts of `short_tokens` (three runs
+    per turn), in turns; the time ratio is long time ÷ (long/short × short
+    time), i.e. short tok/s ÷ long tok/s of the medians."""
+    out = {"long_tokens": long_tokens, "short_tokens": short_tokens, "threads": threads, "repetitions": reps,
+           "target_ratio": LONG_PROMPT_TARGET, "models": [], "skipped": []}
+    for model in models:
+        ctx_train = pensieve_json(binary, "info", "--json", gguf_path(model))["context_length"]
+        if ctx_train < long_tokens + 16:
+            out["skipped"].append({"model": model, "context_length": ctx_train})
+            continue
+        turns = []
+        for rep in range(reps):
+            log(f"long prompt: {model} turn {rep + 1}/{reps}")
+            turns.append({"short_tok_s": _prefill_tok_s(binary, model, short_tokens, 3, threads),
+                          "long_tok_s": _prefill_tok_s(binary, model, long_tokens, 1, threads)})
+        short, long = _median(turns, "short_tok_s"), _median(turns, "long_tok_s")
+        out["models"].append({"model": model, "short_tok_s": short, "long_tok_s": long,
+                              "long_seconds": long_tokens / long,
+                              "short_seconds": long_tokens / short,
+                              "ratio": short / long, "turns": turns})
+    return out

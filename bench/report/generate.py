@@ -82,8 +82,8 @@ def methodology(r):
 
 def render(r, plot_dir, soak=None):
     parts = [header(r), executive_summary(r), hardware(r), "## Performance Benchmarks"]
-    for fn in (sections.api_response, sections.memory, sections.threads, sections.models, sections.depth, sections.shapes,
-               sections.streaming, sections.errors):
+    for fn in (sections.api_response, sections.memory, sections.threads, sections.models, sections.depth,
+               sections.long_prompt, sections.shapes, sections.streaming, sections.errors):
         parts.append(fn(r, plot_dir))
     if soak is not None:
         parts.append(sections.soak(soak, plot_dir))

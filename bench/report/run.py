@@ -45,7 +45,7 @@ def _display_path(path):
 
 
 SECTIONS = ("load", "single", "api_json", "concurrency", "errors", "threads", "context", "quantization",
-            "depth", "shapes", "profile")
+            "depth", "long_prompt", "shapes", "profile")
 
 
 def section(results, name, fn):
@@ -141,6 +141,9 @@ def main():
         binary, models, depths, a.depth_reps or reps, depth_pp, depth_tg, threads, a.llama_bench,
         None if a.llama_bench else "run.py was not given --llama-bench (scripts/benchmark.sh passes the one "
         "bench/llamacpp/build.sh builds, when it is there)"))
+    long_tokens, short_tokens = depth_sweep.LONG_PROMPT if d >= 5 else depth_sweep.SMOKE_LONG_PROMPT
+    section(results, "long_prompt", lambda: depth_sweep.long_prompt(
+        binary, models, long_tokens, short_tokens, a.depth_reps or reps, threads))
     shape_rows = ([tuple(x.split(":")) for x in a.shapes.split(",")] if a.shapes
                   else shape_sweep.default_rows(d < 5))
     section(results, "shapes", lambda: shape_sweep.shape_sweep(

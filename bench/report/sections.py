@@ -224,6 +224,33 @@ def depth(r, plot_dir):
     return "\n".join(out)
 
 
+def long_prompt(r, plot_dir):
+    """A long prompt's prefill time against the same number of tokens in short prompts."""
+    out = ["#### Long Prompts", ""]
+    lp = r.get("long_prompt")
+    if _bad(lp):
+        out.append(failed(lp or {"error": "missing"}))
+        return "\n".join(out)
+    n = lp["long_tokens"] // lp["short_tokens"]
+    runs = "1 turn" if lp["repetitions"] == 1 else f"{lp['repetitions']} turns"
+    out += [f"One prompt of {lp['long_tokens']:,} tokens against {n} prompts of {lp['short_tokens']:,}: "
+            f"`pensieve bench -p {lp['long_tokens']} -g 1 -r 1` and `pensieve bench -p {lp['short_tokens']} "
+            f"-g 1 -r 3` ({lp['threads']} threads), in turns, {runs} (medians). Prefill runs in chunks of at most 512 "
+            "tokens either way, so the ratio is what attention over the longer context costs; sliding windows "
+            "keep it near 1× (Gemma 3 attends its last 512 positions in five layers of six). Target: at most "
+            f"{lp['target_ratio']}×. Models whose trained context is shorter than the long prompt are left out.",
+            ""]
+    rows = [[m["model"], num(m["long_tok_s"]), s(m["long_seconds"]), num(m["short_tok_s"]),
+             s(m["short_seconds"]), f"{m['ratio']:.2f}×",
+             "✅" if m["ratio"] <= lp["target_ratio"] else "❌"] for m in lp["models"]]
+    out.append(table(["Model", "Long prompt tok/s", "Time", f"{n} short prompts tok/s", "Time", "Ratio", "Target"],
+                     rows))
+    if lp["skipped"]:
+        out += ["", "Left out: " + "; ".join(f"`{m['model']}` (trained context {m['context_length']:,})"
+                                           for m in lp["skipped"]) + "."]
+    return "\n".join(out)
+
+
 def shapes(r, plot_dir):
     """Speed on real model shapes (random weights) beside llama.cpp, and decode against the roofline."""
     out = ["#### Speed on the Shapes of Real Models, Side by Side with llama.cpp", ""]

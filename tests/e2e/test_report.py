@@ -19,6 +19,8 @@ SECTIONS = [
     "### 3. CPU Threads", "### 4. Model Performance Comparison", "### 5. Streaming Latency",
     "### 6. Error Recovery", "## Bottleneck Analysis", "## Recommendations",
 ]
+# Sections of our own beside the seed's: the long-context figures.
+OWN_SECTIONS = ["#### Speed by Context Depth, Side by Side with llama.cpp", "#### Long Prompts"]
 TARGETS = ["API response time", "Memory usage (base)", "Concurrent requests", "Model loading time",
            "Streaming latency", "Error recovery time"]
 
@@ -54,7 +56,7 @@ def test_every_benchmark_of_the_run_produced_results(report):
 
 def test_report_has_the_seed_reports_sections_and_all_six_targets(report):
     _, text, _ = report
-    for heading in SECTIONS:
+    for heading in SECTIONS + OWN_SECTIONS:
         assert heading in text, heading
     for target in TARGETS:
         assert f"| {target} |" in text, target
@@ -75,6 +77,8 @@ def test_report_figures_are_the_runs_own(report):
     assert f"{ttft:,.1f} ms" in text
     for size in results["context"]["ctx_sweep"]["sizes"]:
         assert f"| {size['ctx']} |" in text and f"{size['decode_tok_s']:,.1f}" in text
+    (long,) = results["long_prompt"]["models"]  # the default model holds the smoke run's long prompt
+    assert f"| {long['model']} | {long['long_tok_s']:,.1f} |" in text and f"{long['ratio']:.2f}×" in text
 
 
 def test_plots_are_referenced_and_are_valid_pngs(report):
