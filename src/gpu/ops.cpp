@@ -8,7 +8,7 @@ namespace {
 
 // The push constants of each shader, in its std430 layout.
 struct RmsNormPush {
-    uint64_t x, w, y;
+    uint64_t x, w, y, rows_of;
     uint32_t n, rows, x_stride, y_stride;
     float eps;
 };
@@ -67,13 +67,15 @@ uint32_t Ops::groups_for(uint64_t n, uint32_t per_group) const {
 }
 
 void Ops::rms_norm(uint64_t x, uint32_t x_stride, uint64_t w, uint64_t y, uint32_t y_stride,
-                   uint32_t n, uint32_t rows, float eps, std::vector<Dispatch>& out) {
+                   uint32_t n, uint32_t rows, float eps, std::vector<Dispatch>& out,
+                   uint64_t rows_of) {
     need(n > 0 && rows > 0, "rms_norm of nothing");
     const uint32_t gx = std::min(rows, context_.max_groups_x());
     const uint32_t gy = (rows + gx - 1) / gx;
     need(gy <= kMaxGroupsY, "rms_norm: too many rows");
     out.push_back(dispatch(pipeline("rms_norm"),
-                           RmsNormPush{x, w, y, n, rows, x_stride, y_stride, eps}, gx, gy));
+                           RmsNormPush{x, w, y, rows_of, n, rows, x_stride, y_stride, eps}, gx,
+                           gy));
 }
 
 void Ops::rope(uint64_t x, uint32_t x_stride, uint64_t table, uint32_t table_stride, uint32_t rows,

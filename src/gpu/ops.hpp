@@ -41,9 +41,12 @@ class Ops {
     explicit Ops(const Context& context) : context_(context) {}
 
     // y = x / sqrt(mean(x²) + eps) · w for `rows` rows of n floats (the
-    // same w for each); y may be x.
+    // same w for each); y may be x. rows_of: 0, or the address of `rows`
+    // uint32 input row numbers (output row r = the norm of input row
+    // rows_of[r]; y must not be x then).
     void rms_norm(uint64_t x, uint32_t x_stride, uint64_t w, uint64_t y, uint32_t y_stride,
-                  uint32_t n, uint32_t rows, float eps, std::vector<Dispatch>& out);
+                  uint32_t n, uint32_t rows, float eps, std::vector<Dispatch>& out,
+                  uint64_t rows_of = 0);
     // RoPE in place on rows of n_heads heads: pair i of row r turns by
     // table[r · table_stride + 2i] = cos, [.. + 2i + 1] = sin
     // (kernels::rope_angles); neox: NeoX pairing, else adjacent pairs.

@@ -281,21 +281,22 @@ std::span<const float> Forward::run(std::span<const BatchToken> batch, KvCache& 
     check(batch, kv);
     const auto n = static_cast<int64_t>(batch.size());
     embed(batch);
+    const int64_t e = hp_.n_embd;
+    int64_t n_out = 0;
+    for (const BatchToken& t : batch) n_out += t.logits ? 1 : 0;
+    if (logits_.size() < sz(n_out * hp_.n_vocab)) logits_.resize(sz(n_out * hp_.n_vocab));
     int64_t first_cpu_layer = 0;
     if (gpu_layers_ != nullptr) {
-        gpu_layers_->run(batch, kv, x_.data());
+        if (gpu_layers_->run(batch, kv, x_.data(), n_out > 0 ? logits_.data() : nullptr))
+            return {logits_.data(), sz(n_out * hp_.n_vocab)};
         first_cpu_layer = gpu_layers_->layers();
     }
     for (int64_t il = first_cpu_layer; il < hp_.n_layer; ++il) {
         attention_layer(il, batch, kv);
         ffn_layer(il, n);
     }
-    const int64_t e = hp_.n_embd;
-    int64_t n_out = 0;
-    for (const BatchToken& t : batch) n_out += t.logits ? 1 : 0;
     if (n_out == 0) return {};
     out_rows_.resize(sz(n_out * e));
-    if (logits_.size() < sz(n_out * hp_.n_vocab)) logits_.resize(sz(n_out * hp_.n_vocab));
     int64_t r = 0;
     for (int64_t i = 0; i < n; ++i) {
         if (!batch[sz(i)].logits) continue;

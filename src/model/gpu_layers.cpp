@@ -51,6 +51,10 @@ GpuLayers::GpuLayers(const Model& model, int64_t max_batch, const float* rope_fa
     tables_ = c.buffer(b * 64 * sizeof(int32_t), true);
     rope_ = c.buffer(2 * b * sz(hp_.rope_dims) * kF, true);
     table_offsets_.reserve(b);
+    const Weights& w = model.weights();
+    logits_on_device_ = layers() == hp_.n_layer && gpu_.on_device(w.output.data) != nullptr &&
+                        gpu_.on_device(w.output_norm) != nullptr;
+    if (logits_on_device_) out_rows_ = c.buffer(b * sizeof(uint32_t), true);
 }
 
 int64_t GpuLayers::layers() const {
@@ -132,17 +136,18 @@ void GpuLayers::fill_inputs(std::span<const BatchToken> batch, const KvCache& kv
     }
 }
 
-// The commands of one batch of n rows, every offloaded layer in order.
-std::vector<gpu::Dispatch> GpuLayers::commands(uint32_t n) {
+// The commands of one batch of n rows, every offloaded layer in order, then
+// the final norm and logits of n_out rows (the rows out_rows_ names).
+std::vector<gpu::Dispatch> GpuLayers::commands(uint32_t n, uint32_t n_out) {
     gpu::Ops& ops = gpu_.ops();
     std::vector<gpu::Dispatch> d;
     const uint32_t e = u32(hp_.n_embd), qd = u32(hp_.q_dim()), kvd = u32(hp_.kv_dim());
     const uint32_t hd = u32(hp_.head_dim), ff = u32(hp_.n_ff);
     const float eps = hp_.rms_eps;
     const auto dev = [&](const void* host) { return gpu_.on_device(host)->address(); };
-    // out = W in, in rows of W.k floats.
-    const auto product = [&](const kernels::WeightMatrix& w, const gpu::Buffer& in,
-                             const gpu::Buffer& out) {
+    // out = W in, for `cols` rows of W.k floats.
+    const auto product_of = [&](const kernels::WeightMatrix& w, const gpu::Buffer& in,
+                                const gpu::Buffer& out, uint32_t cols) {
         gpu::MatmulArgs a;
         a.type = w.type;
         a.w = gpu_.on_device(w.data);
@@ -151,11 +156,13 @@ std::vector<gpu::Dispatch> GpuLayers::commands(uint32_t n) {
         a.k = u32(w.k);
         a.x = &in;
         a.x_stride = u32(w.k);
-        a.cols = n;
+        a.cols = cols;
         a.y = &out;
         a.y_stride = u32(w.n);
         gpu_.matmul().append(a, d);
     };
+    const auto product = [&](const kernels::WeightMatrix& w, const gpu::Buffer& in,
+                             const gpu::Buffer& out) { product_of(w, in, out, n); };
     // A norm of rows of `width` into `out` (in place when out is x).
     const auto norm = [&](const gpu::Buffer& x, const float* w, const gpu::Buffer& out,
                           uint32_t width, uint32_t rows) {
@@ -209,22 +216,47 @@ std::vector<gpu::Dispatch> GpuLayers::commands(uint32_t n) {
         ops.add(x_.address(), e, xb2_.address(), e, x_.address(), e, e, n, d);
     }
     ops.add(x_.address(), e, 0, 0, x_host_.address(), e, e, n, d);
+    if (n_out > 0) {
+        const Weights& w = model_.weights();
+        ops.rms_norm(x_.address(), e, dev(w.output_norm), xb_.address(), e, e, n_out, eps, d,
+                     out_rows_.address());
+        product_of(w.output, xb_, logits_, n_out);
+    }
     return d;
 }
 
-void GpuLayers::run(std::span<const BatchToken> batch, KvCache& kv, float* x) {
+bool GpuLayers::run(std::span<const BatchToken> batch, KvCache& kv, float* x, float* logits) {
     const auto n = static_cast<uint32_t>(batch.size());
     if (n == 0 || n > max_batch_) throw std::invalid_argument("GpuLayers: batch size out of range");
     const std::lock_guard lock(gpu_.queue_mutex());
     bind(kv);
     fill_inputs(batch, kv);
+    uint32_t n_out = 0;
+    if (logits_on_device_ && logits != nullptr) {
+        auto* rows = static_cast<uint32_t*>(out_rows_.mapped());
+        for (uint32_t i = 0; i < n; ++i) {
+            if (batch[i].logits) rows[n_out++] = i;
+        }
+        const size_t logit_bytes = sz(n_out) * sz(hp_.n_vocab) * kF;
+        if (logit_bytes > kMaxLogitBytes) {
+            n_out = 0;
+        } else if (logit_bytes > logits_.bytes()) {
+            // A larger buffer has another address: the recordings name the old.
+            logits_ = gpu_.context().buffer(logit_bytes, true);
+            recordings_.clear();
+        }
+    }
     const size_t bytes = sz(n) * sz(hp_.n_embd) * kF;
     std::memcpy(x_host_.mapped(), x, bytes);
-    auto found = recordings_.find(n);
+    const std::pair key{n, n_out};
+    auto found = recordings_.find(key);
     if (found == recordings_.end())
-        found = recordings_.emplace(n, gpu_.context().record(commands(n))).first;
+        found = recordings_.emplace(key, gpu_.context().record(commands(n, n_out))).first;
     gpu_.context().submit(found->second, kTimeoutMs);
     std::memcpy(x, x_host_.mapped(), bytes);
+    if (n_out == 0) return false;
+    std::memcpy(logits, logits_.mapped(), sz(n_out) * sz(hp_.n_vocab) * kF);
+    return true;
 }
 
 }  // namespace pensieve::model

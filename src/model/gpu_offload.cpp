@@ -48,7 +48,10 @@ GpuOffload::GpuOffload(const Weights& weights, const HParams& hp, int device, in
         upload(w.bk, hp.kv_dim());
         upload(w.bv, hp.kv_dim());
     }
-    if (layers_ == n_layer) upload(weights.output);
+    if (layers_ == n_layer) {
+        upload(weights.output);
+        if (runs_layers()) upload(weights.output_norm, hp.n_embd);  // the final norm, too
+    }
 }
 
 void GpuOffload::upload(const kernels::WeightMatrix& w) {

@@ -6,7 +6,8 @@
 // whose matrices all have a matmul shader and whose heads the attention
 // shader takes), their norm weights and biases go too, and each forward
 // pass's GpuLayers (gpu_layers.hpp) runs them there, activations and keys
-// and values staying on the device. Otherwise (a mixture of experts,
+// and values staying on the device (with every layer, the final norm and
+// the logits too). Otherwise (a mixture of experts,
 // Mistral 3's attention temperature, a weight format without a shader)
 // only the products go to the GPU, through matmul(); the rest stays on the
 // CPU.

@@ -104,6 +104,28 @@ TEST_F(GpuOps, RmsNormMatchesTheReference) {
     }
 }
 
+// The final norm's gather: output row r is the norm of input row rows_of[r]
+// (rows in any order, one twice, some left out).
+TEST_F(GpuOps, RmsNormGathersRows) {
+    const uint32_t n = 576, in_rows = 7, x_stride = n + 5;
+    const std::vector<uint32_t> rows_of = {6, 0, 3, 3};
+    const auto rows = static_cast<uint32_t>(rows_of.size());
+    const std::vector<float> x = random(size_t{in_rows} * x_stride, 3.0f);
+    const std::vector<float> w = random(n);
+    const Buffer xb = mapped(x), wb = mapped(w), ib = mapped(rows_of);
+    const Buffer yb = context_->buffer(size_t{rows} * n * 4, true);
+    ops_->rms_norm(xb.address(), x_stride, wb.address(), yb.address(), n, n, rows, 1e-6f,
+                   dispatches_, ib.address());
+    run();
+    const std::vector<float> y = read<float>(yb, size_t{rows} * n);
+    for (uint32_t r = 0; r < rows; ++r) {
+        std::vector<float> want(n);
+        kernels::rms_norm(&x[rows_of[r] * x_stride], w.data(), want.data(), n, 1e-6f);
+        expect_close({y.begin() + r * n, y.begin() + (r + 1) * n}, want, 1e-5, 0,
+                     "gathered row " + std::to_string(r));
+    }
+}
+
 TEST_F(GpuOps, RopeMatchesTheReference) {
     const std::vector<float> factors = {1.0f, 2.0f, 4.5f, 8.0f, 1.0f, 3.0f, 1.5f, 1.0f,
                                         1.0f, 2.0f, 4.5f, 8.0f, 1.0f, 3.0f, 1.5f, 1.0f};

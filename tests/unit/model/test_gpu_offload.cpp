@@ -65,10 +65,9 @@ std::unique_ptr<Model> offloaded(const char* name, int64_t layers) {
 
 // The GPU's layers sum their norms in F32, keep activations in F32 (the
 // CPU rounds them to 8 bits for its products) and keys and values in F16,
-// so they differ from the CPU's reference as the CPU's own fast kernels do: held to the real models'
-// tolerance of the NumPy reference tests (6% of the logit range), and the
-// same top token wherever the reference's top two are further apart than
-// twice the error.
+// so they differ from the CPU's reference as the CPU's own fast kernels do: held to the real
+// models' tolerance of the NumPy reference tests (6% of the logit range), and the same top token
+// wherever the reference's top two are further apart than twice the error.
 void expect_offload_matches_cpu(const char* name, const std::vector<int32_t>& tokens,
                                 int64_t layers) {
     SCOPED_TRACE(std::string(name) + ", layers " + std::to_string(layers));
@@ -113,10 +112,13 @@ TEST(GpuOffload, LayersOnTheGpuMatchTheCpuOnGemma3) {
 // sequence from scratch, alone, to the bit. Every batch here has at most 8
 // rows, so every product takes the GEMV, where each row is computed apart
 // from the others (on the GPU's first layers, and on the CPU's reference
-// kernels for the rest).
-TEST(GpuLayers, SharedBlocksAndMixedBatchesGiveTheLogitsOfSequencesRunAlone) {
+// kernels for the rest). With every layer on the GPU, the final norm
+// gathers the rows that want logits (the first and last of the batch
+// below) and the logits come from the device.
+void expect_batches_give_logits_of_sequences_alone(int64_t layers) {
+    SCOPED_TRACE("layers " + std::to_string(layers));
     ASSERT_TRUE(kernels::set_active_isa(kernels::Isa::Ref));
-    const auto model = offloaded(testing::kSmolLm, 3);
+    const auto model = offloaded(testing::kSmolLm, layers);
     ASSERT_NE(model, nullptr);
     const HParams& hp = model->hparams();
     kernels::ThreadPool pool(2);
@@ -163,6 +165,11 @@ TEST(GpuLayers, SharedBlocksAndMixedBatchesGiveTheLogitsOfSequencesRunAlone) {
     ASSERT_EQ(logits.size(), 2 * static_cast<size_t>(hp.n_vocab));
     EXPECT_TRUE(std::equal(a_want.begin(), a_want.end(), logits.begin()));
     EXPECT_TRUE(std::equal(b_want.begin(), b_want.end(), logits.begin() + hp.n_vocab));
+}
+
+TEST(GpuLayers, SharedBlocksAndMixedBatchesGiveTheLogitsOfSequencesRunAlone) {
+    expect_batches_give_logits_of_sequences_alone(3);
+    expect_batches_give_logits_of_sequences_alone(-1);
 }
 
 TEST(GpuLayers, AForwardPassServesOneKvCache) {
