@@ -3,8 +3,8 @@
 // super-blocks into 512-bit registers, R weight rows interleaved (more row
 // streams in flight, prefetched into L2 like the other GEMVs) against up to
 // three activation rows at a time.
-#include "kernels/x86/gcc_avx512_warnings.hpp"
 #include <immintrin.h>
+#include "kernels/x86/gcc_avx512_warnings.hpp"
 
 #include <algorithm>
 #include <cstddef>
@@ -21,12 +21,27 @@ namespace {
 
 constexpr int kCols = 3;  // activation rows per pass
 
-// R rows x C activation rows (Q8_K) over the whole k.
+// int16 lane l of vpackssdw(lo sums, hi sums) of half h: 128-bit lane L = l / 8
+// holds the sums of sub-block 8h + L (from lo) in int16 lanes 0-3 and of
+// 8h + 4 + L (from hi) in 4-7; this picks each one's scale from the 16
+// scales widened to int16.
+inline __m512i q6_packed_scale_index(int h) {
+    alignas(64) int16_t idx[32];
+    for (int l = 0; l < 32; ++l)
+        idx[l] = static_cast<int16_t>(8 * h + l / 8 + (l % 8 >= 4 ? 4 : 0));
+    return _mm512_load_si512(idx);
+}
+
+// R rows x C activation rows (Q8_K) over the whole k. vpdpbusd leaves four
+// products per int32 lane (|sum| <= 4 * 63 * 128 fits int16), vpackssdw packs
+// the lo and hi vectors' sums to int16 and vpdpwssd weights them by the
+// sub-block scales: three port-0 operations per 128 weights, where
+// vpmaddubsw + vpdpwssd on each of lo and hi took four.
 template <int R, int C>
 void q6_k_rows(int64_t k, const uint8_t* w, size_t w_stride, const BlockQ8_K* const* act, float* y,
                int64_t y_stride) {
-    const __m512i sidx[4] = {q6_scale_index(0), q6_scale_index(4), q6_scale_index(8),
-                             q6_scale_index(12)};
+    const __m512i sidx[2] = {q6_packed_scale_index(0), q6_packed_scale_index(1)};
+    const __m512i z = _mm512_setzero_si512();
     __m512 acc[R][C];
     for (int r = 0; r < R; ++r) {
         for (int c = 0; c < C; ++c) acc[r][c] = _mm512_setzero_ps();
@@ -49,14 +64,12 @@ void q6_k_rows(int64_t k, const uint8_t* w, size_t w_stride, const BlockQ8_K* co
             for (int h = 0; h < 2; ++h) {
                 __m512i lo, hi;
                 q6_unpack_half(b, h, lo, hi);
-                const __m512i s_lo = _mm512_permutexvar_epi16(sidx[2 * h], sc);
-                const __m512i s_hi = _mm512_permutexvar_epi16(sidx[2 * h + 1], sc);
+                const __m512i s = _mm512_permutexvar_epi16(sidx[h], sc);
                 for (int c = 0; c < C; ++c) {
                     const int8_t* a = act[c][i].qs + 128 * h;
-                    isum[c] =
-                        _mm512_dpwssd_epi32(isum[c], _mm512_maddubs_epi16(lo, load512(a)), s_lo);
-                    isum[c] = _mm512_dpwssd_epi32(isum[c],
-                                                  _mm512_maddubs_epi16(hi, load512(a + 64)), s_hi);
+                    const __m512i p_lo = _mm512_dpbusd_epi32(z, lo, load512(a));
+                    const __m512i p_hi = _mm512_dpbusd_epi32(z, hi, load512(a + 64));
+                    isum[c] = _mm512_dpwssd_epi32(isum[c], _mm512_packs_epi32(p_lo, p_hi), s);
                 }
             }
             const float d = half(b.d);

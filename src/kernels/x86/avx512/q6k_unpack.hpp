@@ -13,15 +13,6 @@
 namespace pensieve::kernels::avx512 {
 namespace {
 
-// int16 lanes 8j..8j+7 = scale of sub-block `first + j` (j = 0..3), from
-// the 16 scales widened to int16: int32 lane l then holds the scale of the
-// sub-block its four elements (64-element vector, 16 per sub-block) belong to.
-inline __m512i q6_scale_index(int first) {
-    alignas(64) int16_t idx[32];
-    for (int l = 0; l < 32; ++l) idx[l] = static_cast<int16_t>(first + l / 8);
-    return _mm512_load_si512(idx);
-}
-
 // Super-block half h (elements 128h..128h+127) of a Q6_K block: ql bytes
 // 64h..64h+63 hold elements 128h + 0..63 in their low nibbles and 128h +
 // 64..127 in their high ones; qh byte 32h + l holds bits 4-5 of elements
