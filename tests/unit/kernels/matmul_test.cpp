@@ -48,7 +48,8 @@ TEST(Matmul, MatchesFloat64ReferenceForEveryFormatBatchAndThreadCount) {
                         for (int64_t r = 0; r < kRows; ++r) {
                             double exact_q = 0.0, exact = 0.0, mag = 0.0;
                             for (int64_t e = 0; e < kK; ++e) {
-                                const auto wv = static_cast<double>(wd[static_cast<size_t>(r * kK + e)]);
+                                const auto wv =
+                                    static_cast<double>(wd[static_cast<size_t>(r * kK + e)]);
                                 exact_q +=
                                     wv * static_cast<double>(xd[static_cast<size_t>(i * kK + e)]);
                                 exact +=
@@ -56,7 +57,8 @@ TEST(Matmul, MatchesFloat64ReferenceForEveryFormatBatchAndThreadCount) {
                                 mag += std::fabs(
                                     wv * static_cast<double>(x[static_cast<size_t>(i * kK + e)]));
                             }
-                            const auto got = static_cast<double>(y[static_cast<size_t>(i * kRows + r)]);
+                            const auto got =
+                                static_cast<double>(y[static_cast<size_t>(i * kRows + r)]);
                             ASSERT_NEAR(got, exact_q, matmul_tolerance(type, b) * mag + 1e-6)
                                 << "row " << i << " col " << r;
                             ASSERT_NEAR(got, exact, 0.02 * mag + 1e-6)
@@ -117,7 +119,7 @@ TEST(Matmul, SimdMatchesReferenceOnRaggedRowLengths) {
     }
 }
 
-// The fused K-format GEMVs (b = 1..3) on rows whose sub-blocks differ in
+// The fused K-format GEMVs (b = 1..7, in passes of up to four) on rows whose sub-blocks differ in
 // magnitude by up to 2^10, so the scales (and mins) take their full range
 // (including the top bits packed apart from the low nibble), and activations
 // with outliers, so the int8 quants reach ±127.
@@ -130,14 +132,14 @@ TEST(Matmul, SmallBatchKFormatsMatchReferenceOverFullScaleRange) {
         const auto sub = static_cast<int>((e / 32) % 11);
         wf[e] = wf[e] * std::ldexp(1.0f, sub - 5) + (sub % 3 == 0 ? 0.7f : 0.0f);
     }
-    std::vector<float> x = normal_floats(static_cast<size_t>(3 * k), 42);
+    std::vector<float> x = normal_floats(static_cast<size_t>(7 * k), 42);
     for (size_t e = 0; e < x.size(); e += 97) x[e] *= 40.0f;
     for (TensorType type : {TensorType::Q4_K, TensorType::Q5_K, TensorType::Q6_K}) {
         const TypeTraits& rt = ref_traits(type);
         const std::vector<uint8_t> wq = quantize(rt, wf);
         const std::vector<float> wd = dequantize(rt, wq.data(), n * k);
         const WeightMatrix w{type, wq.data(), n, k, row_bytes(rt, k)};
-        for (int64_t b : {1, 2, 3}) {
+        for (int64_t b : {1, 2, 3, 4, 5, 7}) {
             ASSERT_TRUE(set_active_isa(Isa::Ref));
             std::vector<float> want(static_cast<size_t>(b * n));
             matmul(pool(1), w, x.data(), b, want.data(), scratch);
