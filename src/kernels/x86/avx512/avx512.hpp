@@ -38,7 +38,7 @@ inline constexpr int64_t kMaxGemvCols = 7;
 // kMaxGemvCols activation rows packed by gemm.cpp (gemv.cpp).
 void gemv_tile(const PackedGemmArgs& args, int64_t r0, int64_t r1, TensorType type);
 
-// Rows [r0, r1) of a Q4_K (five = false) or Q5_K matmul with 1 <= b <= 3
+// Rows [r0, r1) of a Q4_K (five = false) or Q5_K matmul with 1 <= b <= 4
 // activation rows packed by gemm.cpp (gemv_k.cpp).
 void gemv_k_tile(const PackedGemmArgs& args, int64_t r0, int64_t r1, bool five);
 

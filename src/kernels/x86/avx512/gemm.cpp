@@ -35,8 +35,8 @@
 //   weights:    q[ng][128] uint8 | dx[ng][16] f32 | m[n16][16] f32
 //               (Q4_K / Q5_K keep their sub-block scales as integers in the
 //               dx area instead: see unpack_k and micro_k)
-#include "kernels/x86/gcc_avx512_warnings.hpp"
 #include <immintrin.h>
+#include "kernels/x86/gcc_avx512_warnings.hpp"
 
 #include <cstddef>
 #include <cstdint>
@@ -470,18 +470,18 @@ void legacy_tile(const PackedGemmArgs& a, int64_t r0, int64_t r1, void* work) {
 }
 
 // b < kTileMinBatch: the fused GEMV (no unpacking to a buffer), in passes
-// of two or three rows from b = 4 on; larger batches amortise the unpacking.
+// of two to four rows from b = 5 on; larger batches amortise the unpacking.
 // Batched decode of four sequences (1B-shaped Q4_K_M, 2 threads, Zen 4):
 // 59-65 tok/s with the unpacking from b = 4, 76 with the passes.
 template <bool kFive>
 void k_tile(const PackedGemmArgs& a, int64_t r0, int64_t r1, void* work) {
-    if (a.b < 4) {
+    if (a.b <= 4) {
         gemv_k_tile(a, r0, r1, kFive);
     } else if (a.b < kTileMinBatch) {
-        // Passes of two or three activation rows of the fused GEMV over the
+        // Passes of two to four activation rows of the fused GEMV over the
         // tile: its weights come from memory in the first pass and from
         // cache after, and nothing is unpacked.
-        const int64_t passes = (a.b + 2) / 3;
+        const int64_t passes = (a.b + 3) / 4;
         for (int64_t p = 0, c = 0; p < passes; ++p) {
             const int64_t n = (a.b - c) / (passes - p);
             PackedGemmArgs part = a;

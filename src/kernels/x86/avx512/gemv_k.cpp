@@ -1,13 +1,14 @@
-// Fused AVX-512 VNNI GEMV for Q4_K / Q5_K, 1..3 activation rows per call
+// Fused AVX-512 VNNI GEMV for Q4_K / Q5_K, 1..4 activation rows per call
 // (gemm.cpp runs larger batches up to 7 in passes): the weights go from
 // their super-blocks straight into the dot products with the packed
 // activation rows of gemm.cpp (Q8_K quants, see its header), without the
 // unpacking to a buffer that larger batches amortise.
-#include "kernels/x86/gcc_avx512_warnings.hpp"
 #include <immintrin.h>
+#include "kernels/x86/gcc_avx512_warnings.hpp"
 
 #include <cstddef>
 #include <cstdint>
+#include <vector>
 
 #include "kernels/blocks.hpp"
 #include "kernels/x86/avx512/avx512.hpp"
@@ -37,11 +38,23 @@ inline __m512i scale_control(int h) {
     return _mm512_setr_epi32(a, a, b, b, a, a, b, b, c, c, d, d, c, c, d, d);
 }
 
-// R weight rows x C (1..3) activation rows over the whole k, straight from
-// the super-blocks. Half h of super-block i (64 bytes of qs, sub-blocks
-// 4h..4h+3) loads as x; x & 15 holds sub-blocks 4h and 4h+2 in 128-bit lanes
-// [0-1 | 2-3] and x >> 4 sub-blocks 4h+1 and 4h+3, so the packed activation
-// group (lo / hi, see the header) is permuted once per column to match.
+// Half h of super-block i (64 bytes of qs, sub-blocks 4h..4h+3) loads as x;
+// x & 15 holds sub-blocks 4h and 4h+2 in 128-bit lanes [0-1 | 2-3] and x >> 4
+// sub-blocks 4h+1 and 4h+3. The packed activation groups (lo / hi, see
+// gemm.cpp's header) are permuted to match once per task and column: vector
+// 4i + 2h of a column's permuted quants meets x & 15, 4i + 2h + 1 meets x >> 4.
+void permute_act(const uint8_t* act, int64_t k, uint8_t* out) {
+    const __m512i idx_a = _mm512_setr_epi64(0, 1, 8, 9, 4, 5, 12, 13);
+    const __m512i idx_b = _mm512_setr_epi64(2, 3, 10, 11, 6, 7, 14, 15);
+    for (int64_t g = 0; g < 2 * (k / kQKK); ++g) {
+        const __m512i lo = load512(act + g * 128), hi = load512(act + g * 128 + 64);
+        _mm512_store_si512(out + g * 128, _mm512_permutex2var_epi64(lo, idx_a, hi));
+        _mm512_store_si512(out + g * 128 + 64, _mm512_permutex2var_epi64(lo, idx_b, hi));
+    }
+}
+
+// R weight rows x C (1..4) activation rows over the whole k, straight from
+// the super-blocks, against the permuted quants `av` of each column.
 // vpdpbusd leaves four products per int32 lane (|sum| <= 4 * 31 * 128 fits
 // int16), vpackssdw packs a lo and a hi vector's sums to int16 and vpdpwssd
 // weights them by the 6-bit scales into one int32 sum per super-block (three
@@ -51,12 +64,10 @@ inline __m512i scale_control(int h) {
 // row and column.
 template <bool kFive, int R, int C>
 void gemv_k_rows(const Geometry& geo, int64_t k, const uint8_t* w, size_t w_stride,
-                 const uint8_t* const* act, float* y, int64_t y_stride) {
+                 const uint8_t* const* act, const uint8_t* const* av, float* y, int64_t y_stride) {
     constexpr size_t kBlock = kFive ? sizeof(BlockQ5_K) : sizeof(BlockQ4_K);
     constexpr size_t kQs = kFive ? 48 : 16;
     const __m512i m4 = _mm512_set1_epi8(0x0F);
-    const __m512i idx_a = _mm512_setr_epi64(0, 1, 8, 9, 4, 5, 12, 13);
-    const __m512i idx_b = _mm512_setr_epi64(2, 3, 10, 11, 6, 7, 14, 15);
     const __m512i ctrl[2] = {scale_control(0), scale_control(1)};
     const __m512i z = _mm512_setzero_si512();
     __m512 acc[R][C];
@@ -67,16 +78,9 @@ void gemv_k_rows(const Geometry& geo, int64_t k, const uint8_t* w, size_t w_stri
     const size_t row_bytes = static_cast<size_t>(k / kQKK) * kBlock;
     const size_t skip = R * w_stride - row_bytes;
     for (int64_t i = 0; i < k / kQKK; ++i) {
-        __m512i av[C][4];
         float da[C];
         __m512 s8[C];
         for (int c = 0; c < C; ++c) {
-            for (int h = 0; h < 2; ++h) {
-                const uint8_t* g = act[c] + (2 * i + h) * 128;
-                const __m512i lo = load512(g), hi = load512(g + 64);
-                av[c][2 * h] = _mm512_permutex2var_epi64(lo, idx_a, hi);
-                av[c][2 * h + 1] = _mm512_permutex2var_epi64(lo, idx_b, hi);
-            }
             da[c] = reinterpret_cast<const float*>(act[c] + a_dx)[2 * i * 16];
             s8[c] = _mm512_zextps256_ps512(
                 _mm256_loadu_ps(reinterpret_cast<const float*>(act[c] + a_s) + 8 * i));
@@ -118,8 +122,9 @@ void gemv_k_rows(const Geometry& geo, int64_t k, const uint8_t* w, size_t w_stri
                 }
                 const __m512i s = _mm512_shuffle_epi8(sc_all, ctrl[h]);
                 for (int c = 0; c < C; ++c) {
-                    const __m512i p_lo = _mm512_dpbusd_epi32(z, lo, av[c][2 * h]);
-                    const __m512i p_hi = _mm512_dpbusd_epi32(z, hi, av[c][2 * h + 1]);
+                    const uint8_t* q = av[c] + (2 * i + h) * 128;
+                    const __m512i p_lo = _mm512_dpbusd_epi32(z, lo, load512(q));
+                    const __m512i p_hi = _mm512_dpbusd_epi32(z, hi, load512(q + 64));
                     isum[c] = _mm512_dpwssd_epi32(isum[c], _mm512_packs_epi32(p_lo, p_hi), s);
                 }
             }
@@ -147,8 +152,21 @@ void gemv_k_cols(const PackedGemmArgs& a, int64_t r0, int64_t r1) {
     const Geometry geo(a.k);
     const auto* w = static_cast<const uint8_t*>(a.w);
     const auto* abase = static_cast<const uint8_t*>(a.act);
+    // 64-byte aligned, for the stores.
+    struct alignas(64) Line {
+        uint8_t bytes[64];
+    };
+    const auto per_col = static_cast<size_t>(4 * (a.k / kQKK));  // lines
+    thread_local std::vector<Line> permuted;
+    if (permuted.size() < C * per_col) permuted.resize(C * per_col);
     const uint8_t* act[C];
-    for (int c = 0; c < C; ++c) act[c] = abase + static_cast<size_t>(c) * a.act_stride;
+    const uint8_t* av[C];
+    for (int c = 0; c < C; ++c) {
+        act[c] = abase + static_cast<size_t>(c) * a.act_stride;
+        uint8_t* out = permuted[c * per_col].bytes;
+        permute_act(act[c], a.k, out);
+        av[c] = out;
+    }
     // kGemvRows at b = 1: with the mins folded into the one accumulator per
     // row, eight rows fit in registers and keep more row streams in flight
     // (2-core Xeon, Llama-3.2-1B-shape Q4_K_M decode 28.8 -> 29.7 tok/s with
@@ -157,10 +175,10 @@ void gemv_k_cols(const PackedGemmArgs& a, int64_t r0, int64_t r1) {
     int64_t r = r0;
     for (; r + kRows <= r1; r += kRows)
         gemv_k_rows<kFive, kRows, C>(geo, a.k, w + static_cast<size_t>(r) * a.w_stride, a.w_stride,
-                                     act, a.y + r, a.y_stride);
+                                     act, av, a.y + r, a.y_stride);
     for (; r < r1; ++r)
         gemv_k_rows<kFive, 1, C>(geo, a.k, w + static_cast<size_t>(r) * a.w_stride, a.w_stride, act,
-                                 a.y + r, a.y_stride);
+                                 av, a.y + r, a.y_stride);
 }
 
 }  // namespace
@@ -174,8 +192,11 @@ void gemv_k_tile(const PackedGemmArgs& a, int64_t r0, int64_t r1, bool five) {
             case 2:
                 gemv_k_cols<kFive, 2>(a, r0, r1);
                 break;
-            default:
+            case 3:
                 gemv_k_cols<kFive, 3>(a, r0, r1);
+                break;
+            default:
+                gemv_k_cols<kFive, 4>(a, r0, r1);
                 break;
         }
     };
