@@ -148,7 +148,8 @@ def main():
                   else shape_sweep.default_rows(d < 5))
     section(results, "shapes", lambda: shape_sweep.shape_sweep(
         binary, shape_rows, a.shape_reps or reps, depth_pp, depth_tg, threads, a.llama_bench,
-        None if a.llama_bench else "run.py was not given --llama-bench"))
+        None if a.llama_bench else "run.py was not given --llama-bench",
+        shape_sweep.default_batch_rows(d < 5)))
     section(results, "profile", lambda: perf_profile.profile(
         binary, a.model, int(min(512, 40 * d)), int(min(512, 64 * d))))
     results["machine"]["load_average_end"] = machine.load_average()

@@ -291,7 +291,31 @@ def shapes(r, plot_dir):
                       "Roofline tok/s", "Pensieve % of roofline", "llama.cpp % of roofline"], rows))
     if sp["rows"] and bw:
         out += ["", f"![Speed by model shape](performance/{plots.speed_by_shape(sp, plot_dir)})"]
+    out += ["", *_batched(sp["batched"])]
     return "\n".join(out)
+
+
+def _batched(bd):
+    """Aggregate decode of several sequences at once against one."""
+    sizes, targets = bd["batch_sizes"], bd["targets"]
+    runs = "1 run" if bd["repetitions"] == 1 else f"{bd['repetitions']} runs"
+    out = ["**Batched decode.** Aggregate decode speed of several sequences decoding together "
+           f"(`pensieve bench -p 16 -g {bd['gen_tokens']} -t {bd['threads']} --batch-sizes "
+           f"{','.join(map(str, sizes))}`, {runs}, medians) against one sequence; targets: "
+           + ", ".join(f"{b} sequences ≥ {t}× one" for b, t in targets.items()) + ".", ""]
+    rows = []
+    for row in bd["rows"]:
+        agg = row["aggregate_tok_s"]
+        one = agg["1"]
+        cells = [row["shape"], row["mix"], *(num(agg[str(b)]) for b in sizes)]
+        for b in sizes[1:]:
+            ratio = agg[str(b)] / one
+            mark = "" if str(b) not in targets else (" ✅" if ratio >= targets[str(b)] else " ❌")
+            cells.append(f"{ratio:.2f}×{mark}")
+        rows.append(cells)
+    out.append(table(["Shape", "Mix", *(f"{b} seq. tok/s" for b in sizes),
+                      *(f"{b} ÷ 1" for b in sizes[1:])], rows))
+    return out
 
 
 def streaming(r, _plot_dir):

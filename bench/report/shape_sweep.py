@@ -6,15 +6,17 @@ against the machine's read-bandwidth roofline: the bytes one decode step
 reads (every weight matrix but the embedding table, from which one row is
 read, plus the output projection) divided into the bandwidth measured in the
 same run by bench_kernels' BM_ReadBandwidth with the same thread count (the
-faster of its two read patterns)."""
+faster of its two read patterns). On the 1B and 8B Q4_K_M files, also the
+aggregate decode speed of several sequences at once against one."""
 import os
 import re
+import statistics
 import subprocess
 from pathlib import Path
 
 import gguf
 
-from common import log
+from common import log, pensieve_json
 from depth_sweep import _llama, _median, _pensieve, llama_bench_version
 
 SHAPES = ("llama3.2-1b", "qwen2.5-1.5b", "gemma3-1b", "llama3.2-3b", "llama3.1-8b")
@@ -24,6 +26,10 @@ FLOAT_ROWS = (("llama3.2-1b", "f16"), ("llama3.2-1b", "bf16"))
 # A mixture of experts: 17 GB on disk, ~1.9 GB read per token (8 of 128 experts).
 MOE_ROWS = (("qwen3-30b-a3b", "q4_k_m"),)
 SMOKE_ROWS = (("tiny", "q4_k_m"),)  # a test shape: seconds, not minutes
+# Batched decode: aggregate tok/s of this many sequences decoding together.
+BATCH_SIZES = (1, 4, 16)
+BATCH_TARGETS = {4: 2.5, 16: 6.0}  # aggregate ÷ one sequence, at least
+BATCH_ROWS = (("llama3.2-1b", "q4_k_m"), ("llama3.1-8b", "q4_k_m"))
 TOKENIZER = "smollm2-135m-instruct-q4_1"
 TIMEOUT_S = 1800
 
@@ -101,10 +107,30 @@ def _row(binary, build, llama_exe, shape, mix, pp, tg, threads, reps):
     return row, settings
 
 
-def shape_sweep(binary, rows, reps, pp, tg, threads, llama_exe=None, llama_missing=None):
+def batched_decode(binary, build, rows, reps, tg, threads):
+    """Per (shape, mix): `pensieve bench --batch-sizes` aggregate decode of
+    1, 4 and 16 sequences (tg tokens each), medians of the turns."""
+    out = {"batch_sizes": list(BATCH_SIZES), "targets": {str(b): t for b, t in BATCH_TARGETS.items()},
+           "gen_tokens": tg, "threads": threads, "repetitions": reps, "rows": []}
+    sizes = ",".join(map(str, BATCH_SIZES))
+    for shape, mix in rows:
+        path = model_file(build, shape, mix)
+        runs = []
+        for rep in range(reps):
+            log(f"batched decode: {shape} {mix} turn {rep + 1}/{reps}")
+            r = pensieve_json(binary, "bench", "-m", path, "-t", threads, "-p", 16, "-g", tg, "-r", 1,
+                              "--batch-sizes", sizes, "--json", timeout=TIMEOUT_S)
+            runs.append(r["batched_decode_tok_s"])
+        out["rows"].append({"shape": shape, "mix": mix, "runs": runs, "aggregate_tok_s": {
+            str(b): statistics.median(run[str(b)] for run in runs) for b in BATCH_SIZES}})
+    return out
+
+
+def shape_sweep(binary, rows, reps, pp, tg, threads, llama_exe=None, llama_missing=None, batch_rows=()):
     """One row per (shape, mix): Pensieve's and llama.cpp's pp/tg, and decode
     as a share of the roofline. The bandwidth is measured before and after
-    the rows; the roofline uses the higher (the machine's capability)."""
+    the rows; the roofline uses the higher (the machine's capability). Then
+    batched decode on `batch_rows`."""
     build = Path(binary).resolve().parent
     out = {"prompt_tokens": pp, "gen_tokens": tg, "threads": threads, "repetitions": reps,
            "llama_cpp": {"measured": bool(llama_exe)}, "rows": [],
@@ -120,6 +146,7 @@ def shape_sweep(binary, rows, reps, pp, tg, threads, llama_exe=None, llama_missi
         if settings:
             out["llama_cpp"]["settings"] = settings
     after = read_bandwidth(build, threads)
+    out["batched"] = batched_decode(binary, build, batch_rows, reps, tg, threads)
     if before is None or after is None:
         out["read_bandwidth_gb_s"] = None
         out["bandwidth_missing"] = f"{build} has no bench/kernels/pensieve_bench_kernels (PENSIEVE_BENCH=OFF)"
@@ -138,3 +165,7 @@ def default_rows(smoke):
     if smoke:
         return list(SMOKE_ROWS)
     return [(s, m) for s in SHAPES for m in MIXES] + list(FLOAT_ROWS) + list(MOE_ROWS)
+
+
+def default_batch_rows(smoke):
+    return list(SMOKE_ROWS if smoke else BATCH_ROWS)

@@ -79,6 +79,10 @@ def test_report_figures_are_the_runs_own(report):
         assert f"| {size['ctx']} |" in text and f"{size['decode_tok_s']:,.1f}" in text
     (long,) = results["long_prompt"]["models"]  # the default model holds the smoke run's long prompt
     assert f"| {long['model']} | {long['long_tok_s']:,.1f} |" in text and f"{long['ratio']:.2f}×" in text
+    (batched,) = results["shapes"]["batched"]["rows"]  # the smoke run's test shape
+    agg = batched["aggregate_tok_s"]
+    assert "**Batched decode.**" in text
+    assert f"| {batched['shape']} | {batched['mix']} | {agg['1']:,.1f} | {agg['4']:,.1f} | {agg['16']:,.1f} |" in text
 
 
 def test_plots_are_referenced_and_are_valid_pngs(report):
