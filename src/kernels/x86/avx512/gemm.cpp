@@ -35,8 +35,8 @@
 //   weights:    q[ng][128] uint8 | dx[ng][16] f32 | m[n16][16] f32
 //               (Q4_K / Q5_K keep their sub-block scales as integers in the
 //               dx area instead: see unpack_k and micro_k)
-#include <immintrin.h>
 #include "kernels/x86/gcc_avx512_warnings.hpp"
+#include <immintrin.h>
 
 #include <cstddef>
 #include <cstdint>

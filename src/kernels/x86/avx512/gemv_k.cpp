@@ -3,8 +3,8 @@
 // their super-blocks straight into the dot products with the packed
 // activation rows of gemm.cpp (Q8_K quants, see its header), without the
 // unpacking to a buffer that larger batches amortise.
-#include <immintrin.h>
 #include "kernels/x86/gcc_avx512_warnings.hpp"
+#include <immintrin.h>
 
 #include <cstddef>
 #include <cstdint>

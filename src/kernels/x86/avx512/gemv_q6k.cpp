@@ -3,8 +3,8 @@
 // super-blocks into 512-bit registers, R weight rows interleaved (more row
 // streams in flight, prefetched into L2 like the other GEMVs) against up to
 // four activation rows at a time.
-#include <immintrin.h>
 #include "kernels/x86/gcc_avx512_warnings.hpp"
+#include <immintrin.h>
 
 #include <algorithm>
 #include <cstddef>
