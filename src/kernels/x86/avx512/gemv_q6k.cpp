@@ -97,9 +97,9 @@ void q6_k_cols(const PackedGemmArgs& a, const BlockQ8_K* const* act, int64_t r0,
     // Weight rows interleaved per pass: eight at b = 1 like the other GEMVs
     // (more row streams in flight; Llama-3.2-1B-shape Q4_K_M decode, where
     // Q6_K is 40% of the bytes, +2-3% with the Q4_K kernel's eight), four
-    // with two or three activation rows and two with four, whose
-    // accumulators would not fit otherwise.
-    constexpr int kRows = C == 1 ? kGemvRows : C == 4 ? 2 : 4;
+    // with more activation rows, whose accumulators would not fit otherwise
+    // (at four activation rows, four weight rows ran 3-5% faster than two).
+    constexpr int kRows = C == 1 ? kGemvRows : 4;
     const auto* w = static_cast<const uint8_t*>(a.w);
     float* y = a.y + c0 * a.y_stride;
     int64_t r = r0;
@@ -127,9 +127,9 @@ void pack_act(const float* x, void* dst, int64_t k) {
 
 void q6_k_tile(const PackedGemmArgs& a, int64_t r0, int64_t r1, void*) {
     // Passes of at most kCols activation rows, as even as they can be (five
-    // rows as 2 + 3, not 4 + 1: one row per pass costs the most per row). Four in one pass (two
-    // weight rows interleaved, so that the accumulators fit) against two passes of two: BM_Gemm
-    // Q6_K b = 4, one thread, 89-94 -> 106 GFLOP/s.
+    // rows as 2 + 3, not 4 + 1: one row per pass costs the most per row).
+    // Four in one pass against two passes of two: BM_Gemm Q6_K b = 4, one
+    // thread, 89-94 -> 109 GFLOP/s.
     const auto* base = static_cast<const uint8_t*>(a.act);
     const int64_t passes = (a.b + kCols - 1) / kCols;
     for (int64_t p = 0, c0 = 0; p < passes; ++p) {
