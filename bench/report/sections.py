@@ -169,6 +169,11 @@ def _pct(v):
     return "—" if v is None else f"{v:.0%}"
 
 
+def _count(n, word):
+    """'1 run', '2 runs'."""
+    return f"1 {word}" if n == 1 else f"{n} {word}s"
+
+
 def _share(v, base):
     return "—" if v is None or not base else f"{v / base:.0%}"
 
@@ -181,7 +186,7 @@ def depth(r, plot_dir):
         out.append(failed(dp or {"error": "missing"}))
         return "\n".join(out)
     lc = dp["llama_cpp"]
-    runs = "1 run" if dp["repetitions"] == 1 else f"{dp['repetitions']} runs"
+    runs = _count(dp["repetitions"], "run")
     out += [f"Prefill of {dp['prompt_tokens']} new tokens and decode of {dp['gen_tokens']} tokens after "
             "*depth* tokens already in the context, as `llama-bench -d` measures them: "
             f"`pensieve bench -p {dp['prompt_tokens']} -g {dp['gen_tokens']} -d D -t {dp['threads']}` and "
@@ -232,7 +237,7 @@ def long_prompt(r, plot_dir):
         out.append(failed(lp or {"error": "missing"}))
         return "\n".join(out)
     n = lp["long_tokens"] // lp["short_tokens"]
-    runs = "1 turn" if lp["repetitions"] == 1 else f"{lp['repetitions']} turns"
+    runs = _count(lp["repetitions"], "turn")
     out += [f"One prompt of {lp['long_tokens']:,} tokens against {n} prompts of {lp['short_tokens']:,}: "
             f"`pensieve bench -p {lp['long_tokens']} -g 1 -r 1` and `pensieve bench -p {lp['short_tokens']} "
             f"-g 1 -r 3` ({lp['threads']} threads), in turns, {runs} (medians). Prefill runs in chunks of at most 512 "
@@ -258,7 +263,7 @@ def shapes(r, plot_dir):
     if _bad(sp):
         out.append(failed(sp or {"error": "missing"}))
         return "\n".join(out)
-    runs = "1 run" if sp["repetitions"] == 1 else f"{sp['repetitions']} runs"
+    runs = _count(sp["repetitions"], "run")
     bw = sp["read_bandwidth_gb_s"]
     out += [f"Random-weight files of real models' shapes and weight mixes (`{sp['tool']}`: the shapes' "
             "hyper-parameters, the tensor types llama.cpp's quantizer gives each tensor of the mix, the SmolLM2 "
@@ -298,7 +303,7 @@ def shapes(r, plot_dir):
 def _batched(bd):
     """Aggregate decode of several sequences at once against one."""
     sizes, targets = bd["batch_sizes"], bd["targets"]
-    runs = "1 run" if bd["repetitions"] == 1 else f"{bd['repetitions']} runs"
+    runs = _count(bd["repetitions"], "run")
     out = ["**Batched decode.** Aggregate decode speed of several sequences decoding together "
            f"(`pensieve bench -p 16 -g {bd['gen_tokens']} -t {bd['threads']} --batch-sizes "
            f"{','.join(map(str, sizes))}`, {runs}, medians) against one sequence; targets: "
