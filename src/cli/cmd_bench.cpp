@@ -41,9 +41,11 @@ double now_s() {
         .count();
 }
 
-// VmRSS or VmHWM (peak) of this process from /proc, in MiB; 0 where unknown.
-double proc_status_mib(const std::string& field) {
-    std::ifstream in("/proc/self/status");
+// A field of this process's /proc/self/status (VmRSS, VmHWM: the peak) or
+// /proc/self/smaps_rollup (FilePmdMapped: file pages mapped as 2 MiB pages),
+// in MiB; 0 where unknown.
+double proc_mib(const char* file, const std::string& field) {
+    std::ifstream in(file);
     std::string line;
     while (std::getline(in, line)) {
         if (line.rfind(field + ":", 0) == 0) return std::stod(line.substr(field.size() + 1)) / 1024;
@@ -75,18 +77,18 @@ Json ctx_sweep(const LoadedModel& m, BenchOptions o) {
     const auto& hp = m.model->hparams();
     std::sort(o.ctx_sweep.begin(), o.ctx_sweep.end());
     const int64_t decode = 16;
-    const double rss_before = proc_status_mib("VmRSS");
+    const double rss_before = proc_mib("/proc/self/status", "VmRSS");
     engine::Evaluator evaluator(*m.model, {.n_ctx = o.ctx_sweep.back(),
                                            .n_batch = 512,
                                            .n_threads = o.model.threads,
                                            .kv_type = kv_type(o.model)});
-    const double rss_allocated = proc_status_mib("VmRSS");
+    const double rss_allocated = proc_mib("/proc/self/status", "VmRSS");
     // A few positions first: the weights are paged in and the forward's
     // buffers touched, so what grows after this is the context alone.
     engine::extend_context(evaluator, 0, 16, 1);
     Json out = {{"rss_mib_before", rss_before},
                 {"rss_mib_allocated", rss_allocated},
-                {"rss_mib_warm", proc_status_mib("VmRSS")},
+                {"rss_mib_warm", proc_mib("/proc/self/status", "VmRSS")},
                 {"decode_tokens", decode},
                 {"threads", evaluator.pool().size()},
                 {"sizes", Json::array()}};
@@ -100,7 +102,7 @@ Json ctx_sweep(const LoadedModel& m, BenchOptions o) {
                 {hp.n_layer, hp.n_head_kv, hp.head_dim, 1, kv_type(o.model)}) *
             static_cast<uint64_t>(n_ctx);
         out["sizes"].push_back({{"ctx", n_ctx},
-                                {"rss_mib", proc_status_mib("VmRSS")},
+                                {"rss_mib", proc_mib("/proc/self/status", "VmRSS")},
                                 {"kv_cache_mib", static_cast<double>(kv_bytes) / (1 << 20)},
                                 {"prefill_tok_s", r.prefill_tok_s},
                                 {"decode_tok_s", r.decode_tok_s}});
@@ -167,7 +169,7 @@ void bench(BenchOptions o) {
     const double t_load = now_s();
     const LoadedModel m = load_model(o.model);
     const double load_seconds = now_s() - t_load;
-    const double rss_loaded = proc_status_mib("VmRSS");
+    const double rss_loaded = proc_mib("/proc/self/status", "VmRSS");
     const std::string isa(kernels::isa_name(kernels::active_isa()));
     Json j = {{"model", m.name},
               {"arch", m.model->hparams().arch},
@@ -184,7 +186,7 @@ void bench(BenchOptions o) {
     }
     if (!o.ctx_sweep.empty()) {
         j["ctx_sweep"] = ctx_sweep(m, o);
-        j["peak_rss_mib"] = proc_status_mib("VmHWM");
+        j["peak_rss_mib"] = proc_mib("/proc/self/status", "VmHWM");
         std::printf("%s\n", j.dump(2).c_str());
         return;
     }
@@ -204,8 +206,13 @@ void bench(BenchOptions o) {
         batched[std::to_string(n)] = engine::measure_batched_decode(*m.model, evaluator.pool(), n,
                                                                     o.gen_tokens, o.repetitions);
     }
+    const double huge_mib = proc_mib("/proc/self/smaps_rollup", "FilePmdMapped");
     if (!o.json) {
         print_pp_tg(r, o, evaluator.pool().size(), isa, batched);
+        uint64_t tensor_bytes = 0;
+        for (const gguf::TensorInfo& t : m.model->file().tensors()) tensor_bytes += t.n_bytes;
+        std::printf("model file pages mapped as 2 MiB pages: %.0f of %.0f MiB of tensors\n",
+                    huge_mib, static_cast<double>(tensor_bytes) / (1 << 20));
         return;
     }
     j.update(Json{{"threads", evaluator.pool().size()},
@@ -221,7 +228,8 @@ void bench(BenchOptions o) {
                   {"decode_tok_s_sd", r.decode_sd},
                   {"decode_tok_s_median", r.decode_median},
                   {"batched_decode_tok_s", batched},
-                  {"peak_rss_mib", proc_status_mib("VmHWM")}});
+                  {"peak_rss_mib", proc_mib("/proc/self/status", "VmHWM")},
+                  {"weights_huge_page_mib", huge_mib}});
     std::printf("%s\n", j.dump(2).c_str());
 }
 

@@ -6,6 +6,7 @@
 #include <stdexcept>
 
 #include "gguf/file.hpp"
+#include "gguf/mapped_file.hpp"
 
 namespace pensieve::gguf {
 
@@ -166,8 +167,9 @@ void GgufWriter::write(const std::filesystem::path& path) const {
             put(zeros.data(), (align - written % align) % align);
             written += (align - written % align) % align;
         }
-        f.flush();
+        f.close();
         if (!f) throw std::runtime_error("cannot write " + tmp.string());
+        flush_and_uncache(tmp);
     } catch (...) {
         std::error_code ignored;
         std::filesystem::remove(tmp, ignored);

@@ -8,6 +8,7 @@
 #include <fstream>
 #include <stdexcept>
 
+#include "gguf/mapped_file.hpp"
 #include "registry/sha256.hpp"
 #include "registry/subprocess.hpp"
 #include "registry/wheel.hpp"
@@ -46,14 +47,6 @@ bool verified_copy_present(const KnownModel& model, const fs::path& file) {
     std::error_code ec;
     if (!fs::is_regular_file(file, ec) || fs::file_size(file, ec) != model.size) return false;
     return sha256_file(file) == model.sha256;
-}
-
-void fsync_file(const fs::path& path) {
-    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd >= 0) {
-        ::fsync(fd);
-        ::close(fd);
-    }
 }
 
 }  // namespace
@@ -140,7 +133,7 @@ PullResult pull_model(const KnownModel& model, const PullOptions& options) {
         throw std::runtime_error(model.name + ": SHA-256 mismatch (got " + digest + ", expected " +
                                  model.sha256 + ")");
     }
-    fsync_file(partial);
+    gguf::flush_and_uncache(partial);
     fs::rename(partial, final_path);
     options.on_progress(
         {PullProgress::Stage::Done, model.parts.size(), model.parts.size(), written, model.size});

@@ -3,9 +3,9 @@
 
 #include <openssl/evp.h>
 
-#include <fstream>
 #include <stdexcept>
-#include <vector>
+
+#include "gguf/mapped_file.hpp"
 
 namespace pensieve::registry {
 
@@ -42,14 +42,11 @@ std::string Sha256::hex_digest() {
 }
 
 std::string sha256_file(const std::filesystem::path& path) {
-    std::ifstream f(path, std::ios::binary);
-    if (!f) throw std::runtime_error("cannot read " + path.string());
+    // Read through the engine's own mapping, so that a model hashed from a
+    // cold page cache is read in as the engine maps it (2 MiB folios).
+    const gguf::MappedFile file(path);
     Sha256 h;
-    std::vector<char> buf(1 << 20);
-    while (f) {
-        f.read(buf.data(), static_cast<std::streamsize>(buf.size()));
-        h.update(buf.data(), static_cast<size_t>(f.gcount()));
-    }
+    h.update(file.bytes().data(), file.bytes().size());
     return h.hex_digest();
 }
 

@@ -13,6 +13,7 @@
 #include <memory>
 #include <stdexcept>
 
+#include "gguf/mapped_file.hpp"
 #include "registry/http_fetch.hpp"
 #include "registry/sha256.hpp"
 
@@ -97,9 +98,6 @@ class PartialFile {
             at += r;
         }
         return head;
-    }
-    void sync() const {
-        if (::fsync(fd_) != 0) throw std::runtime_error("cannot flush " + path_.string());
     }
 
   private:
@@ -298,7 +296,7 @@ void download_file(HttpClient& client, const FileJob& job, size_t part, size_t p
                 options.on_note("the server states no SHA-256 for " + name +
                                 "; only its size and GGUF header were checked");
             }
-            file.sync();
+            gguf::flush_and_uncache(partial);
             fs::rename(partial, job.final_path);
             progress.done = true;
             options.on_progress(progress);
