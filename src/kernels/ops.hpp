@@ -105,7 +105,39 @@ struct AttendBlock {
     // yet may hold any bits, and 0 · NaN is NaN).
     const uint16_t* kt16 = nullptr;
     const uint16_t* v16 = nullptr;
+    // The caller allows FP16 products over spans of whole F16 tiles
+    // (attend_f16_span on a CPU with AVX512-FP16; see kFp16SpanTiles).
+    bool fp16_products = false;
 };
+
+// FP16-product attention over a span of whole F16 tiles (OpsTable::
+// attend_span_fp16 and its scalar reference ref::attend_span_fp16) works
+// through it this many tiles at a time for a group of `rows` (1..8) rows. In
+// each such step: q · scale is rounded to FP16; every score sums its products
+// in FP16 over the dimensions in order; the softmax step runs in F32 on the
+// step's scores and rounds the probabilities p to FP16 (l sums the rounded
+// values); p · V sums the step's positions in FP16 in order, and
+// o = o · alpha + that sum (one F32 FMA). A step runs in F32 instead, as
+// attend_block_f16 tile by tile would, when a score it attends reaches
+// kFp16ScoreLimit in magnitude or a p · V sum is not finite (past 65504, or
+// NaN).
+//
+// Precision: a score's FP16 sum rounds to 11 bits at every dimension, so its
+// error grows with its magnitude (the ulp) and with sqrt(head_dim): about
+// 0.01 for scores near 10 at head_dim 64. Scores of real models are mostly
+// below 16 (SmolLM2 and Gemma 3 over a 2048-token context: 91 % and 93 % of
+// their 32-position groups peak there, 0.01 % and none reach 64), and their
+// perplexity at context 2048 (80 kB of this repository's docs) moves by
+// +0.05 % and +0.01 % against F32 products. The limit keeps rare large
+// scores, whose FP16 error would reach tenths, in F32.
+inline constexpr float kFp16ScoreLimit = 64.0f;
+// Tiles per step: the scores of 8 rows over 6 tiles (24 vectors of 32) and
+// their 3 key vectors fill the 32 registers; fewer rows take 8 tiles.
+// SmolLM2 pp512 at depth 8192 (2-core Xeon): 277-294 tok/s with 4 tiles,
+// 311-313 with 6.
+constexpr int kFp16SpanTiles(int64_t rows) {
+    return rows <= 4 ? 8 : 6;
+}
 void attend_block(const AttendBlock& a);
 // Whether attend_block multiplies in BF16 for long runs of rows given
 // AttendBlock::qb (a CPU with fast BF16 products); otherwise qb goes unused.

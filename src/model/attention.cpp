@@ -46,7 +46,7 @@ void attend(KvCache& kv, const std::vector<int32_t>& table, const AttentionHead&
         }
     }
     // BF16 queries, for the CPUs whose attend_block multiplies in BF16.
-    const bool bf16 = a.bf16 && kernels::attend_multiplies_bf16();
+    const bool bf16 = a.low_precision && kernels::attend_multiplies_bf16();
     if (bf16) {
         s.qb.resize(s.q.size());
         kernels::traits(gguf::TensorType::BF16)
@@ -68,22 +68,26 @@ void attend(KvCache& kv, const std::vector<int32_t>& table, const AttentionHead&
         while (r_hi < rows && s.first[static_cast<size_t>(r_hi)] <= p0 + bt - 1) ++r_hi;
         if (r_lo >= r_hi) continue;
         const auto r = static_cast<size_t>(r_lo);
-        const kernels::AttendBlock step{&s.q[r * static_cast<size_t>(hd)],
-                                        r_hi - r_lo,
-                                        hd,
-                                        nullptr,
-                                        nullptr,
-                                        p0,
-                                        &s.first[r],
-                                        &s.last[r],
-                                        a.scale,
-                                        &s.m[r],
-                                        &s.l[r],
-                                        &s.o[r * static_cast<size_t>(hd)],
-                                        bf16 ? &s.qb[r * static_cast<size_t>(hd)] : nullptr};
+        kernels::AttendBlock step{&s.q[r * static_cast<size_t>(hd)],
+                                  r_hi - r_lo,
+                                  hd,
+                                  nullptr,
+                                  nullptr,
+                                  p0,
+                                  &s.first[r],
+                                  &s.last[r],
+                                  a.scale,
+                                  &s.m[r],
+                                  &s.l[r],
+                                  &s.o[r * static_cast<size_t>(hd)],
+                                  bf16 ? &s.qb[r * static_cast<size_t>(hd)] : nullptr};
         // Runs of many rows take BF16 products block by block where the CPU
-        // has fast ones, and spans of F16 tiles otherwise.
+        // has fast ones, and spans of F16 tiles otherwise, with FP16
+        // products where it has those. A decoding token's few rows read
+        // each tile once, bound by memory: they keep F32 products (and
+        // split-KV parts of a range then sum as the whole range does).
         const bool many = r_hi - r_lo > kernels::kF16TileMaxRows;
+        step.fp16_products = a.low_precision && many;
         if (type == gguf::TensorType::F16 && whole(b) && !(many && bf16)) {
             // A span of whole F16 tiles on which the same rows stay (a
             // decoding token's whole range but its last block; the blocks

@@ -26,10 +26,11 @@ struct AttentionHead {
     int64_t head_dim = 0;
     int64_t group = 0;  // query heads per KV head
     float scale = 1.0f;
-    // Allow BF16 products: on a CPU that has them, runs of many query rows
-    // (prefill) multiply q, k, v and the probabilities rounded to BF16, with
-    // F32 sums (kernels::AttendBlock::qb). Off: F32 products throughout.
-    bool bf16 = false;
+    // Allow 16-bit float products where the CPU makes them fast: BF16 ones
+    // (q, k, v and the probabilities rounded to BF16, F32 sums) for runs of
+    // many query rows (kernels::AttendBlock::qb), FP16 ones over spans of F16
+    // tiles (kernels::AttendBlock::fp16_products). Off: F32 products throughout.
+    bool low_precision = false;
 };
 
 // The first position a token at `pos` attends: causal, and inside the last

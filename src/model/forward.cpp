@@ -227,7 +227,8 @@ void Forward::attention_layer(int64_t il, std::span<const BatchToken> batch, KvC
         const int64_t head = a.row * hp_.q_dim() + a.kv_head * group * hd;
         float* out = a.part < 0 ? &att_[sz(head)] : &parts_[sz(a.part * group * hd)];
         float* lse = a.part < 0 ? nullptr : &lse_[sz(a.part * group)];
-        attend(kv, kv.block_table(t.seq), {il, a.kv_head, hd, group, hp_.attn_scale, /*bf16=*/true},
+        attend(kv, kv.block_table(t.seq),
+               {il, a.kv_head, hd, group, hp_.attn_scale, /*low_precision=*/true},
                {&q_[sz(head)], hp_.q_dim(), a.n_tokens, t.pos, window(il), a.lo, a.hi},
                attn_scratch_[sz(thread)], out, hp_.q_dim(), lse);
     });

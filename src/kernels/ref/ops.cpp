@@ -1,4 +1,5 @@
 // Scalar reference of the dispatched ops (see ops.hpp for their contracts).
+#include <algorithm>
 #include <cmath>
 #include <vector>
 
@@ -148,6 +149,110 @@ void attend_block_bf16(const AttendBlock& a) {
     attend_block_rounded(
         a, [&a](int64_t i) { return bf16_to_fp32(a.qb[i]); },
         [](float x) { return bf16_to_fp32(fp32_to_bf16(x)); });
+}
+
+namespace {
+
+// x rounded to the nearest FP16 value (ties to even; past the largest, an
+// infinity), as a float. From a double, so that an FP16 FMA, x = a·b + c
+// with a, b, c FP16 values, rounds once as the hardware's does: a·b is exact
+// in a double and so, for the magnitudes attention meets, is the sum.
+float round_fp16(double x) {
+    if (!std::isfinite(x) || x == 0.0) return static_cast<float>(x);
+    int e = 0;
+    std::frexp(x, &e);  // |x| in [2^(e-1), 2^e)
+    // 11 significant bits; a fixed quantum for the subnormals below 2^-14.
+    const int quantum = std::max(e - 11, -24);
+    const double y = std::ldexp(std::nearbyint(std::ldexp(x, -quantum)), quantum);
+    return std::fabs(y) > 65504.0 ? std::copysign(INFINITY, static_cast<float>(x))
+                                  : static_cast<float>(y);
+}
+
+// One step of kFp16SpanTiles(a.rows) tiles (or fewer, at a span's end):
+// false, with nothing changed, when an FP16 sum is not finite.
+bool span_step_fp16(const AttendBlock& a, const std::vector<float>& q16, const uint16_t* const* kts,
+                    const uint16_t* const* vs, int64_t nt) {
+    const int64_t hd = a.head_dim;
+    const int64_t positions = nt * kKvBlockTokens;
+    std::vector<float> s(static_cast<size_t>(a.rows * positions), -INFINITY);
+    for (int64_t r = 0; r < a.rows; ++r) {
+        for (int64_t j = 0; j < positions; ++j) {
+            const int64_t pos = a.pos0 + j;
+            if (pos < a.first[r] || pos > a.last[r]) continue;
+            const uint16_t* kt = kts[j / kKvBlockTokens];
+            float acc = 0.0f;
+            for (int64_t d = 0; d < hd; ++d) {
+                const double k = fp16_to_fp32(kt[d * kKvBlockTokens + j % kKvBlockTokens]);
+                acc = round_fp16(static_cast<double>(q16[static_cast<size_t>(r * hd + d)]) * k +
+                                 static_cast<double>(acc));
+            }
+            if (!(std::fabs(acc) < kFp16ScoreLimit)) return false;  // NaN too
+            s[static_cast<size_t>(r * positions + j)] = acc;
+        }
+    }
+    std::vector<float> p(s.size(), 0.0f), alpha(static_cast<size_t>(a.rows), 1.0f),
+        m(static_cast<size_t>(a.rows)), l(m.size());
+    std::vector<float> sum(static_cast<size_t>(a.rows * hd), 0.0f);
+    for (int64_t r = 0; r < a.rows; ++r) {
+        const auto ru = static_cast<size_t>(r);
+        m[ru] = a.m[r];
+        l[ru] = a.l[r];
+        float best = -INFINITY;
+        for (int64_t j = 0; j < positions; ++j)
+            best = std::fmax(best, s[static_cast<size_t>(r * positions + j)]);
+        if (best == -INFINITY) continue;  // nothing to attend here
+        m[ru] = std::fmax(a.m[r], best);
+        alpha[ru] = std::exp(a.m[r] - m[ru]);
+        float total = 0.0f;
+        for (int64_t j = 0; j < positions; ++j) {
+            const auto i = static_cast<size_t>(r * positions + j);
+            p[i] = round_fp16(std::exp(s[i] - m[ru]));
+            total += p[i];
+        }
+        l[ru] = a.l[r] * alpha[ru] + total;
+        for (int64_t d = 0; d < hd; ++d) {
+            float acc = 0.0f;
+            for (int64_t j = 0; j < positions; ++j) {
+                const double v =
+                    fp16_to_fp32(vs[j / kKvBlockTokens][(j % kKvBlockTokens) * hd + d]);
+                acc =
+                    round_fp16(static_cast<double>(p[static_cast<size_t>(r * positions + j)]) * v +
+                               static_cast<double>(acc));
+            }
+            if (!std::isfinite(acc)) return false;
+            sum[static_cast<size_t>(r * hd + d)] = acc;
+        }
+    }
+    for (int64_t r = 0; r < a.rows; ++r) {
+        const auto ru = static_cast<size_t>(r);
+        a.m[r] = m[ru];
+        a.l[r] = l[ru];
+        for (int64_t d = 0; d < hd; ++d)
+            a.o[r * hd + d] = std::fma(a.o[r * hd + d], alpha[ru], sum[ru * hd + d]);
+    }
+    return true;
+}
+
+}  // namespace
+
+void attend_span_fp16(const AttendBlock& a, const uint16_t* const* kts, const uint16_t* const* vs,
+                      int64_t n) {
+    const int64_t hd = a.head_dim;
+    std::vector<float> q16(static_cast<size_t>(a.rows * hd));
+    for (size_t i = 0; i < q16.size(); ++i) q16[i] = round_fp16(a.q[i] * a.scale);
+    const int64_t step = kFp16SpanTiles(a.rows);
+    AttendBlock b = a;
+    for (int64_t t = 0; t < n; t += step) {
+        b.pos0 = a.pos0 + t * kKvBlockTokens;
+        const int64_t nt = std::min(step, n - t);
+        if (span_step_fp16(b, q16, kts + t, vs + t, nt)) continue;
+        for (int64_t u = t; u < t + nt; ++u) {  // F32, tile by tile
+            b.pos0 = a.pos0 + u * kKvBlockTokens;
+            b.kt16 = kts[u];
+            b.v16 = vs[u];
+            attend_block_f16(b);
+        }
+    }
 }
 
 void register_ops(KernelTable& table) {

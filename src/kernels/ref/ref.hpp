@@ -17,6 +17,12 @@ void register_ops(KernelTable& table);             // ops.cpp
 // whose attention stays F32.
 void attend_block_bf16(const AttendBlock& a);
 
+// The scalar reference of OpsTable::attend_span_fp16 (ops.cpp): the steps
+// and roundings kFp16SpanTiles describes (kernels/ops.hpp), for 1 <= a.rows
+// <= 8. Not in the reference table either.
+void attend_span_fp16(const AttendBlock& a, const uint16_t* const* kts, const uint16_t* const* vs,
+                      int64_t n);
+
 // The scalar reference of the BF16-product packed path of F16 / BF16 weights
 // (gemm_bf16.cpp): one weight row (type F16 or BF16) dotted with x, both
 // rounded to BF16 (nearest even; F16 through F32), products summed in F32.

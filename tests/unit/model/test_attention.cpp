@@ -15,10 +15,12 @@
 // and the SIMD exp is within a few ulps; a weighted mean moves by at most the
 // score error times the value spread, so 2e-5 absolute bounds it with room
 // and still catches a wrong position, head, mask or window (errors ~0.1).
-// With BF16 products allowed (runs of 8 rows or more, on CPUs that have
-// them), q, k, v and the probabilities each carry a rounding of up to 2^-9
-// relative: the outputs moved by up to 0.004 over these cases, so 1e-2, an
-// order below those errors.
+// With 16-bit products allowed, BF16 ones (runs of 8 rows or more, on CPUs
+// where they are fast) round q, k, v and the probabilities by up to 2^-9
+// relative, and FP16 ones (spans of whole F16 tiles for runs of more than 8
+// rows, on CPUs with AVX512-FP16) sum scores and p · V in FP16: the outputs
+// moved by up to 0.004 (BF16, Zen 4) and 0.0038 (FP16, Xeon) over these
+// cases, so 1e-2, an order below those errors.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -121,9 +123,9 @@ AttentionHead head_of(const Case& c, bool bf16) {
     return {kLayer, 1, c.head_dim, c.group, 1.0f / std::sqrt(static_cast<float>(c.head_dim)), bf16};
 }
 
-// F32 products, and BF16 ones (the same as F32 on a CPU without them).
+// F32 products, and 16-bit ones (the same as F32 on a CPU without fast ones).
 std::string mode(bool bf16) {
-    return bf16 ? " (BF16 products allowed)" : "";
+    return bf16 ? " (16-bit products allowed)" : "";
 }
 float tolerance(bool bf16) {
     return bf16 ? kToleranceBf16 : kTolerance;
