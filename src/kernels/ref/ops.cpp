@@ -182,7 +182,8 @@ bool span_step_fp16(const AttendBlock& a, const std::vector<float>& q16, const u
             const uint16_t* kt = kts[j / kKvBlockTokens];
             float acc = 0.0f;
             for (int64_t d = 0; d < hd; ++d) {
-                const double k = fp16_to_fp32(kt[d * kKvBlockTokens + j % kKvBlockTokens]);
+                const auto k =
+                    static_cast<double>(fp16_to_fp32(kt[d * kKvBlockTokens + j % kKvBlockTokens]));
                 acc = round_fp16(static_cast<double>(q16[static_cast<size_t>(r * hd + d)]) * k +
                                  static_cast<double>(acc));
             }
@@ -206,15 +207,15 @@ bool span_step_fp16(const AttendBlock& a, const std::vector<float>& q16, const u
         float total = 0.0f;
         for (int64_t j = 0; j < positions; ++j) {
             const auto i = static_cast<size_t>(r * positions + j);
-            p[i] = round_fp16(std::exp(s[i] - m[ru]));
+            p[i] = round_fp16(static_cast<double>(std::exp(s[i] - m[ru])));
             total += p[i];
         }
         l[ru] = a.l[r] * alpha[ru] + total;
         for (int64_t d = 0; d < hd; ++d) {
             float acc = 0.0f;
             for (int64_t j = 0; j < positions; ++j) {
-                const double v =
-                    fp16_to_fp32(vs[j / kKvBlockTokens][(j % kKvBlockTokens) * hd + d]);
+                const auto v = static_cast<double>(
+                    fp16_to_fp32(vs[j / kKvBlockTokens][(j % kKvBlockTokens) * hd + d]));
                 acc =
                     round_fp16(static_cast<double>(p[static_cast<size_t>(r * positions + j)]) * v +
                                static_cast<double>(acc));
@@ -239,7 +240,8 @@ void attend_span_fp16(const AttendBlock& a, const uint16_t* const* kts, const ui
                       int64_t n) {
     const int64_t hd = a.head_dim;
     std::vector<float> q16(static_cast<size_t>(a.rows * hd));
-    for (size_t i = 0; i < q16.size(); ++i) q16[i] = round_fp16(a.q[i] * a.scale);
+    for (size_t i = 0; i < q16.size(); ++i)
+        q16[i] = round_fp16(static_cast<double>(a.q[i] * a.scale));
     const int64_t step = kFp16SpanTiles(a.rows);
     AttendBlock b = a;
     for (int64_t t = 0; t < n; t += step) {

@@ -75,8 +75,8 @@ TEST(MappedFile, EmptyFileMapsToNoBytes) {
 }
 
 TEST(MappedFile, MissingFileOrDirectoryIsATypedError) {
-    EXPECT_THROW(MappedFile(temp_path("pensieve-missing")), Error);
-    EXPECT_THROW(MappedFile(fs::temp_directory_path()), Error);
+    EXPECT_THROW(MappedFile{temp_path("pensieve-missing")}, Error);
+    EXPECT_THROW(MappedFile{fs::temp_directory_path()}, Error);
     EXPECT_THROW(flush_and_uncache(temp_path("pensieve-missing")), Error);
 }
 
