@@ -51,7 +51,8 @@ struct OpsTable {
     // attend_span_f16 with FP16 products (kFp16SpanTiles in ops.hpp), for
     // 1 <= a.rows <= 8, head_dim % 32 == 0, head_dim <= 512; only where the
     // CPU has AVX512-FP16, never in the reference table. kv_tile.cpp uses it
-    // when the caller allows (AttendBlock::fp16_products).
+    // when the caller allows (AttendBlock::fp16_products) for head sizes up
+    // to kFp16MaxHeadDim.
     void (*attend_span_fp16)(const AttendBlock& a, const uint16_t* const* kt16,
                              const uint16_t* const* v16, int64_t n) = nullptr;
 };

@@ -104,7 +104,7 @@ void attend_f16_span(const AttendBlock& a, const uint16_t* const* key_tiles,
                      const uint16_t* const* value_tiles, int64_t n) {
     const OpsTable& ops = active_table().ops;
     const bool fp16 = a.fp16_products && ops.attend_span_fp16 != nullptr && a.head_dim % 32 == 0 &&
-                      a.head_dim <= 512;
+                      a.head_dim <= kFp16MaxHeadDim;
     const auto span = fp16 ? ops.attend_span_fp16 : ops.attend_span_f16;
     if (span != nullptr && a.head_dim % 16 == 0 && a.rows >= 1) {
         // Groups of up to kF16TileMaxRows rows, each over the whole span:

@@ -126,11 +126,14 @@ struct AttendBlock {
 // error grows with its magnitude (the ulp) and with sqrt(head_dim): about
 // 0.01 for scores near 10 at head_dim 64. Scores of real models are mostly
 // below 16 (SmolLM2 and Gemma 3 over a 2048-token context: 91 % and 93 % of
-// their 32-position groups peak there, 0.01 % and none reach 64), and their
-// perplexity at context 2048 (80 kB of this repository's docs) moves by
-// +0.05 % and +0.01 % against F32 products. The limit keeps rare large
-// scores, whose FP16 error would reach tenths, in F32.
+// their 32-position groups peak there, 0.01 % and none reach 64). The limit
+// keeps rare large scores, whose FP16 error would reach tenths, in F32. Head
+// sizes past kFp16MaxHeadDim stay in F32 (attend_f16_span does not send
+// them): Gemma 3's 256 moved its perplexity by 0.5 % on one text (and
+// 0.01 % on another), where SmolLM2's 64 moved by 0.07 % and 0.05 %, towards
+// the scalar reference's on the first.
 inline constexpr float kFp16ScoreLimit = 64.0f;
+inline constexpr int64_t kFp16MaxHeadDim = 128;
 // Tiles per step: the scores of 8 rows over 6 tiles (24 vectors of 32) and
 // their 3 key vectors fill the 32 registers; fewer rows take 8 tiles.
 // SmolLM2 pp512 at depth 8192 (2-core Xeon): 277-294 tok/s with 4 tiles,
