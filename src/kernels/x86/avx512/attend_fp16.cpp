@@ -48,7 +48,8 @@ inline bool any_not_finite(__m512h x) {
 }
 
 // R rows over `nt` (1..2 NV) whole tiles from a.pos0: false, with nothing
-// changed, when an FP16 sum is not finite. The next step's tiles (n_next
+// changed, when a score reaches kFp16ScoreLimit or a p · V sum is not
+// finite. The next step's tiles (n_next
 // of them from kts + nt, vs + nt) are prefetched into L2 on the way, as
 // attend_512.hpp's span does.
 template <int R, int NV>
