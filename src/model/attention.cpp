@@ -68,26 +68,27 @@ void attend(KvCache& kv, const std::vector<int32_t>& table, const AttentionHead&
         while (r_hi < rows && s.first[static_cast<size_t>(r_hi)] <= p0 + bt - 1) ++r_hi;
         if (r_lo >= r_hi) continue;
         const auto r = static_cast<size_t>(r_lo);
-        kernels::AttendBlock step{&s.q[r * static_cast<size_t>(hd)],
-                                  r_hi - r_lo,
-                                  hd,
-                                  nullptr,
-                                  nullptr,
-                                  p0,
-                                  &s.first[r],
-                                  &s.last[r],
-                                  a.scale,
-                                  &s.m[r],
-                                  &s.l[r],
-                                  &s.o[r * static_cast<size_t>(hd)],
-                                  bf16 ? &s.qb[r * static_cast<size_t>(hd)] : nullptr};
+        const kernels::AttendBlock step{&s.q[r * static_cast<size_t>(hd)],
+                                        r_hi - r_lo,
+                                        hd,
+                                        nullptr,
+                                        nullptr,
+                                        p0,
+                                        &s.first[r],
+                                        &s.last[r],
+                                        a.scale,
+                                        &s.m[r],
+                                        &s.l[r],
+                                        &s.o[r * static_cast<size_t>(hd)],
+                                        bf16 ? &s.qb[r * static_cast<size_t>(hd)] : nullptr};
         // Runs of many rows take BF16 products block by block where the CPU
-        // has fast ones, and spans of F16 tiles otherwise, with FP16
-        // products where it has those. A decoding token's few rows read
-        // each tile once, bound by memory: they keep F32 products (and
-        // split-KV parts of a range then sum as the whole range does).
+        // has fast ones, and spans of F16 tiles otherwise. FP16 products
+        // (AttendBlock::fp16_products) stay off: their sums round per step
+        // from where a span starts, which moves with the prefill chunking,
+        // and the server's chunks change with load, so batched greedy
+        // replies parted from one-at-a-time ones more often than F32 noise
+        // makes them.
         const bool many = r_hi - r_lo > kernels::kF16TileMaxRows;
-        step.fp16_products = a.low_precision && many;
         if (type == gguf::TensorType::F16 && whole(b) && !(many && bf16)) {
             // A span of whole F16 tiles on which the same rows stay (a
             // decoding token's whole range but its last block; the blocks

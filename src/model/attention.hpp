@@ -28,8 +28,8 @@ struct AttentionHead {
     float scale = 1.0f;
     // Allow 16-bit float products where the CPU makes them fast: BF16 ones
     // (q, k, v and the probabilities rounded to BF16, F32 sums) for runs of
-    // many query rows (kernels::AttendBlock::qb), FP16 ones over spans of F16
-    // tiles (kernels::AttendBlock::fp16_products). Off: F32 products throughout.
+    // many query rows (kernels::AttendBlock::qb; FP16 ones stay off, see
+    // attention.cpp). Off: F32 products throughout.
     bool low_precision = false;
 };
 

@@ -17,10 +17,8 @@
 // and still catches a wrong position, head, mask or window (errors ~0.1).
 // With 16-bit products allowed, BF16 ones (runs of 8 rows or more, on CPUs
 // where they are fast) round q, k, v and the probabilities by up to 2^-9
-// relative, and FP16 ones (spans of whole F16 tiles for runs of more than 8
-// rows, on CPUs with AVX512-FP16) sum scores and p · V in FP16: the outputs
-// moved by up to 0.004 (BF16, Zen 4) and 0.0038 (FP16, Xeon) over these
-// cases, so 1e-2, an order below those errors.
+// relative: the outputs moved by up to 0.004 over these cases, so 1e-2, an
+// order below those errors.
 #include <gtest/gtest.h>
 
 #include <algorithm>
