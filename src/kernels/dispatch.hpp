@@ -48,11 +48,12 @@ struct OpsTable {
     // tile by tile, as it does for other shapes.
     void (*attend_span_f16)(const AttendBlock& a, const uint16_t* const* kt16,
                             const uint16_t* const* v16, int64_t n) = nullptr;
-    // attend_span_f16 with FP16 products (kFp16SpanTiles in ops.hpp), for
-    // 1 <= a.rows <= 8, head_dim % 32 == 0, head_dim <= 512; only where the
-    // CPU has AVX512-FP16, never in the reference table. kv_tile.cpp uses it
-    // when the caller allows (AttendBlock::fp16_products) for head sizes up
-    // to kFp16MaxHeadDim.
+    // attend_span_f16 with FP16 products (kFp16StepTiles in ops.hpp), for
+    // 1 <= a.rows <= 8, head_dim % 32 == 0, head_dim <= 512, n a multiple
+    // of kFp16StepTiles and rows that attend every position of the span;
+    // only where the CPU has AVX512-FP16, never in the reference table.
+    // kv_tile.cpp's attend_fp16_steps calls it for head sizes up to
+    // kFp16MaxHeadDim.
     void (*attend_span_fp16)(const AttendBlock& a, const uint16_t* const* kt16,
                              const uint16_t* const* v16, int64_t n) = nullptr;
 };

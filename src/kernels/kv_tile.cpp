@@ -100,27 +100,33 @@ void attend_tiles(TensorType type, const void* key_tile, const void* value_tile,
     attend_block(a);
 }
 
+namespace {
+
+// span(g, ...) for each group g of up to kF16TileMaxRows of a's rows, each
+// over the whole span: the tiles stay in cache from the first group on.
+template <typename Span>
+void by_row_groups(const AttendBlock& a, Span span) {
+    const int64_t hd = a.head_dim;
+    for (int64_t r = 0; r < a.rows; r += kF16TileMaxRows) {
+        AttendBlock g = a;
+        g.rows = std::min(kF16TileMaxRows, a.rows - r);
+        g.q = a.q + r * hd;
+        g.first = a.first + r;
+        g.last = a.last + r;
+        g.m = a.m + r;
+        g.l = a.l + r;
+        g.o = a.o + r * hd;
+        span(g);
+    }
+}
+
+}  // namespace
+
 void attend_f16_span(const AttendBlock& a, const uint16_t* const* key_tiles,
                      const uint16_t* const* value_tiles, int64_t n) {
-    const OpsTable& ops = active_table().ops;
-    const bool fp16 = a.fp16_products && ops.attend_span_fp16 != nullptr && a.head_dim % 32 == 0 &&
-                      a.head_dim <= kFp16MaxHeadDim;
-    const auto span = fp16 ? ops.attend_span_fp16 : ops.attend_span_f16;
+    const auto span = active_table().ops.attend_span_f16;
     if (span != nullptr && a.head_dim % 16 == 0 && a.rows >= 1) {
-        // Groups of up to kF16TileMaxRows rows, each over the whole span:
-        // the tiles stay in cache from the first group on.
-        const int64_t hd = a.head_dim;
-        for (int64_t r = 0; r < a.rows; r += kF16TileMaxRows) {
-            AttendBlock g = a;
-            g.rows = std::min(kF16TileMaxRows, a.rows - r);
-            g.q = a.q + r * hd;
-            g.first = a.first + r;
-            g.last = a.last + r;
-            g.m = a.m + r;
-            g.l = a.l + r;
-            g.o = a.o + r * hd;
-            span(g, key_tiles, value_tiles, n);
-        }
+        by_row_groups(a, [&](const AttendBlock& g) { span(g, key_tiles, value_tiles, n); });
         return;
     }
     AttendBlock b = a;
@@ -130,6 +136,17 @@ void attend_f16_span(const AttendBlock& a, const uint16_t* const* key_tiles,
         b.v16 = value_tiles[t];
         attend_block(b);
     }
+}
+
+bool fp16_steps(int64_t head_dim) {
+    return active_table().ops.attend_span_fp16 != nullptr && head_dim % 32 == 0 &&
+           head_dim <= kFp16MaxHeadDim;
+}
+
+void attend_fp16_steps(const AttendBlock& a, const uint16_t* const* key_tiles,
+                       const uint16_t* const* value_tiles, int64_t n) {
+    const auto span = active_table().ops.attend_span_fp16;
+    by_row_groups(a, [&](const AttendBlock& g) { span(g, key_tiles, value_tiles, n); });
 }
 
 }  // namespace pensieve::kernels

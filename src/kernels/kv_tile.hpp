@@ -59,10 +59,18 @@ inline constexpr int64_t kF16TileMaxRows = 8;
 
 // attend_tiles over n whole F16 tiles of consecutive positions (key tile t at
 // key_tiles[t], from position a.pos0 + 16 t) for rows that all stay on them:
-// the CPU's span form where it has one (OpsTable::attend_span_f16, or
-// attend_span_fp16 when a.fp16_products allows it), in groups of up to
-// kF16TileMaxRows rows, else tile by tile.
+// the CPU's span form where it has one (OpsTable::attend_span_f16), in
+// groups of up to kF16TileMaxRows rows, else tile by tile.
 void attend_f16_span(const AttendBlock& a, const uint16_t* const* key_tiles,
                      const uint16_t* const* value_tiles, int64_t n);
+
+// Whether this CPU attends F16 tiles of this head size with FP16 products
+// (OpsTable::attend_span_fp16; kFp16StepTiles in ops.hpp).
+bool fp16_steps(int64_t head_dim);
+// attend_f16_span with FP16 products, where fp16_steps(a.head_dim): n a
+// multiple of kFp16StepTiles, a.pos0 a multiple of kFp16StepTokens, and
+// every row attends every position of the span.
+void attend_fp16_steps(const AttendBlock& a, const uint16_t* const* key_tiles,
+                       const uint16_t* const* value_tiles, int64_t n);
 
 }  // namespace pensieve::kernels

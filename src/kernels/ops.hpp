@@ -105,22 +105,29 @@ struct AttendBlock {
     // yet may hold any bits, and 0 · NaN is NaN).
     const uint16_t* kt16 = nullptr;
     const uint16_t* v16 = nullptr;
-    // The caller allows FP16 products over spans of whole F16 tiles
-    // (attend_f16_span on a CPU with AVX512-FP16; see kFp16SpanTiles).
-    bool fp16_products = false;
 };
 
-// FP16-product attention over a span of whole F16 tiles (OpsTable::
-// attend_span_fp16 and its scalar reference ref::attend_span_fp16) works
-// through it this many tiles at a time for a group of `rows` (1..8) rows. In
-// each such step: q · scale is rounded to FP16; every score sums its products
+// FP16-product attention (OpsTable::attend_span_fp16 and its scalar
+// reference ref::attend_span_fp16) works in steps of kFp16StepTiles whole F16
+// tiles whose positions start at a multiple of kFp16StepTokens, counted from
+// position 0, for rows that attend every position of the step. In each step,
+// for each row: q · scale is rounded to FP16; every score sums its products
 // in FP16 over the dimensions in order; the softmax step runs in F32 on the
-// step's scores and rounds the probabilities p to FP16 (l sums the rounded
-// values); p · V sums the step's positions in FP16 in order, and
-// o = o · alpha + that sum (one F32 FMA). A step runs in F32 instead, as
-// attend_block_f16 tile by tile would, when a score it attends reaches
-// kFp16ScoreLimit in magnitude or a p · V sum is not finite (past 65504, or
-// NaN).
+// step's scores and rounds the probabilities relative to the step's own
+// maximum b, p = exp(s - b), to FP16; p · V sums the step's positions in
+// FP16 in order; then, with m' = max(m, b), the state takes the step in F32:
+// l = l · exp(m - m') + Σp · exp(b - m'), o likewise with the p · V sum. So
+// the FP16 sums of a step depend on its scores alone, not on the steps
+// before it (nor on where a split-KV part starts). A row's step runs in F32
+// instead, as attend_block_f16 tile by tile would, when one of its scores
+// reaches kFp16ScoreLimit in magnitude or one of its p · V sums is not finite
+// (past 65504, or NaN); the other rows are not affected.
+//
+// So a row's result depends on its query and the steps it attends, never on
+// which rows share a call or where a call starts: a prompt prefilled in any
+// chunks, alone or beside other sequences, sums the same steps (the model's
+// attention keeps every step a row attends whole in one call, and takes the
+// positions of a row's partial steps in F32).
 //
 // Precision: a score's FP16 sum rounds to 11 bits at every dimension, so its
 // error grows with its magnitude (the ulp) and with sqrt(head_dim): about
@@ -128,19 +135,17 @@ struct AttendBlock {
 // below 16 (SmolLM2 and Gemma 3 over a 2048-token context: 91 % and 93 % of
 // their 32-position groups peak there, 0.01 % and none reach 64). The limit
 // keeps rare large scores, whose FP16 error would reach tenths, in F32. Head
-// sizes past kFp16MaxHeadDim stay in F32 (attend_f16_span does not send
-// them): Gemma 3's 256 moved its perplexity by 0.5 % on one text (and
-// 0.01 % on another), where SmolLM2's 64 moved by 0.07 % and 0.05 %, towards
-// the scalar reference's on the first.
+// sizes past kFp16MaxHeadDim stay in F32 (kv_tile.hpp's fp16_steps says no):
+// Gemma 3's 256 moved its perplexity by 0.5 % on one text (and 0.01 % on
+// another), where SmolLM2's 64 moved by 0.07 % and 0.05 %, towards the scalar
+// reference's on the first.
 inline constexpr float kFp16ScoreLimit = 64.0f;
 inline constexpr int64_t kFp16MaxHeadDim = 128;
 // Tiles per step: the scores of 8 rows over 6 tiles (24 vectors of 32) and
-// their 3 key vectors fill the 32 registers; fewer rows take 8 tiles.
-// SmolLM2 pp512 at depth 8192 (2-core Xeon): 277-294 tok/s with 4 tiles,
-// 311-313 with 6.
-constexpr int kFp16SpanTiles(int64_t rows) {
-    return rows <= 4 ? 8 : 6;
-}
+// their 3 key vectors fill the 32 registers. SmolLM2 pp512 at depth 8192
+// (2-core Xeon): 277-294 tok/s with 4 tiles, 311-313 with 6.
+inline constexpr int64_t kFp16StepTiles = 6;
+inline constexpr int64_t kFp16StepTokens = kFp16StepTiles * kKvBlockTokens;
 void attend_block(const AttendBlock& a);
 // Whether attend_block multiplies in BF16 for long runs of rows given
 // AttendBlock::qb (a CPU with fast BF16 products); otherwise qb goes unused.

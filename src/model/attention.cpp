@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <utility>
 
 #include "kernels/kv_tile.hpp"
 #include "kernels/ops.hpp"
@@ -45,74 +46,125 @@ void attend(KvCache& kv, const std::vector<int32_t>& table, const AttentionHead&
             s.last[row] = static_cast<int32_t>(last);
         }
     }
-    // BF16 queries, for the CPUs whose attend_block multiplies in BF16.
-    const bool bf16 = a.low_precision && kernels::attend_multiplies_bf16();
+    const gguf::TensorType type = kv.config().type;
+    // FP16 products where the CPU has them, for every row that attends a
+    // whole step (kernels::kFp16StepTiles): such a step goes to the kernel
+    // whole, and the positions of a row's partial steps in F32, so a row's
+    // sums never depend on how its sequence was cut into runs (prefill
+    // chunks change with server load) nor on the rows beside it.
+    const bool fp16 = a.low_precision && type == gguf::TensorType::F16 && kernels::fp16_steps(hd);
+    // BF16 queries, for the CPUs whose attend_block multiplies in BF16 (for
+    // runs of many rows, which do depend on the chunking: not beside FP16).
+    const bool bf16 = a.low_precision && !fp16 && kernels::attend_multiplies_bf16();
     if (bf16) {
         s.qb.resize(s.q.size());
         kernels::traits(gguf::TensorType::BF16)
             .quantize_row(s.q.data(), s.qb.data(), static_cast<int64_t>(s.q.size()));
     }
-    const gguf::TensorType type = kv.config().type;
-    int64_t r_lo = 0, r_hi = 0;  // rows reaching into the current block
     const int64_t first_block = hi < 0 ? 0 : lo / bt;
     const int64_t end_block = hi < 0 ? 0 : hi / bt + 1;  // nothing to attend: no block
     // Positions up to hi are all written (the run's own keys included).
     const auto whole = [&](int64_t b) { return hi - b * bt + 1 >= bt; };
-    constexpr int64_t kSpanTiles = 64;  // per attend_f16_span call
+    constexpr int64_t kSpanTiles = 60;  // per span call, whole FP16 steps
+    static_assert(kSpanTiles % kernels::kFp16StepTiles == 0);
     const uint16_t* k_span[kSpanTiles];
     const uint16_t* v_span[kSpanTiles];
     const auto tile16 = [](uint8_t* p) { return reinterpret_cast<const uint16_t*>(p); };
-    for (int64_t b = first_block; b < end_block; ++b) {
-        const int64_t p0 = b * bt;
-        while (r_lo < rows && s.last[static_cast<size_t>(r_lo)] < p0) ++r_lo;
-        while (r_hi < rows && s.first[static_cast<size_t>(r_hi)] <= p0 + bt - 1) ++r_hi;
-        if (r_lo >= r_hi) continue;
+    const auto add_tile = [&](int64_t count, int64_t b) {
+        const int32_t at = table[static_cast<size_t>(b)];
+        k_span[count] = tile16(kv.key_tile(a.layer, at, a.kv_head));
+        v_span[count] = tile16(kv.value_tile(a.layer, at, a.kv_head));
+    };
+    const auto block_of = [&](int64_t r_lo, int64_t r_hi, int64_t p0) {
         const auto r = static_cast<size_t>(r_lo);
-        const kernels::AttendBlock step{&s.q[r * static_cast<size_t>(hd)],
-                                        r_hi - r_lo,
-                                        hd,
-                                        nullptr,
-                                        nullptr,
-                                        p0,
-                                        &s.first[r],
-                                        &s.last[r],
-                                        a.scale,
-                                        &s.m[r],
-                                        &s.l[r],
-                                        &s.o[r * static_cast<size_t>(hd)],
-                                        bf16 ? &s.qb[r * static_cast<size_t>(hd)] : nullptr};
+        return kernels::AttendBlock{&s.q[r * static_cast<size_t>(hd)],
+                                    r_hi - r_lo,
+                                    hd,
+                                    nullptr,
+                                    nullptr,
+                                    p0,
+                                    &s.first[r],
+                                    &s.last[r],
+                                    a.scale,
+                                    &s.m[r],
+                                    &s.l[r],
+                                    &s.o[r * static_cast<size_t>(hd)],
+                                    bf16 ? &s.qb[r * static_cast<size_t>(hd)] : nullptr};
+    };
+
+    // The rows that attend every position of FP16 step g: first and last
+    // never decrease from one row to the next, so they are one run.
+    constexpr int64_t st = kernels::kFp16StepTokens;
+    const auto full_rows = [&](int64_t g) -> std::pair<int64_t, int64_t> {
+        if (!fp16) return {0, 0};
+        const int64_t f_lo =
+            std::lower_bound(s.last.begin(), s.last.end(), g * st + st - 1) - s.last.begin();
+        const int64_t f_hi =
+            std::upper_bound(s.first.begin(), s.first.end(), g * st) - s.first.begin();
+        if (f_lo >= f_hi) return {0, 0};
+        return {f_lo, f_hi};
+    };
+    if (fp16 && hi >= 0) {
+        for (int64_t g = lo / st; g * st + st - 1 <= hi;) {
+            const auto run = full_rows(g);
+            int64_t steps = 1;
+            if (run.first < run.second) {
+                while (steps < kSpanTiles / kernels::kFp16StepTiles &&
+                       (g + steps) * st + st - 1 <= hi && full_rows(g + steps) == run)
+                    ++steps;
+                const int64_t tiles = steps * kernels::kFp16StepTiles;
+                for (int64_t t = 0; t < tiles; ++t) add_tile(t, g * st / bt + t);
+                kernels::attend_fp16_steps(block_of(run.first, run.second, g * st), k_span, v_span,
+                                           tiles);
+            }
+            g += steps;
+        }
+    }
+
+    // Block by block, the rows and blocks FP16 steps did not take. Block b
+    // for rows [r_lo, r_hi); returns the last block it attended.
+    const auto attend_rows = [&](int64_t b, int64_t r_lo, int64_t r_hi) {
+        const kernels::AttendBlock step = block_of(r_lo, r_hi, b * bt);
         // Runs of many rows take BF16 products block by block where the CPU
-        // has fast ones, and spans of F16 tiles otherwise. FP16 products
-        // (AttendBlock::fp16_products) stay off: their sums round per step
-        // from where a span starts, which moves with the prefill chunking,
-        // and the server's chunks change with load, so batched greedy
-        // replies parted from one-at-a-time ones more often than F32 noise
-        // makes them.
+        // has fast ones, and spans of F16 tiles otherwise.
         const bool many = r_hi - r_lo > kernels::kF16TileMaxRows;
         if (type == gguf::TensorType::F16 && whole(b) && !(many && bf16)) {
             // A span of whole F16 tiles on which the same rows stay (a
             // decoding token's whole range but its last block; the blocks
-            // before a prefill run).
+            // before a prefill run). With FP16 steps, only the blocks of
+            // partial steps come here, one at a time.
             int64_t count = 0;
             for (;;) {
-                const int32_t at = table[static_cast<size_t>(b)];
-                k_span[count] = tile16(kv.key_tile(a.layer, at, a.kv_head));
-                v_span[count] = tile16(kv.value_tile(a.layer, at, a.kv_head));
-                ++count;
+                add_tile(count++, b);
                 const int64_t next = (b + 1) * bt;
-                if (count == kSpanTiles || b + 1 >= end_block || !whole(b + 1) ||
-                    s.last[r] < next ||
+                if (fp16 || count == kSpanTiles || b + 1 >= end_block || !whole(b + 1) ||
+                    s.last[static_cast<size_t>(r_lo)] < next ||
                     (r_hi < rows && s.first[static_cast<size_t>(r_hi)] <= next + bt - 1))
                     break;
                 ++b;
             }
             kernels::attend_f16_span(step, k_span, v_span, count);
-            continue;
+            return b;
         }
         const int32_t block = table[static_cast<size_t>(b)];
         kernels::attend_tiles(type, kv.key_tile(a.layer, block, a.kv_head),
-                              kv.value_tile(a.layer, block, a.kv_head), std::min(bt, hi - p0 + 1),
-                              step, s.kt.data(), s.v.data());
+                              kv.value_tile(a.layer, block, a.kv_head),
+                              std::min(bt, hi - b * bt + 1), step, s.kt.data(), s.v.data());
+        return b;
+    };
+    int64_t r_lo = 0, r_hi = 0;  // rows reaching into the current block
+    for (int64_t b = first_block; b < end_block; ++b) {
+        const int64_t p0 = b * bt;
+        while (r_lo < rows && s.last[static_cast<size_t>(r_lo)] < p0) ++r_lo;
+        while (r_hi < rows && s.first[static_cast<size_t>(r_hi)] <= p0 + bt - 1) ++r_hi;
+        if (r_lo >= r_hi) continue;
+        const auto [f_lo, f_hi] = full_rows(p0 / st);
+        if (f_lo >= f_hi) {
+            b = attend_rows(b, r_lo, r_hi);
+            continue;
+        }
+        if (r_lo < f_lo) attend_rows(b, r_lo, f_lo);
+        if (f_hi < r_hi) attend_rows(b, f_hi, r_hi);
     }
 
     for (int64_t i = 0; i < qs.n_tokens; ++i) {

@@ -9,6 +9,7 @@
 // Steps in parentheses belong to some families only (see ArchConfig).
 #include "model/forward.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <stdexcept>
@@ -151,8 +152,17 @@ void Forward::plan_attention(int64_t il, std::span<const BatchToken> batch) {
         const BatchToken& t = batch[sz(row)];
         const int64_t first = first_attended(t.pos, window(il));
         const int64_t span = t.pos - first + 1;
-        const int64_t parts =
-            split && len == 1 && span >= split_kv_from_ ? std::min(want, span) : 1;
+        // Parts of at least a step of FP16 attention (kernels::
+        // kFp16StepTokens), cut on step edges: a row's steps are then those
+        // of the unsplit pass, whether its sequence decodes alone or beside
+        // others.
+        constexpr int64_t st = kernels::kFp16StepTokens;
+        const int64_t parts = split && len == 1 && span >= split_kv_from_
+                                  ? std::clamp<int64_t>(span / st, 1, want)
+                                  : 1;
+        const auto cut = [&](int64_t c) {
+            return c == parts ? t.pos + 1 : c == 0 ? first : (first + span * c / parts) / st * st;
+        };
         for (int64_t h = 0; h < hp_.n_head_kv; ++h) {
             if (parts == 1) {
                 tasks_.push_back({row, len, h, 0, kAll, -1});
@@ -160,8 +170,7 @@ void Forward::plan_attention(int64_t il, std::span<const BatchToken> batch) {
             }
             merges_.push_back({row, h, next_part, parts});
             for (int64_t c = 0; c < parts; ++c) {
-                tasks_.push_back({row, 1, h, first + span * c / parts,
-                                  first + span * (c + 1) / parts - 1, next_part++});
+                tasks_.push_back({row, 1, h, cut(c), cut(c + 1) - 1, next_part++});
             }
         }
     }

@@ -168,69 +168,51 @@ float round_fp16(double x) {
                                   : static_cast<float>(y);
 }
 
-// One step of kFp16SpanTiles(a.rows) tiles (or fewer, at a span's end):
-// false, with nothing changed, when an FP16 sum is not finite.
-bool span_step_fp16(const AttendBlock& a, const std::vector<float>& q16, const uint16_t* const* kts,
-                    const uint16_t* const* vs, int64_t nt) {
+// Row r of `a`, one step of kFp16StepTiles tiles from a.pos0 (every position
+// attended): false, with nothing changed, when a score reaches
+// kFp16ScoreLimit or a p · V sum is not finite.
+bool step_row_fp16(const AttendBlock& a, int64_t r, const float* q16, const uint16_t* const* kts,
+                   const uint16_t* const* vs) {
     const int64_t hd = a.head_dim;
-    const int64_t positions = nt * kKvBlockTokens;
-    std::vector<float> s(static_cast<size_t>(a.rows * positions), -INFINITY);
-    for (int64_t r = 0; r < a.rows; ++r) {
-        for (int64_t j = 0; j < positions; ++j) {
-            const int64_t pos = a.pos0 + j;
-            if (pos < a.first[r] || pos > a.last[r]) continue;
-            const uint16_t* kt = kts[j / kKvBlockTokens];
-            float acc = 0.0f;
-            for (int64_t d = 0; d < hd; ++d) {
-                const auto k =
-                    static_cast<double>(fp16_to_fp32(kt[d * kKvBlockTokens + j % kKvBlockTokens]));
-                acc = round_fp16(static_cast<double>(q16[static_cast<size_t>(r * hd + d)]) * k +
-                                 static_cast<double>(acc));
-            }
-            if (!(std::fabs(acc) < kFp16ScoreLimit)) return false;  // NaN too
-            s[static_cast<size_t>(r * positions + j)] = acc;
-        }
-    }
-    std::vector<float> p(s.size(), 0.0f), alpha(static_cast<size_t>(a.rows), 1.0f),
-        m(static_cast<size_t>(a.rows)), l(m.size());
-    std::vector<float> sum(static_cast<size_t>(a.rows * hd), 0.0f);
-    for (int64_t r = 0; r < a.rows; ++r) {
-        const auto ru = static_cast<size_t>(r);
-        m[ru] = a.m[r];
-        l[ru] = a.l[r];
-        float best = -INFINITY;
-        for (int64_t j = 0; j < positions; ++j)
-            best = std::fmax(best, s[static_cast<size_t>(r * positions + j)]);
-        if (best == -INFINITY) continue;  // nothing to attend here
-        m[ru] = std::fmax(a.m[r], best);
-        alpha[ru] = std::exp(a.m[r] - m[ru]);
-        float total = 0.0f;
-        for (int64_t j = 0; j < positions; ++j) {
-            const auto i = static_cast<size_t>(r * positions + j);
-            p[i] = round_fp16(static_cast<double>(std::exp(s[i] - m[ru])));
-            total += p[i];
-        }
-        l[ru] = a.l[r] * alpha[ru] + total;
+    constexpr int64_t positions = kFp16StepTokens;
+    std::vector<float> s(static_cast<size_t>(positions));
+    for (int64_t j = 0; j < positions; ++j) {
+        const uint16_t* kt = kts[j / kKvBlockTokens];
+        float acc = 0.0f;
         for (int64_t d = 0; d < hd; ++d) {
-            float acc = 0.0f;
-            for (int64_t j = 0; j < positions; ++j) {
-                const auto v = static_cast<double>(
-                    fp16_to_fp32(vs[j / kKvBlockTokens][(j % kKvBlockTokens) * hd + d]));
-                acc =
-                    round_fp16(static_cast<double>(p[static_cast<size_t>(r * positions + j)]) * v +
-                               static_cast<double>(acc));
-            }
-            if (!std::isfinite(acc)) return false;
-            sum[static_cast<size_t>(r * hd + d)] = acc;
+            const auto k =
+                static_cast<double>(fp16_to_fp32(kt[d * kKvBlockTokens + j % kKvBlockTokens]));
+            acc = round_fp16(static_cast<double>(q16[d]) * k + static_cast<double>(acc));
         }
+        if (!(std::fabs(acc) < kFp16ScoreLimit)) return false;  // NaN too
+        s[static_cast<size_t>(j)] = acc;
     }
-    for (int64_t r = 0; r < a.rows; ++r) {
-        const auto ru = static_cast<size_t>(r);
-        a.m[r] = m[ru];
-        a.l[r] = l[ru];
-        for (int64_t d = 0; d < hd; ++d)
-            a.o[r * hd + d] = std::fma(a.o[r * hd + d], alpha[ru], sum[ru * hd + d]);
+    float best = -INFINITY;
+    for (const float x : s) best = std::fmax(best, x);
+    const float m = std::fmax(a.m[r], best);
+    const float alpha = std::exp(a.m[r] - m), beta = std::exp(best - m);
+    std::vector<float> p(s.size());
+    float total = 0.0f;
+    for (size_t j = 0; j < s.size(); ++j) {
+        p[j] = round_fp16(static_cast<double>(std::exp(s[j] - best)));
+        total += p[j];
     }
+    std::vector<float> sum(static_cast<size_t>(hd));
+    for (int64_t d = 0; d < hd; ++d) {
+        float acc = 0.0f;
+        for (int64_t j = 0; j < positions; ++j) {
+            const auto v = static_cast<double>(
+                fp16_to_fp32(vs[j / kKvBlockTokens][(j % kKvBlockTokens) * hd + d]));
+            acc = round_fp16(static_cast<double>(p[static_cast<size_t>(j)]) * v +
+                             static_cast<double>(acc));
+        }
+        if (!std::isfinite(acc)) return false;
+        sum[static_cast<size_t>(d)] = acc;
+    }
+    a.m[r] = m;
+    a.l[r] = a.l[r] * alpha + total * beta;
+    for (int64_t d = 0; d < hd; ++d)
+        a.o[r * hd + d] = std::fma(sum[static_cast<size_t>(d)], beta, a.o[r * hd + d] * alpha);
     return true;
 }
 
@@ -242,17 +224,24 @@ void attend_span_fp16(const AttendBlock& a, const uint16_t* const* kts, const ui
     std::vector<float> q16(static_cast<size_t>(a.rows * hd));
     for (size_t i = 0; i < q16.size(); ++i)
         q16[i] = round_fp16(static_cast<double>(a.q[i] * a.scale));
-    const int64_t step = kFp16SpanTiles(a.rows);
-    AttendBlock b = a;
-    for (int64_t t = 0; t < n; t += step) {
-        b.pos0 = a.pos0 + t * kKvBlockTokens;
-        const int64_t nt = std::min(step, n - t);
-        if (span_step_fp16(b, q16, kts + t, vs + t, nt)) continue;
-        for (int64_t u = t; u < t + nt; ++u) {  // F32, tile by tile
-            b.pos0 = a.pos0 + u * kKvBlockTokens;
-            b.kt16 = kts[u];
-            b.v16 = vs[u];
-            attend_block_f16(b);
+    for (int64_t t = 0; t < n; t += kFp16StepTiles) {
+        for (int64_t r = 0; r < a.rows; ++r) {
+            AttendBlock b = a;
+            b.pos0 = a.pos0 + t * kKvBlockTokens;
+            if (step_row_fp16(b, r, &q16[static_cast<size_t>(r * hd)], kts + t, vs + t)) continue;
+            b.q = a.q + r * hd;  // F32, tile by tile, this row alone
+            b.rows = 1;
+            b.first = a.first + r;
+            b.last = a.last + r;
+            b.m = a.m + r;
+            b.l = a.l + r;
+            b.o = a.o + r * hd;
+            for (int64_t u = t; u < t + kFp16StepTiles; ++u) {
+                b.pos0 = a.pos0 + u * kKvBlockTokens;
+                b.kt16 = kts[u];
+                b.v16 = vs[u];
+                attend_block_f16(b);
+            }
         }
     }
 }

@@ -18,8 +18,9 @@ void register_ops(KernelTable& table);             // ops.cpp
 void attend_block_bf16(const AttendBlock& a);
 
 // The scalar reference of OpsTable::attend_span_fp16 (ops.cpp): the steps
-// and roundings kFp16SpanTiles describes (kernels/ops.hpp), for 1 <= a.rows
-// <= 8. Not in the reference table either.
+// and roundings kFp16StepTiles describes (kernels/ops.hpp), for n a multiple
+// of kFp16StepTiles and rows that attend every position of the span. Not in
+// the reference table either.
 void attend_span_fp16(const AttendBlock& a, const uint16_t* const* kts, const uint16_t* const* vs,
                       int64_t n);
 

@@ -480,9 +480,10 @@ TEST(Simd, AttendSpanOfF16TilesMatchesReferenceTileByTile) {
     if (!any) GTEST_SKIP() << "no kernel table of this CPU has a span form";
 }
 
-// A span of F16 tiles as the FP16-product kernels see one: n_tiles tiles of
-// values drawn by `draw`, rows whose ranges start or end inside the span or
-// miss it, and an earlier state (as a span in the middle of a range has).
+// A span of F16 tiles as the FP16-product kernels see one: n_tiles tiles
+// (whole steps) of values drawn by `draw`, rows that attend all of it (their
+// ranges start before it or at its start, end at its end or after it), and
+// an earlier state (as a span in the middle of a range has), or none.
 struct Fp16Span {
     int64_t rows, hd, n_tiles;
     std::vector<float> q;
@@ -491,10 +492,10 @@ struct Fp16Span {
     std::vector<int32_t> first, last;
     AttendState state;
     float max_v = 0.0f;
-    static constexpr int64_t kPos0 = 48;
+    static constexpr int64_t kPos0 = 2 * kFp16StepTokens;
 
     Fp16Span(int64_t rows_, int64_t hd_, int64_t n_tiles_, float q_sigma, float k_sigma,
-             float v_sigma, bool all_open = false)
+             float v_sigma, bool fresh = false)
         : rows(rows_), hd(hd_), n_tiles(n_tiles_) {
         const auto n = static_cast<size_t>(rows);
         const auto tile = static_cast<size_t>(16 * hd);
@@ -519,25 +520,19 @@ struct Fp16Span {
         first.resize(n);
         last.resize(n);
         for (size_t r = 0; r < n; ++r) {
-            const bool cut = !all_open && rng() % 3 == 0;
-            first[r] = static_cast<int32_t>(
-                cut ? kPos0 + static_cast<int64_t>(rng() % static_cast<uint32_t>(end - kPos0)) : 0);
-            last[r] = static_cast<int32_t>(
-                !all_open && rng() % 3 == 0
-                    ? kPos0 + static_cast<int64_t>(rng() % static_cast<uint32_t>(end - kPos0 + 2)) -
-                          1
-                    : 100000);
+            first[r] = static_cast<int32_t>(rng() % 2 == 0 ? 0 : kPos0);
+            last[r] = static_cast<int32_t>(rng() % 2 == 0 ? end - 1 : 100000);
         }
-        state = {std::vector<float>(n, 0.5f), std::vector<float>(n, 3.0f),
-                 normal_floats(n * static_cast<size_t>(hd), seed + 3)};
+        state = fresh ? AttendState{std::vector<float>(n, -INFINITY), std::vector<float>(n, 0.0f),
+                                    std::vector<float>(n * static_cast<size_t>(hd), 0.0f)}
+                      : AttendState{std::vector<float>(n, 0.5f), std::vector<float>(n, 3.0f),
+                                    normal_floats(n * static_cast<size_t>(hd), seed + 3)};
     }
     AttendBlock block(AttendState& s) const {
-        AttendBlock a{q.data(),     rows,        hd,
-                      nullptr,      nullptr,     kPos0,
-                      first.data(), last.data(), 1.0f / std::sqrt(static_cast<float>(hd)),
-                      s.m.data(),   s.l.data(),  s.o.data()};
-        a.fp16_products = true;
-        return a;
+        return {q.data(),     rows,        hd,
+                nullptr,      nullptr,     kPos0,
+                first.data(), last.data(), 1.0f / std::sqrt(static_cast<float>(hd)),
+                s.m.data(),   s.l.data(),  s.o.data()};
     }
     // The F32 reference tile by tile on the same values.
     AttendState f32_reference() const {
@@ -553,51 +548,63 @@ struct Fp16Span {
     }
 };
 
+using Fp16Form = void (*)(const AttendBlock&, const uint16_t* const*, const uint16_t* const*,
+                          int64_t);
+
+Fp16Form fp16_kernel() {
+    return table_for(Isa::Avx512) == nullptr ? nullptr
+                                             : table_for(Isa::Avx512)->ops.attend_span_fp16;
+}
+
 // The FP16-product span kernel against its scalar reference, which rounds
 // the same values at the same points (FP16 sums emulated exactly): scores,
 // and so the maxima, agree as F32 ones do; a probability whose SIMD exp
 // lands an ulp from expf may round to the neighbouring FP16 value (2^-11),
 // and every FP16 sum after it can differ by an ulp or so, which the bounds
-// on l and o allow per step of kFp16SpanTiles tiles. A wrong position,
+// on l and o allow per step of kFp16StepTiles tiles. A wrong position,
 // dimension or step is off by whole values. Then, against the F32 reference,
 // the attention outputs o / l stay within the error FP16 sums bring. Head
-// sizes the form takes (multiples of 32), every row count of a group, spans
-// shorter and longer than a step, ending on a half step (odd tile counts).
+// sizes the form takes (multiples of 32), every row count of a group, one
+// step and several, from an earlier state and from none.
 TEST(Simd, AttendSpanFp16MatchesItsReference) {
-    const auto kernel =
-        table_for(Isa::Avx512) == nullptr ? nullptr : table_for(Isa::Avx512)->ops.attend_span_fp16;
+    const Fp16Form kernel = fp16_kernel();
     EXPECT_EQ(kernel != nullptr, cpu_features().avx512fp16);
     if (kernel == nullptr) GTEST_SKIP() << "this CPU has no AVX512-FP16";
     for (int64_t hd : {32, 64, 96, 128, 256}) {
         for (int64_t rows = 1; rows <= 8; ++rows) {
-            for (int64_t n_tiles : {1, 2, 3, 5, 6, 7, 8, 9, 13, 17}) {
-                const Fp16Span span(rows, hd, n_tiles, 1.0f, 1.0f, 1.0f);
-                AttendState got = span.state, want = span.state;
-                kernel(span.block(got), span.kts.data(), span.vs.data(), n_tiles);
-                ref::attend_span_fp16(span.block(want), span.kts.data(), span.vs.data(), n_tiles);
-                const AttendState f32 = span.f32_reference();
-                const float steps =
-                    static_cast<float>((n_tiles + kFp16SpanTiles(rows) - 1) / kFp16SpanTiles(rows));
-                for (size_t r = 0; r < static_cast<size_t>(rows); ++r) {
-                    const std::string where = "hd " + std::to_string(hd) + " rows " +
-                                              std::to_string(rows) + " tiles " +
-                                              std::to_string(n_tiles) + " row " + std::to_string(r);
-                    expect_max_near(got, want, r, 1e-6f, where);
-                    EXPECT_NEAR(got.l[r], want.l[r], 1e-5f * (1.0f + want.l[r]) + 0x1p-10f * steps)
-                        << where;
-                    // FP16 sums: an error of half an ulp (2^-11 relative) per
-                    // dimension, growing as sqrt(head_dim).
-                    expect_max_near(got, f32, r,
-                                    2.0f * std::sqrt(static_cast<float>(hd)) * 0x1p-11f,
-                                    where + " vs f32");
-                    for (int64_t d = 0; d < hd; ++d) {
-                        const size_t i = r * static_cast<size_t>(hd) + static_cast<size_t>(d);
-                        EXPECT_NEAR(
-                            got.o[i], want.o[i],
-                            1e-5f * (1.0f + 4.0f * want.l[r]) + 0x1p-9f * span.max_v * steps)
-                            << where << " d " << d;
-                        EXPECT_NEAR(got.o[i] / got.l[r], f32.o[i] / f32.l[r], 0x1p-8f * span.max_v)
-                            << where << " d " << d << " vs f32";
+            for (int64_t n_tiles : {6, 12, 18, 30}) {
+                for (bool fresh : {false, true}) {
+                    const Fp16Span span(rows, hd, n_tiles, 1.0f, 1.0f, 1.0f, fresh);
+                    AttendState got = span.state, want = span.state;
+                    kernel(span.block(got), span.kts.data(), span.vs.data(), n_tiles);
+                    ref::attend_span_fp16(span.block(want), span.kts.data(), span.vs.data(),
+                                          n_tiles);
+                    const AttendState f32 = span.f32_reference();
+                    const auto steps = static_cast<float>(n_tiles / kFp16StepTiles);
+                    for (size_t r = 0; r < static_cast<size_t>(rows); ++r) {
+                        const std::string where =
+                            "hd " + std::to_string(hd) + " rows " + std::to_string(rows) +
+                            " tiles " + std::to_string(n_tiles) + (fresh ? " fresh" : "") +
+                            " row " + std::to_string(r);
+                        expect_max_near(got, want, r, 1e-6f, where);
+                        EXPECT_NEAR(got.l[r], want.l[r],
+                                    1e-5f * (1.0f + want.l[r]) + 0x1p-10f * steps)
+                            << where;
+                        // FP16 sums: an error of half an ulp (2^-11 relative) per
+                        // dimension, growing as sqrt(head_dim).
+                        expect_max_near(got, f32, r,
+                                        2.0f * std::sqrt(static_cast<float>(hd)) * 0x1p-11f,
+                                        where + " vs f32");
+                        for (int64_t d = 0; d < hd; ++d) {
+                            const size_t i = r * static_cast<size_t>(hd) + static_cast<size_t>(d);
+                            EXPECT_NEAR(
+                                got.o[i], want.o[i],
+                                1e-5f * (1.0f + 4.0f * want.l[r]) + 0x1p-9f * span.max_v * steps)
+                                << where << " d " << d;
+                            EXPECT_NEAR(got.o[i] / got.l[r], f32.o[i] / f32.l[r],
+                                        0x1p-8f * span.max_v)
+                                << where << " d " << d << " vs f32";
+                        }
                     }
                 }
             }
@@ -605,21 +612,18 @@ TEST(Simd, AttendSpanFp16MatchesItsReference) {
     }
 }
 
-// Scores or p · V sums past FP16's range send a step to the F32 kernel
-// before any state changes: the results are the F32 reference's, in the
-// kernel and in its scalar reference. Large queries and keys overflow the
-// scores; values of 20000 summed over a step's positions with equal
+// Scores or p · V sums past FP16's range send a row's step to the F32
+// kernel before its state changes: the results are the F32 reference's, in
+// the kernel and in its scalar reference. Large queries and keys overflow
+// the scores; values of 20000 summed over a step's positions with equal
 // probabilities (zero queries) overflow p · V.
 TEST(Simd, AttendSpanFp16FallsBackToF32PastItsRange) {
-    const auto kernel =
-        table_for(Isa::Avx512) == nullptr ? nullptr : table_for(Isa::Avx512)->ops.attend_span_fp16;
-    std::vector<std::pair<std::string, decltype(kernel)>> forms = {
-        {"reference", ref::attend_span_fp16}};
-    if (kernel != nullptr) forms.emplace_back("avx512", kernel);
+    std::vector<std::pair<std::string, Fp16Form>> forms = {{"reference", ref::attend_span_fp16}};
+    if (fp16_kernel() != nullptr) forms.emplace_back("avx512", fp16_kernel());
     for (const auto& [name, form] : forms) {
         for (int64_t rows : {3, 8}) {
-            const Fp16Span scores(rows, 64, 5, 300.0f, 60.0f, 1.0f, true);
-            Fp16Span sums(rows, 64, 5, 0.0f, 1.0f, 1.0f, true);
+            const Fp16Span scores(rows, 64, 12, 300.0f, 60.0f, 1.0f);
+            Fp16Span sums(rows, 64, 12, 0.0f, 1.0f, 1.0f);
             for (uint16_t& v : sums.v16) v = fp32_to_fp16(20000.0f);
             sums.max_v = 20000.0f;
             for (const Fp16Span* span : {&scores, static_cast<const Fp16Span*>(&sums)}) {
@@ -641,6 +645,43 @@ TEST(Simd, AttendSpanFp16FallsBackToF32PastItsRange) {
                             << where << " d " << d;
                     }
                 }
+            }
+        }
+    }
+}
+
+// A row's result depends on nothing but its own query and the span: run
+// with the rows beside it (some of which fall back to F32, their queries
+// scaled past FP16's range), and alone, it comes out bit for bit the same.
+// This is what keeps prefill in any chunks, and batched decode, equal.
+TEST(Simd, AttendSpanFp16RowsDoNotDependOnEachOther) {
+    std::vector<std::pair<std::string, Fp16Form>> forms = {{"reference", ref::attend_span_fp16}};
+    if (fp16_kernel() != nullptr) forms.emplace_back("avx512", fp16_kernel());
+    for (const auto& [name, form] : forms) {
+        for (int64_t rows = 2; rows <= 8; ++rows) {
+            Fp16Span span(rows, 64, 12, 1.0f, 2.0f, 1.0f);
+            for (int64_t r = 1; r < rows; r += 3)
+                for (int64_t d = 0; d < 64; ++d) span.q[static_cast<size_t>(r * 64 + d)] *= 100.0f;
+            AttendState all = span.state;
+            form(span.block(all), span.kts.data(), span.vs.data(), span.n_tiles);
+            for (int64_t r = 0; r < rows; ++r) {
+                AttendState one = span.state;
+                AttendBlock a = span.block(one);
+                a.rows = 1;
+                a.q += r * 64;
+                a.first += r;
+                a.last += r;
+                a.m += r;
+                a.l += r;
+                a.o += r * 64;
+                form(a, span.kts.data(), span.vs.data(), span.n_tiles);
+                const auto ru = static_cast<size_t>(r);
+                const std::string where =
+                    name + " rows " + std::to_string(rows) + " row " + std::to_string(r);
+                EXPECT_EQ(one.m[ru], all.m[ru]) << where;
+                EXPECT_EQ(one.l[ru], all.l[ru]) << where;
+                for (size_t d = 0; d < 64; ++d)
+                    EXPECT_EQ(one.o[ru * 64 + d], all.o[ru * 64 + d]) << where << " d " << d;
             }
         }
     }
