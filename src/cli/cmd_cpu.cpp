@@ -9,6 +9,8 @@
 
 #include "cli/commands.hpp"
 #include "kernels/cpu.hpp"
+#include "kernels/kv_tile.hpp"
+#include "kernels/ops.hpp"
 #include "kernels/thread_pool.hpp"
 
 namespace pensieve::cli {
@@ -40,6 +42,9 @@ void run_cpu(bool json) {
     for (Isa isa : {Isa::Ref, Isa::Avx2, Isa::Avx512, Isa::Amx}) {
         if (isa_supported(isa)) variants.emplace_back(isa_name(isa));
     }
+    // FP16 attention products over F16 caches, for the head sizes
+    // kernels::fp16_steps accepts (with this variant).
+    const bool fp16_attention = fp16_steps(kFp16MaxHeadDim);
     if (json) {
         nlohmann::json features = nlohmann::json::object();
         for (const auto& [name, on] : flags) features[name] = on;
@@ -48,6 +53,7 @@ void run_cpu(bool json) {
                                   {"features", features},
                                   {"supported_variants", variants},
                                   {"bf16_products", f.bf16_products_fast},
+                                  {"fp16_attention", fp16_attention},
                                   {"best_variant", std::string(isa_name(best_isa()))},
                                   {"active_variant", std::string(isa_name(active_isa()))},
                                   {"threads", ThreadPool::default_threads()}};
@@ -67,6 +73,9 @@ void run_cpu(bool json) {
         std::printf("bf16:      %s\n", f.bf16_products_fast
                                             ? "BF16 products (faster than F32 ones on this CPU)"
                                             : "F32 products (BF16 ones are slower on this CPU)");
+    if (fp16_attention)
+        std::printf("fp16:      FP16 products in attention over F16 caches (head sizes to %lld)\n",
+                    static_cast<long long>(kFp16MaxHeadDim));
     std::printf("threads:   %d\n", ThreadPool::default_threads());
 }
 
