@@ -24,6 +24,7 @@
 #include "kernels/cpu.hpp"
 #include "kernels/dispatch.hpp"
 #include "kernels/fp16.hpp"
+#include "kernels/kv_tile.hpp"
 #include "kernels/matmul.hpp"
 #include "kernels/ref/ref.hpp"
 
@@ -525,6 +526,54 @@ BENCHMARK(BM_AttendBlock)
                    {64, 256},
                    {static_cast<int64_t>(Isa::Ref), static_cast<int64_t>(Isa::Avx2),
                     static_cast<int64_t>(Isa::Avx512), kBf16}})
+    ->Unit(benchmark::kMicrosecond);
+
+// A span of n whole F16 tiles (as the KV cache stores them) attended by 8
+// query rows, the way prefill at depth attends its earlier positions:
+// kernels::attend_f16_span (F32 products) against kernels::attend_fp16_steps
+// (FP16 products, where the CPU has them). 6 tiles stay in L1, 60 in L2.
+// FLOPs: q·k and p·v, 2 · 2 · rows · 16 · n · head_dim.
+void BM_AttendSpan(benchmark::State& state) {
+    const int64_t hd = state.range(0), n = state.range(1), rows = 8;
+    const bool fp16 = state.range(2) == 1;
+    if (fp16 && !fp16_steps(hd)) {
+        state.SkipWithError("this CPU has no FP16 attention for this head size");
+        return;
+    }
+    std::mt19937 rng(1);
+    std::normal_distribution<float> normal;
+    std::vector<float> q(static_cast<size_t>(rows * hd));
+    for (float& x : q) x = normal(rng);
+    const size_t tile = static_cast<size_t>(16 * hd);
+    std::vector<uint16_t> keys(tile * static_cast<size_t>(n)), values(keys.size());
+    for (uint16_t& x : keys) x = fp32_to_fp16(normal(rng));
+    for (uint16_t& x : values) x = fp32_to_fp16(normal(rng));
+    std::vector<const uint16_t*> kts, vs;
+    for (int64_t t = 0; t < n; ++t) {
+        kts.push_back(&keys[tile * static_cast<size_t>(t)]);
+        vs.push_back(&values[tile * static_cast<size_t>(t)]);
+    }
+    std::vector<int32_t> first(static_cast<size_t>(rows), 0),
+        last(static_cast<size_t>(rows), 1 << 30);
+    std::vector<float> m(static_cast<size_t>(rows), 0.0f), l(m.size(), 1.0f);
+    std::vector<float> o(static_cast<size_t>(rows * hd), 0.0f);
+    for (auto _ : state) {
+        std::fill(m.begin(), m.end(), 0.0f);
+        const AttendBlock a{q.data(),     rows,        hd,    nullptr,  nullptr,  0,
+                            first.data(), last.data(), 0.125f, m.data(), l.data(), o.data()};
+        if (fp16)
+            attend_fp16_steps(a, kts.data(), vs.data(), n);
+        else
+            attend_f16_span(a, kts.data(), vs.data(), n);
+        benchmark::DoNotOptimize(o.data());
+    }
+    state.counters["GFLOP/s"] = benchmark::Counter(
+        static_cast<double>(4 * rows * 16 * n * hd) * static_cast<double>(state.iterations()) / 1e9,
+        benchmark::Counter::kIsRate);
+    state.SetLabel(fp16 ? "fp16" : "f32");
+}
+BENCHMARK(BM_AttendSpan)
+    ->ArgsProduct({{64, 128}, {6, 60}, {0, 1}})
     ->Unit(benchmark::kMicrosecond);
 
 BENCHMARK_MAIN();

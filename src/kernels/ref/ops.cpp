@@ -168,6 +168,21 @@ float round_fp16(double x) {
                                   : static_cast<float>(y);
 }
 
+// exp(x), x <= 0, as fp16_exp (ops.hpp) computes it in FP16: each
+// operation exact in double, then rounded once.
+float exp_fp16(float x) {
+    using namespace fp16_exp;
+    const auto d = [](float v) { return static_cast<double>(v); };
+    const float k = std::nearbyint(round_fp16(d(x) * d(kLog2e)));
+    float r = round_fp16(d(x) - d(k) * d(kLn2Hi));
+    r = round_fp16(d(r) - d(k) * d(kLn2Lo));
+    float poly = round_fp16(d(kTwentyFourth) * d(r) + d(kSixth));
+    poly = round_fp16(d(poly) * d(r) + 0.5);
+    poly = round_fp16(d(poly) * d(r) + 1.0);
+    poly = round_fp16(d(poly) * d(r) + 1.0);
+    return round_fp16(std::ldexp(d(poly), static_cast<int>(k)));
+}
+
 // Row r of `a`, one step of kFp16StepTiles tiles from a.pos0 (every position
 // attended): false, with nothing changed, when a score reaches
 // kFp16ScoreLimit or a p · V sum is not finite.
@@ -178,12 +193,14 @@ bool step_row_fp16(const AttendBlock& a, int64_t r, const float* q16, const uint
     std::vector<float> s(static_cast<size_t>(positions));
     for (int64_t j = 0; j < positions; ++j) {
         const uint16_t* kt = kts[j / kKvBlockTokens];
-        float acc = 0.0f;
+        float chain[2] = {0.0f, 0.0f};  // even and odd dimensions
         for (int64_t d = 0; d < hd; ++d) {
             const auto k =
                 static_cast<double>(fp16_to_fp32(kt[d * kKvBlockTokens + j % kKvBlockTokens]));
+            float& acc = chain[d % 2];
             acc = round_fp16(static_cast<double>(q16[d]) * k + static_cast<double>(acc));
         }
+        const float acc = round_fp16(static_cast<double>(chain[0]) + static_cast<double>(chain[1]));
         if (!(std::fabs(acc) < kFp16ScoreLimit)) return false;  // NaN too
         s[static_cast<size_t>(j)] = acc;
     }
@@ -194,18 +211,20 @@ bool step_row_fp16(const AttendBlock& a, int64_t r, const float* q16, const uint
     std::vector<float> p(s.size());
     float total = 0.0f;
     for (size_t j = 0; j < s.size(); ++j) {
-        p[j] = round_fp16(static_cast<double>(std::exp(s[j] - best)));
+        p[j] = exp_fp16(round_fp16(static_cast<double>(s[j]) - static_cast<double>(best)));
         total += p[j];
     }
     std::vector<float> sum(static_cast<size_t>(hd));
     for (int64_t d = 0; d < hd; ++d) {
-        float acc = 0.0f;
+        float chain[2] = {0.0f, 0.0f};  // even and odd positions
         for (int64_t j = 0; j < positions; ++j) {
             const auto v = static_cast<double>(
                 fp16_to_fp32(vs[j / kKvBlockTokens][(j % kKvBlockTokens) * hd + d]));
+            float& acc = chain[j % 2];
             acc = round_fp16(static_cast<double>(p[static_cast<size_t>(j)]) * v +
                              static_cast<double>(acc));
         }
+        const float acc = round_fp16(static_cast<double>(chain[0]) + static_cast<double>(chain[1]));
         if (!std::isfinite(acc)) return false;
         sum[static_cast<size_t>(d)] = acc;
     }

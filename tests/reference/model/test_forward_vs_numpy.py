@@ -40,12 +40,14 @@ TOLERANCE_F16 = 0.001  # of the logit range at each position
 # bits, F32 sums): up to 0.53% of the range seen (Ministral 3 at depth, whose
 # temperature scales queries up). CPUs with AVX512-FP16 take FP16 products in
 # the attention over F16 caches, in prefill and decode alike (scores and p · V
-# summed in FP16 over whole steps of positions): ~0.1% of the range on the
-# random models at depth, 8x the F32 error, so they too get this tolerance.
-# One token at a time with F32 products throughout (the AVX2 kernels) is
-# still held to TOLERANCE_F16 at depth, so the model's arithmetic is checked
-# tightly there and on the reference kernels.
+# summed in FP16 over whole steps of positions): up to 0.07% of the range on
+# the random models at depth, 3-4x the F32 error, so one token at a time is
+# held to TOLERANCE_FP16_ATTENTION there. One token at a time with F32
+# products throughout (the AVX2 kernels) is still held to TOLERANCE_F16 at
+# depth, so the model's arithmetic is checked tightly there and on the
+# reference kernels.
 TOLERANCE_F16_FAST = 0.01
+TOLERANCE_FP16_ATTENTION = 0.002
 TOLERANCE_RANDOM = 0.02
 TOLERANCE_REAL = 0.06
 MAX_MEAN_KL_REAL = 0.01
@@ -304,7 +306,7 @@ def test_logits_at_depth_match_the_reference(arch, kv_type, tmp_path):
             max(tolerance, TOLERANCE_F16_FAST))
     fp16 = kv_type == "f16" and cpu_info(BEST_ISA)["fp16_attention"]
     compare(our_logits(path, tokens, BEST_ISA, seqs=1, kv_type=kv_type), ref,
-            max(tolerance, TOLERANCE_F16_FAST) if fp16 else tolerance)
+            max(tolerance, TOLERANCE_FP16_ATTENTION) if fp16 else tolerance)
     compare(our_logits(path, tokens, "avx2", seqs=1, kv_type=kv_type), ref, tolerance)
 
 

@@ -6,19 +6,25 @@
 // the scalar reference ref::attend_span_fp16 (see kFp16StepTiles in
 // kernels/ops.hpp):
 //   - q is scaled and rounded to FP16 once per call;
-//   - each score sums its head_dim products in FP16, dimension by dimension;
-//   - the softmax step runs in F32 on the scores of a step's kFp16StepTiles
-//     tiles (the step's maximum, rescale factors, exponentials); p, relative
-//     to the step's maximum, is rounded to FP16;
-//   - p · V sums the step's positions in FP16, in order, and the F32 state
-//     takes that sum once per step: o = o · alpha + sum · beta.
+//   - each score sums its products in two FP16 sums, over the even and over
+//     the odd dimensions, then adds them;
+//   - the softmax step takes the step's maximum and p = exp(s - b) in FP16
+//     (fp16_exp in ops.hpp), Σp and the rescale factors in F32;
+//   - p · V sums the step's even and odd positions in two FP16 sums per
+//     dimension, then adds them, and the F32 state takes that sum once per
+//     step: o = o · alpha + sum · beta.
 // A row with a score of kFp16ScoreLimit or more, a p · V sum past FP16's
 // range, or a NaN takes the step through the F32 kernel alone; its state
 // changes only then. Every row attends every position of the span (the
 // caller's contract), so no lane is masked.
 //
-// Vector u of a row's scores covers positions pos0 + 32 u .. + 31: two tiles,
-// each key row d a 256-bit load from each.
+// The two sums come from the layouts: a 512-bit load of a key tile holds two
+// dimensions of 16 positions, met by a query vector holding those two
+// dimensions (make_query_pairs); two rows of a value tile, interleaved, meet
+// the dword broadcast of two probabilities. Either way no product needs a
+// broadcast or shuffle of its own. SmolLM2-shaped spans (8 rows, head 64, 60
+// tiles, 2-core Xeon): 138 GFLOP/s with one sum per score and per dimension
+// and the softmax in F32, 197 with these (the FMA peak is 377 per core).
 #include "kernels/x86/gcc_avx512_warnings.hpp"
 #include <immintrin.h>
 
@@ -31,7 +37,7 @@
 namespace pensieve::kernels::avx512 {
 namespace {
 
-constexpr int64_t kMaxHeadDim = 512;
+constexpr int64_t kMaxHeadDim = 256;
 
 // Whether any lane is an infinity or a NaN (vfpclassph: QNaN 0x01, +inf 0x08,
 // -inf 0x10, SNaN 0x80).
@@ -39,40 +45,164 @@ inline bool any_not_finite(__m512h x) {
     return _mm512_fpclass_ph_mask(x, 0x99) != 0;
 }
 
+constexpr int kPositions = static_cast<int>(kFp16StepTokens);
+
+// The maximum of x's 32 lanes, in every lane.
+inline __m512h all_max(__m512h x) {
+    __m512i v = _mm512_castph_si512(x);
+    const auto max = [](__m512i a, __m512i b) {
+        return _mm512_castph_si512(_mm512_max_ph(_mm512_castsi512_ph(a), _mm512_castsi512_ph(b)));
+    };
+    v = max(v, _mm512_shuffle_i64x2(v, v, 0x4E));           // 256-bit halves
+    v = max(v, _mm512_shuffle_i64x2(v, v, 0xB1));           // 128-bit quarters
+    v = max(v, _mm512_shuffle_epi32(v, _MM_PERM_BADC));     // 64 bits
+    v = max(v, _mm512_shuffle_epi32(v, _MM_PERM_CDAB));     // 32 bits
+    return _mm512_castsi512_ph(max(v, _mm512_rol_epi32(v, 16)));  // 16 bits
+}
+
+// exp(x) for x <= 0 in FP16 arithmetic, as fp16_exp in ops.hpp describes.
+inline __m512h exp_ph(__m512h x) {
+    using namespace fp16_exp;
+    const auto c = [](float v) { return _mm512_set1_ph(static_cast<_Float16>(v)); };
+    const __m512h k = _mm512_roundscale_ph(_mm512_mul_ph(x, c(kLog2e)),
+                                           _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m512h r = _mm512_fnmadd_ph(k, c(kLn2Hi), x);
+    r = _mm512_fnmadd_ph(k, c(kLn2Lo), r);
+    __m512h poly = _mm512_fmadd_ph(c(kTwentyFourth), r, c(kSixth));
+    poly = _mm512_fmadd_ph(poly, r, c(0.5f));
+    poly = _mm512_fmadd_ph(poly, r, c(1.0f));
+    poly = _mm512_fmadd_ph(poly, r, c(1.0f));
+    return _mm512_scalef_ph(poly, k);
+}
+constexpr int kHalfTiles = static_cast<int>(kFp16StepTiles / 2);
 constexpr int kStepVectors = static_cast<int>(kFp16StepTiles / 2);  // of 32 scores
 
-// R rows over one step of kFp16StepTiles tiles from a.pos0. The next step's
-// tiles (n_next of them from kts + kFp16StepTiles) are prefetched into L2 on
-// the way, as attend_512.hpp's span does.
+// Row r's query as pair vectors, qp[r * head_dim / 2 + i]: dimension 2i in
+// lanes 0-15, 2i + 1 in lanes 16-31, matching a 512-bit load of rows 2i and
+// 2i + 1 of a key tile (16 positions each). Products of the two dimensions
+// accumulate in separate halves, so the even and odd dimensions form two FP16
+// sums, added at the end; nothing is broadcast or shuffled per product.
 template <int R>
-void step_rows_fp16(const AttendBlock& a, const _Float16* q16, const uint16_t* const* kts,
+void make_query_pairs(const AttendBlock& a, __m512i* qp) {
+    const int64_t hd = a.head_dim;
+    const __m512 scale = _mm512_set1_ps(a.scale);
+    for (int r = 0; r < R; ++r) {
+        for (int64_t d = 0; d < hd; d += 16) {
+            const __m256h h =
+                _mm512_cvtxps_ph(_mm512_mul_ps(_mm512_loadu_ps(a.q + r * hd + d), scale));
+            alignas(32) uint16_t q16[16];
+            _mm256_store_si256(reinterpret_cast<__m256i*>(q16), _mm256_castph_si256(h));
+            for (int i = 0; i < 16; i += 2) {
+                qp[(r * hd + d + i) / 2] = _mm512_mask_blend_epi16(
+                    0xFFFF0000u, _mm512_set1_epi16(static_cast<int16_t>(q16[i])),
+                    _mm512_set1_epi16(static_cast<int16_t>(q16[i + 1])));
+            }
+        }
+    }
+}
+
+// The scores of R rows over kHalfTiles tiles (from kts), into s + 16 t for
+// tile t of row r at s + r * kPositions: one key load per tile per dimension
+// pair serves every row. The next step's tiles (n_next of them from next_k)
+// are prefetched into L2 on the way, as attend_512.hpp's span does.
+template <int R>
+void half_step_scores(int64_t hd, const __m512i* qp, const uint16_t* const* kts,
+                      const uint16_t* const* next_k, int n_next, _Float16* s) {
+    constexpr int T = kHalfTiles;
+    const int64_t pairs = hd / 2;
+    __m512h acc[R][T];
+    for (int r = 0; r < R; ++r)
+        for (int t = 0; t < T; ++t) acc[r][t] = _mm512_setzero_ph();
+    for (int64_t i = 0; i < pairs; ++i) {
+        for (int t = 0; t < T && t < n_next; ++t)
+            _mm_prefetch(reinterpret_cast<const char*>(next_k[t] + i * 32), _MM_HINT_T1);
+        __m512h kv[T];
+        for (int t = 0; t < T; ++t) {
+            kv[t] = _mm512_loadu_ph(kts[t] + i * 32);
+            // Held in a register (and qv below): without this GCC folds the
+            // load into each FMA, and the loads, not the FMAs, bound the loop.
+            asm("" : "+v"(kv[t]));
+        }
+        for (int r = 0; r < R; ++r) {
+            __m512h qv = _mm512_castsi512_ph(_mm512_load_si512(qp + r * pairs + i));
+            asm("" : "+v"(qv));
+            for (int t = 0; t < T; ++t) acc[r][t] = _mm512_fmadd_ph(qv, kv[t], acc[r][t]);
+        }
+    }
+    for (int r = 0; r < R; ++r) {
+        for (int t = 0; t < T; ++t) {
+            const __m512i bits = _mm512_castph_si512(acc[r][t]);
+            const __m256h even = _mm256_castsi256_ph(_mm512_castsi512_si256(bits));
+            const __m256h odd = _mm256_castsi256_ph(_mm512_extracti64x4_epi64(bits, 1));
+            _mm256_store_si256(reinterpret_cast<__m256i*>(s + r * kPositions + 16 * t),
+                               _mm256_castph_si256(_mm256_add_ph(even, odd)));
+        }
+    }
+}
+
+// p · V over a step for dimensions c .. c + 31 of R rows, into part + c (row
+// r at part + r * kMaxHeadDim): rows j and j + 1 of the values are
+// interleaved (two shuffles per position pair, shared by every row) and
+// multiplied by the dword broadcast of (p_j, p_j+1), so the even and odd
+// positions form two FP16 sums per dimension, added at the end. False in
+// ok[r] where a sum is not finite.
+template <int R>
+void step_values(int64_t hd, int64_t c, const _Float16 (*p)[kPositions],
+                 const uint16_t* const* vs, const uint16_t* const* next_v, int n_next,
+                 _Float16* part, bool* ok) {
+    __m512h acc[R][2];
+    for (int r = 0; r < R; ++r) acc[r][0] = acc[r][1] = _mm512_setzero_ph();
+    for (int t = 0; t < static_cast<int>(kFp16StepTiles); ++t) {
+        const uint16_t* v = vs[t] + c;
+        if (t < n_next) {
+            for (int j = 0; j < 16; ++j)
+                _mm_prefetch(reinterpret_cast<const char*>(next_v[t] + j * hd + c), _MM_HINT_T1);
+        }
+#pragma GCC unroll 8
+        for (int j = 0; j < 16; j += 2) {
+            const __m512i va = _mm512_loadu_si512(v + j * hd);
+            const __m512i vb = _mm512_loadu_si512(v + (j + 1) * hd);
+            const __m512h lo = _mm512_castsi512_ph(_mm512_unpacklo_epi16(va, vb));
+            const __m512h hi = _mm512_castsi512_ph(_mm512_unpackhi_epi16(va, vb));
+            for (int r = 0; r < R; ++r) {
+                int32_t pair;
+                std::memcpy(&pair, &p[r][16 * t + j], sizeof(pair));
+                const __m512h pp = _mm512_castsi512_ph(_mm512_set1_epi32(pair));
+                acc[r][0] = _mm512_fmadd_ph(pp, lo, acc[r][0]);
+                acc[r][1] = _mm512_fmadd_ph(pp, hi, acc[r][1]);
+            }
+        }
+    }
+    // Dword 4k + i of lo holds dimension 8k + i (i < 4), of hi 8k + 4 + i:
+    // the even positions' sum in its low word, the odd ones' in its high.
+    alignas(64) static constexpr uint16_t kOrder[32] = {
+        0,  2,  4,  6,  32, 34, 36, 38, 8,  10, 12, 14, 40, 42, 44, 46,
+        16, 18, 20, 22, 48, 50, 52, 54, 24, 26, 28, 30, 56, 58, 60, 62};
+    const __m512i order = _mm512_load_si512(kOrder);
+    for (int r = 0; r < R; ++r) {
+        const __m512h lo = _mm512_add_ph(
+            acc[r][0], _mm512_castsi512_ph(_mm512_srli_epi32(_mm512_castph_si512(acc[r][0]), 16)));
+        const __m512h hi = _mm512_add_ph(
+            acc[r][1], _mm512_castsi512_ph(_mm512_srli_epi32(_mm512_castph_si512(acc[r][1]), 16)));
+        const __m512h sum = _mm512_castsi512_ph(_mm512_permutex2var_epi16(
+            _mm512_castph_si512(lo), order, _mm512_castph_si512(hi)));
+        ok[r] = ok[r] && !any_not_finite(sum);
+        _mm512_store_ph(part + r * kMaxHeadDim + c, sum);
+    }
+}
+
+// R rows over one step of kFp16StepTiles tiles from a.pos0.
+template <int R>
+void step_rows_fp16(const AttendBlock& a, const __m512i* qp, const uint16_t* const* kts,
                     const uint16_t* const* vs, int n_next) {
     constexpr int NV = kStepVectors;
-    constexpr int kPositions = static_cast<int>(kFp16StepTokens);
     const uint16_t* const* next_k = kts + kFp16StepTiles;
     const uint16_t* const* next_v = vs + kFp16StepTiles;
     const int64_t hd = a.head_dim;
 
-    __m512h s[R][NV];
-    for (int r = 0; r < R; ++r)
-        for (int u = 0; u < NV; ++u) s[r][u] = _mm512_setzero_ph();
-    for (int64_t d = 0; d < hd; ++d) {
-        if (d % 2 == 0) {
-            for (int t = 0; t < n_next; ++t)
-                _mm_prefetch(reinterpret_cast<const char*>(next_k[t] + d * 16), _MM_HINT_T1);
-        }
-        __m512h kv[NV];
-        for (int u = 0; u < NV; ++u) {
-            const __m256i lo =
-                _mm256_loadu_si256(reinterpret_cast<const __m256i*>(kts[2 * u] + d * 16));
-            const __m256i hi =
-                _mm256_loadu_si256(reinterpret_cast<const __m256i*>(kts[2 * u + 1] + d * 16));
-            kv[u] = _mm512_castsi512_ph(_mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1));
-        }
-        for (int r = 0; r < R; ++r) {
-            const __m512h qv = _mm512_set1_ph(q16[r * hd + d]);
-            for (int u = 0; u < NV; ++u) s[r][u] = _mm512_fmadd_ph(qv, kv[u], s[r][u]);
-        }
+    alignas(64) _Float16 scores[R][kPositions];
+    for (int h = 0; h < kFp16StepTiles; h += kHalfTiles) {
+        half_step_scores<R>(hd, qp, kts + h, next_k + h, n_next - h, &scores[0][h * 16]);
     }
     // Rows whose scores all stay below the limit (NaN compares unordered,
     // so it fails too).
@@ -80,25 +210,24 @@ void step_rows_fp16(const AttendBlock& a, const _Float16* q16, const uint16_t* c
     const __m512h limit = _mm512_set1_ph(static_cast<_Float16>(kFp16ScoreLimit));
     for (int r = 0; r < R; ++r) {
         ok[r] = true;
-        for (int u = 0; u < NV; ++u)
-            ok[r] = ok[r] && _mm512_cmp_ph_mask(_mm512_abs_ph(s[r][u]), limit, _CMP_NLT_UQ) == 0;
+        for (int u = 0; u < NV; ++u) {
+            const __m512h x = _mm512_load_ph(&scores[r][32 * u]);
+            ok[r] = ok[r] && _mm512_cmp_ph_mask(_mm512_abs_ph(x), limit, _CMP_NLT_UQ) == 0;
+        }
     }
 
-    // The softmax step in F32: scores as two F32 halves per vector. Rows
+    // The softmax step: the step's maximum b and p = exp(s - b) in FP16
+    // (fp16_exp in ops.hpp), Σp and the state's rescale factors in F32. Rows
     // that failed get p = 0 and keep their state.
     alignas(64) float alpha[16] = {}, beta[16] = {};
     float best[R], m_new[R], l_new[R];
-    __m512 sf[R][2 * NV];
+    __m512h x[R][NV], top[R];
     for (int r = 0; r < R; ++r) {
-        __m512 top = _mm512_set1_ps(-__builtin_inff());
-        for (int u = 0; u < NV; ++u) {
-            const __m512i bits = _mm512_castph_si512(s[r][u]);
-            sf[r][2 * u] = _mm512_cvtxph_ps(_mm256_castsi256_ph(_mm512_castsi512_si256(bits)));
-            sf[r][2 * u + 1] =
-                _mm512_cvtxph_ps(_mm256_castsi256_ph(_mm512_extracti64x4_epi64(bits, 1)));
-            top = _mm512_max_ps(top, _mm512_max_ps(sf[r][2 * u], sf[r][2 * u + 1]));
-        }
-        best[r] = hmax512(top);
+        for (int u = 0; u < NV; ++u) x[r][u] = _mm512_load_ph(&scores[r][32 * u]);
+        __m512h t = x[r][0];
+        for (int u = 1; u < NV; ++u) t = _mm512_max_ph(t, x[r][u]);
+        top[r] = all_max(t);
+        best[r] = static_cast<float>(_mm512_cvtsh_h(top[r]));
         m_new[r] = a.m[r] > best[r] ? a.m[r] : best[r];
         alpha[r] = a.m[r] - m_new[r];
         beta[r] = best[r] - m_new[r];
@@ -111,45 +240,22 @@ void step_rows_fp16(const AttendBlock& a, const _Float16* q16, const uint16_t* c
             std::memset(p[r], 0, sizeof(p[r]));
             continue;
         }
-        const __m512 mv = _mm512_set1_ps(best[r]);
         __m512 sum = _mm512_setzero_ps();
-        for (int h = 0; h < 2 * NV; ++h) {
-            const __m256h e = _mm512_cvtxps_ph(exp512(_mm512_sub_ps(sf[r][h], mv)));
-            _mm256_store_si256(reinterpret_cast<__m256i*>(p[r] + 16 * h), _mm256_castph_si256(e));
-            sum = _mm512_add_ps(sum, _mm512_cvtxph_ps(e));
+        for (int u = 0; u < NV; ++u) {
+            const __m512h e = exp_ph(_mm512_sub_ph(x[r][u], top[r]));
+            _mm512_store_ph(p[r] + 32 * u, e);
+            const __m512i bits = _mm512_castph_si512(e);
+            sum = _mm512_add_ps(
+                sum, _mm512_add_ps(
+                         _mm512_cvtxph_ps(_mm256_castsi256_ph(_mm512_castsi512_si256(bits))),
+                         _mm512_cvtxph_ps(
+                             _mm256_castsi256_ph(_mm512_extracti64x4_epi64(bits, 1)))));
         }
         l_new[r] = a.l[r] * alpha[r] + hsum512(sum) * beta[r];
     }
 
-    // p · V in FP16, 64 dimensions (two vectors) of every row at a time,
-    // into `part`.
     alignas(64) _Float16 part[R][kMaxHeadDim];
-    for (int64_t c = 0; c < hd; c += 64) {
-        const int nv = hd - c >= 64 ? 2 : 1;
-        __m512h acc[R][2];
-        for (int r = 0; r < R; ++r) acc[r][0] = acc[r][1] = _mm512_setzero_ph();
-        for (int j = 0; j < kPositions; ++j) {
-            const uint16_t* v = vs[j / 16] + (j % 16) * hd + c;
-            if (j / 16 < n_next) {
-                const char* nv_row =
-                    reinterpret_cast<const char*>(next_v[j / 16] + (j % 16) * hd + c);
-                _mm_prefetch(nv_row, _MM_HINT_T1);
-                if (nv == 2) _mm_prefetch(nv_row + 64, _MM_HINT_T1);
-            }
-            const __m512h v0 = _mm512_loadu_ph(v);
-            const __m512h v1 = nv == 2 ? _mm512_loadu_ph(v + 32) : _mm512_setzero_ph();
-            for (int r = 0; r < R; ++r) {
-                const __m512h pv = _mm512_set1_ph(p[r][j]);
-                acc[r][0] = _mm512_fmadd_ph(pv, v0, acc[r][0]);
-                if (nv == 2) acc[r][1] = _mm512_fmadd_ph(pv, v1, acc[r][1]);
-            }
-        }
-        for (int r = 0; r < R; ++r) {
-            ok[r] = ok[r] && !any_not_finite(acc[r][0]) && !any_not_finite(acc[r][1]);
-            _mm512_store_ph(part[r] + c, acc[r][0]);
-            if (nv == 2) _mm512_store_ph(part[r] + c + 32, acc[r][1]);
-        }
-    }
+    for (int64_t c = 0; c < hd; c += 32) step_values<R>(hd, c, p, vs, next_v, n_next, part[0], ok);
     for (int r = 0; r < R; ++r) {
         float* o = a.o + r * hd;
         if (!ok[r]) {  // F32, this row alone
@@ -178,23 +284,18 @@ void step_rows_fp16(const AttendBlock& a, const _Float16* q16, const uint16_t* c
 template <int R>
 void span_fp16(const AttendBlock& a, const uint16_t* const* kts, const uint16_t* const* vs,
                int64_t n) {
-    const int64_t hd = a.head_dim;
-    alignas(64) _Float16 q16[R * kMaxHeadDim];
-    const __m512 scale = _mm512_set1_ps(a.scale);
-    for (int64_t i = 0; i < R * hd; i += 16) {
-        const __m256h h = _mm512_cvtxps_ph(_mm512_mul_ps(_mm512_loadu_ps(a.q + i), scale));
-        _mm256_store_si256(reinterpret_cast<__m256i*>(q16 + i), _mm256_castph_si256(h));
-    }
+    __m512i qp[R * kMaxHeadDim / 2];
+    make_query_pairs<R>(a, qp);
     AttendBlock b = a;
     for (int64_t t = 0; t < n; t += kFp16StepTiles) {
         b.pos0 = a.pos0 + 16 * t;
         const int64_t left = n - t - kFp16StepTiles;
         const int n_next = static_cast<int>(left < kFp16StepTiles ? left : kFp16StepTiles);
-        step_rows_fp16<R>(b, q16, kts + t, vs + t, n_next);
+        step_rows_fp16<R>(b, qp, kts + t, vs + t, n_next);
     }
 }
 
-// 1 <= a.rows <= 8, head_dim % 32 == 0, head_dim <= 512, n % kFp16StepTiles == 0.
+// 1 <= a.rows <= 8, head_dim % 32 == 0, head_dim <= kMaxHeadDim, n % kFp16StepTiles == 0.
 void attend_span_fp16(const AttendBlock& a, const uint16_t* const* kts, const uint16_t* const* vs,
                       int64_t n) {
     with_count<8>(static_cast<int>(a.rows),
