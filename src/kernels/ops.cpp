@@ -3,6 +3,8 @@
 #include "kernels/ops.hpp"
 
 #include <cmath>
+#include <tuple>
+#include <vector>
 
 #include "kernels/dispatch.hpp"
 
@@ -42,20 +44,28 @@ std::pair<float, float> rope_angle(int64_t pos, const RopeConfig& c, int i) {
             static_cast<float>(std::sin(theta) * static_cast<double>(c.attn_factor))};
 }
 
-void rope(float* x, int n_heads, int64_t pos, const RopeConfig& c) {
+void rope_angles(int64_t pos, const RopeConfig& c, float* cs, float* sn) {
+    for (int i = 0; i < c.n_dims / 2; ++i) std::tie(cs[i], sn[i]) = rope_angle(pos, c, i);
+}
+
+void rope_rotate(float* x, int n_heads, const float* cs, const float* sn, const RopeConfig& c) {
     const int half = c.n_dims / 2;
-    // The angle of pair i is computed once and applied to every head.
     for (int i = 0; i < half; ++i) {
-        const auto [cs, sn] = rope_angle(pos, c, i);
         for (int h = 0; h < n_heads; ++h) {
             float* head = x + static_cast<int64_t>(h) * c.head_dim;
             const int a = c.style == RopeStyle::Normal ? 2 * i : i;
             const int b = c.style == RopeStyle::Normal ? 2 * i + 1 : i + half;
             const float x0 = head[a], x1 = head[b];
-            head[a] = x0 * cs - x1 * sn;
-            head[b] = x0 * sn + x1 * cs;
+            head[a] = x0 * cs[i] - x1 * sn[i];
+            head[b] = x0 * sn[i] + x1 * cs[i];
         }
     }
+}
+
+void rope(float* x, int n_heads, int64_t pos, const RopeConfig& c) {
+    std::vector<float> cs(static_cast<size_t>(c.n_dims / 2)), sn(cs.size());
+    rope_angles(pos, c, cs.data(), sn.data());
+    rope_rotate(x, n_heads, cs.data(), sn.data(), c);
 }
 
 void silu_mul(const float* gate, const float* up, float* out, int64_t n) {

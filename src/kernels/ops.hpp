@@ -46,6 +46,12 @@ struct RopeConfig {
 // pair i of each head is rotated by angle
 // pos * freq_scale * base^(-2i/n_dims) / freq_factors[i].
 void rope(float* x, int n_heads, int64_t pos, const RopeConfig& config);
+// rope() in two halves, for callers that turn many heads or layers by the
+// same angles: the (cos, sin) of pairs i < n_dims / 2 at pos into cs[i],
+// sn[i], then the rotation by them.
+void rope_angles(int64_t pos, const RopeConfig& config, float* cs, float* sn);
+void rope_rotate(float* x, int n_heads, const float* cs, const float* sn,
+                 const RopeConfig& config);
 // The (cos, sin) that rope() turns pair i by at `pos` (attn_factor applied),
 // for the GPU's RoPE, which takes them from the CPU.
 std::pair<float, float> rope_angle(int64_t pos, const RopeConfig& config, int i);

@@ -42,6 +42,10 @@ Forward::Forward(const Model& model, kernels::ThreadPool& pool, int64_t max_batc
     k_.resize(sz(b * hp_.kv_dim()));
     v_.resize(sz(b * hp_.kv_dim()));
     att_.resize(sz(b * hp_.q_dim()));
+    for (int kind = 0; kind < 2; ++kind) {
+        rope_cos_[kind].resize(sz(b * (hp_.rope_dims / 2)));
+        rope_sin_[kind].resize(rope_cos_[kind].size());
+    }
     if (hp_.config.moe) {
         moe_ = std::make_unique<MoeFfn>(hp_, b);
     } else {
@@ -194,6 +198,15 @@ void Forward::attention_layer(int64_t il, std::span<const BatchToken> batch, KvC
                                    hp_.config.rope_style,
                                    rope_factors_,
                                    hp_.rope_attn_factor};
+    const int kind = hp_.is_local_layer(il) ? 1 : 0;
+    const int64_t pairs = hp_.rope_dims / 2;
+    if (!rope_ready_[kind]) {
+        for (int64_t i = 0; i < n; ++i) {
+            kernels::rope_angles(batch[sz(i)].pos, rope, &rope_cos_[kind][sz(i * pairs)],
+                                 &rope_sin_[kind][sz(i * pairs)]);
+        }
+        rope_ready_[kind] = true;
+    }
     const int64_t bt = KvCache::kBlockTokens;
     const int64_t hd = hp_.head_dim;
     const gguf::TensorType kv_type = kv.config().type;
@@ -217,8 +230,10 @@ void Forward::attention_layer(int64_t il, std::span<const BatchToken> batch, KvC
             }
         }
         const BatchToken& t = batch[sz(i)];
-        kernels::rope(q, static_cast<int>(hp_.n_head), t.pos, rope);
-        kernels::rope(k, static_cast<int>(hp_.n_head_kv), t.pos, rope);
+        const float* cs = &rope_cos_[kind][sz(i * pairs)];
+        const float* sn = &rope_sin_[kind][sz(i * pairs)];
+        kernels::rope_rotate(q, static_cast<int>(hp_.n_head), cs, sn, rope);
+        kernels::rope_rotate(k, static_cast<int>(hp_.n_head_kv), cs, sn, rope);
         if (hp_.attn_temp_scale != 0) kernels::scale(q, attn_temperature(hp_, t.pos), hp_.q_dim());
         const int32_t block = kv.block_table(t.seq)[sz(t.pos / bt)];
         for (int64_t h = 0; h < hp_.n_head_kv; ++h) {
@@ -301,6 +316,7 @@ std::span<const float> Forward::run(std::span<const BatchToken> batch, KvCache& 
             return {logits_.data(), sz(n_out * hp_.n_vocab)};
         first_cpu_layer = gpu_layers_->layers();
     }
+    rope_ready_[0] = rope_ready_[1] = false;
     for (int64_t il = first_cpu_layer; il < hp_.n_layer; ++il) {
         attention_layer(il, batch, kv);
         ffn_layer(il, n);

@@ -84,6 +84,11 @@ class Forward {
     int64_t max_ctx_;
     int64_t split_kv_from_ = kSplitKvFrom;
     const float* rope_factors_ = nullptr;  // per-pair RoPE frequency factors, or null
+    // The batch's RoPE angles, [kind][max_batch][rope_dims / 2] for the
+    // global (0) and local (1) layers' bases, computed by the first layer of
+    // each kind in a pass and shared by the others (with q and k).
+    std::vector<float> rope_cos_[2], rope_sin_[2];
+    bool rope_ready_[2] = {false, false};
 
     std::vector<float> x_;         // [max_batch][n_embd]  residual stream
     std::vector<float> xb_;        // [max_batch][n_embd]  normed input of a sub-layer
