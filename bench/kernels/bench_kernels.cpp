@@ -559,7 +559,7 @@ void BM_AttendSpan(benchmark::State& state) {
     std::vector<float> o(static_cast<size_t>(rows * hd), 0.0f);
     for (auto _ : state) {
         std::fill(m.begin(), m.end(), 0.0f);
-        const AttendBlock a{q.data(),     rows,        hd,    nullptr,  nullptr,  0,
+        const AttendBlock a{q.data(),     rows,        hd,     nullptr,  nullptr,  0,
                             first.data(), last.data(), 0.125f, m.data(), l.data(), o.data()};
         if (fp16)
             attend_fp16_steps(a, kts.data(), vs.data(), n);
@@ -572,8 +572,6 @@ void BM_AttendSpan(benchmark::State& state) {
         benchmark::Counter::kIsRate);
     state.SetLabel(fp16 ? "fp16" : "f32");
 }
-BENCHMARK(BM_AttendSpan)
-    ->ArgsProduct({{64, 128}, {6, 60}, {0, 1}})
-    ->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_AttendSpan)->ArgsProduct({{64, 128}, {6, 60}, {0, 1}})->Unit(benchmark::kMicrosecond);
 
 BENCHMARK_MAIN();

@@ -71,8 +71,8 @@ void run_cpu(bool json) {
                 isa_name(best_isa()).data());
     if (f.avx512bf16)
         std::printf("bf16:      %s\n", f.bf16_products_fast
-                                            ? "BF16 products (faster than F32 ones on this CPU)"
-                                            : "F32 products (BF16 ones are slower on this CPU)");
+                                           ? "BF16 products (faster than F32 ones on this CPU)"
+                                           : "F32 products (BF16 ones are slower on this CPU)");
     if (fp16_attention)
         std::printf("fp16:      FP16 products in attention over F16 caches (head sizes to %lld)\n",
                     static_cast<long long>(kFp16MaxHeadDim));

@@ -50,8 +50,7 @@ void rope(float* x, int n_heads, int64_t pos, const RopeConfig& config);
 // same angles: the (cos, sin) of pairs i < n_dims / 2 at pos into cs[i],
 // sn[i], then the rotation by them.
 void rope_angles(int64_t pos, const RopeConfig& config, float* cs, float* sn);
-void rope_rotate(float* x, int n_heads, const float* cs, const float* sn,
-                 const RopeConfig& config);
+void rope_rotate(float* x, int n_heads, const float* cs, const float* sn, const RopeConfig& config);
 // The (cos, sin) that rope() turns pair i by at `pos` (attn_factor applied),
 // for the GPU's RoPE, which takes them from the CPU.
 std::pair<float, float> rope_angle(int64_t pos, const RopeConfig& config, int i);
@@ -163,10 +162,10 @@ inline constexpr int64_t kFp16StepTokens = kFp16StepTiles * kKvBlockTokens;
 // rule. |r| <= ln 2 / 2, where the polynomial's own error (r^5 / 120) is
 // 2^-14.5, below FP16's half ulp. The constants are FP16 values.
 namespace fp16_exp {
-inline constexpr float kLog2e = 1.4423828125f;          // 1477 / 1024
-inline constexpr float kLn2Hi = 0.693359375f;           // 1420 / 2048
-inline constexpr float kLn2Lo = -2.1219253540039062e-4f;  // -1780 · 2^-23
-inline constexpr float kSixth = 0.1666259765625f;       // 1365 / 8192
+inline constexpr float kLog2e = 1.4423828125f;              // 1477 / 1024
+inline constexpr float kLn2Hi = 0.693359375f;               // 1420 / 2048
+inline constexpr float kLn2Lo = -2.1219253540039062e-4f;    // -1780 · 2^-23
+inline constexpr float kSixth = 0.1666259765625f;           // 1365 / 8192
 inline constexpr float kTwentyFourth = 0.041656494140625f;  // 1365 / 32768
 }  // namespace fp16_exp
 void attend_block(const AttendBlock& a);

@@ -53,10 +53,10 @@ inline __m512h all_max(__m512h x) {
     const auto max = [](__m512i a, __m512i b) {
         return _mm512_castph_si512(_mm512_max_ph(_mm512_castsi512_ph(a), _mm512_castsi512_ph(b)));
     };
-    v = max(v, _mm512_shuffle_i64x2(v, v, 0x4E));           // 256-bit halves
-    v = max(v, _mm512_shuffle_i64x2(v, v, 0xB1));           // 128-bit quarters
-    v = max(v, _mm512_shuffle_epi32(v, _MM_PERM_BADC));     // 64 bits
-    v = max(v, _mm512_shuffle_epi32(v, _MM_PERM_CDAB));     // 32 bits
+    v = max(v, _mm512_shuffle_i64x2(v, v, 0x4E));                 // 256-bit halves
+    v = max(v, _mm512_shuffle_i64x2(v, v, 0xB1));                 // 128-bit quarters
+    v = max(v, _mm512_shuffle_epi32(v, _MM_PERM_BADC));           // 64 bits
+    v = max(v, _mm512_shuffle_epi32(v, _MM_PERM_CDAB));           // 32 bits
     return _mm512_castsi512_ph(max(v, _mm512_rol_epi32(v, 16)));  // 16 bits
 }
 
@@ -74,6 +74,7 @@ inline __m512h exp_ph(__m512h x) {
     poly = _mm512_fmadd_ph(poly, r, c(1.0f));
     return _mm512_scalef_ph(poly, k);
 }
+
 constexpr int kHalfTiles = static_cast<int>(kFp16StepTiles / 2);
 constexpr int kStepVectors = static_cast<int>(kFp16StepTiles / 2);  // of 32 scores
 
@@ -147,9 +148,8 @@ void half_step_scores(int64_t hd, const __m512i* qp, const uint16_t* const* kts,
 // positions form two FP16 sums per dimension, added at the end. False in
 // ok[r] where a sum is not finite.
 template <int R>
-void step_values(int64_t hd, int64_t c, const _Float16 (*p)[kPositions],
-                 const uint16_t* const* vs, const uint16_t* const* next_v, int n_next,
-                 _Float16* part, bool* ok) {
+void step_values(int64_t hd, int64_t c, const _Float16 (*p)[kPositions], const uint16_t* const* vs,
+                 const uint16_t* const* next_v, int n_next, _Float16* part, bool* ok) {
     __m512h acc[R][2];
     for (int r = 0; r < R; ++r) acc[r][0] = acc[r][1] = _mm512_setzero_ph();
     for (int t = 0; t < static_cast<int>(kFp16StepTiles); ++t) {
@@ -175,17 +175,19 @@ void step_values(int64_t hd, int64_t c, const _Float16 (*p)[kPositions],
     }
     // Dword 4k + i of lo holds dimension 8k + i (i < 4), of hi 8k + 4 + i:
     // the even positions' sum in its low word, the odd ones' in its high.
+    // clang-format off
     alignas(64) static constexpr uint16_t kOrder[32] = {
-        0,  2,  4,  6,  32, 34, 36, 38, 8,  10, 12, 14, 40, 42, 44, 46,
-        16, 18, 20, 22, 48, 50, 52, 54, 24, 26, 28, 30, 56, 58, 60, 62};
+        0,  2,  4,  6,  32, 34, 36, 38,   8,  10, 12, 14, 40, 42, 44, 46,
+        16, 18, 20, 22, 48, 50, 52, 54,   24, 26, 28, 30, 56, 58, 60, 62};
+    // clang-format on
     const __m512i order = _mm512_load_si512(kOrder);
     for (int r = 0; r < R; ++r) {
         const __m512h lo = _mm512_add_ph(
             acc[r][0], _mm512_castsi512_ph(_mm512_srli_epi32(_mm512_castph_si512(acc[r][0]), 16)));
         const __m512h hi = _mm512_add_ph(
             acc[r][1], _mm512_castsi512_ph(_mm512_srli_epi32(_mm512_castph_si512(acc[r][1]), 16)));
-        const __m512h sum = _mm512_castsi512_ph(_mm512_permutex2var_epi16(
-            _mm512_castph_si512(lo), order, _mm512_castph_si512(hi)));
+        const __m512h sum = _mm512_castsi512_ph(
+            _mm512_permutex2var_epi16(_mm512_castph_si512(lo), order, _mm512_castph_si512(hi)));
         ok[r] = ok[r] && !any_not_finite(sum);
         _mm512_store_ph(part + r * kMaxHeadDim + c, sum);
     }
@@ -246,10 +248,10 @@ void step_rows_fp16(const AttendBlock& a, const __m512i* qp, const uint16_t* con
             _mm512_store_ph(p[r] + 32 * u, e);
             const __m512i bits = _mm512_castph_si512(e);
             sum = _mm512_add_ps(
-                sum, _mm512_add_ps(
-                         _mm512_cvtxph_ps(_mm256_castsi256_ph(_mm512_castsi512_si256(bits))),
-                         _mm512_cvtxph_ps(
-                             _mm256_castsi256_ph(_mm512_extracti64x4_epi64(bits, 1)))));
+                sum,
+                _mm512_add_ps(
+                    _mm512_cvtxph_ps(_mm256_castsi256_ph(_mm512_castsi512_si256(bits))),
+                    _mm512_cvtxph_ps(_mm256_castsi256_ph(_mm512_extracti64x4_epi64(bits, 1)))));
         }
         l_new[r] = a.l[r] * alpha[r] + hsum512(sum) * beta[r];
     }
