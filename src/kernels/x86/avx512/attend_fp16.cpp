@@ -78,7 +78,7 @@ inline __m512h exp_ph(__m512h x) {
 constexpr int kHalfTiles = static_cast<int>(kFp16StepTiles / 2);
 constexpr int kStepVectors = static_cast<int>(kFp16StepTiles / 2);  // of 32 scores
 
-// Row r's query as pair vectors, qp[r * head_dim / 2 + i]: dimension 2i in
+// Row r's query as pair vectors, qp[i * R + r]: dimension 2i in
 // lanes 0-15, 2i + 1 in lanes 16-31, matching a 512-bit load of rows 2i and
 // 2i + 1 of a key tile (16 positions each). Products of the two dimensions
 // accumulate in separate halves, so the even and odd dimensions form two FP16
@@ -94,7 +94,7 @@ void make_query_pairs(const AttendBlock& a, __m512i* qp) {
             alignas(32) uint16_t q16[16];
             _mm256_store_si256(reinterpret_cast<__m256i*>(q16), _mm256_castph_si256(h));
             for (int i = 0; i < 16; i += 2) {
-                qp[(r * hd + d + i) / 2] = _mm512_mask_blend_epi16(
+                qp[(d + i) / 2 * R + r] = _mm512_mask_blend_epi16(
                     0xFFFF0000u, _mm512_set1_epi16(static_cast<int16_t>(q16[i])),
                     _mm512_set1_epi16(static_cast<int16_t>(q16[i + 1])));
             }
@@ -125,7 +125,7 @@ void half_step_scores(int64_t hd, const __m512i* qp, const uint16_t* const* kts,
             asm("" : "+v"(kv[t]));
         }
         for (int r = 0; r < R; ++r) {
-            __m512h qv = _mm512_castsi512_ph(_mm512_load_si512(qp + r * pairs + i));
+            __m512h qv = _mm512_castsi512_ph(_mm512_load_si512(qp + i * R + r));
             asm("" : "+v"(qv));
             for (int t = 0; t < T; ++t) acc[r][t] = _mm512_fmadd_ph(qv, kv[t], acc[r][t]);
         }
@@ -206,36 +206,49 @@ void step_rows_fp16(const AttendBlock& a, const __m512i* qp, const uint16_t* con
     for (int h = 0; h < kFp16StepTiles; h += kHalfTiles) {
         half_step_scores<R>(hd, qp, kts + h, next_k + h, n_next - h, &scores[0][h * 16]);
     }
+    // The scores as vectors of 32, each from the two 256-bit stores that
+    // wrote it (one 512-bit load of both would wait for them to reach the
+    // cache: store forwarding takes a load from one store only).
+    __m512h x[R][NV];
+    for (int r = 0; r < R; ++r) {
+        for (int u = 0; u < NV; ++u) {
+            const auto* half = reinterpret_cast<const __m256i*>(&scores[r][32 * u]);
+            x[r][u] = _mm512_castsi512_ph(_mm512_inserti64x4(
+                _mm512_castsi256_si512(_mm256_load_si256(half)), _mm256_load_si256(half + 1), 1));
+        }
+    }
     // Rows whose scores all stay below the limit (NaN compares unordered,
     // so it fails too).
     bool ok[R];
     const __m512h limit = _mm512_set1_ph(static_cast<_Float16>(kFp16ScoreLimit));
     for (int r = 0; r < R; ++r) {
         ok[r] = true;
-        for (int u = 0; u < NV; ++u) {
-            const __m512h x = _mm512_load_ph(&scores[r][32 * u]);
-            ok[r] = ok[r] && _mm512_cmp_ph_mask(_mm512_abs_ph(x), limit, _CMP_NLT_UQ) == 0;
-        }
+        for (int u = 0; u < NV; ++u)
+            ok[r] = ok[r] && _mm512_cmp_ph_mask(_mm512_abs_ph(x[r][u]), limit, _CMP_NLT_UQ) == 0;
     }
 
     // The softmax step: the step's maximum b and p = exp(s - b) in FP16
-    // (fp16_exp in ops.hpp), Σp and the state's rescale factors in F32. Rows
-    // that failed get p = 0 and keep their state.
-    alignas(64) float alpha[16] = {}, beta[16] = {};
-    float best[R], m_new[R], l_new[R];
-    __m512h x[R][NV], top[R];
+    // (fp16_exp in ops.hpp), Σp and the state's rescale factors in F32, with
+    // row r in lane r (built in registers: a vector load of scalars just
+    // stored would wait for them to reach the cache). Rows that failed get
+    // p = 0 and keep their state.
+    __m512h top[R];
+    __m512 best = _mm512_setzero_ps();
     for (int r = 0; r < R; ++r) {
-        for (int u = 0; u < NV; ++u) x[r][u] = _mm512_load_ph(&scores[r][32 * u]);
         __m512h t = x[r][0];
         for (int u = 1; u < NV; ++u) t = _mm512_max_ph(t, x[r][u]);
         top[r] = all_max(t);
-        best[r] = static_cast<float>(_mm512_cvtsh_h(top[r]));
-        m_new[r] = a.m[r] > best[r] ? a.m[r] : best[r];
-        alpha[r] = a.m[r] - m_new[r];
-        beta[r] = best[r] - m_new[r];
+        best = _mm512_mask_mov_ps(best, static_cast<__mmask16>(1u << r),
+                                  _mm512_cvtxph_ps(_mm512_castph512_ph256(top[r])));
     }
-    _mm512_store_ps(alpha, exp512(_mm512_load_ps(alpha)));
-    _mm512_store_ps(beta, exp512(_mm512_load_ps(beta)));
+    const __m512 m_old = _mm512_maskz_loadu_ps(static_cast<__mmask16>((1u << R) - 1), a.m);
+    const __m512 m_new = _mm512_max_ps(m_old, best);
+    const __m512 alpha = exp512(_mm512_sub_ps(m_old, m_new));
+    const __m512 beta = exp512(_mm512_sub_ps(best, m_new));
+    const auto lane = [](__m512 v, int r) {
+        return _mm512_permutexvar_ps(_mm512_set1_epi32(r), v);
+    };
+    float l_new[R];
     alignas(64) _Float16 p[R][kPositions];
     for (int r = 0; r < R; ++r) {
         if (!ok[r]) {
@@ -253,7 +266,8 @@ void step_rows_fp16(const AttendBlock& a, const __m512i* qp, const uint16_t* con
                     _mm512_cvtxph_ps(_mm256_castsi256_ph(_mm512_castsi512_si256(bits))),
                     _mm512_cvtxph_ps(_mm256_castsi256_ph(_mm512_extracti64x4_epi64(bits, 1)))));
         }
-        l_new[r] = a.l[r] * alpha[r] + hsum512(sum) * beta[r];
+        l_new[r] = a.l[r] * _mm512_cvtss_f32(lane(alpha, r)) +
+                   hsum512(sum) * _mm512_cvtss_f32(lane(beta, r));
     }
 
     alignas(64) _Float16 part[R][kMaxHeadDim];
@@ -272,9 +286,9 @@ void step_rows_fp16(const AttendBlock& a, const __m512i* qp, const uint16_t* con
             attend_span_rows_all<1>(b, kts, vs, kFp16StepTiles);
             continue;
         }
-        a.m[r] = m_new[r];
+        a.m[r] = _mm512_cvtss_f32(lane(m_new, r));
         a.l[r] = l_new[r];
-        const __m512 av = _mm512_set1_ps(alpha[r]), bv = _mm512_set1_ps(beta[r]);
+        const __m512 av = lane(alpha, r), bv = lane(beta, r);
         for (int64_t c = 0; c < hd; c += 16) {
             const __m512 add = _mm512_cvtxph_ps(_mm256_load_ph(part[r] + c));
             _mm512_storeu_ps(o + c,
