@@ -37,7 +37,7 @@
 namespace pensieve::kernels::avx512 {
 namespace {
 
-constexpr int64_t kMaxHeadDim = 256;
+constexpr int64_t kMaxHeadDim = kFp16MaxHeadDim;
 
 // Whether any lane is an infinity or a NaN (vfpclassph: QNaN 0x01, +inf 0x08,
 // -inf 0x10, SNaN 0x80).
