@@ -31,6 +31,16 @@ size_t sz(int64_t n) {
 
 }  // namespace
 
+kernels::RopeConfig rope_config(const HParams& hp, bool local, const float* factors) {
+    return {static_cast<int>(hp.head_dim),
+            static_cast<int>(hp.rope_dims),
+            local ? hp.rope_base_local : hp.rope_base,
+            hp.rope_scale,
+            hp.config.rope_style,
+            factors,
+            hp.rope_attn_factor};
+}
+
 Forward::Forward(const Model& model, kernels::ThreadPool& pool, int64_t max_batch, int64_t max_ctx)
     : model_(model), hp_(model.hparams()), pool_(pool), max_batch_(max_batch), max_ctx_(max_ctx) {
     if (max_batch <= 0 || max_ctx <= 0) throw std::invalid_argument("Forward: sizes must be > 0");
@@ -191,14 +201,8 @@ void Forward::attention_layer(int64_t il, std::span<const BatchToken> batch, KvC
     matmul(w.wk, xb_.data(), n, k_.data());
     matmul(w.wv, xb_.data(), n, v_.data());
 
-    const kernels::RopeConfig rope{static_cast<int>(hp_.head_dim),
-                                   static_cast<int>(hp_.rope_dims),
-                                   hp_.is_local_layer(il) ? hp_.rope_base_local : hp_.rope_base,
-                                   hp_.rope_scale,
-                                   hp_.config.rope_style,
-                                   rope_factors_,
-                                   hp_.rope_attn_factor};
     const int kind = hp_.is_local_layer(il) ? 1 : 0;
+    const kernels::RopeConfig rope = rope_config(hp_, kind == 1, rope_factors_);
     const int64_t pairs = hp_.rope_dims / 2;
     if (!rope_ready_[kind]) {
         for (int64_t i = 0; i < n; ++i) {

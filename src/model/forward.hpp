@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "kernels/matmul.hpp"
+#include "kernels/ops.hpp"
 #include "kernels/thread_pool.hpp"
 #include "model/attention.hpp"
 #include "model/gpu_layers.hpp"
@@ -20,6 +21,10 @@
 #include "model/moe.hpp"
 
 namespace pensieve::model {
+
+// The RoPE of the global (local = false) or sliding-window layers, with the
+// per-pair frequency factors chosen for the pass (or null).
+kernels::RopeConfig rope_config(const HParams& hp, bool local, const float* factors);
 
 struct BatchToken {
     int32_t token = 0;

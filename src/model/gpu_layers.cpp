@@ -119,13 +119,7 @@ void GpuLayers::fill_inputs(std::span<const BatchToken> batch, const KvCache& kv
                           })->second;
         // The local layers' table only where some layer is local.
         for (int local = 0; local < (hp_.config.swa_pattern > 0 ? 2 : 1); ++local) {
-            const kernels::RopeConfig rope{static_cast<int>(hp_.head_dim),
-                                           static_cast<int>(hp_.rope_dims),
-                                           local != 0 ? hp_.rope_base_local : hp_.rope_base,
-                                           hp_.rope_scale,
-                                           hp_.config.rope_style,
-                                           rope_factors_,
-                                           hp_.rope_attn_factor};
+            const kernels::RopeConfig rope = rope_config(hp_, local != 0, rope_factors_);
             float* row = angles + (sz(local * max_batch_) + i) * sz(hp_.rope_dims);
             for (int64_t p = 0; p < pairs; ++p) {
                 const auto [cs, sn] = kernels::rope_angle(t.pos, rope, static_cast<int>(p));
