@@ -528,22 +528,30 @@ BENCHMARK(BM_AttendBlock)
                     static_cast<int64_t>(Isa::Avx512), kBf16}})
     ->Unit(benchmark::kMicrosecond);
 
-// A span of n whole F16 tiles (as the KV cache stores them) attended by 8
-// query rows, the way prefill at depth attends its earlier positions:
-// kernels::attend_f16_span (F32 products) against kernels::attend_fp16_steps
-// (FP16 products, where the CPU has them). 6 tiles stay in L1, 60 in L2.
+// A span of n whole F16 tiles (as the KV cache stores them) attended by
+// `rows` query rows, the way prefill at depth attends its earlier positions:
+// kernels::attend_f16_span with F32 products (mode 0), with BF16 products
+// (mode 2: runs of more than 8 rows given BF16 queries, where the CPU's BF16
+// products are fast), and kernels::attend_fp16_steps (mode 1: FP16 products,
+// where the CPU has them). 6 tiles stay in L1, 60 in L2.
 // FLOPs: q·k and p·v, 2 · 2 · rows · 16 · n · head_dim.
 void BM_AttendSpan(benchmark::State& state) {
-    const int64_t hd = state.range(0), n = state.range(1), rows = 8;
-    const bool fp16 = state.range(2) == 1;
-    if (fp16 && !fp16_steps(hd)) {
+    const int64_t hd = state.range(0), n = state.range(1), rows = state.range(3);
+    const int64_t mode = state.range(2);
+    if (mode == 1 && !fp16_steps(hd)) {
         state.SkipWithError("this CPU has no FP16 attention for this head size");
+        return;
+    }
+    if (mode == 2 && (!attend_multiplies_bf16() || rows <= kF16TileMaxRows)) {
+        state.SkipWithError("BF16 spans need fast BF16 products and more than 8 rows");
         return;
     }
     std::mt19937 rng(1);
     std::normal_distribution<float> normal;
     std::vector<float> q(static_cast<size_t>(rows * hd));
     for (float& x : q) x = normal(rng);
+    std::vector<uint16_t> qb(q.size());
+    for (size_t i = 0; i < q.size(); ++i) qb[i] = fp32_to_bf16(q[i]);
     const size_t tile = static_cast<size_t>(16 * hd);
     std::vector<uint16_t> keys(tile * static_cast<size_t>(n)), values(keys.size());
     for (uint16_t& x : keys) x = fp32_to_fp16(normal(rng));
@@ -559,9 +567,20 @@ void BM_AttendSpan(benchmark::State& state) {
     std::vector<float> o(static_cast<size_t>(rows * hd), 0.0f);
     for (auto _ : state) {
         std::fill(m.begin(), m.end(), 0.0f);
-        const AttendBlock a{q.data(),     rows,        hd,     nullptr,  nullptr,  0,
-                            first.data(), last.data(), 0.125f, m.data(), l.data(), o.data()};
-        if (fp16)
+        const AttendBlock a{q.data(),
+                            rows,
+                            hd,
+                            nullptr,
+                            nullptr,
+                            0,
+                            first.data(),
+                            last.data(),
+                            0.125f,
+                            m.data(),
+                            l.data(),
+                            o.data(),
+                            mode == 2 ? qb.data() : nullptr};
+        if (mode == 1)
             attend_fp16_steps(a, kts.data(), vs.data(), n);
         else
             attend_f16_span(a, kts.data(), vs.data(), n);
@@ -570,8 +589,10 @@ void BM_AttendSpan(benchmark::State& state) {
     state.counters["GFLOP/s"] = benchmark::Counter(
         static_cast<double>(4 * rows * 16 * n * hd) * static_cast<double>(state.iterations()) / 1e9,
         benchmark::Counter::kIsRate);
-    state.SetLabel(fp16 ? "fp16" : "f32");
+    state.SetLabel(mode == 1 ? "fp16" : mode == 2 ? "bf16" : "f32");
 }
-BENCHMARK(BM_AttendSpan)->ArgsProduct({{64, 128}, {6, 60}, {0, 1}})->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_AttendSpan)
+    ->ArgsProduct({{64, 128}, {6, 60}, {0, 1, 2}, {8, 96}})
+    ->Unit(benchmark::kMicrosecond);
 
 BENCHMARK_MAIN();

@@ -56,7 +56,18 @@ struct OpsTable {
     // kFp16MaxHeadDim.
     void (*attend_span_fp16)(const AttendBlock& a, const uint16_t* const* kt16,
                              const uint16_t* const* v16, int64_t n) = nullptr;
+    // attend_span_f16 with BF16 products (kBf16StepTiles in ops.hpp) for any
+    // number of rows, AttendBlock::qb needed, head_dim % 32 == 0, head_dim
+    // <= 512; only where the CPU has fast BF16 products (with
+    // attend_block_bf16), never in the reference table. kv_tile.cpp's
+    // attend_f16_span takes it for runs of more than kF16TileMaxRows rows.
+    void (*attend_span_bf16)(const AttendBlock& a, const uint16_t* const* kt16,
+                             const uint16_t* const* v16, int64_t n) = nullptr;
 };
+
+// The signature of the span entries above.
+using AttendSpanFn = void (*)(const AttendBlock& a, const uint16_t* const* kt16,
+                              const uint16_t* const* v16, int64_t n);
 
 inline constexpr uint32_t kTypeIdLimit = 40;  // one past the largest GGML type id we index
 

@@ -124,7 +124,13 @@ void by_row_groups(const AttendBlock& a, Span span) {
 
 void attend_f16_span(const AttendBlock& a, const uint16_t* const* key_tiles,
                      const uint16_t* const* value_tiles, int64_t n) {
-    const auto span = active_table().ops.attend_span_f16;
+    const OpsTable& ops = active_table().ops;
+    if (ops.attend_span_bf16 != nullptr && a.qb != nullptr && a.rows > kF16TileMaxRows &&
+        a.head_dim % 32 == 0 && a.head_dim <= kMaxHeadDim) {
+        ops.attend_span_bf16(a, key_tiles, value_tiles, n);
+        return;
+    }
+    const auto span = ops.attend_span_f16;
     if (span != nullptr && a.head_dim % 16 == 0 && a.rows >= 1) {
         by_row_groups(a, [&](const AttendBlock& g) { span(g, key_tiles, value_tiles, n); });
         return;

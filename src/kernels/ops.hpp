@@ -102,7 +102,9 @@ struct AttendBlock {
     float* o = nullptr;  // row r at o + r * head_dim
     // Optional: q rounded to BF16, same layout. With it, a CPU that has BF16
     // dot products may compute a run of many rows with q, k, v and the
-    // probabilities in BF16 (sums stay F32), which halves the instructions.
+    // probabilities in BF16 (sums stay F32), which halves the instructions:
+    // block by block, or over a span of whole F16 tiles in softmax steps of
+    // kBf16StepTiles tiles counted from the span's first.
     const uint16_t* qb = nullptr;
     // Optional: the block's F16 key and value tiles as the KV cache stores
     // them (kv_tile.hpp), in place of kt and v: the kernels convert them as
@@ -111,6 +113,11 @@ struct AttendBlock {
     const uint16_t* kt16 = nullptr;
     const uint16_t* v16 = nullptr;
 };
+
+// Tiles per softmax step of BF16-product spans (OpsTable::attend_span_bf16,
+// scalar reference ref::attend_span_bf16): the scores of 8 rows over 3 tiles
+// and their 3 key vectors fill 27 of the 32 registers.
+inline constexpr int64_t kBf16StepTiles = 3;
 
 // FP16-product attention (OpsTable::attend_span_fp16 and its scalar
 // reference ref::attend_span_fp16) works in steps of kFp16StepTiles whole F16

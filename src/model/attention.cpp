@@ -125,10 +125,9 @@ void attend(KvCache& kv, const std::vector<int32_t>& table, const AttentionHead&
     // for rows [r_lo, r_hi); returns the last block it attended.
     const auto attend_rows = [&](int64_t b, int64_t r_lo, int64_t r_hi) {
         const kernels::AttendBlock step = block_of(r_lo, r_hi, b * bt);
-        // Runs of many rows take BF16 products block by block where the CPU
-        // has fast ones, and spans of F16 tiles otherwise.
-        const bool many = r_hi - r_lo > kernels::kF16TileMaxRows;
-        if (type == gguf::TensorType::F16 && whole(b) && !(many && bf16)) {
+        // Spans of whole F16 tiles (in BF16 products for runs of many rows
+        // where the CPU has fast ones), other blocks one at a time.
+        if (type == gguf::TensorType::F16 && whole(b)) {
             // A span of whole F16 tiles on which the same rows stay (a
             // decoding token's whole range but its last block; the blocks
             // before a prefill run). With FP16 steps, only the blocks of

@@ -68,24 +68,27 @@ void axpy_f16(float a, const uint16_t* x, float* y, int64_t n) {
     for (int64_t i = 0; i < n; ++i) y[i] += a * fp16_to_fp32(x[i]);
 }
 
-// attend_block with each query element, key, value and probability passed
-// through `round` (the identity for F32 products, BF16 rounding for the BF16
-// form), products summed in F32.
-template <typename Query, typename Round>
-void attend_block_rounded(const AttendBlock& a, Query query, Round round) {
+// attend_block over `positions` positions from a.pos0 (dimension d of
+// position j's key: key(d, j), of its value: value(j, d)), with each query
+// element, key, value and probability passed through `round` (the identity
+// for F32 products, BF16 rounding for the BF16 forms), products summed in
+// F32.
+template <typename Query, typename Key, typename Value, typename Round>
+void attend_rounded(const AttendBlock& a, int64_t positions, Query query, Key key, Value value,
+                    Round round) {
     const int64_t hd = a.head_dim;
-    float p[kKvBlockTokens];
+    std::vector<float> p(static_cast<size_t>(positions));
     for (int64_t r = 0; r < a.rows; ++r) {
         float best = -INFINITY;
-        for (int64_t j = 0; j < kKvBlockTokens; ++j) {
+        for (int64_t j = 0; j < positions; ++j) {
             const int64_t pos = a.pos0 + j;
-            p[j] = -INFINITY;
+            float& x = p[static_cast<size_t>(j)];
+            x = -INFINITY;
             if (pos < a.first[r] || pos > a.last[r]) continue;
             float s = 0.0f;
-            for (int64_t d = 0; d < hd; ++d)
-                s += query(r * hd + d) * round(a.kt[d * kKvBlockTokens + j]);
-            p[j] = s * a.scale;
-            best = std::fmax(best, p[j]);
+            for (int64_t d = 0; d < hd; ++d) s += query(r * hd + d) * round(key(d, j));
+            x = s * a.scale;
+            best = std::fmax(best, x);
         }
         if (best == -INFINITY) continue;  // nothing to attend here
         const float m = std::fmax(a.m[r], best);
@@ -97,10 +100,25 @@ void attend_block_rounded(const AttendBlock& a, Query query, Round round) {
         float* o = a.o + r * hd;
         for (int64_t d = 0; d < hd; ++d) {
             float acc = o[d] * alpha;
-            for (int64_t j = 0; j < kKvBlockTokens; ++j) acc += p[j] * round(a.v[j * hd + d]);
+            for (int64_t j = 0; j < positions; ++j)
+                acc += p[static_cast<size_t>(j)] * round(value(j, d));
             o[d] = acc;
         }
     }
+}
+
+// One block's F32 tiles (AttendBlock::kt, v).
+template <typename Query, typename Round>
+void attend_block_rounded(const AttendBlock& a, Query query, Round round) {
+    const int64_t hd = a.head_dim;
+    attend_rounded(
+        a, kKvBlockTokens, query,
+        [&a](int64_t d, int64_t j) { return a.kt[d * kKvBlockTokens + j]; },
+        [&a, hd](int64_t j, int64_t d) { return a.v[j * hd + d]; }, round);
+}
+
+float round_bf16(float x) {
+    return bf16_to_fp32(fp32_to_bf16(x));
 }
 
 void attend_block(const AttendBlock& a) {
@@ -147,8 +165,27 @@ void mul(const float* a, const float* b, float* out, int64_t n) {
 
 void attend_block_bf16(const AttendBlock& a) {
     attend_block_rounded(
-        a, [&a](int64_t i) { return bf16_to_fp32(a.qb[i]); },
-        [](float x) { return bf16_to_fp32(fp32_to_bf16(x)); });
+        a, [&a](int64_t i) { return bf16_to_fp32(a.qb[i]); }, round_bf16);
+}
+
+void attend_span_bf16(const AttendBlock& a, const uint16_t* const* kts, const uint16_t* const* vs,
+                      int64_t n) {
+    const int64_t hd = a.head_dim;
+    for (int64_t t = 0; t < n; t += kBf16StepTiles) {
+        const int64_t tiles = std::min(kBf16StepTiles, n - t);
+        AttendBlock b = a;
+        b.pos0 = a.pos0 + t * kKvBlockTokens;
+        attend_rounded(
+            b, tiles * kKvBlockTokens, [&a](int64_t i) { return bf16_to_fp32(a.qb[i]); },
+            [&](int64_t d, int64_t j) {
+                return fp16_to_fp32(
+                    kts[t + j / kKvBlockTokens][d * kKvBlockTokens + j % kKvBlockTokens]);
+            },
+            [&](int64_t j, int64_t d) {
+                return fp16_to_fp32(vs[t + j / kKvBlockTokens][(j % kKvBlockTokens) * hd + d]);
+            },
+            round_bf16);
+    }
 }
 
 namespace {

@@ -17,6 +17,13 @@ void register_ops(KernelTable& table);             // ops.cpp
 // whose attention stays F32.
 void attend_block_bf16(const AttendBlock& a);
 
+// The scalar reference of OpsTable::attend_span_bf16 (ops.cpp): its steps of
+// kBf16StepTiles tiles (kernels/ops.hpp) from the span's first, each
+// attend_block_bf16's arithmetic over the step's positions. Not in the
+// reference table either.
+void attend_span_bf16(const AttendBlock& a, const uint16_t* const* kts, const uint16_t* const* vs,
+                      int64_t n);
+
 // The scalar reference of OpsTable::attend_span_fp16 (ops.cpp): the steps
 // and roundings kFp16StepTiles describes (kernels/ops.hpp), for n a multiple
 // of kFp16StepTiles and rows that attend every position of the span. Not in

@@ -12,7 +12,9 @@
 //        is one 32-bit broadcast of the BF16 query row (AttendBlock::qb);
 //   p·v  lanes are dimensions, pairs are positions: the value tile becomes
 //        vb[8][head_dim][2], and the pair (p[2t], p[2t+1]) one broadcast.
-// The tiles are rearranged once per call, for every row of the run.
+// The tiles are rearranged once per call, for every row of the run. The span
+// form (attend_span_bf16) does the same over many whole F16 tiles, a chunk of
+// tiles at a time, with one softmax step per kBf16StepTiles tiles.
 #include <immintrin.h>
 
 #include <cstdint>
@@ -21,6 +23,7 @@
 
 #include "kernels/x86/avx512/attend_512.hpp"
 #include "kernels/x86/avx512/avx512.hpp"
+#include "kernels/x86/avx512/packed.hpp"
 
 namespace pensieve::kernels::avx512 {
 namespace {
@@ -130,14 +133,165 @@ void attend_block_bf16(const AttendBlock& a) {
     attend_tail_bf16<kRows - 1>(a, r, a.rows - r, kb, vb);
 }
 
+// ---- spans of whole F16 tiles (prefill at depth) ---------------------------
+
+// The F16 tiles are rearranged chunk by chunk into kb / vb layouts (as
+// attend_block_bf16's), in a buffer of this many elements each for keys and
+// values (64 KiB each), for all rows of the call; then each group of up to
+// kRows rows takes the chunk's softmax steps of kBf16StepTiles tiles.
+constexpr int64_t kChunkElements = 32 * 1024;
+
+// Tile t's F16 keys and values in kb / vb layouts: keys pair dimensions,
+// values pair positions.
+void rearrange_tile(const uint16_t* kt16, const uint16_t* v16, int64_t hd, uint16_t* kb,
+                    uint16_t* vb) {
+    const auto half = [](const uint16_t* p) {
+        return _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
+    };
+    for (int64_t p = 0; p < hd / 2; ++p)
+        _mm512_store_si512(kb + p * 32,
+                           interleave_bf16(half(kt16 + 2 * p * 16), half(kt16 + (2 * p + 1) * 16)));
+    for (int64_t t = 0; t < 8; ++t) {
+        for (int64_t c = 0; c < hd; c += 16) {
+            _mm512_store_si512(
+                vb + (t * hd + c) * 2,
+                interleave_bf16(half(v16 + 2 * t * hd + c), half(v16 + (2 * t + 1) * hd + c)));
+        }
+    }
+}
+
+// One softmax step of rows r0 .. r0 + R - 1 over NT rearranged tiles (tile t
+// at kb / vb + t * 16 * head_dim, positions from pos0 + 16 t): the scores of
+// all NT tiles stay in registers, and p · V runs NT * 16 positions deep.
+template <int R, int NT>
+void span_step_bf16(const AttendBlock& a, int64_t r0, const uint16_t* kb, const uint16_t* vb,
+                    int64_t pos0) {
+    const int64_t hd = a.head_dim;
+    const int64_t tile = 16 * hd;
+    const auto* q = reinterpret_cast<const uint32_t*>(a.qb + r0 * hd);  // BF16 pairs
+    __m512 s[R][NT];
+    for (int r = 0; r < R; ++r)
+        for (int t = 0; t < NT; ++t) s[r][t] = _mm512_setzero_ps();
+    for (int64_t p = 0; p < hd / 2; ++p) {
+        __m512i k[NT];
+        for (int t = 0; t < NT; ++t) k[t] = _mm512_load_si512(kb + t * tile + p * 32);
+        for (int r = 0; r < R; ++r) {
+            const uint32_t pair = q[r * hd / 2 + p];
+            for (int t = 0; t < NT; ++t) s[r][t] = dot_pairs(s[r][t], k[t], pair);
+        }
+    }
+
+    // The step's maxima and rescale factors, as attend_span_rows's; p is
+    // rounded to BF16 for the product and l sums the rounded values.
+    const __m512 scale = _mm512_set1_ps(a.scale);
+    const __m512 neg_inf = _mm512_set1_ps(-__builtin_inff());
+    alignas(64) float alpha[16] = {};
+    float best[R];
+    for (int r = 0; r < R; ++r) {
+        const int64_t row = r0 + r;
+        __m512 top = neg_inf;
+        for (int t = 0; t < NT; ++t) {
+            const int64_t p0 = pos0 + 16 * t;
+            const __mmask16 valid = lanes(a.first[row] - p0, a.last[row] - p0);
+            s[r][t] = _mm512_mask_mul_ps(neg_inf, valid, s[r][t], scale);
+            top = _mm512_max_ps(top, s[r][t]);
+        }
+        best[r] = hmax512(top);
+        const float m = a.m[row] > best[r] ? a.m[row] : best[r];
+        alpha[r] = best[r] == -__builtin_inff() ? 0.0f : a.m[row] - m;
+        a.m[row] = best[r] == -__builtin_inff() ? a.m[row] : m;
+    }
+    _mm512_store_ps(alpha, exp512(_mm512_load_ps(alpha)));
+    alignas(64) uint32_t pb[R][NT * 8];  // BF16 pairs of p
+    for (int r = 0; r < R; ++r) {
+        const int64_t row = r0 + r;
+        if (best[r] == -__builtin_inff()) {
+            for (int t = 0; t < NT; ++t)
+                _mm256_store_si256(reinterpret_cast<__m256i*>(pb[r] + 8 * t),
+                                   _mm256_setzero_si256());
+            continue;
+        }
+        const __m512 mv = _mm512_set1_ps(a.m[row]);
+        __m512 sum = _mm512_setzero_ps();
+        for (int t = 0; t < NT; ++t) {
+            const __m256bh e = _mm512_cvtneps_pbh(exp512(_mm512_sub_ps(s[r][t], mv)));
+            _mm256_store_si256(reinterpret_cast<__m256i*>(pb[r] + 8 * t),
+                               reinterpret_cast<__m256i>(e));
+            sum = _mm512_add_ps(sum, _mm512_cvtpbh_ps(e));
+        }
+        a.l[row] = a.l[row] * alpha[r] + hsum512(sum);
+    }
+
+    float* o = a.o + r0 * hd;
+    for (int64_t c = 0; c < hd; c += 32) {
+        __m512 acc[R][2];
+        for (int r = 0; r < R; ++r) {
+            const __m512 av = _mm512_set1_ps(alpha[r]);
+            acc[r][0] = _mm512_mul_ps(_mm512_loadu_ps(o + r * hd + c), av);
+            acc[r][1] = _mm512_mul_ps(_mm512_loadu_ps(o + r * hd + c + 16), av);
+        }
+        for (int t = 0; t < NT; ++t) {
+            for (int u = 0; u < 8; ++u) {
+                const __m512i v0 = _mm512_load_si512(vb + t * tile + (u * hd + c) * 2);
+                const __m512i v1 = _mm512_load_si512(vb + t * tile + (u * hd + c + 16) * 2);
+                for (int r = 0; r < R; ++r) {
+                    acc[r][0] = dot_pairs(acc[r][0], v0, pb[r][t * 8 + u]);
+                    acc[r][1] = dot_pairs(acc[r][1], v1, pb[r][t * 8 + u]);
+                }
+            }
+        }
+        for (int r = 0; r < R; ++r) {
+            _mm512_storeu_ps(o + r * hd + c, acc[r][0]);
+            _mm512_storeu_ps(o + r * hd + c + 16, acc[r][1]);
+        }
+    }
+}
+
+// OpsTable::attend_span_bf16: head_dim % 32 == 0, head_dim <= 512.
+void attend_span_bf16(const AttendBlock& a, const uint16_t* const* kts, const uint16_t* const* vs,
+                      int64_t n) {
+    const int64_t hd = a.head_dim;
+    const int64_t tile = 16 * hd;
+    // Whole steps per chunk: 2 at head size 512, 16 at 64.
+    const int64_t chunk = kChunkElements / tile / kBf16StepTiles * kBf16StepTiles;
+    alignas(64) uint16_t kb[kChunkElements];
+    alignas(64) uint16_t vb[kChunkElements];
+    for (int64_t t0 = 0; t0 < n; t0 += chunk) {
+        const int64_t tiles = n - t0 < chunk ? n - t0 : chunk;
+        for (int64_t t = 0; t < tiles; ++t)
+            rearrange_tile(kts[t0 + t], vs[t0 + t], hd, kb + t * tile, vb + t * tile);
+        for (int64_t r0 = 0; r0 < a.rows; r0 += kRows) {
+            const int rows = static_cast<int>(a.rows - r0 < kRows ? a.rows - r0 : kRows);
+            for (int64_t t = 0; t < tiles; t += kBf16StepTiles) {
+                const int nt =
+                    static_cast<int>(tiles - t < kBf16StepTiles ? tiles - t : kBf16StepTiles);
+                const int64_t pos0 = a.pos0 + 16 * (t0 + t);
+                with_count<kRows>(rows, [&](auto r) {
+                    with_count<kBf16StepTiles>(nt, [&](auto k) {
+                        span_step_bf16<decltype(r)::value, decltype(k)::value>(a, r0, kb + t * tile,
+                                                                               vb + t * tile, pos0);
+                    });
+                });
+            }
+        }
+    }
+}
+
 }  // namespace
 
 void (*attend_bf16_entry())(const AttendBlock&) {
     return attend_block_bf16;
 }
 
+AttendSpanFn attend_span_bf16_entry() {
+    return attend_span_bf16;
+}
+
 void register_attend_bf16(KernelTable& table) {
-    if (cpu_features().bf16_products_fast) table.ops.attend_block_bf16 = attend_block_bf16;
+    if (cpu_features().bf16_products_fast) {
+        table.ops.attend_block_bf16 = attend_block_bf16;
+        table.ops.attend_span_bf16 = attend_span_bf16;
+    }
 }
 
 }  // namespace pensieve::kernels::avx512
