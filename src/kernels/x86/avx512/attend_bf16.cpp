@@ -160,6 +160,52 @@ void rearrange_tile(const uint16_t* kt16, const uint16_t* v16, int64_t hd, uint1
     }
 }
 
+// e^x for the probabilities of a step, x = s - m <= 0 (-inf gives 0), to be
+// rounded to BF16 next (8 bits): a one-term reduction x = n ln 2 + r, a
+// degree-5 Taylor polynomial (|r| <= ln 2 / 2: error below 2^-18, so the
+// BF16 value differs from that of the exact e^x only where e^x lies within
+// 2^-18 of a rounding boundary) and vscalefps for 2^n, which also flushes
+// what lies below F32's range. Half the instructions of exp512.
+inline __m512 exp_for_bf16(__m512 x) {
+    x = _mm512_max_ps(x, _mm512_set1_ps(-104.0f));  // e^-104 is below F32's range
+    const __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504f)),
+                                          _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    const __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693147181f), x);
+    __m512 p = _mm512_set1_ps(1.0f / 120.0f);
+    for (const float c : {1.0f / 24.0f, 1.0f / 6.0f, 0.5f, 1.0f, 1.0f})
+        p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(c));
+    return _mm512_scalef_ps(p, n);
+}
+
+// Lane r of the result (r < 8) is op's reduction of the 16 lanes of x[r]
+// (x[r] for R <= r < 8 taken as `fill`); lanes 8..15 are left undefined.
+// Three rounds of halving, each combining two vectors' halves into one
+// vector, then a swap within pairs of lanes and one permute.
+template <int R, typename Op>
+requires(R <= 8) __m512 reduce_rows(const __m512* x, __m512 fill, Op op) {
+    __m512 v[8];
+    for (int r = 0; r < 8; ++r) v[r] = r < R ? x[r] : fill;
+    // [x0 lanes 0-7 | x1 lanes 0-7] op [x0 8-15 | x1 8-15]: 8 partials each.
+    __m512 w[4];
+    for (int i = 0; i < 4; ++i) {
+        w[i] = op(_mm512_shuffle_f32x4(v[2 * i], v[2 * i + 1], _MM_SHUFFLE(1, 0, 1, 0)),
+                  _mm512_shuffle_f32x4(v[2 * i], v[2 * i + 1], _MM_SHUFFLE(3, 2, 3, 2)));
+    }
+    // One 128-bit lane per row, 4 partials: rows 0-3, then rows 4-7.
+    __m512 u[2];
+    for (int i = 0; i < 2; ++i) {
+        u[i] = op(_mm512_shuffle_f32x4(w[2 * i], w[2 * i + 1], _MM_SHUFFLE(2, 0, 2, 0)),
+                  _mm512_shuffle_f32x4(w[2 * i], w[2 * i + 1], _MM_SHUFFLE(3, 1, 3, 1)));
+    }
+    // 128-bit lane i: rows i and i + 4, two partials each, then one.
+    __m512 z = op(_mm512_shuffle_ps(u[0], u[1], _MM_SHUFFLE(1, 0, 1, 0)),
+                  _mm512_shuffle_ps(u[0], u[1], _MM_SHUFFLE(3, 2, 3, 2)));
+    z = op(z, _mm512_shuffle_ps(z, z, _MM_SHUFFLE(2, 3, 0, 1)));
+    // Row i at element 4i, row i + 4 at 4i + 2.
+    return _mm512_permutexvar_ps(
+        _mm512_set_epi32(0, 0, 0, 0, 0, 0, 0, 0, 14, 10, 6, 2, 12, 8, 4, 0), z);
+}
+
 // One softmax step of rows r0 .. r0 + R - 1 over NT rearranged tiles (tile t
 // at kb / vb + t * 16 * head_dim, positions from pos0 + 16 t): the scores of
 // all NT tiles stay in registers, and p · V runs NT * 16 positions deep.
@@ -181,52 +227,79 @@ void span_step_bf16(const AttendBlock& a, int64_t r0, const uint16_t* kb, const 
         }
     }
 
-    // The step's maxima and rescale factors, as attend_span_rows's; p is
-    // rounded to BF16 for the product and l sums the rounded values.
+    // The step's softmax with the rows' values in lanes (lane r: row r0 + r):
+    // their maxima, sums, m, l and rescale factors are vectors, and each
+    // row's part of one is taken by a permute, so no value makes a round
+    // trip through memory. p is rounded to BF16 for the product, and l sums
+    // the rounded values.
     const __m512 scale = _mm512_set1_ps(a.scale);
     const __m512 neg_inf = _mm512_set1_ps(-__builtin_inff());
-    alignas(64) float alpha[16] = {};
-    float best[R];
+    __m512 top[R];
     for (int r = 0; r < R; ++r) {
         const int64_t row = r0 + r;
-        __m512 top = neg_inf;
+        // Masks only for a row whose range starts or ends inside the step.
+        const bool whole = a.first[row] <= pos0 && a.last[row] >= pos0 + 16 * NT - 1;
+        top[r] = neg_inf;
         for (int t = 0; t < NT; ++t) {
             const int64_t p0 = pos0 + 16 * t;
-            const __mmask16 valid = lanes(a.first[row] - p0, a.last[row] - p0);
-            s[r][t] = _mm512_mask_mul_ps(neg_inf, valid, s[r][t], scale);
-            top = _mm512_max_ps(top, s[r][t]);
+            s[r][t] = whole
+                          ? _mm512_mul_ps(s[r][t], scale)
+                          : _mm512_mask_mul_ps(neg_inf, lanes(a.first[row] - p0, a.last[row] - p0),
+                                               s[r][t], scale);
+            top[r] = _mm512_max_ps(top[r], s[r][t]);
         }
-        best[r] = hmax512(top);
-        const float m = a.m[row] > best[r] ? a.m[row] : best[r];
-        alpha[r] = best[r] == -__builtin_inff() ? 0.0f : a.m[row] - m;
-        a.m[row] = best[r] == -__builtin_inff() ? a.m[row] : m;
     }
-    _mm512_store_ps(alpha, exp512(_mm512_load_ps(alpha)));
-    alignas(64) uint32_t pb[R][NT * 8];  // BF16 pairs of p
+    constexpr auto kRowLanes = static_cast<__mmask16>((1u << R) - 1);
+    const __m512 best =
+        reduce_rows<R>(top, neg_inf, [](__m512 x, __m512 y) { return _mm512_max_ps(x, y); });
+    const __m512 m_old = _mm512_mask_loadu_ps(neg_inf, kRowLanes, a.m + r0);
+    const __mmask16 none = _mm512_cmp_ps_mask(best, neg_inf, _CMP_EQ_OQ);  // nothing to attend
+    const __m512 m_new = _mm512_max_ps(m_old, best);
+    // exp(m_old - m_new): 0 on a row's first step (m_old = -inf), 1 where
+    // the row attends nothing here (its state stays).
+    const __m512 alpha =
+        _mm512_mask_blend_ps(none, exp512(_mm512_sub_ps(m_old, m_new)), _mm512_set1_ps(1.0f));
+    _mm512_mask_storeu_ps(a.m + r0, kRowLanes, m_new);
+
+    alignas(64) uint32_t pb[R][NT * 8];                  // BF16 pairs of p
+    const __m512i ones = _mm512_set1_epi32(0x3f803f80);  // BF16 pairs (1, 1)
+    __m512 sums[R];
     for (int r = 0; r < R; ++r) {
-        const int64_t row = r0 + r;
-        if (best[r] == -__builtin_inff()) {
+        sums[r] = _mm512_setzero_ps();
+        if ((none >> r) & 1) {
             for (int t = 0; t < NT; ++t)
                 _mm256_store_si256(reinterpret_cast<__m256i*>(pb[r] + 8 * t),
                                    _mm256_setzero_si256());
             continue;
         }
-        const __m512 mv = _mm512_set1_ps(a.m[row]);
-        __m512 sum = _mm512_setzero_ps();
-        for (int t = 0; t < NT; ++t) {
-            const __m256bh e = _mm512_cvtneps_pbh(exp512(_mm512_sub_ps(s[r][t], mv)));
+        const __m512 mv = _mm512_permutexvar_ps(_mm512_set1_epi32(r), m_new);
+        int t = 0;
+        for (; t + 2 <= NT; t += 2) {
+            const __m512i e = reinterpret_cast<__m512i>(
+                _mm512_cvtne2ps_pbh(exp_for_bf16(_mm512_sub_ps(s[r][t + 1], mv)),
+                                    exp_for_bf16(_mm512_sub_ps(s[r][t], mv))));
+            _mm512_storeu_si512(pb[r] + 8 * t, e);
+            sums[r] = _mm512_dpbf16_ps(sums[r], reinterpret_cast<__m512bh>(e),
+                                       reinterpret_cast<__m512bh>(ones));
+        }
+        if (t < NT) {
+            const __m256bh e = _mm512_cvtneps_pbh(exp_for_bf16(_mm512_sub_ps(s[r][t], mv)));
             _mm256_store_si256(reinterpret_cast<__m256i*>(pb[r] + 8 * t),
                                reinterpret_cast<__m256i>(e));
-            sum = _mm512_add_ps(sum, _mm512_cvtpbh_ps(e));
+            sums[r] = _mm512_add_ps(sums[r], _mm512_cvtpbh_ps(e));
         }
-        a.l[row] = a.l[row] * alpha[r] + hsum512(sum);
     }
+    const __m512 l_new =
+        _mm512_fmadd_ps(_mm512_mask_loadu_ps(_mm512_setzero_ps(), kRowLanes, a.l + r0), alpha,
+                        reduce_rows<R>(sums, _mm512_setzero_ps(),
+                                       [](__m512 x, __m512 y) { return _mm512_add_ps(x, y); }));
+    _mm512_mask_storeu_ps(a.l + r0, kRowLanes, l_new);
 
     float* o = a.o + r0 * hd;
     for (int64_t c = 0; c < hd; c += 32) {
         __m512 acc[R][2];
         for (int r = 0; r < R; ++r) {
-            const __m512 av = _mm512_set1_ps(alpha[r]);
+            const __m512 av = _mm512_permutexvar_ps(_mm512_set1_epi32(r), alpha);
             acc[r][0] = _mm512_mul_ps(_mm512_loadu_ps(o + r * hd + c), av);
             acc[r][1] = _mm512_mul_ps(_mm512_loadu_ps(o + r * hd + c + 16), av);
         }
