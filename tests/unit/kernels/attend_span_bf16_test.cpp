@@ -84,7 +84,7 @@ std::string where(const Span& s, size_t r) {
 
 // Head sizes the form takes, row counts around its groups of 8, spans
 // shorter and longer than a step and than a chunk of the kernel's buffer
-// (16 tiles at head size 64, 2 at 512).
+// (30 tiles at head size 64, 3 at 512).
 template <typename Fn>
 void for_each_span(Fn fn) {
     for (int64_t hd : {32, 64, 96, 128, 256, 512}) {
@@ -99,8 +99,9 @@ void for_each_span(Fn fn) {
 
 // Against its scalar reference, which rounds the same values the same way:
 // the bounds of Simd.AttendBlockBf16MatchesItsReference (a probability whose
-// SIMD exp lands a few ulp from expf may round to the neighbouring BF16 value,
-// one part in 256, so l and o allow one such step per softmax step).
+// SIMD exp, within 2^-18 of expf's, lies across a BF16 rounding boundary from
+// it rounds to the neighbouring BF16 value, one part in 256, so l and o allow
+// one such step per softmax step).
 TEST(AttendSpanBf16, MatchesItsReference) {
     if (!cpu_features().avx512bf16) GTEST_SKIP() << "this CPU has no BF16 products";
     EXPECT_EQ(table_for(Isa::Avx512)->ops.attend_span_bf16 != nullptr,
