@@ -1,6 +1,8 @@
 // Scalar reference of the dispatched ops (see ops.hpp for their contracts).
 #include <algorithm>
+#include <array>
 #include <cmath>
+#include <span>
 #include <vector>
 
 #include "kernels/fp16.hpp"
@@ -68,16 +70,17 @@ void axpy_f16(float a, const uint16_t* x, float* y, int64_t n) {
     for (int64_t i = 0; i < n; ++i) y[i] += a * fp16_to_fp32(x[i]);
 }
 
-// attend_block over `positions` positions from a.pos0 (dimension d of
-// position j's key: key(d, j), of its value: value(j, d)), with each query
-// element, key, value and probability passed through `round` (the identity
-// for F32 products, BF16 rounding for the BF16 forms), products summed in
-// F32.
+// attend_block over `positions` positions from a.pos0, a block's or at
+// most a BF16 step's (dimension d of position j's key: key(d, j), of its
+// value: value(j, d)), with each query element, key, value and probability
+// passed through `round` (the identity for F32 products, BF16 rounding for
+// the BF16 forms), products summed in F32.
 template <typename Query, typename Key, typename Value, typename Round>
 void attend_rounded(const AttendBlock& a, int64_t positions, Query query, Key key, Value value,
                     Round round) {
     const int64_t hd = a.head_dim;
-    std::vector<float> p(static_cast<size_t>(positions));
+    std::array<float, kBf16StepTiles * kKvBlockTokens> p_steps;  // a block or a step
+    const std::span<float> p(p_steps.data(), static_cast<size_t>(positions));
     for (int64_t r = 0; r < a.rows; ++r) {
         float best = -INFINITY;
         for (int64_t j = 0; j < positions; ++j) {
