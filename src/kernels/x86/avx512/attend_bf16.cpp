@@ -160,19 +160,20 @@ void rearrange_tile(const uint16_t* kt16, const uint16_t* v16, int64_t hd, uint1
     }
 }
 
-// e^x for the probabilities of a step, x = s - m <= 0 (-inf gives 0), to be
-// rounded to BF16 next (8 bits): a one-term reduction x = n ln 2 + r, a
-// degree-5 Taylor polynomial (|r| <= ln 2 / 2: error below 2^-18, so the
-// BF16 value differs from that of the exact e^x only where e^x lies within
-// 2^-18 of a rounding boundary) and vscalefps for 2^n, which also flushes
-// what lies below F32's range. Half the instructions of exp512.
+// e^x for the probabilities of a step, x = s - m <= 0, to be rounded to
+// BF16 next (8 bits): a one-term reduction x = n ln 2 + r, a degree-4
+// polynomial fitted for the least largest relative error on |r| <= ln 2 / 2
+// (2^-18.5 with F32 arithmetic, so the BF16 value differs from that of the
+// exact e^x only where e^x lies within 2^-18.5 of a rounding boundary) and
+// vscalefps for 2^n, which also flushes what lies below F32's range. x must
+// not be -inf (x - n ln 2 would be NaN): masked scores are raised to -104
+// first, whose e^x is below F32's range.
 inline __m512 exp_for_bf16(__m512 x) {
-    x = _mm512_max_ps(x, _mm512_set1_ps(-104.0f));  // e^-104 is below F32's range
     const __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504f)),
                                           _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
     const __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693147181f), x);
-    __m512 p = _mm512_set1_ps(1.0f / 120.0f);
-    for (const float c : {1.0f / 24.0f, 1.0f / 6.0f, 0.5f, 1.0f, 1.0f})
+    __m512 p = _mm512_set1_ps(0.0414586067f);
+    for (const float c : {0.167909071f, 0.500043571f, 0.999963403f, 0.999999285f})
         p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(c));
     return _mm512_scalef_ps(p, n);
 }
@@ -232,26 +233,31 @@ void span_step_bf16(const AttendBlock& a, int64_t r0, const uint16_t* kb, const 
     // row's part of one is taken by a permute, so no value makes a round
     // trip through memory. p is rounded to BF16 for the product, and l sums
     // the rounded values.
+    // The maxima are taken over the unscaled scores (scale > 0, and scaling
+    // after the maximum rounds to the same value), and x = s · scale - m is
+    // one fused operation per score vector.
     const __m512 scale = _mm512_set1_ps(a.scale);
     const __m512 neg_inf = _mm512_set1_ps(-__builtin_inff());
     __m512 top[R];
+    bool whole[R];
     for (int r = 0; r < R; ++r) {
         const int64_t row = r0 + r;
         // Masks only for a row whose range starts or ends inside the step.
-        const bool whole = a.first[row] <= pos0 && a.last[row] >= pos0 + 16 * NT - 1;
+        whole[r] = a.first[row] <= pos0 && a.last[row] >= pos0 + 16 * NT - 1;
         top[r] = neg_inf;
         for (int t = 0; t < NT; ++t) {
             const int64_t p0 = pos0 + 16 * t;
-            s[r][t] = whole
-                          ? _mm512_mul_ps(s[r][t], scale)
-                          : _mm512_mask_mul_ps(neg_inf, lanes(a.first[row] - p0, a.last[row] - p0),
-                                               s[r][t], scale);
+            if (!whole[r]) {
+                s[r][t] = _mm512_mask_mov_ps(neg_inf, lanes(a.first[row] - p0, a.last[row] - p0),
+                                             s[r][t]);
+            }
             top[r] = _mm512_max_ps(top[r], s[r][t]);
         }
     }
     constexpr auto kRowLanes = static_cast<__mmask16>((1u << R) - 1);
-    const __m512 best =
-        reduce_rows<R>(top, neg_inf, [](__m512 x, __m512 y) { return _mm512_max_ps(x, y); });
+    const __m512 best = _mm512_mul_ps(
+        reduce_rows<R>(top, neg_inf, [](__m512 x, __m512 y) { return _mm512_max_ps(x, y); }),
+        scale);
     const __m512 m_old = _mm512_mask_loadu_ps(neg_inf, kRowLanes, a.m + r0);
     const __mmask16 none = _mm512_cmp_ps_mask(best, neg_inf, _CMP_EQ_OQ);  // nothing to attend
     const __m512 m_new = _mm512_max_ps(m_old, best);
@@ -273,17 +279,20 @@ void span_step_bf16(const AttendBlock& a, int64_t r0, const uint16_t* kb, const 
             continue;
         }
         const __m512 mv = _mm512_permutexvar_ps(_mm512_set1_epi32(r), m_new);
+        const auto x = [&](int t) {
+            const __m512 v = _mm512_fmsub_ps(s[r][t], scale, mv);
+            return whole[r] ? v : _mm512_max_ps(v, _mm512_set1_ps(-104.0f));
+        };
         int t = 0;
         for (; t + 2 <= NT; t += 2) {
             const __m512i e = reinterpret_cast<__m512i>(
-                _mm512_cvtne2ps_pbh(exp_for_bf16(_mm512_sub_ps(s[r][t + 1], mv)),
-                                    exp_for_bf16(_mm512_sub_ps(s[r][t], mv))));
+                _mm512_cvtne2ps_pbh(exp_for_bf16(x(t + 1)), exp_for_bf16(x(t))));
             _mm512_storeu_si512(pb[r] + 8 * t, e);
             sums[r] = _mm512_dpbf16_ps(sums[r], reinterpret_cast<__m512bh>(e),
                                        reinterpret_cast<__m512bh>(ones));
         }
         if (t < NT) {
-            const __m256bh e = _mm512_cvtneps_pbh(exp_for_bf16(_mm512_sub_ps(s[r][t], mv)));
+            const __m256bh e = _mm512_cvtneps_pbh(exp_for_bf16(x(t)));
             _mm256_store_si256(reinterpret_cast<__m256i*>(pb[r] + 8 * t),
                                reinterpret_cast<__m256i>(e));
             sums[r] = _mm512_add_ps(sums[r], _mm512_cvtpbh_ps(e));
