@@ -125,9 +125,13 @@ void attend(KvCache& kv, const std::vector<int32_t>& table, const AttentionHead&
     // for rows [r_lo, r_hi); returns the last block it attended.
     const auto attend_rows = [&](int64_t b, int64_t r_lo, int64_t r_hi) {
         const kernels::AttendBlock step = block_of(r_lo, r_hi, b * bt);
-        // Spans of whole F16 tiles (in BF16 products for runs of many rows
-        // where the CPU has fast ones), other blocks one at a time.
-        if (type == gguf::TensorType::F16 && whole(b)) {
+        // Runs of many rows take BF16 products block by block where the CPU
+        // has fast ones, and spans of F16 tiles otherwise. (The BF16 span
+        // kernel, kernels::attend_f16_span given qb, runs its softmax steps
+        // from wherever the span starts, so a row's sums would depend on how
+        // its prompt was cut into runs; block by block they do not.)
+        const bool many = r_hi - r_lo > kernels::kF16TileMaxRows;
+        if (type == gguf::TensorType::F16 && whole(b) && !(many && bf16)) {
             // A span of whole F16 tiles on which the same rows stay (a
             // decoding token's whole range but its last block; the blocks
             // before a prefill run). With FP16 steps, only the blocks of
