@@ -61,10 +61,10 @@ inline constexpr int64_t kF16TileMaxRows = 8;
 // key_tiles[t], from position a.pos0 + 16 t) for rows that all stay on them:
 // runs of more than kF16TileMaxRows rows given AttendBlock::qb multiply in
 // BF16 where the CPU has fast BF16 products (OpsTable::attend_span_bf16,
-// whose steps count from the span's first tile: model/attention.cpp does
-// not give it qb);
-// otherwise the CPU's span form where it has one (OpsTable::attend_span_f16),
-// in groups of up to kF16TileMaxRows rows, else tile by tile.
+// whose steps count from the span's first tile, so model/attention.cpp does
+// not give it qb); otherwise the CPU's span form where it has one
+// (OpsTable::attend_span_f16), in groups of up to kF16TileMaxRows rows, else
+// tile by tile.
 void attend_f16_span(const AttendBlock& a, const uint16_t* const* key_tiles,
                      const uint16_t* const* value_tiles, int64_t n);
 

@@ -111,23 +111,30 @@ void attend_tail_bf16(const AttendBlock& a, int64_t r0, int64_t left, const uint
     }
 }
 
+// One tile's keys and values (F32, or F16 as the cache stores them: T =
+// float or uint16_t, load_tile16) in the kb / vb layouts: keys pair
+// dimensions, values pair positions.
+template <typename T>
+void rearrange_tile(const T* kt, const T* v, int64_t hd, uint16_t* kb, uint16_t* vb) {
+    for (int64_t p = 0; p < hd / 2; ++p) {
+        _mm512_store_si512(kb + p * 32, interleave_bf16(load_tile16(kt + 2 * p * 16),
+                                                        load_tile16(kt + (2 * p + 1) * 16)));
+    }
+    for (int64_t t = 0; t < 8; ++t) {
+        for (int64_t c = 0; c < hd; c += 16) {
+            _mm512_store_si512(vb + (t * hd + c) * 2,
+                               interleave_bf16(load_tile16(v + 2 * t * hd + c),
+                                               load_tile16(v + (2 * t + 1) * hd + c)));
+        }
+    }
+}
+
 // Needs head_dim % 32 == 0 (ops.cpp sends other shapes elsewhere).
 void attend_block_bf16(const AttendBlock& a) {
     const int64_t hd = a.head_dim;
     alignas(64) uint16_t kb[kMaxHeadDim * 16];
     alignas(64) uint16_t vb[kMaxHeadDim * 16];
-    for (int64_t p = 0; p < hd / 2; ++p) {
-        const __m512i k = interleave_bf16(_mm512_loadu_ps(a.kt + 2 * p * 16),
-                                          _mm512_loadu_ps(a.kt + (2 * p + 1) * 16));
-        _mm512_store_si512(kb + p * 32, k);
-    }
-    for (int64_t t = 0; t < 8; ++t) {
-        for (int64_t c = 0; c < hd; c += 16) {
-            const __m512i v = interleave_bf16(_mm512_loadu_ps(a.v + 2 * t * hd + c),
-                                              _mm512_loadu_ps(a.v + (2 * t + 1) * hd + c));
-            _mm512_store_si512(vb + (t * hd + c) * 2, v);
-        }
-    }
+    rearrange_tile(a.kt, a.v, hd, kb, vb);
     int64_t r = 0;
     for (; r + kRows <= a.rows; r += kRows) attend_rows_bf16<kRows>(a, r, kb, vb);
     attend_tail_bf16<kRows - 1>(a, r, a.rows - r, kb, vb);
@@ -140,25 +147,6 @@ void attend_block_bf16(const AttendBlock& a) {
 // values (64 KiB each), for all rows of the call; then each group of up to
 // kRows rows takes the chunk's softmax steps of kBf16StepTiles tiles.
 constexpr int64_t kChunkElements = 32 * 1024;
-
-// Tile t's F16 keys and values in kb / vb layouts: keys pair dimensions,
-// values pair positions.
-void rearrange_tile(const uint16_t* kt16, const uint16_t* v16, int64_t hd, uint16_t* kb,
-                    uint16_t* vb) {
-    const auto half = [](const uint16_t* p) {
-        return _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
-    };
-    for (int64_t p = 0; p < hd / 2; ++p)
-        _mm512_store_si512(kb + p * 32,
-                           interleave_bf16(half(kt16 + 2 * p * 16), half(kt16 + (2 * p + 1) * 16)));
-    for (int64_t t = 0; t < 8; ++t) {
-        for (int64_t c = 0; c < hd; c += 16) {
-            _mm512_store_si512(
-                vb + (t * hd + c) * 2,
-                interleave_bf16(half(v16 + 2 * t * hd + c), half(v16 + (2 * t + 1) * hd + c)));
-        }
-    }
-}
 
 // e^x for the probabilities of a step, x = s - m <= 0, to be rounded to
 // BF16 next (8 bits): a one-term reduction x = n ln 2 + r, a degree-4
