@@ -529,21 +529,17 @@ BENCHMARK(BM_AttendBlock)
     ->Unit(benchmark::kMicrosecond);
 
 // A span of n whole F16 tiles (as the KV cache stores them) attended by
-// `rows` query rows, the way prefill at depth attends its earlier positions:
-// kernels::attend_f16_span with F32 products (mode 0), with BF16 products
-// (mode 2: runs of more than 8 rows given BF16 queries, where the CPU's BF16
-// products are fast), and kernels::attend_fp16_steps (mode 1: FP16 products,
-// where the CPU has them). 6 tiles stay in L1, 60 in L2.
+// `rows` query rows, the way prefill at depth and decode attend their
+// earlier positions: kernels::attend_f16_span with F32 products (mode 0), and
+// kernels::attend_steps (mode 1: FP16 or BF16 products, where the CPU has
+// them). 6 tiles stay in L1, 60 in L2.
 // FLOPs: q·k and p·v, 2 · 2 · rows · 16 · n · head_dim.
 void BM_AttendSpan(benchmark::State& state) {
     const int64_t hd = state.range(0), n = state.range(1), rows = state.range(3);
     const int64_t mode = state.range(2);
-    if (mode == 1 && !fp16_steps(hd)) {
-        state.SkipWithError("this CPU has no FP16 attention for this head size");
-        return;
-    }
-    if (mode == 2 && (!attend_multiplies_bf16() || rows <= kF16TileMaxRows)) {
-        state.SkipWithError("BF16 spans need fast BF16 products and more than 8 rows");
+    const AttendSteps steps = attend_steps_for(hd);
+    if (mode == 1 && steps.tiles == 0) {
+        state.SkipWithError("this CPU has no 16-bit attention products for this head size");
         return;
     }
     std::mt19937 rng(1);
@@ -579,9 +575,9 @@ void BM_AttendSpan(benchmark::State& state) {
                             m.data(),
                             l.data(),
                             o.data(),
-                            mode == 2 ? qb.data() : nullptr};
+                            mode == 1 && steps.bf16 ? qb.data() : nullptr};
         if (mode == 1)
-            attend_fp16_steps(a, kts.data(), vs.data(), n);
+            attend_steps(a, kts.data(), vs.data(), n);
         else
             attend_f16_span(a, kts.data(), vs.data(), n);
         benchmark::DoNotOptimize(o.data());
@@ -589,10 +585,10 @@ void BM_AttendSpan(benchmark::State& state) {
     state.counters["GFLOP/s"] = benchmark::Counter(
         static_cast<double>(4 * rows * 16 * n * hd) * static_cast<double>(state.iterations()) / 1e9,
         benchmark::Counter::kIsRate);
-    state.SetLabel(mode == 1 ? "fp16" : mode == 2 ? "bf16" : "f32");
+    state.SetLabel(mode == 0 ? "f32" : steps.bf16 ? "bf16" : "fp16");
 }
 BENCHMARK(BM_AttendSpan)
-    ->ArgsProduct({{64, 128}, {6, 60}, {0, 1, 2}, {8, 96}})
+    ->ArgsProduct({{64, 128}, {6, 60}, {0, 1}, {3, 8, 96}})
     ->Unit(benchmark::kMicrosecond);
 
 BENCHMARK_MAIN();

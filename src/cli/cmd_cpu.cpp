@@ -42,9 +42,13 @@ void run_cpu(bool json) {
     for (Isa isa : {Isa::Ref, Isa::Avx2, Isa::Avx512, Isa::Amx}) {
         if (isa_supported(isa)) variants.emplace_back(isa_name(isa));
     }
-    // FP16 attention products over F16 caches, for the head sizes
-    // kernels::fp16_steps accepts (with this variant).
-    const bool fp16_attention = fp16_steps(kFp16MaxHeadDim);
+    // 16-bit attention products over F16 caches (with this variant), for
+    // the head sizes kernels::attend_steps_for takes: FP16 ones up to
+    // kFp16MaxHeadDim, else BF16 ones (model/attention.cpp: for runs of
+    // many rows).
+    const AttendSteps steps = attend_steps_for(kFp16MaxHeadDim);
+    const bool fp16_attention = steps.tiles > 0 && !steps.bf16;
+    const bool bf16_attention = steps.bf16;
     if (json) {
         nlohmann::json features = nlohmann::json::object();
         for (const auto& [name, on] : flags) features[name] = on;
@@ -54,6 +58,7 @@ void run_cpu(bool json) {
                                   {"supported_variants", variants},
                                   {"bf16_products", f.bf16_products_fast},
                                   {"fp16_attention", fp16_attention},
+                                  {"bf16_attention", bf16_attention},
                                   {"best_variant", std::string(isa_name(best_isa()))},
                                   {"active_variant", std::string(isa_name(active_isa()))},
                                   {"threads", ThreadPool::default_threads()}};
@@ -76,6 +81,9 @@ void run_cpu(bool json) {
     if (fp16_attention)
         std::printf("fp16:      FP16 products in attention over F16 caches (head sizes to %lld)\n",
                     static_cast<long long>(kFp16MaxHeadDim));
+    if (bf16_attention)
+        std::printf("attention: BF16 products over F16 caches (runs of more than %lld rows)\n",
+                    static_cast<long long>(kF16TileMaxRows));
     std::printf("threads:   %d\n", ThreadPool::default_threads());
 }
 

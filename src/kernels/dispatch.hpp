@@ -52,7 +52,7 @@ struct OpsTable {
     // 1 <= a.rows <= 8, head_dim % 32 == 0, head_dim <= 512, n a multiple
     // of kFp16StepTiles and rows that attend every position of the span;
     // only where the CPU has AVX512-FP16, never in the reference table.
-    // kv_tile.cpp's attend_fp16_steps calls it for head sizes up to
+    // kv_tile.cpp's attend_steps calls it for head sizes up to
     // kFp16MaxHeadDim.
     void (*attend_span_fp16)(const AttendBlock& a, const uint16_t* const* kt16,
                              const uint16_t* const* v16, int64_t n) = nullptr;
@@ -60,7 +60,7 @@ struct OpsTable {
     // number of rows, AttendBlock::qb needed, head_dim % 32 == 0, head_dim
     // <= 512; only where the CPU has fast BF16 products (with
     // attend_block_bf16), never in the reference table. kv_tile.cpp's
-    // attend_f16_span takes it for runs of more than kF16TileMaxRows rows.
+    // attend_steps calls it where the CPU has no FP16 products.
     void (*attend_span_bf16)(const AttendBlock& a, const uint16_t* const* kt16,
                              const uint16_t* const* v16, int64_t n) = nullptr;
 };

@@ -124,18 +124,13 @@ void by_row_groups(const AttendBlock& a, Span span) {
 
 void attend_f16_span(const AttendBlock& a, const uint16_t* const* key_tiles,
                      const uint16_t* const* value_tiles, int64_t n) {
-    const OpsTable& ops = active_table().ops;
-    if (ops.attend_span_bf16 != nullptr && a.qb != nullptr && a.rows > kF16TileMaxRows &&
-        a.head_dim % 32 == 0 && a.head_dim <= kMaxHeadDim) {
-        ops.attend_span_bf16(a, key_tiles, value_tiles, n);
-        return;
-    }
-    const auto span = ops.attend_span_f16;
+    const auto span = active_table().ops.attend_span_f16;
     if (span != nullptr && a.head_dim % 16 == 0 && a.rows >= 1) {
         by_row_groups(a, [&](const AttendBlock& g) { span(g, key_tiles, value_tiles, n); });
         return;
     }
     AttendBlock b = a;
+    b.qb = nullptr;  // F32 products
     for (int64_t t = 0; t < n; ++t) {
         b.pos0 = a.pos0 + t * kKvBlockTokens;
         b.kt16 = key_tiles[t];
@@ -144,15 +139,24 @@ void attend_f16_span(const AttendBlock& a, const uint16_t* const* key_tiles,
     }
 }
 
-bool fp16_steps(int64_t head_dim) {
-    return active_table().ops.attend_span_fp16 != nullptr && head_dim % 32 == 0 &&
-           head_dim <= kFp16MaxHeadDim;
+AttendSteps attend_steps_for(int64_t head_dim) {
+    const OpsTable& ops = active_table().ops;
+    if (head_dim % 32 != 0) return {};
+    if (ops.attend_span_fp16 != nullptr && head_dim <= kFp16MaxHeadDim)
+        return {kFp16StepTiles, false};
+    if (ops.attend_span_bf16 != nullptr && head_dim <= kMaxHeadDim) return {kBf16StepTiles, true};
+    return {};
 }
 
-void attend_fp16_steps(const AttendBlock& a, const uint16_t* const* key_tiles,
-                       const uint16_t* const* value_tiles, int64_t n) {
-    const auto span = active_table().ops.attend_span_fp16;
-    by_row_groups(a, [&](const AttendBlock& g) { span(g, key_tiles, value_tiles, n); });
+void attend_steps(const AttendBlock& a, const uint16_t* const* key_tiles,
+                  const uint16_t* const* value_tiles, int64_t n) {
+    const OpsTable& ops = active_table().ops;
+    if (attend_steps_for(a.head_dim).bf16) {
+        ops.attend_span_bf16(a, key_tiles, value_tiles, n);
+        return;
+    }
+    by_row_groups(
+        a, [&](const AttendBlock& g) { ops.attend_span_fp16(g, key_tiles, value_tiles, n); });
 }
 
 }  // namespace pensieve::kernels

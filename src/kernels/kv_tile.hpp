@@ -58,23 +58,30 @@ void attend_tiles(TensorType type, const void* key_tile, const void* value_tile,
 inline constexpr int64_t kF16TileMaxRows = 8;
 
 // attend_tiles over n whole F16 tiles of consecutive positions (key tile t at
-// key_tiles[t], from position a.pos0 + 16 t) for rows that all stay on them:
-// runs of more than kF16TileMaxRows rows given AttendBlock::qb multiply in
-// BF16 where the CPU has fast BF16 products (OpsTable::attend_span_bf16,
-// whose steps count from the span's first tile, so model/attention.cpp does
-// not give it qb); otherwise the CPU's span form where it has one
+// key_tiles[t], from position a.pos0 + 16 t) for rows that all stay on them,
+// with F32 products: the CPU's span form where it has one
 // (OpsTable::attend_span_f16), in groups of up to kF16TileMaxRows rows, else
 // tile by tile.
 void attend_f16_span(const AttendBlock& a, const uint16_t* const* key_tiles,
                      const uint16_t* const* value_tiles, int64_t n);
 
-// Whether this CPU attends F16 tiles of this head size with FP16 products
-// (OpsTable::attend_span_fp16; kFp16StepTiles in ops.hpp).
-bool fp16_steps(int64_t head_dim);
-// attend_f16_span with FP16 products, where fp16_steps(a.head_dim): n a
-// multiple of kFp16StepTiles, a.pos0 a multiple of kFp16StepTokens, and
-// every row attends every position of the span.
-void attend_fp16_steps(const AttendBlock& a, const uint16_t* const* key_tiles,
-                       const uint16_t* const* value_tiles, int64_t n);
+// Attention over whole steps of F16 tiles with 16-bit float products, where
+// this CPU has them for this head size: FP16 products
+// (OpsTable::attend_span_fp16, steps of kFp16StepTiles) with AVX512-FP16,
+// else BF16 products (OpsTable::attend_span_bf16, steps of kBf16StepTiles)
+// where those are fast. Either way steps start at a multiple of their
+// positions, counted from position 0, and what a step adds to a row's state
+// depends on the row's query and the step's tiles alone (ops.hpp).
+struct AttendSteps {
+    int64_t tiles = 0;  // per step; 0: this CPU and head size stay in F32
+    bool bf16 = false;  // BF16 products, which take AttendBlock::qb
+    int64_t positions() const { return tiles * kKvBlockTokens; }
+};
+AttendSteps attend_steps_for(int64_t head_dim);
+// attend_f16_span in the steps attend_steps_for(a.head_dim) gives (tiles
+// > 0): n a multiple of its tiles, a.pos0 of its positions, every row
+// attends every position of the span, and a.qb given for BF16 products.
+void attend_steps(const AttendBlock& a, const uint16_t* const* key_tiles,
+                  const uint16_t* const* value_tiles, int64_t n);
 
 }  // namespace pensieve::kernels

@@ -103,8 +103,8 @@ struct AttendBlock {
     // Optional: q rounded to BF16, same layout. With it, a CPU that has BF16
     // dot products may compute a run of many rows with q, k, v and the
     // probabilities in BF16 (sums stay F32), which halves the instructions:
-    // block by block, or over a span of whole F16 tiles in softmax steps of
-    // kBf16StepTiles tiles counted from the span's first.
+    // block by block (attend_block), or over whole F16 tiles in the steps
+    // kBf16StepTiles describes (kv_tile.hpp's attend_steps).
     const uint16_t* qb = nullptr;
     // Optional: the block's F16 key and value tiles as the KV cache stores
     // them (kv_tile.hpp), in place of kt and v: the kernels convert them as
@@ -114,9 +114,22 @@ struct AttendBlock {
     const uint16_t* v16 = nullptr;
 };
 
-// Tiles per softmax step of BF16-product spans (OpsTable::attend_span_bf16,
-// scalar reference ref::attend_span_bf16): the scores of 8 rows over 3 tiles
-// and their 3 key vectors fill 27 of the 32 registers.
+// BF16-product attention over F16 tiles (OpsTable::attend_span_bf16 and its
+// scalar reference ref::attend_span_bf16) works in steps of kBf16StepTiles
+// tiles from the span's first. In each step, for each row: scores are F32
+// sums of products of q (AttendBlock::qb) and the keys rounded to BF16; the
+// probabilities relative to the step's own maximum b, p = exp(s - b), are
+// rounded to BF16, Σp sums the rounded values, p · V multiplies them by the
+// values rounded to BF16, both summed in F32 from zero; then, with
+// m' = max(m, b), l = l · exp(m - m') + Σp · exp(b - m'), o likewise. So
+// the BF16 sums of a step depend on its scores alone, not on the steps
+// before it (nor on where a split-KV part starts), as with kFp16StepTiles
+// below; with steps fixed by absolute position (kv_tile.hpp's attend_steps)
+// a row's result depends on its query and the steps it attends, never on
+// the rows beside it nor on where a call starts. Each value is rounded to
+// BF16 once (2^-9 relative); the sums are F32. Tiles per step: the scores
+// of 8 rows over 3 tiles and their 3 key vectors fill 27 of the 32
+// registers.
 inline constexpr int64_t kBf16StepTiles = 3;
 
 // FP16-product attention (OpsTable::attend_span_fp16 and its scalar

@@ -47,15 +47,26 @@ void attend(KvCache& kv, const std::vector<int32_t>& table, const AttentionHead&
         }
     }
     const gguf::TensorType type = kv.config().type;
-    // FP16 products where the CPU has them, for every row that attends a
-    // whole step (kernels::kFp16StepTiles): such a step goes to the kernel
-    // whole, and the positions of a row's partial steps in F32, so a row's
-    // sums never depend on how its sequence was cut into runs (prefill
-    // chunks change with server load) nor on the rows beside it.
-    const bool fp16 = a.low_precision && type == gguf::TensorType::F16 && kernels::fp16_steps(hd);
-    // BF16 queries, for the CPUs whose attend_block multiplies in BF16 (for
-    // runs of many rows, which do depend on the chunking: not beside FP16).
-    const bool bf16 = a.low_precision && !fp16 && kernels::attend_multiplies_bf16();
+    // Over an F16 cache, 16-bit float products where the CPU has them
+    // (kernels::attend_steps_for), for every row that attends a whole step:
+    // such a step goes to the kernel whole, and the positions of a row's
+    // partial steps in F32, so a row's sums never depend on how its sequence
+    // was cut into runs (prefill chunks change with server load) nor on the
+    // rows beside it. BF16 products only for runs of more than
+    // kF16TileMaxRows rows: they rearrange the tiles for the run, which a
+    // decoding token's few rows do not repay (SmolLM2 decode at depth 8192,
+    // Zen 4: 87 tok/s with F32 spans, 62 with BF16 steps), so those stay F32,
+    // as the matmuls of so few rows take another path too.
+    kernels::AttendSteps steps_form = a.low_precision && type == gguf::TensorType::F16
+                                          ? kernels::attend_steps_for(hd)
+                                          : kernels::AttendSteps{};
+    if (steps_form.bf16 && rows <= kernels::kF16TileMaxRows) steps_form = {};
+    const bool stepped = steps_form.tiles > 0;
+    // BF16 queries for BF16 steps, and otherwise for runs of many rows on
+    // CPUs whose attend_block multiplies in BF16 (the other caches).
+    const bool bf16 = stepped ? steps_form.bf16
+                              : a.low_precision && rows > kernels::kF16TileMaxRows &&
+                                    kernels::attend_multiplies_bf16();
     if (bf16) {
         s.qb.resize(s.q.size());
         kernels::traits(gguf::TensorType::BF16)
@@ -65,8 +76,9 @@ void attend(KvCache& kv, const std::vector<int32_t>& table, const AttentionHead&
     const int64_t end_block = hi < 0 ? 0 : hi / bt + 1;  // nothing to attend: no block
     // Positions up to hi are all written (the run's own keys included).
     const auto whole = [&](int64_t b) { return hi - b * bt + 1 >= bt; };
-    constexpr int64_t kSpanTiles = 60;  // per span call, whole FP16 steps
-    static_assert(kSpanTiles % kernels::kFp16StepTiles == 0);
+    constexpr int64_t kSpanTiles = 60;  // per span call, whole steps
+    static_assert(kSpanTiles % kernels::kFp16StepTiles == 0 &&
+                  kSpanTiles % kernels::kBf16StepTiles == 0);
     const uint16_t* k_span[kSpanTiles];
     const uint16_t* v_span[kSpanTiles];
     const auto tile16 = [](uint8_t* p) { return reinterpret_cast<const uint16_t*>(p); };
@@ -75,7 +87,8 @@ void attend(KvCache& kv, const std::vector<int32_t>& table, const AttentionHead&
         k_span[count] = tile16(kv.key_tile(a.layer, at, a.kv_head));
         v_span[count] = tile16(kv.value_tile(a.layer, at, a.kv_head));
     };
-    const auto block_of = [&](int64_t r_lo, int64_t r_hi, int64_t p0) {
+    // Rows [r_lo, r_hi) from position p0, with BF16 queries where given.
+    const auto block_of = [&](int64_t r_lo, int64_t r_hi, int64_t p0, bool with_qb) {
         const auto r = static_cast<size_t>(r_lo);
         return kernels::AttendBlock{&s.q[r * static_cast<size_t>(hd)],
                                     r_hi - r_lo,
@@ -89,14 +102,14 @@ void attend(KvCache& kv, const std::vector<int32_t>& table, const AttentionHead&
                                     &s.m[r],
                                     &s.l[r],
                                     &s.o[r * static_cast<size_t>(hd)],
-                                    bf16 ? &s.qb[r * static_cast<size_t>(hd)] : nullptr};
+                                    with_qb ? &s.qb[r * static_cast<size_t>(hd)] : nullptr};
     };
 
-    // The rows that attend every position of FP16 step g: first and last
-    // never decrease from one row to the next, so they are one run.
-    constexpr int64_t st = kernels::kFp16StepTokens;
+    // The rows that attend every position of step g: first and last never
+    // decrease from one row to the next, so they are one run.
+    const int64_t st = steps_form.positions();
     const auto full_rows = [&](int64_t g) -> std::pair<int64_t, int64_t> {
-        if (!fp16) return {0, 0};
+        if (!stepped) return {0, 0};
         const int64_t f_lo =
             std::lower_bound(s.last.begin(), s.last.end(), g * st + st - 1) - s.last.begin();
         const int64_t f_hi =
@@ -104,43 +117,42 @@ void attend(KvCache& kv, const std::vector<int32_t>& table, const AttentionHead&
         if (f_lo >= f_hi) return {0, 0};
         return {f_lo, f_hi};
     };
-    if (fp16 && hi >= 0) {
+    if (stepped && hi >= 0) {
         for (int64_t g = lo / st; g * st + st - 1 <= hi;) {
             const auto run = full_rows(g);
             int64_t steps = 1;
             if (run.first < run.second) {
-                while (steps < kSpanTiles / kernels::kFp16StepTiles &&
-                       (g + steps) * st + st - 1 <= hi && full_rows(g + steps) == run)
+                while (steps < kSpanTiles / steps_form.tiles && (g + steps) * st + st - 1 <= hi &&
+                       full_rows(g + steps) == run)
                     ++steps;
-                const int64_t tiles = steps * kernels::kFp16StepTiles;
+                const int64_t tiles = steps * steps_form.tiles;
                 for (int64_t t = 0; t < tiles; ++t) add_tile(t, g * st / bt + t);
-                kernels::attend_fp16_steps(block_of(run.first, run.second, g * st), k_span, v_span,
-                                           tiles);
+                kernels::attend_steps(block_of(run.first, run.second, g * st, bf16), k_span, v_span,
+                                      tiles);
             }
             g += steps;
         }
     }
 
-    // Block by block, the rows and blocks FP16 steps did not take. Block b
-    // for rows [r_lo, r_hi); returns the last block it attended.
+    // Block by block, the rows and blocks the steps did not take, in F32
+    // where steps run (a row's partial steps). Block b for rows [r_lo,
+    // r_hi); returns the last block it attended.
     const auto attend_rows = [&](int64_t b, int64_t r_lo, int64_t r_hi) {
-        const kernels::AttendBlock step = block_of(r_lo, r_hi, b * bt);
-        // Runs of many rows take BF16 products block by block where the CPU
-        // has fast ones, and spans of F16 tiles otherwise. (The BF16 span
-        // kernel, kernels::attend_f16_span given qb, runs its softmax steps
-        // from wherever the span starts, so a row's sums would depend on how
-        // its prompt was cut into runs; block by block they do not.)
-        const bool many = r_hi - r_lo > kernels::kF16TileMaxRows;
-        if (type == gguf::TensorType::F16 && whole(b) && !(many && bf16)) {
+        const kernels::AttendBlock step = block_of(r_lo, r_hi, b * bt, bf16 && !stepped);
+        // Without steps, runs of many rows take BF16 products block by block
+        // where the CPU has fast ones (attend_tiles), and spans of F16 tiles
+        // otherwise.
+        const bool bf16_blocks = bf16 && !stepped && r_hi - r_lo > kernels::kF16TileMaxRows;
+        if (type == gguf::TensorType::F16 && whole(b) && !bf16_blocks) {
             // A span of whole F16 tiles on which the same rows stay (a
             // decoding token's whole range but its last block; the blocks
-            // before a prefill run). With FP16 steps, only the blocks of
-            // partial steps come here, one at a time.
+            // before a prefill run). With steps, only the blocks of partial
+            // steps come here, one at a time.
             int64_t count = 0;
             for (;;) {
                 add_tile(count++, b);
                 const int64_t next = (b + 1) * bt;
-                if (fp16 || count == kSpanTiles || b + 1 >= end_block || !whole(b + 1) ||
+                if (stepped || count == kSpanTiles || b + 1 >= end_block || !whole(b + 1) ||
                     s.last[static_cast<size_t>(r_lo)] < next ||
                     (r_hi < rows && s.first[static_cast<size_t>(r_hi)] <= next + bt - 1))
                     break;

@@ -26,10 +26,9 @@ struct AttentionHead {
     int64_t head_dim = 0;
     int64_t group = 0;  // query heads per KV head
     float scale = 1.0f;
-    // Allow 16-bit float products where the CPU makes them fast: FP16 ones
-    // over whole steps of an F16 cache (kernels::kFp16StepTiles) where the
-    // CPU has AVX512-FP16 and head_dim <= kernels::kFp16MaxHeadDim, else
-    // BF16 ones (q, k, v and the probabilities rounded to BF16, F32 sums)
+    // Allow 16-bit float products where the CPU makes them fast: over
+    // whole steps of an F16 cache (kernels::attend_steps_for: FP16 products
+    // with AVX512-FP16, else BF16 ones), and for the other caches BF16 ones
     // for runs of many query rows (kernels::AttendBlock::qb). Off: F32
     // products throughout.
     bool low_precision = false;

@@ -132,7 +132,10 @@ int64_t Forward::window(int64_t il) const {
 }
 
 // One task per (run, KV head): a run is up to kRunTokens consecutive tokens
-// of one sequence (a prefill chunk; a decoding sequence is a run of one).
+// of one sequence (a prefill chunk; a decoding sequence is a run of one),
+// cut where a position is a multiple of kRunTokens, so that a token's run
+// does not depend on where its chunk started (a prefix cache hit, the
+// server's chunking) but only on where its chunk ends.
 // With too few tasks to keep every thread busy (a lone decoding sequence of
 // SmolLM2 has 3 KV heads for 2 threads), each long range of a lone token is
 // cut into equal parts, so that tasks ≥ 2 × threads. Runs are listed last
@@ -146,7 +149,7 @@ void Forward::plan_attention(int64_t il, std::span<const BatchToken> batch) {
         if (!runs_.empty()) {
             auto& [start, len] = runs_.back();
             const BatchToken& prev = batch[sz(row - 1)];
-            if (len < kRunTokens && prev.seq == t.seq && prev.pos + 1 == t.pos) {
+            if (t.pos % kRunTokens != 0 && prev.seq == t.seq && prev.pos + 1 == t.pos) {
                 ++len;
                 continue;
             }
@@ -167,10 +170,11 @@ void Forward::plan_attention(int64_t il, std::span<const BatchToken> batch) {
         const int64_t first = first_attended(t.pos, window(il));
         const int64_t span = t.pos - first + 1;
         // Parts of at least a step of FP16 attention (kernels::
-        // kFp16StepTokens), cut on step edges: a row's steps are then those
-        // of the unsplit pass, whether its sequence decodes alone or beside
-        // others.
+        // kFp16StepTokens, a multiple of the BF16 steps' positions), cut on
+        // step edges: a row's steps are then those of the unsplit pass,
+        // whether its sequence decodes alone or beside others.
         constexpr int64_t st = kernels::kFp16StepTokens;
+        static_assert(st % (kernels::kBf16StepTiles * kernels::kKvBlockTokens) == 0);
         const int64_t parts = split && len == 1 && span >= split_kv_from_
                                   ? std::clamp<int64_t>(span / st, 1, want)
                                   : 1;

@@ -74,10 +74,11 @@ void axpy_f16(float a, const uint16_t* x, float* y, int64_t n) {
 // most a BF16 step's (dimension d of position j's key: key(d, j), of its
 // value: value(j, d)), with each query element, key, value and probability
 // passed through `round` (the identity for F32 products, BF16 rounding for
-// the BF16 forms), products summed in F32.
+// the BF16 forms), products summed in F32; with own_max, probabilities
+// relative to the step's own maximum (the BF16 spans' steps, ops.hpp).
 template <typename Query, typename Key, typename Value, typename Round>
 void attend_rounded(const AttendBlock& a, int64_t positions, Query query, Key key, Value value,
-                    Round round) {
+                    Round round, bool own_max = false) {
     const int64_t hd = a.head_dim;
     std::array<float, kBf16StepTiles * kKvBlockTokens> p_steps;  // a block or a step
     const std::span<float> p(p_steps.data(), static_cast<size_t>(positions));
@@ -96,16 +97,21 @@ void attend_rounded(const AttendBlock& a, int64_t positions, Query query, Key ke
         if (best == -INFINITY) continue;  // nothing to attend here
         const float m = std::fmax(a.m[r], best);
         const float alpha = std::exp(a.m[r] - m);  // 0 on the first block (m was -inf)
+        // Probabilities relative to the running maximum m, added to the
+        // state as they come; or to the step's own maximum, summed from zero
+        // and added scaled by exp(best - m).
+        const float b = own_max ? best : m;
+        const float beta = own_max ? std::exp(best - m) : 1.0f;
         float sum = 0.0f;
-        for (float& x : p) sum += (x = round(std::exp(x - m)));
-        a.l[r] = a.l[r] * alpha + sum;
+        for (float& x : p) sum += (x = round(std::exp(x - b)));
+        a.l[r] = own_max ? a.l[r] * alpha + sum * beta : a.l[r] * alpha + sum;
         a.m[r] = m;
         float* o = a.o + r * hd;
         for (int64_t d = 0; d < hd; ++d) {
-            float acc = o[d] * alpha;
+            float acc = own_max ? 0.0f : o[d] * alpha;
             for (int64_t j = 0; j < positions; ++j)
                 acc += p[static_cast<size_t>(j)] * round(value(j, d));
-            o[d] = acc;
+            o[d] = own_max ? o[d] * alpha + acc * beta : acc;
         }
     }
 }
@@ -187,7 +193,7 @@ void attend_span_bf16(const AttendBlock& a, const uint16_t* const* kts, const ui
             [&](int64_t j, int64_t d) {
                 return fp16_to_fp32(vs[t + j / kKvBlockTokens][(j % kKvBlockTokens) * hd + d]);
             },
-            round_bf16);
+            round_bf16, true);
     }
 }
 

@@ -614,24 +614,131 @@ TEST(AttendSpanBf16, StaysNearF32Products) {
     });
 }
 
-// kernels::attend_f16_span sends runs of more than kF16TileMaxRows rows that
-// carry BF16 queries to the BF16 form where the table holds it, and all
-// others to the F32 spans: bit for bit the same as calling them.
-TEST(AttendSpanBf16, SpansOfManyRowsTakeItWhereTheTableHoldsIt) {
-    const AttendSpanFn bf16 = active_table().ops.attend_span_bf16;
-    for (int64_t rows : {8, 9, 40}) {
-        Bf16Span got(rows, 64, 7), want(rows, 64, 7);
-        attend_f16_span(got.block(), got.kts.data(), got.vs.data(), 7);
-        if (bf16 != nullptr && rows > kF16TileMaxRows) {
-            bf16(want.block(), want.kts.data(), want.vs.data(), 7);
-        } else {
-            AttendBlock b = want.block();
-            b.qb = nullptr;  // the F32 forms ignore it
-            attend_f16_span(b, want.kts.data(), want.vs.data(), 7);
+// A row's result depends on nothing but its own query and the steps it
+// attends: run with the rows beside it (some masked inside the span) and
+// alone, and over the span in one call or in two cut on a step edge, it
+// comes out bit for bit the same. This is what keeps prefill in any chunks,
+// and batched decode, equal (ops.hpp, kBf16StepTiles). And the second half
+// taken from no state, as a split-KV part is, then merged, gives what the
+// whole span gives but for F32 rounding: each step's BF16 values are the
+// same (relative to its own maximum, not to the maximum so far).
+TEST(AttendSpanBf16, ARowsStepsDependOnNothingElse) {
+    if (!cpu_features().avx512bf16) GTEST_SKIP() << "this CPU has no BF16 products";
+    const std::vector<std::pair<std::string, AttendSpanFn>> forms = {
+        {"reference", ref::attend_span_bf16}, {"avx512", avx512::attend_span_bf16_entry()}};
+    for (const auto& [name, form] : forms) {
+        for (int64_t hd : {64, 128}) {
+            for (int64_t rows : {1, 3, 8, 9, 20}) {
+                const Bf16Span span(rows, hd, 12);
+                Bf16Span all = span, cut = span;
+                form(all.block(), span.kts.data(), span.vs.data(), 12);
+                form(cut.block(), span.kts.data(), span.vs.data(), 6);
+                AttendBlock rest = cut.block();
+                rest.pos0 += 6 * 16;
+                form(rest, span.kts.data() + 6, span.vs.data() + 6, 6);
+                EXPECT_EQ(cut.m, all.m) << name << " " << where(span, 0);
+                EXPECT_EQ(cut.l, all.l) << name << " " << where(span, 0);
+                EXPECT_EQ(cut.o, all.o) << name << " " << where(span, 0);
+                Bf16Span part = span;
+                std::fill(part.m.begin(), part.m.end(), -INFINITY);
+                std::fill(part.l.begin(), part.l.end(), 0.0f);
+                std::fill(part.o.begin(), part.o.end(), 0.0f);
+                AttendBlock second = part.block();
+                second.pos0 += 6 * 16;
+                form(second, span.kts.data() + 6, span.vs.data() + 6, 6);
+                Bf16Span first = span;
+                form(first.block(), span.kts.data(), span.vs.data(), 6);
+                for (size_t r = 0; r < static_cast<size_t>(rows); ++r) {
+                    const float m = std::max(first.m[r], part.m[r]);
+                    const float a = std::exp(first.m[r] - m);
+                    const float b = part.l[r] > 0.0f ? std::exp(part.m[r] - m) : 0.0f;
+                    const float l = first.l[r] * a + part.l[r] * b;
+                    EXPECT_NEAR(l, all.l[r], 1e-6f * all.l[r]) << name << " " << where(span, r);
+                    for (size_t d = 0; d < static_cast<size_t>(hd); ++d) {
+                        const size_t i = r * static_cast<size_t>(hd) + d;
+                        EXPECT_NEAR((first.o[i] * a + part.o[i] * b) / l, all.o[i] / all.l[r],
+                                    1e-6f * span.max_v)
+                            << name << " " << where(span, r) << " d " << d;
+                    }
+                }
+                for (int64_t r = 0; r < rows; ++r) {
+                    Bf16Span one = span;
+                    AttendBlock a = one.block();
+                    a.rows = 1;
+                    a.q += r * hd;
+                    a.qb += r * hd;
+                    a.first += r;
+                    a.last += r;
+                    a.m += r;
+                    a.l += r;
+                    a.o += r * hd;
+                    form(a, span.kts.data(), span.vs.data(), 12);
+                    const auto ru = static_cast<size_t>(r);
+                    EXPECT_EQ(one.m[ru], all.m[ru]) << name << " " << where(span, ru);
+                    EXPECT_EQ(one.l[ru], all.l[ru]) << name << " " << where(span, ru);
+                    for (size_t d = 0; d < static_cast<size_t>(hd); ++d) {
+                        const size_t i = ru * static_cast<size_t>(hd) + d;
+                        EXPECT_EQ(one.o[i], all.o[i]) << name << " " << where(span, ru);
+                    }
+                }
+            }
         }
-        EXPECT_EQ(got.m, want.m) << rows;
-        EXPECT_EQ(got.l, want.l) << rows;
-        EXPECT_EQ(got.o, want.o) << rows;
+    }
+}
+
+// kernels::attend_steps_for names the CPU's form (FP16 products where it has
+// them, else BF16 ones where those are fast, else none), attend_steps runs
+// it bit for bit as calling it does, and attend_f16_span stays F32 with or
+// without BF16 queries.
+TEST(AttendSteps, TakeTheFormTheTableHolds) {
+    const OpsTable& ops = active_table().ops;
+    const AttendSteps steps = attend_steps_for(64);
+    if (ops.attend_span_fp16 != nullptr) {
+        EXPECT_EQ(steps.tiles, kFp16StepTiles);
+        EXPECT_FALSE(steps.bf16);
+    } else if (ops.attend_span_bf16 != nullptr) {
+        EXPECT_EQ(steps.tiles, kBf16StepTiles);
+        EXPECT_TRUE(steps.bf16);
+    } else {
+        EXPECT_EQ(steps.tiles, 0);
+    }
+    EXPECT_EQ(attend_steps_for(80).tiles, 0);  // head sizes the forms do not take
+    for (int64_t rows : {3, 8, 9, 40}) {
+        const int64_t n = 12;
+        if (steps.tiles > 0) {
+            Bf16Span got(rows, 64, n), want(rows, 64, n);
+            for (Bf16Span* s : {&got, &want}) {  // every row attends every position
+                std::fill(s->first.begin(), s->first.end(), 0);
+                std::fill(s->last.begin(), s->last.end(), 1 << 30);
+            }
+            attend_steps(got.block(), got.kts.data(), got.vs.data(), n);
+            if (steps.bf16) {
+                ops.attend_span_bf16(want.block(), want.kts.data(), want.vs.data(), n);
+            } else {
+                for (int64_t r = 0; r < rows; r += kF16TileMaxRows) {
+                    AttendBlock g = want.block();
+                    g.rows = std::min(kF16TileMaxRows, rows - r);
+                    g.q += r * 64;
+                    g.first += r;
+                    g.last += r;
+                    g.m += r;
+                    g.l += r;
+                    g.o += r * 64;
+                    ops.attend_span_fp16(g, want.kts.data(), want.vs.data(), n);
+                }
+            }
+            EXPECT_EQ(got.m, want.m) << rows;
+            EXPECT_EQ(got.l, want.l) << rows;
+            EXPECT_EQ(got.o, want.o) << rows;
+        }
+        Bf16Span with(rows, 64, n), without(rows, 64, n);
+        attend_f16_span(with.block(), with.kts.data(), with.vs.data(), n);
+        AttendBlock b = without.block();
+        b.qb = nullptr;
+        attend_f16_span(b, without.kts.data(), without.vs.data(), n);
+        EXPECT_EQ(with.m, without.m) << rows;
+        EXPECT_EQ(with.l, without.l) << rows;
+        EXPECT_EQ(with.o, without.o) << rows;
     }
 }
 

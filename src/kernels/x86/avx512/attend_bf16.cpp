@@ -219,10 +219,14 @@ void span_step_bf16(const AttendBlock& a, int64_t r0, const uint16_t* kb, const 
     // The step's softmax with the rows' values in lanes (lane r: row r0 + r):
     // their maxima, sums, m, l and rescale factors are vectors, and each
     // row's part of one is taken by a permute, so no value makes a round
-    // trip through memory. p is rounded to BF16 for the product, and l sums
-    // the rounded values.
+    // trip through memory. The probabilities are relative to the step's own
+    // maximum b, p = exp(s - b), rounded to BF16 for the product; Σp (of the
+    // rounded values) and p · V start from zero, and the state takes them in
+    // F32 with m' = max(m, b): l = l · exp(m - m') + Σp · exp(b - m'), o
+    // likewise. So what a step adds depends on its scores alone, not on the
+    // steps before it (ops.hpp).
     // The maxima are taken over the unscaled scores (scale > 0, and scaling
-    // after the maximum rounds to the same value), and x = s · scale - m is
+    // after the maximum rounds to the same value), and x = s · scale - b is
     // one fused operation per score vector.
     const __m512 scale = _mm512_set1_ps(a.scale);
     const __m512 neg_inf = _mm512_set1_ps(-__builtin_inff());
@@ -249,10 +253,12 @@ void span_step_bf16(const AttendBlock& a, int64_t r0, const uint16_t* kb, const 
     const __m512 m_old = _mm512_mask_loadu_ps(neg_inf, kRowLanes, a.m + r0);
     const __mmask16 none = _mm512_cmp_ps_mask(best, neg_inf, _CMP_EQ_OQ);  // nothing to attend
     const __m512 m_new = _mm512_max_ps(m_old, best);
-    // exp(m_old - m_new): 0 on a row's first step (m_old = -inf), 1 where
-    // the row attends nothing here (its state stays).
+    // exp(m - m'): 0 on a row's first step (m = -inf), 1 where the row
+    // attends nothing here (its state stays); exp(b - m'): 0 there.
     const __m512 alpha =
         _mm512_mask_blend_ps(none, exp512(_mm512_sub_ps(m_old, m_new)), _mm512_set1_ps(1.0f));
+    const __m512 beta =
+        _mm512_mask_blend_ps(none, exp512(_mm512_sub_ps(best, m_new)), _mm512_setzero_ps());
     _mm512_mask_storeu_ps(a.m + r0, kRowLanes, m_new);
 
     alignas(64) uint32_t pb[R][NT * 8];                  // BF16 pairs of p
@@ -266,9 +272,9 @@ void span_step_bf16(const AttendBlock& a, int64_t r0, const uint16_t* kb, const 
                                    _mm256_setzero_si256());
             continue;
         }
-        const __m512 mv = _mm512_permutexvar_ps(_mm512_set1_epi32(r), m_new);
+        const __m512 bv = _mm512_permutexvar_ps(_mm512_set1_epi32(r), best);
         const auto x = [&](int t) {
-            const __m512 v = _mm512_fmsub_ps(s[r][t], scale, mv);
+            const __m512 v = _mm512_fmsub_ps(s[r][t], scale, bv);
             return whole[r] ? v : _mm512_max_ps(v, _mm512_set1_ps(-104.0f));
         };
         int t = 0;
@@ -286,20 +292,16 @@ void span_step_bf16(const AttendBlock& a, int64_t r0, const uint16_t* kb, const 
             sums[r] = _mm512_add_ps(sums[r], _mm512_cvtpbh_ps(e));
         }
     }
-    const __m512 l_new =
-        _mm512_fmadd_ps(_mm512_mask_loadu_ps(_mm512_setzero_ps(), kRowLanes, a.l + r0), alpha,
-                        reduce_rows<R>(sums, _mm512_setzero_ps(),
-                                       [](__m512 x, __m512 y) { return _mm512_add_ps(x, y); }));
+    const __m512 l_new = _mm512_fmadd_ps(
+        reduce_rows<R>(sums, _mm512_setzero_ps(),
+                       [](__m512 x, __m512 y) { return _mm512_add_ps(x, y); }),
+        beta, _mm512_mul_ps(_mm512_mask_loadu_ps(_mm512_setzero_ps(), kRowLanes, a.l + r0), alpha));
     _mm512_mask_storeu_ps(a.l + r0, kRowLanes, l_new);
 
     float* o = a.o + r0 * hd;
     for (int64_t c = 0; c < hd; c += 32) {
         __m512 acc[R][2];
-        for (int r = 0; r < R; ++r) {
-            const __m512 av = _mm512_permutexvar_ps(_mm512_set1_epi32(r), alpha);
-            acc[r][0] = _mm512_mul_ps(_mm512_loadu_ps(o + r * hd + c), av);
-            acc[r][1] = _mm512_mul_ps(_mm512_loadu_ps(o + r * hd + c + 16), av);
-        }
+        for (int r = 0; r < R; ++r) acc[r][0] = acc[r][1] = _mm512_setzero_ps();
         for (int t = 0; t < NT; ++t) {
             for (int u = 0; u < 8; ++u) {
                 const __m512i v0 = _mm512_load_si512(vb + t * tile + (u * hd + c) * 2);
@@ -311,8 +313,13 @@ void span_step_bf16(const AttendBlock& a, int64_t r0, const uint16_t* kb, const 
             }
         }
         for (int r = 0; r < R; ++r) {
-            _mm512_storeu_ps(o + r * hd + c, acc[r][0]);
-            _mm512_storeu_ps(o + r * hd + c + 16, acc[r][1]);
+            const __m512 av = _mm512_permutexvar_ps(_mm512_set1_epi32(r), alpha);
+            const __m512 bv = _mm512_permutexvar_ps(_mm512_set1_epi32(r), beta);
+            for (int h = 0; h < 2; ++h) {
+                float* dst = o + r * hd + c + 16 * h;
+                _mm512_storeu_ps(
+                    dst, _mm512_fmadd_ps(acc[r][h], bv, _mm512_mul_ps(_mm512_loadu_ps(dst), av)));
+            }
         }
     }
 }
