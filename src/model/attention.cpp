@@ -105,11 +105,10 @@ void attend(KvCache& kv, const std::vector<int32_t>& table, const AttentionHead&
                                     with_qb ? &s.qb[r * static_cast<size_t>(hd)] : nullptr};
     };
 
-    // The rows that attend every position of step g: first and last never
-    // decrease from one row to the next, so they are one run.
+    // With steps, the rows that attend every position of step g: first and
+    // last never decrease from one row to the next, so they are one run.
     const int64_t st = steps_form.positions();
     const auto full_rows = [&](int64_t g) -> std::pair<int64_t, int64_t> {
-        if (!stepped) return {0, 0};
         const int64_t f_lo =
             std::lower_bound(s.last.begin(), s.last.end(), g * st + st - 1) - s.last.begin();
         const int64_t f_hi =
@@ -173,7 +172,7 @@ void attend(KvCache& kv, const std::vector<int32_t>& table, const AttentionHead&
         while (r_lo < rows && s.last[static_cast<size_t>(r_lo)] < p0) ++r_lo;
         while (r_hi < rows && s.first[static_cast<size_t>(r_hi)] <= p0 + bt - 1) ++r_hi;
         if (r_lo >= r_hi) continue;
-        const auto [f_lo, f_hi] = full_rows(p0 / st);
+        const auto [f_lo, f_hi] = stepped ? full_rows(p0 / st) : std::pair<int64_t, int64_t>{};
         if (f_lo >= f_hi) {
             b = attend_rows(b, r_lo, r_hi);
             continue;
