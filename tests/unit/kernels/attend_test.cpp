@@ -31,6 +31,20 @@ struct AttendState {
     std::vector<float> m, l, o;
 };
 
+// Rows r .. r + n - 1 of `a` as a block of their own.
+AttendBlock rows_of(const AttendBlock& a, int64_t r, int64_t n) {
+    AttendBlock g = a;
+    g.rows = n;
+    g.q += r * a.head_dim;
+    if (a.qb != nullptr) g.qb += r * a.head_dim;
+    g.first += r;
+    g.last += r;
+    g.m += r;
+    g.l += r;
+    g.o += r * a.head_dim;
+    return g;
+}
+
 // The running maxima of row r agree within rel · (1 + |m|).
 void expect_max_near(const AttendState& a, const AttendState& b, size_t r, float rel,
                      const std::string& where) {
@@ -410,15 +424,7 @@ TEST(Simd, AttendSpanFp16RowsDoNotDependOnEachOther) {
             form(span.block(all), span.kts.data(), span.vs.data(), span.n_tiles);
             for (int64_t r = 0; r < rows; ++r) {
                 AttendState one = span.state;
-                AttendBlock a = span.block(one);
-                a.rows = 1;
-                a.q += r * 64;
-                a.first += r;
-                a.last += r;
-                a.m += r;
-                a.l += r;
-                a.o += r * 64;
-                form(a, span.kts.data(), span.vs.data(), span.n_tiles);
+                form(rows_of(span.block(one), r, 1), span.kts.data(), span.vs.data(), span.n_tiles);
                 const auto ru = static_cast<size_t>(r);
                 const std::string where =
                     name + " rows " + std::to_string(rows) + " row " + std::to_string(r);
@@ -663,16 +669,7 @@ TEST(AttendSpanBf16, ARowsStepsDependOnNothingElse) {
                 }
                 for (int64_t r = 0; r < rows; ++r) {
                     Bf16Span one = span;
-                    AttendBlock a = one.block();
-                    a.rows = 1;
-                    a.q += r * hd;
-                    a.qb += r * hd;
-                    a.first += r;
-                    a.last += r;
-                    a.m += r;
-                    a.l += r;
-                    a.o += r * hd;
-                    form(a, span.kts.data(), span.vs.data(), 12);
+                    form(rows_of(one.block(), r, 1), span.kts.data(), span.vs.data(), 12);
                     const auto ru = static_cast<size_t>(r);
                     EXPECT_EQ(one.m[ru], all.m[ru]) << name << " " << where(span, ru);
                     EXPECT_EQ(one.l[ru], all.l[ru]) << name << " " << where(span, ru);
@@ -716,15 +713,9 @@ TEST(AttendSteps, TakeTheFormTheTableHolds) {
                 ops.attend_span_bf16(want.block(), want.kts.data(), want.vs.data(), n);
             } else {
                 for (int64_t r = 0; r < rows; r += kF16TileMaxRows) {
-                    AttendBlock g = want.block();
-                    g.rows = std::min(kF16TileMaxRows, rows - r);
-                    g.q += r * 64;
-                    g.first += r;
-                    g.last += r;
-                    g.m += r;
-                    g.l += r;
-                    g.o += r * 64;
-                    ops.attend_span_fp16(g, want.kts.data(), want.vs.data(), n);
+                    ops.attend_span_fp16(
+                        rows_of(want.block(), r, std::min(kF16TileMaxRows, rows - r)),
+                        want.kts.data(), want.vs.data(), n);
                 }
             }
             EXPECT_EQ(got.m, want.m) << rows;
