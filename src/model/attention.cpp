@@ -136,13 +136,14 @@ void attend(KvCache& kv, const std::vector<int32_t>& table, const AttentionHead&
     // Block by block, the rows and blocks the steps did not take, in F32
     // where steps run (a row's partial steps). Block b for rows [r_lo,
     // r_hi); returns the last block it attended.
+    const bool bf16_blocks = bf16 && !stepped;
     const auto attend_rows = [&](int64_t b, int64_t r_lo, int64_t r_hi) {
-        const kernels::AttendBlock step = block_of(r_lo, r_hi, b * bt, bf16 && !stepped);
+        const kernels::AttendBlock step = block_of(r_lo, r_hi, b * bt, bf16_blocks);
         // Without steps, runs of many rows take BF16 products block by block
         // where the CPU has fast ones (attend_tiles), and spans of F16 tiles
         // otherwise.
-        const bool bf16_blocks = bf16 && !stepped && r_hi - r_lo > kernels::kF16TileMaxRows;
-        if (type == gguf::TensorType::F16 && whole(b) && !bf16_blocks) {
+        const bool many_bf16 = bf16_blocks && r_hi - r_lo > kernels::kF16TileMaxRows;
+        if (type == gguf::TensorType::F16 && whole(b) && !many_bf16) {
             // A span of whole F16 tiles on which the same rows stay (a
             // decoding token's whole range but its last block; the blocks
             // before a prefill run). With steps, only the blocks of partial

@@ -299,6 +299,11 @@ void span_step_bf16(const AttendBlock& a, int64_t r0, const uint16_t* kb, const 
     _mm512_mask_storeu_ps(a.l + r0, kRowLanes, l_new);
 
     float* o = a.o + r0 * hd;
+    __m512 av[R], bv[R];  // each row's alpha and beta in every lane
+    for (int r = 0; r < R; ++r) {
+        av[r] = _mm512_permutexvar_ps(_mm512_set1_epi32(r), alpha);
+        bv[r] = _mm512_permutexvar_ps(_mm512_set1_epi32(r), beta);
+    }
     for (int64_t c = 0; c < hd; c += 32) {
         __m512 acc[R][2];
         for (int r = 0; r < R; ++r) acc[r][0] = acc[r][1] = _mm512_setzero_ps();
@@ -313,12 +318,10 @@ void span_step_bf16(const AttendBlock& a, int64_t r0, const uint16_t* kb, const 
             }
         }
         for (int r = 0; r < R; ++r) {
-            const __m512 av = _mm512_permutexvar_ps(_mm512_set1_epi32(r), alpha);
-            const __m512 bv = _mm512_permutexvar_ps(_mm512_set1_epi32(r), beta);
             for (int h = 0; h < 2; ++h) {
                 float* dst = o + r * hd + c + 16 * h;
-                _mm512_storeu_ps(
-                    dst, _mm512_fmadd_ps(acc[r][h], bv, _mm512_mul_ps(_mm512_loadu_ps(dst), av)));
+                _mm512_storeu_ps(dst, _mm512_fmadd_ps(acc[r][h], bv[r],
+                                                      _mm512_mul_ps(_mm512_loadu_ps(dst), av[r])));
             }
         }
     }
