@@ -264,19 +264,26 @@ def shapes(r, plot_dir):
         out.append(failed(sp or {"error": "missing"}))
         return "\n".join(out)
     runs = _count(sp["repetitions"], "run")
-    bw = sp["read_bandwidth_gb_s"]
+    measured = [row["read_bandwidth_gb_s"]["median"] for row in sp["rows"] if "read_bandwidth_gb_s" in row]
+    longer = sorted({(row["shape"], row["prompt_tokens"]) for row in sp["rows"]
+                     if row.get("prompt_tokens", sp["prompt_tokens"]) != sp["prompt_tokens"]})
     out += [f"Random-weight files of real models' shapes and weight mixes (`{sp['tool']}`: the shapes' "
             "hyper-parameters, the tensor types llama.cpp's quantizer gives each tensor of the mix, the SmolLM2 "
             "tokenizer padded to the shape's vocabulary), so that speed is measured on the gigabytes users' models "
             f"stream per token. `pensieve bench -p {sp['prompt_tokens']} -g {sp['gen_tokens']} -t {sp['threads']}` "
             f"and `llama-bench -p {sp['prompt_tokens']} -n {sp['gen_tokens']} -t {sp['threads']}` on the same file, "
-            f"in turns, {runs} of each (medians).", ""]
-    if bw:
-        out[-2] += (f" The roofline is the read bandwidth measured in the same run (BM_ReadBandwidth, "
-                    f"the faster of its two read patterns, {sp['threads']} threads: {bw['before']:.1f} GB/s before the rows, {bw['after']:.1f} after; "
-                    f"{bw['used']:.1f} used) divided by the bytes one decode step reads (every weight matrix, one row "
-                    "of the embedding table unless it is also the output; of a mixture of experts' expert "
-                    "tensors, the active experts' share).")
+            f"in turns, {runs} of each (medians)"
+            + "".join(f"; {shape} prefills {pp} tokens, the prompt its target names" for shape, pp in longer)
+            + ". Before each program's turn the file is dropped from the page cache, so that each reads it in "
+            "its own way (Pensieve's mapping reads 2 MiB pages, which a file left cached in smaller pages by "
+            "another program would not give it).", ""]
+    if measured:
+        out[-2] += (f" The roofline is the read bandwidth (BM_ReadBandwidth, the faster of its two read patterns, "
+                    f"{sp['threads']} threads) measured before each row and after each of its turns, the median of "
+                    "those samples (the column below: this machine's bandwidth moves with its neighbours' load, "
+                    f"{min(measured):.1f} to {max(measured):.1f} GB/s between rows here), divided by the bytes one "
+                    "decode step reads (every weight matrix, one row of the embedding table unless it is also the "
+                    "output; of a mixture of experts' expert tensors, the active experts' share).")
     else:
         out += [f"**The read bandwidth was not measured in this run**: {sp['bandwidth_missing']}.", ""]
     if not sp["llama_cpp"]["measured"]:
@@ -289,12 +296,13 @@ def shapes(r, plot_dir):
                      _ratio(ours["prefill_tok_s"], theirs.get("prefill_tok_s")),
                      num(ours["decode_tok_s"]), num(theirs.get("decode_tok_s")),
                      _ratio(ours["decode_tok_s"], theirs.get("decode_tok_s")),
+                     num(row.get("read_bandwidth_gb_s", {}).get("median")),
                      num(row.get("roofline_tok_s")), _pct(ours.get("decode_share_of_roofline")),
                      _pct(theirs.get("decode_share_of_roofline"))])
     out.append(table(["Shape", "Mix", "GB read per token", "Prefill tok/s: Pensieve", "llama.cpp",
                       "Pensieve ÷ llama.cpp", "Decode tok/s: Pensieve", "llama.cpp", "Pensieve ÷ llama.cpp",
-                      "Roofline tok/s", "Pensieve % of roofline", "llama.cpp % of roofline"], rows))
-    if sp["rows"] and bw:
+                      "Read GB/s", "Roofline tok/s", "Pensieve % of roofline", "llama.cpp % of roofline"], rows))
+    if measured:
         out += ["", f"![Speed by model shape](performance/{plots.speed_by_shape(sp, plot_dir)})"]
     out += ["", *_batched(sp["batched"])]
     return "\n".join(out)

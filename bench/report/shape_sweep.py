@@ -1,13 +1,14 @@
 """Speed on the shapes of the models users run, side by side with llama.cpp:
 random-weight files of real shapes and weight mixes written by
 `tools/make_random_model` (cached, since a 7B file takes minutes to write),
-then `pensieve bench` and `llama-bench` on the same file in turns, and decode
-against the machine's read-bandwidth roofline: the bytes one decode step
-reads (every weight matrix but the embedding table, from which one row is
-read, plus the output projection) divided into the bandwidth measured in the
-same run by bench_kernels' BM_ReadBandwidth with the same thread count (the
-faster of its two read patterns). On the 1B and 8B Q4_K_M files, also the
-aggregate decode speed of several sequences at once against one."""
+then `pensieve bench` and `llama-bench` on the same file in turns, each turn
+starting with the file out of the page cache, and decode against the
+machine's read-bandwidth roofline: the bytes one decode step reads (every
+weight matrix but the embedding table, from which one row is read, plus the
+output projection) divided into the bandwidth bench_kernels' BM_ReadBandwidth
+measures with the same thread count (the faster of its two read patterns)
+around that row's runs. On the 1B and 8B Q4_K_M files, also the aggregate
+decode speed of several sequences at once against one."""
 import os
 import re
 import statistics
@@ -25,6 +26,9 @@ MIXES = ("q4_k_m", "q8_0")
 FLOAT_ROWS = (("llama3.2-1b", "f16"), ("llama3.2-1b", "bf16"))
 # A mixture of experts: 17 GB on disk, ~1.9 GB read per token (8 of 128 experts).
 MOE_ROWS = (("qwen3-30b-a3b", "q4_k_m"),)
+# Its prefill is measured over the prompt its target names: longer prompts
+# give each expert more rows at once.
+MOE_PROMPT_TOKENS = 512
 SMOKE_ROWS = (("tiny", "q4_k_m"),)  # a test shape: seconds, not minutes
 # Batched decode: aggregate tok/s of this many sequences decoding together.
 BATCH_SIZES = (1, 4, 16)
@@ -71,14 +75,20 @@ def decode_bytes(path):
     return total, types
 
 
+def bandwidth_exe(build):
+    """bench_kernels, or None from a build without it (PENSIEVE_BENCH=OFF)."""
+    exe = build / "bench" / "kernels" / "pensieve_bench_kernels"
+    return exe if exe.exists() else None
+
+
 def read_bandwidth(build, threads):
     """GB/s the machine reads over 1 GiB: the faster of BM_ReadBandwidth's two
     patterns (threads/1: a STREAM-like sum; threads/8: eight prefetched
     streams per thread, the b = 1 kernels' pattern, which reads faster on some
     CPUs), each the median of 3 runs; None from a build without the kernel
     benchmarks (PENSIEVE_BENCH=OFF)."""
-    exe = build / "bench" / "kernels" / "pensieve_bench_kernels"
-    if not exe.exists():
+    exe = bandwidth_exe(build)
+    if exe is None:
         return None
     r = subprocess.run([str(exe), f"--benchmark_filter=BM_ReadBandwidth/{threads}/",
                         "--benchmark_repetitions=3", "--benchmark_report_aggregates_only=true"],
@@ -87,23 +97,54 @@ def read_bandwidth(build, threads):
                for x in r.stdout.splitlines() if "_median" in x)
 
 
+def uncache(path):
+    """Drops the file's pages from the page cache (those no process maps), so
+    that the next program reads the file in its own way. Pages stay the size
+    they were read in with: Pensieve's huge-page mapping reads 2 MiB pages,
+    llama.cpp's mapping smaller ones, and whichever ran before would otherwise
+    decide how the other's weights are mapped (on a 2-core Zen 4, the 30B-A3B
+    file left in the cache by llama.cpp decoded at 14-16 tok/s in Pensieve,
+    read in by Pensieve itself at 19.7)."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+    finally:
+        os.close(fd)
+
+
 def _row(binary, build, llama_exe, shape, mix, pp, tg, threads, reps):
+    """One (shape, mix): turns of Pensieve and llama.cpp, each from a file out
+    of the cache, with the read bandwidth measured before the first turn and
+    after each (the machine's bandwidth moves with its neighbours' load: a
+    2-core cloud VM measured 31 to 56 GB/s within minutes), the roofline from
+    the median of those samples."""
     path = model_file(build, shape, mix)
     nbytes, types = decode_bytes(path)
     ours, theirs, settings = [], [], None
+    samples = [read_bandwidth(build, threads)]
     for rep in range(reps):
         log(f"shape sweep: {shape} {mix} turn {rep + 1}/{reps}")
+        uncache(path)
         ours.append(_pensieve(binary, str(path), pp, tg, 0, threads))
         if llama_exe:
+            uncache(path)
             run, settings = _llama(llama_exe, str(path), pp, tg, 0, threads)
             theirs.append(run)
-    row = {"shape": shape, "mix": mix, "file_bytes": path.stat().st_size, "decode_bytes": nbytes,
-           "type_bytes": types,
+        samples.append(read_bandwidth(build, threads))
+    row = {"shape": shape, "mix": mix, "prompt_tokens": pp, "file_bytes": path.stat().st_size,
+           "decode_bytes": nbytes, "type_bytes": types,
            "pensieve": {"prefill_tok_s": _median(ours, "prefill_tok_s"),
                         "decode_tok_s": _median(ours, "decode_tok_s"), "runs": ours}}
     if llama_exe:
         row["llama_cpp"] = {"prefill_tok_s": _median(theirs, "prefill_tok_s"),
                             "decode_tok_s": _median(theirs, "decode_tok_s"), "runs": theirs}
+    if None not in samples:
+        bw = statistics.median(samples)
+        row["read_bandwidth_gb_s"] = {"samples": samples, "median": bw}
+        row["roofline_tok_s"] = bw * 1e9 / nbytes
+        for who in ("pensieve", "llama_cpp"):
+            if who in row:
+                row[who]["decode_share_of_roofline"] = row[who]["decode_tok_s"] / row["roofline_tok_s"]
     return row, settings
 
 
@@ -128,9 +169,9 @@ def batched_decode(binary, build, rows, reps, tg, threads):
 
 def shape_sweep(binary, rows, reps, pp, tg, threads, llama_exe=None, llama_missing=None, batch_rows=()):
     """One row per (shape, mix): Pensieve's and llama.cpp's pp/tg, and decode
-    as a share of the roofline. The bandwidth is measured before and after
-    the rows; the roofline uses the higher (the machine's capability). Then
-    batched decode on `batch_rows`."""
+    as a share of the roofline of the bandwidth measured around the row's
+    runs (mixtures of experts: prefill over MOE_PROMPT_TOKENS). Then batched
+    decode on `batch_rows`."""
     build = Path(binary).resolve().parent
     out = {"prompt_tokens": pp, "gen_tokens": tg, "threads": threads, "repetitions": reps,
            "llama_cpp": {"measured": bool(llama_exe)}, "rows": [],
@@ -139,25 +180,15 @@ def shape_sweep(binary, rows, reps, pp, tg, threads, llama_exe=None, llama_missi
         out["llama_cpp"].update({"binary": llama_exe, "version": llama_bench_version(llama_exe)})
     else:
         out["llama_cpp"]["reason"] = llama_missing or "no llama-bench binary was given"
-    before = read_bandwidth(build, threads)
     for shape, mix in rows:
-        row, settings = _row(binary, build, llama_exe, shape, mix, pp, tg, threads, reps)
+        row_pp = MOE_PROMPT_TOKENS if (shape, mix) in MOE_ROWS else pp
+        row, settings = _row(binary, build, llama_exe, shape, mix, row_pp, tg, threads, reps)
         out["rows"].append(row)
         if settings:
             out["llama_cpp"]["settings"] = settings
-    after = read_bandwidth(build, threads)
-    out["batched"] = batched_decode(binary, build, batch_rows, reps, tg, threads)
-    if before is None or after is None:
-        out["read_bandwidth_gb_s"] = None
+    if bandwidth_exe(build) is None:
         out["bandwidth_missing"] = f"{build} has no bench/kernels/pensieve_bench_kernels (PENSIEVE_BENCH=OFF)"
-        return out
-    out["read_bandwidth_gb_s"] = {"before": before, "after": after, "used": max(before, after)}
-    for row in out["rows"]:
-        roof = out["read_bandwidth_gb_s"]["used"] * 1e9 / row["decode_bytes"]
-        row["roofline_tok_s"] = roof
-        row["pensieve"]["decode_share_of_roofline"] = row["pensieve"]["decode_tok_s"] / roof
-        if "llama_cpp" in row:
-            row["llama_cpp"]["decode_share_of_roofline"] = row["llama_cpp"]["decode_tok_s"] / roof
+    out["batched"] = batched_decode(binary, build, batch_rows, reps, tg, threads)
     return out
 
 

@@ -190,6 +190,12 @@ void bench(BenchOptions o) {
         std::printf("%s\n", j.dump(2).c_str());
         return;
     }
+    // Every weight page read before anything is timed, as llama-bench's load
+    // does: otherwise a mixture of experts reads the experts its warm-up did
+    // not choose from disk while decoding is timed.
+    const double t_page_in = now_s();
+    m.model->page_in();
+    j["page_in_seconds"] = now_s() - t_page_in;
     // Prompts go through the forward pass in the server's prefill chunks (as
     // llama-bench's default micro-batch of 512): one pass over a 16k-token
     // prompt would hold activations far beyond the caches, which no server

@@ -3,12 +3,14 @@
 // otherwise change the output without a word).
 #include "model/model.hpp"
 
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdint>
 #include <cstdio>
 #include <cstring>
 #include <string>
@@ -50,6 +52,27 @@ std::string memlock_limit() {
     return std::to_string(lim.rlim_cur / 1024) + " KiB";
 }
 
+using Range = std::pair<const uint8_t*, const uint8_t*>;
+
+// Tensor byte ranges, merged where only alignment padding separates them: one
+// range per run of tensors, never across two mappings (the parts of a split
+// model are separate mappings).
+std::vector<Range> tensor_ranges(const gguf::GgufFile& file) {
+    std::vector<Range> ranges;
+    for (const gguf::TensorInfo& t : file.tensors())
+        ranges.emplace_back(t.data, t.data + t.n_bytes);
+    std::sort(ranges.begin(), ranges.end());
+    std::vector<Range> merged;
+    for (const Range& r : ranges) {
+        if (!merged.empty() && r.first <= merged.back().second + file.alignment()) {
+            merged.back().second = std::max(merged.back().second, r.second);
+        } else {
+            merged.push_back(r);
+        }
+    }
+    return merged;
+}
+
 }  // namespace
 
 Model::~Model() = default;
@@ -58,23 +81,30 @@ void Model::offload_to_gpu(int device, int64_t layers) {
     gpu_ = std::make_unique<GpuOffload>(weights_, hp_, device, layers);
 }
 
-uint64_t Model::lock_in_memory() const {
-    // Tensor byte ranges, merged where only alignment padding separates
-    // them: one range per run of tensors, never across two mappings (the
-    // parts of a split model are separate mappings).
-    std::vector<std::pair<const uint8_t*, const uint8_t*>> ranges;
-    for (const gguf::TensorInfo& t : file_.tensors()) {
-        ranges.emplace_back(t.data, t.data + t.n_bytes);
-    }
-    std::sort(ranges.begin(), ranges.end());
-    std::vector<std::pair<const uint8_t*, const uint8_t*>> merged;
-    for (const auto& r : ranges) {
-        if (!merged.empty() && r.first <= merged.back().second + file_.alignment()) {
-            merged.back().second = std::max(merged.back().second, r.second);
-        } else {
-            merged.push_back(r);
+uint64_t Model::page_in() const {
+    uint64_t bytes = 0;
+    for (const auto& [begin, end] : tensor_ranges(file_)) {
+        const auto n = static_cast<size_t>(end - begin);
+        bytes += n;
+        // Faulted as a first read would (through the mapping's huge-page
+        // advice); by touch where the kernel predates MADV_POPULATE_READ
+        // (Linux 5.14).
+        const auto page = static_cast<uintptr_t>(::sysconf(_SC_PAGESIZE));
+        const auto from = reinterpret_cast<uintptr_t>(begin) / page * page;
+        if (::madvise(reinterpret_cast<void*>(from), reinterpret_cast<uintptr_t>(end) - from,
+                      MADV_POPULATE_READ) == 0) {
+            continue;
+        }
+        for (uintptr_t at = from; at < reinterpret_cast<uintptr_t>(end); at += page) {
+            static_cast<void>(*reinterpret_cast<const volatile uint8_t*>(
+                std::max(at, reinterpret_cast<uintptr_t>(begin))));
         }
     }
+    return bytes;
+}
+
+uint64_t Model::lock_in_memory() const {
+    const std::vector<Range> merged = tensor_ranges(file_);
     uint64_t locked = 0;
     for (const auto& [begin, end] : merged) {
         const auto bytes = static_cast<size_t>(end - begin);

@@ -32,6 +32,12 @@ class Model {
     // RLIMIT_MEMLOCK when the kernel refuses. Returns the bytes locked.
     uint64_t lock_in_memory() const;
 
+    // Reads every tensor's pages of the mapped file(s) into the page cache
+    // and maps them, as a first read would (so a model not yet cached comes
+    // in as 2 MiB pages, mapped_file.hpp); the kernel may drop them again
+    // under memory pressure, unlike lock_in_memory. Returns the bytes read.
+    uint64_t page_in() const;
+
     // Uploads the matmul weights of the first `layers` layers (every one,
     // and the output projection, when negative) to Vulkan device `device`;
     // the forward pass then runs those products there (gpu_offload.hpp).

@@ -2,8 +2,10 @@
 // tensors are bound, and every tensor the forward pass does not read is
 // listed (loading warns about it) rather than silently ignored; --mlock
 // locks every tensor byte, or names RLIMIT_MEMLOCK when refused.
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <linux/capability.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -165,6 +167,43 @@ TEST(ModelLock, LocksEveryTensorByteOfTheMapping) {
     uint64_t tensors = 0;
     for (const gguf::TensorInfo& t : model->file().tensors()) tensors += t.n_bytes;
     EXPECT_GE(model->lock_in_memory(), tensors);
+    std::filesystem::remove(path);
+}
+
+// Tensor pages of `model` not in the page cache (mincore).
+size_t pages_missing(const Model& model) {
+    const auto page = static_cast<uintptr_t>(::sysconf(_SC_PAGESIZE));
+    size_t missing = 0;
+    for (const gguf::TensorInfo& t : model.file().tensors()) {
+        const auto from = reinterpret_cast<uintptr_t>(t.data) / page * page;
+        const auto to = reinterpret_cast<uintptr_t>(t.data) + t.n_bytes;
+        std::vector<unsigned char> in((to - from + page - 1) / page);
+        if (::mincore(reinterpret_cast<void*>(from), to - from, in.data()) != 0) return SIZE_MAX;
+        for (unsigned char c : in) missing += (c & 1) == 0;
+    }
+    return missing;
+}
+
+// A model whose tensors reach well past the first 2 MiB of the file, which
+// reading its header maps (and so keeps cached) whole.
+TEST(ModelPageIn, ReadsEveryTensorPageIntoTheCache) {
+    const auto path = std::filesystem::temp_directory_path() /
+                      ("page_in_" + std::to_string(::getpid()) + ".gguf");
+    auto w = tiny("llama", false);
+    constexpr int64_t kExtra = 2 << 20;  // F32 elements: 8 MiB
+    w.add_tensor("extra.weight", TensorType::F32, {kExtra}, f32_ones(kExtra));
+    w.write(path);
+    const auto model = Model::load(path);
+    // The tensors the mapping has not read yet leave the cache.
+    const int fd = ::open(path.c_str(), O_RDONLY);
+    ASSERT_GE(fd, 0);
+    ASSERT_EQ(::posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED), 0);
+    ::close(fd);
+    ASSERT_GT(pages_missing(*model), 0u);
+    uint64_t tensors = 0;
+    for (const gguf::TensorInfo& t : model->file().tensors()) tensors += t.n_bytes;
+    EXPECT_GE(model->page_in(), tensors);
+    EXPECT_EQ(pages_missing(*model), 0u);
     std::filesystem::remove(path);
 }
 
