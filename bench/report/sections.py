@@ -305,7 +305,38 @@ def shapes(r, plot_dir):
     if measured:
         out += ["", f"![Speed by model shape](performance/{plots.speed_by_shape(sp, plot_dir)})"]
     out += ["", *_batched(sp["batched"])]
+    if "split" in sp:
+        out += ["", *_split(sp["split"])]
     return "\n".join(out)
+
+
+def _split(sm):
+    """The work-split model over more threads than this machine's cores."""
+    threads = ",".join(map(str, sm["threads"]))
+    out = ["**Work split over more cores (modelled).** This machine has few cores, so how prefill and decode "
+           f"would spread over more is modelled (`pensieve bench -p {sm['prompt_tokens']} -g {sm['gen_tokens']} "
+           f"--split-model {threads}`): each thread count's forward pass is recorded with a pool of that many "
+           "threads (the task sizes the planner picks for it), each task timed by its thread's CPU clock, and each "
+           "call's tasks handed out in order to whichever of that many free cores is free first. Compute only: "
+           "decode also waits on memory bandwidth, which more cores do not add. Per token: synchronisation points "
+           "(calls of two or more tasks), the median tasks per thread in a call, the weight bytes per task, "
+           f"and the modelled speed-up over one thread (target: prefill on 16 threads ≥ {sm['target_16']:g}× "
+           "one thread).", ""]
+    rows = []
+    for row in sm["rows"]:
+        for pre, dec in zip(row["prefill_per_token"], row["decode_per_token"]):
+            t = pre["threads"]
+            mark = ""
+            if t == 16:
+                mark = " ✅" if pre["modelled_speedup"] >= sm["target_16"] else " ❌"
+            rows.append([row["shape"], row["mix"], str(t), f"{pre['sync_points']:.2f}",
+                         f"{pre['median_tasks_per_thread']:.1f}", f"{pre['weight_bytes_per_task'] / 1024:,.0f} KiB",
+                         f"{pre['modelled_speedup']:.2f}×{mark}", f"{dec['sync_points']:.0f}",
+                         f"{dec['median_tasks_per_thread']:.1f}", f"{dec['weight_bytes_per_task'] / 1024:,.0f} KiB",
+                         f"{dec['modelled_speedup']:.2f}×"])
+    out.append(table(["Shape", "Mix", "Threads", "Prefill sync points", "tasks per thread", "bytes per task",
+                      "speed-up", "Decode sync points", "tasks per thread", "bytes per task", "speed-up"], rows))
+    return out
 
 
 def _batched(bd):

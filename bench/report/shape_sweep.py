@@ -34,6 +34,9 @@ SMOKE_ROWS = (("tiny", "q4_k_m"),)  # a test shape: seconds, not minutes
 BATCH_SIZES = (1, 4, 16)
 BATCH_TARGETS = {4: 2.5, 16: 6.0}  # aggregate ÷ one sequence, at least
 BATCH_ROWS = (("llama3.2-1b", "q4_k_m"), ("llama3.1-8b", "q4_k_m"))
+# The work-split model: thread counts past this machine's cores, modelled.
+SPLIT_THREADS = (1, 2, 4, 8, 16)
+SPLIT_TARGET = 12.0  # prefill on 16 threads, at least this × one thread
 TOKENIZER = "smollm2-135m-instruct-q4_1"
 TIMEOUT_S = 1800
 
@@ -167,6 +170,21 @@ def batched_decode(binary, build, rows, reps, tg, threads):
     return out
 
 
+def split_model(binary, build, rows, threads=SPLIT_THREADS, pp=256, tg=8):
+    """Per (shape, mix): `pensieve bench --split-model`, the forward pass's
+    calls recorded with pools of each thread count and list-scheduled on
+    that many free cores (compute only)."""
+    out = {"threads": list(threads), "prompt_tokens": pp, "gen_tokens": tg, "target_16": SPLIT_TARGET,
+           "rows": []}
+    for shape, mix in rows:
+        path = model_file(build, shape, mix)
+        log(f"split model: {shape} {mix}")
+        r = pensieve_json(binary, "bench", "-m", path, "-p", pp, "-g", tg, "--split-model",
+                          ",".join(map(str, threads)), "--json", timeout=TIMEOUT_S)
+        out["rows"].append({"shape": shape, "mix": mix, **r["split_model"]})
+    return out
+
+
 def shape_sweep(binary, rows, reps, pp, tg, threads, llama_exe=None, llama_missing=None, batch_rows=()):
     """One row per (shape, mix): Pensieve's and llama.cpp's pp/tg, and decode
     as a share of the roofline of the bandwidth measured around the row's
@@ -189,6 +207,7 @@ def shape_sweep(binary, rows, reps, pp, tg, threads, llama_exe=None, llama_missi
     if bandwidth_exe(build) is None:
         out["bandwidth_missing"] = f"{build} has no bench/kernels/pensieve_bench_kernels (PENSIEVE_BENCH=OFF)"
     out["batched"] = batched_decode(binary, build, batch_rows, reps, tg, threads)
+    out["split"] = split_model(binary, build, batch_rows)
     return out
 
 

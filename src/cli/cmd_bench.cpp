@@ -32,6 +32,7 @@ struct BenchOptions {
     std::vector<int64_t> batch_sizes;  // aggregate decode at these sequence counts
     std::vector<int64_t> ctx_sweep;    // memory and speed after filling these contexts
     int api_json_iterations = 0;       // time the API's JSON work this many times
+    std::vector<int> split_threads;    // model the work split over these thread counts
 };
 
 using Json = nlohmann::ordered_json;
@@ -146,6 +147,41 @@ Json api_json(int iterations) {
             {"serialize_stream_100_events", percentiles_ms(stream)}};
 }
 
+// The work-split model (speed_bench.hpp) as JSON: per thread count, the
+// figures per prompt token and per decoded token; busy_threads is CPU time
+// over modelled time (how many of the threads the split keeps working), and
+// the speed-up is over the first thread count's modelled time. Compute
+// alone: decode also waits on memory bandwidth, which the bytes show.
+Json split_model(const model::Model& model, const BenchOptions& o) {
+    const engine::SplitModel sm = engine::model_split(model, o.split_threads, o.prompt_tokens,
+                                                      o.gen_tokens, o.depth, kv_type(o.model));
+    const auto rows = [&](const std::vector<engine::SplitFigures>& figs) {
+        Json out = Json::array();
+        const double first = figs.front().span_seconds;
+        for (const engine::SplitFigures& f : figs) {
+            out.push_back({{"threads", f.threads},
+                           {"sync_points", f.calls},
+                           {"serial_calls", f.serial_calls},
+                           {"tasks", f.tasks},
+                           {"calls_with_fewer_tasks_than_threads", f.short_calls},
+                           {"cpu_share_in_those_calls", f.short_share},
+                           {"median_tasks_per_thread", f.tasks_per_thread},
+                           {"weight_bytes_per_task", f.bytes_per_task},
+                           {"cpu_seconds", f.work_seconds},
+                           {"modelled_seconds", f.span_seconds},
+                           {"busy_threads", f.work_seconds / f.span_seconds},
+                           {"modelled_speedup", first / f.span_seconds}});
+        }
+        return out;
+    };
+    return {{"prompt_tokens", o.prompt_tokens},
+            {"gen_tokens", o.gen_tokens},
+            {"depth", o.depth},
+            {"weight_bytes_per_token", model.weights().matrix_bytes},
+            {"prefill_per_token", rows(sm.prefill)},
+            {"decode_per_token", rows(sm.decode)}};
+}
+
 void print_pp_tg(const engine::SpeedResult& r, const BenchOptions& o, int threads,
                  const std::string& isa, const Json& batched) {
     std::printf("threads %d, kernels %s, %d repetitions, depth %lld\n", threads, isa.c_str(),
@@ -196,6 +232,11 @@ void bench(BenchOptions o) {
     const double t_page_in = now_s();
     m.model->page_in();
     j["page_in_seconds"] = now_s() - t_page_in;
+    if (!o.split_threads.empty()) {
+        j["split_model"] = split_model(*m.model, o);
+        std::printf("%s\n", j.dump(2).c_str());
+        return;
+    }
     // Prompts go through the forward pass in the server's prefill chunks (as
     // llama-bench's default micro-batch of 512): one pass over a 16k-token
     // prompt would hold activations far beyond the caches, which no server
@@ -261,6 +302,11 @@ void register_bench(CLI::App& app) {
                     "Instead: memory and speed after filling contexts of these sizes (JSON)")
         ->delimiter(',')
         ->check(CLI::Range(int64_t{64}, int64_t{1} << 20));
+    cmd->add_option("--split-model", o->split_threads,
+                    "Instead: model how prefill and decode split over these thread counts, which "
+                    "may exceed the cores (e.g. 1,2,4,8,16; JSON with --json)")
+        ->delimiter(',')
+        ->check(CLI::Range(1, 1024));
     cmd->add_option("--api-json", o->api_json_iterations,
                     "Instead: time the API's JSON parsing and serialisation this many times (JSON)")
         ->check(CLI::PositiveNumber);

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <functional>
 #include <stdexcept>
 
 namespace pensieve::engine {
@@ -129,6 +130,97 @@ FillResult extend_context(Evaluator& s, int64_t from, int64_t to, int64_t decode
     for (int64_t i = 0; i < decode_tokens; ++i)
         token = argmax(s.evaluate(std::span(&token, 1), to + i, false));
     out.decode_tok_s = static_cast<double>(decode_tokens) / (now_s() - t);
+    return out;
+}
+
+}  // namespace pensieve::engine
+
+namespace pensieve::engine {
+
+double list_schedule(std::span<const double> task_seconds, int threads) {
+    // Free times of the threads, as a min-heap: each task goes to the one
+    // free first.
+    std::vector<double> free_at(static_cast<size_t>(std::max(threads, 1)), 0.0);
+    const auto later = std::greater<double>();
+    for (double t : task_seconds) {
+        std::pop_heap(free_at.begin(), free_at.end(), later);
+        free_at.back() += t;
+        std::push_heap(free_at.begin(), free_at.end(), later);
+    }
+    return *std::max_element(free_at.begin(), free_at.end());
+}
+
+SplitFigures split_figures(std::span<const kernels::ThreadPool::CallRecord> calls, int threads,
+                           int64_t tokens) {
+    SplitFigures f;
+    f.threads = threads;
+    double short_work = 0, bytes = 0, weight_tasks = 0;
+    std::vector<double> per_thread;
+    for (const kernels::ThreadPool::CallRecord& c : calls) {
+        const auto n = static_cast<double>(c.task_seconds.size());
+        double work = 0;
+        for (double t : c.task_seconds) work += t;
+        (n > 1 ? f.calls : f.serial_calls) += 1;
+        f.tasks += n;
+        f.work_seconds += work;
+        f.span_seconds += list_schedule(c.task_seconds, threads);
+        if (n < threads) {
+            f.short_calls += 1;
+            short_work += work;
+        }
+        if (c.bytes > 0) {
+            bytes += static_cast<double>(c.bytes);
+            weight_tasks += n;
+        }
+        per_thread.push_back(n / threads);
+    }
+    f.short_share = f.work_seconds > 0 ? short_work / f.work_seconds : 0;
+    f.bytes_per_task = weight_tasks > 0 ? bytes / weight_tasks : 0;
+    if (!per_thread.empty()) {
+        std::nth_element(per_thread.begin(), per_thread.begin() + per_thread.size() / 2,
+                         per_thread.end());
+        f.tasks_per_thread = per_thread[per_thread.size() / 2];
+    }
+    const auto per = static_cast<double>(std::max<int64_t>(tokens, 1));
+    f.calls /= per;
+    f.serial_calls /= per;
+    f.tasks /= per;
+    f.short_calls /= per;
+    f.work_seconds /= per;
+    f.span_seconds /= per;
+    return f;
+}
+
+SplitModel model_split(const model::Model& model, std::span<const int> threads,
+                       int64_t prompt_tokens, int64_t decode_tokens, int64_t depth,
+                       gguf::TensorType kv_type) {
+    if (prompt_tokens < 1 || decode_tokens < 1 || depth < 0) {
+        throw std::invalid_argument("split model: sizes must be positive");
+    }
+    SplitModel out;
+    for (int n : threads) {
+        if (n < 1) throw std::invalid_argument("split model: thread counts must be positive");
+        Evaluator ev(model, {.n_ctx = depth + prompt_tokens + decode_tokens + 1,
+                             .n_batch = std::min<int64_t>(prompt_tokens, 512),
+                             .n_threads = n,
+                             .kv_type = kv_type});
+        if (depth > 0) ev.evaluate(filler(ev, 0, depth), 0, false);
+        run_once(ev, std::min<int64_t>(prompt_tokens, 32), 2, depth);  // warm-up
+        std::vector<kernels::ThreadPool::CallRecord> calls;
+        ev.pool().record_calls(&calls);
+        const std::vector<int32_t> prompt = filler(ev, depth, prompt_tokens);
+        ev.evaluate(prompt, depth, false);
+        ev.pool().record_calls(nullptr);
+        out.prefill.push_back(split_figures(calls, n, prompt_tokens));
+        calls.clear();
+        int32_t token = prompt.back();
+        ev.pool().record_calls(&calls);
+        for (int64_t i = 0; i < decode_tokens; ++i) {
+            token = argmax(ev.evaluate(std::span(&token, 1), depth + prompt_tokens + i, false));
+        }
+        ev.pool().record_calls(nullptr);
+        out.decode.push_back(split_figures(calls, n, decode_tokens));
+    }
     return out;
 }
 

@@ -75,6 +75,7 @@ void matmul_packed(ThreadPool& pool, const PackedGemm& packed, const WeightMatri
                                 (tile_bytes * static_cast<size_t>(b))));
     const int64_t by_balance = std::max<int64_t>(1, n_tiles / (2 * pool.size()));
     const int64_t per_task = packed.long_runs ? by_balance : std::min(by_size, by_balance);
+    pool.note_bytes(static_cast<uint64_t>(w.n) * w.row_stride);
     pool.parallel_for((n_tiles + per_task - 1) / per_task, [&](int64_t task, int thread) {
         void* tile_work = work + static_cast<size_t>(thread) * work_stride;
         const int64_t t1 = std::min(n_tiles, (task + 1) * per_task);
@@ -145,6 +146,7 @@ void matmul(ThreadPool& pool, const WeightMatrix& w, const float* x, int64_t b, 
     const int64_t n_tiles = (w.n + kTileRows - 1) / kTileRows;
     const auto* wbase = static_cast<const char*>(w.data);
     const auto* abase = static_cast<const char*>(act);
+    pool.note_bytes(static_cast<uint64_t>(w.n) * w.row_stride);
     pool.parallel_for(n_tiles, [&](int64_t tile, int) {
         const int64_t r0 = tile * kTileRows;
         const int64_t r1 = std::min(w.n, r0 + kTileRows);
@@ -326,6 +328,11 @@ void matmul_many(ThreadPool& pool, std::span<const MatmulJob> jobs, MatmulScratc
     });
 
     // Phase 2: every job's weight tiles from one task list.
+    uint64_t weight_bytes = 0;
+    for (const MatmulJob& j : jobs) {
+        if (j.b > 0) weight_bytes += static_cast<uint64_t>(j.w->n) * j.w->row_stride;
+    }
+    pool.note_bytes(weight_bytes);
     pool.parallel_for(tasks, [&](int64_t task, int thread) {
         const JobPlan& p = plan_of(
             plans, n_jobs, task, [](const JobPlan& q) { return q.first_task; },

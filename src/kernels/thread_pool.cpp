@@ -3,9 +3,12 @@
 // a done counter tells the submitter the job is finished.
 #include "kernels/thread_pool.hpp"
 
+#include <time.h>
+
 #include <chrono>
 #include <cstdlib>
 #include <string>
+#include <utility>
 
 namespace pensieve::kernels {
 namespace {
@@ -119,6 +122,32 @@ void ThreadPool::run(int64_t n_tasks, TaskFn fn, void* ctx) {
     for (int64_t first = 0; first < n_tasks; first += kChunk) {
         run_chunk(first, std::min(kChunk, n_tasks - first));
     }
+}
+
+void ThreadPool::run_recorded(int64_t n_tasks, TaskFn fn, void* ctx) {
+    if (n_tasks <= 0) return;
+    CallRecord rec;
+    rec.task_seconds.assign(static_cast<size_t>(n_tasks), 0.0);
+    rec.bytes = next_bytes_;
+    next_bytes_ = 0;
+    struct Timed {
+        TaskFn fn;
+        void* ctx;
+        double* seconds;
+    } timed{fn, ctx, rec.task_seconds.data()};
+    run(
+        n_tasks,
+        [](void* c, int64_t task, int thread) {
+            auto* t = static_cast<Timed*>(c);
+            timespec a{}, b{};
+            ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &a);
+            t->fn(t->ctx, task, thread);
+            ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &b);
+            t->seconds[task] = static_cast<double>(b.tv_sec - a.tv_sec) +
+                               1e-9 * static_cast<double>(b.tv_nsec - a.tv_nsec);
+        },
+        &timed);
+    records_->push_back(std::move(rec));
 }
 
 void ThreadPool::worker_loop(int thread) {

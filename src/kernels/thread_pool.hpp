@@ -34,10 +34,34 @@ class ThreadPool {
     template <typename Fn>
     void parallel_for(int64_t n_tasks, Fn&& fn) {
         using F = std::remove_reference_t<Fn>;
-        run(
-            n_tasks,
-            [](void* ctx, int64_t task, int thread) { (*static_cast<F*>(ctx))(task, thread); },
-            const_cast<void*>(static_cast<const void*>(&fn)));
+        const TaskFn call = [](void* ctx, int64_t task, int thread) {
+            (*static_cast<F*>(ctx))(task, thread);
+        };
+        void* ctx = const_cast<void*>(static_cast<const void*>(&fn));
+        if (records_ != nullptr) {
+            run_recorded(n_tasks, call, ctx);
+        } else {
+            run(n_tasks, call, ctx);
+        }
+    }
+
+    // One call as the work-split model sees it (engine/split_model.hpp): the
+    // CPU time of each task, in task order, and the weight bytes the call
+    // reads where its caller said so (note_bytes; 0 otherwise).
+    struct CallRecord {
+        std::vector<double> task_seconds;
+        uint64_t bytes = 0;
+    };
+
+    // Records every later call into *out; nullptr stops. Each task is timed
+    // by its thread's CPU clock, so records taken with more threads than
+    // cores hold what the tasks cost, not how long they waited for a core.
+    void record_calls(std::vector<CallRecord>* out) { records_ = out; }
+
+    // The weight bytes the next call reads, for its record (a no-op unless
+    // recording).
+    void note_bytes(uint64_t bytes) {
+        if (records_ != nullptr) next_bytes_ = bytes;
     }
 
     // PENSIEVE_THREADS, or the hardware thread count (at least 1).
@@ -46,6 +70,7 @@ class ThreadPool {
   private:
     using TaskFn = void (*)(void* ctx, int64_t task, int thread);
     void run(int64_t n_tasks, TaskFn fn, void* ctx);
+    void run_recorded(int64_t n_tasks, TaskFn fn, void* ctx);
     void run_chunk(int64_t first, int64_t n_tasks);
     void worker_loop(int thread);
     void work(int thread, uint64_t job);
@@ -72,6 +97,9 @@ class ThreadPool {
     alignas(64) std::atomic<uint64_t> generation_{0};  // bumped per job; workers sleep on it
     alignas(64) std::atomic<int64_t> done_tasks_{0};
     std::atomic<bool> stop_{false};
+
+    std::vector<CallRecord>* records_ = nullptr;
+    uint64_t next_bytes_ = 0;
 };
 
 }  // namespace pensieve::kernels

@@ -61,7 +61,7 @@ def tool(name):
     return path
 
 
-def our_logits(model, tokens, isa, chunk=0, seqs=0, kv_type="f16", gpu_layers=0):
+def our_logits(model, tokens, isa, chunk=0, seqs=0, kv_type="f16", gpu_layers=0, threads=0):
     out = Path(os.environ.get("TMPDIR", "/tmp")) / f"logits_{os.getpid()}.f32"
     env = dict(os.environ, PENSIEVE_CPU=isa)
     cmd = [str(tool("model_logits")), "--model", str(model), "--out", str(out),
@@ -73,6 +73,8 @@ def our_logits(model, tokens, isa, chunk=0, seqs=0, kv_type="f16", gpu_layers=0)
     cmd += ["--kv-type", kv_type]
     if gpu_layers:
         cmd += ["--gpu-layers", str(gpu_layers)]
+    if threads:
+        cmd += ["--threads", str(threads)]
     result = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=600)
     assert result.returncode == 0, result.stderr
     data = np.fromfile(out, dtype=np.float32)
@@ -247,6 +249,53 @@ def test_a_batched_mixture_gives_the_logits_of_one_token_at_a_time(wtype, tmp_pa
         rel = (np.abs(batched - alone).max(axis=1) / rng)[~skip]
         assert rel.max() < 1e-2, rel
         assert (batched.argmax(axis=1) == alone.argmax(axis=1))[~skip].all()
+
+
+# Thread counts past this machine's cores (the split is planned for the
+# pool's size, whatever the cores): an odd count, and 16.
+MANY_THREADS = (7, 16)
+
+
+@pytest.mark.parametrize("arch", ["llama", "qwen3moe"])
+def test_more_threads_than_cores_give_the_reference_logits(arch, tmp_path):
+    """A q4_K model prefilled in chunks, decoded a token at a time and
+    batched with copies of itself, on pools of 7 and 16 threads: the
+    reference's logits, and one thread's up to float noise (each output is
+    computed whole by one task, however the rows are dealt out)."""
+    if arch == "qwen3moe":
+        path = tmp_path / "qwen3moe_q4_K.gguf"
+        make_moe(path, arch, "q4_K", 7)
+        ref, skip = decisive_positions(path, PROMPT, "q4_K")
+    else:
+        path, ref = random_model(tmp_path, arch, "q4_K")
+        skip = np.zeros(len(PROMPT), dtype=bool)
+    for kwargs in ({"chunk": 5}, {"chunk": 1}, {"seqs": 4}):
+        one = our_logits(path, PROMPT, BEST_ISA, threads=1, **kwargs)
+        rng = one.max(axis=1) - one.min(axis=1)
+        for threads in MANY_THREADS:
+            many = our_logits(path, PROMPT, BEST_ISA, threads=threads, **kwargs)
+            compare(many, ref, TOLERANCE_RANDOM, skip)
+            assert (np.abs(many - one).max(axis=1) / rng)[~skip].max() < 1e-5, (kwargs, threads)
+
+
+def test_a_long_decode_on_many_threads_gives_the_reference_logits(tmp_path):
+    """Lone tokens past 512 positions, whose ranges split-KV spreads over
+    more tasks the more threads there are: with 16 threads, the reference's
+    logits, and one thread's up to the merges' float noise."""
+    path = tmp_path / "llama_f16_long.gguf"
+    made = subprocess.run([str(tool("make_random_model")), "--arch", "llama", "--type", "f16",
+                           "--out", str(path), "--seed", "11", "--ctx", "1024"],
+                          capture_output=True, text=True)
+    assert made.returncode == 0, made.stderr
+    reader = gguf.GGUFReader(str(path))
+    n_vocab = len(reader.fields["tokenizer.ggml.tokens"].data)
+    tokens = [int(t) for t in np.random.default_rng(4).integers(0, n_vocab, 700)]
+    ref = numpy_forward.forward(reader, tokens)
+    one = our_logits(path, tokens, BEST_ISA, seqs=1, threads=1)
+    many = our_logits(path, tokens, BEST_ISA, seqs=1, threads=16)
+    compare(many, ref, TOLERANCE_F16_FAST)
+    rng = one.max(axis=1) - one.min(axis=1)
+    assert (np.abs(many - one).max(axis=1) / rng).max() < 1e-4
 
 
 # Real prompts as token ids (tokenizer-independent): an English sentence in
