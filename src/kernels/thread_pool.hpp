@@ -45,7 +45,7 @@ class ThreadPool {
         }
     }
 
-    // One call as the work-split model sees it (engine/split_model.hpp): the
+    // One call as the work-split model sees it (engine/speed_bench.hpp): the
     // CPU time of each task, in task order, and the weight bytes the call
     // reads where its caller said so (note_bytes; 0 otherwise).
     struct CallRecord {

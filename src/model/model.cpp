@@ -84,15 +84,17 @@ void Model::offload_to_gpu(int device, int64_t layers) {
 uint64_t Model::page_in() const {
     uint64_t bytes = 0;
     for (const auto& [begin, end] : tensor_ranges(file_)) {
-        const auto n = static_cast<size_t>(end - begin);
-        bytes += n;
+        bytes += static_cast<uint64_t>(end - begin);
         // Faulted as a first read would (through the mapping's huge-page
-        // advice); by touch where the kernel predates MADV_POPULATE_READ
-        // (Linux 5.14).
+        // advice); by touch only where the kernel predates
+        // MADV_POPULATE_READ (Linux 5.14: EINVAL). Any other refusal (a
+        // file cut short under the mapping: EFAULT) leaves the pages to be
+        // read when used, since a touch there would raise SIGBUS.
         const auto page = static_cast<uintptr_t>(::sysconf(_SC_PAGESIZE));
         const auto from = reinterpret_cast<uintptr_t>(begin) / page * page;
         if (::madvise(reinterpret_cast<void*>(from), reinterpret_cast<uintptr_t>(end) - from,
-                      MADV_POPULATE_READ) == 0) {
+                      MADV_POPULATE_READ) == 0 ||
+            errno != EINVAL) {
             continue;
         }
         for (uintptr_t at = from; at < reinterpret_cast<uintptr_t>(end); at += page) {

@@ -35,7 +35,7 @@ class Model {
     // Reads every tensor's pages of the mapped file(s) into the page cache
     // and maps them, as a first read would (so a model not yet cached comes
     // in as 2 MiB pages, mapped_file.hpp); the kernel may drop them again
-    // under memory pressure, unlike lock_in_memory. Returns the bytes read.
+    // under memory pressure, unlike lock_in_memory. Returns the tensors' bytes.
     uint64_t page_in() const;
 
     // Uploads the matmul weights of the first `layers` layers (every one,
