@@ -304,7 +304,7 @@ void register_bench(CLI::App& app) {
         ->check(CLI::Range(int64_t{64}, int64_t{1} << 20));
     cmd->add_option("--split-model", o->split_threads,
                     "Instead: model how prefill and decode split over these thread counts, which "
-                    "may exceed the cores (e.g. 1,2,4,8,16; JSON with --json)")
+                    "may exceed the cores (e.g. 1,2,4,8,16; JSON)")
         ->delimiter(',')
         ->check(CLI::Range(1, 1024));
     cmd->add_option("--api-json", o->api_json_iterations,
