@@ -266,7 +266,7 @@ def shapes(r, plot_dir):
     runs = _count(sp["repetitions"], "run")
     measured = [row["read_bandwidth_gb_s"]["median"] for row in sp["rows"] if "read_bandwidth_gb_s" in row]
     longer = sorted({(row["shape"], row["prompt_tokens"]) for row in sp["rows"]
-                     if row.get("prompt_tokens", sp["prompt_tokens"]) != sp["prompt_tokens"]})
+                     if row["prompt_tokens"] != sp["prompt_tokens"]})
     out += [f"Random-weight files of real models' shapes and weight mixes (`{sp['tool']}`: the shapes' "
             "hyper-parameters, the tensor types llama.cpp's quantizer gives each tensor of the mix, the SmolLM2 "
             "tokenizer padded to the shape's vocabulary), so that speed is measured on the gigabytes users' models "

@@ -234,6 +234,7 @@ void matmul_many(ThreadPool& pool, std::span<const MatmulJob> jobs, MatmulScratc
 
     // Pass 1: paths and sizes, checked before anything is written.
     size_t act_bytes = 0, work_stride = 0;
+    uint64_t weight_bytes = 0;
     int64_t total_tiles = 0;
     for (const MatmulJob& j : jobs) {
         const TypeTraits& t = traits(j.w->type);
@@ -243,6 +244,7 @@ void matmul_many(ThreadPool& pool, std::span<const MatmulJob> jobs, MatmulScratc
         }
         if (j.b <= 0 || j.w->n <= 0) continue;
         total_tiles += (j.w->n + kTileRows - 1) / kTileRows;
+        weight_bytes += static_cast<uint64_t>(j.w->n) * j.w->row_stride;
         if (const PackedGemm* p = packed_path(table, *j.w, j.b)) {
             const int64_t units =
                 p->pack_group != nullptr ? (j.b + kPackedActGroup - 1) / kPackedActGroup : j.b;
@@ -328,10 +330,6 @@ void matmul_many(ThreadPool& pool, std::span<const MatmulJob> jobs, MatmulScratc
     });
 
     // Phase 2: every job's weight tiles from one task list.
-    uint64_t weight_bytes = 0;
-    for (const MatmulJob& j : jobs) {
-        if (j.b > 0) weight_bytes += static_cast<uint64_t>(j.w->n) * j.w->row_stride;
-    }
     pool.note_bytes(weight_bytes);
     pool.parallel_for(tasks, [&](int64_t task, int thread) {
         const JobPlan& p = plan_of(

@@ -125,11 +125,12 @@ void ThreadPool::run(int64_t n_tasks, TaskFn fn, void* ctx) {
 }
 
 void ThreadPool::run_recorded(int64_t n_tasks, TaskFn fn, void* ctx) {
+    const uint64_t bytes = next_bytes_;  // the note belongs to this call alone
+    next_bytes_ = 0;
     if (n_tasks <= 0) return;
     CallRecord rec;
     rec.task_seconds.assign(static_cast<size_t>(n_tasks), 0.0);
-    rec.bytes = next_bytes_;
-    next_bytes_ = 0;
+    rec.bytes = bytes;
     struct Timed {
         TaskFn fn;
         void* ctx;
