@@ -302,12 +302,15 @@ struct ColdWeights {
     int64_t count = 0;
 };
 
-// One type at a time (the buffer is ~1 GB): rebuilt when the type changes.
-const ColdWeights& cold_weights(TensorType type) {
+// One shape at a time (the buffer is ~1 GB): rebuilt when the type or the
+// shape changes.
+const ColdWeights& cold_weights(TensorType type, int64_t n, int64_t k) {
     static ColdWeights cold;
-    if (cold.count > 0 && cold.type == type) return cold;
-    const Weights& one = weights(type);
+    static std::pair<int64_t, int64_t> shape;
+    if (cold.count > 0 && cold.type == type && shape == std::pair{n, k}) return cold;
+    const Weights& one = weights(type, n, k);
     cold.type = type;
+    shape = {n, k};
     cold.matrix_bytes = one.data.size();
     const size_t want = std::min(2 * llc_bytes() + cold.matrix_bytes, kColdCapBytes);
     cold.count = std::max<int64_t>(2, static_cast<int64_t>(want / cold.matrix_bytes));
@@ -318,13 +321,11 @@ const ColdWeights& cold_weights(TensorType type) {
     return cold;
 }
 
-void BM_GemvCold(benchmark::State& state) {
-    const auto type = static_cast<TensorType>(state.range(0));
-    const int threads = static_cast<int>(state.range(1));
-    const ColdWeights& cold = cold_weights(type);
-    WeightMatrix w = weights(type).matrix;
-    const std::vector<float> x = activations(1);
-    std::vector<float> y(static_cast<size_t>(kN));
+void run_gemv_cold(benchmark::State& state, TensorType type, int threads, int64_t n, int64_t k) {
+    const ColdWeights& cold = cold_weights(type, n, k);
+    WeightMatrix w = weights(type, n, k).matrix;
+    const std::vector<float> x = activations(1, k);
+    std::vector<float> y(static_cast<size_t>(n));
     MatmulScratch scratch;
     matmul(pool(threads), w, x.data(), 1, y.data(), scratch);
     if (!verify(w, x, 1, y)) {
@@ -346,6 +347,28 @@ void BM_GemvCold(benchmark::State& state) {
                    " " + std::string(isa_name(active_isa())));
 }
 
+void BM_GemvCold(benchmark::State& state) {
+    run_gemv_cold(state, static_cast<TensorType>(state.range(0)), static_cast<int>(state.range(1)),
+                  kN, kK);
+}
+
+// The same on the short rows of Gemma 3 1B (k = 1152: its FFN gate / up and
+// the 262k-row output) and on the long rows of an 8B's FFN down (k = 14336),
+// 2 threads. Args: type, threads, n, k.
+void BM_GemvColdShape(benchmark::State& state) {
+    run_gemv_cold(state, static_cast<TensorType>(state.range(0)), static_cast<int>(state.range(1)),
+                  state.range(2), state.range(3));
+}
+
+void gemv_cold_shape_args(benchmark::internal::Benchmark* bm) {
+    for (TensorType t : {TensorType::Q8_0, TensorType::Q5_0, TensorType::Q4_K, TensorType::Q6_K}) {
+        for (auto [n, k] : {std::pair<int64_t, int64_t>{6912, 1152}, {8192, 2048}, {4096, 14336}}) {
+            if (k % 256 != 0 && (t == TensorType::Q4_K || t == TensorType::Q6_K)) continue;
+            bm->Args({static_cast<int64_t>(t), 2, n, k});
+        }
+    }
+}
+
 // The matrices of SmolLM2-135M's decode step (n x k): q/o, k/v, gate/up,
 // down, and the tied output embedding. Per-call overheads show up here.
 void BM_GemvSmall(benchmark::State& state) {
@@ -365,6 +388,23 @@ void gemv_small_args(benchmark::internal::Benchmark* bm) {
                 bm->Args({static_cast<int64_t>(t), threads, n, k});
             }
         }
+    }
+}
+
+// b = 1 on a 1024 x 1024 and a 256 x 4096 matrix (at most 1.1 MB in any
+// format), one thread: their weights stay in L2, so this is the GEMV's own compute ceiling per core
+// in GB/s of weights, the rate past which more memory bandwidth no longer
+// speeds decode up.
+void BM_GemvInCache(benchmark::State& state) {
+    run_matmul(state, static_cast<TensorType>(state.range(0)), 1, 1, state.range(1),
+               state.range(2));
+}
+
+void gemv_in_cache_args(benchmark::internal::Benchmark* bm) {
+    for (TensorType t : {TensorType::Q4_0, TensorType::Q4_1, TensorType::Q5_0, TensorType::Q8_0,
+                         TensorType::Q4_K, TensorType::Q5_K, TensorType::Q6_K, TensorType::F16}) {
+        for (auto [n, k] : {std::pair<int64_t, int64_t>{1024, 1024}, {256, 4096}})
+            bm->Args({static_cast<int64_t>(t), n, k});
     }
 }
 
@@ -452,7 +492,12 @@ void gemm_shape_args(benchmark::internal::Benchmark* bm) {
 
 BENCHMARK(BM_Gemv)->Apply(gemv_args)->UseRealTime()->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_GemvCold)->Apply(gemv_args)->UseRealTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_GemvColdShape)
+    ->Apply(gemv_cold_shape_args)
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_GemvSmall)->Apply(gemv_small_args)->UseRealTime()->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_GemvInCache)->Apply(gemv_in_cache_args)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_Gemm)->Apply(gemm_args)->UseRealTime()->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_GemmShape)->Apply(gemm_shape_args)->Unit(benchmark::kMillisecond);
 
