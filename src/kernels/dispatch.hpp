@@ -63,6 +63,14 @@ struct OpsTable {
     // attend_steps calls it where the CPU has no FP16 products.
     void (*attend_span_bf16)(const AttendBlock& a, const uint16_t* const* kt16,
                              const uint16_t* const* v16, int64_t n) = nullptr;
+    // attend_block over n whole Q8_0 tiles of consecutive positions (key
+    // tile t at kt[t], value tile at v[t], layouts in kv_tile.hpp) for 1 <=
+    // a.rows <= 8, head_dim % 32 == 0, head_dim <= 512, with the queries
+    // quantized as Q8_0 and integer q · k sums (ref::attend_span_q8 says
+    // exactly what it computes). Null where the ISA has no such form (the
+    // reference among them): kv_tile.cpp then loads tile by tile as F32.
+    void (*attend_span_q8)(const AttendBlock& a, const void* const* kt, const void* const* v,
+                           int64_t n) = nullptr;
 };
 
 // The signature of the span entries above.

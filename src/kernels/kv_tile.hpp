@@ -65,6 +65,16 @@ inline constexpr int64_t kF16TileMaxRows = 8;
 void attend_f16_span(const AttendBlock& a, const uint16_t* const* key_tiles,
                      const uint16_t* const* value_tiles, int64_t n);
 
+// Whether attend_q8_span has this CPU's span form for a head size
+// (OpsTable::attend_span_q8): queries quantized as Q8_0 and integer q · k.
+bool q8_span_available(int64_t head_dim);
+// attend_tiles over n whole Q8_0 tiles of consecutive positions (key tile t
+// at key_tiles[t], from position a.pos0 + 16 t), q8_span_available(head_dim),
+// in groups of up to kF16TileMaxRows rows. SmolLM2 decode at depth 8192 on
+// 2 Zen 4 cores: see the README of src/kernels.
+void attend_q8_span(const AttendBlock& a, const void* const* key_tiles,
+                    const void* const* value_tiles, int64_t n);
+
 // Attention over whole steps of F16 tiles with 16-bit float products, where
 // this CPU has them for this head size: FP16 products
 // (OpsTable::attend_span_fp16, steps of kFp16StepTiles) with AVX512-FP16,

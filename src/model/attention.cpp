@@ -81,12 +81,20 @@ void attend(KvCache& kv, const std::vector<int32_t>& table, const AttentionHead&
                   kSpanTiles % kernels::kBf16StepTiles == 0);
     const uint16_t* k_span[kSpanTiles];
     const uint16_t* v_span[kSpanTiles];
+    const void* kq_span[kSpanTiles];  // the same tiles, for the Q8_0 spans
+    const void* vq_span[kSpanTiles];
     const auto tile16 = [](uint8_t* p) { return reinterpret_cast<const uint16_t*>(p); };
     const auto add_tile = [&](int64_t count, int64_t b) {
         const int32_t at = table[static_cast<size_t>(b)];
+        kq_span[count] = kv.key_tile(a.layer, at, a.kv_head);
+        vq_span[count] = kv.value_tile(a.layer, at, a.kv_head);
         k_span[count] = tile16(kv.key_tile(a.layer, at, a.kv_head));
         v_span[count] = tile16(kv.value_tile(a.layer, at, a.kv_head));
     };
+    // Spans of whole tiles: F16 ones always, Q8_0 ones where the CPU has
+    // their span form (integer q · k over queries quantized as Q8_0).
+    const bool q8_spans =
+        type == gguf::TensorType::Q8_0 && a.low_precision && kernels::q8_span_available(hd);
     // Rows [r_lo, r_hi) from position p0, with BF16 queries where given.
     const auto block_of = [&](int64_t r_lo, int64_t r_hi, int64_t p0, bool with_qb) {
         const auto r = static_cast<size_t>(r_lo);
@@ -143,8 +151,8 @@ void attend(KvCache& kv, const std::vector<int32_t>& table, const AttentionHead&
         // where the CPU has fast ones (attend_tiles), and spans of F16 tiles
         // otherwise.
         const bool many_bf16 = bf16_blocks && r_hi - r_lo > kernels::kF16TileMaxRows;
-        if (type == gguf::TensorType::F16 && whole(b) && !many_bf16) {
-            // A span of whole F16 tiles on which the same rows stay (a
+        if ((type == gguf::TensorType::F16 || q8_spans) && whole(b) && !many_bf16) {
+            // A span of whole F16 or Q8_0 tiles on which the same rows stay (a
             // decoding token's whole range but its last block; the blocks
             // before a prefill run). With steps, only the blocks of partial
             // steps come here, one at a time.
@@ -158,7 +166,11 @@ void attend(KvCache& kv, const std::vector<int32_t>& table, const AttentionHead&
                     break;
                 ++b;
             }
-            kernels::attend_f16_span(step, k_span, v_span, count);
+            if (q8_spans) {
+                kernels::attend_q8_span(step, kq_span, vq_span, count);
+            } else {
+                kernels::attend_f16_span(step, k_span, v_span, count);
+            }
             return b;
         }
         const int32_t block = table[static_cast<size_t>(b)];

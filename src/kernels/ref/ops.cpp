@@ -5,6 +5,7 @@
 #include <span>
 #include <vector>
 
+#include "kernels/blocks.hpp"
 #include "kernels/fp16.hpp"
 #include "kernels/ref/ref.hpp"
 
@@ -71,14 +72,15 @@ void axpy_f16(float a, const uint16_t* x, float* y, int64_t n) {
 }
 
 // attend_block over `positions` positions from a.pos0, a block's or at
-// most a BF16 step's (dimension d of position j's key: key(d, j), of its
-// value: value(j, d)), with each query element, key, value and probability
-// passed through `round` (the identity for F32 products, BF16 rounding for
-// the BF16 forms), products summed in F32; with own_max, probabilities
-// relative to the step's own maximum (the BF16 spans' steps, ops.hpp).
-template <typename Query, typename Key, typename Value, typename Round>
-void attend_rounded(const AttendBlock& a, int64_t positions, Query query, Key key, Value value,
-                    Round round, bool own_max = false) {
+// most a BF16 step's (row r's unscaled score for position j: score(r, j),
+// dimension d of position j's value: value(j, d)), with each value and
+// probability passed through `round` (the identity for F32 products, BF16
+// rounding for the BF16 forms), products summed in F32; with own_max,
+// probabilities relative to the step's own maximum (the BF16 spans' steps,
+// ops.hpp).
+template <typename Score, typename Value, typename Round>
+void attend_scored(const AttendBlock& a, int64_t positions, Score score, Value value, Round round,
+                   bool own_max = false) {
     const int64_t hd = a.head_dim;
     std::array<float, kBf16StepTiles * kKvBlockTokens> p_steps;  // a block or a step
     const std::span<float> p(p_steps.data(), static_cast<size_t>(positions));
@@ -89,9 +91,7 @@ void attend_rounded(const AttendBlock& a, int64_t positions, Query query, Key ke
             float& x = p[static_cast<size_t>(j)];
             x = -INFINITY;
             if (pos < a.first[r] || pos > a.last[r]) continue;
-            float s = 0.0f;
-            for (int64_t d = 0; d < hd; ++d) s += query(r * hd + d) * round(key(d, j));
-            x = s * a.scale;
+            x = score(r, j) * a.scale;
             best = std::fmax(best, x);
         }
         if (best == -INFINITY) continue;  // nothing to attend here
@@ -116,13 +116,26 @@ void attend_rounded(const AttendBlock& a, int64_t positions, Query query, Key ke
     }
 }
 
+// The scores of attend_scored as F32 sums of query element times key
+// (query(i): element i of the rows' queries, key(d, j): dimension d of
+// position j's key, passed through `round`).
+template <typename Query, typename Key, typename Round>
+auto dot_scores(const AttendBlock& a, Query query, Key key, Round round) {
+    return [&a, query, key, round](int64_t r, int64_t j) {
+        float s = 0.0f;
+        for (int64_t d = 0; d < a.head_dim; ++d) s += query(r * a.head_dim + d) * round(key(d, j));
+        return s;
+    };
+}
+
 // One block's F32 tiles (AttendBlock::kt, v).
 template <typename Query, typename Round>
 void attend_block_rounded(const AttendBlock& a, Query query, Round round) {
     const int64_t hd = a.head_dim;
-    attend_rounded(
-        a, kKvBlockTokens, query,
-        [&a](int64_t d, int64_t j) { return a.kt[d * kKvBlockTokens + j]; },
+    attend_scored(
+        a, kKvBlockTokens,
+        dot_scores(
+            a, query, [&a](int64_t d, int64_t j) { return a.kt[d * kKvBlockTokens + j]; }, round),
         [&a, hd](int64_t j, int64_t d) { return a.v[j * hd + d]; }, round);
 }
 
@@ -184,12 +197,15 @@ void attend_span_bf16(const AttendBlock& a, const uint16_t* const* kts, const ui
         const int64_t tiles = std::min(kBf16StepTiles, n - t);
         AttendBlock b = a;
         b.pos0 = a.pos0 + t * kKvBlockTokens;
-        attend_rounded(
-            b, tiles * kKvBlockTokens, [&a](int64_t i) { return bf16_to_fp32(a.qb[i]); },
-            [&](int64_t d, int64_t j) {
-                return fp16_to_fp32(
-                    kts[t + j / kKvBlockTokens][d * kKvBlockTokens + j % kKvBlockTokens]);
-            },
+        attend_scored(
+            b, tiles * kKvBlockTokens,
+            dot_scores(
+                b, [&a](int64_t i) { return bf16_to_fp32(a.qb[i]); },
+                [&](int64_t d, int64_t j) {
+                    return fp16_to_fp32(
+                        kts[t + j / kKvBlockTokens][d * kKvBlockTokens + j % kKvBlockTokens]);
+                },
+                round_bf16),
             [&](int64_t j, int64_t d) {
                 return fp16_to_fp32(vs[t + j / kKvBlockTokens][(j % kKvBlockTokens) * hd + d]);
             },
@@ -308,6 +324,40 @@ void attend_span_fp16(const AttendBlock& a, const uint16_t* const* kts, const ui
                 attend_block_f16(b);
             }
         }
+    }
+}
+
+void attend_span_q8(const AttendBlock& a, const void* const* kts, const void* const* vs,
+                    int64_t n) {
+    const int64_t hd = a.head_dim;
+    const int64_t nb = hd / 32;
+    const TypeTraits& q8 = table_for(Isa::Ref)->types[static_cast<uint32_t>(TensorType::Q8_0)];
+    std::vector<BlockQ8_0> q(static_cast<size_t>(a.rows * nb));
+    q8.quantize_row(a.q, q.data(), a.rows * hd);
+    const size_t row_bytes = static_cast<size_t>(nb) * sizeof(BlockQ8_0);
+    for (int64_t t = 0; t < n; ++t) {
+        const auto* kq = static_cast<const int8_t*>(kts[t]);
+        const auto* kd = reinterpret_cast<const uint16_t*>(kq + hd * kKvBlockTokens);
+        const auto* v = static_cast<const uint8_t*>(vs[t]);
+        AttendBlock b = a;
+        b.pos0 = a.pos0 + t * kKvBlockTokens;
+        const auto score = [&](int64_t r, int64_t j) {
+            float s = 0.0f;
+            for (int64_t blk = 0; blk < nb; ++blk) {
+                const BlockQ8_0& qb = q[static_cast<size_t>(r * nb + blk)];
+                int32_t sum = 0;
+                for (int64_t i = 0; i < 32; ++i)
+                    sum += qb.qs[i] * kq[(blk * 32 + i) * kKvBlockTokens + j];
+                s += fp16_to_fp32(qb.d) * fp16_to_fp32(kd[blk * kKvBlockTokens + j]) *
+                     static_cast<float>(sum);
+            }
+            return s;
+        };
+        const auto value = [&](int64_t j, int64_t d) {
+            const auto& blk = reinterpret_cast<const BlockQ8_0*>(v + j * row_bytes)[d / 32];
+            return fp16_to_fp32(blk.d) * static_cast<float>(blk.qs[d % 32]);
+        };
+        attend_scored(b, kKvBlockTokens, score, value, [](float x) { return x; });
     }
 }
 

@@ -31,6 +31,14 @@ void attend_span_bf16(const AttendBlock& a, const uint16_t* const* kts, const ui
 void attend_span_fp16(const AttendBlock& a, const uint16_t* const* kts, const uint16_t* const* vs,
                       int64_t n);
 
+// The scalar reference of OpsTable::attend_span_q8 (ops.cpp), tile by tile:
+// each row's query quantized by the Q8_0 quantizer; the score of position j
+// Σ_blocks d_q · d_k · Σ q_i k_i over the 32-dimension blocks (the integer
+// sums exact), the values their Q8_0 quants times their scales, and the rest
+// attend_block's F32 arithmetic. Not in the reference table either: the
+// reference path attends Q8_0 tiles loaded as F32 (kv_tile.cpp).
+void attend_span_q8(const AttendBlock& a, const void* const* kts, const void* const* vs, int64_t n);
+
 // The scalar reference of the BF16-product packed path of F16 / BF16 weights
 // (gemm_bf16.cpp): one weight row (type F16 or BF16) dotted with x, both
 // rounded to BF16 (nearest even; F16 through F32), products summed in F32.

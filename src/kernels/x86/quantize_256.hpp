@@ -43,7 +43,7 @@ inline __m256i pack_i8(__m256i a, __m256i b, __m256i c, __m256i d) {
     return _mm256_permutevar8x32_epi32(abcd, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
 }
 
-void quantize_q8_0(const float* x, void* dst, int64_t n) {
+inline void quantize_q8_0(const float* x, void* dst, int64_t n) {
     auto* b = static_cast<BlockQ8_0*>(dst);
     for (int64_t i = 0; i < n / kQK; ++i, x += kQK) {
         __m256 v[4];
@@ -63,7 +63,7 @@ void quantize_q8_0(const float* x, void* dst, int64_t n) {
     }
 }
 
-void quantize_q8_k(const float* x, void* dst, int64_t n) {
+inline void quantize_q8_k(const float* x, void* dst, int64_t n) {
     auto* b = static_cast<BlockQ8_K*>(dst);
     for (int64_t i = 0; i < n / kQKK; ++i, x += kQKK) {
         __m256 m = _mm256_setzero_ps();

@@ -130,12 +130,11 @@ void compare_attend_blocks(AttendFn got, AttendFn want, std::initializer_list<in
 TEST(Simd, AttendBlockMatchesReference) {
     const KernelTable& ref = *table_for(Isa::Ref);
     for (Isa isa : simd_isas()) {
-        compare_attend_blocks(table_for(isa)->ops.attend_block, ref.ops.attend_block,
-                              {8, 24, 48, 64, 128, 256}, std::string(isa_name(isa)),
-                              [](const AttendState& a, const AttendState& b, size_t r, int64_t hd,
-                                 float, const std::string& where) {
-                                  expect_attend_near(a, b, r, hd, where);
-                              });
+        compare_attend_blocks(
+            table_for(isa)->ops.attend_block, ref.ops.attend_block, {8, 24, 48, 64, 128, 256},
+            std::string(isa_name(isa)),
+            [](const AttendState& a, const AttendState& b, size_t r, int64_t hd, float,
+               const std::string& where) { expect_attend_near(a, b, r, hd, where); });
     }
 }
 
@@ -196,8 +195,9 @@ TEST(Simd, AttendSpanOfF16TilesMatchesReferenceTileByTile) {
                         first[r] = static_cast<int32_t>(
                             rng() % 3 == 0 ? pos0 + static_cast<int64_t>(rng() % (end - pos0)) : 0);
                         last[r] = static_cast<int32_t>(
-                            rng() % 3 == 0 ? pos0 + static_cast<int64_t>(rng() % (end - pos0 + 2)) - 1
-                                           : 100000);
+                            rng() % 3 == 0
+                                ? pos0 + static_cast<int64_t>(rng() % (end - pos0 + 2)) - 1
+                                : 100000);
                     }
                     std::vector<const uint16_t*> kts, vs;
                     for (int64_t t = 0; t < n_tiles; ++t) {
@@ -209,20 +209,19 @@ TEST(Simd, AttendSpanOfF16TilesMatchesReferenceTileByTile) {
                     AttendState s1{std::vector<float>(n, 0.5f), std::vector<float>(n, 3.0f), o0};
                     AttendState s2 = s1;
                     const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
-                    const AttendBlock a{q.data(),     rows,        hd,         nullptr,
-                                        nullptr,      pos0,        first.data(), last.data(),
-                                        scale,        s1.m.data(), s1.l.data(), s1.o.data()};
+                    const AttendBlock a{q.data(), rows,        hd,           nullptr,
+                                        nullptr,  pos0,        first.data(), last.data(),
+                                        scale,    s1.m.data(), s1.l.data(),  s1.o.data()};
                     if (rows <= kF16TileMaxRows) {
                         span(a, kts.data(), vs.data(), n_tiles);
                     } else {
                         attend_f16_span(a, kts.data(), vs.data(), n_tiles);
                     }
                     for (int64_t t = 0; t < n_tiles; ++t) {
-                        ref.ops.attend_block({q.data(), rows, hd,
-                                              kt.data() + static_cast<size_t>(t) * tile,
-                                              v.data() + static_cast<size_t>(t) * tile,
-                                              pos0 + 16 * t, first.data(), last.data(), scale,
-                                              s2.m.data(), s2.l.data(), s2.o.data()});
+                        ref.ops.attend_block(
+                            {q.data(), rows, hd, kt.data() + static_cast<size_t>(t) * tile,
+                             v.data() + static_cast<size_t>(t) * tile, pos0 + 16 * t, first.data(),
+                             last.data(), scale, s2.m.data(), s2.l.data(), s2.o.data()});
                     }
                     for (size_t r = 0; r < n; ++r) {
                         const std::string where =
@@ -464,18 +463,18 @@ TEST(Simd, AttendBlockBf16MatchesItsReference) {
                     << where << " d " << d;
             }
         });
-    compare_attend_blocks(
-        bf16, table_for(Isa::Ref)->ops.attend_block, {64, 256}, label + " vs f32",
-        [](const AttendState& a, const AttendState& b, size_t r, int64_t hd, float max_v,
-           const std::string& where) {
-            expect_max_near(a, b, r, 0x1p-5f, where);
-            if (b.l[r] == 0.0f) return;
-            for (int64_t d = 0; d < hd; ++d) {
-                const size_t i = r * static_cast<size_t>(hd) + static_cast<size_t>(d);
-                EXPECT_NEAR(a.o[i] / a.l[r], b.o[i] / b.l[r], 0x1p-5f * max_v)
-                    << where << " d " << d;
-            }
-        });
+    compare_attend_blocks(bf16, table_for(Isa::Ref)->ops.attend_block, {64, 256}, label + " vs f32",
+                          [](const AttendState& a, const AttendState& b, size_t r, int64_t hd,
+                             float max_v, const std::string& where) {
+                              expect_max_near(a, b, r, 0x1p-5f, where);
+                              if (b.l[r] == 0.0f) return;
+                              for (int64_t d = 0; d < hd; ++d) {
+                                  const size_t i =
+                                      r * static_cast<size_t>(hd) + static_cast<size_t>(d);
+                                  EXPECT_NEAR(a.o[i] / a.l[r], b.o[i] / b.l[r], 0x1p-5f * max_v)
+                                      << where << " d " << d;
+                              }
+                          });
 }
 
 // ---- BF16-product spans (OpsTable::attend_span_bf16) ----------------------
@@ -730,6 +729,126 @@ TEST(AttendSteps, TakeTheFormTheTableHolds) {
         EXPECT_EQ(with.m, without.m) << rows;
         EXPECT_EQ(with.l, without.l) << rows;
         EXPECT_EQ(with.o, without.o) << rows;
+    }
+}
+
+// A span of Q8_0 tiles (kv_tile.hpp's layouts, written by store_key and
+// store_value) for the integer form: n_tiles tiles of random keys and
+// values, rows whose ranges start or end inside the span or miss it, and an
+// earlier state.
+struct Q8Span {
+    int64_t rows, hd, n_tiles;
+    std::vector<float> q;
+    std::vector<std::vector<uint8_t>> k, v;
+    std::vector<const void*> kts, vs;
+    std::vector<int32_t> first, last;
+    AttendState state;
+    Q8Span(int64_t rows_, int64_t hd_, int64_t n_tiles_, int64_t pos0)
+        : rows(rows_), hd(hd_), n_tiles(n_tiles_) {
+        const auto n = static_cast<size_t>(rows);
+        q = normal_floats(n * static_cast<size_t>(hd), 15);
+        const size_t bytes = kv_tile_bytes(TensorType::Q8_0, hd);
+        for (int64_t t = 0; t < n_tiles; ++t) {
+            k.emplace_back(bytes);
+            v.emplace_back(bytes);
+            const std::vector<float> kf =
+                normal_floats(static_cast<size_t>(16 * hd), 16 + static_cast<uint32_t>(t));
+            const std::vector<float> vf =
+                normal_floats(static_cast<size_t>(16 * hd), 40 + static_cast<uint32_t>(t));
+            for (int64_t j = 0; j < 16; ++j) {
+                store_key(TensorType::Q8_0, kf.data() + j * hd, hd, k.back().data(), j);
+                store_value(TensorType::Q8_0, vf.data() + j * hd, hd, v.back().data(), j);
+            }
+        }
+        for (int64_t t = 0; t < n_tiles; ++t) {
+            kts.push_back(k[static_cast<size_t>(t)].data());
+            vs.push_back(v[static_cast<size_t>(t)].data());
+        }
+        const int64_t end = pos0 + 16 * n_tiles;
+        std::mt19937 rng(static_cast<uint32_t>(hd * 1000 + rows * 10 + n_tiles));
+        first.resize(n);
+        last.resize(n);
+        for (size_t r = 0; r < n; ++r) {
+            first[r] = static_cast<int32_t>(
+                rng() % 3 == 0 ? pos0 + static_cast<int64_t>(rng() % (end - pos0)) : 0);
+            last[r] = static_cast<int32_t>(
+                rng() % 3 == 0 ? pos0 + static_cast<int64_t>(rng() % (end - pos0 + 2)) - 1
+                               : 100000);
+        }
+        state = {std::vector<float>(n, 0.5f), std::vector<float>(n, 3.0f),
+                 normal_floats(n * static_cast<size_t>(hd), 8)};
+    }
+    AttendBlock block(int64_t pos0) {
+        return {q.data(),       rows,           hd,
+                nullptr,        nullptr,        pos0,
+                first.data(),   last.data(),    1.0f / std::sqrt(static_cast<float>(hd)),
+                state.m.data(), state.l.data(), state.o.data()};
+    }
+};
+
+// The integer form of the Q8_0 spans (AVX-512) against its reference tile by
+// tile: every head size the KV type takes up to the largest, 1..8 rows
+// (every register grouping) and spans longer and shorter than the groups of
+// tiles.
+TEST(AttendSpanQ8, MatchesItsReferenceTileByTile) {
+    IsaGuard guard;
+    bool any = false;
+    for (Isa isa : simd_isas()) {
+        const auto span = table_for(isa)->ops.attend_span_q8;
+        if (span == nullptr) continue;
+        any = true;
+        ASSERT_TRUE(set_active_isa(isa));
+        for (int64_t hd : {32, 64, 96, 128, 256, 512}) {
+            for (int64_t rows = 1; rows <= kF16TileMaxRows; ++rows) {
+                for (int64_t n_tiles : {1, 2, 3, 4, 5, 7, 9}) {
+                    const int64_t pos0 = 48;
+                    Q8Span got(rows, hd, n_tiles, pos0), want(rows, hd, n_tiles, pos0);
+                    span(got.block(pos0), got.kts.data(), got.vs.data(), n_tiles);
+                    ref::attend_span_q8(want.block(pos0), want.kts.data(), want.vs.data(), n_tiles);
+                    for (size_t r = 0; r < static_cast<size_t>(rows); ++r) {
+                        expect_attend_near(
+                            got.state, want.state, r, hd,
+                            std::string(isa_name(isa)) + " hd " + std::to_string(hd) + " rows " +
+                                std::to_string(rows) + " tiles " + std::to_string(n_tiles) +
+                                " row " + std::to_string(r));
+                    }
+                }
+            }
+        }
+    }
+    if (!any) GTEST_SKIP() << "no kernel table of this CPU has the Q8_0 span form";
+}
+
+// The reference itself against F32 attention over the same tiles loaded as
+// F32 (load_keys / load_values): only the query's Q8_0 rounding differs, so
+// the outputs stay within a few tenths of a percent of the values' scale.
+TEST(AttendSpanQ8, ReferenceStaysNearF32OverTheSameTiles) {
+    const KernelTable& ref = *table_for(Isa::Ref);
+    for (int64_t hd : {64, 256}) {
+        const int64_t rows = 3, n_tiles = 5, pos0 = 0;
+        Q8Span got(rows, hd, n_tiles, pos0), want(rows, hd, n_tiles, pos0);
+        ref::attend_span_q8(got.block(pos0), got.kts.data(), got.vs.data(), n_tiles);
+        std::vector<float> kt(static_cast<size_t>(16 * hd)), v(kt.size());
+        for (int64_t t = 0; t < n_tiles; ++t) {
+            load_keys(TensorType::Q8_0, want.kts[static_cast<size_t>(t)], hd, 16, kt.data());
+            load_values(TensorType::Q8_0, want.vs[static_cast<size_t>(t)], hd, 16, v.data());
+            AttendBlock b = want.block(pos0 + 16 * t);
+            b.kt = kt.data();
+            b.v = v.data();
+            ref.ops.attend_block(b);
+        }
+        for (size_t r = 0; r < static_cast<size_t>(rows); ++r) {
+            const std::string where = "hd " + std::to_string(hd) + " row " + std::to_string(r);
+            if (want.state.l[r] == 3.0f) continue;  // attended nothing here
+            EXPECT_NEAR(got.state.m[r], want.state.m[r], 0.02f * (1.0f + std::abs(want.state.m[r])))
+                << where;
+            for (int64_t d = 0; d < hd; ++d) {
+                const size_t i = r * static_cast<size_t>(hd) + static_cast<size_t>(d);
+                EXPECT_NEAR(got.state.o[i] / got.state.l[r], want.state.o[i] / want.state.l[r],
+                            0.02f)
+                    << where << " d " << d;
+            }
+        }
     }
 }
 

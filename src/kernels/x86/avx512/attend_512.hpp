@@ -158,6 +158,48 @@ void attend_tail_512(const AttendBlock& a, int64_t r0, int64_t left) {
     }
 }
 
+// The softmax of a span of NT tiles (tile t at a.pos0 + 16 t) for R rows
+// whose unscaled scores are s[r][t]: masks and scales them, raises each
+// row's maximum and sum (a.m, a.l), and writes the factors that rescale the
+// rows' earlier outputs (alpha[r], one vector exp) and the probabilities
+// p[r][16 t + j] relative to the new maxima (0 for a row with nothing to
+// attend here, whose state stays).
+template <int R, int NT>
+inline void span_softmax(const AttendBlock& a, __m512 (&s)[R][NT], float* alpha,
+                         float (&p)[R][NT * 16]) {
+    const __m512 scale = _mm512_set1_ps(a.scale);
+    const __m512 neg_inf = _mm512_set1_ps(-__builtin_inff());
+    float best[R];
+    for (int r = 0; r < R; ++r) {
+        __m512 top = neg_inf;
+        for (int t = 0; t < NT; ++t) {
+            const int64_t p0 = a.pos0 + 16 * t;
+            const __mmask16 valid = lanes(a.first[r] - p0, a.last[r] - p0);
+            s[r][t] = _mm512_mask_mul_ps(neg_inf, valid, s[r][t], scale);
+            top = _mm512_max_ps(top, s[r][t]);
+        }
+        best[r] = hmax512(top);
+        const float m = a.m[r] > best[r] ? a.m[r] : best[r];
+        alpha[r] = best[r] == -__builtin_inff() ? 0.0f : a.m[r] - m;
+        a.m[r] = best[r] == -__builtin_inff() ? a.m[r] : m;
+    }
+    _mm512_store_ps(alpha, exp512(_mm512_load_ps(alpha)));
+    for (int r = 0; r < R; ++r) {
+        if (best[r] == -__builtin_inff()) {
+            for (int t = 0; t < NT; ++t) _mm512_store_ps(p[r] + 16 * t, _mm512_setzero_ps());
+            continue;
+        }
+        const __m512 mv = _mm512_set1_ps(a.m[r]);
+        __m512 sum = _mm512_setzero_ps();
+        for (int t = 0; t < NT; ++t) {
+            const __m512 e = exp512(_mm512_sub_ps(s[r][t], mv));
+            _mm512_store_ps(p[r] + 16 * t, e);
+            sum = _mm512_add_ps(sum, e);
+        }
+        a.l[r] = a.l[r] * alpha[r] + hsum512(sum);
+    }
+}
+
 // ---- spans of whole F16 tiles (decode) ------------------------------------
 
 // R rows (R <= 8: a decoding token's query heads) against NT whole F16 tiles
@@ -176,8 +218,7 @@ void attend_tail_512(const AttendBlock& a, int64_t r0, int64_t left) {
 // tok/s, spans 49-50, spans with the prefetch into L1 58-62, into L2 61-66.
 template <int R, int NT>
 void attend_span_rows(const AttendBlock& a, const uint16_t* const* kts, const uint16_t* const* vs,
-                      const uint16_t* const* next_k, const uint16_t* const* next_v,
-                      int n_next) {
+                      const uint16_t* const* next_k, const uint16_t* const* next_v, int n_next) {
     const int64_t hd = a.head_dim;
     const float* q = a.q;
     __m512 s[R][NT];
@@ -196,41 +237,9 @@ void attend_span_rows(const AttendBlock& a, const uint16_t* const* kts, const ui
         }
     }
 
-    // The span's maxima, the rescale factors (one vector exp) and the
-    // probabilities.
-    const __m512 scale = _mm512_set1_ps(a.scale);
-    const __m512 neg_inf = _mm512_set1_ps(-__builtin_inff());
     alignas(64) float alpha[16] = {};
-    float best[R];
-    for (int r = 0; r < R; ++r) {
-        __m512 top = neg_inf;
-        for (int t = 0; t < NT; ++t) {
-            const int64_t p0 = a.pos0 + 16 * t;
-            const __mmask16 valid = lanes(a.first[r] - p0, a.last[r] - p0);
-            s[r][t] = _mm512_mask_mul_ps(neg_inf, valid, s[r][t], scale);
-            top = _mm512_max_ps(top, s[r][t]);
-        }
-        best[r] = hmax512(top);
-        const float m = a.m[r] > best[r] ? a.m[r] : best[r];
-        alpha[r] = best[r] == -__builtin_inff() ? 0.0f : a.m[r] - m;
-        a.m[r] = best[r] == -__builtin_inff() ? a.m[r] : m;
-    }
-    _mm512_store_ps(alpha, exp512(_mm512_load_ps(alpha)));
     alignas(64) float p[R][NT * 16];
-    for (int r = 0; r < R; ++r) {
-        if (best[r] == -__builtin_inff()) {
-            for (int t = 0; t < NT; ++t) _mm512_store_ps(p[r] + 16 * t, _mm512_setzero_ps());
-            continue;
-        }
-        const __m512 mv = _mm512_set1_ps(a.m[r]);
-        __m512 sum = _mm512_setzero_ps();
-        for (int t = 0; t < NT; ++t) {
-            const __m512 e = exp512(_mm512_sub_ps(s[r][t], mv));
-            _mm512_store_ps(p[r] + 16 * t, e);
-            sum = _mm512_add_ps(sum, e);
-        }
-        a.l[r] = a.l[r] * alpha[r] + hsum512(sum);
-    }
+    span_softmax<R, NT>(a, s, alpha, p);
 
     // o = o · alpha + p · V, kV output vectors of every row at a time (as
     // many accumulators as the registers hold), then one at a time.
@@ -297,9 +306,8 @@ void attend_span_rows_all(const AttendBlock& a, const uint16_t* const* kts,
 // rows, head_dim % 16 == 0 (OpsTable::attend_span_f16).
 inline void attend_span_f16(const AttendBlock& a, const uint16_t* const* kts,
                             const uint16_t* const* vs, int64_t n) {
-    with_count<8>(static_cast<int>(a.rows), [&](auto r) {
-        attend_span_rows_all<decltype(r)::value>(a, kts, vs, n);
-    });
+    with_count<8>(static_cast<int>(a.rows),
+                  [&](auto r) { attend_span_rows_all<decltype(r)::value>(a, kts, vs, n); });
 }
 
 // kRows rows at a time: their scores, and two output vectors each, stay in

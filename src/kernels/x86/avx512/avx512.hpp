@@ -14,6 +14,7 @@ void register_gemm(KernelTable& table);     // gemm.cpp
 // whose BF16 products are fast (CpuFeatures::bf16_products_fast).
 void register_attend_bf16(KernelTable& table);
 void register_attend_fp16(KernelTable& table);  // attend_fp16.cpp: CPUs with AVX512-FP16
+void register_attend_q8(KernelTable& table);    // attend_q8.cpp: spans of Q8_0 KV tiles
 // gemm_bf16.cpp, the same: the tiles of F16 / BF16 weights (BF16 products,
 // the `packed_large` rows).
 void register_gemm_bf16(KernelTable& table);

@@ -9,6 +9,7 @@ void patch_avx512(KernelTable& table) {
     avx512::register_gemm(table);
     avx512::register_attend_bf16(table);
     avx512::register_attend_fp16(table);
+    avx512::register_attend_q8(table);
     avx512::register_gemm_f32(table);
     avx512::register_gemm_bf16(table);
 }
