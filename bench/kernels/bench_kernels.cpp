@@ -575,9 +575,10 @@ BENCHMARK(BM_AttendBlock)
 
 // A span of n whole F16 tiles (as the KV cache stores them) attended by
 // `rows` query rows, the way prefill at depth and decode attend their
-// earlier positions: kernels::attend_f16_span with F32 products (mode 0), and
+// earlier positions: kernels::attend_f16_span with F32 products (mode 0),
 // kernels::attend_steps (mode 1: FP16 or BF16 products, where the CPU has
-// them). 6 tiles stay in L1, 60 in L2.
+// them), and kernels::attend_q8_span over Q8_0 tiles (mode 2: integer q · k,
+// where the CPU has it). 6 tiles stay in L1, 60 in L2.
 // FLOPs: q·k and p·v, 2 · 2 · rows · 16 · n · head_dim.
 void BM_AttendSpan(benchmark::State& state) {
     const int64_t hd = state.range(0), n = state.range(1), rows = state.range(3);
@@ -585,6 +586,10 @@ void BM_AttendSpan(benchmark::State& state) {
     const AttendSteps steps = attend_steps_for(hd);
     if (mode == 1 && steps.tiles == 0) {
         state.SkipWithError("this CPU has no 16-bit attention products for this head size");
+        return;
+    }
+    if (mode == 2 && !q8_span_available(hd)) {
+        state.SkipWithError("this CPU has no span form over Q8_0 tiles");
         return;
     }
     std::mt19937 rng(1);
@@ -601,6 +606,26 @@ void BM_AttendSpan(benchmark::State& state) {
     for (int64_t t = 0; t < n; ++t) {
         kts.push_back(&keys[tile * static_cast<size_t>(t)]);
         vs.push_back(&values[tile * static_cast<size_t>(t)]);
+    }
+    // The same keys and values as Q8_0 tiles, for mode 2.
+    const size_t q8_tile = kv_tile_bytes(TensorType::Q8_0, hd);
+    std::vector<uint8_t> keys8(mode == 2 ? q8_tile * static_cast<size_t>(n) : 0),
+        values8(keys8.size());
+    std::vector<const void*> kts8, vs8;
+    if (mode == 2) {
+        std::vector<float> row(static_cast<size_t>(hd));
+        for (int64_t t = 0; t < n; ++t) {
+            uint8_t* k8 = &keys8[q8_tile * static_cast<size_t>(t)];
+            uint8_t* v8 = &values8[q8_tile * static_cast<size_t>(t)];
+            for (int64_t j = 0; j < 16; ++j) {
+                for (float& x : row) x = normal(rng);
+                store_key(TensorType::Q8_0, row.data(), hd, k8, j);
+                for (float& x : row) x = normal(rng);
+                store_value(TensorType::Q8_0, row.data(), hd, v8, j);
+            }
+            kts8.push_back(k8);
+            vs8.push_back(v8);
+        }
     }
     std::vector<int32_t> first(static_cast<size_t>(rows), 0),
         last(static_cast<size_t>(rows), 1 << 30);
@@ -623,6 +648,8 @@ void BM_AttendSpan(benchmark::State& state) {
                             mode == 1 && steps.bf16 ? qb.data() : nullptr};
         if (mode == 1)
             attend_steps(a, kts.data(), vs.data(), n);
+        else if (mode == 2)
+            attend_q8_span(a, kts8.data(), vs8.data(), n);
         else
             attend_f16_span(a, kts.data(), vs.data(), n);
         benchmark::DoNotOptimize(o.data());
@@ -630,10 +657,10 @@ void BM_AttendSpan(benchmark::State& state) {
     state.counters["GFLOP/s"] = benchmark::Counter(
         static_cast<double>(4 * rows * 16 * n * hd) * static_cast<double>(state.iterations()) / 1e9,
         benchmark::Counter::kIsRate);
-    state.SetLabel(mode == 0 ? "f32" : steps.bf16 ? "bf16" : "fp16");
+    state.SetLabel(mode == 0 ? "f32" : mode == 2 ? "q8_0" : steps.bf16 ? "bf16" : "fp16");
 }
 BENCHMARK(BM_AttendSpan)
-    ->ArgsProduct({{64, 128}, {6, 60}, {0, 1}, {3, 8, 96}})
+    ->ArgsProduct({{64, 128}, {6, 60}, {0, 1, 2}, {3, 8, 96}})
     ->Unit(benchmark::kMicrosecond);
 
 BENCHMARK_MAIN();
