@@ -190,6 +190,21 @@ inline constexpr float kLn2Lo = -2.1219253540039062e-4f;    // -1780 · 2^-23
 inline constexpr float kSixth = 0.1666259765625f;           // 1365 / 8192
 inline constexpr float kTwentyFourth = 0.041656494140625f;  // 1365 / 32768
 }  // namespace fp16_exp
+// Attention over whole Q8_0 KV tiles (OpsTable::attend_span_q8 and its
+// scalar reference ref::attend_span_q8) for 1..8 rows takes a softmax step
+// per q8_span_tiles(rows) tiles from the span's first, then one per tile for
+// the tiles left over. In each step, for each row: the query is quantized as
+// Q8_0 and a score is Σ over 32-dimension blocks of (d_q · d_k) times the
+// exact integer sum of the quants' products; the probabilities p = exp(s -
+// m') are relative to the row's maximum m' after the step (so p <= 1); for
+// each tile and block, p times the position's value scale is rounded to
+// int16 in units of u = (the tile's largest value scale in the block) /
+// 32767, its products with the value quants summed exactly in int32 and
+// added to the output times u. The rounding (2^-16 of the largest term) is
+// far below the Q8_0 values' own.
+inline constexpr int64_t q8_span_tiles(int64_t rows) {
+    return rows <= 2 ? 4 : rows <= 4 ? 3 : rows <= 6 ? 2 : 1;
+}
 void attend_block(const AttendBlock& a);
 // Whether attend_block multiplies in BF16 for long runs of rows given
 // AttendBlock::qb (a CPU with fast BF16 products); otherwise qb goes unused.

@@ -335,29 +335,69 @@ void attend_span_q8(const AttendBlock& a, const void* const* kts, const void* co
     std::vector<BlockQ8_0> q(static_cast<size_t>(a.rows * nb));
     q8.quantize_row(a.q, q.data(), a.rows * hd);
     const size_t row_bytes = static_cast<size_t>(nb) * sizeof(BlockQ8_0);
-    for (int64_t t = 0; t < n; ++t) {
-        const auto* kq = static_cast<const int8_t*>(kts[t]);
-        const auto* kd = reinterpret_cast<const uint16_t*>(kq + hd * kKvBlockTokens);
-        const auto* v = static_cast<const uint8_t*>(vs[t]);
-        AttendBlock b = a;
-        b.pos0 = a.pos0 + t * kKvBlockTokens;
-        const auto score = [&](int64_t r, int64_t j) {
-            float s = 0.0f;
-            for (int64_t blk = 0; blk < nb; ++blk) {
-                const BlockQ8_0& qb = q[static_cast<size_t>(r * nb + blk)];
-                int32_t sum = 0;
-                for (int64_t i = 0; i < 32; ++i)
-                    sum += qb.qs[i] * kq[(blk * 32 + i) * kKvBlockTokens + j];
-                s += fp16_to_fp32(qb.d) * fp16_to_fp32(kd[blk * kKvBlockTokens + j]) *
-                     static_cast<float>(sum);
+    // Position j's Q8_0 value row in tile t.
+    const auto value = [&](int64_t t, int64_t j) {
+        return reinterpret_cast<const BlockQ8_0*>(static_cast<const uint8_t*>(vs[t]) +
+                                                  static_cast<size_t>(j) * row_bytes);
+    };
+    const int64_t step = q8_span_tiles(a.rows);
+    std::vector<float> p;
+    for (int64_t t0 = 0; t0 < n;) {
+        const int64_t tiles = n - t0 >= step ? step : 1;
+        for (int64_t r = 0; r < a.rows; ++r) {
+            p.assign(static_cast<size_t>(tiles * kKvBlockTokens), -INFINITY);
+            float best = -INFINITY;
+            for (int64_t i = 0; i < tiles * kKvBlockTokens; ++i) {
+                const int64_t t = t0 + i / kKvBlockTokens, j = i % kKvBlockTokens;
+                const int64_t pos = a.pos0 + t * kKvBlockTokens + j;
+                if (pos < a.first[r] || pos > a.last[r]) continue;
+                const auto* kq = static_cast<const int8_t*>(kts[t]);
+                const auto* kd = reinterpret_cast<const uint16_t*>(kq + hd * kKvBlockTokens);
+                float s = 0.0f;
+                for (int64_t blk = 0; blk < nb; ++blk) {
+                    const BlockQ8_0& qb = q[static_cast<size_t>(r * nb + blk)];
+                    int32_t sum = 0;
+                    for (int64_t e = 0; e < 32; ++e)
+                        sum += qb.qs[e] * kq[(blk * 32 + e) * kKvBlockTokens + j];
+                    s += fp16_to_fp32(qb.d) * fp16_to_fp32(kd[blk * kKvBlockTokens + j]) *
+                         static_cast<float>(sum);
+                }
+                p[static_cast<size_t>(i)] = s * a.scale;
+                best = std::fmax(best, s * a.scale);
             }
-            return s;
-        };
-        const auto value = [&](int64_t j, int64_t d) {
-            const auto& blk = reinterpret_cast<const BlockQ8_0*>(v + j * row_bytes)[d / 32];
-            return fp16_to_fp32(blk.d) * static_cast<float>(blk.qs[d % 32]);
-        };
-        attend_scored(b, kKvBlockTokens, score, value, [](float x) { return x; });
+            if (best == -INFINITY) continue;  // nothing to attend here
+            const float m = std::fmax(a.m[r], best);
+            const float alpha = std::exp(a.m[r] - m);  // 0 on the first step (m was -inf)
+            float sum = 0.0f;
+            for (float& x : p) sum += (x = std::exp(x - m));
+            a.l[r] = a.l[r] * alpha + sum;
+            a.m[r] = m;
+            float* o = a.o + r * hd;
+            for (int64_t d = 0; d < hd; ++d) o[d] *= alpha;
+            for (int64_t t = t0; t < t0 + tiles; ++t) {
+                for (int64_t blk = 0; blk < nb; ++blk) {
+                    float top = 0.0f;
+                    for (int64_t j = 0; j < kKvBlockTokens; ++j)
+                        top = std::fmax(top, std::fabs(fp16_to_fp32(value(t, j)[blk].d)));
+                    const float to_int = top > 0.0f ? 32767.0f / top : 0.0f;
+                    int32_t pq[kKvBlockTokens];
+                    for (int64_t j = 0; j < kKvBlockTokens; ++j) {
+                        const float pd = p[static_cast<size_t>((t - t0) * kKvBlockTokens + j)] *
+                                         fp16_to_fp32(value(t, j)[blk].d);
+                        pq[j] = static_cast<int32_t>(
+                            std::clamp(std::nearbyint(pd * to_int), -32768.0f, 32767.0f));
+                    }
+                    for (int64_t e = 0; e < 32; ++e) {
+                        int32_t acc = 0;
+                        for (int64_t j = 0; j < kKvBlockTokens; ++j)
+                            acc += pq[j] * value(t, j)[blk].qs[e];
+                        o[blk * 32 + e] =
+                            std::fma(static_cast<float>(acc), top / 32767.0f, o[blk * 32 + e]);
+                    }
+                }
+            }
+        }
+        t0 += tiles;
     }
 }
 

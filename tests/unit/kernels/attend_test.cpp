@@ -786,11 +786,11 @@ struct Q8Span {
     }
 };
 
-// The integer form of the Q8_0 spans (AVX-512) against its reference tile by
-// tile: every head size the KV type takes up to the largest, 1..8 rows
-// (every register grouping) and spans longer and shorter than the groups of
-// tiles.
-TEST(AttendSpanQ8, MatchesItsReferenceTileByTile) {
+// The integer form of the Q8_0 spans (AVX-512) against its reference, which
+// takes the same softmax steps (q8_span_tiles): every head size the KV type
+// takes up to the largest, 1..8 rows (every register grouping) and spans
+// longer and shorter than the steps.
+TEST(AttendSpanQ8, MatchesItsReference) {
     IsaGuard guard;
     bool any = false;
     for (Isa isa : simd_isas()) {
@@ -820,8 +820,9 @@ TEST(AttendSpanQ8, MatchesItsReferenceTileByTile) {
 }
 
 // The reference itself against F32 attention over the same tiles loaded as
-// F32 (load_keys / load_values): only the query's Q8_0 rounding differs, so
-// the outputs stay within a few tenths of a percent of the values' scale.
+// F32 (load_keys / load_values): only the query's Q8_0 rounding and the
+// probabilities' int16 one differ, so the outputs stay within a few tenths of
+// a percent of the values' scale.
 TEST(AttendSpanQ8, ReferenceStaysNearF32OverTheSameTiles) {
     const KernelTable& ref = *table_for(Isa::Ref);
     for (int64_t hd : {64, 256}) {
