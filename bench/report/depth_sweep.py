@@ -16,6 +16,7 @@ from cli_benches import models_dir
 from common import log, pensieve_json
 
 DEPTHS = (0, 4096, 8192, 16384, 32768)
+Q8_MAX_DEPTH = 8192  # the deepest row of the Q8_0 KV cache's table
 SMOKE_DEPTHS = (0, 512)
 TIMEOUT_S = 1800  # one run at the deepest depth on a small machine; a stuck run still ends
 
@@ -32,17 +33,20 @@ def llama_bench_version(exe):
     return lines[0].removeprefix("version: ") if lines else "unknown"
 
 
-def _pensieve(binary, model, pp, tg, depth, threads):
+def _pensieve(binary, model, pp, tg, depth, threads, kv_type=None):
+    kv = ["--kv-type", kv_type] if kv_type else []
     r = pensieve_json(binary, "bench", "-m", model, "-t", threads, "-p", pp, "-g", tg, "-d", depth,
-                      "-r", 1, "--json", timeout=TIMEOUT_S)
+                      "-r", 1, *kv, "--json", timeout=TIMEOUT_S)
     return {"prefill_tok_s": r["prefill_tok_s_median"], "decode_tok_s": r["decode_tok_s_median"]}
 
 
-def _llama(exe, gguf, pp, tg, depth, threads):
+def _llama(exe, gguf, pp, tg, depth, threads, kv_type=None):
     """One llama-bench run: its pp test (n_prompt > 0) is prefill, its tg test
-    (n_gen > 0) decode; avg_ts is tokens per second over its one repetition."""
+    (n_gen > 0) decode; avg_ts is tokens per second over its one repetition.
+    A quantized KV cache needs its flash attention on."""
+    kv = ["-ctk", kv_type, "-ctv", kv_type, "-fa", "1"] if kv_type else []
     r = subprocess.run([exe, "-m", gguf, "-p", str(pp), "-n", str(tg), "-d", str(depth), "-t", str(threads),
-                        "-r", "1", "-o", "json"], capture_output=True, text=True, timeout=TIMEOUT_S)
+                        "-r", "1", *kv, "-o", "json"], capture_output=True, text=True, timeout=TIMEOUT_S)
     if r.returncode != 0:
         raise RuntimeError(f"llama-bench failed: {r.stderr.strip()[-500:]}")
     tests = json.loads(r.stdout)
@@ -57,13 +61,13 @@ def _median(runs, key):
     return statistics.median(run[key] for run in runs) if runs else None
 
 
-def _one_depth(binary, llama_exe, model, gguf, pp, tg, depth, threads, reps):
+def _one_depth(binary, llama_exe, model, gguf, pp, tg, depth, threads, reps, kv_type=None):
     ours, theirs, settings = [], [], None
     for rep in range(reps):
-        log(f"depth sweep: {model} depth {depth} turn {rep + 1}/{reps}")
-        ours.append(_pensieve(binary, model, pp, tg, depth, threads))
+        log(f"depth sweep: {model} depth {depth}{' ' + kv_type if kv_type else ''} turn {rep + 1}/{reps}")
+        ours.append(_pensieve(binary, model, pp, tg, depth, threads, kv_type))
         if llama_exe:
-            run, settings = _llama(llama_exe, gguf, pp, tg, depth, threads)
+            run, settings = _llama(llama_exe, gguf, pp, tg, depth, threads, kv_type)
             theirs.append(run)
     row = {"depth": depth, "pensieve": {"prefill_tok_s": _median(ours, "prefill_tok_s"),
                                         "decode_tok_s": _median(ours, "decode_tok_s"), "runs": ours}}
@@ -96,6 +100,14 @@ def depth_sweep(binary, models, depths, reps, pp, tg, threads, llama_exe=None, l
             if settings:
                 out["llama_cpp"]["settings"] = settings
         out["models"].append(entry)
+    # The first model again with a Q8_0 KV cache (half the bytes a decoding
+    # token reads at depth), at depth 0 and the deepest depth up to 8192.
+    if models:
+        deep = max((d for d in depths if 0 < d <= Q8_MAX_DEPTH), default=None)
+        gguf = gguf_path(models[0])
+        rows = [_one_depth(binary, llama_exe, models[0], gguf, pp, tg, d, threads, reps, "q8_0")[0]
+                for d in ([0, deep] if deep else [0])]
+        out["kv_q8_0"] = {"model": models[0], "rows": rows}
     return out
 
 

@@ -220,6 +220,25 @@ def depth(r, plot_dir):
     out.append(table(["Model", "Depth", "Prefill tok/s: Pensieve", "llama.cpp", "Pensieve ÷ llama.cpp",
                       "Decode tok/s: Pensieve", "llama.cpp", "Pensieve ÷ llama.cpp",
                       "Pensieve prefill vs depth 0", "Pensieve decode vs depth 0"], rows))
+    q8 = dp.get("kv_q8_0")
+    if q8 and q8["rows"]:
+        base = next((row["pensieve"] for row in q8["rows"] if row["depth"] == 0), {})
+        q8_rows = []
+        for row in q8["rows"]:
+            ours, theirs = row["pensieve"], row.get("llama_cpp", {})
+            q8_rows.append([q8["model"], f"{row['depth']:,}",
+                            num(ours["prefill_tok_s"]), num(theirs.get("prefill_tok_s")),
+                            _ratio(ours["prefill_tok_s"], theirs.get("prefill_tok_s")),
+                            num(ours["decode_tok_s"]), num(theirs.get("decode_tok_s")),
+                            _ratio(ours["decode_tok_s"], theirs.get("decode_tok_s")),
+                            _share(ours["prefill_tok_s"], base.get("prefill_tok_s")),
+                            _share(ours["decode_tok_s"], base.get("decode_tok_s"))])
+        out += ["", "The same with a Q8_0 KV cache, half the bytes a decoding token reads at depth "
+                "(`pensieve bench … --kv-type q8_0`; `llama-bench … -ctk q8_0 -ctv q8_0 -fa 1`, since llama.cpp "
+                "quantizes its V cache only with flash attention):", "",
+                table(["Model", "Depth", "Prefill tok/s: Pensieve", "llama.cpp", "Pensieve ÷ llama.cpp",
+                       "Decode tok/s: Pensieve", "llama.cpp", "Pensieve ÷ llama.cpp",
+                       "Pensieve prefill vs depth 0", "Pensieve decode vs depth 0"], q8_rows)]
     skipped = [f"`{m['model']}` {', '.join(map(str, m['skipped_depths']))} (trained context "
                f"{m['context_length']:,})" for m in dp["models"] if m["skipped_depths"]]
     if skipped:

@@ -93,3 +93,12 @@ def test_plots_are_referenced_and_are_valid_pngs(report):
         assert f"(performance/{name})" in text, name
         width, height = png_size(plot_dir / name)
         assert width >= 400 and height >= 300
+
+
+def test_the_depth_table_has_a_q8_0_kv_cache_row_per_depth(report):
+    results, text, _ = report
+    q8 = results["depth"]["kv_q8_0"]
+    assert [row["depth"] for row in q8["rows"]] == [0, 512]
+    for row in q8["rows"]:
+        assert row["pensieve"]["decode_tok_s"] > 0 and row["pensieve"]["prefill_tok_s"] > 0
+    assert "The same with a Q8_0 KV cache" in text
