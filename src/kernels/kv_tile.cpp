@@ -150,6 +150,16 @@ void attend_q8_span(const AttendBlock& a, const void* const* key_tiles,
     by_row_groups(a, [&](const AttendBlock& g) { span(g, key_tiles, value_tiles, n); });
 }
 
+bool q8_bf16_steps_available(int64_t head_dim) {
+    return active_table().ops.attend_span_bf16_q8 != nullptr && head_dim % kQ8Block == 0 &&
+           head_dim <= kMaxHeadDim;
+}
+
+void attend_steps_q8(const AttendBlock& a, const void* const* key_tiles,
+                     const void* const* value_tiles, int64_t n) {
+    active_table().ops.attend_span_bf16_q8(a, key_tiles, value_tiles, n);
+}
+
 AttendSteps attend_steps_for(int64_t head_dim) {
     const OpsTable& ops = active_table().ops;
     if (head_dim % 32 != 0) return {};

@@ -57,9 +57,14 @@ void attend(KvCache& kv, const std::vector<int32_t>& table, const AttentionHead&
     // decoding token's few rows do not repay (SmolLM2 decode at depth 8192,
     // Zen 4: 87 tok/s with F32 spans, 62 with BF16 steps), so those stay F32,
     // as the matmuls of so few rows take another path too.
-    kernels::AttendSteps steps_form = a.low_precision && type == gguf::TensorType::F16
-                                          ? kernels::attend_steps_for(hd)
-                                          : kernels::AttendSteps{};
+    // Over a Q8_0 cache the same BF16 steps, the tiles loaded as F32 first.
+    kernels::AttendSteps steps_form{};
+    if (a.low_precision && type == gguf::TensorType::F16) {
+        steps_form = kernels::attend_steps_for(hd);
+    } else if (a.low_precision && type == gguf::TensorType::Q8_0 &&
+               kernels::q8_bf16_steps_available(hd)) {
+        steps_form = {kernels::kBf16StepTiles, true};
+    }
     if (steps_form.bf16 && rows <= kernels::kF16TileMaxRows) steps_form = {};
     const bool stepped = steps_form.tiles > 0;
     // BF16 queries for BF16 steps, and otherwise for runs of many rows on
@@ -134,8 +139,13 @@ void attend(KvCache& kv, const std::vector<int32_t>& table, const AttentionHead&
                     ++steps;
                 const int64_t tiles = steps * steps_form.tiles;
                 for (int64_t t = 0; t < tiles; ++t) add_tile(t, g * st / bt + t);
-                kernels::attend_steps(block_of(run.first, run.second, g * st, bf16), k_span, v_span,
-                                      tiles);
+                const kernels::AttendBlock rows_of_run =
+                    block_of(run.first, run.second, g * st, bf16);
+                if (type == gguf::TensorType::Q8_0) {
+                    kernels::attend_steps_q8(rows_of_run, kq_span, vq_span, tiles);
+                } else {
+                    kernels::attend_steps(rows_of_run, k_span, v_span, tiles);
+                }
             }
             g += steps;
         }

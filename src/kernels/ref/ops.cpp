@@ -190,9 +190,12 @@ void attend_block_bf16(const AttendBlock& a) {
         a, [&a](int64_t i) { return bf16_to_fp32(a.qb[i]); }, round_bf16);
 }
 
-void attend_span_bf16(const AttendBlock& a, const uint16_t* const* kts, const uint16_t* const* vs,
-                      int64_t n) {
-    const int64_t hd = a.head_dim;
+namespace {
+
+// The steps of attend_span_bf16 over n tiles whose elements key(t, d, j)
+// (dimension d of position j of tile t) and value(t, j, d) give as F32.
+template <typename Key, typename Value>
+void span_bf16_steps(const AttendBlock& a, int64_t n, Key key, Value value) {
     for (int64_t t = 0; t < n; t += kBf16StepTiles) {
         const int64_t tiles = std::min(kBf16StepTiles, n - t);
         AttendBlock b = a;
@@ -202,15 +205,46 @@ void attend_span_bf16(const AttendBlock& a, const uint16_t* const* kts, const ui
             dot_scores(
                 b, [&a](int64_t i) { return bf16_to_fp32(a.qb[i]); },
                 [&](int64_t d, int64_t j) {
-                    return fp16_to_fp32(
-                        kts[t + j / kKvBlockTokens][d * kKvBlockTokens + j % kKvBlockTokens]);
+                    return key(t + j / kKvBlockTokens, d, j % kKvBlockTokens);
                 },
                 round_bf16),
             [&](int64_t j, int64_t d) {
-                return fp16_to_fp32(vs[t + j / kKvBlockTokens][(j % kKvBlockTokens) * hd + d]);
+                return value(t + j / kKvBlockTokens, j % kKvBlockTokens, d);
             },
             round_bf16, true);
     }
+}
+
+}  // namespace
+
+void attend_span_bf16(const AttendBlock& a, const uint16_t* const* kts, const uint16_t* const* vs,
+                      int64_t n) {
+    const int64_t hd = a.head_dim;
+    span_bf16_steps(
+        a, n,
+        [&](int64_t t, int64_t d, int64_t j) {
+            return fp16_to_fp32(kts[t][d * kKvBlockTokens + j]);
+        },
+        [&](int64_t t, int64_t j, int64_t d) { return fp16_to_fp32(vs[t][j * hd + d]); });
+}
+
+void attend_span_bf16_q8(const AttendBlock& a, const void* const* kts, const void* const* vs,
+                         int64_t n) {
+    const int64_t hd = a.head_dim;
+    const size_t row_bytes = static_cast<size_t>(hd / 32) * sizeof(BlockQ8_0);
+    span_bf16_steps(
+        a, n,
+        [&](int64_t t, int64_t d, int64_t j) {
+            const auto* kq = static_cast<const int8_t*>(kts[t]);
+            const auto* kd = reinterpret_cast<const uint16_t*>(kq + hd * kKvBlockTokens);
+            return fp16_to_fp32(kd[d / 32 * kKvBlockTokens + j]) *
+                   static_cast<float>(kq[d * kKvBlockTokens + j]);
+        },
+        [&](int64_t t, int64_t j, int64_t d) {
+            const auto& blk = reinterpret_cast<const BlockQ8_0*>(
+                static_cast<const uint8_t*>(vs[t]) + static_cast<size_t>(j) * row_bytes)[d / 32];
+            return fp16_to_fp32(blk.d) * static_cast<float>(blk.qs[d % 32]);
+        });
 }
 
 namespace {

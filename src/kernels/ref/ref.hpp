@@ -24,6 +24,12 @@ void attend_block_bf16(const AttendBlock& a);
 void attend_span_bf16(const AttendBlock& a, const uint16_t* const* kts, const uint16_t* const* vs,
                       int64_t n);
 
+// The scalar reference of OpsTable::attend_span_bf16_q8 (ops.cpp): the same
+// steps over Q8_0 tiles, whose keys and values are their quants times their
+// scales in F32 before the BF16 rounding. Not in the reference table either.
+void attend_span_bf16_q8(const AttendBlock& a, const void* const* kts, const void* const* vs,
+                         int64_t n);
+
 // The scalar reference of OpsTable::attend_span_fp16 (ops.cpp): the steps
 // and roundings kFp16StepTiles describes (kernels/ops.hpp), for n a multiple
 // of kFp16StepTiles and rows that attend every position of the span. Not in

@@ -739,6 +739,7 @@ TEST(AttendSteps, TakeTheFormTheTableHolds) {
 struct Q8Span {
     int64_t rows, hd, n_tiles;
     std::vector<float> q;
+    std::vector<uint16_t> qb;  // q in BF16, for the BF16 steps
     std::vector<std::vector<uint8_t>> k, v;
     std::vector<const void*> kts, vs;
     std::vector<int32_t> first, last;
@@ -747,6 +748,7 @@ struct Q8Span {
         : rows(rows_), hd(hd_), n_tiles(n_tiles_) {
         const auto n = static_cast<size_t>(rows);
         q = normal_floats(n * static_cast<size_t>(hd), 15);
+        for (float x : q) qb.push_back(fp32_to_bf16(x));
         const size_t bytes = kv_tile_bytes(TensorType::Q8_0, hd);
         for (int64_t t = 0; t < n_tiles; ++t) {
             k.emplace_back(bytes);
@@ -782,7 +784,8 @@ struct Q8Span {
         return {q.data(),       rows,           hd,
                 nullptr,        nullptr,        pos0,
                 first.data(),   last.data(),    1.0f / std::sqrt(static_cast<float>(hd)),
-                state.m.data(), state.l.data(), state.o.data()};
+                state.m.data(), state.l.data(), state.o.data(),
+                qb.data()};
     }
 };
 
@@ -851,6 +854,46 @@ TEST(AttendSpanQ8, ReferenceStaysNearF32OverTheSameTiles) {
             }
         }
     }
+}
+
+// The BF16 steps over Q8_0 tiles (prefill's runs of many rows at depth)
+// against their reference, which loads the same tiles as F32 and rounds as
+// the F16 steps do: AttendSpanBf16.MatchesItsReference's bounds, on spans of
+// many rows.
+TEST(AttendSpanBf16, OverQ8TilesMatchesItsReference) {
+    if (!cpu_features().avx512bf16) GTEST_SKIP() << "this CPU has no BF16 products";
+    EXPECT_EQ(table_for(Isa::Avx512)->ops.attend_span_bf16_q8 != nullptr,
+              cpu_features().bf16_products_fast);
+    const AttendSpanQ8Fn span = avx512::attend_span_bf16_q8_entry();
+    IsaGuard guard;
+    ASSERT_TRUE(set_active_isa(Isa::Avx512));  // the tiles' loaders
+    for_each_span([&](int64_t hd, int64_t rows, int64_t n_tiles) {
+        Q8Span got(rows, hd, n_tiles, 48), want(rows, hd, n_tiles, 48);
+        span(got.block(48), got.kts.data(), got.vs.data(), n_tiles);
+        ref::attend_span_bf16_q8(want.block(48), want.kts.data(), want.vs.data(), n_tiles);
+        float max_v = 0.0f;
+        std::vector<float> v(static_cast<size_t>(16 * hd));
+        for (const void* tile : want.vs) {
+            load_values(TensorType::Q8_0, tile, hd, 16, v.data());
+            for (float x : v) max_v = std::max(max_v, std::abs(x));
+        }
+        const float steps = static_cast<float>((n_tiles + kBf16StepTiles - 1) / kBf16StepTiles);
+        for (size_t r = 0; r < static_cast<size_t>(rows); ++r) {
+            const std::string at = "hd " + std::to_string(hd) + " rows " + std::to_string(rows) +
+                                   " tiles " + std::to_string(n_tiles) + " row " +
+                                   std::to_string(r);
+            const AttendState& g = got.state;
+            const AttendState& w = want.state;
+            EXPECT_NEAR(g.m[r], w.m[r], 1e-5f * (1.0f + std::abs(w.m[r]))) << at;
+            EXPECT_NEAR(g.l[r], w.l[r], 1e-5f * (1.0f + w.l[r]) + steps * 0x1p-7f) << at;
+            for (int64_t d = 0; d < hd; ++d) {
+                const size_t i = r * static_cast<size_t>(hd) + static_cast<size_t>(d);
+                EXPECT_NEAR(g.o[i], w.o[i],
+                            1e-5f * (1.0f + 4.0f * w.l[r]) + steps * 0x1p-7f * max_v)
+                    << at << " d " << d;
+            }
+        }
+    });
 }
 
 }  // namespace

@@ -21,6 +21,7 @@
 
 #include "kernels/x86/gcc_avx512_warnings.hpp"
 
+#include "kernels/kv_tile.hpp"
 #include "kernels/x86/avx512/attend_512.hpp"
 #include "kernels/x86/avx512/avx512.hpp"
 #include "kernels/x86/avx512/packed.hpp"
@@ -327,9 +328,11 @@ void span_step_bf16(const AttendBlock& a, int64_t r0, const uint16_t* kb, const 
     }
 }
 
-// OpsTable::attend_span_bf16: head_dim % 32 == 0, head_dim <= 512.
-void attend_span_bf16(const AttendBlock& a, const uint16_t* const* kts, const uint16_t* const* vs,
-                      int64_t n) {
+// The steps of the span forms below over n tiles, chunk by chunk: each
+// chunk's tiles rearranged by rearrange(t, kb, vb) (tile t of the span into
+// the kb / vb layouts), then every group of rows takes the chunk's steps.
+template <typename Rearrange>
+void span_bf16_chunks(const AttendBlock& a, int64_t n, Rearrange rearrange) {
     const int64_t hd = a.head_dim;
     const int64_t tile = 16 * hd;
     // Tiles per chunk, whole steps: 30 at head size 64, 3 at 512.
@@ -338,8 +341,7 @@ void attend_span_bf16(const AttendBlock& a, const uint16_t* const* kts, const ui
     alignas(64) uint16_t vb[kChunkElements];
     for (int64_t t0 = 0; t0 < n; t0 += chunk) {
         const int64_t tiles = n - t0 < chunk ? n - t0 : chunk;
-        for (int64_t t = 0; t < tiles; ++t)
-            rearrange_tile(kts[t0 + t], vs[t0 + t], hd, kb + t * tile, vb + t * tile);
+        for (int64_t t = 0; t < tiles; ++t) rearrange(t0 + t, kb + t * tile, vb + t * tile);
         for (int64_t r0 = 0; r0 < a.rows; r0 += kRows) {
             const int rows = static_cast<int>(a.rows - r0 < kRows ? a.rows - r0 : kRows);
             for (int64_t t = 0; t < tiles; t += kBf16StepTiles) {
@@ -357,10 +359,36 @@ void attend_span_bf16(const AttendBlock& a, const uint16_t* const* kts, const ui
     }
 }
 
+// OpsTable::attend_span_bf16: head_dim % 32 == 0, head_dim <= 512.
+void attend_span_bf16(const AttendBlock& a, const uint16_t* const* kts, const uint16_t* const* vs,
+                      int64_t n) {
+    span_bf16_chunks(a, n, [&](int64_t t, uint16_t* kb, uint16_t* vb) {
+        rearrange_tile(kts[t], vs[t], a.head_dim, kb, vb);
+    });
+}
+
+// OpsTable::attend_span_bf16_q8: the same over Q8_0 tiles, each loaded as F32
+// (kv_tile.hpp's load_keys / load_values, exact) and then rearranged.
+void attend_span_bf16_q8(const AttendBlock& a, const void* const* kts, const void* const* vs,
+                         int64_t n) {
+    alignas(64) float kt[kMaxHeadDim * 16];
+    alignas(64) float v[kMaxHeadDim * 16];
+    span_bf16_chunks(a, n, [&](int64_t t, uint16_t* kb, uint16_t* vb) {
+        load_keys(TensorType::Q8_0, kts[t], a.head_dim, 16, kt);
+        load_values(TensorType::Q8_0, vs[t], a.head_dim, 16, v);
+        rearrange_tile(static_cast<const float*>(kt), static_cast<const float*>(v), a.head_dim, kb,
+                       vb);
+    });
+}
+
 }  // namespace
 
 void (*attend_bf16_entry())(const AttendBlock&) {
     return attend_block_bf16;
+}
+
+AttendSpanQ8Fn attend_span_bf16_q8_entry() {
+    return attend_span_bf16_q8;
 }
 
 AttendSpanFn attend_span_bf16_entry() {
@@ -371,6 +399,7 @@ void register_attend_bf16(KernelTable& table) {
     if (cpu_features().bf16_products_fast) {
         table.ops.attend_block_bf16 = attend_block_bf16;
         table.ops.attend_span_bf16 = attend_span_bf16;
+        table.ops.attend_span_bf16_q8 = attend_span_bf16_q8;
     }
 }
 
