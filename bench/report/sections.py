@@ -178,6 +178,22 @@ def _share(v, base):
     return "—" if v is None or not base else f"{v / base:.0%}"
 
 
+def _depth_rows(model, depth_rows):
+    """One model's rows of a speed-by-depth table, shares against its depth 0."""
+    base = next((row["pensieve"] for row in depth_rows if row["depth"] == 0), {})
+    rows = []
+    for row in depth_rows:
+        ours, theirs = row["pensieve"], row.get("llama_cpp", {})
+        rows.append([model, f"{row['depth']:,}",
+                     num(ours["prefill_tok_s"]), num(theirs.get("prefill_tok_s")),
+                     _ratio(ours["prefill_tok_s"], theirs.get("prefill_tok_s")),
+                     num(ours["decode_tok_s"]), num(theirs.get("decode_tok_s")),
+                     _ratio(ours["decode_tok_s"], theirs.get("decode_tok_s")),
+                     _share(ours["prefill_tok_s"], base.get("prefill_tok_s")),
+                     _share(ours["decode_tok_s"], base.get("decode_tok_s"))])
+    return rows
+
+
 def depth(r, plot_dir):
     """Speed by context depth, Pensieve beside llama.cpp's llama-bench -d."""
     out = ["#### Speed by Context Depth, Side by Side with llama.cpp", ""]
@@ -205,40 +221,17 @@ def depth(r, plot_dir):
                 "mind.", ""]
     else:
         out += [f"**llama.cpp was not measured in this run**: {lc['reason']}. Its columns are empty.", ""]
-    rows = []
-    for m in dp["models"]:
-        base = next((row["pensieve"] for row in m["rows"] if row["depth"] == 0), {})
-        for row in m["rows"]:
-            ours, theirs = row["pensieve"], row.get("llama_cpp", {})
-            rows.append([m["model"], f"{row['depth']:,}",
-                         num(ours["prefill_tok_s"]), num(theirs.get("prefill_tok_s")),
-                         _ratio(ours["prefill_tok_s"], theirs.get("prefill_tok_s")),
-                         num(ours["decode_tok_s"]), num(theirs.get("decode_tok_s")),
-                         _ratio(ours["decode_tok_s"], theirs.get("decode_tok_s")),
-                         _share(ours["prefill_tok_s"], base.get("prefill_tok_s")),
-                         _share(ours["decode_tok_s"], base.get("decode_tok_s"))])
-    out.append(table(["Model", "Depth", "Prefill tok/s: Pensieve", "llama.cpp", "Pensieve ÷ llama.cpp",
-                      "Decode tok/s: Pensieve", "llama.cpp", "Pensieve ÷ llama.cpp",
-                      "Pensieve prefill vs depth 0", "Pensieve decode vs depth 0"], rows))
+    columns = ["Model", "Depth", "Prefill tok/s: Pensieve", "llama.cpp", "Pensieve ÷ llama.cpp",
+               "Decode tok/s: Pensieve", "llama.cpp", "Pensieve ÷ llama.cpp",
+               "Pensieve prefill vs depth 0", "Pensieve decode vs depth 0"]
+    rows = [row for m in dp["models"] for row in _depth_rows(m["model"], m["rows"])]
+    out.append(table(columns, rows))
     q8 = dp.get("kv_q8_0")
     if q8 and q8["rows"]:
-        base = next((row["pensieve"] for row in q8["rows"] if row["depth"] == 0), {})
-        q8_rows = []
-        for row in q8["rows"]:
-            ours, theirs = row["pensieve"], row.get("llama_cpp", {})
-            q8_rows.append([q8["model"], f"{row['depth']:,}",
-                            num(ours["prefill_tok_s"]), num(theirs.get("prefill_tok_s")),
-                            _ratio(ours["prefill_tok_s"], theirs.get("prefill_tok_s")),
-                            num(ours["decode_tok_s"]), num(theirs.get("decode_tok_s")),
-                            _ratio(ours["decode_tok_s"], theirs.get("decode_tok_s")),
-                            _share(ours["prefill_tok_s"], base.get("prefill_tok_s")),
-                            _share(ours["decode_tok_s"], base.get("decode_tok_s"))])
         out += ["", "The same with a Q8_0 KV cache, half the bytes a decoding token reads at depth "
                 "(`pensieve bench … --kv-type q8_0`; `llama-bench … -ctk q8_0 -ctv q8_0 -fa 1`, since llama.cpp "
                 "quantizes its V cache only with flash attention):", "",
-                table(["Model", "Depth", "Prefill tok/s: Pensieve", "llama.cpp", "Pensieve ÷ llama.cpp",
-                       "Decode tok/s: Pensieve", "llama.cpp", "Pensieve ÷ llama.cpp",
-                       "Pensieve prefill vs depth 0", "Pensieve decode vs depth 0"], q8_rows)]
+                table(columns, _depth_rows(q8["model"], q8["rows"]))]
     skipped = [f"`{m['model']}` {', '.join(map(str, m['skipped_depths']))} (trained context "
                f"{m['context_length']:,})" for m in dp["models"] if m["skipped_depths"]]
     if skipped:

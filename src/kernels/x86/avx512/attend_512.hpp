@@ -284,22 +284,32 @@ void attend_span_rows(const AttendBlock& a, const uint16_t* const* kts, const ui
 template <int R>
 inline constexpr int kSpanTiles = R <= 4 ? 4 : 3;
 
-template <int R>
-void attend_span_rows_all(const AttendBlock& a, const uint16_t* const* kts,
-                          const uint16_t* const* vs, int64_t n) {
-    constexpr int NT = kSpanTiles<R>;
+// span(b, t, nt, n_next) over n whole tiles from a.pos0: spans of NT tiles,
+// then the tiles left over one at a time; b is a from tile t's first
+// position, nt the span's tiles (an integral_constant) and n_next how many
+// tiles of the next span it may prefetch.
+template <int NT, typename Span>
+inline void for_each_span_of(const AttendBlock& a, int64_t n, Span span) {
     int64_t t = 0;
     AttendBlock b = a;
     for (; t + NT <= n; t += NT) {
         b.pos0 = a.pos0 + 16 * t;
         const int64_t left = n - t - NT;
-        attend_span_rows<R, NT>(b, kts + t, vs + t, kts + t + NT, vs + t + NT,
-                                static_cast<int>(left < NT ? left : NT));
+        span(b, t, std::integral_constant<int, NT>{}, static_cast<int>(left < NT ? left : NT));
     }
     for (; t < n; ++t) {
         b.pos0 = a.pos0 + 16 * t;
-        attend_span_rows<R, 1>(b, kts + t, vs + t, kts + t + 1, vs + t + 1, t + 1 < n ? 1 : 0);
+        span(b, t, std::integral_constant<int, 1>{}, t + 1 < n ? 1 : 0);
     }
+}
+
+template <int R>
+void attend_span_rows_all(const AttendBlock& a, const uint16_t* const* kts,
+                          const uint16_t* const* vs, int64_t n) {
+    for_each_span_of<kSpanTiles<R>>(a, n, [&](const AttendBlock& b, int64_t t, auto nt, int next) {
+        constexpr int K = decltype(nt)::value;
+        attend_span_rows<R, K>(b, kts + t, vs + t, kts + t + K, vs + t + K, next);
+    });
 }
 
 // n whole F16 tiles of consecutive positions from a.pos0 for 1 <= a.rows <= 8

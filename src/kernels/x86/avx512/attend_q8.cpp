@@ -254,18 +254,9 @@ inline constexpr int kQ8SpanTiles = static_cast<int>(q8_span_tiles(R));
 template <int R>
 void span_all(const AttendBlock& a, const Queries& q, const void* const* kts, const void* const* vs,
               int64_t n) {
-    constexpr int NT = kQ8SpanTiles<R>;
-    int64_t t = 0;
-    AttendBlock b = a;
-    for (; t + NT <= n; t += NT) {
-        b.pos0 = a.pos0 + 16 * t;
-        const int64_t left = n - t - NT;
-        span_rows<R, NT>(b, q, kts + t, vs + t, static_cast<int>(left < NT ? left : NT));
-    }
-    for (; t < n; ++t) {
-        b.pos0 = a.pos0 + 16 * t;
-        span_rows<R, 1>(b, q, kts + t, vs + t, t + 1 < n ? 1 : 0);
-    }
+    for_each_span_of<kQ8SpanTiles<R>>(a, n, [&](const AttendBlock& b, int64_t t, auto nt, int next) {
+        span_rows<R, decltype(nt)::value>(b, q, kts + t, vs + t, next);
+    });
 }
 
 // OpsTable::attend_span_q8: 1 <= a.rows <= 8, head_dim % 32 == 0, head_dim
