@@ -21,6 +21,7 @@
 // head 64, 60 tiles in L2, one Zen 4 core: 3 rows 9.0 us (the F16 span), 8.7
 // (integer q · k, F32 p · V), 7.1-7.4 (both in integers); 8 rows 23.9, 22.6,
 // 19.8-21.5.
+#include <immintrin.h>
 #include "kernels/x86/gcc_avx512_warnings.hpp"
 
 #include <cstddef>
@@ -254,9 +255,10 @@ inline constexpr int kQ8SpanTiles = static_cast<int>(q8_span_tiles(R));
 template <int R>
 void span_all(const AttendBlock& a, const Queries& q, const void* const* kts, const void* const* vs,
               int64_t n) {
-    for_each_span_of<kQ8SpanTiles<R>>(a, n, [&](const AttendBlock& b, int64_t t, auto nt, int next) {
-        span_rows<R, decltype(nt)::value>(b, q, kts + t, vs + t, next);
-    });
+    for_each_span_of<kQ8SpanTiles<R>>(
+        a, n, [&](const AttendBlock& b, int64_t t, auto nt, int next) {
+            span_rows<R, decltype(nt)::value>(b, q, kts + t, vs + t, next);
+        });
 }
 
 // OpsTable::attend_span_q8: 1 <= a.rows <= 8, head_dim % 32 == 0, head_dim
