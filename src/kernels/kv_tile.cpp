@@ -139,9 +139,17 @@ void attend_f16_span(const AttendBlock& a, const uint16_t* const* key_tiles,
     }
 }
 
+namespace {
+
+// Head sizes the Q8_0 span forms take (a Q8_0 cache's, up to the largest).
+bool q8_span_head(int64_t head_dim) {
+    return head_dim % kQ8Block == 0 && head_dim <= kMaxHeadDim;
+}
+
+}  // namespace
+
 bool q8_span_available(int64_t head_dim) {
-    return active_table().ops.attend_span_q8 != nullptr && head_dim % kQ8Block == 0 &&
-           head_dim <= kMaxHeadDim;
+    return active_table().ops.attend_span_q8 != nullptr && q8_span_head(head_dim);
 }
 
 void attend_q8_span(const AttendBlock& a, const void* const* key_tiles,
@@ -151,8 +159,7 @@ void attend_q8_span(const AttendBlock& a, const void* const* key_tiles,
 }
 
 bool q8_bf16_steps_available(int64_t head_dim) {
-    return active_table().ops.attend_span_bf16_q8 != nullptr && head_dim % kQ8Block == 0 &&
-           head_dim <= kMaxHeadDim;
+    return active_table().ops.attend_span_bf16_q8 != nullptr && q8_span_head(head_dim);
 }
 
 void attend_steps_q8(const AttendBlock& a, const void* const* key_tiles,

@@ -91,10 +91,12 @@ void attend(KvCache& kv, const std::vector<int32_t>& table, const AttentionHead&
     const auto tile16 = [](uint8_t* p) { return reinterpret_cast<const uint16_t*>(p); };
     const auto add_tile = [&](int64_t count, int64_t b) {
         const int32_t at = table[static_cast<size_t>(b)];
-        kq_span[count] = kv.key_tile(a.layer, at, a.kv_head);
-        vq_span[count] = kv.value_tile(a.layer, at, a.kv_head);
-        k_span[count] = tile16(kv.key_tile(a.layer, at, a.kv_head));
-        v_span[count] = tile16(kv.value_tile(a.layer, at, a.kv_head));
+        uint8_t* key = kv.key_tile(a.layer, at, a.kv_head);
+        uint8_t* value = kv.value_tile(a.layer, at, a.kv_head);
+        kq_span[count] = key;
+        vq_span[count] = value;
+        k_span[count] = tile16(key);
+        v_span[count] = tile16(value);
     };
     // Spans of whole tiles: F16 ones always, Q8_0 ones where the CPU has
     // their span form (integer q · k over queries quantized as Q8_0).
