@@ -235,7 +235,6 @@ void matmul_many(ThreadPool& pool, std::span<const MatmulJob> jobs, MatmulScratc
     // Pass 1: paths and sizes, checked before anything is written.
     size_t act_bytes = 0, work_stride = 0;
     uint64_t weight_bytes = 0;
-    int64_t total_tiles = 0;
     for (const MatmulJob& j : jobs) {
         const TypeTraits& t = traits(j.w->type);
         if (t.vec_dot == nullptr || j.w->k % t.block_elems != 0) {
@@ -243,7 +242,6 @@ void matmul_many(ThreadPool& pool, std::span<const MatmulJob> jobs, MatmulScratc
                                         " or k " + std::to_string(j.w->k));
         }
         if (j.b <= 0 || j.w->n <= 0) continue;
-        total_tiles += (j.w->n + kTileRows - 1) / kTileRows;
         weight_bytes += static_cast<uint64_t>(j.w->n) * j.w->row_stride;
         if (const PackedGemm* p = packed_path(table, *j.w, j.b)) {
             const int64_t units =
@@ -262,7 +260,6 @@ void matmul_many(ThreadPool& pool, std::span<const MatmulJob> jobs, MatmulScratc
     char* work = buf + plans_bytes + act_bytes;
 
     // Pass 2: the plans, with shared activations pointing at their first owner.
-    const int64_t by_balance = std::max<int64_t>(1, total_tiles / (2 * pool.size()));
     int64_t units = 0, tasks = 0;
     for (size_t i = 0; i < n_jobs; ++i) {
         const MatmulJob& j = jobs[i];
@@ -276,6 +273,11 @@ void matmul_many(ThreadPool& pool, std::span<const MatmulJob> jobs, MatmulScratc
         p.packed = packed_path(table, *j.w, j.b);
         p.n_tiles = (j.w->n + kTileRows - 1) / kTileRows;
         if (p.packed != nullptr) {
+            // Each job's tiles dealt out as matmul() deals them: two or more
+            // tasks per thread where it has the tiles. (Runs of a quarter of
+            // the whole set's tiles dealt SmolLM2's decoding q, k and v to
+            // two threads as 33 and 27 tiles.)
+            const int64_t by_balance = std::max<int64_t>(1, p.n_tiles / (2 * pool.size()));
             const size_t tile_bytes = static_cast<size_t>(kPackedTileRows) * j.w->row_stride;
             const int64_t by_size = std::max<int64_t>(
                 1, static_cast<int64_t>(

@@ -10,6 +10,7 @@
 #include "model/forward.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <limits>
 #include <stdexcept>
@@ -114,6 +115,18 @@ void Forward::matmul(const kernels::WeightMatrix& w, const float* x, int64_t n, 
     kernels::matmul(pool_, w, x, n, y, scratch_);
 }
 
+void Forward::matmuls(std::initializer_list<std::pair<const kernels::WeightMatrix*, float*>> ws,
+                      const float* x, int64_t n) {
+    if (model_.gpu() != nullptr) {
+        for (const auto& [w, y] : ws) matmul(*w, x, n, y);
+        return;
+    }
+    std::array<kernels::MatmulJob, 3> jobs;
+    size_t count = 0;
+    for (const auto& [w, y] : ws) jobs.at(count++) = {w, x, n, y};
+    kernels::matmul_many(pool_, std::span(jobs.data(), count), scratch_);
+}
+
 void Forward::embed(std::span<const BatchToken> batch) {
     const kernels::WeightMatrix& e = model_.weights().token_embd;
     const kernels::TypeTraits& tr = kernels::traits(e.type);
@@ -201,9 +214,7 @@ void Forward::attention_layer(int64_t il, std::span<const BatchToken> batch, KvC
     for (int64_t i = 0; i < n; ++i) {
         kernels::rms_norm(&x_[sz(i * e)], w.attn_norm, &xb_[sz(i * e)], e, hp_.rms_eps);
     }
-    matmul(w.wq, xb_.data(), n, q_.data());
-    matmul(w.wk, xb_.data(), n, k_.data());
-    matmul(w.wv, xb_.data(), n, v_.data());
+    matmuls({{&w.wq, q_.data()}, {&w.wk, k_.data()}, {&w.wv, v_.data()}}, xb_.data(), n);
 
     const int kind = hp_.is_local_layer(il) ? 1 : 0;
     const kernels::RopeConfig rope = rope_config(hp_, kind == 1, rope_factors_);
@@ -297,8 +308,7 @@ void Forward::ffn_layer(int64_t il, int64_t n) {
 
 // gate, up → act(gate)·up → down, into xb2_.
 void Forward::dense_ffn(const LayerWeights& w, int64_t n) {
-    matmul(w.w_gate, xb_.data(), n, gate_.data());
-    matmul(w.w_up, xb_.data(), n, up_.data());
+    matmuls({{&w.w_gate, gate_.data()}, {&w.w_up, up_.data()}}, xb_.data(), n);
     for (int64_t i = 0; i < n; ++i) {
         float* g = &gate_[sz(i * hp_.n_ff)];
         const float* u = &up_[sz(i * hp_.n_ff)];

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <initializer_list>
 #include <memory>
 #include <span>
 #include <utility>
@@ -62,6 +63,11 @@ class Forward {
     // (Model::offload_to_gpu) and the GPU does not run W's layer whole,
     // else on the CPU.
     void matmul(const kernels::WeightMatrix& w, const float* x, int64_t n, float* y);
+    // Matrices that read the same n activation rows x (q, k and v; gate and
+    // up), as one parallel job: one synchronisation of the pool for the set
+    // instead of one per matrix, and the activations quantized once.
+    void matmuls(std::initializer_list<std::pair<const kernels::WeightMatrix*, float*>> ws,
+                 const float* x, int64_t n);
     void embed(std::span<const BatchToken> batch);
     void attention_layer(int64_t il, std::span<const BatchToken> batch, KvCache& kv);
     void ffn_layer(int64_t il, int64_t n);
