@@ -370,7 +370,10 @@ void gemv_cold_shape_args(benchmark::internal::Benchmark* bm) {
 }
 
 // The matrices of SmolLM2-135M's decode step (n x k): q/o, k/v, gate/up,
-// down, and the tied output embedding. Per-call overheads show up here.
+// down, and the tied output embedding. Per-call overheads show up here. In
+// Q8_0 also two matrices of the output's 30 MB with longer rows (Gemma 3
+// 1B's k = 1152, and k = 4096): how the GEMV streams short rows against
+// long ones from the same amount of memory.
 void BM_GemvSmall(benchmark::State& state) {
     run_matmul(state, static_cast<TensorType>(state.range(0)), 1, static_cast<int>(state.range(1)),
                state.range(2), state.range(3));
@@ -383,8 +386,12 @@ void gemv_small_args(benchmark::internal::Benchmark* bm) {
                                 {192, 576},
                                 {1536, 576},
                                 {576, 1536},
-                                {49152, 576}}) {
-                if (t == TensorType::Q8_0 && n != 49152) continue;
+                                {49152, 576},
+                                {24576, 1152},
+                                {6912, 4096}}) {
+                // Q4_1: SmolLM2's five; Q8_0: the three of the output's size.
+                const bool output_sized = n * k == 49152 * 576;
+                if (t == TensorType::Q8_0 ? !output_sized : output_sized && k != 576) continue;
                 bm->Args({static_cast<int64_t>(t), threads, n, k});
             }
         }

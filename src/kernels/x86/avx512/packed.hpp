@@ -56,7 +56,8 @@ inline __mmask16 mask16(int64_t n) {
 // (pos, within a row of row_bytes). Near the row's end that reaches into the
 // row the same stream reads next, R rows further on: `skip` = R * row stride
 // - row_bytes. Prefetches never fault, so reaching past the task's last row
-// is harmless. kLines lines per call cover one step's bytes.
+// is harmless. kLines lines per call: as many as one step's bytes span,
+// unaligned (fewer skip a line every few steps, left to a demand miss).
 // kAhead per format was measured on a 2-core Xeon (GEMV over 1 GB, 2
 // threads, alternating runs, GB/s): Q4_1 1536 bytes (1024: 20.4, 1536: 21.9),
 // Q4_0 1024 (768: 20.8, 1024: 22.0, 1536: 21.7), Q8_0 1536 (1024 and 1280 no
