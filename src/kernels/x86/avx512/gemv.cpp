@@ -3,8 +3,8 @@
 // straight into the dot products with the packed activation rows of
 // gemm.cpp (Q8_0 quants, see its header), without the unpacking to a buffer
 // that larger batches amortise. gemv_k.cpp is the same for Q4_K / Q5_K.
-#include <immintrin.h>
 #include "kernels/x86/gcc_avx512_warnings.hpp"
+#include <immintrin.h>
 
 #include <cstddef>
 #include <cstdint>
