@@ -163,15 +163,38 @@ void attend_block_f16(const AttendBlock& a) {
     (attend_block)(f);  // this file's, not the dispatcher ADL finds
 }
 
-// Layout in kv_tile.hpp: int8 [head_dim][16], then F16 scales [head_dim/32][16].
+namespace {
+
+// A Q8_0 key tile (kv_tile.hpp): int8 [head_dim][16], then F16 scales
+// [head_dim/32][16]; dimension dim of position j.
+struct Q8Keys {
+    const int8_t* qs;
+    const uint16_t* d;
+    Q8Keys(const void* tile, int64_t head_dim)
+        : qs(static_cast<const int8_t*>(tile)),
+          d(reinterpret_cast<const uint16_t*>(qs + head_dim * kKvBlockTokens)) {}
+    int8_t quant(int64_t dim, int64_t j) const { return qs[dim * kKvBlockTokens + j]; }
+    float scale(int64_t dim, int64_t j) const {
+        return fp16_to_fp32(d[dim / 32 * kKvBlockTokens + j]);
+    }
+    float at(int64_t dim, int64_t j) const {
+        return scale(dim, j) * static_cast<float>(quant(dim, j));
+    }
+};
+
+// Position j's Q8_0 row of a value tile (kv_tile.hpp).
+const BlockQ8_0* q8_value_row(const void* tile, int64_t head_dim, int64_t j) {
+    return reinterpret_cast<const BlockQ8_0*>(static_cast<const uint8_t*>(tile) +
+                                              static_cast<size_t>(j * head_dim / 32) *
+                                                  sizeof(BlockQ8_0));
+}
+
+}  // namespace
+
 void dequantize_q8_0_keys(const void* tile, int64_t head_dim, float* kt) {
-    const auto* qs = static_cast<const int8_t*>(tile);
-    const auto* d = reinterpret_cast<const uint16_t*>(qs + head_dim * kKvBlockTokens);
+    const Q8Keys keys(tile, head_dim);
     for (int64_t i = 0; i < head_dim; ++i) {
-        for (int64_t j = 0; j < kKvBlockTokens; ++j) {
-            kt[i * kKvBlockTokens + j] = fp16_to_fp32(d[i / 32 * kKvBlockTokens + j]) *
-                                         static_cast<float>(qs[i * kKvBlockTokens + j]);
-        }
+        for (int64_t j = 0; j < kKvBlockTokens; ++j) kt[i * kKvBlockTokens + j] = keys.at(i, j);
     }
 }
 
@@ -231,18 +254,10 @@ void attend_span_bf16(const AttendBlock& a, const uint16_t* const* kts, const ui
 void attend_span_bf16_q8(const AttendBlock& a, const void* const* kts, const void* const* vs,
                          int64_t n) {
     const int64_t hd = a.head_dim;
-    const size_t row_bytes = static_cast<size_t>(hd / 32) * sizeof(BlockQ8_0);
     span_bf16_steps(
-        a, n,
-        [&](int64_t t, int64_t d, int64_t j) {
-            const auto* kq = static_cast<const int8_t*>(kts[t]);
-            const auto* kd = reinterpret_cast<const uint16_t*>(kq + hd * kKvBlockTokens);
-            return fp16_to_fp32(kd[d / 32 * kKvBlockTokens + j]) *
-                   static_cast<float>(kq[d * kKvBlockTokens + j]);
-        },
+        a, n, [&](int64_t t, int64_t d, int64_t j) { return Q8Keys(kts[t], hd).at(d, j); },
         [&](int64_t t, int64_t j, int64_t d) {
-            const auto& blk = reinterpret_cast<const BlockQ8_0*>(
-                static_cast<const uint8_t*>(vs[t]) + static_cast<size_t>(j) * row_bytes)[d / 32];
+            const BlockQ8_0& blk = q8_value_row(vs[t], hd, j)[d / 32];
             return fp16_to_fp32(blk.d) * static_cast<float>(blk.qs[d % 32]);
         });
 }
@@ -368,12 +383,8 @@ void attend_span_q8(const AttendBlock& a, const void* const* kts, const void* co
     const TypeTraits& q8 = table_for(Isa::Ref)->types[static_cast<uint32_t>(TensorType::Q8_0)];
     std::vector<BlockQ8_0> q(static_cast<size_t>(a.rows * nb));
     q8.quantize_row(a.q, q.data(), a.rows * hd);
-    const size_t row_bytes = static_cast<size_t>(nb) * sizeof(BlockQ8_0);
     // Position j's Q8_0 value row in tile t.
-    const auto value = [&](int64_t t, int64_t j) {
-        return reinterpret_cast<const BlockQ8_0*>(static_cast<const uint8_t*>(vs[t]) +
-                                                  static_cast<size_t>(j) * row_bytes);
-    };
+    const auto value = [&](int64_t t, int64_t j) { return q8_value_row(vs[t], hd, j); };
     const int64_t step = q8_span_tiles(a.rows);
     std::vector<float> p;
     for (int64_t t0 = 0; t0 < n;) {
@@ -385,16 +396,13 @@ void attend_span_q8(const AttendBlock& a, const void* const* kts, const void* co
                 const int64_t t = t0 + i / kKvBlockTokens, j = i % kKvBlockTokens;
                 const int64_t pos = a.pos0 + t * kKvBlockTokens + j;
                 if (pos < a.first[r] || pos > a.last[r]) continue;
-                const auto* kq = static_cast<const int8_t*>(kts[t]);
-                const auto* kd = reinterpret_cast<const uint16_t*>(kq + hd * kKvBlockTokens);
+                const Q8Keys keys(kts[t], hd);
                 float s = 0.0f;
                 for (int64_t blk = 0; blk < nb; ++blk) {
                     const BlockQ8_0& qb = q[static_cast<size_t>(r * nb + blk)];
                     int32_t sum = 0;
-                    for (int64_t e = 0; e < 32; ++e)
-                        sum += qb.qs[e] * kq[(blk * 32 + e) * kKvBlockTokens + j];
-                    s += fp16_to_fp32(qb.d) * fp16_to_fp32(kd[blk * kKvBlockTokens + j]) *
-                         static_cast<float>(sum);
+                    for (int64_t e = 0; e < 32; ++e) sum += qb.qs[e] * keys.quant(blk * 32 + e, j);
+                    s += fp16_to_fp32(qb.d) * keys.scale(blk * 32, j) * static_cast<float>(sum);
                 }
                 p[static_cast<size_t>(i)] = s * a.scale;
                 best = std::fmax(best, s * a.scale);

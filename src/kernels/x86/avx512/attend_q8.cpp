@@ -21,8 +21,8 @@
 // head 64, 60 tiles in L2, one Zen 4 core: 3 rows 9.0 us (the F16 span), 8.7
 // (integer q · k, F32 p · V), 7.1-7.4 (both in integers); 8 rows 23.9, 22.6,
 // 19.8-21.5.
-#include <immintrin.h>
 #include "kernels/x86/gcc_avx512_warnings.hpp"
+#include <immintrin.h>
 
 #include <cstddef>
 #include <cstdint>
