@@ -14,8 +14,9 @@ from paths import build_dir, model_path
 
 
 class Server:
-    def __init__(self, *args, env=None, model="smollm2"):
-        """`model`: a name known to tests/paths.py."""
+    def __init__(self, *args, env=None, model="smollm2", preexec_fn=None):
+        """`model`: a name known to tests/paths.py; `preexec_fn` runs in the
+        child before the server starts (e.g. to lower a resource limit)."""
         binary = build_dir() / "pensieve"
         if not binary.exists():
             pytest.fail(f"{binary} is not built")
@@ -23,7 +24,7 @@ class Server:
         self.proc = subprocess.Popen(
             [str(binary), "serve", "-m", str(model), "--port", "0", *map(str, args)],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-            env=None if env is None else {**os.environ, **env})
+            env=None if env is None else {**os.environ, **env}, preexec_fn=preexec_fn)
         self.url = None
         deadline = time.time() + 120
         while time.time() < deadline:

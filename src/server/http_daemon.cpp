@@ -19,9 +19,11 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <condition_variable>
@@ -254,6 +256,24 @@ struct HttpDaemon::Impl {
         return queue(c, *ex);
     }
 
+    // Why a request's body length is ambiguous (RFC 9112 section 6.3), or
+    // null: a Content-Length given twice (the library frames by the first),
+    // a Transfer-Encoding given twice (only a single "chunked" is served),
+    // or both together.
+    static const char* ambiguous_framing(const HeaderList& headers) {
+        int lengths = 0, encodings = 0;
+        for (const auto& [name, value] : headers) {
+            lengths += iequals(name, "content-length") ? 1 : 0;
+            encodings += iequals(name, "transfer-encoding") ? 1 : 0;
+        }
+        if (lengths > 1) return "the request has more than one Content-Length header";
+        if (encodings > 1) return "the request has more than one Transfer-Encoding header";
+        if (lengths > 0 && encodings > 0) {
+            return "the request has both Content-Length and Transfer-Encoding headers";
+        }
+        return nullptr;
+    }
+
     MHD_Result headers_arrived(MHD_Connection* c, Exchange& ex, const char* url,
                                const char* method) {
         const MHD_ConnectionInfo* info =
@@ -287,6 +307,14 @@ struct HttpDaemon::Impl {
             return queue(c, ex);
         }
         if (handler.on_headers(ex.req, ex.res)) return queue(c, ex);
+        if (const char* why = ambiguous_framing(ex.req.headers); why != nullptr) {
+            // Where the body ends is unclear, so nothing after it on this
+            // connection can be trusted to be a request of its own (request
+            // smuggling): refused, and the connection closed.
+            handler.on_error(ex.req, ex.res, 400, why);
+            ex.res.set_header("Connection", "close");
+            return queue(c, ex);
+        }
         const std::string te = ex.req.header("transfer-encoding");
         if (!te.empty() && !iequals(te, "chunked")) {
             handler.on_error(ex.req, ex.res, 501,
@@ -381,7 +409,7 @@ struct HttpDaemon::Impl {
         if (quiescing.load()) {
             // While stopping, no connection is kept for another request.
             MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
-        } else {
+        } else if (!iequals(res.header("connection"), "close")) {
             // Tells clients that pool connections (Node's fetch reads it)
             // to drop an idle one before the header deadline closes it.
             const std::string keep = "timeout=" + std::to_string(std::max<int64_t>(
@@ -466,6 +494,34 @@ struct HttpDaemon::Impl {
     }
 };
 
+namespace {
+
+// Descriptors kept for what is not a connection: the listening socket, the
+// daemon's wake-up pipe, model files being loaded, the log.
+constexpr rlim_t kReservedFds = 32;
+
+// How many of `wanted` connections the open-file limit allows, after raising
+// its soft value as far as the hard one lets it. Past the limit, accept()
+// fails with EMFILE while the listening socket stays readable, and the
+// polling thread spins on it.
+size_t connections_within_fd_limit(size_t wanted) {
+    rlimit lim{};
+    if (getrlimit(RLIMIT_NOFILE, &lim) != 0) return wanted;
+    const rlim_t need = static_cast<rlim_t>(wanted) + kReservedFds;
+    if (lim.rlim_cur != RLIM_INFINITY && lim.rlim_cur < need) {
+        const rlim_t raised = lim.rlim_max == RLIM_INFINITY ? need : std::min(need, lim.rlim_max);
+        if (raised > lim.rlim_cur) {
+            rlimit up = lim;
+            up.rlim_cur = raised;
+            if (setrlimit(RLIMIT_NOFILE, &up) == 0) lim.rlim_cur = raised;
+        }
+    }
+    if (lim.rlim_cur == RLIM_INFINITY || lim.rlim_cur >= need) return wanted;
+    return lim.rlim_cur > kReservedFds + 1 ? static_cast<size_t>(lim.rlim_cur - kReservedFds) : 1;
+}
+
+}  // namespace
+
 HttpDaemon::HttpDaemon(const DaemonLimits& limits, HttpHandler& handler)
     : impl_(std::make_unique<Impl>(limits, handler)) {}
 
@@ -479,6 +535,14 @@ bool HttpDaemon::start(const std::string& host, int port) {
         std::fprintf(stderr, "error: cannot resolve the address %s\n", host.c_str());
         return false;
     }
+    const size_t connections = connections_within_fd_limit(impl_->limits.max_connections);
+    if (connections < impl_->limits.max_connections) {
+        log_event(LogLevel::Warn, "fewer connections than asked: the open-file limit is too low",
+                  {{"max_connections", impl_->limits.max_connections},
+                   {"allowed", connections},
+                   {"hint", "raise it with ulimit -n"}});
+        impl_->limits.max_connections = connections;
+    }
     unsigned int flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
                          MHD_USE_POLL | MHD_USE_ITC | MHD_USE_ERROR_LOG;
     if (addr.ss_family == AF_INET6) flags |= MHD_USE_IPv6;
@@ -488,8 +552,7 @@ bool HttpDaemon::start(const std::string& host, int port) {
         MHD_OPTION_SOCK_ADDR, reinterpret_cast<sockaddr*>(&addr), MHD_OPTION_CONNECTION_LIMIT,
         static_cast<unsigned int>(m.limits.max_connections), MHD_OPTION_CONNECTION_TIMEOUT,
         static_cast<unsigned int>(m.limits.read_timeout.count()),
-        MHD_OPTION_CONNECTION_MEMORY_LIMIT, kConnectionMemory, MHD_OPTION_LISTENING_ADDRESS_REUSE,
-        1u, MHD_OPTION_NOTIFY_COMPLETED, &Impl::completed_cb, &m, MHD_OPTION_NOTIFY_CONNECTION,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, kConnectionMemory, MHD_OPTION_NOTIFY_COMPLETED, &Impl::completed_cb, &m, MHD_OPTION_NOTIFY_CONNECTION,
         &Impl::connection_cb, &m, MHD_OPTION_EXTERNAL_LOGGER, &Impl::log_cb, &m, MHD_OPTION_END);
     if (m.daemon == nullptr) {
         std::fprintf(stderr, "error: cannot listen on %s:%d\n", host.c_str(), port);

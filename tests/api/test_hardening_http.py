@@ -5,8 +5,11 @@ a graceful stop. Every test checks the status it expects and then that the
 server still answers /health and a normal /v1/messages request."""
 import gzip
 import json
+import os
+import resource
 import signal
 import socket
+import subprocess
 import threading
 import time
 from urllib.parse import urlparse
@@ -15,6 +18,7 @@ import httpx
 import pytest
 
 from conftest import Server
+from paths import build_dir, model_path
 
 OK = {"model": "m", "max_tokens": 2, "messages": [{"role": "user", "content": "Hi"}]}
 ORIGIN = "http://app.example"
@@ -309,6 +313,105 @@ def test_json_with_a_charset_is_accepted(guarded):
     r = httpx.post(guarded.url + "/v1/messages", content=json.dumps(OK).encode(), timeout=60,
                    headers={"content-type": "Application/JSON; charset=utf-8"})
     assert r.status_code == 200, r.text
+
+
+# --- request framing --------------------------------------------------------------------
+
+BODY = json.dumps(OK).encode()
+HIDDEN = b"GET /v1/models HTTP/1.1\r\nHost: localhost\r\n\r\n"
+
+
+def chunked(body):
+    return b"%x\r\n" % len(body) + body + b"\r\n0\r\n\r\n"
+
+
+@pytest.mark.parametrize("framing, body", [
+    (b"Content-Length: %d\r\nContent-Length: %d\r\n" % (len(BODY), len(BODY) + len(HIDDEN)),
+     BODY + HIDDEN),
+    (b"Transfer-Encoding: chunked\r\nContent-Length: 5\r\n", chunked(BODY) + HIDDEN),
+    (b"Transfer-Encoding: chunked\r\nTransfer-Encoding: gzip\r\n", chunked(BODY) + HIDDEN),
+], ids=["two-lengths", "length-and-chunked", "two-encodings"])
+def test_a_body_of_ambiguous_length_is_400_and_nothing_after_it_is_served(guarded, framing, body):
+    """Request smuggling: where two parsers could disagree on where the body
+    ends, the request is refused and the connection closed, so the request
+    hidden after it is never answered."""
+    with socket.create_connection(address(guarded)) as sock:
+        sock.sendall(b"POST /v1/messages HTTP/1.1\r\nHost: localhost\r\n"
+                     b"Content-Type: application/json\r\n" + framing + b"\r\n" + body)
+        status, headers, reply = read_response(sock)
+        assert status == 400
+        error = json.loads(reply)["error"]
+        assert error["type"] == "invalid_request_error"
+        assert "Content-Length" in error["message"] or "Transfer-Encoding" in error["message"]
+        assert headers["connection"] == "close" and "keep-alive" not in headers
+        assert closed_within(sock, 5)
+    still_serves(guarded)
+
+
+# --- the listening socket and the descriptors -------------------------------------------
+
+def serve_on(port, *args):
+    return subprocess.Popen([str(build_dir() / "pensieve"), "serve", "-m", str(model_path("smollm2")),
+                             "--port", str(port), *args],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def test_a_second_server_on_a_port_in_use_fails_instead_of_sharing_it():
+    s = Server()
+    try:
+        second = serve_on(address(s)[1])
+        _, err = second.communicate(timeout=60)
+        assert second.returncode != 0 and "cannot listen" in err, err
+        for _ in range(10):  # every connection still reaches the one server
+            assert httpx.get(s.url + "/health", timeout=30).status_code == 200
+    finally:
+        assert s.stop() == 0
+
+
+def test_a_server_restarts_on_its_port_at_once():
+    """Connections the last server closed (TIME_WAIT) do not keep the port."""
+    s = Server()
+    port = address(s)[1]
+    with httpx.Client(base_url=s.url, timeout=60) as c:
+        assert c.get("/health").status_code == 200
+    assert s.stop() == 0
+    again = serve_on(port)
+    try:
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            line = again.stdout.readline()
+            assert line, again.stderr.read()
+            if f":{port}" in line:
+                break
+        assert httpx.get(f"http://127.0.0.1:{port}/health", timeout=30).status_code == 200
+    finally:
+        again.send_signal(signal.SIGTERM)
+        assert again.wait(timeout=30) == 0
+
+
+def cpu_seconds(pid):
+    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def test_more_connections_than_the_open_file_limit_allows_are_capped_not_spun_on():
+    """With --max-connections past RLIMIT_NOFILE, accept() would fail with
+    EMFILE forever on a readable listening socket; the cap is lowered to what
+    the limit allows, with a warning, and the server stays idle."""
+    s = Server("--max-connections", "200",
+               preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (64, 64)))
+    try:
+        idle = [socket.create_connection(address(s)) for _ in range(80)]
+        time.sleep(1)
+        before = cpu_seconds(s.proc.pid)
+        time.sleep(3)
+        assert cpu_seconds(s.proc.pid) - before < 0.5
+        for sock in idle:
+            sock.close()
+        still_serves(s)
+    finally:
+        assert s.stop() == 0
+    assert any("open-file limit" in line for line in s.log_lines()), s.log_lines()
 
 
 # --- flags from the environment and the config file -----------------------------------
