@@ -202,6 +202,50 @@ GrammarMasks::GrammarMasks(std::shared_ptr<const Grammar> g,
     }
 }
 
+bool GrammarMasks::add_string_safe(const State& s, std::span<uint64_t> out) const {
+    // Per live alternative (stack k is frames[ends[k-1] .. ends[k])): its top
+    // frame must be a string body past any pattern prefix, or a key that may
+    // be an extra key; else no shortcut. The string-safe sets are nested by
+    // length, so the alternatives without a class pattern need only the
+    // largest remaining length; each class pattern adds its own.
+    size_t free_budget = 0;
+    bool any_free = false;
+    thread_local std::vector<std::pair<size_t, NodeId>> classes;
+    classes.clear();
+    uint32_t begin = 0;
+    for (uint32_t end : s.ends) {
+        if (end == begin) return false;
+        const Frame& top = s.frames[end - 1];
+        begin = end;
+        const Node& n = grammar_->nodes[top.node];
+        if (top.kind == FrameKind::Value && n.kind == NodeKind::String && top.phase == 1 &&
+            top.sub == 0 && (!n.pattern || top.count >= n.pattern->prefix.size())) {
+            const size_t left = n.max_length - top.count;
+            if (n.pattern && n.pattern->has_class) {
+                classes.emplace_back(left, top.node);
+            } else {
+                free_budget = std::max(free_budget, left);
+                any_free = true;
+            }
+        } else if (top.kind == FrameKind::Key && top.phase == 1 && top.sub == 0) {
+            free_budget = SIZE_MAX;
+            any_free = true;
+        } else {
+            return false;
+        }
+    }
+    if (any_free) {
+        const std::vector<uint64_t>& safe = vocab_->string_safe_upto(free_budget);
+        for (size_t w = 0; w < out.size(); ++w) out[w] |= safe[w];
+    }
+    for (const auto& [left, node] : classes) {
+        const std::vector<uint64_t>& safe = vocab_->string_safe_upto(left);
+        const std::vector<uint64_t>& cls = class_tokens_[node];
+        for (size_t w = 0; w < out.size(); ++w) out[w] |= safe[w] & cls[w];
+    }
+    return true;
+}
+
 void GrammarMasks::compute_uncached(const State& s, std::span<uint64_t> out) const {
     std::fill(out.begin(), out.end(), 0);
     if (s.dead()) return;
@@ -211,26 +255,12 @@ void GrammarMasks::compute_uncached(const State& s, std::span<uint64_t> out) con
     // Inside a string body past any pattern prefix, a string-safe token
     // within the length budget (and, under a class pattern, made of class
     // characters) is allowed whatever encloses the string: it cannot leave
-    // the string. Only the other tokens need the walk.
-    if (s.alternatives() == 1 && !s.frames.empty()) {
-        const Frame& top = s.frames.back();
-        const Node& n = grammar_->nodes[top.node];
-        const std::vector<uint64_t>* safe = nullptr;
-        const std::vector<uint64_t>* cls = nullptr;
-        if (top.kind == FrameKind::Value && n.kind == NodeKind::String && top.phase == 1 &&
-            top.sub == 0 && (!n.pattern || top.count >= n.pattern->prefix.size())) {
-            safe = &vocab_->string_safe_upto(n.max_length - top.count);
-            if (n.pattern && n.pattern->has_class) cls = &class_tokens_[top.node];
-        } else if (top.kind == FrameKind::Key && top.phase == 1 && top.sub == 0) {
-            // A key that may be an extra key: any text continues it.
-            safe = &vocab_->string_safe_upto(SIZE_MAX);
-        }
-        if (safe) {
-            for (size_t w = 0; w < out.size(); ++w)
-                out[w] |= (*safe)[w] & (cls ? (*cls)[w] : ~uint64_t{0});
-            walk(vocab_->string_unsafe_trie(), machine_, s, out);
-            return;
-        }
+    // the string. When every live alternative is in such a body, only the
+    // other tokens need the walk, whose cost grows with the alternatives
+    // (anyOf branches of strings stay alive together for a whole string).
+    if (add_string_safe(s, out)) {
+        walk(vocab_->string_unsafe_trie(), machine_, s, out);
+        return;
     }
     walk(vocab_->trie(), machine_, s, out);
 }

@@ -87,6 +87,9 @@ class GrammarMasks {
     void compute(const State& s, std::span<uint64_t> out) const;
     // The same without the cache (benchmarks and tests compare both).
     void compute_uncached(const State& s, std::span<uint64_t> out) const;
+    // When every alternative of s is inside a string body: adds the
+    // string-safe tokens they allow to out and returns true.
+    bool add_string_safe(const State& s, std::span<uint64_t> out) const;
 
     const std::shared_ptr<const Grammar>& grammar() const { return grammar_; }
     const TokenVocabulary& vocab() const { return *vocab_; }

@@ -96,6 +96,29 @@ TEST(TokenMask, BoundedIntegersAnyOfAndRecursiveRefsFromRandomWalksValidate) {
     for (const json& s : load("structured.json")) random_walks(s["input_schema"], 8, 6, 11);
 }
 
+TEST(TokenMask, ManyLiveBranchesInsideStringsTakeTheShortcutAndMatchBruteForce) {
+    // Every live anyOf branch inside a string body (the nested length bounds,
+    // class patterns, extra keys): the masks add the string-safe tokens
+    // without walking them, and must still equal the brute-force answer.
+    json lengths = json::array();
+    for (int i = 0; i < 12; ++i) lengths.push_back({{"type", "string"}, {"maxLength", 2 + 3 * i}});
+    lengths.push_back({{"type", "string"}, {"pattern", "^[a-f]+$"}});
+    lengths.push_back({{"type", "string"}, {"pattern", "^[0-9]*$"}, {"maxLength", 5}});
+    lengths.push_back({{"type", "string"}, {"minLength", 1}});
+    const json schema = {
+        {"type", "object"},
+        {"required", {"a", "b"}},
+        {"additionalProperties", false},
+        {"properties",
+         {{"a", {{"anyOf", lengths}}},
+          {"b",
+           {{"anyOf",
+             {{{"type", "object"}, {"additionalProperties", {{"type", "string"}}}},
+              {{"type", "object"},
+               {"additionalProperties", {{"type", "string"}, {"maxLength", 3}}}}}}}}}}};
+    random_walks(schema, 6, 2, 17);
+}
+
 TEST(TokenMask, SentencePieceVocabularyOfGemma3AlsoGivesValidToolCalls) {
     // 262 k tokens, spaces as U+2581, byte fallback tokens for partial UTF-8.
     const auto gemma = TokenVocabulary::from_tokenizer(load_tokenizer(pensieve::testing::kGemma3));
