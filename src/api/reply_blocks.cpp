@@ -96,6 +96,7 @@ std::string ReplyBlocks::handle(const std::vector<chat::ToolCallEvent>& events,
                 if (drop_unfinished) {
                     content_.erase(content_.size() - 1);
                     close(out);  // the stream's block ends as it stands
+                    cut_call_started_ = true;
                     break;
                 }
                 content_.back() = {{"type", "text"}, {"text", e.text}};
@@ -194,10 +195,10 @@ std::string ReplyBlocks::finish(bool inside_call) {
     }
     if (parser_) out += handle(parser_->finish(), inside_call);
     close(out);
-    if (started_ == 0) {  // a reply of nothing still has its (empty) text block
-        content_.push_back({{"type", "text"}, {"text", ""}});
-        out += framing_->text_start(0) + framing_->block_stop(0);
-    }
+    // A reply of nothing still has its (empty) text block; so has the content
+    // of one whose only block was a call cut off (the stream showed it).
+    if (started_ == 0) out += framing_->text_start(0) + framing_->block_stop(0);
+    if (content_.empty()) content_.push_back({{"type", "text"}, {"text", ""}});
     return out;
 }
 

@@ -71,6 +71,10 @@ class ReplyBlocks {
 
     const nlohmann::ordered_json& content() const { return content_; }
     int tool_calls() const { return calls_; }
+    // A call cut off by the end of the reply had its tool_use block started
+    // on the stream (which `content` leaves out): a streamed reply then ends
+    // with a block that is not a whole call.
+    bool cut_call_started() const { return cut_call_started_; }
 
   private:
     std::string handle(const std::vector<chat::ToolCallEvent>& events,
@@ -93,6 +97,7 @@ class ReplyBlocks {
     nlohmann::ordered_json content_ = nlohmann::ordered_json::array();
     Open open_ = Open::None;
     int calls_ = 0;
+    bool cut_call_started_ = false;
     int started_ = 0;           // blocks started on the stream (content_ may have dropped one)
     std::string dropped_call_;  // id of a call dropped because only one is allowed
 };

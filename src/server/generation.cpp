@@ -184,15 +184,25 @@ bool ended_inside_call(const std::shared_ptr<grammar::CallConstraint>& call) {
     return call && call->inside_call();
 }
 
-std::string stop_reason(const engine::GenerateResult& r, int tool_calls) {
+// A reply with a whole call is "tool_use" however it ended (the client runs
+// the calls it holds; a call cut off after them is left out), unless a
+// stream showed the start of the cut call: its last block is then no call,
+// and "max_tokens" says why.
+std::string stop_reason(const engine::GenerateResult& r, int tool_calls, bool cut_call_shown) {
+    if (tool_calls > 0 && !cut_call_shown) return "tool_use";
     switch (r.reason) {
         case engine::StopReason::EndOfGeneration:
-            return tool_calls > 0 ? "tool_use" : "end_turn";
+            return "end_turn";
         case engine::StopReason::StopSequence:
             return "stop_sequence";
         default:
             return "max_tokens";  // max_tokens, or the context filled up
     }
+}
+
+// The stop sequence a reply names: only the one it stopped on.
+std::optional<std::string> matched_stop(const std::string& reason, const engine::GenerateResult& r) {
+    return reason == "stop_sequence" ? r.stop_sequence : std::nullopt;
 }
 
 engine::SamplingParams sampling(const api::MessagesRequest& r, const GenerationDefaults& d) {
@@ -318,11 +328,12 @@ class StreamWriter : public BodyStream {
                 }
                 {
                     out = blocks_.finish(ended_inside_call(call_));
-                    const std::string reason = stop_reason(e.result, blocks_.tool_calls());
+                    const std::string reason =
+                        stop_reason(e.result, blocks_.tool_calls(), blocks_.cut_call_started());
                     tracker_.done(e.result, reason);
                     usage_.output_tokens = static_cast<int64_t>(e.result.output.size());
                     out +=
-                        dialect_->stream_end({reason, e.result.stop_sequence, usage_,
+                        dialect_->stream_end({reason, matched_stop(reason, e.result), usage_,
                                               e.result.prefill_seconds, e.result.decode_seconds});
                 }
                 return Next::End;
@@ -410,7 +421,7 @@ void reply_whole(const std::shared_ptr<Job>& job, Response& res, const PeerSocke
                     return;
                 }
                 blocks.finish(ended_inside_call(call));
-                const std::string reason = stop_reason(e->result, blocks.tool_calls());
+                const std::string reason = stop_reason(e->result, blocks.tool_calls(), false);
                 tracker.done(e->result, reason);
                 // The engine's own time and the handler's whole time, so the
                 // server's overhead can be told apart from inference.
@@ -425,7 +436,7 @@ void reply_whole(const std::shared_ptr<Job>& job, Response& res, const PeerSocke
                 send_json(
                     res, 200,
                     dialect.whole(blocks.content(), {reason,
-                                                     e->result.stop_sequence,
+                                                     matched_stop(reason, e->result),
                                                      {input_tokens - e->result.cached_tokens,
                                                       static_cast<int64_t>(e->result.output.size()),
                                                       e->result.cached_tokens},

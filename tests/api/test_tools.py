@@ -148,10 +148,9 @@ def test_forced_call_not_streamed(client, choice, messages):
     assert msg.content[0].type == "tool_use", msg.content
     if choice["type"] == "tool":
         assert calls[0].name == choice["name"]
-    if msg.stop_reason == "tool_use":
-        assert all(b.type == "tool_use" for b in msg.content), msg.content
-    else:
-        assert msg.stop_reason == "max_tokens", msg.stop_reason
+    # Whole calls in the content: "tool_use", even when a later call was cut off.
+    assert msg.stop_reason == "tool_use", msg.stop_reason
+    assert all(b.type == "tool_use" for b in msg.content), msg.content
 
 
 @pytest.mark.parametrize("choice,messages", FORCED)
@@ -349,6 +348,31 @@ def test_call_cut_by_max_tokens_never_shows_the_call_syntax(client, stream):
     assert msg.stop_reason == "max_tokens"
     texts = [b.text for b in msg.content if b.type == "text"]
     assert not any("<tool_call" in t for t in texts), texts
+
+
+def test_whole_calls_before_one_cut_off_end_with_tool_use(client):
+    """Greedy calls to one tool until max_tokens cuts one off, at many lengths:
+    a whole reply leaves the cut call out and says "tool_use", since its
+    content holds only whole calls for the client to run; a stream that had
+    started the cut call's block says "max_tokens" (its last block is no
+    call), else "tool_use" too."""
+    cut_after_a_call = 0
+    for n in range(30, 90, 4):
+        kw = dict(model="m", max_tokens=n, messages=ASK_WEATHER, tool_choice={"type": "any"},
+                  extra_body={"temperature": 0})
+        whole = client.messages.create(tools=[WEATHER], **kw)
+        calls = check_message_calls(whole, [WEATHER])
+        if calls:
+            assert whole.stop_reason == "tool_use", (n, whole)
+            assert [b.type for b in whole.content] == ["tool_use"] * len(calls), whole.content
+            cut_after_a_call += whole.usage.output_tokens == n
+        final = streamed(client, tools=[WEATHER], **kw)
+        whole_calls = [b for b in final.content if b.type == "tool_use"]
+        if final.stop_reason == "max_tokens":
+            assert len(whole_calls) == len(calls) + 1, (n, final.content)
+        else:
+            assert final.stop_reason == "tool_use" and len(whole_calls) == len(calls), (n, final)
+    assert cut_after_a_call > 0, "no length cut the reply after a whole call"
 
 
 def test_count_tokens_counts_the_rendered_tools(client):

@@ -48,6 +48,7 @@ struct Outcome {
     json streamed = json::array();  // blocks rebuilt from the events
     json content;
     int tool_calls = 0;
+    bool cut_call_started = false;
 };
 
 // Rebuilds blocks from events, checking the stream's shape on the way.
@@ -117,6 +118,7 @@ Outcome run(const std::vector<std::string>& pieces, ReplyBlocks::Options options
     r.streamed = rebuild(r.events);
     r.content = blocks.content();
     r.tool_calls = blocks.tool_calls();
+    r.cut_call_started = blocks.cut_call_started();
     return r;
 }
 
@@ -298,6 +300,27 @@ TEST(ReplyBlocks, ACallCutOffByMaxTokensIsNeverText) {
         EXPECT_EQ(r.streamed[1]["type"], "tool_use");
         ASSERT_EQ(r.content.size(), 1u) << r.content.dump();  // left out of the Message
         EXPECT_EQ(r.content[0], (json{{"type", "text"}, {"text", "Looking."}}));
+        EXPECT_TRUE(r.cut_call_started);
+    }
+    // A whole call, then one cut off: the Message holds the whole one; the
+    // stream had started the cut one's block.
+    const std::string whole =
+        "<tool_call>\n{\"name\": \"get_weather\", \"arguments\": {\"city\": \"Rome\"}}\n</tool_call>\n";
+    for (const auto& pieces : splits(whole + announced)) {
+        const Outcome r = run(pieces, hermes(), true);
+        ASSERT_EQ(r.streamed.size(), 2u) << r.streamed.dump();
+        ASSERT_EQ(r.content.size(), 1u) << r.content.dump();
+        EXPECT_EQ(r.content[0]["input"], (json{{"city", "Rome"}}));
+        EXPECT_EQ(r.tool_calls, 1);
+        EXPECT_TRUE(r.cut_call_started);
+    }
+    // The only block was the cut call: the Message still has its one
+    // (empty) text block, though the stream showed the call's.
+    for (const auto& pieces : splits(announced)) {
+        const Outcome r = run(pieces, hermes(), true);
+        ASSERT_EQ(r.streamed.size(), 1u) << r.streamed.dump();
+        EXPECT_EQ(r.streamed[0]["type"], "tool_use");
+        EXPECT_EQ(r.content, json::array({{{"type", "text"}, {"text", ""}}}));
     }
     // Cut before the call was announced: nothing of it is shown; the reply is
     // the one empty text block of a reply of nothing.
@@ -305,6 +328,7 @@ TEST(ReplyBlocks, ACallCutOffByMaxTokensIsNeverText) {
         for (const auto& pieces : splits(cut)) {
             const Outcome r = run(pieces, hermes(), true);
             EXPECT_EQ(r.content, json::array({{{"type", "text"}, {"text", ""}}})) << cut;
+            EXPECT_FALSE(r.cut_call_started) << cut;
         }
     }
 }
