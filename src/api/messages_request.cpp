@@ -51,6 +51,9 @@ struct Walk {
     std::size_t blocks = 0;
     std::unordered_set<std::string> tool_use_ids;  // of the assistant turns so far
     std::string first_tool_block_path;  // where tool history first appears ("" if nowhere)
+    // Instructions given inside the conversation (role "system" messages,
+    // mid_conv_system blocks), in order: folded into the system prompt.
+    std::string late_system;
 };
 
 // The type of one content block, checked and counted against the request's
@@ -164,6 +167,13 @@ json turn_content(const json& content, const FieldPath& at, Walk& w, const std::
             }
             kept.push_back(std::move(result));
             only_text = false;
+        } else if (type == "mid_conv_system") {
+            // Claude Code's system instructions inside a turn: its text
+            // blocks go to the system prompt, as a role "system" message's.
+            const json* inner = member(block, "content");
+            if (inner == nullptr)
+                throw invalid_request((where / "content").str() + ": Field required");
+            join(w.late_system, text_of(*inner, where / "content", w, "\n", false), "\n\n");
         } else if (type != "thinking" && type != "redacted_thinking") {
             note_dropped(w, type);
         }
@@ -172,6 +182,15 @@ json turn_content(const json& content, const FieldPath& at, Walk& w, const std::
     std::string text;
     for (const json& b : kept) join(text, b["text"].get_ref<const std::string&>(), "\n");
     return text;
+}
+
+// Whether a turn's content is nothing but mid_conv_system blocks (checked
+// by turn_content first).
+bool only_instructions(const json& content) {
+    return content.is_array() && !content.empty() &&
+           std::all_of(content.begin(), content.end(), [](const json& b) {
+               return b.value("type", std::string()) == "mid_conv_system";
+           });
 }
 
 // A turn's content as blocks (a string becomes one text block).
@@ -520,10 +539,11 @@ MessagesRequest messages_request_from_json(const nlohmann::ordered_json& body, E
         const json* content = member(m, "content");
         if (content == nullptr) throw invalid_request((at / "content").str() + ": Field required");
         if (role == "system") {  // Claude Code ≥ 2.1.154 (pitfall P4): fold into the system prompt
-            join(system, text_of(*content, at / "content", walk, "\n", false), "\n\n");
+            join(walk.late_system, text_of(*content, at / "content", walk, "\n", false), "\n\n");
             continue;
         }
         json turn_text = turn_content(*content, at / "content", walk, role);
+        if (only_instructions(*content)) continue;  // no turn of its own
         if (!turns.empty() && turns.back()["role"] == role) {
             merge_content(turns.back()["content"], std::move(turn_text));
         } else {
@@ -546,6 +566,7 @@ MessagesRequest messages_request_from_json(const nlohmann::ordered_json& body, E
         throw invalid_request(walk.first_tool_block_path +
                               ": requests with tool_use or tool_result blocks must define tools");
     }
+    join(system, walk.late_system, "\n\n");
     if (!system.empty()) r.messages.push_back({{"role", "system"}, {"content", system}});
     for (auto& t : turns) r.messages.push_back(std::move(t));
     return r;

@@ -201,7 +201,8 @@ std::string stop_reason(const engine::GenerateResult& r, int tool_calls, bool cu
 }
 
 // The stop sequence a reply names: only the one it stopped on.
-std::optional<std::string> matched_stop(const std::string& reason, const engine::GenerateResult& r) {
+std::optional<std::string> matched_stop(const std::string& reason,
+                                        const engine::GenerateResult& r) {
     return reason == "stop_sequence" ? r.stop_sequence : std::nullopt;
 }
 

@@ -552,8 +552,9 @@ bool HttpDaemon::start(const std::string& host, int port) {
         MHD_OPTION_SOCK_ADDR, reinterpret_cast<sockaddr*>(&addr), MHD_OPTION_CONNECTION_LIMIT,
         static_cast<unsigned int>(m.limits.max_connections), MHD_OPTION_CONNECTION_TIMEOUT,
         static_cast<unsigned int>(m.limits.read_timeout.count()),
-        MHD_OPTION_CONNECTION_MEMORY_LIMIT, kConnectionMemory, MHD_OPTION_NOTIFY_COMPLETED, &Impl::completed_cb, &m, MHD_OPTION_NOTIFY_CONNECTION,
-        &Impl::connection_cb, &m, MHD_OPTION_EXTERNAL_LOGGER, &Impl::log_cb, &m, MHD_OPTION_END);
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, kConnectionMemory, MHD_OPTION_NOTIFY_COMPLETED,
+        &Impl::completed_cb, &m, MHD_OPTION_NOTIFY_CONNECTION, &Impl::connection_cb, &m,
+        MHD_OPTION_EXTERNAL_LOGGER, &Impl::log_cb, &m, MHD_OPTION_END);
     if (m.daemon == nullptr) {
         std::fprintf(stderr, "error: cannot listen on %s:%d\n", host.c_str(), port);
         return false;

@@ -84,6 +84,20 @@ def test_claude_code_shaped_request_is_accepted(client):
     assert msg.content[0].type == "text"
 
 
+def test_mid_conversation_system_blocks_reach_the_prompt_as_system_messages_do(client):
+    """Claude Code's instructions inside a turn (a mid_conv_system block) and
+    a role "system" message both fold into the system prompt: the same
+    prompt, so the same count, which grows with the block's text."""
+    note = "Answer in French and never use more than ten words in a reply."
+    count = lambda messages: client.messages.count_tokens(model="m", messages=messages).input_tokens
+    block = {"type": "mid_conv_system", "content": [{"type": "text", "text": note}]}
+    with_block = count([{"role": "user", "content": [block, {"type": "text", "text": "Hi"}]}])
+    with_message = count([{"role": "system", "content": note}, {"role": "user", "content": "Hi"}])
+    assert with_block == with_message
+    block["content"].append({"type": "text", "text": note})
+    assert count([{"role": "user", "content": [block, {"type": "text", "text": "Hi"}]}]) > with_block
+
+
 def test_models_list_and_retrieve(client):
     models = client.models.list()
     ids = [m.id for m in models.data]

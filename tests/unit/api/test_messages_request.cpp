@@ -77,6 +77,33 @@ TEST(MessagesRequest, SystemFieldAndSystemMessagesFoldIntoOneLeadingTurn) {
     EXPECT_EQ(r.messages[0]["content"], "one\n\ntwo\n\nlate");
 }
 
+TEST(MessagesRequest, MidConversationSystemBlocksFoldIntoTheSystemTurnInOrder) {
+    const json mid = {{"type", "mid_conv_system"},
+                      {"content", json::array({{{"type", "text"}, {"text", "inner one"}},
+                                               {{"type", "text"}, {"text", "inner two"}}})}};
+    json body = body_with(json::array(
+        {{{"role", "user"}, {"content", "Hi"}},
+         {{"role", "assistant"}, {"content", "Hello"}},
+         {{"role", "user"}, {"content", json::array({mid, {{"type", "text"}, {"text", "Go"}}})}},
+         {{"role", "system"}, {"content", "late"}},
+         {{"role", "user"}, {"content", json::array({mid})}}}));
+    body["system"] = "top";
+    const auto r = parse(body);
+    ASSERT_EQ(r.messages.size(), 4u) << r.messages.dump();
+    EXPECT_EQ(r.messages[0]["role"], "system");
+    EXPECT_EQ(r.messages[0]["content"],
+              "top\n\ninner one\ninner two\n\nlate\n\ninner one\ninner two");
+    // The block leaves its turn; a turn of nothing else is no turn.
+    EXPECT_EQ(r.messages[3]["content"], "Go");
+    EXPECT_TRUE(r.dropped_blocks.empty());
+    // Its content must be text blocks, as a system prompt's.
+    const json bad = {{"type", "mid_conv_system"}, {"content", 5}};
+    EXPECT_NE(
+        error_of(body_with(json::array({{{"role", "user"}, {"content", json::array({bad})}}})))
+            .find("messages.0.content.0.content: expected a string or an array"),
+        std::string::npos);
+}
+
 TEST(MessagesRequest, ConsecutiveSameRoleTurnsMergeAndAFinalAssistantTurnIsAPrefill) {
     const auto r = parse(body_with(json::array({{{"role", "user"}, {"content", "a"}},
                                                 {{"role", "user"}, {"content", "b"}},

@@ -305,7 +305,8 @@ TEST(ReplyBlocks, ACallCutOffByMaxTokensIsNeverText) {
     // A whole call, then one cut off: the Message holds the whole one; the
     // stream had started the cut one's block.
     const std::string whole =
-        "<tool_call>\n{\"name\": \"get_weather\", \"arguments\": {\"city\": \"Rome\"}}\n</tool_call>\n";
+        "<tool_call>\n{\"name\": \"get_weather\", \"arguments\": {\"city\": "
+        "\"Rome\"}}\n</tool_call>\n";
     for (const auto& pieces : splits(whole + announced)) {
         const Outcome r = run(pieces, hermes(), true);
         ASSERT_EQ(r.streamed.size(), 2u) << r.streamed.dump();
