@@ -457,7 +457,7 @@ MessagesRequest messages_request_from_json(const nlohmann::ordered_json& body, E
                                            const RequestLimits& limits) {
     if (!body.is_object()) throw invalid_request("request body must be a JSON object");
     MessagesRequest r;
-    Walk walk{limits, r.dropped_blocks, 0, {}, {}};
+    Walk walk{limits, r.dropped_blocks, 0, {}, {}, {}};
 
     const json* model = member(body, "model");
     if (model == nullptr) throw invalid_request("model: Field required");

@@ -90,6 +90,9 @@ struct Grammar {
     // Fills every node's `alts`; throws SchemaError for anyOf/$ref cycles that
     // never consume input.
     void finish();
+    // The memory the grammar holds, about (its containers' elements and
+    // out-of-line strings).
+    size_t bytes() const;
 };
 
 // An invalid or unsupported schema: `path` is the JSON pointer of the part at

@@ -7,8 +7,9 @@
 
 namespace pensieve::grammar {
 
-GrammarCache::GrammarCache(std::shared_ptr<const TokenVocabulary> vocab, size_t capacity)
-    : vocab_(std::move(vocab)), capacity_(capacity == 0 ? 1 : capacity) {}
+GrammarCache::GrammarCache(std::shared_ptr<const TokenVocabulary> vocab, size_t capacity,
+                           size_t max_bytes)
+    : vocab_(std::move(vocab)), capacity_(capacity == 0 ? 1 : capacity), max_bytes_(max_bytes) {}
 
 std::shared_ptr<const GrammarMasks> GrammarCache::get(const nlohmann::ordered_json& schema) {
     std::string key = schema.dump();
@@ -16,7 +17,7 @@ std::shared_ptr<const GrammarMasks> GrammarCache::get(const nlohmann::ordered_js
         std::lock_guard lock(mu_);
         if (const auto it = index_.find(key); it != index_.end()) {
             lru_.splice(lru_.begin(), lru_, it->second);
-            return it->second->second;
+            return it->second->masks;
         }
     }
     // Compiled outside the lock: another request's lookup need not wait. Two
@@ -29,12 +30,16 @@ std::shared_ptr<const GrammarMasks> GrammarCache::get(const nlohmann::ordered_js
     const size_t entries = std::max<size_t>(16, kMaskCacheBytes / std::max<size_t>(1, mask_bytes));
     auto masks = std::make_shared<const GrammarMasks>(
         std::make_shared<const Grammar>(compile_schema(schema)), vocab_, entries);
+    // The key is held twice: in the list and in the index.
+    const size_t bytes = 2 * key.capacity() + masks->grammar()->bytes();
     std::lock_guard lock(mu_);
-    if (const auto it = index_.find(key); it != index_.end()) return it->second->second;
-    lru_.emplace_front(key, masks);
+    if (const auto it = index_.find(key); it != index_.end()) return it->second->masks;
+    lru_.push_front({key, masks, bytes});
     index_.emplace(std::move(key), lru_.begin());
-    while (lru_.size() > capacity_) {
-        index_.erase(lru_.back().first);
+    bytes_ += bytes;
+    while (lru_.size() > capacity_ || (bytes_ > max_bytes_ && lru_.size() > 1)) {
+        bytes_ -= lru_.back().bytes;
+        index_.erase(lru_.back().key);
         lru_.pop_back();
     }
     return masks;
@@ -43,6 +48,11 @@ std::shared_ptr<const GrammarMasks> GrammarCache::get(const nlohmann::ordered_js
 size_t GrammarCache::size() const {
     std::lock_guard lock(mu_);
     return lru_.size();
+}
+
+size_t GrammarCache::bytes() const {
+    std::lock_guard lock(mu_);
+    return bytes_;
 }
 
 }  // namespace pensieve::grammar

@@ -3,7 +3,10 @@
 // cache, the expensive part) is built once and shared by every sequence that
 // decodes with it. Thread safe; least recently used entries go first. Memory
 // is bounded: `capacity` grammars, each with at most kMaskCacheBytes of
-// cached masks (64 MiB in all by default).
+// cached masks (64 MiB in all by default), and at most `max_bytes` of
+// grammars and their schema keys (a schema of a million enum values compiles
+// to over 100 MB; the newest entry is kept whatever its size, since a
+// request is using it).
 #pragma once
 
 #include <list>
@@ -20,7 +23,9 @@ namespace pensieve::grammar {
 class GrammarCache {
   public:
     static constexpr size_t kMaskCacheBytes = size_t{4} << 20;
-    GrammarCache(std::shared_ptr<const TokenVocabulary> vocab, size_t capacity = 16);
+    static constexpr size_t kMaxBytes = size_t{256} << 20;
+    GrammarCache(std::shared_ptr<const TokenVocabulary> vocab, size_t capacity = 16,
+                 size_t max_bytes = kMaxBytes);
 
     // The masks of `schema`'s grammar, compiled on first use; throws
     // SchemaError for an invalid schema. Keywords the compiler relaxed are in
@@ -29,11 +34,17 @@ class GrammarCache {
 
     const std::shared_ptr<const TokenVocabulary>& vocab() const { return vocab_; }
     size_t size() const;
+    size_t bytes() const;  // of the grammars and keys held
 
   private:
-    using Entry = std::pair<std::string, std::shared_ptr<const GrammarMasks>>;
+    struct Entry {
+        std::string key;
+        std::shared_ptr<const GrammarMasks> masks;
+        size_t bytes = 0;
+    };
     std::shared_ptr<const TokenVocabulary> vocab_;
-    size_t capacity_;
+    size_t capacity_, max_bytes_;
+    size_t bytes_ = 0;
     mutable std::mutex mu_;
     std::list<Entry> lru_;  // most recent first
     std::unordered_map<std::string, std::list<Entry>::iterator> index_;

@@ -662,6 +662,20 @@ Grammar any_json_object() {
     return compile_schema(json{{"type", "object"}});
 }
 
+size_t Grammar::bytes() const {
+    const auto text = [](const std::string& t) { return sizeof(std::string) + t.capacity(); };
+    size_t n = sizeof(Grammar) + nodes.capacity() * sizeof(Node);
+    for (const Node& node : nodes) {
+        n += node.properties.capacity() * sizeof(Property);
+        for (const Property& p : node.properties) n += p.key.capacity();
+        n += node.literals.capacity() * sizeof(std::string);
+        for (const std::string& l : node.literals) n += l.capacity();
+        n += (node.options.capacity() + node.alts.capacity()) * sizeof(NodeId);
+    }
+    for (const std::string& r : relaxed) n += text(r);
+    return n;
+}
+
 void Grammar::finish() {
     // Flatten AnyOf nodes into the concrete nodes they may start as. A node
     // reached again while it is being flattened is a cycle that consumes no
