@@ -50,6 +50,19 @@ std::shared_ptr<const grammar::GrammarMasks> call_grammar(const api::MessagesReq
                                                           const std::vector<std::string>& names,
                                                           const chat::ToolChoice& choice,
                                                           const Serving& s) {
+    // A tool's input is an object: a schema that matches none (an enum of
+    // numbers, an anyOf of arrays) could only give calls no client can take.
+    // Schemas typed "object" at the root (the API's usual form) need no look.
+    for (size_t i = 0; i < r.tools.size(); ++i) {
+        const nlohmann::ordered_json& tool = r.tools[i];
+        if (!tool.contains("input_schema") || tool["input_schema"].contains("type")) continue;
+        const std::string field = "tools." + std::to_string(i) + ".input_schema";
+        const auto own = grammar_for(tool["input_schema"], field, s)->grammar();
+        if (!own->may_be_object(own->root)) {
+            throw api::invalid_request(field +
+                                       ": matches no JSON object, and a tool's input is an object");
+        }
+    }
     const nlohmann::ordered_json schema = chat::call_schema(s.tools.syntax, r.tools, names, choice);
     try {
         return s.grammars.get(schema);

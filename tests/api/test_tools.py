@@ -281,6 +281,15 @@ BAD_REQUESTS = [
                  "tools.0.input_schema", id="schema-empty-range"),
     pytest.param(dict(output_format={"type": "json_schema", "schema": {"type": "nosuchtype"}}),
                  "output_format.schema", id="output-format-unknown-type"),
+    # A tool's input is an object: untyped schemas that match none are refused.
+    pytest.param(dict(tools=[ORDER, *bad_tool(input_schema={"enum": [1, 2]})]),
+                 "tools.1.input_schema", id="schema-enum-of-numbers"),
+    pytest.param(dict(tools=bad_tool(input_schema={
+        "anyOf": [{"type": "array"}, {"type": "string"}]})),
+                 "tools.0.input_schema", id="schema-anyof-without-object"),
+    pytest.param(dict(tools=bad_tool(input_schema={
+        "$ref": "#/$defs/x", "$defs": {"x": {"type": "array"}}})),
+                 "tools.0.input_schema", id="schema-ref-to-array"),
 ]
 
 
@@ -303,6 +312,23 @@ def test_bad_tools_are_400_naming_the_field(client, body, field, stream):
 
 # An object schema the grammar compiler refuses (an unknown type inside it).
 BROKEN_SCHEMA = {"type": "object", "properties": {"n": {"type": "nosuchtype"}}}
+
+
+NOTE = {"type": "object", "properties": {"text": {"type": "string", "maxLength": 20}},
+        "required": ["text"], "additionalProperties": False}
+
+
+@pytest.mark.parametrize("schema", [{"anyOf": [NOTE, {"type": "array"}]},
+                                    {"$ref": "#/$defs/note", "$defs": {"note": NOTE}}],
+                         ids=["anyof-with-an-array", "ref-at-the-root"])
+def test_an_untyped_tool_schema_that_allows_objects_gets_an_object_input(client, schema):
+    tool = {"name": "note", "description": "Take a note.", "input_schema": schema}
+    msg = client.messages.create(model="m", max_tokens=200, messages=ASK_WEATHER, tools=[tool],
+                                 tool_choice={"type": "tool", "name": "note",
+                                              "disable_parallel_tool_use": True})
+    assert msg.stop_reason == "tool_use", msg.content
+    assert [b.type for b in msg.content] == ["tool_use"], msg.content
+    assert isinstance(msg.content[0].input, dict), msg.content
 
 
 def test_invalid_schema_is_400_with_tool_choice_none(client):

@@ -62,10 +62,14 @@ json call_schema(ToolCallSyntax syntax, const json& tools, const std::vector<std
         for (size_t i = 0; i < callable.size(); ++i) {
             const json* tool = find_tool(tools, callable[i]);
             json arguments = tool != nullptr ? (*tool)["input_schema"] : json{{"type", "object"}};
+            // An input is an object: a schema not typed "object" at its root
+            // is narrowed to its objects (the grammar's allOf form for that).
+            const bool narrow = !arguments.contains("type");
             const std::string base =
                 prefix + (callable.size() > 1 ? "/anyOf/" + std::to_string(i) : std::string()) +
-                "/properties/" + args_key;
+                "/properties/" + args_key + (narrow ? "/allOf/0" : "");
             rebase_refs(arguments, base);
+            if (narrow) arguments = {{"allOf", {std::move(arguments), {{"type", "object"}}}}};
             alternatives.push_back(
                 {{"type", "object"},
                  {"properties", {{"name", {{"const", callable[i]}}}, {args_key, arguments}}},

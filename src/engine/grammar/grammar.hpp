@@ -60,6 +60,9 @@ struct Node {
     std::vector<std::string> literals;
     // AnyOf: the alternatives as written; `alts` below is the flattened list
     std::vector<NodeId> options;
+    // AnyOf: only the alternatives that may be objects count (a tool's input;
+    // `allOf: [schema, {"type": "object"}]`).
+    bool objects_only = false;
     // Every concrete (non-AnyOf) node this node may start as. Filled by
     // Grammar::finish; for a concrete node it is {itself}.
     std::vector<NodeId> alts;
@@ -93,6 +96,10 @@ struct Grammar {
     // The memory the grammar holds, about (its containers' elements and
     // out-of-line strings).
     size_t bytes() const;
+    // Whether node `id` matches some JSON object (after finish()); whether
+    // concrete node `a` may (an object, or literals with an object among them).
+    bool may_be_object(NodeId id) const;
+    bool may_be_object_alt(NodeId a) const;
 };
 
 // An invalid or unsupported schema: `path` is the JSON pointer of the part at

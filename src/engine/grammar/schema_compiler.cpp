@@ -331,6 +331,14 @@ class Compiler {
             }
             if (std::string(key) == "allOf") {
                 if (list.size() == 1) return compile(list[0], p + "/0", depth + 1);
+                if (list.size() == 2 && list[1] == json{{"type", "object"}}) {
+                    // A schema narrowed to its objects (see Node::objects_only).
+                    const NodeId id = add(make_node(NodeKind::AnyOf));
+                    const NodeId body = compile(list[0], p + "/0", depth + 1);
+                    g_.nodes[id].options = {body};
+                    g_.nodes[id].objects_only = true;
+                    return id;
+                }
                 relax(key, p);
                 return any();
             }
@@ -676,6 +684,19 @@ size_t Grammar::bytes() const {
     return n;
 }
 
+bool Grammar::may_be_object_alt(NodeId a) const {
+    const Node& n = nodes[a];
+    if (n.kind == NodeKind::Object) return true;
+    return n.kind == NodeKind::Literal &&
+           std::any_of(n.literals.begin(), n.literals.end(),
+                       [](const std::string& l) { return l.starts_with('{'); });
+}
+
+bool Grammar::may_be_object(NodeId id) const {
+    return std::any_of(nodes[id].alts.begin(), nodes[id].alts.end(),
+                       [&](NodeId a) { return may_be_object_alt(a); });
+}
+
 void Grammar::finish() {
     // Flatten AnyOf nodes into the concrete nodes they may start as. A node
     // reached again while it is being flattened is a cycle that consumes no
@@ -704,10 +725,12 @@ void Grammar::finish() {
         for (NodeId o : nodes[id].options) {
             for (NodeId a : nodes[o].alts) {
                 if (stamp[a] == id + 1) continue;
+                if (nodes[id].objects_only && !may_be_object_alt(a)) continue;
                 stamp[a] = id + 1;
                 alts.push_back(a);
             }
         }
+        if (alts.empty()) throw SchemaError("", "the schema matches no JSON object");
         total += alts.size();
         if (total > kMaxAltEntries) throw SchemaError("", "schema too large (anyOf/$ref fan-out)");
         nodes[id].alts = std::move(alts);

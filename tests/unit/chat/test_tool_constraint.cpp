@@ -65,6 +65,41 @@ TEST(CallSchema, HermesCallsAreNameAndArgumentsOfOneOfTheTools) {
     EXPECT_FALSE(g.accepts(R"({"name": "Read"})"));
 }
 
+TEST(CallSchema, AnInputSchemaNotTypedObjectIsNarrowedToItsObjects) {
+    // A tool's input is an object: `{}`, an anyOf with other types, or a
+    // $ref at the root give only objects as arguments.
+    const json tools = json::array({{{"name", "any"}, {"input_schema", json::object()}},
+                                    {{"name", "mixed"},
+                                     {"input_schema",
+                                      {{"anyOf",
+                                        {{{"type", "object"},
+                                          {"properties", {{"a", {{"type", "integer"}}}}},
+                                          {"required", {"a"}},
+                                          {"additionalProperties", false}},
+                                         {{"type", "array"}}}}}}},
+                                    {{"name", "ref"},
+                                     {"input_schema",
+                                      {{"$ref", "#/$defs/point"},
+                                       {"$defs",
+                                        {{"point",
+                                          {{"type", "object"},
+                                           {"properties", {{"x", {{"type", "integer"}}}}},
+                                           {"required", {"x"}},
+                                           {"additionalProperties", false}}}}}}}}});
+    const Checker g(call_schema(ToolCallSyntax::Hermes, tools, {"any", "mixed", "ref"}, {}));
+    EXPECT_TRUE(g.accepts(R"({"name": "any", "arguments": {"k": [1, "v"]}})"));
+    EXPECT_FALSE(g.accepts(R"({"name": "any", "arguments": 1})"));
+    EXPECT_FALSE(g.accepts(R"({"name": "any", "arguments": [{}]})"));
+    EXPECT_TRUE(g.accepts(R"({"name": "mixed", "arguments": {"a": 1}})"));
+    EXPECT_FALSE(g.accepts(R"({"name": "mixed", "arguments": [1]})"));
+    EXPECT_TRUE(g.accepts(R"({"name": "ref", "arguments": {"x": 2}})"));
+    EXPECT_FALSE(g.accepts(R"({"name": "ref", "arguments": {"y": 2}})"));
+    // A schema that allows no object at all leaves nothing to call.
+    const json none = json::array({{{"name", "n"}, {"input_schema", {{"enum", {1, 2}}}}}});
+    EXPECT_THROW(grammar::compile_schema(call_schema(ToolCallSyntax::Hermes, none, {"n"}, {})),
+                 grammar::SchemaError);
+}
+
 TEST(CallSchema, LlamaCallsUseParameters) {
     const json schema = call_schema(ToolCallSyntax::Llama, kTools, kNames, {});
     EXPECT_EQ(schema["anyOf"][0]["required"], json::array({"name", "parameters"}));

@@ -40,6 +40,17 @@ TEST(Matcher, RequiredKeysAndAdditionalPropertiesFalse) {
     EXPECT_FALSE(live_prefix(g, R"({"command": 3)"));
 }
 
+TEST(Matcher, AllOfWithTypeObjectNarrowsASchemaToItsObjects) {
+    const auto g = compile(
+        R"({"allOf": [{"anyOf": [{"type": "object"}, {"type": "integer"}, {"enum": [3, {"k": 1}]}]},
+                      {"type": "object"}]})");
+    EXPECT_TRUE(accepts(g, R"({})"));
+    EXPECT_TRUE(accepts(g, R"({"k": 1})"));
+    EXPECT_FALSE(accepts(g, "1"));
+    EXPECT_FALSE(live_prefix(g, "["));
+    EXPECT_THROW(compile(R"({"allOf": [{"enum": [1, "a"]}, {"type": "object"}]})"), SchemaError);
+}
+
 TEST(Matcher, AnyKeyOrderWhenSchemaOrderIsOff) {
     const auto g = compile(R"({"type": "object", "properties": {"a": {"type": "integer"},
         "b": {"type": "integer"}}, "required": ["a", "b"], "additionalProperties": false})",
