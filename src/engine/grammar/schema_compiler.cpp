@@ -174,6 +174,19 @@ bool parse_class(const std::string& s, size_t& i, StringPattern& p, bool& lossy)
 
 // Reduces `^literal` or `^literal[class]{m,n}$` (and \d, \w classes, + * ?
 // quantifiers); anything else keeps the longest literal prefix it can prove.
+// A repeat count of a pattern ("{3}", "{2,5}"): decimal digits only, read
+// saturating at UINT32_MAX, which the node takes as "no bound" (a count that
+// large is no bound a generation could reach); nullopt if not a count.
+std::optional<uint32_t> repeat_count(std::string_view digits) {
+    if (digits.empty()) return std::nullopt;
+    uint64_t n = 0;
+    for (char c : digits) {
+        if (c < '0' || c > '9') return std::nullopt;
+        n = std::min<uint64_t>(n * 10 + static_cast<uint64_t>(c - '0'), UINT32_MAX);
+    }
+    return static_cast<uint32_t>(n);
+}
+
 std::optional<ReducedPattern> reduce_pattern(const std::string& s) {
     if (s.empty() || s[0] != '^') return std::nullopt;
     ReducedPattern r;
@@ -222,16 +235,17 @@ std::optional<ReducedPattern> reduce_pattern(const std::string& s) {
             if (close == std::string::npos) return r;
             const std::string body = s.substr(j + 1, close - j - 1);
             const size_t comma = body.find(',');
-            try {
-                lo = static_cast<uint32_t>(std::stoul(body.substr(0, comma)));
-                if (comma == std::string::npos)
-                    hi = lo;
-                else if (comma + 1 == body.size())
-                    hi = UINT32_MAX;
-                else
-                    hi = static_cast<uint32_t>(std::stoul(body.substr(comma + 1)));
-            } catch (const std::exception&) {
-                return r;
+            const auto first = repeat_count(std::string_view(body).substr(0, comma));
+            if (!first) return r;
+            lo = *first;
+            if (comma == std::string::npos) {
+                hi = lo;
+            } else if (comma + 1 == body.size()) {
+                hi = UINT32_MAX;
+            } else {
+                const auto second = repeat_count(std::string_view(body).substr(comma + 1));
+                if (!second) return r;
+                hi = *second;
             }
             if (hi < lo) return r;
             j = close + 1;
@@ -570,12 +584,17 @@ class Compiler {
             const auto r = reduce_pattern(pat.get<std::string>());
             if (!r || !r->exact) relax("pattern", path + "/pattern");
             if (r && (!r->pattern.prefix.empty() || r->pattern.has_class)) {
-                const auto plen = static_cast<uint32_t>(r->pattern.prefix.size());
+                // Lengths in 64 bits, saturating: a repeat count near
+                // UINT32_MAX plus the prefix must not wrap around.
+                const auto saturate = [](uint64_t v) {
+                    return static_cast<uint32_t>(std::min<uint64_t>(v, UINT32_MAX));
+                };
+                const uint64_t plen = r->pattern.prefix.size();
                 n.pattern = r->pattern;
-                n.min_length =
-                    std::max(n.min_length, plen + (r->pattern.has_class ? r->min_class : 0));
+                n.min_length = std::max(n.min_length,
+                                        saturate(plen + (r->pattern.has_class ? r->min_class : 0)));
                 if (r->pattern.has_class && r->max_class != UINT32_MAX) {
-                    n.max_length = std::min(n.max_length, plen + r->max_class);
+                    n.max_length = std::min(n.max_length, saturate(plen + r->max_class));
                 }
             }
         }

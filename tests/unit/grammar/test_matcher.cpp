@@ -136,6 +136,26 @@ TEST(Matcher, SimplePatterns) {
     EXPECT_FALSE(live_prefix(cls, R"("va)"));
 }
 
+TEST(Matcher, PatternRepeatCountsPastUint32SaturateInsteadOfWrapping) {
+    // {4294967299} wrapped to 3 and {4294967296} to 0: now no generation can
+    // reach the minimum, and an upper bound that large is no bound.
+    const auto huge_min = compile(R"({"type": "string", "pattern": "^[a-z]{4294967299}$"})");
+    EXPECT_TRUE(live_prefix(huge_min, R"("hug)"));
+    EXPECT_FALSE(accepts(huge_min, R"("hug")"));
+    EXPECT_FALSE(accepts(huge_min, R"("")"));
+    const auto prefixed = compile(R"({"type": "string", "pattern": "^ab[a-z]{4294967295}$"})");
+    EXPECT_FALSE(live_prefix(prefixed, R"("a")"));
+    EXPECT_FALSE(live_prefix(prefixed, R"("b)"));
+    EXPECT_TRUE(live_prefix(prefixed, R"("abzz)"));
+    const auto huge_max = compile(R"({"type": "string", "pattern": "^[a-z]{2,4294967296}$"})");
+    EXPECT_TRUE(accepts(huge_max, R"("abcdefgh")"));
+    EXPECT_FALSE(accepts(huge_max, R"("a")"));
+    // A count that is not digits is no count: the class is not enforced.
+    const auto odd = compile(R"({"type": "string", "pattern": "^x[a-z]{-1}$"})");
+    EXPECT_TRUE(accepts(odd, R"("x1")"));
+    EXPECT_FALSE(accepts(odd, R"("y")"));
+}
+
 TEST(Matcher, ArraysOfObjectsWithItemBounds) {
     const auto g = compile(
         R"({"type": "object", "properties": {"todos": {"type": "array", "minItems": 1, "maxItems": 2,
