@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <string>
 #include <string_view>
+#include <utility>
 
 namespace pensieve::api {
 
@@ -35,5 +36,23 @@ class FieldPath {
     std::string_view key_;  // data() == nullptr: an array index
     std::size_t index_ = 0;
 };
+
+// Renaming the field an error message names, for a dialect whose body spells
+// it otherwise: the leading path of `message` (the text before ": ", when
+// there is one) and the rest, and whether `path` starts with the whole
+// segments `from` (replaced by `to` when it does).
+inline std::pair<std::string, std::string> split_field(const std::string& message) {
+    const std::size_t colon = message.find(": ");
+    if (colon == std::string::npos || colon == 0) return {"", message};
+    return {message.substr(0, colon), message.substr(colon)};
+}
+
+inline bool rename_field_prefix(std::string& path, std::string_view from, std::string_view to) {
+    if (!path.starts_with(from) || (path.size() > from.size() && path[from.size()] != '.')) {
+        return false;
+    }
+    path = std::string(to) + path.substr(from.size());
+    return true;
+}
 
 }  // namespace pensieve::api

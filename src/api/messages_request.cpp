@@ -503,6 +503,7 @@ MessagesRequest messages_request_from_json(const nlohmann::ordered_json& body, E
         if (config_format != nullptr && !config_format->is_null()) {
             const FieldPath output_config("output_config");
             r.output_schema = output_schema(*config_format, output_config / "format", limits);
+            r.output_schema_field = "output_config.format.schema";
         }
     }
     const json* thinking = member(body, "thinking");

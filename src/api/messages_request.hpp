@@ -45,6 +45,7 @@ struct MessagesRequest {
     bool one_tool_call = false;  // at most one call, whatever the tool_choice (OpenAI's
                                  // parallel_tool_calls: false without a tool_choice)
     nlohmann::ordered_json output_schema = nullptr;  // structured output's JSON Schema, or null
+    std::string output_schema_field = "output_format.schema";  // where the body gave it
     Thinking thinking;
     std::optional<uint64_t> seed;  // the sampler's seed (OpenAI `seed`); absent: the server's
     // A raw prompt, tokenized as client text without the chat template

@@ -64,10 +64,15 @@ void translate_options(const json& body, json& out, MessagesRequest& core_extras
     const json* predict = set_member(*options, "num_predict");
     if (predict != nullptr) {
         if (!predict->is_number_integer()) wrong_type(at / "num_predict", "an integer");
-        const int64_t n = predict->get<int64_t>();
-        if (n > 0) {
+        // Past int64 (read as an unsigned) or past the cap of max_tokens:
+        // no cap short of the context, as -1 (Ollama takes any count).
+        const int64_t n = predict->is_number_unsigned() && predict->get<uint64_t>() > INT64_MAX
+                              ? INT64_MAX
+                              : predict->get<int64_t>();
+        const bool up_to_context = n == -1 || n == -2 || n > kMaxTokensCap;
+        if (n > 0 && !up_to_context) {
             out["max_tokens"] = n;
-        } else if (n != -1 && n != -2) {  // -1, -2: up to the context
+        } else if (!up_to_context) {
             throw invalid_request((at / "num_predict").str() + ": must be positive, -1 or -2");
         }
     }
@@ -255,6 +260,25 @@ OllamaRequest parse_ollama_generate_request(std::string_view text, const Request
     }
     r.core.top_k = extras.top_k;
     return r;
+}
+
+std::string ollama_field_names(std::string message) {
+    auto [path, rest] = split_field(openai_field_names(std::move(message)));
+    if (path.empty()) return rest;
+    // The sampling fields live under options; the schema is `format`.
+    const std::pair<std::string_view, std::string_view> renames[] = {
+        {"response_format.json_schema.schema", "format"},
+        {"response_format", "format"},
+        {"max_tokens", "options.num_predict"},
+        {"temperature", "options.temperature"},
+        {"top_p", "options.top_p"},
+        {"top_k", "options.top_k"},
+        {"seed", "options.seed"},
+        {"stop", "options.stop"}};
+    for (const auto& [from, to] : renames) {
+        if (rename_field_prefix(path, from, to)) break;
+    }
+    return path + rest;
 }
 
 }  // namespace pensieve::api

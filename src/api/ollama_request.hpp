@@ -30,6 +30,11 @@ struct OllamaRequest {
 
 OllamaRequest parse_ollama_chat_request(std::string_view body, const RequestLimits& limits = {});
 
+// An error message with the fields it names spelled as the Ollama body has
+// them ("options.temperature", "format"), from the Anthropic or OpenAI names
+// the shared validation and the Chat Completions translation use.
+std::string ollama_field_names(std::string message);
+
 // /api/generate: the prompt (and system) through the chat template as one
 // user turn, or, with `raw`, the prompt as it is.
 OllamaRequest parse_ollama_generate_request(std::string_view body,

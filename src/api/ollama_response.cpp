@@ -5,6 +5,8 @@
 #include <chrono>
 #include <ctime>
 
+#include "api/ollama_request.hpp"
+
 namespace pensieve::api {
 
 namespace {
@@ -158,7 +160,7 @@ json ollama_load_json(const OllamaReply& reply) {
 }
 
 json ollama_error_body(const std::string& message) {
-    return {{"error", message}};
+    return {{"error", ollama_field_names(message)}};
 }
 
 namespace {

@@ -3,6 +3,9 @@
 // walk touches each value once; errors name the OpenAI field.
 #include "api/openai_request.hpp"
 
+#include <regex>
+#include <utility>
+
 #include "api/error.hpp"
 #include "api/field_path.hpp"
 #include "api/json_body.hpp"
@@ -346,6 +349,27 @@ OpenAiRequest completions_from_json(const json& body, const RequestLimits& limit
     r.core.messages = json::array();
     r.core.raw_prompt = std::move(raw);
     return r;
+}
+
+std::string openai_field_names(std::string message) {
+    auto [path, rest] = split_field(message);
+    if (path.empty()) return message;
+    static const std::regex schema(R"(^tools\.(\d+)\.input_schema)");
+    static const std::regex use_id(R"(^messages\.(\d+)\.content\.\d+\.tool_use_id$)");
+    std::smatch m;
+    if (std::regex_search(path, m, schema)) {
+        path = "tools." + m[1].str() + ".function.parameters" + m.suffix().str();
+    } else if (std::regex_match(path, m, use_id)) {
+        path = "messages." + m[1].str() + ".tool_call_id";
+    } else if (!rename_field_prefix(path, "stop_sequences", "stop") &&
+               !rename_field_prefix(path, "output_format.schema",
+                                    "response_format.json_schema.schema")) {
+        rename_field_prefix(path, "output_format", "response_format");
+    }
+    if (path == "tool_choice" && rest.starts_with(": \"any\"")) {
+        rest = ": \"required\"" + rest.substr(std::string_view(": \"any\"").size());
+    }
+    return path + rest;
 }
 
 }  // namespace pensieve::api

@@ -37,6 +37,12 @@ OpenAiRequest chat_completions_from_json(const nlohmann::ordered_json& body,
 OpenAiRequest completions_from_json(const nlohmann::ordered_json& body,
                                     const RequestLimits& limits = {});
 
+// An error message of the shared validation with the Anthropic fields it
+// names ("stop_sequences.0: ...", "tools.2.input_schema: ...") spelled as the
+// OpenAI body has them ("stop.0", "tools.2.function.parameters"); messages
+// that name OpenAI fields already are returned as they are.
+std::string openai_field_names(std::string message);
+
 // OpenAI's legacy completions default when max_tokens is absent.
 inline constexpr int64_t kCompletionsDefaultMaxTokens = 16;
 

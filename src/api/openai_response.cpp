@@ -3,6 +3,8 @@
 
 #include <chrono>
 
+#include "api/openai_request.hpp"
+
 namespace pensieve::api {
 
 namespace {
@@ -213,15 +215,19 @@ std::string openai_stream_done() {
 }
 
 std::string openai_stream_error(const std::string& type, const std::string& message) {
-    return sse_data(
-        {{"error", {{"message", message}, {"type", type}, {"param", nullptr}, {"code", type}}}});
+    return sse_data({{"error",
+                      {{"message", openai_field_names(message)},
+                       {"type", type},
+                       {"param", nullptr},
+                       {"code", type}}}});
 }
 
 json openai_error_body(int status, const std::string& type, const std::string& message) {
+    const std::string named = openai_field_names(message);
     return {{"error",
-             {{"message", message},
+             {{"message", named},
               {"type", openai_type(status)},
-              {"param", param_of(message)},
+              {"param", param_of(named)},
               {"code", type}}}};
 }
 

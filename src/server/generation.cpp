@@ -163,8 +163,7 @@ Prepared prepare(const api::MessagesRequest& r, const Serving& s, api::Endpoint 
         call = call_grammar(r, in.tool_names, checked, s);
     }
     std::shared_ptr<const grammar::GrammarMasks> output;
-    if (!r.output_schema.is_null())
-        output = grammar_for(r.output_schema, "output_format.schema", s);
+    if (!r.output_schema.is_null()) output = grammar_for(r.output_schema, r.output_schema_field, s);
     if (endpoint == api::Endpoint::CountTokens) return p;
     p.blocks.thinking = s.prompt.thinks();
     p.blocks.starts_in_thinking = in_thinking;

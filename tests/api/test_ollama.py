@@ -197,6 +197,26 @@ def test_bad_chat_requests_are_400_in_ollamas_envelope(http, body):
     ollama_error(http.post("/api/chat", json={"model": "m", **body}), 400)
 
 
+@pytest.mark.parametrize("body,field", [
+    ({"options": {"temperature": "1"}}, "options.temperature"),
+    ({"options": {"stop": [1]}}, "options.stop.0"),
+    ({"format": {"type": "nosuchtype"}}, "format"),
+    ({"tools": [{"type": "function", "function": {"name": "f", "parameters": "x"}}]},
+     "tools.0.function.parameters"),
+])
+def test_errors_name_the_field_as_ollamas_body_has_it(http, body, field):
+    message = ollama_error(http.post("/api/chat", json={"model": "m", "messages": USER, **body}),
+                           400)
+    assert message.startswith(field + ": ") or message.startswith(field + "."), message
+
+
+def test_a_num_predict_past_int64_means_no_cap(http):
+    r = http.post("/api/generate", json={"model": "m", "prompt": "Hi", "stream": False,
+                                         "options": {"num_predict": 2**64 - 1, "stop": ["."]}})
+    assert r.status_code == 200, r.text
+    assert r.json()["done"] is True
+
+
 def test_front_door_errors_use_ollamas_envelope(http, keyed_server):
     ollama_error(http.post("/api/chat", content=b"{", headers={"content-type": "text/plain"}),
                  415)

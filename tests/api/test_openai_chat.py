@@ -193,6 +193,20 @@ def test_json_object_response_format_gives_a_json_object(client):
         {"role": "user", "content": "hi"}]}, "messages.0.tool_calls.0.function.arguments"),
     ({"tools": [{"type": "function", "function": {"name": "bad name!"}}]}, None),
     ({"response_format": {"type": "xml"}}, "response_format.type"),
+    # Checked by the validation all dialects share, named as OpenAI's body has them.
+    ({"stop": [1]}, "stop.0"),
+    ({"tools": [{"type": "function", "function": {"name": "f", "parameters": "x"}}]},
+     "tools.0.function.parameters"),
+    ({"tools": [{"type": "function", "function": {"name": "f", "parameters": {
+        "type": "object", "properties": {"a": {"type": "nosuchtype"}}}}}]},
+     "tools.0.function.parameters"),
+    ({"response_format": {"type": "json_schema", "json_schema": {"name": "x", "schema": "x"}}},
+     "response_format.json_schema.schema"),
+    ({"messages": [{"role": "assistant", "content": None, "tool_calls": [
+        {"id": "c1", "type": "function", "function": {"name": "f", "arguments": "{}"}}]},
+        {"role": "tool", "tool_call_id": "c2", "content": "x"}],
+      "tools": [{"type": "function", "function": {"name": "f"}}]}, "messages.1.tool_call_id"),
+    ({"tool_choice": "required"}, "tool_choice"),
 ])
 def test_bad_requests_are_400_in_the_openai_envelope(http, body, param):
     request = {"model": "m", "max_tokens": 4, "messages": USER, **body}
@@ -200,6 +214,10 @@ def test_bad_requests_are_400_in_the_openai_envelope(http, body, param):
     assert error["type"] == "invalid_request_error"
     if param is not None:
         assert error["param"] == param, error
+        assert error["message"].startswith(param + ": "), error
+    for anthropic_name in ("stop_sequences", "input_schema", "output_format", "tool_use_id",
+                           '"any"'):
+        assert anthropic_name not in error["message"], error
 
 
 def test_the_sdk_raises_bad_request_for_n_above_one(client):
