@@ -256,6 +256,26 @@ struct HttpDaemon::Impl {
         return queue(c, *ex);
     }
 
+    // A request target in absolute form ("http://host:port/path", which
+    // clients send to proxies): the path is its path, and its authority is
+    // the host the request is for, in place of any Host header (RFC 9112
+    // section 3.2.2), so the Host checks see the same name either way.
+    static void use_absolute_form(Request& req) {
+        const std::string_view url = req.path;
+        size_t start = 0;
+        for (std::string_view scheme : {"http://", "https://"}) {
+            if (url.size() > scheme.size() && iequals(url.substr(0, scheme.size()), scheme)) {
+                start = scheme.size();
+            }
+        }
+        if (start == 0) return;
+        const size_t slash = url.find('/', start);
+        const std::string authority(url.substr(start, slash - start));
+        req.path = slash == std::string_view::npos ? "/" : std::string(url.substr(slash));
+        std::erase_if(req.headers, [](const auto& h) { return iequals(h.first, "host"); });
+        req.headers.emplace_back("Host", authority);
+    }
+
     // Why a request's body length is ambiguous (RFC 9112 section 6.3), or
     // null: a Content-Length given twice (the library frames by the first),
     // a Transfer-Encoding given twice (only a single "chunked" is served),
@@ -289,6 +309,7 @@ struct HttpDaemon::Impl {
                 return MHD_YES;
             },
             &ex.req.headers);
+        use_absolute_form(ex.req);
         const std::string id = api::new_id("req_");
         begin_request(id);
         ex.res.set_header("request-id", id);

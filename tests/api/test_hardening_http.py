@@ -348,6 +348,19 @@ def test_a_body_of_ambiguous_length_is_400_and_nothing_after_it_is_served(guarde
     still_serves(guarded)
 
 
+def test_an_absolute_form_target_is_served_and_its_authority_is_the_host(guarded):
+    """RFC 9112 section 3.2.2: the target's authority stands for the Host
+    header, so the Host checks hold as for an origin-form request."""
+    host, port = address(guarded)
+    for authority, expected in ((f"127.0.0.1:{port}", 200), ("evil.example", 403)):
+        with socket.create_connection((host, port)) as sock:
+            sock.sendall(f"GET http://{authority}/health HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+                         "Connection: close\r\n\r\n".encode())
+            status, _, _ = read_response(sock)
+            assert status == expected, authority
+    still_serves(guarded)
+
+
 # --- the listening socket and the descriptors -------------------------------------------
 
 def serve_on(port, *args):
