@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdio>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <stdexcept>
@@ -40,10 +41,29 @@ void check_name(std::string_view what, std::string_view s, size_t max) {
     }
 }
 
-// A path inside a repository: '/'-separated names, none "." or "..".
+// `s` for an error message: bytes outside printable ASCII as \xNN (a name
+// from a server may hold CR, LF or NUL), at most 120 bytes of it.
+std::string quoted(std::string_view s) {
+    constexpr size_t kMax = 120;
+    std::string out = "'";
+    for (size_t i = 0; i < s.size() && i < kMax; ++i) {
+        const auto c = static_cast<unsigned char>(s[i]);
+        if (c >= 0x20 && c < 0x7f) {
+            out += static_cast<char>(c);
+        } else {
+            char hex[8];
+            std::snprintf(hex, sizeof hex, "\\x%02x", c);
+            out += hex;
+        }
+    }
+    return out + (s.size() > kMax ? "…'" : "'");
+}
+
+// A path inside a repository: '/'-separated names, none "." or "..". The
+// same rules hold for a path the user types and one a repository lists.
 void check_repo_path(std::string_view path) {
     if (path.empty() || path.size() > 512)
-        throw std::invalid_argument("file path is empty or too long");
+        throw std::invalid_argument("file path " + quoted(path) + " is empty or too long");
     size_t start = 0;
     while (start <= path.size()) {
         const size_t slash = std::min(path.find('/', start), path.size());
@@ -52,14 +72,40 @@ void check_repo_path(std::string_view path) {
                         std::all_of(part.begin(), part.end(),
                                     [](char c) { return is_name_char(c) || c == '+'; });
         if (!ok) {
-            throw std::invalid_argument("file path '" + std::string(path) +
-                                        "' has an empty, '..' or unusual component");
+            throw std::invalid_argument("file path " + quoted(path) +
+                                        " has an empty, '..' or unusual component");
         }
         start = slash + 1;
     }
     if (!ends_with_gguf(path)) {
-        throw std::invalid_argument("'" + std::string(path) + "' is not a .gguf file");
+        throw std::invalid_argument(quoted(path) + " is not a .gguf file");
     }
+}
+
+bool is_repo_path(std::string_view path) {
+    try {
+        check_repo_path(path);
+        return true;
+    } catch (const std::invalid_argument&) {
+        return false;
+    }
+}
+
+// RFC 3986 unreserved characters stay; every other byte is %XX, so a name
+// can never add a query, a fragment or another path segment to a URL.
+std::string percent_encoded(std::string_view segment) {
+    std::string out;
+    for (const char ch : segment) {
+        const auto c = static_cast<unsigned char>(ch);
+        if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
+            out += ch;
+        } else {
+            char hex[4];
+            std::snprintf(hex, sizeof hex, "%%%02X", c);
+            out += hex;
+        }
+    }
+    return out;
 }
 
 // OWNER/REPO[@REV] followed by '/FILE' or ':QUANT' (hf:// form) or ':QUANT'.
@@ -186,8 +232,16 @@ std::optional<WebSource> parse_web_source(std::string_view text) {
 
 std::string hf_resolve_url(const std::string& endpoint, const WebSource& source,
                            const std::string& file) {
-    return endpoint + "/" + source.owner + "/" + source.repo + "/resolve/" + source.revision + "/" +
-           file;
+    std::string url = endpoint + "/" + percent_encoded(source.owner) + "/" +
+                      percent_encoded(source.repo) + "/resolve/" + percent_encoded(source.revision);
+    size_t start = 0;
+    for (;;) {
+        const size_t slash = file.find('/', start);
+        url += "/" + percent_encoded(std::string_view(file).substr(start, slash - start));
+        if (slash == std::string::npos) break;
+        start = slash + 1;
+    }
+    return url;
 }
 
 std::string hf_model_info_url(const std::string& endpoint, const WebSource& source) {
@@ -267,7 +321,7 @@ std::vector<std::string> parse_model_file_list(std::string_view json_text) {
 std::vector<std::string> available_quants(const std::vector<std::string>& files) {
     std::set<std::string> quants;
     for (const std::string& f : files) {
-        if (!is_candidate(f)) continue;
+        if (!is_candidate(f) || !is_repo_path(f)) continue;
         const std::string stem = file_stem_for_quant(f);
         const size_t cut = stem.find_last_of("-.");
         quants.insert(cut == std::string::npos ? stem : stem.substr(cut + 1));
@@ -278,6 +332,7 @@ std::vector<std::string> available_quants(const std::vector<std::string>& files)
 std::string select_quant_file(const std::vector<std::string>& files, std::string_view quant) {
     const std::string q = lower(quant);
     std::set<std::string> matches;
+    std::string unusable;  // why the first matching name that is not a safe path was skipped
     for (const std::string& f : files) {
         if (!is_candidate(f)) continue;
         const std::string stem = lower(file_stem_for_quant(f));
@@ -286,7 +341,19 @@ std::string select_quant_file(const std::vector<std::string>& files, std::string
         }
         const size_t before = stem.size() - q.size();
         if (before != 0 && stem[before - 1] != '-' && stem[before - 1] != '.') continue;
+        // A listed name becomes a URL path and a file name in the model
+        // directory: it must pass the rules a typed path does.
+        try {
+            check_repo_path(f);
+        } catch (const std::invalid_argument& e) {
+            if (unusable.empty()) unusable = e.what();
+            continue;
+        }
         matches.insert(canonical_part(f));
+    }
+    if (matches.empty() && !unusable.empty()) {
+        throw std::runtime_error("no usable .gguf file with quantization '" + std::string(quant) +
+                                 "': the file list's " + unusable);
     }
     if (matches.empty()) {
         const auto quants = available_quants(files);

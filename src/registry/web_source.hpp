@@ -30,7 +30,8 @@ struct WebSource {
 // Throws std::invalid_argument naming the problem for a malformed one.
 std::optional<WebSource> parse_web_source(std::string_view text);
 
-// "{endpoint}/{owner}/{repo}/resolve/{revision}/{file}".
+// "{endpoint}/{owner}/{repo}/resolve/{revision}/{file}", each path segment
+// percent-encoded (all but letters, digits, '-', '.', '_' and '~').
 std::string hf_resolve_url(const std::string& endpoint, const WebSource& source,
                            const std::string& file);
 // "{endpoint}/api/models/{owner}/{repo}" (+ "/revision/{rev}" unless main).
@@ -52,8 +53,12 @@ std::vector<std::string> parse_model_file_list(std::string_view json_text);
 
 // The .gguf file of `files` whose name ends with the quantization `quant`
 // (case-insensitive, after '-' or '.'; split parts count as their first part;
-// mmproj projector files are skipped). Throws std::runtime_error listing the
-// quantizations present when none or several distinct files match.
+// mmproj projector files are skipped). Listed names are untrusted: one that
+// is not a path a user could type (control characters or NUL, an empty, "."
+// or ".." component, a character outside letters, digits, '.', '_', '-' and
+// '+', over 512 bytes) is skipped. Throws std::runtime_error listing the
+// quantizations present when none or several distinct files match, or
+// naming (escaped) a skipped name when only such names match.
 std::string select_quant_file(const std::vector<std::string>& files, std::string_view quant);
 
 // The quantization suffixes found in `files` (for error messages), sorted.

@@ -2,7 +2,7 @@
 `pensieve pull` tests (no network):
 
 - GET /api/models/OWNER/REPO[/revision/REV]: {"siblings": [{"rfilename": ...}]}
-- GET /OWNER/REPO/resolve/REV/PATH: a 302 to http://localhost:PORT/lfs/SHA
+- GET /OWNER/REPO/resolve/REV/PATH (PATH percent-decoded): a 302 to http://localhost:PORT/lfs/SHA
   (another host name than the 127.0.0.1 endpoint, as Hugging Face redirects
   to its CDN) carrying X-Linked-Etag, X-Linked-Size, X-Repo-Commit and ETag;
   404 with X-Error-Code RepoNotFound / EntryNotFound otherwise
@@ -19,6 +19,7 @@ import re
 import socket
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import unquote
 
 COMMIT = "0123456789abcdef0123456789abcdef01234567"
 
@@ -91,7 +92,7 @@ class FakeHub:
             return self.send(h, 200, body.encode(), [("Content-Type", "application/json")])
         m = re.fullmatch(r"/([^/]+)/([^/]+)/resolve/([^/]+)/(.+)", path)
         if m:
-            return self.resolve(h, f"{m.group(1)}/{m.group(2)}", m.group(4))
+            return self.resolve(h, f"{m.group(1)}/{m.group(2)}", unquote(m.group(4)))
         m = re.fullmatch(r"/lfs/([0-9a-f]{64})", path)
         if m and m.group(1) in self.blobs:
             return self.serve_bytes(h, self.blobs[m.group(1)], m.group(1), [("ETag", '"cdn-etag"')])

@@ -274,6 +274,41 @@ def test_quant_selection_from_the_file_list(pensieve_bin, hub, home, tiny):
     assert "matches several files: other-Q8_0.gguf, tiny-Q8_0.gguf" in ambiguous.stderr
 
 
+@pytest.mark.parametrize("name", ["../../../../escape/x-Q4_K_M.gguf", "/etc/x-Q4_K_M.gguf",
+                                  "x?y=1#-Q4_K_M.gguf", "a\r\nX-Evil: 1\r\n-Q4_K_M.gguf",
+                                  "victim.gguf\0-Q4_K_M.gguf", "a" * 5000 + "-Q4_K_M.gguf"],
+                         ids=["dotdot", "absolute", "query", "crlf", "nul", "long"])
+def test_a_listed_name_that_is_not_a_safe_path_is_never_fetched(pensieve_bin, hub, home, tiny,
+                                                                 name):
+    """A repository's file list is untrusted: its names must pass the rules a
+    typed path does before they become a URL or a file name."""
+    hub.add("evil/r-GGUF", name, tiny["tiny-Q4_K_M.gguf"])
+    victim = home / "models" / "victim.gguf"
+    victim.parent.mkdir(parents=True)
+    victim.write_bytes(tiny["tiny-Q8_0.gguf"])
+    for extra in ([], ["--force"]):
+        result = run(pensieve_bin, pull_env(hub, home), "pull", "evil/r-GGUF:Q4_K_M", *extra)
+        assert result.returncode == 1, result.stdout + result.stderr
+        assert result.stderr.startswith("error: evil/r-GGUF: no usable .gguf file with "
+                                        "quantization 'Q4_K_M': the file list's file path '"), \
+            result.stderr
+        assert "\r" not in result.stderr and result.stderr.count("\n") == 1, result.stderr
+        assert len(result.stderr) < 400
+    assert hub.paths_requested() == ["/api/models/evil/r-GGUF"] * 2
+    assert model_files(home) == ["victim.gguf"]
+    assert victim.read_bytes() == tiny["tiny-Q8_0.gguf"]
+
+
+def test_a_listed_name_is_percent_encoded_in_the_url(pensieve_bin, hub, home, tiny):
+    hub.add("acme/plus-GGUF", "../tiny-Q4_K_M.gguf", b"GGUF" + b"\0" * 60)  # skipped
+    hub.add("acme/plus-GGUF", "tiny+v2-Q4_K_M.gguf", tiny["tiny-Q4_K_M.gguf"])
+    result = run(pensieve_bin, pull_env(hub, home), "pull", "acme/plus-GGUF:Q4_K_M")
+    assert result.returncode == 0, result.stderr
+    assert "/acme/plus-GGUF/resolve/main/tiny%2Bv2-Q4_K_M.gguf" in hub.paths_requested()
+    assert model_files(home) == ["tiny+v2-Q4_K_M.gguf"]
+    assert (home / "models" / "tiny+v2-Q4_K_M.gguf").read_bytes() == tiny["tiny-Q4_K_M.gguf"]
+
+
 def test_malformed_sources_are_clear_errors(pensieve_bin, hub, home):
     env = pull_env(hub, home)
     for source, needle in [("hf://acme/tiny-GGUF/../etc/passwd.gguf", "'..'"),

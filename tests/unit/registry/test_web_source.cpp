@@ -125,6 +125,55 @@ TEST(QuantSelection, PicksTheFileCaseInsensitively) {
     }
 }
 
+TEST(QuantSelection, ListedNamesThatAreNotSafePathsAreSkipped) {
+    using namespace std::string_literals;
+    const std::vector<std::string> bad = {
+        "../../../../escape/x-Q4_K_M.gguf",
+        "/etc/x-Q4_K_M.gguf",
+        "d/./x-Q4_K_M.gguf",
+        "x?y=1#-Q4_K_M.gguf",
+        "a\r\nX-Evil: 1\r\n-Q4_K_M.gguf",
+        "victim.gguf\0-Q4_K_M.gguf"s,
+        "x%2F..%2Fy-Q4_K_M.gguf",
+        std::string(5000, 'a') + "-Q4_K_M.gguf",
+    };
+    for (const std::string& name : bad) {
+        // Beside a good name, the bad one is ignored (not "several files").
+        EXPECT_EQ(select_quant_file({name, "m-Q4_K_M.gguf"}, "Q4_K_M"), "m-Q4_K_M.gguf") << name;
+        try {
+            select_quant_file({name}, "Q4_K_M");
+            ADD_FAILURE() << name;
+        } catch (const std::runtime_error& e) {
+            const std::string what = e.what();
+            EXPECT_NE(what.find("no usable .gguf file with quantization 'Q4_K_M'"),
+                      std::string::npos)
+                << what;
+            EXPECT_EQ(what.find_first_of("\r\n"s + '\0'), std::string::npos) << what;
+            EXPECT_LT(what.size(), 400u) << what;
+        }
+    }
+    try {
+        select_quant_file({"victim.gguf\0-Q4_K_M.gguf"s}, "Q4_K_M");
+        ADD_FAILURE();
+    } catch (const std::runtime_error& e) {
+        EXPECT_NE(std::string(e.what()).find("'victim.gguf\\x00-Q4_K_M.gguf'"), std::string::npos)
+            << e.what();
+    }
+    EXPECT_EQ(available_quants({"../x-Q2_K.gguf", "m-Q8_0.gguf"}),
+              std::vector<std::string>{"Q8_0"});
+}
+
+TEST(WebSource, ResolveUrlsPercentEncodeEveryPathSegment) {
+    const auto s = parse_web_source("hf://o/r/m-Q8_0.gguf");
+    ASSERT_TRUE(s);
+    EXPECT_EQ(hf_resolve_url("http://h", *s, "sub/m+v2-Q8_0.gguf"),
+              "http://h/o/r/resolve/main/sub/m%2Bv2-Q8_0.gguf");
+    EXPECT_EQ(hf_resolve_url("http://h", *s, "x?y=1#-Q4 K.gguf"),
+              "http://h/o/r/resolve/main/x%3Fy%3D1%23-Q4%20K.gguf");
+    EXPECT_EQ(hf_resolve_url("http://h", *s, std::string("a\r\n\0b.gguf", 10)),
+              "http://h/o/r/resolve/main/a%0D%0A%00b.gguf");
+}
+
 TEST(QuantSelection, AmbiguousAndEmptyListsAreErrors) {
     try {
         select_quant_file({"a-Q4_0.gguf", "b-Q4_0.gguf"}, "Q4_0");
