@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <array>
+#include <charconv>
 
 #include "chat/error.hpp"
 #include "chat/objects.hpp"
@@ -115,8 +116,11 @@ Value py_format(const Value& fmt_value, const CallArgs& args) {
             ++auto_index;
         } else if (std::all_of(field.begin(), field.end(),
                                [](char d) { return d >= '0' && d <= '9'; })) {
-            const auto idx = std::stoul(field);
-            v = idx < args.args.size() ? &args.args[idx] : nullptr;
+            // An index past size_t is as missing as one past the arguments.
+            std::size_t idx = 0;
+            const bool parsed =
+                std::from_chars(field.data(), field.data() + field.size(), idx).ec == std::errc();
+            v = parsed && idx < args.args.size() ? &args.args[idx] : nullptr;
         } else {
             for (const auto& [k, val] : args.kwargs) {
                 if (k == field) v = &val;

@@ -152,11 +152,12 @@ ExprPtr Parser::parse_compare() {
         if (!node) {
             node = make<CompareExpr>(offset);
             node->first = std::move(first);
+            node->depth = node->first->depth + 1;
         }
         node->rest.emplace_back(kind, parse_math1());
-        uint32_t h = node->first->depth;
-        for (auto& [k, e] : node->rest) h = std::max(h, e->depth);
-        node->depth = h + 1;
+        // One above the deepest operand, kept as a running maximum: a long chain
+        // (`1 < 1 < ... < 2`) is parsed in linear time.
+        node->depth = std::max(node->depth, node->rest.back().second->depth + 1);
         if (node->depth > limits_.max_nesting) fail("expression nested too deeply", offset);
     }
     if (!node) return first;

@@ -2,6 +2,8 @@
 // output and deep nesting must end in a typed error, never a hang or a crash.
 #include <gtest/gtest.h>
 
+#include <chrono>
+
 #include "chat/error.hpp"
 #include "render_helper.hpp"
 
@@ -33,6 +35,14 @@ TEST(ChatErrors, TypeErrorsAreRenderErrors) {
     EXPECT_THROW(render("{{ 1 / 0 }}"), TemplateRenderError);
     EXPECT_THROW(render("{{ 9223372036854775807 + 1 }}"), TemplateRenderError);
     EXPECT_THROW(render("{% set a, b = [1] %}"), TemplateRenderError);
+}
+
+TEST(ChatErrors, AFormatFieldIndexPastSizeTIsAMissingArgument) {
+    EXPECT_EQ(render("{{ '{0}-{1}'.format('a', 'b') }}"), "a-b");
+    // Twenty-three digits overflow any integer type; reading them once threw a bare
+    // std::out_of_range past the template error types.
+    EXPECT_THROW(render("{{ '{99999999999999999999999}'.format(1) }}"), TemplateRenderError);
+    EXPECT_THROW(render("{{ '{7}'.format(1) }}"), TemplateRenderError);
 }
 
 TEST(ChatErrors, MutatingMethodsAreRefusedAsInTheImmutableSandbox) {
@@ -114,6 +124,19 @@ TEST(ChatLimits, DeepNestingIsASyntaxErrorNotAStackOverflow) {
     std::string ifs;
     for (int i = 0; i < 5000; ++i) ifs += "{% if true %}";
     EXPECT_THROW(Template::parse(ifs), TemplateSyntaxError);
+}
+
+TEST(ChatLimits, ALongComparisonChainParsesInLinearTime) {
+    // 200,000 operators: a parser that re-measures the whole chain at each operator
+    // takes half a minute; a linear one a fraction of a second.
+    std::string chain = "{{ 1";
+    for (int i = 0; i < 200000; ++i) chain += " < 2";
+    const auto start = std::chrono::steady_clock::now();
+    const Template parsed = Template::parse(chain + " }}");
+    const std::chrono::duration<double> took = std::chrono::steady_clock::now() - start;
+    EXPECT_LT(took.count(), 5.0);
+    EXPECT_EQ(parsed.render(DictData{}), "False");
+    EXPECT_EQ(render("{{ 1 < 2 < 3 }} {{ 1 < 3 < 2 }}"), "True False");
 }
 
 TEST(ChatLimits, SelfReferentialNamespaceCannotHangPrinting) {
