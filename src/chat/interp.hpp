@@ -80,6 +80,7 @@ class Interpreter {
     CallArgs eval_args(const Args& args, const FramePtr& f);
     Value eval_call(const CallExpr& call, const FramePtr& f);
     Value eval_compare(const CompareExpr& cmp, const FramePtr& f);
+    Value eval_node(const Expr& e, const FramePtr& f);  // eval() without its checks
     Flow exec_stmt(const Stmt& s, const FramePtr& f);
     Flow exec_for(const ForStmt& s, const FramePtr& f);
     void emit_value(const Value& v);

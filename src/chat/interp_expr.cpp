@@ -95,6 +95,17 @@ Value Interpreter::eval_compare(const CompareExpr& cmp, const FramePtr& f) {
 
 Value Interpreter::eval(const Expr& e, const FramePtr& f) {
     check_deadline();
+    Value v = eval_node(e, f);
+    // Each step nests at most one level deeper than its operands, so no list or dict a
+    // render builds can outgrow the bound that comparing and printing recurse within.
+    if (v.depth() > limits_.max_value_depth) {
+        throw TemplateLimitError("value nested more than " +
+                                 std::to_string(limits_.max_value_depth) + " levels deep");
+    }
+    return v;
+}
+
+Value Interpreter::eval_node(const Expr& e, const FramePtr& f) {
     switch (e.kind) {
         case Expr::Kind::Const:
             return as<ConstExpr>(e).value;

@@ -262,7 +262,34 @@ bool truthy(const Value& v) {
     return false;
 }
 
-bool values_equal(const Value& a, const Value& b) {
+namespace {
+
+void check_compare_depth(std::size_t max_depth) {
+    if (max_depth == 0) throw TemplateLimitError("values nested too deeply to compare");
+}
+
+// Python's sequence comparison: the order of the first items that differ (by ==),
+// else of the lengths; nullopt when the sequences are equal. Nested sequences are
+// compared in the same pass, so nesting costs the size of the values, not size × depth.
+std::optional<int> first_difference(const Value& a, const Value& b, std::size_t max_depth) {
+    check_compare_depth(max_depth);
+    if (a.identity() == b.identity()) return std::nullopt;
+    const auto& x = a.list().items;
+    const auto& y = b.list().items;
+    for (std::size_t i = 0; i < x.size() && i < y.size(); ++i) {
+        if (is_sequence(x[i]) && is_sequence(y[i]) && x[i].list().kind == y[i].list().kind) {
+            if (const auto c = first_difference(x[i], y[i], max_depth - 1)) return c;
+        } else if (!values_equal(x[i], y[i], max_depth - 1)) {
+            return order(x[i], y[i], max_depth - 1);
+        }
+    }
+    if (x.size() == y.size()) return std::nullopt;
+    return x.size() < y.size() ? -1 : 1;
+}
+
+}  // namespace
+
+bool values_equal(const Value& a, const Value& b, std::size_t max_depth) {
     if (a.is_number() && b.is_number()) {
         if (a.is_float() || b.is_float()) return a.as_double() == b.as_double();
         return a.as_int() == b.as_int();
@@ -273,26 +300,28 @@ bool values_equal(const Value& a, const Value& b) {
         case Value::Kind::None:
             return true;
         case Value::Kind::String:
-            return a.str() == b.str();
+            return a.identity() == b.identity() || a.str() == b.str();
         case Value::Kind::List: {
             const auto& x = a.list();
             const auto& y = b.list();
-            if (x.kind == SeqKind::Iterator || y.kind == SeqKind::Iterator) {
-                return a.identity() == b.identity();
-            }
+            if (a.identity() == b.identity()) return true;
+            if (x.kind == SeqKind::Iterator || y.kind == SeqKind::Iterator) return false;
             if (x.kind != y.kind || x.items.size() != y.items.size()) return false;
+            check_compare_depth(max_depth);
             for (std::size_t i = 0; i < x.items.size(); ++i) {
-                if (!values_equal(x.items[i], y.items[i])) return false;
+                if (!values_equal(x.items[i], y.items[i], max_depth - 1)) return false;
             }
             return true;
         }
         case Value::Kind::Dict: {
             const auto& x = a.dict();
             const auto& y = b.dict();
+            if (a.identity() == b.identity()) return true;
             if (x.size() != y.size()) return false;
+            check_compare_depth(max_depth);
             for (const auto& [k, v] : x.items()) {
                 const Value* other = y.find(k);
-                if (!other || !values_equal(v, *other)) return false;
+                if (!other || !values_equal(v, *other, max_depth - 1)) return false;
             }
             return true;
         }
@@ -301,7 +330,7 @@ bool values_equal(const Value& a, const Value& b) {
     }
 }
 
-int order(const Value& a, const Value& b) {
+int order(const Value& a, const Value& b, std::size_t max_depth) {
     if (a.is_number() && b.is_number()) {
         if (a.is_float() || b.is_float()) {
             const double x = a.as_double();
@@ -315,12 +344,7 @@ int order(const Value& a, const Value& b) {
         return c < 0 ? -1 : (c > 0 ? 1 : 0);
     }
     if (is_sequence(a) && is_sequence(b) && a.list().kind == b.list().kind) {
-        const auto& x = a.list().items;
-        const auto& y = b.list().items;
-        for (std::size_t i = 0; i < x.size() && i < y.size(); ++i) {
-            if (!values_equal(x[i], y[i])) return order(x[i], y[i]);
-        }
-        return x.size() < y.size() ? -1 : (x.size() > y.size() ? 1 : 0);
+        return first_difference(a, b, max_depth).value_or(0);
     }
     if (a.is_undefined()) fail_undefined(a);
     if (b.is_undefined()) fail_undefined(b);

@@ -15,10 +15,11 @@ enum class BinaryOp : uint8_t { Add, Sub, Mul, Div, FloorDiv, Mod, Pow };
 enum class CompareOp : uint8_t { Eq, Ne, Lt, Le, Gt, Ge };
 
 bool truthy(const Value& v);
-bool values_equal(const Value& a, const Value& b);
+// `max_depth` bounds recursion through nested lists and dicts (TemplateLimitError).
+bool values_equal(const Value& a, const Value& b, std::size_t max_depth = 256);
 bool compare(CompareOp op, const Value& a, const Value& b);  // throws on unorderable types
 // Three-way ordering for sort/min/max (throws on unorderable types).
-int order(const Value& a, const Value& b);
+int order(const Value& a, const Value& b, std::size_t max_depth = 256);
 
 // `max_bytes` caps strings and lists that * and + can build (hostile `'x' * 10**12`).
 Value binary(BinaryOp op, const Value& a, const Value& b, std::size_t max_bytes);

@@ -1,6 +1,9 @@
 // Value construction and the dict container. See value.hpp.
 #include "chat/value.hpp"
 
+#include <algorithm>
+#include <new>
+
 #include "chat/error.hpp"
 #include "chat/ops.hpp"
 
@@ -54,6 +57,7 @@ Value Value::client_string(std::string s) {
 Value Value::list(std::vector<Value> items, SeqKind kind) {
     Value v(Kind::List);
     auto data = std::make_shared<ListData>();
+    for (const Value& item : items) data->depth = std::max(data->depth, item.depth() + 1);
     data->items = std::move(items);
     data->kind = kind;
     v.ptr_ = std::move(data);
@@ -70,6 +74,32 @@ Value Value::object(std::shared_ptr<Object> o) {
     Value v(Kind::Object);
     v.ptr_ = std::move(o);
     return v;
+}
+
+// The last reference to a list, dict or object destroys what it holds, and so on
+// down: a chain nested a hundred thousand deep (lists in namespaces in loop frames...)
+// would overflow the stack. Below the outermost such destructor, last references are
+// queued and dropped one at a time instead, so the stack never grows with the depth.
+void Value::release_last_reference() {
+    if (ptr_.use_count() != 1) return;  // not the last: nothing is destroyed
+    thread_local std::vector<std::shared_ptr<void>>* queue = nullptr;  // set while draining
+    if (queue) {
+        try {
+            queue->push_back(std::move(ptr_));
+        } catch (const std::bad_alloc&) {
+            // Nothing was moved: ptr_ is destroyed in place, recursively.
+        }
+        return;
+    }
+    std::vector<std::shared_ptr<void>> pending;
+    queue = &pending;
+    ptr_.reset();
+    while (!pending.empty()) {
+        std::shared_ptr<void> last = std::move(pending.back());
+        pending.pop_back();
+        last.reset();  // queues the last references it held
+    }
+    queue = nullptr;
 }
 
 std::string Value::undefined_hint() const {
@@ -98,9 +128,11 @@ const Value* DictData::find(const Value& key) const {
 
 void DictData::set(Value key, Value value) {
     if (const Value* existing = find(key)) {
+        depth_ = std::max(depth_, value.depth() + 1);
         *const_cast<Value*>(existing) = std::move(value);
         return;
     }
+    depth_ = std::max({depth_, key.depth() + 1, value.depth() + 1});
     items_.emplace_back(std::move(key), std::move(value));
     if (items_.size() == kIndexThreshold + 1) {
         for (std::size_t i = 0; i < items_.size(); ++i) index_key(i);

@@ -40,6 +40,7 @@ struct StrData {
 struct ListData {
     std::vector<Value> items;
     SeqKind kind = SeqKind::List;
+    std::size_t depth = 1;  // Value::depth of the list
 };
 
 // Insertion-ordered mapping with Python key equality. Small dicts (the common case:
@@ -51,10 +52,13 @@ class DictData {
     void set(Value key, Value value);  // insert or replace, keeping first-insertion order
     const std::vector<std::pair<Value, Value>>& items() const { return items_; }
     std::size_t size() const;  // defined after Value: clang needs Value complete here
+    // Value::depth of the dict; a replaced entry does not lower it.
+    std::size_t depth() const { return depth_; }
 
   private:
     void index_key(std::size_t i);
     std::vector<std::pair<Value, Value>> items_;
+    std::size_t depth_ = 1;
     std::unordered_map<std::string_view, std::size_t> index_;  // views into key strings
 };
 
@@ -62,7 +66,15 @@ class Value {
   public:
     enum class Kind : uint8_t { Undefined, None, Bool, Int, Float, String, List, Dict, Object };
 
-    Value() = default;                         // Undefined with no name
+    Value() = default;  // Undefined with no name
+    Value(const Value&) = default;
+    Value(Value&&) noexcept = default;
+    Value& operator=(const Value&) = default;
+    Value& operator=(Value&&) noexcept = default;
+    ~Value() {
+        if (kind_ >= Kind::List) release_last_reference();
+    }
+
     static Value undefined(std::string hint);  // hint: jinja2's message if it is used
     static Value none() { return Value(Kind::None); }
     static Value boolean(bool b);
@@ -102,11 +114,15 @@ class Value {
     Object& object() const { return *static_cast<Object*>(ptr_.get()); }
     std::shared_ptr<Object> object_ptr() const { return std::static_pointer_cast<Object>(ptr_); }
     const void* identity() const { return ptr_.get(); }
+    // How deeply lists and dicts nest: 0 for a scalar, str or object (objects print and
+    // compare without looking inside), 1 + the deepest item (or key) for a list or dict.
+    std::size_t depth() const;
     // The message jinja2 would give when this Undefined is used ("'x' is undefined").
     std::string undefined_hint() const;
 
   private:
     explicit Value(Kind k) : kind_(k) {}
+    void release_last_reference();
     Kind kind_ = Kind::Undefined;
     union {
         bool b;
@@ -116,7 +132,15 @@ class Value {
     std::shared_ptr<void> ptr_;  // StrData (str, undefined hint) / ListData / DictData / Object
 };
 
-inline std::size_t DictData::size() const { return items_.size(); }
+inline std::size_t DictData::size() const {
+    return items_.size();
+}
+
+inline std::size_t Value::depth() const {
+    if (kind_ == Kind::List) return list().depth;
+    if (kind_ == Kind::Dict) return dict().depth();
+    return 0;
+}
 
 // Positional and keyword arguments of a call, as evaluated.
 struct CallArgs {

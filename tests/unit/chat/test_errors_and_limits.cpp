@@ -5,6 +5,7 @@
 #include <chrono>
 
 #include "chat/error.hpp"
+#include "chat/ops.hpp"
 #include "render_helper.hpp"
 
 using namespace pensieve::chat;
@@ -137,6 +138,67 @@ TEST(ChatLimits, ALongComparisonChainParsesInLinearTime) {
     EXPECT_LT(took.count(), 5.0);
     EXPECT_EQ(parsed.render(DictData{}), "False");
     EXPECT_EQ(render("{{ 1 < 2 < 3 }} {{ 1 < 3 < 2 }}"), "True False");
+}
+
+TEST(ChatLimits, ValuesCannotNestPastTheDepthBound) {
+    Limits limits;
+    limits.max_value_depth = 3;
+    EXPECT_EQ(render("{{ [[(1,)]] }}", {}, limits), "[[(1,)]]");
+    EXPECT_THROW(render("{{ [[[(1,)]]] }}", {}, limits), TemplateLimitError);
+    EXPECT_THROW(render("{{ {'a': {'b': {'c': {}}}} }}", {}, limits), TemplateLimitError);
+    EXPECT_THROW(render("{{ [{'a': [1]}]|map('items')|list }}", {}, limits), TemplateLimitError);
+    EXPECT_THROW(render("{% set ns = namespace() %}{% set ns.v = [[[[1]]]] %}", {}, limits),
+                 TemplateLimitError);
+    // Wrapping a value in itself through a namespace: two hundred thousand levels once
+    // overflowed the stack when the list was destroyed.
+    const char* wrap =
+        "{% set ns = namespace(v=1) %}{% for i in range(200000) %}{% set ns.v = [ns.v] %}"
+        "{% endfor %}";
+    EXPECT_THROW(render(wrap), TemplateLimitError);
+    EXPECT_THROW(render("{% set ns = namespace(v=1) %}{% for i in range(200000) %}"
+                        "{% set ns.v = {'k': ns.v} %}{% endfor %}"),
+                 TemplateLimitError);
+}
+
+TEST(ChatLimits, LongChainsThroughObjectsAreReleasedWithoutRecursion) {
+    // Objects hold values without adding to their depth (they print and compare by
+    // identity), so these chains are legal; dropping one must not recurse per link.
+    const char* chains[] = {
+        "{% set ns.v = namespace(v=ns.v) %}",
+        "{% set ns.v = cycler(ns.v) %}",
+        "{% set ns.v = [ns.v].count %}",
+        "{% set prev = ns.v %}{% for x in [1] %}{% set ns.v = loop %}{% endfor %}",
+    };
+    for (const char* link : chains) {
+        const std::string source = "{% set ns = namespace(v=1) %}{% for i in range(200000) %}" +
+                                   std::string(link) + "{% endfor %}{% set ns.v = 0 %}ok";
+        EXPECT_EQ(render(source), "ok") << link;
+    }
+}
+
+TEST(ChatLimits, ComparingDeepValuesIsBoundedAndLinear) {
+    // Built directly, past the interpreter's depth check.
+    const auto nest = [](std::size_t depth, int64_t leaf) {
+        Value v = Value::integer(leaf);
+        for (std::size_t i = 0; i < depth; ++i) v = Value::list({v});
+        return v;
+    };
+    const Value deep_a = nest(1'000'000, 1);
+    const Value deep_b = nest(1'000'000, 1);
+    EXPECT_EQ(deep_a.depth(), 1'000'000U);
+    EXPECT_THROW(values_equal(deep_a, deep_b), TemplateLimitError);
+    EXPECT_THROW(order(deep_a, deep_b), TemplateLimitError);
+    EXPECT_TRUE(values_equal(deep_a, deep_a));  // the same value, whatever its depth
+    // Ordering nested lists compares each level once, not once per enclosing level.
+    const Value a = nest(30'000, 1);
+    const Value b = nest(30'000, 2);
+    const auto start = std::chrono::steady_clock::now();
+    EXPECT_EQ(order(a, b, 100'000), -1);
+    EXPECT_FALSE(values_equal(a, b, 100'000));
+    const std::chrono::duration<double> took = std::chrono::steady_clock::now() - start;
+    EXPECT_LT(took.count(), 1.0);
+    EXPECT_EQ(render("{{ [[1, [2]], [1, [3]]]|sort|first }} {{ [[1], [1, 0]]|max }}"),
+              "[1, [2]] [1, 0]");
 }
 
 TEST(ChatLimits, SelfReferentialNamespaceCannotHangPrinting) {
