@@ -50,7 +50,12 @@ std::string spaces(const Value& width, std::string_view what, const Interpreter&
 }
 
 Value str_value(const Value& v, const Interpreter& in) {
-    return str_of(v, in.limits().max_value_depth);
+    return str_of(v, in.limits().max_value_depth, in.limits().max_output_bytes);
+}
+
+// What iterating `v` yields (a str's characters within the list size bound).
+std::vector<Value> items_of(const Value& v, const Interpreter& in) {
+    return iterate(v, in.limits().max_output_bytes);
 }
 
 // A string computed from `source` by an untracked transform (case, escaping): client
@@ -164,18 +169,18 @@ Value f_escape(Interpreter& in, const Value& v, Args&) {
     return derived(std::move(out), source);
 }
 
-Value f_first(Interpreter&, const Value& v, Args&) {
+Value f_first(Interpreter& in, const Value& v, Args&) {
     if (v.is_list() && !v.list().items.empty()) return v.list().items.front();
-    const auto items = iterate(v);
+    const auto items = items_of(v, in);
     if (items.empty()) return Value::undefined("No first item, sequence was empty.");
     return items.front();
 }
 
-Value f_last(Interpreter&, const Value& v, Args&) {
+Value f_last(Interpreter& in, const Value& v, Args&) {
     if (v.is_list() && v.list().kind == SeqKind::Iterator) {
         throw TemplateRenderError("'generator' object is not reversible");
     }
-    const auto items = iterate(v);
+    const auto items = items_of(v, in);
     if (items.empty()) return Value::undefined("No last item, sequence was empty.");
     return items.back();
 }
@@ -246,7 +251,9 @@ Value f_indent(Interpreter& in, const Value& v, Args& a) {
     // Those are the lines of `s` plus an empty one when `s` is empty or ends in a break
     // other than "\r" (which the added "\n" would join into one "\r\n").
     const std::string& s = source.str();
-    auto lines = pystr::splitlines_spans(s, false);
+    const std::size_t max_lines = max_list_items(in.limits().max_output_bytes);
+    auto lines = pystr::splitlines_spans(s, false, max_lines);
+    if (lines.size() > max_lines) throw TemplateLimitError("indent: too many lines");
     if ((lines.empty() || lines.back().end != s.size()) && (s.empty() || s.back() != '\r')) {
         lines.push_back({s.size(), s.size()});
     }
@@ -258,6 +265,8 @@ Value f_indent(Interpreter& in, const Value& v, Args& a) {
             if (blank || lines[i].begin != lines[i].end) out.append(pad);
         }
         out.append_part(source, lines[i].begin, lines[i].end);
+        if (out.size() > in.limits().max_output_bytes)
+            throw TemplateLimitError("indent result too large");
     }
     return Value::string(std::move(out));
 }
@@ -277,11 +286,11 @@ Value f_join(Interpreter& in, const Value& v, Args& a) {
     const Value* attribute = arg(a, 1, "attribute");
     TrackedText out;
     bool first = true;
-    for (const auto& item : iterate(v)) {
+    for (const auto& item : items_of(v, in)) {
         if (!first) out.append(sep);
         first = false;
-        append_str(out, attribute ? attr_path(item, *attribute) : item,
-                   in.limits().max_value_depth);
+        append_str(out, attribute ? attr_path(item, *attribute) : item, in.limits().max_value_depth,
+                   in.limits().max_output_bytes);
         if (out.size() > in.limits().max_output_bytes)
             throw TemplateLimitError("join result too large");
     }
@@ -292,8 +301,8 @@ Value f_length(Interpreter&, const Value& v, Args&) {
     return Value::integer(static_cast<int64_t>(length(v)));
 }
 
-Value f_list(Interpreter&, const Value& v, Args&) {
-    return Value::list(iterate(v));
+Value f_list(Interpreter& in, const Value& v, Args&) {
+    return Value::list(items_of(v, in));
 }
 
 Value f_lower(Interpreter& in, const Value& v, Args&) {
@@ -311,7 +320,7 @@ Value f_title(Interpreter& in, const Value& v, Args&) {
 
 Value f_map(Interpreter& in, const Value& v, Args& a) {
     std::vector<Value> out;
-    const auto items = iterate(v);
+    const auto items = items_of(v, in);
     if (a.args.empty()) {
         const Value* attribute = arg(a, 99, "attribute");
         if (!attribute) return Value::list(items, SeqKind::Iterator);
@@ -350,7 +359,7 @@ Value select_or_reject(Interpreter& in, const Value& v, Args& a, bool lookup_att
         rest.kwargs = a.kwargs;
     }
     std::vector<Value> out;
-    for (const auto& item : iterate(v)) {
+    for (const auto& item : items_of(v, in)) {
         const Value probe = lookup_attr ? attr_path(item, attribute) : item;
         const bool hit = test ? test(in, probe, rest) : truthy(probe);
         if (hit == keep_if) out.push_back(item);
@@ -371,10 +380,10 @@ Value f_rejectattr(Interpreter& in, const Value& v, Args& a) {
     return select_or_reject(in, v, a, true, false);
 }
 
-Value min_max(const Value& v, Args& a, bool want_max) {
+Value min_max(Interpreter& in, const Value& v, Args& a, bool want_max) {
     const bool case_sensitive = flag(a, 0, "case_sensitive");
     const Value* attribute = arg(a, 1, "attribute");
-    const auto items = iterate(v);
+    const auto items = items_of(v, in);
     if (items.empty()) return Value::undefined("No aggregated item, sequence was empty.");
     const Value* best = &items[0];
     Value best_key = sort_key(attribute ? attr_path(*best, *attribute) : *best, case_sensitive);
@@ -390,11 +399,11 @@ Value min_max(const Value& v, Args& a, bool want_max) {
     return *best;
 }
 
-Value f_max(Interpreter&, const Value& v, Args& a) {
-    return min_max(v, a, true);
+Value f_max(Interpreter& in, const Value& v, Args& a) {
+    return min_max(in, v, a, true);
 }
-Value f_min(Interpreter&, const Value& v, Args& a) {
-    return min_max(v, a, false);
+Value f_min(Interpreter& in, const Value& v, Args& a) {
+    return min_max(in, v, a, false);
 }
 
 Value f_replace(Interpreter& in, const Value& v, Args& a) {
@@ -407,7 +416,7 @@ Value f_replace(Interpreter& in, const Value& v, Args& a) {
                            in.limits().max_output_bytes);
 }
 
-Value f_reverse(Interpreter&, const Value& v, Args&) {
+Value f_reverse(Interpreter& in, const Value& v, Args&) {
     if (v.is_string()) {
         std::vector<char32_t> cps;
         for (std::size_t pos = 0; pos < v.str().size();) cps.push_back(pystr::decode(v.str(), pos));
@@ -415,7 +424,7 @@ Value f_reverse(Interpreter&, const Value& v, Args&) {
         for (auto it = cps.rbegin(); it != cps.rend(); ++it) pystr::append_utf8(out, *it);
         return derived(std::move(out), v);
     }
-    auto items = iterate(v);
+    auto items = items_of(v, in);
     std::reverse(items.begin(), items.end());
     return Value::list(std::move(items), SeqKind::Iterator);
 }
@@ -452,11 +461,11 @@ Value f_string(Interpreter& in, const Value& v, Args&) {
     return str_value(v, in);
 }
 
-Value f_sort(Interpreter&, const Value& v, Args& a) {
+Value f_sort(Interpreter& in, const Value& v, Args& a) {
     const bool reverse = flag(a, 0, "reverse");
     const bool case_sensitive = flag(a, 1, "case_sensitive");
     const Value* attribute = arg(a, 2, "attribute");
-    auto items = iterate(v);
+    auto items = items_of(v, in);
     std::stable_sort(items.begin(), items.end(), [&](const Value& x, const Value& y) {
         const int c = order(sort_key(attribute ? attr_path(x, *attribute) : x, case_sensitive),
                             sort_key(attribute ? attr_path(y, *attribute) : y, case_sensitive));
@@ -469,7 +478,7 @@ Value f_sum(Interpreter& in, const Value& v, Args& a) {
     const Value* attribute = arg(a, 0, "attribute");
     const Value* start = arg(a, 1, "start");
     Value total = start ? *start : Value::integer(0);
-    for (const auto& item : iterate(v)) {
+    for (const auto& item : items_of(v, in)) {
         total = binary(BinaryOp::Add, total, attribute ? attr_path(item, *attribute) : item,
                        in.limits().max_output_bytes);
     }
@@ -492,13 +501,14 @@ Value f_tojson(Interpreter& in, const Value& v, Args& a) {
             opt.indent = spaces(*indent, "tojson indent", in);
     }
     if (const Value* seps = arg(a, 2, "separators"); seps && !seps->is_none()) {
-        const auto parts = iterate(*seps);
+        const auto parts = items_of(*seps, in);
         if (parts.size() != 2) throw TemplateRenderError("separators must be a (item, key) pair");
         opt.item_separator = option_text(parts[0]);
         opt.key_separator = option_text(parts[1]);
     }
     opt.sort_keys = flag(a, 3, "sort_keys");
-    TrackedText json = to_json_tracked(v, opt, in.limits().max_value_depth);
+    TrackedText json =
+        to_json_tracked(v, opt, in.limits().max_value_depth, in.limits().max_output_bytes);
     if (client_options) json.client = ClientRanges::whole(json.text.size());
     return Value::string(std::move(json));
 }
@@ -512,12 +522,12 @@ Value f_trim(Interpreter& in, const Value& v, Args& a) {
     return substring(source, kept.begin, kept.end);
 }
 
-Value f_unique(Interpreter&, const Value& v, Args& a) {
+Value f_unique(Interpreter& in, const Value& v, Args& a) {
     const bool case_sensitive = flag(a, 0, "case_sensitive");
     const Value* attribute = arg(a, 1, "attribute");
     std::vector<Value> seen;
     std::vector<Value> out;
-    for (const auto& item : iterate(v)) {
+    for (const auto& item : items_of(v, in)) {
         Value key = sort_key(attribute ? attr_path(item, *attribute) : item, case_sensitive);
         bool dup = false;
         for (const auto& s : seen) dup = dup || values_equal(s, key);

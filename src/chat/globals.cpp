@@ -31,8 +31,10 @@ Value fn_range(Interpreter& in, CallArgs& a) {
     if (step == 0) throw TemplateRenderError("range() arg 3 must not be zero");
     std::vector<Value> out;
     for (int64_t i = start; step > 0 ? i < stop : i > stop; i += step) {
-        // The sandbox caps ranges too (MAX_RANGE); ours is the loop budget.
-        if (out.size() >= in.limits().max_loop_iterations)
+        // The sandbox caps ranges too (MAX_RANGE); ours are the loop budget and the
+        // items a list may hold.
+        if (out.size() >= in.limits().max_loop_iterations ||
+            out.size() >= max_list_items(in.limits().max_output_bytes))
             throw TemplateLimitError("range too big");
         out.push_back(Value::integer(i));
         if ((step > 0 && i > INT64_MAX - step) || (step < 0 && i < INT64_MIN - step)) break;

@@ -174,7 +174,7 @@ Value Interpreter::eval_node(const Expr& e, const FramePtr& f) {
         case Expr::Kind::Concat: {
             TrackedText s;
             for (const auto& p : as<ConcatExpr>(e).parts) {
-                append_str(s, eval(*p, f), limits_.max_value_depth);
+                append_str(s, eval(*p, f), limits_.max_value_depth, limits_.max_output_bytes);
                 if (s.size() > limits_.max_output_bytes) {
                     throw TemplateLimitError("string exceeds the output size limit");
                 }

@@ -78,7 +78,7 @@ void Interpreter::emit_value(const Value& v) {
         out_->append(v);
         return;
     }
-    append_str(*out_, v, limits_.max_value_depth);
+    append_str(*out_, v, limits_.max_value_depth, limits_.max_output_bytes);
     if (out_->size() > limits_.max_output_bytes) {
         throw TemplateLimitError("template output exceeds the size limit");
     }
@@ -141,7 +141,7 @@ void Interpreter::assign(const Target& target, const Value& value, const FramePt
             return;
         }
         case Target::Kind::Tuple: {
-            const std::vector<Value> items = iterate(value);
+            const std::vector<Value> items = iterate(value, limits_.max_output_bytes);
             if (items.size() != target.items.size()) {
                 throw TemplateRenderError(items.size() > target.items.size()
                                               ? "too many values to unpack (expected " +
@@ -167,7 +167,7 @@ Value Interpreter::apply_filters(const std::vector<FilterCall>& filters, Value i
 }
 
 void Interpreter::run_loop(const ForStmt& s, const Value& iterable, const FramePtr& f, int depth) {
-    std::vector<Value> items = iterate(iterable);
+    std::vector<Value> items = iterate(iterable, limits_.max_output_bytes);
     if (s.filter) {
         // `for x in xs if cond`: filtered first, so loop.length/last see only kept items.
         std::vector<Value> kept;

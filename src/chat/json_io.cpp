@@ -51,9 +51,16 @@ namespace {
 
 struct Writer {
     const JsonDumpOptions& opt;
+    std::size_t max_bytes;
     std::string item_sep;
     std::string out;
     ClientRanges client;
+
+    // Checked after each item and before each indentation (a wide indent times the
+    // nesting level), so the text overshoots by at most one item.
+    void check_size(std::size_t more = 0) const {
+        if (out.size() + more > max_bytes) throw TemplateLimitError("tojson result too large");
+    }
 
     // A JSON string literal; quotes and escapes included, it is client text when any
     // byte of `v` is.
@@ -116,6 +123,7 @@ struct Writer {
 
     void newline(std::size_t level) {
         if (!opt.indent) return;
+        check_size(1 + level * opt.indent->size());
         out += '\n';
         for (std::size_t i = 0; i < level; ++i) out += *opt.indent;
     }
@@ -175,6 +183,7 @@ struct Writer {
                         if (i) out += item_sep;
                         newline(level + 1);
                         value(items[i], level + 1, depth - 1);
+                        check_size();
                     }
                     newline(level);
                     out += ']';
@@ -204,6 +213,7 @@ struct Writer {
                         string(key_text(entries[i]->first));
                     out += opt.key_separator;
                     value(entries[i]->second, level + 1, depth - 1);
+                    check_size();
                 }
                 newline(level);
                 out += '}';
@@ -219,14 +229,17 @@ struct Writer {
 
 }  // namespace
 
-TrackedText to_json_tracked(const Value& v, const JsonDumpOptions& options, std::size_t max_depth) {
-    Writer w{options, options.item_separator.value_or(options.indent ? "," : ", "), {}, {}};
+TrackedText to_json_tracked(const Value& v, const JsonDumpOptions& options, std::size_t max_depth,
+                            std::size_t max_bytes) {
+    Writer w{
+        options, max_bytes, options.item_separator.value_or(options.indent ? "," : ", "), {}, {}};
     w.value(v, 0, max_depth);
     return TrackedText{std::move(w.out), std::move(w.client)};
 }
 
-std::string to_json(const Value& v, const JsonDumpOptions& options, std::size_t max_depth) {
-    return to_json_tracked(v, options, max_depth).text;
+std::string to_json(const Value& v, const JsonDumpOptions& options, std::size_t max_depth,
+                    std::size_t max_bytes) {
+    return to_json_tracked(v, options, max_depth, max_bytes).text;
 }
 
 }  // namespace pensieve::chat

@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 
+#include "chat/limits.hpp"
 #include "chat/value.hpp"
 
 namespace pensieve::chat {
@@ -24,9 +25,12 @@ struct JsonDumpOptions {
     bool sort_keys = false;
 };
 
-std::string to_json(const Value& v, const JsonDumpOptions& options, std::size_t max_depth = 256);
+// Past `max_depth` levels or `max_bytes` of text: TemplateLimitError.
+std::string to_json(const Value& v, const JsonDumpOptions& options, std::size_t max_depth = 256,
+                    std::size_t max_bytes = Limits{}.max_output_bytes);
 // The same text, each string literal marked as client text when its value had any.
 TrackedText to_json_tracked(const Value& v, const JsonDumpOptions& options,
-                            std::size_t max_depth = 256);
+                            std::size_t max_depth = 256,
+                            std::size_t max_bytes = Limits{}.max_output_bytes);
 
 }  // namespace pensieve::chat

@@ -56,7 +56,8 @@ int64_t int_arg(const CallArgs& a, std::size_t pos, std::string_view name, int64
 }
 
 // The parts of `self` at `spans`, each with its client ranges.
-Value string_list(const Value& self, const std::vector<ByteRange>& spans) {
+Value string_list(const Value& self, const std::vector<ByteRange>& spans, std::size_t max_bytes) {
+    check_list_items(spans.size(), max_bytes, "split result");
     std::vector<Value> out;
     out.reserve(spans.size());
     for (const ByteRange& r : spans) out.push_back(substring(self, r.begin, r.end));
@@ -73,7 +74,7 @@ bool all_cp(const std::string& s, bool (*pred)(char32_t)) {
 
 // "{} {name} {0}".format(...): fields without format specs, plus {{ and }}. The
 // format's own text keeps its ranges; each field brings its argument's.
-Value py_format(const Value& fmt_value, const CallArgs& args) {
+Value py_format(const Value& fmt_value, const CallArgs& args, std::size_t max_bytes) {
     const std::string& fmt = fmt_value.str();
     TrackedText out;
     std::size_t auto_index = 0;
@@ -128,10 +129,12 @@ Value py_format(const Value& fmt_value, const CallArgs& args) {
         }
         if (!v) throw TemplateRenderError("format(): missing argument for field '" + field + "'");
         if (!spec.empty()) throw TemplateRenderError("format(): format specs are not supported");
+        const std::size_t depth = Limits{}.max_value_depth;
         if (repr)
-            out.append_derived(to_repr(*v), str_of(*v));
+            out.append_derived(to_repr(*v, depth, max_bytes), str_of(*v, depth, max_bytes));
         else
-            append_str(out, *v);
+            append_str(out, *v, depth, max_bytes);
+        if (out.size() > max_bytes) throw TemplateLimitError("format() result too large");
         i = close;
     }
     return Value::string(std::move(out));
@@ -139,6 +142,7 @@ Value py_format(const Value& fmt_value, const CallArgs& args) {
 
 Value str_method(const Interpreter& in, const Value& self, std::string_view name, CallArgs& a) {
     const std::string& s = self.str();
+    const std::size_t max_bytes = in.limits().max_output_bytes;
     if (name == "startswith" || name == "endswith") {
         const Value* v = a.get(0, "prefix");
         if (!v) bad_arg(name, "takes at least 1 argument");
@@ -181,18 +185,26 @@ Value str_method(const Interpreter& in, const Value& self, std::string_view name
         const bool ws = !sep || sep->is_none();
         if (!ws && (!sep->is_string() || sep->str().empty())) bad_arg(name, "empty separator");
         const std::string_view sv = ws ? std::string_view() : std::string_view(sep->str());
-        return string_list(self, name == "split" ? pystr::split_spans(s, sv, ws, maxsplit)
-                                                 : pystr::rsplit_spans(s, sv, ws, maxsplit));
+        // Splitting at most one more time than a list may hold items gives the same parts
+        // when they fit, and one part too many (a limit error) when they do not.
+        const auto cap = static_cast<int64_t>(max_list_items(max_bytes));
+        const int64_t splits = maxsplit < 0 || maxsplit > cap ? cap : maxsplit;
+        return string_list(self,
+                           name == "split" ? pystr::split_spans(s, sv, ws, splits)
+                                           : pystr::rsplit_spans(s, sv, ws, splits),
+                           max_bytes);
     }
     if (name == "splitlines") {
         const Value* keep = a.get(0, "keepends");
-        return string_list(self, pystr::splitlines_spans(s, keep && truthy(*keep)));
+        return string_list(
+            self, pystr::splitlines_spans(s, keep && truthy(*keep), max_list_items(max_bytes)),
+            max_bytes);
     }
     if (name == "replace") {
         str_arg(a, 0, "old", name);
         str_arg(a, 1, "new", name);
         return replace_tracked(self, *a.get(0, "old"), *a.get(1, "new"), int_arg(a, 2, "count", -1),
-                               in.limits().max_output_bytes);
+                               max_bytes);
     }
     // Case changes may change byte lengths: the result is client text if any of self was.
     const auto derived = [&](std::string text) {
@@ -227,17 +239,20 @@ Value str_method(const Interpreter& in, const Value& self, std::string_view name
         if (!items) bad_arg(name, "takes exactly one argument");
         TrackedText out;
         std::size_t i = 0;
-        for (const auto& item : iterate(*items)) {
+        for (const auto& item : iterate(*items, max_bytes)) {
             if (!item.is_string()) {
                 throw TemplateRenderError("sequence item " + std::to_string(i) +
                                           ": expected str instance, " + type_name(item) + " found");
             }
-            if (i++) out.append(self);
+            const std::size_t sep = i++ ? s.size() : 0;
+            if (out.size() + sep + item.str().size() > max_bytes)
+                throw TemplateLimitError("join result too large");
+            if (sep) out.append(self);
             out.append(item);
         }
         return Value::string(std::move(out));
     }
-    if (name == "format") return py_format(self, a);
+    if (name == "format") return py_format(self, a, max_bytes);
     if (name == "isdigit" || name == "isnumeric") {
         return Value::boolean(all_cp(s, [](char32_t c) { return c >= '0' && c <= '9'; }));
     }

@@ -132,7 +132,7 @@ Value float_arith(BinaryOp op, double x, double y) {
 
 // `"fmt" % args`: the printf-style subset templates use (%s %r %d %i %f %%). The
 // format's own text keeps its ranges; %s brings the argument's.
-Value percent_format(const Value& fmt_value, const Value& rhs) {
+Value percent_format(const Value& fmt_value, const Value& rhs, std::size_t max_bytes) {
     const std::string& fmt = fmt_value.str();
     std::vector<Value> args;
     if (rhs.is_list() && rhs.list().kind == SeqKind::Tuple) {
@@ -156,9 +156,10 @@ Value percent_format(const Value& fmt_value, const Value& rhs) {
         if (next >= args.size()) type_error("not enough arguments for format string");
         const Value& a = args[next++];
         if (spec == 's') {
-            append_str(out, a);
+            append_str(out, a, Limits{}.max_value_depth, max_bytes);
         } else if (spec == 'r') {
-            out.append_derived(to_repr(a), str_of(a));
+            const std::size_t depth = Limits{}.max_value_depth;
+            out.append_derived(to_repr(a, depth, max_bytes), str_of(a, depth, max_bytes));
         } else if (spec == 'd' || spec == 'i') {
             if (!a.is_number()) type_error("%d format: a real number is required");
             out.append(
@@ -171,6 +172,7 @@ Value percent_format(const Value& fmt_value, const Value& rhs) {
         } else {
             type_error(std::string("unsupported format character '") + spec + "'");
         }
+        if (out.size() > max_bytes) throw TemplateLimitError("% format result too large");
     }
     out.append_part(fmt_value, literal, fmt.size());
     if (next < args.size()) type_error("not all arguments converted during string formatting");
@@ -389,6 +391,8 @@ Value binary(BinaryOp op, const Value& a, const Value& b, std::size_t max_bytes)
             return Value::string(std::move(s));
         }
         if (is_sequence(a) && is_sequence(b) && a.list().kind == b.list().kind) {
+            check_list_items(a.list().items.size() + b.list().items.size(), max_bytes,
+                             "list concatenation");
             std::vector<Value> items = a.list().items;
             items.insert(items.end(), b.list().items.begin(), b.list().items.end());
             return Value::list(std::move(items), a.list().kind);
@@ -400,7 +404,7 @@ Value binary(BinaryOp op, const Value& a, const Value& b, std::size_t max_bytes)
         if ((b.is_string() || is_sequence(b)) && a.is_integral())
             return repeat(b, a.as_int(), max_bytes);
     }
-    if (op == BinaryOp::Mod && a.is_string()) return percent_format(a, b);
+    if (op == BinaryOp::Mod && a.is_string()) return percent_format(a, b, max_bytes);
     unsupported(op, a, b);
 }
 
@@ -453,7 +457,17 @@ std::size_t length(const Value& v) {
     }
 }
 
-std::vector<Value> iterate(const Value& v) {
+std::size_t max_list_items(std::size_t max_bytes) {
+    return max_bytes / sizeof(Value);
+}
+
+void check_list_items(std::size_t items, std::size_t max_bytes, std::string_view what) {
+    if (items > max_list_items(max_bytes)) {
+        throw TemplateLimitError(std::string(what) + " exceeds the size limit");
+    }
+}
+
+std::vector<Value> iterate(const Value& v, std::size_t max_bytes) {
     switch (v.kind()) {
         case Value::Kind::List:
             return v.list().items;
@@ -467,6 +481,7 @@ std::vector<Value> iterate(const Value& v) {
             std::vector<Value> chars;
             const std::string& s = v.str();
             for (std::size_t pos = 0; pos < s.size();) {
+                check_list_items(chars.size() + 1, max_bytes, "list of a string's characters");
                 const std::size_t start = pos;
                 pystr::decode(s, pos);
                 chars.push_back(substring(v, start, pos));

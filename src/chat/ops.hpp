@@ -7,6 +7,7 @@
 #include <string_view>
 #include <vector>
 
+#include "chat/limits.hpp"
 #include "chat/value.hpp"
 
 namespace pensieve::chat {
@@ -27,20 +28,32 @@ Value negate(const Value& v);
 bool contains(const Value& container, const Value& item);  // `item in container`
 
 // Python str() and repr(); Undefined prints as "" (jinja2's default Undefined).
-// `depth` bounds recursion through nested containers (cycles through namespaces).
+// `depth` bounds recursion through nested containers (cycles through namespaces);
+// `max_bytes` the text printing a container may build (TemplateLimitError past it).
 // append_str and str_of keep client text marked (a client string inside a printed list
 // stays client text); to_str and to_repr give the bare text, for messages and lookups.
-std::string to_str(const Value& v, std::size_t max_depth = 256);
-Value str_of(const Value& v, std::size_t max_depth = 256);
-void append_str(TrackedText& out, const Value& v, std::size_t max_depth = 256);
-std::string to_repr(const Value& v, std::size_t max_depth = 256);
+std::string to_str(const Value& v, std::size_t max_depth = 256,
+                   std::size_t max_bytes = Limits{}.max_output_bytes);
+Value str_of(const Value& v, std::size_t max_depth = 256,
+             std::size_t max_bytes = Limits{}.max_output_bytes);
+void append_str(TrackedText& out, const Value& v, std::size_t max_depth = 256,
+                std::size_t max_bytes = Limits{}.max_output_bytes);
+std::string to_repr(const Value& v, std::size_t max_depth = 256,
+                    std::size_t max_bytes = Limits{}.max_output_bytes);
 std::string float_repr(double d);       // Python float.__repr__
 std::string type_name(const Value& v);  // Python type name, for error messages
 
 // len(); throws TypeError-like errors for values without a length.
 std::size_t length(const Value& v);
-// Materializes iteration: str -> code points, dict -> keys, Undefined -> empty.
-std::vector<Value> iterate(const Value& v);
+// Materializes iteration: str -> code points, dict -> keys, Undefined -> empty. A str
+// of more code points than a list may hold items is a TemplateLimitError.
+std::vector<Value> iterate(const Value& v, std::size_t max_bytes);
+
+// The most items a list a template builds may hold: its item array within the byte
+// bound of one string (Limits::max_output_bytes), as for `list * n`.
+std::size_t max_list_items(std::size_t max_bytes);
+// TemplateLimitError ("<what> exceeds the size limit") past max_list_items(max_bytes).
+void check_list_items(std::size_t items, std::size_t max_bytes, std::string_view what);
 
 // jinja2's environment.getattr (obj.name) and getitem (obj[key]); both return
 // Undefined when missing and throw when `obj` is itself Undefined.

@@ -350,11 +350,12 @@ std::vector<ByteRange> rsplit_spans(std::string_view s, std::string_view sep, bo
     return out;
 }
 
-std::vector<ByteRange> splitlines_spans(std::string_view s, bool keepends) {
+std::vector<ByteRange> splitlines_spans(std::string_view s, bool keepends, std::size_t max_lines) {
     std::vector<ByteRange> out;
     std::size_t start = 0;
     std::size_t pos = 0;
     while (pos < s.size()) {
+        if (out.size() > max_lines) return out;
         const std::size_t at = pos;
         const char32_t cp = decode(s, pos);
         if (!is_linebreak(cp)) continue;

@@ -43,7 +43,10 @@ std::vector<ByteRange> split_spans(std::string_view s, std::string_view sep, boo
                                    int64_t maxsplit);
 std::vector<ByteRange> rsplit_spans(std::string_view s, std::string_view sep, bool whitespace,
                                     int64_t maxsplit);
-std::vector<ByteRange> splitlines_spans(std::string_view s, bool keepends);
+// splitlines_spans stops after max_lines + 1 lines: a caller bounding the count can
+// tell "more than max_lines" without materializing them all.
+std::vector<ByteRange> splitlines_spans(std::string_view s, bool keepends,
+                                        std::size_t max_lines = SIZE_MAX);
 // str.split(): sep empty = split on whitespace runs; maxsplit < 0 = no limit.
 std::vector<std::string> split(std::string_view s, std::string_view sep, bool whitespace,
                                int64_t maxsplit);

@@ -60,13 +60,18 @@ std::string float_repr(double d) {
 
 namespace {
 
-void append_repr(TrackedText& out, const Value& v, std::size_t depth);
+void append_repr(TrackedText& out, const Value& v, std::size_t depth, std::size_t max_bytes);
 
 void check_depth(std::size_t depth) {
     if (depth == 0) throw TemplateLimitError("value nesting too deep to print");
 }
 
-void append_container(TrackedText& out, const Value& v, std::size_t depth) {
+// Checked after each item, so the text overshoots by at most one item's repr.
+void check_size(const TrackedText& out, std::size_t max_bytes) {
+    if (out.size() > max_bytes) throw TemplateLimitError("printed value exceeds the size limit");
+}
+
+void append_container(TrackedText& out, const Value& v, std::size_t depth, std::size_t max_bytes) {
     check_depth(depth);
     if (v.is_list()) {
         const auto& data = v.list();
@@ -78,7 +83,8 @@ void append_container(TrackedText& out, const Value& v, std::size_t depth) {
         out.append(tuple ? "(" : "[");
         for (std::size_t i = 0; i < data.items.size(); ++i) {
             if (i) out.append(", ");
-            append_repr(out, data.items[i], depth - 1);
+            append_repr(out, data.items[i], depth - 1, max_bytes);
+            check_size(out, max_bytes);
         }
         if (tuple && data.items.size() == 1) out.append(",");
         out.append(tuple ? ")" : "]");
@@ -89,14 +95,15 @@ void append_container(TrackedText& out, const Value& v, std::size_t depth) {
     for (const auto& [k, val] : v.dict().items()) {
         if (!first) out.append(", ");
         first = false;
-        append_repr(out, k, depth - 1);
+        append_repr(out, k, depth - 1, max_bytes);
         out.append(": ");
-        append_repr(out, val, depth - 1);
+        append_repr(out, val, depth - 1, max_bytes);
+        check_size(out, max_bytes);
     }
     out.append("}");
 }
 
-void append_repr(TrackedText& out, const Value& v, std::size_t depth) {
+void append_repr(TrackedText& out, const Value& v, std::size_t depth, std::size_t max_bytes) {
     switch (v.kind()) {
         case Value::Kind::String:
             // Escaping moves bytes around: the quoted form is client text if any byte was.
@@ -107,20 +114,20 @@ void append_repr(TrackedText& out, const Value& v, std::size_t depth) {
             break;
         case Value::Kind::List:
         case Value::Kind::Dict:
-            append_container(out, v, depth);
+            append_container(out, v, depth, max_bytes);
             break;
         case Value::Kind::Object:
             out.append(v.object().repr());
             break;
         default:
-            append_str(out, v, depth);
+            append_str(out, v, depth, max_bytes);
             break;
     }
 }
 
 }  // namespace
 
-void append_str(TrackedText& out, const Value& v, std::size_t max_depth) {
+void append_str(TrackedText& out, const Value& v, std::size_t max_depth, std::size_t max_bytes) {
     switch (v.kind()) {
         case Value::Kind::Undefined:
             break;
@@ -141,7 +148,7 @@ void append_str(TrackedText& out, const Value& v, std::size_t max_depth) {
             break;
         case Value::Kind::List:
         case Value::Kind::Dict:
-            append_container(out, v, max_depth);
+            append_container(out, v, max_depth, max_bytes);
             break;
         case Value::Kind::Object:
             out.append(v.object().repr());
@@ -149,23 +156,23 @@ void append_str(TrackedText& out, const Value& v, std::size_t max_depth) {
     }
 }
 
-Value str_of(const Value& v, std::size_t max_depth) {
+Value str_of(const Value& v, std::size_t max_depth, std::size_t max_bytes) {
     if (v.is_string()) return v;
     TrackedText out;
-    append_str(out, v, max_depth);
+    append_str(out, v, max_depth, max_bytes);
     return Value::string(std::move(out));
 }
 
-std::string to_str(const Value& v, std::size_t max_depth) {
+std::string to_str(const Value& v, std::size_t max_depth, std::size_t max_bytes) {
     if (v.is_string()) return v.str();
     TrackedText out;
-    append_str(out, v, max_depth);
+    append_str(out, v, max_depth, max_bytes);
     return std::move(out.text);
 }
 
-std::string to_repr(const Value& v, std::size_t max_depth) {
+std::string to_repr(const Value& v, std::size_t max_depth, std::size_t max_bytes) {
     TrackedText out;
-    append_repr(out, v, max_depth);
+    append_repr(out, v, max_depth, max_bytes);
     return std::move(out.text);
 }
 

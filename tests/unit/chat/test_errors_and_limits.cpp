@@ -70,7 +70,8 @@ TEST(ChatLimits, InfiniteRecursionStopsAtTheCallDepthBound) {
 TEST(ChatLimits, OutputSizeIsBounded) {
     Limits limits;
     limits.max_output_bytes = 1 << 16;
-    EXPECT_THROW(render("{% for i in range(100000) %}xxxxxxxx{% endfor %}", {}, limits),
+    // 2,000 items fit in a list of at most 64 KiB; 2,000 x 40 bytes do not fit the output.
+    EXPECT_THROW(render("{% for i in range(2000) %}{{ 'x' * 40 }}{% endfor %}", {}, limits),
                  TemplateLimitError);
     EXPECT_THROW(render("{{ 'x' * 1000000000000 }}", {}, limits), TemplateLimitError);
     // Doubling a string through a namespace (a plain `set` would not survive the loop).
@@ -238,6 +239,52 @@ TEST(ChatLimits, GarbageSourcesNeverCrashTheParser) {
         } catch (const TemplateError&) {
         }
     }
+}
+
+TEST(ChatLimits, EveryStringAndListProducerStaysWithinTheSizeBound) {
+    // Each once built its whole result first: a 60 MB string's characters as a list,
+    // split into 30 million parts, or printed inside a list a hundred times.
+    Limits limits;
+    limits.max_output_bytes = 1000;  // strings up to 1000 bytes, lists up to 31 items
+    const auto fits = [&](const std::string& source) { return render(source, {}, limits); };
+    const auto too_large = [&](const std::string& source) {
+        EXPECT_THROW(render(source, {}, limits), TemplateLimitError) << source;
+    };
+    EXPECT_EQ(fits("{{ ('x' * 31)|list|length }}"), "31");
+    too_large("{{ ('x' * 32)|list|length }}");
+    too_large("{% for c in 'x' * 100 %}{% endfor %}");
+    too_large("{{ ('x' * 100)|first }}");
+    EXPECT_EQ(fits("{{ range(31)|length }}"), "31");
+    too_large("{{ range(32)|length }}");
+    EXPECT_EQ(fits("{{ ([1] * 15 + [2] * 16)|length }}"), "31");
+    too_large("{{ ([1] * 16 + [2] * 16)|length }}");
+
+    EXPECT_EQ(fits("{{ ('x' * 100).join('abc')|length }}"), "203");
+    too_large("{{ ('x' * 600).join('abc')|length }}");
+    EXPECT_EQ(fits("{{ ('{0}' * 2).format('x' * 400)|length }}"), "800");
+    too_large("{{ ('{0}' * 3).format('x' * 400)|length }}");
+    too_large("{{ '{0}'.format(['x' * 400] * 3)|length }}");
+    EXPECT_EQ(fits("{{ (('%s' * 2) % ((('x' * 400),) * 2))|length }}"), "800");
+    too_large("{{ (('%s' * 3) % ((('x' * 400),) * 3))|length }}");
+    too_large("{{ ('%r' % ((['x' * 400] * 3),))|length }}");
+
+    EXPECT_EQ(fits("{{ ('a ' * 31).split()|length }}"), "31");
+    too_large("{{ ('a ' * 32).split()|length }}");
+    too_large("{{ ('a,' * 40).split(',')|length }}");
+    too_large("{{ ('a,' * 40).rsplit(',')|length }}");
+    EXPECT_EQ(
+        fits("{{ ('a,' * 40).split(',', 5)|length }} {{ ('a,' * 40).rsplit(',', 5)|length }}"),
+        "6 6");
+    EXPECT_EQ(fits("{{ ('a\n' * 31).splitlines()|length }}"), "31");
+    too_large("{{ ('a\n' * 32).splitlines()|length }}");
+    too_large("{{ ('x\n' * 20)|indent(100)|length }}");
+    too_large("{{ ('\n' * 40)|indent|length }}");
+
+    too_large("{{ (['x' * 400] * 3)|string|length }}");
+    too_large("{{ ({'a': 'x' * 400, 'b': 'x' * 400, 'c': 'x' * 400})|string|length }}");
+    too_large("{{ (['x' * 400] * 3)|tojson|length }}");
+    too_large("{{ [[1]]|tojson(indent=300)|length }}");
+    EXPECT_EQ(fits("{{ [[1]]|tojson(indent=2)|length }}"), "17");
 }
 
 TEST(ChatLimits, ReplaceCannotGrowPastTheOutputLimit) {
