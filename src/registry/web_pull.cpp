@@ -13,6 +13,8 @@
 #include <memory>
 #include <stdexcept>
 
+#include "gguf/error.hpp"
+#include "gguf/file.hpp"
 #include "gguf/mapped_file.hpp"
 #include "registry/http_fetch.hpp"
 #include "registry/sha256.hpp"
@@ -167,6 +169,19 @@ void check_disk_space(const fs::path& dir, uint64_t needed, const std::string& f
     }
 }
 
+// With no hash to compare, a download is kept only if it parses as a GGUF
+// file (counts, lengths and every tensor's data inside the file), so one cut
+// short by a server that stated no size is an error rather than a model.
+void check_opens_as_gguf(const fs::path& path, const std::string& name) {
+    try {
+        gguf::GgufFile::open(path);
+    } catch (const gguf::Error& e) {
+        throw std::runtime_error(name + " is not a whole GGUF file (" + e.what() +
+                                 "); the server states no SHA-256 to check it against, so the "
+                                 "download was deleted");
+    }
+}
+
 void download_file(HttpClient& client, const FileJob& job, size_t part, size_t parts,
                    const WebPullOptions& options) {
     const fs::path partial = job.final_path.string() + ".partial";
@@ -293,8 +308,11 @@ void download_file(HttpClient& client, const FileJob& job, size_t part, size_t p
                 }
             }
             if (job.expected_sha256.empty() && server_sha.empty()) {
-                options.on_note("the server states no SHA-256 for " + name +
-                                "; only its size and GGUF header were checked");
+                check_opens_as_gguf(partial, name);
+                options.on_note(total > 0 ? "the server states no SHA-256 for " + name +
+                                                "; only its size and GGUF structure were checked"
+                                          : "the server states neither a size nor a SHA-256 for " +
+                                                name + "; only its GGUF structure was checked");
             }
             gguf::flush_and_uncache(partial);
             fs::rename(partial, job.final_path);

@@ -4,8 +4,8 @@
 // `<models_dir>/<file name>.partial` (resumed with HTTP Range when a previous
 // attempt left one), checked to start with the GGUF magic, hashed, compared
 // with the SHA-256 the server states (Hugging Face's X-Linked-Etag) or the one
-// given, and only then renamed to its final name. All parts of a split GGUF
-// are fetched.
+// given (with neither, it must open as a whole GGUF file instead), and only
+// then renamed to its final name. All parts of a split GGUF are fetched.
 #pragma once
 
 #include <cstdint>

@@ -8,6 +8,8 @@
   404 with X-Error-Code RepoNotFound / EntryNotFound otherwise
 - GET /lfs/SHA: the bytes, with Range support (206 + Content-Range)
 - GET /plain/NAME: the bytes with a bare 64-hex ETag (any https:// URL)
+- GET /bare/NAME: the bytes with neither a size nor a hash, ended by closing
+  the connection (a server that states nothing to check a download against)
 
 Switches let a test make it drop the connection part-way, lie about a hash,
 ignore Range or announce a huge size. Every request's path and headers are
@@ -28,6 +30,7 @@ class FakeHub:
     def __init__(self):
         self.repos = {}          # "owner/repo" -> {path: bytes}
         self.plain = {}          # name -> bytes
+        self.bare = {}           # name -> bytes, served without length or hash
         self.requests = []       # (host header, path, {header: value})
         self.drop_after = {}     # sha -> fraction: the next full GET stops there, once
         self.lie_sha = set()     # repo paths whose X-Linked-Etag is wrong
@@ -101,7 +104,18 @@ class FakeHub:
             data = self.plain[m.group(1)]
             sha = hashlib.sha256(data).hexdigest()
             return self.serve_bytes(h, data, sha, [("ETag", sha)])
+        m = re.fullmatch(r"/bare/(.+)", path)
+        if m and m.group(1) in self.bare:
+            return self.send_unsized(h, self.bare[m.group(1)])
         self.send(h, 404, b"Not Found")
+
+    @staticmethod
+    def send_unsized(h, data):
+        h.send_response(200)
+        h.send_header("Connection", "close")
+        h.end_headers()
+        h.wfile.write(data)
+        h.close_connection = True
 
     def resolve(self, h, repo, path):
         if repo not in self.repos:

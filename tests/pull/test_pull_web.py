@@ -219,6 +219,26 @@ def test_a_file_that_is_not_gguf_is_refused(pensieve_bin, hub, home):
     assert model_files(home) == []
 
 
+def test_with_no_size_and_no_hash_a_cut_gguf_is_refused_and_a_whole_one_kept(pensieve_bin, hub,
+                                                                            home, tiny):
+    data = tiny["tiny-Q8_0.gguf"]
+    hub.bare["cut.gguf"] = data[:len(data) // 2]
+    env = pull_env(hub, home)
+    cut = run(pensieve_bin, env, "pull", f"{hub.endpoint}/bare/cut.gguf")
+    assert cut.returncode == 1, cut.stdout + cut.stderr
+    assert "\nerror: cut.gguf is not a whole GGUF file (tensor 'token_embd.weight': data " \
+        in cut.stderr, cut.stderr
+    assert "the download was deleted" in cut.stderr
+    assert model_files(home) == []
+
+    hub.bare["whole.gguf"] = data
+    whole = run(pensieve_bin, env, "pull", f"{hub.endpoint}/bare/whole.gguf")
+    assert whole.returncode == 0, whole.stderr
+    assert "states neither a size nor a SHA-256 for whole.gguf; only its GGUF structure was " \
+        "checked" in whole.stderr, whole.stderr
+    assert (home / "models" / "whole.gguf").read_bytes() == data
+
+
 def test_a_file_larger_than_the_free_disk_is_refused_before_download(pensieve_bin, hub, home):
     hub.announce_size["tiny-Q8_0.gguf"] = 1 << 55
     result = run(pensieve_bin, pull_env(hub, home), "pull", "hf://acme/tiny-GGUF/tiny-Q8_0.gguf")
