@@ -11,6 +11,7 @@
 #include <cerrno>
 #include <cstring>
 #include <memory>
+#include <optional>
 #include <stdexcept>
 
 #include "gguf/error.hpp"
@@ -159,10 +160,17 @@ std::string printable(const std::string& bytes) {
     return out;
 }
 
-void check_disk_space(const fs::path& dir, uint64_t needed, const std::string& file) {
+// Bytes free for an unprivileged writer in `dir`; nullopt when it cannot tell.
+std::optional<uint64_t> free_space(const fs::path& dir) {
     struct statvfs st {};
-    if (::statvfs(dir.c_str(), &st) != 0) return;  // cannot tell: the writes will say
-    const uint64_t free_bytes = static_cast<uint64_t>(st.f_bavail) * st.f_frsize;
+    if (::statvfs(dir.c_str(), &st) != 0) return std::nullopt;
+    return static_cast<uint64_t>(st.f_bavail) * st.f_frsize;
+}
+
+void check_disk_space(const fs::path& dir, uint64_t needed, const std::string& file) {
+    const auto measured = free_space(dir);
+    if (!measured) return;  // cannot tell: the writes will say
+    const uint64_t free_bytes = *measured;
     if (free_bytes < needed || free_bytes - needed < kDiskMargin) {
         throw std::runtime_error("not enough disk space in " + dir.string() + ": " + file +
                                  " needs " + mib(needed) + " more, " + mib(free_bytes) + " free");
@@ -201,6 +209,8 @@ void download_file(HttpClient& client, const FileJob& job, size_t part, size_t p
             if (have > 0) options.on_note("resuming " + name + " at " + mib(have));
             const uint64_t resumed_from = have;
             uint64_t total = 0;
+            uint64_t room = UINT64_MAX;  // bytes this attempt may add when total is unknown
+            uint64_t room_from = have;   // `have` when `room` was measured
             std::string server_sha;
             WebPullProgress progress{name, part, parts, resumed_from, have, 0, false};
 
@@ -258,6 +268,15 @@ void download_file(HttpClient& client, const FileJob& job, size_t part, size_t p
                 }
                 if (total > have)
                     check_disk_space(job.final_path.parent_path(), total - have, name);
+                if (total == 0) {
+                    // No size stated: the body may be endless, so it may take
+                    // at most the free space less the margin.
+                    const auto free_bytes = free_space(job.final_path.parent_path());
+                    room = !free_bytes                 ? UINT64_MAX
+                           : *free_bytes > kDiskMargin ? *free_bytes - kDiskMargin
+                                                       : 0;
+                    room_from = have;
+                }
                 progress.bytes_done = have;
                 progress.bytes_total = total;
                 options.on_progress(progress);
@@ -273,6 +292,13 @@ void download_file(HttpClient& client, const FileJob& job, size_t part, size_t p
                 if (total > 0 && n > total - have) {
                     throw std::runtime_error(job.url + ": the server sent more than the " +
                                              std::to_string(total) + " bytes it announced");
+                }
+                if (total == 0 && n > room - (have - room_from)) {
+                    throw std::runtime_error(
+                        "the server states no size for " + name + " and sent more than the " +
+                        mib(room) + " the disk has room for (the free space in " +
+                        job.final_path.parent_path().string() + " less " + mib(kDiskMargin) +
+                        " kept free); the download was deleted");
                 }
                 file.append(data, n);
                 hash->update(data, n);

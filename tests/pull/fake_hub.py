@@ -10,6 +10,8 @@
 - GET /plain/NAME: the bytes with a bare 64-hex ETag (any https:// URL)
 - GET /bare/NAME: the bytes with neither a size nor a hash, ended by closing
   the connection (a server that states nothing to check a download against)
+- GET /endless/NAME: the GGUF magic, then zeros without a size, until the
+  count given or the client leaves
 
 Switches let a test make it drop the connection part-way, lie about a hash,
 ignore Range or announce a huge size. Every request's path and headers are
@@ -31,6 +33,7 @@ class FakeHub:
         self.repos = {}          # "owner/repo" -> {path: bytes}
         self.plain = {}          # name -> bytes
         self.bare = {}           # name -> bytes, served without length or hash
+        self.endless = {}        # name -> bytes to send at most, without length or hash
         self.requests = []       # (host header, path, {header: value})
         self.drop_after = {}     # sha -> fraction: the next full GET stops there, once
         self.lie_sha = set()     # repo paths whose X-Linked-Etag is wrong
@@ -107,6 +110,9 @@ class FakeHub:
         m = re.fullmatch(r"/bare/(.+)", path)
         if m and m.group(1) in self.bare:
             return self.send_unsized(h, self.bare[m.group(1)])
+        m = re.fullmatch(r"/endless/(.+)", path)
+        if m and m.group(1) in self.endless:
+            return self.send_endless(h, self.endless[m.group(1)])
         self.send(h, 404, b"Not Found")
 
     @staticmethod
@@ -116,6 +122,20 @@ class FakeHub:
         h.end_headers()
         h.wfile.write(data)
         h.close_connection = True
+
+    @staticmethod
+    def send_endless(h, count):
+        h.send_response(200)
+        h.send_header("Connection", "close")
+        h.end_headers()
+        h.close_connection = True
+        chunk = b"\0" * (1 << 20)
+        try:
+            h.wfile.write(b"GGUF")
+            for _ in range(count >> 20):
+                h.wfile.write(chunk)
+        except OSError:
+            pass  # the client stopped reading
 
     def resolve(self, h, repo, path):
         if repo not in self.repos:

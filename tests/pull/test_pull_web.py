@@ -4,6 +4,8 @@ HTTP server on loopback that answers like the Hugging Face Hub
 here with the PyPI `gguf` package; nothing leaves the machine."""
 import hashlib
 import os
+import re
+import shutil
 import socket
 import subprocess
 from pathlib import Path
@@ -237,6 +239,32 @@ def test_with_no_size_and_no_hash_a_cut_gguf_is_refused_and_a_whole_one_kept(pen
     assert "states neither a size nor a SHA-256 for whole.gguf; only its GGUF structure was " \
         "checked" in whole.stderr, whole.stderr
     assert (home / "models" / "whole.gguf").read_bytes() == data
+
+
+def on_a_small_disk(mount: Path, mib: int):
+    """An argv prefix that runs a command with a tmpfs of `mib` MiB mounted at
+    `mount`, in a mount namespace of its own (nothing outside sees it)."""
+    if shutil.which("unshare") is None or \
+            subprocess.run(["unshare", "-r", "-m", "true"], capture_output=True).returncode:
+        pytest.skip("needs `unshare -r -m` (user namespaces) to mount a small tmpfs")
+    return ["unshare", "-r", "-m", "sh", "-c",
+            f'mount -t tmpfs -o size={mib}m tmpfs "$0" && exec "$@"', str(mount)]
+
+
+def test_a_download_of_unstated_size_stops_short_of_filling_the_disk(pensieve_bin, hub, home):
+    models = home / "models"
+    models.mkdir(parents=True)
+    hub.endless["endless.gguf"] = 64 << 20
+    result = subprocess.run([*on_a_small_disk(models, 40), str(pensieve_bin), "pull",
+                             f"{hub.endpoint}/endless/endless.gguf"],
+                            capture_output=True, text=True, env=pull_env(hub, home), timeout=60)
+    assert result.returncode == 1, result.stdout + result.stderr
+    m = re.search(r"error: the server states no size for endless\.gguf and sent more than the "
+                  r"([0-9.]+) MiB the disk has room for \(the free space in (.*) less 16\.0 MiB "
+                  r"kept free\); the download was deleted", result.stderr)
+    assert m, result.stderr
+    assert 20 <= float(m.group(1)) <= 24 and m.group(2) == str(models)
+    assert model_files(home) == []
 
 
 def test_a_file_larger_than_the_free_disk_is_refused_before_download(pensieve_bin, hub, home):
