@@ -160,7 +160,7 @@ std::vector<HttpHeaders> HttpClient::get(const HttpRequest& request, const Heade
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, request.connect_timeout_ms);
     curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, request.total_timeout_ms);
-    curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
+    curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, request.stall_bytes_per_second);
     curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, request.stall_seconds);
     if (request.direct) curl_easy_setopt(c, CURLOPT_NOPROXY, "*");
     const std::string range = std::to_string(request.range_from) + "-";

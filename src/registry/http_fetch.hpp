@@ -29,8 +29,11 @@ struct HttpRequest {
     uint64_t range_from = 0;                 // > 0: ask for bytes range_from..end
     long connect_timeout_ms = 30000;
     long total_timeout_ms = 0;  // 0: none (large downloads); a stall still fails, see below
-    long stall_seconds = 60;    // fail when under 1 byte/s for this long
-    bool direct = false;        // ignore proxy settings (for a server on loopback)
+    // A transfer slower than stall_bytes_per_second for stall_seconds on end
+    // fails, so a server that drips bytes cannot hold a download open forever.
+    long stall_seconds = 60;
+    long stall_bytes_per_second = 1024;
+    bool direct = false;  // ignore proxy settings (for a server on loopback)
 };
 
 // A transfer that did not complete at the transport level (no connection,

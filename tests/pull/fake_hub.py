@@ -12,6 +12,8 @@
   the connection (a server that states nothing to check a download against)
 - GET /endless/NAME: the GGUF magic, then zeros without a size, until the
   count given or the client leaves
+- GET /drip/NAME: announces 1 MiB, then sends 100 bytes every half second
+  (200 bytes/s) until the client leaves
 
 Switches let a test make it drop the connection part-way, lie about a hash,
 ignore Range or announce a huge size. Every request's path and headers are
@@ -22,6 +24,7 @@ import json
 import re
 import socket
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import unquote
 
@@ -34,6 +37,7 @@ class FakeHub:
         self.plain = {}          # name -> bytes
         self.bare = {}           # name -> bytes, served without length or hash
         self.endless = {}        # name -> bytes to send at most, without length or hash
+        self.drip = set()        # names served at 200 bytes/s
         self.requests = []       # (host header, path, {header: value})
         self.drop_after = {}     # sha -> fraction: the next full GET stops there, once
         self.lie_sha = set()     # repo paths whose X-Linked-Etag is wrong
@@ -113,6 +117,9 @@ class FakeHub:
         m = re.fullmatch(r"/endless/(.+)", path)
         if m and m.group(1) in self.endless:
             return self.send_endless(h, self.endless[m.group(1)])
+        m = re.fullmatch(r"/drip/(.+)", path)
+        if m and m.group(1) in self.drip:
+            return self.send_drip(h)
         self.send(h, 404, b"Not Found")
 
     @staticmethod
@@ -136,6 +143,21 @@ class FakeHub:
                 h.wfile.write(chunk)
         except OSError:
             pass  # the client stopped reading
+
+    @staticmethod
+    def send_drip(h):
+        h.send_response(200)
+        h.send_header("Content-Length", str(1 << 20))
+        h.end_headers()
+        h.close_connection = True
+        try:
+            h.wfile.write(b"GGUF")
+            for _ in range((1 << 20) // 100):
+                time.sleep(0.5)
+                h.wfile.write(b"\0" * 100)
+                h.wfile.flush()
+        except OSError:
+            pass  # the client gave up
 
     def resolve(self, h, repo, path):
         if repo not in self.repos:

@@ -8,6 +8,7 @@ import re
 import shutil
 import socket
 import subprocess
+import time
 from pathlib import Path
 
 import gguf
@@ -265,6 +266,21 @@ def test_a_download_of_unstated_size_stops_short_of_filling_the_disk(pensieve_bi
     assert m, result.stderr
     assert 20 <= float(m.group(1)) <= 24 and m.group(2) == str(models)
     assert model_files(home) == []
+
+
+def test_a_download_that_drips_below_1_kib_per_second_for_60_seconds_stops(pensieve_bin, hub,
+                                                                           home):
+    """Takes a minute: the window is the real one."""
+    hub.drip.add("slow.gguf")
+    start = time.monotonic()
+    result = run(pensieve_bin, pull_env(hub, home), "pull", f"{hub.endpoint}/drip/slow.gguf",
+                 timeout=120)
+    assert 55 < time.monotonic() - start < 90
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "error: connection lost while downloading slow.gguf" in result.stderr, result.stderr
+    assert "Less than 1024 bytes/sec transferred the last 60 seconds" in result.stderr
+    assert "run the same `pensieve pull` again to resume" in result.stderr
+    assert model_files(home) == ["slow.gguf.partial"]
 
 
 def test_a_file_larger_than_the_free_disk_is_refused_before_download(pensieve_bin, hub, home):
