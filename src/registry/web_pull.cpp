@@ -27,6 +27,9 @@ namespace fs = std::filesystem;
 namespace {
 
 constexpr size_t kMaxFileListBytes = size_t{32} << 20;
+// Split GGUFs in practice have at most a few hundred parts; a name claiming
+// more (up to 99999 fit the pattern) would start that many downloads.
+constexpr int kMaxSplitParts = 1000;
 constexpr uint64_t kDiskMargin = uint64_t{16} << 20;  // left free for everything else
 
 std::string mib(uint64_t bytes) {
@@ -408,6 +411,12 @@ WebPullResult pull_from_web(const WebSource& source, const WebPullOptions& optio
     std::vector<std::string> names = {base};
     const auto split = parse_split_name(base);
     if (split) {
+        if (split->count > kMaxSplitParts) {
+            throw std::runtime_error(base + " names a split model of " +
+                                     std::to_string(split->count) +
+                                     " parts; `pensieve pull` fetches at most " +
+                                     std::to_string(kMaxSplitParts) + " parts");
+        }
         if (!options.sha256.empty()) {
             throw std::runtime_error("--sha256 checks a single file, but " + base +
                                      " is part of a " + std::to_string(split->count) +

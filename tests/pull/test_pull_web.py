@@ -315,6 +315,18 @@ def test_a_split_model_is_fetched_whole_and_listed_once(pensieve_bin, hub, home,
     assert model_files(home) == []
 
 
+def test_a_split_name_claiming_too_many_parts_is_refused(pensieve_bin, hub, home, tiny):
+    hub.add("acme/many-GGUF", "m-Q4_K_M-00001-of-99999.gguf", tiny["tiny-Q4_K_M.gguf"])
+    env = pull_env(hub, home)
+    for source in ["acme/many-GGUF:Q4_K_M", "hf://acme/many-GGUF/m-Q4_K_M-00001-of-99999.gguf"]:
+        result = run(pensieve_bin, env, "pull", source)
+        assert result.returncode == 1, result.stdout + result.stderr
+        assert "error: m-Q4_K_M-00001-of-99999.gguf names a split model of 99999 parts; " \
+            "`pensieve pull` fetches at most 1000 parts" in result.stderr, result.stderr
+    assert not [p for p in hub.paths_requested() if "/resolve/" in p]
+    assert model_files(home) == []
+
+
 def test_quant_selection_from_the_file_list(pensieve_bin, hub, home, tiny):
     env = pull_env(hub, home, HF_TOKEN=TOKEN)
     result = run(pensieve_bin, env, "pull", "acme/tiny-GGUF:q8_0")
