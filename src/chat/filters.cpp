@@ -120,7 +120,7 @@ Value f_default(Interpreter&, const Value& v, Args& a) {
     return v;
 }
 
-Value f_dictsort(Interpreter&, const Value& v, Args& a) {
+Value f_dictsort(Interpreter& in, const Value& v, Args& a) {
     if (!v.is_dict()) throw TemplateRenderError("You can only sort by either \"key\" or \"value\"");
     const bool case_sensitive = flag(a, 0, "case_sensitive");
     const Value* by = arg(a, 1, "by");
@@ -133,9 +133,11 @@ Value f_dictsort(Interpreter&, const Value& v, Args& a) {
     for (const auto& [k, val] : v.dict().items())
         items.push_back(Value::list({k, val}, SeqKind::Tuple));
     std::stable_sort(items.begin(), items.end(), [&](const Value& x, const Value& y) {
+        in.check_deadline();  // each comparison may lower two long strings
         const auto i = by_value ? 1 : 0;
-        const int c = order(sort_key(x.list().items[i], case_sensitive),
-                            sort_key(y.list().items[i], case_sensitive));
+        const int c =
+            order(sort_key(x.list().items[i], case_sensitive),
+                  sort_key(y.list().items[i], case_sensitive), in.limits().max_value_depth, &in);
         return reverse ? c > 0 : c < 0;
     });
     return Value::list(std::move(items));
@@ -287,6 +289,7 @@ Value f_join(Interpreter& in, const Value& v, Args& a) {
     TrackedText out;
     bool first = true;
     for (const auto& item : items_of(v, in)) {
+        in.check_deadline();
         if (!first) out.append(sep);
         first = false;
         append_str(out, attribute ? attr_path(item, *attribute) : item, in.limits().max_value_depth,
@@ -337,7 +340,10 @@ Value f_map(Interpreter& in, const Value& v, Args& a) {
     Args rest;
     rest.args.assign(a.args.begin() + 1, a.args.end());
     rest.kwargs = a.kwargs;
-    for (const auto& item : items) out.push_back(fn(in, item, rest));
+    for (const auto& item : items) {
+        in.check_deadline();
+        out.push_back(fn(in, item, rest));
+    }
     return Value::list(std::move(out), SeqKind::Iterator);
 }
 
@@ -360,6 +366,7 @@ Value select_or_reject(Interpreter& in, const Value& v, Args& a, bool lookup_att
     }
     std::vector<Value> out;
     for (const auto& item : items_of(v, in)) {
+        in.check_deadline();
         const Value probe = lookup_attr ? attr_path(item, attribute) : item;
         const bool hit = test ? test(in, probe, rest) : truthy(probe);
         if (hit == keep_if) out.push_back(item);
@@ -388,9 +395,10 @@ Value min_max(Interpreter& in, const Value& v, Args& a, bool want_max) {
     const Value* best = &items[0];
     Value best_key = sort_key(attribute ? attr_path(*best, *attribute) : *best, case_sensitive);
     for (std::size_t i = 1; i < items.size(); ++i) {
+        in.check_deadline();
         Value key =
             sort_key(attribute ? attr_path(items[i], *attribute) : items[i], case_sensitive);
-        const int c = order(key, best_key);
+        const int c = order(key, best_key, in.limits().max_value_depth, &in);
         if (want_max ? c > 0 : c < 0) {
             best = &items[i];
             best_key = std::move(key);
@@ -467,8 +475,10 @@ Value f_sort(Interpreter& in, const Value& v, Args& a) {
     const Value* attribute = arg(a, 2, "attribute");
     auto items = items_of(v, in);
     std::stable_sort(items.begin(), items.end(), [&](const Value& x, const Value& y) {
+        in.check_deadline();  // each comparison may lower two long strings
         const int c = order(sort_key(attribute ? attr_path(x, *attribute) : x, case_sensitive),
-                            sort_key(attribute ? attr_path(y, *attribute) : y, case_sensitive));
+                            sort_key(attribute ? attr_path(y, *attribute) : y, case_sensitive),
+                            in.limits().max_value_depth, &in);
         return reverse ? c > 0 : c < 0;
     });
     return Value::list(std::move(items));
@@ -477,10 +487,28 @@ Value f_sort(Interpreter& in, const Value& v, Args& a) {
 Value f_sum(Interpreter& in, const Value& v, Args& a) {
     const Value* attribute = arg(a, 0, "attribute");
     const Value* start = arg(a, 1, "start");
+    const std::size_t max_bytes = in.limits().max_output_bytes;
     Value total = start ? *start : Value::integer(0);
+    if (total.is_list() && total.list().kind != SeqKind::Iterator) {
+        // Lists are concatenated once: adding them one at a time would copy the running
+        // total for every item.
+        std::vector<Value> items = total.list().items;
+        for (const auto& item : items_of(v, in)) {
+            in.check_deadline();
+            const Value part = attribute ? attr_path(item, *attribute) : item;
+            if (!part.is_list() || part.list().kind != total.list().kind) {
+                binary(BinaryOp::Add, total, part, max_bytes);  // throws the type error
+            }
+            check_list_items(items.size() + part.list().items.size(), max_bytes,
+                             "list concatenation");
+            items.insert(items.end(), part.list().items.begin(), part.list().items.end());
+        }
+        return Value::list(std::move(items), total.list().kind);
+    }
     for (const auto& item : items_of(v, in)) {
-        total = binary(BinaryOp::Add, total, attribute ? attr_path(item, *attribute) : item,
-                       in.limits().max_output_bytes);
+        in.check_deadline();
+        total =
+            binary(BinaryOp::Add, total, attribute ? attr_path(item, *attribute) : item, max_bytes);
     }
     return total;
 }
@@ -528,9 +556,11 @@ Value f_unique(Interpreter& in, const Value& v, Args& a) {
     std::vector<Value> seen;
     std::vector<Value> out;
     for (const auto& item : items_of(v, in)) {
+        in.check_deadline();
         Value key = sort_key(attribute ? attr_path(item, *attribute) : item, case_sensitive);
         bool dup = false;
-        for (const auto& s : seen) dup = dup || values_equal(s, key);
+        for (const auto& s : seen)
+            dup = dup || values_equal(s, key, in.limits().max_value_depth, &in);
         if (!dup) {
             seen.push_back(std::move(key));
             out.push_back(item);

@@ -63,28 +63,28 @@ Value Interpreter::eval_compare(const CompareExpr& cmp, const FramePtr& f) {
         bool ok = false;
         switch (kind) {
             case CompareKind::Eq:
-                ok = values_equal(left, right);
+                ok = values_equal(left, right, limits_.max_value_depth, this);
                 break;
             case CompareKind::Ne:
-                ok = !values_equal(left, right);
+                ok = !values_equal(left, right, limits_.max_value_depth, this);
                 break;
             case CompareKind::Lt:
-                ok = compare(CompareOp::Lt, left, right);
+                ok = compare(CompareOp::Lt, left, right, this);
                 break;
             case CompareKind::Le:
-                ok = compare(CompareOp::Le, left, right);
+                ok = compare(CompareOp::Le, left, right, this);
                 break;
             case CompareKind::Gt:
-                ok = compare(CompareOp::Gt, left, right);
+                ok = compare(CompareOp::Gt, left, right, this);
                 break;
             case CompareKind::Ge:
-                ok = compare(CompareOp::Ge, left, right);
+                ok = compare(CompareOp::Ge, left, right, this);
                 break;
             case CompareKind::In:
-                ok = contains(right, left);
+                ok = contains(right, left, this);
                 break;
             case CompareKind::NotIn:
-                ok = !contains(right, left);
+                ok = !contains(right, left, this);
                 break;
         }
         if (!ok) return Value::boolean(false);

@@ -312,14 +312,14 @@ Value dict_method(const Value& self, std::string_view name, CallArgs& a) {
     throw TemplateRenderError("dict method '" + std::string(name) + "' is not supported");
 }
 
-Value list_method(const Value& self, std::string_view name, CallArgs& a) {
+Value list_method(const Interpreter& in, const Value& self, std::string_view name, CallArgs& a) {
     const auto& items = self.list().items;
     if (name == "index" || name == "count") {
         const Value* x = a.get(0, "value");
         if (!x) bad_arg(name, "takes exactly one argument");
         int64_t n = 0;
         for (std::size_t i = 0; i < items.size(); ++i) {
-            if (values_equal(items[i], *x)) {
+            if (values_equal(items[i], *x, in.limits().max_value_depth, &in)) {
                 if (name == "index") return Value::integer(static_cast<int64_t>(i));
                 ++n;
             }
@@ -398,7 +398,7 @@ Value replace_tracked(const Value& self, const Value& from_value, const Value& t
 Value call_method(Interpreter& in, const Value& self, std::string_view name, CallArgs& args) {
     if (self.is_string()) return str_method(in, self, name, args);
     if (self.is_dict()) return dict_method(self, name, args);
-    return list_method(self, name, args);
+    return list_method(in, self, name, args);
 }
 
 }  // namespace pensieve::chat

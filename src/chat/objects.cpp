@@ -93,10 +93,11 @@ Value LoopObject::get_attr(std::string_view name) const {
         auto self =
             std::static_pointer_cast<LoopObject>(const_cast<LoopObject*>(this)->shared_from_this());
         return Value::object(std::make_shared<FunctionObject>(
-            "changed", [self](Interpreter&, CallArgs& args) -> Value {
+            "changed", [self](Interpreter& in, CallArgs& args) -> Value {
                 bool same = self->has_changed_ && self->last_changed_.size() == args.args.size();
                 for (std::size_t k = 0; same && k < args.args.size(); ++k) {
-                    same = values_equal(self->last_changed_[k], args.args[k]);
+                    same = values_equal(self->last_changed_[k], args.args[k],
+                                        in.limits().max_value_depth, &in);
                 }
                 self->has_changed_ = true;
                 self->last_changed_ = args.args;

@@ -6,6 +6,7 @@
 #include <optional>
 
 #include "chat/error.hpp"
+#include "chat/interp.hpp"
 #include "chat/methods.hpp"
 #include "chat/pystr.hpp"
 
@@ -273,16 +274,18 @@ void check_compare_depth(std::size_t max_depth) {
 // Python's sequence comparison: the order of the first items that differ (by ==),
 // else of the lengths; nullopt when the sequences are equal. Nested sequences are
 // compared in the same pass, so nesting costs the size of the values, not size × depth.
-std::optional<int> first_difference(const Value& a, const Value& b, std::size_t max_depth) {
+std::optional<int> first_difference(const Value& a, const Value& b, std::size_t max_depth,
+                                    const Interpreter* render) {
     check_compare_depth(max_depth);
+    if (render) render->tick();
     if (a.identity() == b.identity()) return std::nullopt;
     const auto& x = a.list().items;
     const auto& y = b.list().items;
     for (std::size_t i = 0; i < x.size() && i < y.size(); ++i) {
         if (is_sequence(x[i]) && is_sequence(y[i]) && x[i].list().kind == y[i].list().kind) {
-            if (const auto c = first_difference(x[i], y[i], max_depth - 1)) return c;
-        } else if (!values_equal(x[i], y[i], max_depth - 1)) {
-            return order(x[i], y[i], max_depth - 1);
+            if (const auto c = first_difference(x[i], y[i], max_depth - 1, render)) return c;
+        } else if (!values_equal(x[i], y[i], max_depth - 1, render)) {
+            return order(x[i], y[i], max_depth - 1, render);
         }
     }
     if (x.size() == y.size()) return std::nullopt;
@@ -291,7 +294,9 @@ std::optional<int> first_difference(const Value& a, const Value& b, std::size_t 
 
 }  // namespace
 
-bool values_equal(const Value& a, const Value& b, std::size_t max_depth) {
+bool values_equal(const Value& a, const Value& b, std::size_t max_depth,
+                  const Interpreter* render) {
+    if (render) render->tick();
     if (a.is_number() && b.is_number()) {
         if (a.is_float() || b.is_float()) return a.as_double() == b.as_double();
         return a.as_int() == b.as_int();
@@ -311,7 +316,7 @@ bool values_equal(const Value& a, const Value& b, std::size_t max_depth) {
             if (x.kind != y.kind || x.items.size() != y.items.size()) return false;
             check_compare_depth(max_depth);
             for (std::size_t i = 0; i < x.items.size(); ++i) {
-                if (!values_equal(x.items[i], y.items[i], max_depth - 1)) return false;
+                if (!values_equal(x.items[i], y.items[i], max_depth - 1, render)) return false;
             }
             return true;
         }
@@ -323,7 +328,7 @@ bool values_equal(const Value& a, const Value& b, std::size_t max_depth) {
             check_compare_depth(max_depth);
             for (const auto& [k, v] : x.items()) {
                 const Value* other = y.find(k);
-                if (!other || !values_equal(v, *other, max_depth - 1)) return false;
+                if (!other || !values_equal(v, *other, max_depth - 1, render)) return false;
             }
             return true;
         }
@@ -332,7 +337,8 @@ bool values_equal(const Value& a, const Value& b, std::size_t max_depth) {
     }
 }
 
-int order(const Value& a, const Value& b, std::size_t max_depth) {
+int order(const Value& a, const Value& b, std::size_t max_depth, const Interpreter* render) {
+    if (render) render->tick();
     if (a.is_number() && b.is_number()) {
         if (a.is_float() || b.is_float()) {
             const double x = a.as_double();
@@ -346,7 +352,7 @@ int order(const Value& a, const Value& b, std::size_t max_depth) {
         return c < 0 ? -1 : (c > 0 ? 1 : 0);
     }
     if (is_sequence(a) && is_sequence(b) && a.list().kind == b.list().kind) {
-        return first_difference(a, b, max_depth).value_or(0);
+        return first_difference(a, b, max_depth, render).value_or(0);
     }
     if (a.is_undefined()) fail_undefined(a);
     if (b.is_undefined()) fail_undefined(b);
@@ -354,20 +360,21 @@ int order(const Value& a, const Value& b, std::size_t max_depth) {
                type_name(b) + "'");
 }
 
-bool compare(CompareOp op, const Value& a, const Value& b) {
+bool compare(CompareOp op, const Value& a, const Value& b, const Interpreter* render) {
+    const std::size_t depth = Limits{}.max_value_depth;
     switch (op) {
         case CompareOp::Eq:
-            return values_equal(a, b);
+            return values_equal(a, b, depth, render);
         case CompareOp::Ne:
-            return !values_equal(a, b);
+            return !values_equal(a, b, depth, render);
         case CompareOp::Lt:
-            return order(a, b) < 0;
+            return order(a, b, depth, render) < 0;
         case CompareOp::Le:
-            return order(a, b) <= 0;
+            return order(a, b, depth, render) <= 0;
         case CompareOp::Gt:
-            return order(a, b) > 0;
+            return order(a, b, depth, render) > 0;
         case CompareOp::Ge:
-            return order(a, b) >= 0;
+            return order(a, b, depth, render) >= 0;
     }
     return false;
 }
@@ -418,7 +425,7 @@ Value negate(const Value& v) {
     type_error("bad operand type for unary -: '" + type_name(v) + "'");
 }
 
-bool contains(const Value& container, const Value& item) {
+bool contains(const Value& container, const Value& item, const Interpreter* render) {
     switch (container.kind()) {
         case Value::Kind::String:
             if (!item.is_string()) {
@@ -428,7 +435,7 @@ bool contains(const Value& container, const Value& item) {
             return container.str().find(item.str()) != std::string::npos;
         case Value::Kind::List:
             for (const auto& v : container.list().items) {
-                if (values_equal(v, item)) return true;
+                if (values_equal(v, item, Limits{}.max_value_depth, render)) return true;
             }
             return false;
         case Value::Kind::Dict:

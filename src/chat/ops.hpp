@@ -16,16 +16,22 @@ enum class BinaryOp : uint8_t { Add, Sub, Mul, Div, FloorDiv, Mod, Pow };
 enum class CompareOp : uint8_t { Eq, Ne, Lt, Le, Gt, Ge };
 
 bool truthy(const Value& v);
-// `max_depth` bounds recursion through nested lists and dicts (TemplateLimitError).
-bool values_equal(const Value& a, const Value& b, std::size_t max_depth = 256);
-bool compare(CompareOp op, const Value& a, const Value& b);  // throws on unorderable types
+// Comparisons. `max_depth` bounds recursion through nested lists and dicts; `render`,
+// when given, has its deadline checked as items are compared (comparing two lists of a
+// million long strings is one expression that takes hours). Both: TemplateLimitError.
+bool values_equal(const Value& a, const Value& b, std::size_t max_depth = 256,
+                  const Interpreter* render = nullptr);
+// Throws on unorderable types.
+bool compare(CompareOp op, const Value& a, const Value& b, const Interpreter* render = nullptr);
 // Three-way ordering for sort/min/max (throws on unorderable types).
-int order(const Value& a, const Value& b, std::size_t max_depth = 256);
+int order(const Value& a, const Value& b, std::size_t max_depth = 256,
+          const Interpreter* render = nullptr);
 
 // `max_bytes` caps strings and lists that * and + can build (hostile `'x' * 10**12`).
 Value binary(BinaryOp op, const Value& a, const Value& b, std::size_t max_bytes);
 Value negate(const Value& v);
-bool contains(const Value& container, const Value& item);  // `item in container`
+// `item in container`
+bool contains(const Value& container, const Value& item, const Interpreter* render = nullptr);
 
 // Python str() and repr(); Undefined prints as "" (jinja2's default Undefined).
 // `depth` bounds recursion through nested containers (cycles through namespaces);

@@ -4,6 +4,7 @@
 
 #include "chat/builtins.hpp"
 #include "chat/error.hpp"
+#include "chat/interp.hpp"
 #include "chat/ops.hpp"
 #include "chat/pystr.hpp"
 
@@ -106,26 +107,26 @@ bool t_sameas(Interpreter&, const Value& v, Args& a) {
 bool t_escaped(Interpreter&, const Value&, Args&) {
     return false;
 }
-bool t_in(Interpreter&, const Value& v, Args& a) {
-    return contains(need(a, "in"), v);
+bool t_in(Interpreter& in, const Value& v, Args& a) {
+    return contains(need(a, "in"), v, &in);
 }
-bool t_eq(Interpreter&, const Value& v, Args& a) {
-    return values_equal(v, need(a, "eq"));
+bool t_eq(Interpreter& in, const Value& v, Args& a) {
+    return values_equal(v, need(a, "eq"), in.limits().max_value_depth, &in);
 }
-bool t_ne(Interpreter&, const Value& v, Args& a) {
-    return !values_equal(v, need(a, "ne"));
+bool t_ne(Interpreter& in, const Value& v, Args& a) {
+    return !values_equal(v, need(a, "ne"), in.limits().max_value_depth, &in);
 }
-bool t_lt(Interpreter&, const Value& v, Args& a) {
-    return compare(CompareOp::Lt, v, need(a, "lt"));
+bool t_lt(Interpreter& in, const Value& v, Args& a) {
+    return compare(CompareOp::Lt, v, need(a, "lt"), &in);
 }
-bool t_le(Interpreter&, const Value& v, Args& a) {
-    return compare(CompareOp::Le, v, need(a, "le"));
+bool t_le(Interpreter& in, const Value& v, Args& a) {
+    return compare(CompareOp::Le, v, need(a, "le"), &in);
 }
-bool t_gt(Interpreter&, const Value& v, Args& a) {
-    return compare(CompareOp::Gt, v, need(a, "gt"));
+bool t_gt(Interpreter& in, const Value& v, Args& a) {
+    return compare(CompareOp::Gt, v, need(a, "gt"), &in);
 }
-bool t_ge(Interpreter&, const Value& v, Args& a) {
-    return compare(CompareOp::Ge, v, need(a, "ge"));
+bool t_ge(Interpreter& in, const Value& v, Args& a) {
+    return compare(CompareOp::Ge, v, need(a, "ge"), &in);
 }
 bool t_filter(Interpreter&, const Value& v, Args&) {
     return v.is_string() && (find_filter(v.str()) != nullptr || is_unsupported_filter(v.str()));

@@ -98,6 +98,39 @@ TEST(ChatLimits, ExpensiveStepsInALoopStopAtTheTimeBound) {
     EXPECT_EQ(render("{{ 'ok' }}"), "ok");  // the default leaves ordinary renders alone
 }
 
+TEST(ChatLimits, LongFiltersAndComparisonsStopAtTheTimeBound) {
+    // One expression each, seconds of work: comparing a million-byte string per item
+    // (a and b are equal but separate strings; c differs in its last byte), lowering
+    // one per item (sort, unique and max compare case-insensitively) or measuring one.
+    Limits limits;
+    limits.max_render_seconds = 0.1;
+    const std::string strings =
+        "{% set a = 'x' * 1000000 %}{% set b = 'x' * 1000000 %}{% set c = 'x' * 999999 ~ 'y' %}";
+    const char* slow[] = {
+        "{{ ([a] * 100000) == ([b] * 100000) }}",
+        "{{ {'k': [a] * 100000} == {'k': [b] * 100000} }}",
+        "{{ c in [a] * 100000 }}",
+        "{{ ([a] * 100000).count(c) }}",
+        "{{ ([a] * 100000)|select('equalto', c)|list|length }}",
+        "{{ ([a] * 5000)|map('length')|list|length }}",
+        "{{ ([a] * 500 + [b] * 500)|unique|list|length }}",
+        "{{ ([a, b] * 40)|sort|length }}",
+        "{{ ([a, b] * 500)|max|length }}",
+    };
+    for (const char* expression : slow) {
+        EXPECT_THROW(render(strings + expression, {}, limits), TemplateLimitError) << expression;
+    }
+    // Summing lists copied the running total per item: 100,000 lists took 20 seconds.
+    const auto start = std::chrono::steady_clock::now();
+    EXPECT_EQ(render("{{ ([[1]] * 100000)|sum(start=[])|length }}"), "100000");
+    const std::chrono::duration<double> took = std::chrono::steady_clock::now() - start;
+    EXPECT_LT(took.count(), 2.0);
+    EXPECT_EQ(render("{{ [[1], [2, 3]]|sum(start=[0]) }} {{ [(1,), (2,)]|sum(start=()) }}"),
+              "[0, 1, 2, 3] (1, 2)");
+    EXPECT_THROW(render("{{ [[1], 2]|sum(start=[]) }}"), TemplateRenderError);
+    EXPECT_THROW(render("{{ [(1,)]|sum(start=[]) }}"), TemplateRenderError);
+}
+
 TEST(ChatLimits, IndentWidthsAreIntegersWithinTheOutputBound) {
     EXPECT_EQ(render("{{ 'a\nb'|indent(2) }}"), "a\n  b");
     // Found by fuzz_jinja: a width of another type was read as an integer
