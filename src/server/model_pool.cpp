@@ -134,6 +134,26 @@ bool ModelPool::make_room(int64_t incoming_bytes, size_t keep,
     }
 }
 
+namespace {
+
+// A model file's modification time and size, or nothing when it cannot be
+// read: what tells a file that failed to load from one put in its place.
+std::optional<std::pair<std::filesystem::file_time_type, std::uintmax_t>> file_state(
+    const std::filesystem::path& path) {
+    std::error_code ec;
+    const auto time = std::filesystem::last_write_time(path, ec);
+    if (ec) return std::nullopt;
+    const auto size = std::filesystem::file_size(path, ec);
+    if (ec) return std::nullopt;
+    return std::pair{time, size};
+}
+
+api::ApiError load_error(const ModelSpec& spec, const std::string& what) {
+    return api::ApiError(500, "api_error", "model '" + spec.name + "' failed to load: " + what);
+}
+
+}  // namespace
+
 ModelLease ModelPool::acquire_index(size_t i) {
     {
         std::lock_guard lock(mutex_);
@@ -142,7 +162,19 @@ ModelLease ModelPool::acquire_index(size_t i) {
             return slots_[i].runtime;
         }
     }
-    std::lock_guard load(load_mutex_);
+    // One deadline from the request's arrival, for the wait behind other
+    // loads and for room: a request queued behind N loads waits no longer
+    // than the first.
+    const auto deadline = std::chrono::steady_clock::now() + limits_.wait_for_idle;
+    const auto busy_error = [&] {
+        return api::ApiError(529, "overloaded_error",
+                             "cannot load model '" + specs_[i].name +
+                                 "': the loaded models stay busy (--max-loaded, "
+                                 "--max-memory); retry shortly");
+    };
+    std::unique_lock load(load_mutex_, std::defer_lock);
+    if (!load.try_lock_until(deadline)) throw busy_error();
+    const auto file_now = file_state(specs_[i].path);
     std::vector<std::shared_ptr<const ModelRuntime>> unloaded;
     {
         std::unique_lock lock(mutex_);
@@ -150,14 +182,11 @@ ModelLease ModelPool::acquire_index(size_t i) {
             slots_[i].last_used = ++clock_;
             return slots_[i].runtime;
         }
-        const auto deadline = std::chrono::steady_clock::now() + limits_.wait_for_idle;
+        if (!slots_[i].failed.empty() && file_now && slots_[i].failed_file == file_now) {
+            throw load_error(specs_[i], slots_[i].failed);
+        }
         while (!make_room(specs_[i].file_bytes, i, unloaded)) {
-            if (std::chrono::steady_clock::now() >= deadline) {
-                throw api::ApiError(529, "overloaded_error",
-                                    "cannot load model '" + specs_[i].name +
-                                        "': the loaded models stay busy (--max-loaded, "
-                                        "--max-memory); retry shortly");
-            }
+            if (std::chrono::steady_clock::now() >= deadline) throw busy_error();
             lock.unlock();
             std::this_thread::sleep_for(kIdlePoll);
             lock.lock();
@@ -174,17 +203,20 @@ ModelLease ModelPool::acquire_index(size_t i) {
         {
             std::lock_guard lock(mutex_);
             slots_[i].loading = false;
+            slots_[i].failed = e.what();
+            slots_[i].failed_file = file_now;
         }
         log_event(LogLevel::Error, "model failed to load",
                   {{"model", specs_[i].name}, {"error", e.what()}});
-        throw api::ApiError(500, "api_error",
-                            "model '" + specs_[i].name + "' failed to load: " + e.what());
+        throw load_error(specs_[i], e.what());
     }
     ModelLease lease;
     {
         std::lock_guard lock(mutex_);
         Slot& s = slots_[i];
         s.runtime = std::move(runtime);
+        s.failed.clear();
+        s.failed_file.reset();
         s.loading = false;
         s.loads += 1;
         s.last_used = ++clock_;

@@ -137,6 +137,10 @@ class ModelPool {
         bool loading = false;
         uint64_t last_used = 0;
         uint64_t loads = 0;
+        // The last load's error and the file as it was then: the same file
+        // fails again at once, without unloading other models for it.
+        std::string failed;
+        std::optional<std::pair<std::filesystem::file_time_type, std::uintmax_t>> failed_file;
     };
     bool busy(const Slot& s) const;
     // Under mutex_: unloads idle models (moved into `out`) until one more of
@@ -151,7 +155,7 @@ class ModelPool {
     mutable std::mutex mutex_;  // guards slots_ and clock_
     std::vector<Slot> slots_;
     uint64_t clock_ = 0;
-    std::mutex load_mutex_;  // one load at a time: loads are rare and use every core
+    std::timed_mutex load_mutex_;  // one load at a time: loads are rare and use every core
 };
 
 }  // namespace pensieve::server

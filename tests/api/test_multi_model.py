@@ -316,6 +316,37 @@ def test_models_dir_serves_every_file(default_model):
         s.stop()
 
 
+def test_a_model_that_fails_to_load_does_not_keep_unloading_the_others(tmp_path, default_model):
+    """The first request for a broken file unloads the idle model to make
+    room and fails; later ones fail at once with the same error, and the
+    working model stays loaded (a client asking again and again for a broken
+    model made every other request reload its own)."""
+    models = tmp_path / "models"
+    models.mkdir()
+    data = bytearray(default_model.read_bytes())
+    key = data.index(b"general.architecture") + len(b"general.architecture")
+    assert data[key + 12: key + 17] == b"llama"  # value: type (4 bytes), length (8), bytes
+    data[key + 12: key + 17] = b"zzzzz"  # an architecture no engine has: fails at load
+    (models / "broken.gguf").write_bytes(data)
+    s = Server("--models-dir", models, "--max-loaded", "1")
+    try:
+        with httpx.Client(base_url=s.url, timeout=120) as c:
+            ask = lambda model: c.post("/v1/messages", json={"model": model, "max_tokens": 2,
+                                                             "messages": HELLO})
+            first = ask("broken")
+            assert first.status_code == 500 and "failed to load" in first.text, first.text
+            assert ask(SMOL).status_code == 200
+            assert states(c)[SMOL] == ("loaded", 2)
+            for _ in range(3):
+                again = ask("broken")
+                assert again.status_code == 500
+                assert again.json()["error"]["message"] == first.json()["error"]["message"]
+                assert ask(SMOL).status_code == 200
+            assert states(c)[SMOL] == ("loaded", 2)
+    finally:
+        s.stop()
+
+
 def test_max_memory_unloads_to_stay_under_the_budget(gemma_model):
     # Each model takes its file plus its KV pool (here 1024 tokens): both
     # together pass 300 MiB, either alone does not.
