@@ -46,6 +46,20 @@ def test_model_output_with_script_and_img_onerror_renders_as_text(chat):
     assert chat.execute_script("return window.pwned === undefined")
 
 
+def test_markdown_a_reply_can_craft_renders_in_linear_time(chat):
+    """Model output is steerable by prompt injection, and the page renders a
+    streaming reply on every frame: a heading line with a long run of spaces
+    took cubic time (22 s for 5 KB) in a backtracking regular expression.
+    100,000 spaces must render well inside the browser's script timeout."""
+    source = "# Title" + " " * 100_000 + "end ##\n\n## C" + " " * 50_000 + "#"
+    html = chat.execute_async_script("""
+        const done = arguments[arguments.length - 1];
+        import('/assets/markdown.js').then((m) => done(m.renderMarkdown(arguments[0]).outerHTML));
+    """, source)
+    assert html.startswith("<div class=\"md\"><h3>Title" + " " * 100_000 + "end</h3>"), html[:80]
+    assert "<h4>C</h4>" in html
+
+
 def test_the_page_requests_nothing_outside_the_server(browser, server):
     requested_urls(browser)  # drop what earlier tests caused
     browser.get_log("browser")
