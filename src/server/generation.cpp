@@ -45,24 +45,12 @@ std::shared_ptr<const grammar::GrammarMasks> grammar_for(const nlohmann::ordered
 }
 
 // The grammar of a call to one of the tools. When the combined schema is
-// rejected, each tool's own schema is compiled to name the one at fault.
+// rejected, each tool's own input schema, in the form the call grammar takes
+// it (narrowed to objects), is compiled to name the one at fault.
 std::shared_ptr<const grammar::GrammarMasks> call_grammar(const api::MessagesRequest& r,
                                                           const std::vector<std::string>& names,
                                                           const chat::ToolChoice& choice,
                                                           const Serving& s) {
-    // A tool's input is an object: a schema that matches none (an enum of
-    // numbers, an anyOf of arrays) could only give calls no client can take.
-    // Schemas typed "object" at the root (the API's usual form) need no look.
-    for (size_t i = 0; i < r.tools.size(); ++i) {
-        const nlohmann::ordered_json& tool = r.tools[i];
-        if (!tool.contains("input_schema") || tool["input_schema"].contains("type")) continue;
-        const std::string field = "tools." + std::to_string(i) + ".input_schema";
-        const auto own = grammar_for(tool["input_schema"], field, s)->grammar();
-        if (!own->may_be_object(own->root)) {
-            throw api::invalid_request(field +
-                                       ": matches no JSON object, and a tool's input is an object");
-        }
-    }
     const nlohmann::ordered_json schema = chat::call_schema(s.tools.syntax, r.tools, names, choice);
     try {
         return s.grammars.get(schema);
@@ -71,7 +59,7 @@ std::shared_ptr<const grammar::GrammarMasks> call_grammar(const api::MessagesReq
             const nlohmann::ordered_json& tool = r.tools[i];
             if (!tool.contains("input_schema")) continue;
             try {
-                grammar::compile_schema(tool["input_schema"]);
+                grammar::compile_schema(chat::input_schema(tool["input_schema"], ""));
             } catch (const grammar::SchemaError& own) {
                 throw api::invalid_request("tools." + std::to_string(i) +
                                            ".input_schema: " + own.what());

@@ -43,6 +43,16 @@ const json* find_tool(const json& tools, const std::string& name) {
 
 }  // namespace
 
+json input_schema(const json& schema, const std::string& base) {
+    // An input is an object: a schema not typed "object" at its root is
+    // narrowed to its objects (the grammar's allOf form for that).
+    const bool narrow = !schema.contains("type");
+    json arguments = schema;
+    rebase_refs(arguments, base + (narrow ? "/allOf/0" : ""));
+    if (narrow) arguments = {{"allOf", {std::move(arguments), {{"type", "object"}}}}};
+    return arguments;
+}
+
 json call_schema(ToolCallSyntax syntax, const json& tools, const std::vector<std::string>& names,
                  const ToolChoice& choice) {
     const char* args_key = syntax == ToolCallSyntax::Llama ? "parameters" : "arguments";
@@ -61,15 +71,11 @@ json call_schema(ToolCallSyntax syntax, const json& tools, const std::vector<std
         json alternatives = json::array();
         for (size_t i = 0; i < callable.size(); ++i) {
             const json* tool = find_tool(tools, callable[i]);
-            json arguments = tool != nullptr ? (*tool)["input_schema"] : json{{"type", "object"}};
-            // An input is an object: a schema not typed "object" at its root
-            // is narrowed to its objects (the grammar's allOf form for that).
-            const bool narrow = !arguments.contains("type");
             const std::string base =
                 prefix + (callable.size() > 1 ? "/anyOf/" + std::to_string(i) : std::string()) +
-                "/properties/" + args_key + (narrow ? "/allOf/0" : "");
-            rebase_refs(arguments, base);
-            if (narrow) arguments = {{"allOf", {std::move(arguments), {{"type", "object"}}}}};
+                "/properties/" + args_key;
+            json arguments = tool != nullptr ? input_schema((*tool)["input_schema"], base)
+                                             : json{{"type", "object"}};
             alternatives.push_back(
                 {{"type", "object"},
                  {"properties", {{"name", {{"const", callable[i]}}}, {args_key, arguments}}},

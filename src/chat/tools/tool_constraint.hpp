@@ -33,6 +33,12 @@ struct ToolChoice {
     bool disable_parallel = false;
 };
 
+// A tool's input_schema as the call grammar takes it, embedded at `base` (a
+// JSON pointer; "" for a document of its own): a tool's input is an object,
+// so a schema not typed at its root becomes allOf [schema, {type: object}],
+// and its local `$ref`s are rewritten to resolve from the document's root.
+nlohmann::ordered_json input_schema(const nlohmann::ordered_json& schema, const std::string& base);
+
 // tools: the request's tool definitions ([{name, input_schema, ...}], already
 // checked by tool_prompt_inputs); names: the tools the model may call (for
 // Kind::Tool, just that one). Every `$ref` of a tool's schema is rewritten to

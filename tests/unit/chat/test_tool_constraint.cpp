@@ -100,6 +100,27 @@ TEST(CallSchema, AnInputSchemaNotTypedObjectIsNarrowedToItsObjects) {
                  grammar::SchemaError);
 }
 
+TEST(InputSchema, ATypedSchemaStandsAsItIsAndAnUntypedOneIsNarrowedWithItsReferences) {
+    const json typed = kTools[1]["input_schema"];
+    EXPECT_EQ(input_schema(typed, ""), typed);
+    // On its own (base ""), a $ref at the root still resolves once the
+    // schema is wrapped in allOf.
+    const json ref = {{"$ref", "#/$defs/point"},
+                      {"$defs",
+                       {{"point",
+                         {{"type", "object"},
+                          {"properties", {{"x", {{"type", "integer"}}}}},
+                          {"required", {"x"}},
+                          {"additionalProperties", false}}}}}};
+    const json narrowed = input_schema(ref, "");
+    EXPECT_EQ(narrowed["allOf"][0]["$ref"], "#/allOf/0/$defs/point");
+    const Checker g(narrowed);
+    EXPECT_TRUE(g.accepts(R"({"x": 2})"));
+    EXPECT_FALSE(g.accepts(R"({"y": 2})"));
+    EXPECT_THROW(grammar::compile_schema(input_schema({{"enum", {1, 2}}}, "")),
+                 grammar::SchemaError);
+}
+
 TEST(CallSchema, LlamaCallsUseParameters) {
     const json schema = call_schema(ToolCallSyntax::Llama, kTools, kNames, {});
     EXPECT_EQ(schema["anyOf"][0]["required"], json::array({"name", "parameters"}));
