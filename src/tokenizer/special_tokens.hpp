@@ -32,12 +32,19 @@ class SpecialTokenMatcher {
     std::optional<Match> find(std::string_view text, size_t from, bool parse_control) const;
 
   private:
-    struct Entry {
-        TokenId id;
-        bool control;
+    // A trie of the special tokens' bytes: a walk from each position costs
+    // at most the length of the longest token that starts there, however
+    // many tokens share a prefix (a crafted vocabulary of thousands of
+    // tokens of one byte repeated stays linear in them).
+    struct Node {
+        TokenId id = -1;  // the token this node's bytes spell, or -1
+        bool control = false;
     };
-    std::unordered_map<std::string_view, Entry> tokens_;  // views into Vocab::texts
-    std::array<std::vector<uint32_t>, 256> lengths_;      // per first byte, longest first
+    uint32_t child(uint32_t node, uint8_t byte) const;  // 0: none
+
+    std::vector<Node> nodes_{Node{}};                    // [0] is the root
+    std::array<uint32_t, 256> root_{};                   // the root's children
+    std::unordered_map<uint64_t, uint32_t> children_;    // node << 8 | byte -> child
     // Bit (b0 << 8 | b1) set when some token of length >= 2 starts with b0 b1:
     // most positions are ruled out without hashing anything.
     std::vector<uint64_t> first_pairs_ = std::vector<uint64_t>(65536 / 64, 0);
