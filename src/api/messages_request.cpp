@@ -453,17 +453,22 @@ MessagesRequest parse_messages_request(std::string_view body_text, Endpoint endp
     return messages_request_from_json(parse_json_body(body_text, limits), endpoint, limits);
 }
 
+std::string model_field(const nlohmann::ordered_json& body, const RequestLimits& limits) {
+    const json* model = member(body, "model");
+    if (model == nullptr) throw invalid_request("model: Field required");
+    if (!model->is_string()) wrong_type(FieldPath("model"), "a string", *model);
+    std::string name = model->get<std::string>();
+    check_length(name, FieldPath("model"), limits.max_model_bytes);
+    return name;
+}
+
 MessagesRequest messages_request_from_json(const nlohmann::ordered_json& body, Endpoint endpoint,
                                            const RequestLimits& limits) {
     if (!body.is_object()) throw invalid_request("request body must be a JSON object");
     MessagesRequest r;
     Walk walk{limits, r.dropped_blocks, 0, {}, {}, {}};
 
-    const json* model = member(body, "model");
-    if (model == nullptr) throw invalid_request("model: Field required");
-    if (!model->is_string()) wrong_type(FieldPath("model"), "a string", *model);
-    r.model = model->get<std::string>();
-    check_length(r.model, FieldPath("model"), limits.max_model_bytes);
+    r.model = model_field(body, limits);
 
     if (endpoint == Endpoint::Messages) {
         const json* mt = member(body, "max_tokens");

@@ -204,8 +204,7 @@ OllamaRequest parse_ollama_chat_request(std::string_view text, const RequestLimi
     OllamaRequest r;
     r.num_ctx = num_ctx_option(body);
     if (messages == nullptr || (messages->is_array() && messages->empty())) {
-        if (!o.contains("model")) throw invalid_request("model: Field required");
-        r.core.model = o["model"].is_string() ? o["model"].get<std::string>() : "";
+        r.core.model = model_field(o, limits);
         r.core.stream = o["stream"].get<bool>();
         r.load_only = true;
         return r;
@@ -233,8 +232,7 @@ OllamaRequest parse_ollama_generate_request(std::string_view text, const Request
     OllamaRequest r;
     r.num_ctx = num_ctx_option(body);
     if (text_prompt.empty()) {
-        if (!o.contains("model")) throw invalid_request("model: Field required");
-        r.core.model = o["model"].is_string() ? o["model"].get<std::string>() : "";
+        r.core.model = model_field(o, limits);
         r.core.stream = o["stream"].get<bool>();
         r.load_only = true;
         return r;

@@ -31,6 +31,7 @@
 #include "server/log.hpp"
 #include "server/model_aliases.hpp"
 #include "server/model_pool.hpp"
+#include "tokenizer/utf8.hpp"
 
 namespace pensieve::cli {
 namespace {
@@ -175,6 +176,10 @@ std::unique_ptr<server::ModelRuntime> load(const server::ModelSpec& spec, const 
 // A model's facts from its file's header (no weights are read).
 server::ModelSpec describe(std::string name, const std::filesystem::path& path,
                            const ServeOptions& o) {
+    if (!tokenizer::utf8::is_valid(name)) {
+        throw std::runtime_error("the name of " + path.string() +
+                                 " is not UTF-8, so no request could name it: rename the file");
+    }
     const gguf::GgufFile file = gguf::GgufFile::open(path);
     server::ModelSpec spec;
     spec.name = std::move(name);
@@ -189,7 +194,10 @@ server::ModelSpec describe(std::string name, const std::filesystem::path& path,
 }
 
 // What the server can serve: each --model in order (none: the default
-// model), then every other model in --models-dir.
+// model), then every other model in --models-dir. A --model that cannot be
+// served stops start-up; a file in --models-dir that cannot (not a readable
+// GGUF, or a name no request could spell because it is not UTF-8) is left out
+// with a warning naming it, so one bad download does not stop the others.
 std::vector<server::ModelSpec> servable_models(const ServeOptions& o) {
     std::vector<server::ModelSpec> specs;
     auto add = [&specs](server::ModelSpec spec) {
@@ -216,10 +224,18 @@ std::vector<server::ModelSpec> servable_models(const ServeOptions& o) {
             throw std::runtime_error("--models-dir: " + o.models_dir + " is not a directory");
         }
         for (const registry::PresentModel& m : registry::list_models(dir)) {
-            add(describe(m.name, m.path, o));
+            std::optional<server::ModelSpec> spec;
+            try {
+                spec = describe(m.name, m.path, o);
+            } catch (const std::exception& e) {
+                server::log_event(server::LogLevel::Warn, "--models-dir: left out a model file",
+                                  {{"file", m.path.string()}, {"error", e.what()}});
+                continue;
+            }
+            add(std::move(*spec));
         }
         if (specs.empty()) {
-            throw std::runtime_error("--models-dir: no .gguf file in " + o.models_dir);
+            throw std::runtime_error("--models-dir: no servable .gguf file in " + o.models_dir);
         }
     }
     return specs;

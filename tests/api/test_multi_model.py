@@ -301,7 +301,7 @@ def test_bad_alias_file_stops_the_server_with_a_message(tmp_path, default_model,
 
 def test_bad_limits_and_dirs_are_errors(tmp_path, default_model):
     assert "--max-memory" in serve_fails("-m", default_model, "--max-memory", "lots")
-    assert "no .gguf file" in serve_fails("--models-dir", tmp_path)
+    assert "no servable .gguf file" in serve_fails("--models-dir", tmp_path)
     assert "--aliases" in serve_fails("-m", default_model, "--aliases", tmp_path / "missing.json")
 
 
@@ -312,6 +312,30 @@ def test_models_dir_serves_every_file(default_model):
             ids = [m["id"] for m in c.get("/v1/models").json()["data"]]
             assert SMOL in ids and GEMMA in ids
             assert message(c, GEMMA)["usage"]["output_tokens"] > 0
+    finally:
+        s.stop()
+
+
+def test_models_dir_leaves_out_files_it_cannot_serve_and_names_them(tmp_path, default_model):
+    """A file that is not a GGUF, or whose name is not UTF-8 (no request
+    could spell it), is left out with a warning naming it; the rest are
+    served."""
+    models = tmp_path / "models"
+    models.mkdir()
+    (models / SMOL).with_suffix(".gguf").symlink_to(default_model)
+    (models / "junk.gguf").write_bytes(b"GGUF" + b"\xff" * 60)
+    latin1 = bytes(models) + b"/caf\xe9.gguf"
+    import os
+    os.symlink(default_model, latin1)
+    s = Server("--models-dir", models, "--log-format", "json")
+    try:
+        with httpx.Client(base_url=s.url, timeout=120) as c:
+            assert [m["id"] for m in c.get("/v1/models").json()["data"]] == [SMOL]
+            assert message(c, SMOL)["usage"]["output_tokens"] > 0
+        left_out = [json.loads(line) for line in s.log_lines() if "left out a model file" in line]
+        files = sorted(r["file"] for r in left_out)
+        assert len(files) == 2 and files[1].endswith("junk.gguf"), left_out
+        assert "not UTF-8" in next(r["error"] for r in left_out if "caf" in r["file"])
     finally:
         s.stop()
 

@@ -119,6 +119,16 @@ def test_an_empty_request_loads_the_model(http):
         assert json.loads(r.text.strip())["done_reason"] == "load"
 
 
+@pytest.mark.parametrize("model, says", [(7, "model: expected a string, got a number"),
+                                         ("m" * 300, "model: ")])
+def test_an_empty_request_checks_its_model_name_like_any_other(http, model, says):
+    for path, body in (("/api/chat", {"model": model, "messages": []}),
+                       ("/api/generate", {"model": model})):
+        r = http.post(path, json=body)
+        assert r.status_code == 400, r.text
+        assert r.json()["error"].startswith(says), r.text
+
+
 def test_format_schema_shapes_the_reply(http):
     schema = {"type": "object",
               "properties": {"name": {"type": "string", "maxLength": 30},
