@@ -53,129 +53,146 @@ class Parser {
   private:
     [[noreturn]] void fail(const std::string& what, uint64_t at) const { throw Error(what, at); }
 
+    // The name of what is being read, for error messages: `what_` names the
+    // record ("metadata key", "'general.name'", "tensor 'x'"), `indices_` the
+    // array elements it lies in, `suffix` the part of it (" length"). Joined
+    // into text only when an error is raised, so naming the elements of a
+    // large array under a long key costs nothing per element.
+    std::string field(std::string_view suffix = {}) const {
+        std::string s = what_;
+        for (uint64_t i : indices_) s += "[" + std::to_string(i) + "]";
+        return s.append(suffix);
+    }
+
     uint64_t remaining() const { return size() - pos_; }
     uint64_t size() const { return out_.bytes_.size(); }
 
-    void need(uint64_t n, const std::string& field) const {
+    void need(uint64_t n, std::string_view suffix) const {
         if (n > remaining()) {
-            fail(field + ": needs " + std::to_string(n) + " bytes, only " +
+            fail(field(suffix) + ": needs " + std::to_string(n) + " bytes, only " +
                      std::to_string(remaining()) + " left (truncated file)",
                  pos_);
         }
     }
 
     template <class T>
-    T read_scalar(const std::string& field) {
-        need(sizeof(T), field);
+    T read_scalar(std::string_view suffix = {}) {
+        need(sizeof(T), suffix);
         T v;
         std::memcpy(&v, out_.bytes_.data() + pos_, sizeof(T));
         pos_ += sizeof(T);
         return v;
     }
-    uint32_t read_u32(const std::string& field) { return read_scalar<uint32_t>(field); }
-    uint64_t read_u64(const std::string& field) { return read_scalar<uint64_t>(field); }
+    uint32_t read_u32(std::string_view suffix) { return read_scalar<uint32_t>(suffix); }
+    uint64_t read_u64(std::string_view suffix) { return read_scalar<uint64_t>(suffix); }
 
-    std::string read_string(const std::string& field, uint64_t max_bytes) {
+    std::string read_string(uint64_t max_bytes) {
         const uint64_t at = pos_;
-        const uint64_t len = read_u64(field + " length");
+        const uint64_t len = read_u64(" length");
         if (len > max_bytes) {
-            fail(field + ": string length " + std::to_string(len) + " exceeds the limit of " +
+            fail(field() + ": string length " + std::to_string(len) + " exceeds the limit of " +
                      std::to_string(max_bytes),
                  at);
         }
-        need(len, field);
+        need(len, {});
         std::string s(reinterpret_cast<const char*>(out_.bytes_.data() + pos_), len);
         pos_ += len;
         return s;
     }
 
-    ValueType read_type(const std::string& field) {
+    // `suffix` is " element" for an array's element type.
+    ValueType read_type(std::string_view suffix) {
         const uint64_t at = pos_;
-        const uint32_t id = read_u32(field + " type");
+        const uint32_t id = read_u32(std::string(suffix) + " type");
         if (id >= kValueTypeCount) {
-            fail(field + ": unknown value type id " + std::to_string(id), at);
+            fail(field(suffix) + ": unknown value type id " + std::to_string(id), at);
         }
         return static_cast<ValueType>(id);
     }
 
-    Value read_value(ValueType type, const std::string& field, uint32_t depth) {
+    Value read_value(ValueType type, uint32_t depth) {
         switch (type) {
             case ValueType::UInt8:
-                return read_scalar<uint8_t>(field);
+                return read_scalar<uint8_t>();
             case ValueType::Int8:
-                return read_scalar<int8_t>(field);
+                return read_scalar<int8_t>();
             case ValueType::UInt16:
-                return read_scalar<uint16_t>(field);
+                return read_scalar<uint16_t>();
             case ValueType::Int16:
-                return read_scalar<int16_t>(field);
+                return read_scalar<int16_t>();
             case ValueType::UInt32:
-                return read_scalar<uint32_t>(field);
+                return read_scalar<uint32_t>();
             case ValueType::Int32:
-                return read_scalar<int32_t>(field);
+                return read_scalar<int32_t>();
             case ValueType::Float32:
-                return read_scalar<float>(field);
+                return read_scalar<float>();
             case ValueType::UInt64:
-                return read_scalar<uint64_t>(field);
+                return read_scalar<uint64_t>();
             case ValueType::Int64:
-                return read_scalar<int64_t>(field);
+                return read_scalar<int64_t>();
             case ValueType::Float64:
-                return read_scalar<double>(field);
+                return read_scalar<double>();
             case ValueType::Bool:
-                return read_bool(field);
+                return read_bool();
             case ValueType::String:
-                return read_string(field, limits_.max_string_bytes);
+                return read_string(limits_.max_string_bytes);
             case ValueType::Array:
-                return read_array(field, depth + 1);
+                return read_array(depth + 1);
         }
-        fail(field + ": unknown value type", pos_);
+        fail(field() + ": unknown value type", pos_);
     }
 
-    bool read_bool(const std::string& field) {
+    bool read_bool() {
         const uint64_t at = pos_;
-        const auto b = read_scalar<uint8_t>(field);
-        if (b > 1) fail(field + ": bool value " + std::to_string(b) + " is not 0 or 1", at);
+        const auto b = read_scalar<uint8_t>();
+        if (b > 1) fail(field() + ": bool value " + std::to_string(b) + " is not 0 or 1", at);
         return b == 1;
     }
 
-    Array read_array(const std::string& field, uint32_t depth) {
+    Array read_array(uint32_t depth) {
         const uint64_t at = pos_;
         if (depth > limits_.max_array_depth) {
-            fail(field + ": arrays nested deeper than " + std::to_string(limits_.max_array_depth),
+            fail(field() + ": arrays nested deeper than " + std::to_string(limits_.max_array_depth),
                  at);
         }
         Array a;
-        a.elem_type = read_type(field + " element");
+        a.elem_type = read_type(" element");
         const uint64_t count_at = pos_;
-        a.count = read_u64(field + " array count");
+        a.count = read_u64(" array count");
         // Every element takes at least one byte (strings 8, nested arrays 12).
         const uint64_t min_elem = a.elem_type == ValueType::String  ? 8
                                   : a.elem_type == ValueType::Array ? 12
                                                                     : scalar_size(a.elem_type);
         if (a.count > limits_.max_array_count || a.count > remaining() / min_elem) {
-            fail(field + ": array count " + std::to_string(a.count) +
+            fail(field() + ": array count " + std::to_string(a.count) +
                      " exceeds the limit or the remaining file",
                  count_at);
         }
         if (a.elem_type == ValueType::String) {
             a.strings.reserve(a.count);
+            indices_.push_back(0);
             for (uint64_t i = 0; i < a.count; ++i) {
-                a.strings.push_back(
-                    read_string(field + "[" + std::to_string(i) + "]", limits_.max_string_bytes));
+                indices_.back() = i;
+                a.strings.push_back(read_string(limits_.max_string_bytes));
             }
+            indices_.pop_back();
         } else if (a.elem_type == ValueType::Array) {
             // Elements of an array of arrays carry no type tag of their own:
             // each is directly an array (element type, count, items).
+            indices_.push_back(0);
             for (uint64_t i = 0; i < a.count; ++i) {
-                a.arrays.push_back(read_array(field + "[" + std::to_string(i) + "]", depth + 1));
+                indices_.back() = i;
+                a.arrays.push_back(read_array(depth + 1));
             }
+            indices_.pop_back();
         } else {
             const uint64_t n = a.count * min_elem;  // fits: count <= remaining / size
             a.scalars.assign(out_.bytes_.data() + pos_, out_.bytes_.data() + pos_ + n);
             if (a.elem_type == ValueType::Bool) {
                 for (uint64_t i = 0; i < a.count; ++i) {
                     if (a.scalars[i] > 1) {
-                        fail(field + "[" + std::to_string(i) + "]: bool value is not 0 or 1",
-                             pos_ + i);
+                        indices_.push_back(i);
+                        fail(field() + ": bool value is not 0 or 1", pos_ + i);
                     }
                 }
             }
@@ -186,10 +203,12 @@ class Parser {
 
     void read_kv() {
         const uint64_t at = pos_;
-        std::string key = read_string("metadata key", limits_.max_string_bytes);
+        what_ = "metadata key";
+        std::string key = read_string(limits_.max_key_bytes);
         if (key.empty()) fail("empty metadata key", at);
-        const ValueType type = read_type("'" + key + "'");
-        Value value = read_value(type, "'" + key + "'", 0);
+        what_ = "'" + key + "'";
+        const ValueType type = read_type({});
+        Value value = read_value(type, 0);
         if (out_.key_index_.count(key) != 0) fail("duplicate metadata key '" + key + "'", at);
         out_.key_index_.emplace(key, out_.metadata_.size());
         out_.metadata_.push_back({std::move(key), std::move(value), at});
@@ -215,51 +234,52 @@ class Parser {
         const uint64_t at = pos_;
         TensorInfo t{};
         t.info_offset = at;
-        t.name = read_string("tensor name", limits_.max_tensor_name_bytes);
-        const std::string field = "tensor '" + t.name + "'";
+        what_ = "tensor name";
+        t.name = read_string(limits_.max_tensor_name_bytes);
         if (t.name.empty()) fail("empty tensor name", at);
+        what_ = "tensor '" + t.name + "'";
         const uint64_t dims_at = pos_;
-        const uint32_t n_dims = read_u32(field + " n_dims");
+        const uint32_t n_dims = read_u32(" n_dims");
         if (n_dims == 0 || n_dims > kMaxDims) {
-            fail(field + ": n_dims " + std::to_string(n_dims) + " is not in 1.." +
+            fail(field() + ": n_dims " + std::to_string(n_dims) + " is not in 1.." +
                      std::to_string(kMaxDims),
                  dims_at);
         }
         t.n_elements = 1;
         for (uint32_t d = 0; d < n_dims; ++d) {
             const uint64_t dim_at = pos_;
-            const uint64_t dim = read_u64(field + " dimension");
+            const uint64_t dim = read_u64(" dimension");
             // Stored as int64 by ggml: values above INT64_MAX are negative.
             if (dim == 0 || dim > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
-                fail(field + ": dimension " + std::to_string(d) + " is " +
+                fail(field() + ": dimension " + std::to_string(d) + " is " +
                          std::to_string(static_cast<int64_t>(dim)) + " (must be positive)",
                      dim_at);
             }
             const auto n = checked_mul(t.n_elements, dim);
             if (!n || *n > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
-                fail(field + ": element count overflows", dim_at);
+                fail(field() + ": element count overflows", dim_at);
             }
             t.n_elements = *n;
             t.dims.push_back(dim);
         }
         const uint64_t type_at = pos_;
-        const uint32_t type_id = read_u32(field + " type");
+        const uint32_t type_id = read_u32(" type");
         const auto info = type_info(type_id);
-        if (!info) fail(field + ": unknown tensor type id " + std::to_string(type_id), type_at);
+        if (!info) fail(field() + ": unknown tensor type id " + std::to_string(type_id), type_at);
         t.type = static_cast<TensorType>(type_id);
         if (t.dims[0] % info->block_elems != 0) {
-            fail(field + ": row length " + std::to_string(t.dims[0]) +
+            fail(field() + ": row length " + std::to_string(t.dims[0]) +
                      " is not a multiple of the " + std::string(info->name) + " block size " +
                      std::to_string(info->block_elems),
                  dims_at);
         }
         const auto n_bytes = bytes_for(t.type, t.n_elements);
-        if (!n_bytes) fail(field + ": byte size overflows", dims_at);
+        if (!n_bytes) fail(field() + ": byte size overflows", dims_at);
         t.n_bytes = *n_bytes;
         const uint64_t offset_at = pos_;
-        t.offset = read_u64(field + " offset");
+        t.offset = read_u64(" offset");
         if (t.offset % out_.alignment_ != 0) {
-            fail(field + ": data offset " + std::to_string(t.offset) +
+            fail(field() + ": data offset " + std::to_string(t.offset) +
                      " is not a multiple of the alignment " + std::to_string(out_.alignment_),
                  offset_at);
         }
@@ -312,6 +332,8 @@ class Parser {
     GgufFile& out_;
     const Limits& limits_;
     uint64_t pos_ = 0;
+    std::string what_;               // see field()
+    std::vector<uint64_t> indices_;  // see field()
 };
 
 GgufFile GgufFile::parse(std::span<const uint8_t> bytes, const Limits& limits) {

@@ -30,6 +30,7 @@ inline constexpr uint32_t kMaxDims = 4;
 // Hard caps on untrusted lengths (beyond "fits in the remaining bytes").
 struct Limits {
     uint64_t max_string_bytes = uint64_t{1} << 30;  // 1 GiB
+    uint64_t max_key_bytes = 65535;                 // the GGUF spec's limit
     uint64_t max_array_count = uint64_t{1} << 30;
     uint32_t max_array_depth = 64;
     uint64_t max_tensor_name_bytes = 64;  // the GGUF spec's limit

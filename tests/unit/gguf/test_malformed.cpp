@@ -93,6 +93,12 @@ TEST(GgufMalformed, StringLongerThanTheCap) {
     expect_rejected(s.bytes(), "exceeds the limit", small);
 }
 
+TEST(GgufMalformed, KeyLongerThanTheSpecAllows) {
+    ByteSink s = header(0, 1);
+    kv_u32(s, std::string(65536, 'k'), 1);
+    expect_rejected(s.bytes(), "metadata key: string length 65536 exceeds the limit of 65535");
+}
+
 TEST(GgufMalformed, EmptyKey) {
     ByteSink s = header(0, 1);
     kv_u32(s, "", 1);
