@@ -5,7 +5,9 @@
 //   padding to `general.alignment` (default 32), then the tensor data section.
 // Every count is checked against what is left of the file before anything is
 // allocated for it, so a hostile header cannot ask for more memory than the
-// file could describe.
+// file could describe; and the memory the parsed values will hold is charged
+// against Limits::max_parsed_bytes before it is allocated, since small values
+// take several times their size in the file once parsed.
 #include "gguf/file.hpp"
 
 #include <algorithm>
@@ -16,6 +18,7 @@
 #include "gguf/checked_math.hpp"
 #include "gguf/error.hpp"
 #include "gguf/mapped_file.hpp"
+#include "gguf/memory_cost.hpp"
 
 namespace pensieve::gguf {
 
@@ -40,13 +43,25 @@ class Parser {
             fail("metadata count " + std::to_string(n_kv) + " exceeds what the file can hold",
                  kv_at);
         }
+        what_ = "metadata count " + std::to_string(n_kv);
+        charge(n_kv * (sizeof(KeyValue) + memory_cost::index_entry), kv_at);
+        out_.metadata_.reserve(n_kv);
+        out_.key_index_.reserve(n_kv);
         for (uint64_t i = 0; i < n_kv; ++i) read_kv();
         if (n_tensors > remaining() / 32) {
             fail("tensor count " + std::to_string(n_tensors) + " exceeds what the file can hold",
                  tensors_at);
         }
         read_alignment();
+        const uint64_t before_tensors = out_.parsed_bytes_;
+        what_ = "tensor count " + std::to_string(n_tensors);
+        // Twice the slot: the table grows by doubling when a split model's
+        // parts join it (GgufFile::absorb).
+        charge(n_tensors * (2 * sizeof(TensorInfo) + memory_cost::index_entry), tensors_at);
+        out_.tensors_.reserve(n_tensors);
+        out_.tensor_index_.reserve(n_tensors);
         for (uint64_t i = 0; i < n_tensors; ++i) read_tensor_info();
+        out_.tensor_table_bytes_ = out_.parsed_bytes_ - before_tensors;
         place_tensor_data();
     }
 
@@ -62,6 +77,22 @@ class Parser {
         std::string s = what_;
         for (uint64_t i : indices_) s += "[" + std::to_string(i) + "]";
         return s.append(suffix);
+    }
+
+    // Counts `bytes` of heap that the parsed values will hold, before they
+    // are allocated; past Limits::max_parsed_bytes the file is refused.
+    // (Products of counts and sizes here cannot overflow: every count is
+    // bounded by the file's size.)
+    void charge(uint64_t bytes, uint64_t at) {
+        const auto total = checked_add(out_.parsed_bytes_, bytes);
+        if (!total || *total > limits_.max_parsed_bytes) {
+            fail(field() +
+                     ": would take the parsed metadata and tensor infos past their memory "
+                     "limit of " +
+                     std::to_string(limits_.max_parsed_bytes) + " bytes",
+                 at);
+        }
+        out_.parsed_bytes_ = *total;
     }
 
     uint64_t remaining() const { return size() - pos_; }
@@ -95,6 +126,7 @@ class Parser {
                  at);
         }
         need(len, {});
+        charge(memory_cost::string_heap(len), at);
         std::string s(reinterpret_cast<const char*>(out_.bytes_.data() + pos_), len);
         pos_ += len;
         return s;
@@ -168,6 +200,10 @@ class Parser {
                      " exceeds the limit or the remaining file",
                  count_at);
         }
+        const uint64_t elem_bytes = a.elem_type == ValueType::String  ? sizeof(std::string)
+                                    : a.elem_type == ValueType::Array ? sizeof(Array)
+                                                                      : min_elem;
+        charge(memory_cost::heap_block(a.count * elem_bytes), count_at);
         if (a.elem_type == ValueType::String) {
             a.strings.reserve(a.count);
             indices_.push_back(0);
@@ -179,6 +215,7 @@ class Parser {
         } else if (a.elem_type == ValueType::Array) {
             // Elements of an array of arrays carry no type tag of their own:
             // each is directly an array (element type, count, items).
+            a.arrays.reserve(a.count);
             indices_.push_back(0);
             for (uint64_t i = 0; i < a.count; ++i) {
                 indices_.back() = i;
@@ -206,6 +243,7 @@ class Parser {
         what_ = "metadata key";
         std::string key = read_string(limits_.max_key_bytes);
         if (key.empty()) fail("empty metadata key", at);
+        charge(memory_cost::string_heap(key.size()), at);  // the index's copy
         what_ = "'" + key + "'";
         const ValueType type = read_type({});
         Value value = read_value(type, 0);
@@ -237,6 +275,7 @@ class Parser {
         what_ = "tensor name";
         t.name = read_string(limits_.max_tensor_name_bytes);
         if (t.name.empty()) fail("empty tensor name", at);
+        charge(memory_cost::string_heap(t.name.size()), at);  // the index's copy
         what_ = "tensor '" + t.name + "'";
         const uint64_t dims_at = pos_;
         const uint32_t n_dims = read_u32(" n_dims");
@@ -245,6 +284,8 @@ class Parser {
                      std::to_string(kMaxDims),
                  dims_at);
         }
+        charge(memory_cost::heap_block(n_dims * sizeof(uint64_t)), dims_at);
+        t.dims.reserve(n_dims);
         t.n_elements = 1;
         for (uint32_t d = 0; d < n_dims; ++d) {
             const uint64_t dim_at = pos_;

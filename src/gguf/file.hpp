@@ -34,6 +34,12 @@ struct Limits {
     uint64_t max_array_count = uint64_t{1} << 30;
     uint32_t max_array_depth = 64;
     uint64_t max_tensor_name_bytes = 64;  // the GGUF spec's limit
+    // Heap memory the parsed metadata and tensor infos may hold (see
+    // GgufFile::parsed_bytes). Small values take several times their size in
+    // the file once parsed (an empty nested array: 12 bytes in the file, 88
+    // in memory), so a header of many of them could otherwise take ~13x its
+    // size; Gemma 3's 262k-token vocabulary takes about 11 MiB.
+    uint64_t max_parsed_bytes = uint64_t{256} << 20;
 };
 
 struct KeyValue {
@@ -97,6 +103,10 @@ class GgufFile {
     std::optional<bool> get_bool(std::string_view key) const;
     const Array* get_array(std::string_view key) const;
 
+    // The heap memory the parsed metadata and tensor infos hold, as estimated
+    // against Limits::max_parsed_bytes (an upper bound of what they hold).
+    uint64_t parsed_bytes() const { return parsed_bytes_; }
+
   private:
     GgufFile() = default;
     const KeyValue* find_kv(std::string_view key) const;
@@ -115,6 +125,8 @@ class GgufFile {
     std::vector<TensorInfo> tensors_;
     std::unordered_map<std::string, size_t> key_index_;
     std::unordered_map<std::string, size_t> tensor_index_;
+    uint64_t parsed_bytes_ = 0;        // see parsed_bytes()
+    uint64_t tensor_table_bytes_ = 0;  // the part of it the tensor infos take
 };
 
 }  // namespace pensieve::gguf
