@@ -377,18 +377,29 @@ class Parser {
     std::vector<uint64_t> indices_;  // see field()
 };
 
-GgufFile GgufFile::parse(std::span<const uint8_t> bytes, const Limits& limits) {
+GgufFile GgufFile::parse(std::span<const uint8_t> bytes, const Limits& limits,
+                         uint64_t charged_before) {
     GgufFile file;
     file.bytes_ = bytes;
+    file.parsed_bytes_ = charged_before;
     Parser(file, limits).run();
     return file;
 }
 
-GgufFile GgufFile::open(const std::filesystem::path& path, const Limits& limits) {
+GgufFile GgufFile::parse(std::span<const uint8_t> bytes, const Limits& limits) {
+    return parse(bytes, limits, 0);
+}
+
+GgufFile GgufFile::open(const std::filesystem::path& path, const Limits& limits,
+                        uint64_t charged_before) {
     auto mapping = std::make_shared<const MappedFile>(path);
-    GgufFile file = parse(mapping->bytes(), limits);
+    GgufFile file = parse(mapping->bytes(), limits, charged_before);
     file.mapping_ = std::move(mapping);
     return file;
+}
+
+GgufFile GgufFile::open(const std::filesystem::path& path, const Limits& limits) {
+    return open(path, limits, 0);
 }
 
 const KeyValue* GgufFile::find_kv(std::string_view key) const {

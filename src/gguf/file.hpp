@@ -105,10 +105,19 @@ class GgufFile {
 
     // The heap memory the parsed metadata and tensor infos hold, as estimated
     // against Limits::max_parsed_bytes (an upper bound of what they hold).
+    // For a split model opened whole, the metadata is the first part's and
+    // the tensor infos all the parts'; each part is parsed within what the
+    // parts before it left of the limit.
     uint64_t parsed_bytes() const { return parsed_bytes_; }
 
   private:
     GgufFile() = default;
+    // As the public ones, with `charged_before` of the memory limit already
+    // taken (by the earlier parts of a split model).
+    static GgufFile parse(std::span<const uint8_t> bytes, const Limits& limits,
+                          uint64_t charged_before);
+    static GgufFile open(const std::filesystem::path& path, const Limits& limits,
+                         uint64_t charged_before);
     const KeyValue* find_kv(std::string_view key) const;
     // Takes a later part's tensors (and keeps its mapping alive).
     void absorb(GgufFile&& part, const std::string& part_name);
@@ -126,7 +135,7 @@ class GgufFile {
     std::unordered_map<std::string, size_t> key_index_;
     std::unordered_map<std::string, size_t> tensor_index_;
     uint64_t parsed_bytes_ = 0;        // see parsed_bytes()
-    uint64_t tensor_table_bytes_ = 0;  // the part of it the tensor infos take
+    uint64_t tensor_table_bytes_ = 0;  // the part of it this file's tensor infos take
 };
 
 }  // namespace pensieve::gguf

@@ -3,6 +3,8 @@
 // is a whole GGUF of its own with split.no (0-based) and split.count; the
 // first also holds the model's metadata and split.tensors.count. Each part is
 // parsed and validated like any file, then its tensors join the first's table.
+// The parts share one memory limit (Limits::max_parsed_bytes): each is parsed
+// within what the first's metadata and the tensor infos joined so far left.
 #include <cstdio>
 #include <string>
 
@@ -56,6 +58,8 @@ void GgufFile::absorb(GgufFile&& part, const std::string& part_name) {
         tensor_index_.emplace(t.name, tensors_.size());
         tensors_.push_back(std::move(t));
     }
+    // The part's own parse charged these infos within what this file left.
+    parsed_bytes_ += part.tensor_table_bytes_;
     part_mappings_.push_back(std::move(part.mapping_));
     for (auto& m : part.part_mappings_) part_mappings_.push_back(std::move(m));
 }
@@ -75,7 +79,7 @@ GgufFile GgufFile::open_model(const std::filesystem::path& path, const Limits& l
     }
     for (int64_t i = 1; i < *count; ++i) {
         const std::string pname = part_name(name, i + 1, *count);
-        GgufFile part = open(path.parent_path() / pname, limits);
+        GgufFile part = open(path.parent_path() / pname, limits, first.parsed_bytes_);
         if (split_key(part, pname, "split.no") != i ||
             split_key(part, pname, "split.count") != *count) {
             throw Error("'" + pname + "' does not say it is part " + std::to_string(i + 1) +

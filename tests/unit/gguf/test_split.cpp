@@ -5,6 +5,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 #include <filesystem>
 #include <string>
@@ -119,6 +120,36 @@ TEST_F(SplitTest, TheTensorCountMustMatch) {
 TEST_F(SplitTest, ATensorInTwoPartsIsRefused) {
     write(-1, 0, 3, /*dup=*/"t0");
     expect_error("tensor 't0' is in more than one part");
+}
+
+TEST_F(SplitTest, ThePartsShareOneMemoryLimit) {
+    // Three parts of 200 tensors each: every part fits the limit alone, but
+    // not joined with the others.
+    for (int i = 0; i < 3; ++i) {
+        GgufWriter w;
+        if (i == 0) w.set("split.tensors.count", int32_t{600});
+        w.set("split.no", static_cast<uint16_t>(i));
+        w.set("split.count", uint16_t{3});
+        for (int t = 0; t < 200; ++t) {
+            w.add_tensor("blk." + std::to_string(i) + "." + std::to_string(t), TensorType::F32, {4},
+                         bytes(t));
+        }
+        w.write(dir_ / part(i + 1));
+    }
+    uint64_t largest = 0;
+    for (int i = 1; i <= 3; ++i) {
+        largest = std::max(largest, GgufFile::open(dir_ / part(i)).parsed_bytes());
+    }
+    Limits limits;
+    limits.max_parsed_bytes = 2 * largest;
+    EXPECT_GT(GgufFile::open_model(dir_ / part(1)).parsed_bytes(), limits.max_parsed_bytes);
+    try {
+        (void)GgufFile::open_model(dir_ / part(1), limits);
+        ADD_FAILURE() << "the joined tensor infos passed the memory limit";
+    } catch (const Error& e) {
+        EXPECT_NE(std::string(e.what()).find("past their memory limit"), std::string::npos)
+            << e.what();
+    }
 }
 
 }  // namespace
