@@ -12,6 +12,7 @@
 
 #include "chat/ast.hpp"
 #include "chat/limits.hpp"
+#include "chat/memory_budget.hpp"
 #include "chat/value.hpp"
 
 namespace pensieve::chat {
@@ -89,15 +90,22 @@ class Interpreter {
     Flow exec_stmt(const Stmt& s, const FramePtr& f);
     Flow exec_for(const ForStmt& s, const FramePtr& f);
     void emit_value(const Value& v);
+    void charge_output();  // after out_ grew
+    // Runs `fill` with the output redirected into a new buffer; returns it as a str.
+    template <typename Fill>
+    Value capture_into_string(Fill fill);
 
     const Limits& limits_;
     const DictData& context_;
     const DictData& globals_;
     TrackedText* out_ = nullptr;
+    Charge* out_charge_ = nullptr;  // out_'s bytes against memory_
     std::size_t iterations_ = 0;
     std::size_t call_depth_ = 0;
     mutable uint32_t ticks_ = 0;
     std::chrono::steady_clock::time_point deadline_;
+    std::shared_ptr<MemoryBudget> memory_;
+    BudgetScope memory_scope_;  // what this render builds charges memory_
     std::vector<std::weak_ptr<Object>> tracked_;
 };
 

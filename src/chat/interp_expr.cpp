@@ -172,13 +172,21 @@ Value Interpreter::eval_node(const Expr& e, const FramePtr& f) {
             return truthy(left) ? left : eval(*b.right, f);
         }
         case Expr::Kind::Concat: {
-            TrackedText s;
+            // All parts first, as jinja2 does: a part may call a macro, and a buffer
+            // filled before the call would be held, uncounted, through it.
+            std::vector<Value> parts;
+            std::size_t bytes = 0;
             for (const auto& p : as<ConcatExpr>(e).parts) {
-                append_str(s, eval(*p, f), limits_.max_value_depth, limits_.max_output_bytes);
-                if (s.size() > limits_.max_output_bytes) {
+                parts.push_back(
+                    str_of(eval(*p, f), limits_.max_value_depth, limits_.max_output_bytes));
+                bytes += parts.back().str().size();
+                if (bytes > limits_.max_output_bytes) {
                     throw TemplateLimitError("string exceeds the output size limit");
                 }
             }
+            TrackedText s;
+            s.text.reserve(bytes);
+            for (const Value& part : parts) s.append(part);
             return Value::string(std::move(s));
         }
         case Expr::Kind::Compare:

@@ -33,7 +33,9 @@ Interpreter::Interpreter(const Limits& limits, const DictData& context, const Di
       globals_(globals),
       deadline_(std::chrono::steady_clock::now() +
                 std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-                    std::chrono::duration<double>(std::min(limits.max_render_seconds, 1e9)))) {}
+                    std::chrono::duration<double>(std::min(limits.max_render_seconds, 1e9)))),
+      memory_(std::make_shared<MemoryBudget>(limits.max_live_bytes)),
+      memory_scope_(memory_) {}
 
 Interpreter::~Interpreter() {
     for (auto& weak : tracked_) {
@@ -68,6 +70,7 @@ void Interpreter::write(std::string_view text) {
         throw TemplateLimitError("template output exceeds the size limit");
     }
     out_->append(text);
+    charge_output();
 }
 
 void Interpreter::emit_value(const Value& v) {
@@ -76,12 +79,19 @@ void Interpreter::emit_value(const Value& v) {
             throw TemplateLimitError("template output exceeds the size limit");
         }
         out_->append(v);
-        return;
+    } else {
+        append_str(*out_, v, limits_.max_value_depth, limits_.max_output_bytes);
+        if (out_->size() > limits_.max_output_bytes) {
+            throw TemplateLimitError("template output exceeds the size limit");
+        }
     }
-    append_str(*out_, v, limits_.max_value_depth, limits_.max_output_bytes);
-    if (out_->size() > limits_.max_output_bytes) {
-        throw TemplateLimitError("template output exceeds the size limit");
-    }
+    charge_output();
+}
+
+// Output buffers count while they fill: a macro that recurses after printing holds one
+// per level.
+void Interpreter::charge_output() {
+    out_charge_->set(out_->text.capacity() + out_->client.ranges().capacity() * sizeof(ByteRange));
 }
 
 void Interpreter::bind_undefined(Frame& frame, const ScopeNames& undefined) {
@@ -97,25 +107,38 @@ FramePtr Interpreter::child_frame(const FramePtr& parent, const ScopeNames& unde
 
 TrackedText Interpreter::render(const Body& body, const ScopeNames& root_undefined) {
     TrackedText out;
+    Charge out_charge;
     out_ = &out;
+    out_charge_ = &out_charge;
     auto root = child_frame(nullptr, root_undefined);
     exec(body, root);
     out_ = nullptr;
+    out_charge_ = nullptr;
     return out;
 }
 
-Value Interpreter::capture(const Body& body, const FramePtr& f) {
+template <typename Fill>
+Value Interpreter::capture_into_string(Fill fill) {
     TrackedText buffer;
+    Charge buffer_charge;
     TrackedText* saved = out_;
+    Charge* saved_charge = out_charge_;
     out_ = &buffer;
+    out_charge_ = &buffer_charge;
     try {
-        exec(body, f);
+        fill();
     } catch (...) {
         out_ = saved;
+        out_charge_ = saved_charge;
         throw;
     }
     out_ = saved;
+    out_charge_ = saved_charge;
     return Value::string(std::move(buffer));
+}
+
+Value Interpreter::capture(const Body& body, const FramePtr& f) {
+    return capture_into_string([&] { exec(body, f); });
 }
 
 Flow Interpreter::exec(const Body& body, const FramePtr& f) {
@@ -170,14 +193,19 @@ void Interpreter::run_loop(const ForStmt& s, const Value& iterable, const FrameP
     std::vector<Value> items = iterate(iterable, limits_.max_output_bytes);
     if (s.filter) {
         // `for x in xs if cond`: filtered first, so loop.length/last see only kept items.
-        std::vector<Value> kept;
+        // The kept items move to the front of the copy, which counts while `cond` runs.
+        Charge items_charge;
+        items_charge.set(items.capacity() * sizeof(Value));
         auto probe = std::make_shared<Frame>(f);
-        for (auto& item : items) {
+        std::size_t kept = 0;
+        for (std::size_t i = 0; i < items.size(); ++i) {
             count_iteration();
-            assign(s.target, item, probe);
-            if (truthy(eval(*s.filter, probe))) kept.push_back(std::move(item));
+            assign(s.target, items[i], probe);
+            if (!truthy(eval(*s.filter, probe))) continue;
+            if (kept != i) items[kept] = std::move(items[i]);
+            ++kept;
         }
-        items = std::move(kept);
+        items.resize(kept);
     }
     auto loop =
         std::make_shared<LoopObject>(std::move(items), depth, s.recursive ? &s : nullptr, f);
@@ -199,17 +227,7 @@ void Interpreter::run_loop(const ForStmt& s, const Value& iterable, const FrameP
 
 Value Interpreter::capture_loop(const ForStmt& s, const Value& iterable, const FramePtr& f,
                                 int depth) {
-    TrackedText buffer;
-    TrackedText* saved = out_;
-    out_ = &buffer;
-    try {
-        run_loop(s, iterable, f, depth);
-    } catch (...) {
-        out_ = saved;
-        throw;
-    }
-    out_ = saved;
-    return Value::string(std::move(buffer));
+    return capture_into_string([&] { run_loop(s, iterable, f, depth); });
 }
 
 Flow Interpreter::exec_for(const ForStmt& s, const FramePtr& f) {

@@ -16,6 +16,16 @@ struct Limits {
     // over up to max_output_bytes) and the loop iterations, but not their product:
     // ten million iterations that each scan a 60 MB string would run for hours.
     double max_render_seconds = 10.0;
+    // Bytes of strings, lists, dicts and output buffers one render holds at once
+    // (memory_budget.hpp). The bounds above cap each value, not how many a template
+    // keeps: three hundred 60 MB strings in a list reach 18 GB. Real templates hold
+    // the request and a few renderings of it: a 3 MB request with a 20k-token tool
+    // list prints a prompt of a few MB, and building it keeps perhaps three copies
+    // alive (the old and new string of `ns.s = ns.s ~ part`, the output), tens of MB
+    // at most. 256 MiB leaves ten times that and still stops a hostile template
+    // before it takes a real share of the machine. The request's own values are
+    // built before the render and are not counted.
+    std::size_t max_live_bytes = std::size_t{256} << 20;
 };
 
 }  // namespace pensieve::chat

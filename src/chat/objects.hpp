@@ -59,7 +59,10 @@ class LoopObject : public Object {
   public:
     // `recursive` is the loop statement when it was declared `recursive` (loop() callable).
     LoopObject(std::vector<Value> items, int depth, const ForStmt* recursive, FramePtr frame)
-        : items_(std::move(items)), depth_(depth), loop_(recursive), frame_(std::move(frame)) {}
+        : items_(std::move(items)), depth_(depth), loop_(recursive), frame_(std::move(frame)) {
+        // The loop's own copy of the items, alive while its body runs (and recurses).
+        items_charge_.set(items_.capacity() * sizeof(Value));
+    }
     std::string type_name() const override { return "LoopContext"; }
     Value get_attr(std::string_view name) const override;
     bool is_callable() const override { return loop_ != nullptr; }
@@ -67,10 +70,14 @@ class LoopObject : public Object {
     std::string repr() const override;
     const std::vector<Value>& items() const { return items_; }
     void set_index(std::size_t i) { index_ = i; }
-    void release_references() override { frame_.reset(); }
+    void release_references() override {
+        frame_.reset();
+        last_changed_.clear();  // loop.changed(loop.changed) holds the loop itself
+    }
 
   private:
     std::vector<Value> items_;
+    Charge items_charge_;
     std::size_t index_ = 0;
     int depth_;
     const ForStmt* loop_;

@@ -10,12 +10,23 @@
 namespace pensieve::chat {
 
 namespace {
+
 constexpr std::size_t kIndexThreshold = 16;  // dicts above this size get a hash index
+// One entry of the key index: a hash node with its key view and position.
+constexpr std::size_t kIndexEntryBytes = 64;
+
+std::shared_ptr<StrData> str_data(std::string text, ClientRanges client) {
+    auto data = std::make_shared<StrData>(std::move(text), std::move(client));
+    data->charge.set(sizeof(StrData) + data->text.capacity() +
+                     data->client.ranges().capacity() * sizeof(ByteRange));
+    return data;
 }
+
+}  // namespace
 
 Value Value::undefined(std::string hint) {
     Value v;
-    v.ptr_ = std::make_shared<StrData>(StrData{std::move(hint), {}});
+    v.ptr_ = str_data(std::move(hint), {});
     return v;
 }
 
@@ -39,13 +50,13 @@ Value Value::number(double d) {
 
 Value Value::string(std::string s) {
     Value v(Kind::String);
-    v.ptr_ = std::make_shared<StrData>(StrData{std::move(s), {}});
+    v.ptr_ = str_data(std::move(s), {});
     return v;
 }
 
 Value Value::string(std::string s, ClientRanges client) {
     Value v(Kind::String);
-    v.ptr_ = std::make_shared<StrData>(StrData{std::move(s), std::move(client)});
+    v.ptr_ = str_data(std::move(s), std::move(client));
     return v;
 }
 
@@ -60,6 +71,7 @@ Value Value::list(std::vector<Value> items, SeqKind kind) {
     for (const Value& item : items) data->depth = std::max(data->depth, item.depth() + 1);
     data->items = std::move(items);
     data->kind = kind;
+    data->charge.set(sizeof(ListData) + data->items.capacity() * sizeof(Value));
     v.ptr_ = std::move(data);
     return v;
 }
@@ -139,6 +151,12 @@ void DictData::set(Value key, Value value) {
     } else if (items_.size() > kIndexThreshold + 1) {
         index_key(items_.size() - 1);
     }
+    charge_storage();
+}
+
+void DictData::charge_storage() {
+    charge_.set(sizeof(DictData) + items_.capacity() * sizeof(items_[0]) +
+                index_.size() * kIndexEntryBytes);
 }
 
 void DictData::index_key(std::size_t i) {

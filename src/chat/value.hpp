@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "chat/client_text.hpp"
+#include "chat/memory_budget.hpp"
 
 namespace pensieve::chat {
 
@@ -33,14 +34,17 @@ enum class SeqKind : uint8_t {
 
 // A str: its bytes and which of them came from the client (client_text.hpp).
 struct StrData {
+    StrData(std::string t, ClientRanges c) : text(std::move(t)), client(std::move(c)) {}
     std::string text;
     ClientRanges client;
+    Charge charge;  // against the render's memory budget (memory_budget.hpp)
 };
 
 struct ListData {
     std::vector<Value> items;
     SeqKind kind = SeqKind::List;
     std::size_t depth = 1;  // Value::depth of the list
+    Charge charge;
 };
 
 // Insertion-ordered mapping with Python key equality. Small dicts (the common case:
@@ -57,9 +61,11 @@ class DictData {
 
   private:
     void index_key(std::size_t i);
+    void charge_storage();
     std::vector<std::pair<Value, Value>> items_;
     std::size_t depth_ = 1;
     std::unordered_map<std::string_view, std::size_t> index_;  // views into key strings
+    Charge charge_;
 };
 
 class Value {
