@@ -15,11 +15,10 @@
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <optional>
-#include <sstream>
 #include <thread>
 
+#include "cli/text_file.hpp"
 #include "cli/commands.hpp"
 #include "cli/model_options.hpp"
 #include "gguf/file.hpp"
@@ -243,11 +242,7 @@ std::vector<server::ModelSpec> servable_models(const ServeOptions& o) {
 
 // The --aliases file; a bad one stops the server with a message.
 std::vector<server::AliasRule> read_aliases(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) throw std::runtime_error("--aliases: cannot read " + path);
-    std::ostringstream text;
-    text << in.rdbuf();
-    return server::parse_alias_config(text.str(), path);
+    return server::parse_alias_config(read_text_file(path, "--aliases", size_t{1} << 20), path);
 }
 
 // The start-up lines (tests and scripts read the URL from the first).

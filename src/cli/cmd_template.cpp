@@ -3,14 +3,14 @@
 // and tests). The messages file is a JSON array of messages, or an object with
 // "messages" and optionally "tools" and further template variables.
 #include <cstdio>
-#include <fstream>
 #include <nlohmann/json.hpp>
-#include <sstream>
 #include <string>
 
 #include "chat/chat_template.hpp"
 #include "chat/error.hpp"
+#include "chat/limits.hpp"
 #include "chat/model_template.hpp"
+#include "cli/text_file.hpp"
 #include "cli/commands.hpp"
 #include "gguf/error.hpp"
 #include "gguf/file.hpp"
@@ -26,11 +26,7 @@ struct TemplateOptions {
 };
 
 nlohmann::ordered_json read_json(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) throw std::runtime_error("cannot open " + path);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return nlohmann::ordered_json::parse(ss.str());
+    return nlohmann::ordered_json::parse(read_text_file(path, "--messages", size_t{256} << 20));
 }
 
 void run_template(const TemplateOptions& o) {
@@ -38,10 +34,8 @@ void run_template(const TemplateOptions& o) {
         const gguf::GgufFile file = gguf::GgufFile::open(o.model);
         chat::ModelChatTemplate model = chat::model_chat_template(file);
         if (!o.template_file.empty()) {
-            std::ifstream in(o.template_file, std::ios::binary);
-            std::stringstream ss;
-            ss << in.rdbuf();
-            model.source = ss.str();
+            model.source = read_text_file(o.template_file, "--template",
+                                          chat::Limits{}.max_template_bytes);
         } else if (model.origin != chat::ModelChatTemplate::Origin::Model) {
             std::fprintf(stderr, "note: %s has no tokenizer.chat_template; using the %s template\n",
                          o.model.c_str(), chat::origin_name(model.origin));

@@ -1,10 +1,10 @@
 // Model loading and chat-prompt construction for the generating subcommands.
 #include "cli/model_options.hpp"
 
-#include <fstream>
-#include <sstream>
 #include <stdexcept>
 
+#include "chat/limits.hpp"
+#include "cli/text_file.hpp"
 #include "registry/known_models.hpp"
 #include "registry/model_dir.hpp"
 #include "registry/web_source.hpp"
@@ -71,11 +71,8 @@ LoadedModel load_model(const ModelOptions& o) {
         std::make_unique<tokenizer::Tokenizer>(tokenizer::Tokenizer::from_gguf(m.model->file()));
     chat::ModelChatTemplate chat_template = chat::model_chat_template(m.model->file());
     if (!o.chat_template.empty()) {
-        std::ifstream in(o.chat_template, std::ios::binary);
-        if (!in) throw std::runtime_error("cannot read the chat template " + o.chat_template);
-        std::ostringstream text;
-        text << in.rdbuf();
-        chat_template.source = text.str();
+        chat_template.source = read_text_file(o.chat_template, "--chat-template",
+                                              chat::Limits{}.max_template_bytes);
         chat_template.origin = chat::ModelChatTemplate::Origin::File;
     }
     m.prompt = std::make_unique<chat::PromptBuilder>(chat_template, *m.tokenizer);

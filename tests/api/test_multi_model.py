@@ -303,6 +303,11 @@ def test_bad_limits_and_dirs_are_errors(tmp_path, default_model):
     assert "--max-memory" in serve_fails("-m", default_model, "--max-memory", "lots")
     assert "no servable .gguf file" in serve_fails("--models-dir", tmp_path)
     assert "--aliases" in serve_fails("-m", default_model, "--aliases", tmp_path / "missing.json")
+    # Files named on the command line are read up to a bound, never without end.
+    assert "--aliases: /dev/zero is larger than" in serve_fails(
+        "-m", default_model, "--aliases", "/dev/zero")
+    assert "--chat-template: /dev/zero is larger than" in serve_fails(
+        "-m", default_model, "--chat-template", "/dev/zero")
 
 
 def test_models_dir_serves_every_file(default_model):
