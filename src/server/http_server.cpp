@@ -64,6 +64,16 @@ bool known_path(const std::string& path) {
     return route_label(path) != "other";
 }
 
+// The methods a known path answers, for a 405's Allow header: the routes
+// below that take a POST, or GET and HEAD.
+const char* allowed_methods(const std::string& path) {
+    for (const char* route : {"/v1/messages", "/v1/messages/count_tokens", "/v1/chat/completions",
+                              "/v1/completions", "/api/chat", "/api/generate", "/api/show"}) {
+        if (path == route) return "POST";
+    }
+    return "GET, HEAD";
+}
+
 // SSE pings must come often enough that the daemon's inactivity timeout
 // never ends a stream whose engine is busy with a long prefill.
 ServerConfig effective(ServerConfig c) {
@@ -305,8 +315,10 @@ struct HttpServer::Impl : HttpHandler {
         } else if (get && is_web_path(path)) {
             handle_web(req, res);
         } else if (known_path(path)) {
+            res.set_header("Allow", allowed_methods(path));
             send_error(res, 405, "invalid_request_error",
-                       "method " + req.method + " is not allowed on " + path);
+                       "method " + req.method + " is not allowed on " + path + " (allowed: " +
+                           allowed_methods(path) + ")");
         } else {
             send_error(res, 404, "not_found_error", "no route for " + req.method + " " + path);
         }

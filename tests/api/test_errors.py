@@ -56,8 +56,12 @@ def test_unknown_fields_and_query_strings_are_ignored(http):
 def test_unknown_route_is_404_and_wrong_method_405(http):
     error_of(http.get("/v1/nothing"), 404, "not_found_error")
     error_of(http.post("/api/event_logging/batch", json={}), 404, "not_found_error")
-    error_of(http.get("/v1/messages"), 405, "invalid_request_error")
-    error_of(http.delete("/v1/models"), 405, "invalid_request_error")
+    # A 405 says which methods the path takes (RFC 9110 §15.5.6: Allow).
+    for method, path, allow in (("GET", "/v1/messages", "POST"), ("DELETE", "/v1/models", "GET, HEAD"),
+                                ("POST", "/", "GET, HEAD")):
+        r = http.request(method, path)
+        error_of(r, 405, "invalid_request_error")
+        assert r.headers["allow"] == allow, (path, r.headers)
 
 
 def test_sdk_raises_bad_request_for_an_invalid_request(server):

@@ -230,7 +230,9 @@ def test_a_num_predict_past_int64_means_no_cap(http):
 def test_front_door_errors_use_ollamas_envelope(http, keyed_server):
     ollama_error(http.post("/api/chat", content=b"{", headers={"content-type": "text/plain"}),
                  415)
-    ollama_error(http.get("/api/chat"), 405)
+    wrong_method = http.get("/api/chat")
+    ollama_error(wrong_method, 405)
+    assert wrong_method.headers["allow"] == "POST"
     ollama_error(httpx.post(keyed_server.url + "/api/chat", json={"model": "m"}, timeout=60), 401)
     ollama_error(http.post("/api/generate", json={"model": "m", "prompt": "x",
                                                   "template": "{{ .Prompt }}"}), 400)
