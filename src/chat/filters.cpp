@@ -3,6 +3,7 @@
 // so that truthiness and len() behave as they do in Python.
 #include <algorithm>
 #include <array>
+#include <charconv>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -66,17 +67,33 @@ Value derived(std::string text, const Value& source) {
     return Value::string(std::move(out));
 }
 
-// jinja2's make_attrgetter: "a.b.0" looks up item "a", then "b", then index 0.
+// jinja2's make_attrgetter: "a.b.0" looks up item "a", then "b", then index 0. The
+// parts are visited in place: '.' * 60000000 once became 60 million strings per item.
 Value attr_path(const Value& item, const Value& attribute) {
     if (!attribute.is_string()) return get_item(item, attribute);
+    const std::string_view path = attribute.str();
     Value cur = item;
-    for (const auto& part : pystr::split(attribute.str(), ".", false, -1)) {
+    for (std::size_t begin = 0;;) {
+        const std::size_t dot = std::min(path.find('.', begin), path.size());
+        const std::string_view part = path.substr(begin, dot - begin);
         const bool digits = !part.empty() && std::all_of(part.begin(), part.end(), [](char c) {
             return c >= '0' && c <= '9';
         });
-        cur = get_item(cur, digits ? Value::integer(std::stoll(part)) : Value::string(part));
+        int64_t index = 0;
+        if (!digits) {
+            cur = get_item(cur, Value::string(std::string(part)));
+        } else if (std::from_chars(part.data(), part.data() + part.size(), index).ec ==
+                   std::errc()) {
+            cur = get_item(cur, Value::integer(index));
+        } else {
+            // Past int64: no list is that long and no dict key that large.
+            if (cur.is_undefined()) fail_undefined(cur);
+            cur = Value::undefined("'" + type_name(cur) + " object' has no element " +
+                                   std::string(part));
+        }
+        if (dot == path.size()) return cur;
+        begin = dot + 1;
     }
-    return cur;
 }
 
 // Sort / unique key: strings lowered unless case_sensitive.
@@ -146,8 +163,11 @@ Value f_dictsort(Interpreter& in, const Value& v, Args& a) {
 Value f_escape(Interpreter& in, const Value& v, Args&) {
     const Value source = str_value(v, in);
     const std::string& s = source.str();
+    const std::size_t max_bytes = in.limits().max_output_bytes;
     std::string out;
     for (char c : s) {
+        // Up to five bytes per byte: checked as it grows, not once 300 MB are built.
+        if (out.size() > max_bytes) throw TemplateLimitError("escape result too large");
         switch (c) {
             case '&':
                 out += "&amp;";
@@ -168,6 +188,7 @@ Value f_escape(Interpreter& in, const Value& v, Args&) {
                 out += c;
         }
     }
+    if (out.size() > max_bytes) throw TemplateLimitError("escape result too large");
     return derived(std::move(out), source);
 }
 
@@ -421,15 +442,20 @@ Value f_replace(Interpreter& in, const Value& v, Args& a) {
     const Value* count = arg(a, 2, "count");
     return replace_tracked(str_value(v, in), str_value(*old_v, in), str_value(*new_v, in),
                            count && !count->is_none() ? int_value(*count, "replace count") : -1,
-                           in.limits().max_output_bytes);
+                           in);
 }
 
 Value f_reverse(Interpreter& in, const Value& v, Args&) {
     if (v.is_string()) {
-        std::vector<char32_t> cps;
-        for (std::size_t pos = 0; pos < v.str().size();) cps.push_back(pystr::decode(v.str(), pos));
+        // Code points copied from the end, with no table of them (4 bytes per code point).
+        const std::string& s = v.str();
         std::string out;
-        for (auto it = cps.rbegin(); it != cps.rend(); ++it) pystr::append_utf8(out, *it);
+        out.reserve(s.size());
+        for (std::size_t end = s.size(); end > 0;) {
+            const std::size_t start = pystr::prev_start(s, end);
+            out.append(s, start, end - start);
+            end = start;
+        }
         return derived(std::move(out), v);
     }
     auto items = items_of(v, in);
@@ -489,6 +515,10 @@ Value f_sum(Interpreter& in, const Value& v, Args& a) {
     const Value* start = arg(a, 1, "start");
     const std::size_t max_bytes = in.limits().max_output_bytes;
     Value total = start ? *start : Value::integer(0);
+    if (total.is_string()) {
+        // Python's sum() refuses, and adding strings one at a time is quadratic.
+        throw TemplateRenderError("sum() can't sum strings [use ''.join(seq) instead]");
+    }
     if (total.is_list() && total.list().kind != SeqKind::Iterator) {
         // Lists are concatenated once: adding them one at a time would copy the running
         // total for every item.

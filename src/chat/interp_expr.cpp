@@ -126,7 +126,7 @@ Value Interpreter::eval_node(const Expr& e, const FramePtr& f) {
             Value start = s.start ? eval(*s.start, f) : Value::none();
             Value stop = s.stop ? eval(*s.stop, f) : Value::none();
             Value step = s.step ? eval(*s.step, f) : Value::none();
-            return slice(obj, start, stop, step);
+            return slice(obj, start, stop, step, this);
         }
         case Expr::Kind::Call:
             return eval_call(as<CallExpr>(e), f);

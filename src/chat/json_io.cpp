@@ -74,6 +74,7 @@ struct Writer {
         static const char* hex = "0123456789abcdef";
         out += '"';
         for (std::size_t pos = 0; pos < s.size();) {
+            check_size();  // escapes make a string up to six times longer
             const std::size_t start = pos;
             const char32_t cp = pystr::decode(s, pos);
             switch (cp) {

@@ -146,7 +146,9 @@ Value str_method(const Interpreter& in, const Value& self, std::string_view name
     if (name == "startswith" || name == "endswith") {
         const Value* v = a.get(0, "prefix");
         if (!v) bad_arg(name, "takes at least 1 argument");
-        std::vector<std::string> options;
+        // The options are compared where they are: a tuple of a million references to
+        // one 60 MB string was once copied whole, option by option.
+        std::vector<std::string_view> options;
         if (v->is_string()) {
             options.push_back(v->str());
         } else if (v->is_list() && v->list().kind == SeqKind::Tuple) {
@@ -157,11 +159,10 @@ Value str_method(const Interpreter& in, const Value& self, std::string_view name
         } else {
             bad_arg(name, "first arg must be str or a tuple of str");
         }
-        for (const auto& o : options) {
-            const bool hit =
-                name == "startswith"
-                    ? s.compare(0, o.size(), o) == 0 && s.size() >= o.size()
-                    : s.size() >= o.size() && s.compare(s.size() - o.size(), o.size(), o) == 0;
+        const std::string_view sv = s;
+        for (const auto o : options) {
+            in.check_deadline();  // each may compare 60 MB
+            const bool hit = name == "startswith" ? sv.starts_with(o) : sv.ends_with(o);
             if (hit) return Value::boolean(true);
         }
         return Value::boolean(false);
@@ -204,7 +205,7 @@ Value str_method(const Interpreter& in, const Value& self, std::string_view name
         str_arg(a, 0, "old", name);
         str_arg(a, 1, "new", name);
         return replace_tracked(self, *a.get(0, "old"), *a.get(1, "new"), int_arg(a, 2, "count", -1),
-                               max_bytes);
+                               in);
     }
     // Case changes may change byte lengths: the result is client text if any of self was.
     const auto derived = [&](std::string text) {
@@ -216,16 +217,7 @@ Value str_method(const Interpreter& in, const Value& self, std::string_view name
     if (name == "lower" || name == "casefold") return derived(pystr::lower(s));
     if (name == "title") return derived(pystr::title(s));
     if (name == "capitalize") return derived(pystr::capitalize(s));
-    if (name == "swapcase") {
-        std::string out;
-        for (std::size_t pos = 0; pos < s.size();) {
-            std::string one;
-            pystr::append_utf8(one, pystr::decode(s, pos));
-            const std::string up = pystr::upper(one);
-            out += up != one ? up : pystr::lower(one);
-        }
-        return derived(std::move(out));
-    }
+    if (name == "swapcase") return derived(pystr::swapcase(s));
     if (name == "find" || name == "rfind" || name == "index" || name == "rindex") {
         const int64_t at = pystr::find(s, str_arg(a, 0, "sub", name), name[0] == 'r');
         if (at < 0 && name.find("index") != std::string_view::npos) {
@@ -360,12 +352,14 @@ Value bound_method(const Value& self, std::string_view name) {
 }
 
 Value replace_tracked(const Value& self, const Value& from_value, const Value& to, int64_t count,
-                      std::size_t max_bytes) {
+                      const Interpreter& render) {
+    const std::size_t max_bytes = render.limits().max_output_bytes;
     const std::string& s = self.str();
     const std::string& from = from_value.str();
     TrackedText out;
     int64_t done = 0;
     const auto insert = [&] {
+        render.tick();
         if (out.size() + to.str().size() > max_bytes) {
             throw TemplateLimitError("replace result exceeds the output size limit");
         }
@@ -385,7 +379,7 @@ Value replace_tracked(const Value& self, const Value& from_value, const Value& t
     }
     std::size_t start = 0;
     while (count < 0 || done < count) {
-        const std::size_t hit = s.find(from, start);
+        const std::size_t hit = pystr::find_bytes(s, from, start);
         if (hit == std::string::npos) break;
         out.append_part(self, start, hit);
         insert();

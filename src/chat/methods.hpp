@@ -16,9 +16,10 @@ bool is_attribute(const Value& self, std::string_view name);
 // `self.name` as a value: a callable, or an Undefined explaining why not.
 Value bound_method(const Value& self, std::string_view name);
 // str.replace(old, new, count) on str Values: the kept parts of `self` keep their client
-// ranges and each inserted `to` brings its own. Throws TemplateLimitError past max_bytes.
+// ranges and each inserted `to` brings its own. Throws TemplateLimitError past the output
+// bound or the deadline of `render` (a replacement per code point of 60 MB is seconds).
 Value replace_tracked(const Value& self, const Value& from, const Value& to, int64_t count,
-                      std::size_t max_bytes);
+                      const Interpreter& render);
 
 Value call_method(Interpreter& in, const Value& self, std::string_view name, CallArgs& args);
 

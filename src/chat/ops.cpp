@@ -180,24 +180,39 @@ Value percent_format(const Value& fmt_value, const Value& rhs, std::size_t max_b
     return Value::string(std::move(out));
 }
 
+// The loops run once per copy: an empty operand returns at once ('' * 10**18 would
+// otherwise append nothing 10**18 times), and text is doubled rather than appended
+// copy by copy ('x' * 60000000 is 26 copies of growing blocks, not 60 million appends).
 Value repeat(const Value& seq, int64_t n, std::size_t max_bytes) {
-    if (n <= 0) return seq.is_string() ? Value::string("") : Value::list({}, seq.list().kind);
+    const bool empty = seq.is_string() ? seq.str().empty() : seq.list().items.empty();
+    if (n <= 0 || empty) {
+        return seq.is_string() ? Value::string("") : Value::list({}, seq.list().kind);
+    }
+    const auto copies = static_cast<uint64_t>(n);
     if (seq.is_string()) {
         const std::string& s = seq.str();
-        if (!s.empty() && static_cast<uint64_t>(n) > max_bytes / s.size()) {
+        if (copies > max_bytes / s.size()) {
             throw TemplateLimitError("string repetition exceeds the output size limit");
         }
+        const std::size_t total = s.size() * static_cast<std::size_t>(copies);
         TrackedText out;
-        out.text.reserve(s.size() * static_cast<std::size_t>(n));
-        for (int64_t i = 0; i < n; ++i) out.append(seq);
+        out.text.reserve(total);
+        out.append(seq);
+        while (out.size() < total) {
+            const std::size_t len = std::min(out.size(), total - out.size());
+            const ClientRanges head = out.client.slice(0, len);
+            out.client.append_slice(head, 0, len, out.size());
+            out.text.append(out.text, 0, len);
+        }
         return Value::string(std::move(out));
     }
     const auto& items = seq.list().items;
-    if (!items.empty() && static_cast<uint64_t>(n) > max_bytes / (items.size() * sizeof(Value))) {
+    if (copies > max_bytes / (items.size() * sizeof(Value))) {
         throw TemplateLimitError("list repetition exceeds the size limit");
     }
     std::vector<Value> out;
-    for (int64_t i = 0; i < n; ++i) out.insert(out.end(), items.begin(), items.end());
+    out.reserve(items.size() * static_cast<std::size_t>(copies));
+    for (uint64_t i = 0; i < copies; ++i) out.insert(out.end(), items.begin(), items.end());
     return Value::list(std::move(out), seq.list().kind);
 }
 
@@ -267,6 +282,10 @@ bool truthy(const Value& v) {
 
 namespace {
 
+// Comparing strings longer than this reads the clock first: ticking every 64th
+// comparison would let 64 comparisons of 60 MB strings pass unchecked.
+constexpr std::size_t kLongString = 4096;
+
 void check_compare_depth(std::size_t max_depth) {
     if (max_depth == 0) throw TemplateLimitError("values nested too deeply to compare");
 }
@@ -307,7 +326,9 @@ bool values_equal(const Value& a, const Value& b, std::size_t max_depth,
         case Value::Kind::None:
             return true;
         case Value::Kind::String:
-            return a.identity() == b.identity() || a.str() == b.str();
+            if (a.identity() == b.identity()) return true;
+            if (render && a.str().size() > kLongString) render->check_deadline();
+            return a.str() == b.str();
         case Value::Kind::List: {
             const auto& x = a.list();
             const auto& y = b.list();
@@ -348,6 +369,7 @@ int order(const Value& a, const Value& b, std::size_t max_depth, const Interpret
         return a.as_int() < b.as_int() ? -1 : (b.as_int() < a.as_int() ? 1 : 0);
     }
     if (a.is_string() && b.is_string()) {
+        if (render && a.str().size() > kLongString) render->check_deadline();
         const int c = a.str().compare(b.str());  // UTF-8 byte order == code point order
         return c < 0 ? -1 : (c > 0 ? 1 : 0);
     }
@@ -432,7 +454,7 @@ bool contains(const Value& container, const Value& item, const Interpreter* rend
                 if (item.is_undefined()) fail_undefined(item);
                 type_error("'in <string>' requires string as left operand, not " + type_name(item));
             }
-            return container.str().find(item.str()) != std::string::npos;
+            return pystr::find_bytes(container.str(), item.str()) != std::string::npos;
         case Value::Kind::List:
             for (const auto& v : container.list().items) {
                 if (values_equal(v, item, Limits{}.max_value_depth, render)) return true;
@@ -537,6 +559,55 @@ Value get_attr(const Value& obj, std::string_view name) {
     }
 }
 
+namespace {
+
+// Code points of a str by index, reached by walking from the last one asked for:
+// indexing and slicing cost the distance walked, with no table of offsets (8 bytes per
+// code point: 480 MB for a 60 MB string, built for each `s[i]`).
+class CodePoints {
+  public:
+    explicit CodePoints(const std::string& s)
+        : s_(s), ascii_(pystr::is_ascii(s)), count_(ascii_ ? s.size() : pystr::length(s)) {}
+    int64_t count() const { return static_cast<int64_t>(count_); }
+    // Bytes of code point `i`, 0 <= i < count().
+    ByteRange at(int64_t i) {
+        const auto target = static_cast<std::size_t>(i);
+        if (ascii_) return {target, target + 1};
+        for (; index_ < target; ++index_) pystr::decode(s_, pos_);
+        for (; index_ > target; --index_) pos_ = pystr::prev_start(s_, pos_);
+        std::size_t end = pos_;
+        pystr::decode(s_, end);
+        return {pos_, end};
+    }
+
+  private:
+    const std::string& s_;
+    bool ascii_;
+    std::size_t count_;
+    std::size_t index_ = 0;  // the code point that starts at byte pos_
+    std::size_t pos_ = 0;
+};
+
+// Calls visit(i) for each index of the adjusted slice start:stop:step, in order, never
+// computing an index past `stop` (a step of 2**63 - 1 would overflow).
+template <typename Visit>
+void for_each_index(int64_t start, int64_t stop, int64_t step, Visit visit) {
+    if (step > 0) {
+        for (int64_t i = start; i < stop; i += step) {
+            visit(i);
+            if (stop - i <= step) break;
+        }
+    } else {
+        const uint64_t magnitude = uint64_t{0} - static_cast<uint64_t>(step);
+        for (int64_t i = start; i > stop; i += step) {
+            visit(i);
+            if (static_cast<uint64_t>(i - stop) <= magnitude) break;
+        }
+    }
+}
+
+}  // namespace
+
 Value get_item(const Value& obj, const Value& key) {
     if (obj.is_undefined()) fail_undefined(obj);
     if (obj.is_dict()) {
@@ -544,22 +615,11 @@ Value get_item(const Value& obj, const Value& key) {
     } else if ((is_sequence(obj) || obj.is_string()) && key.is_integral()) {
         int64_t i = key.as_int();
         if (obj.is_string()) {
-            const std::string& s = obj.str();
-            if (pystr::is_ascii(s)) {
-                const auto n = static_cast<int64_t>(s.size());
-                if (i < 0) i += n;
-                if (i >= 0 && i < n) {
-                    const auto b = static_cast<std::size_t>(i);
-                    return substring(obj, b, b + 1);
-                }
-            } else {
-                const auto offs = pystr::offsets(s);
-                const auto n = static_cast<int64_t>(offs.size()) - 1;
-                if (i < 0) i += n;
-                if (i >= 0 && i < n) {
-                    return substring(obj, offs[static_cast<std::size_t>(i)],
-                                     offs[static_cast<std::size_t>(i) + 1]);
-                }
+            CodePoints points(obj.str());
+            if (i < 0) i += points.count();
+            if (i >= 0 && i < points.count()) {
+                const ByteRange r = points.at(i);
+                return substring(obj, r.begin, r.end);
             }
         } else {
             const auto& items = obj.list().items;
@@ -574,7 +634,8 @@ Value get_item(const Value& obj, const Value& key) {
     return Value::undefined("'" + object_type_repr(obj) + "' has no element " + to_repr(key));
 }
 
-Value slice(const Value& obj, const Value& start_v, const Value& stop_v, const Value& step_v) {
+Value slice(const Value& obj, const Value& start_v, const Value& stop_v, const Value& step_v,
+            const Interpreter* render) {
     if (obj.is_undefined()) fail_undefined(obj);
     auto as_index = [](const Value& v, const char* what) -> std::optional<int64_t> {
         if (v.is_none() || v.is_undefined()) return std::nullopt;
@@ -585,11 +646,11 @@ Value slice(const Value& obj, const Value& start_v, const Value& stop_v, const V
     };
     const int64_t step = as_index(step_v, "step").value_or(1);
     if (step == 0) throw TemplateRenderError("slice step cannot be zero");
-    std::vector<std::size_t> offs;
+    std::optional<CodePoints> points;
     int64_t n = 0;
     if (obj.is_string()) {
-        offs = pystr::offsets(obj.str());
-        n = static_cast<int64_t>(offs.size()) - 1;
+        points.emplace(obj.str());
+        n = points->count();
     } else if (is_sequence(obj)) {
         n = static_cast<int64_t>(obj.list().items.size());
     } else {
@@ -609,24 +670,24 @@ Value slice(const Value& obj, const Value& start_v, const Value& stop_v, const V
     };
     const int64_t start = adjust(as_index(start_v, "start"), step < 0 ? n - 1 : 0);
     const int64_t stop = adjust(as_index(stop_v, "stop"), step < 0 ? -1 : n);
-    std::vector<int64_t> picks;
-    for (int64_t i = start; step > 0 ? i < stop : i > stop; i += step) picks.push_back(i);
-    if (obj.is_string()) {
+    if (points) {
         if (step == 1) {
-            if (picks.empty()) return Value::string("");
-            return substring(obj, offs[static_cast<std::size_t>(picks.front())],
-                             offs[static_cast<std::size_t>(picks.back()) + 1]);
+            if (start >= stop) return Value::string("");
+            const std::size_t begin = points->at(start).begin;
+            return substring(obj, begin, points->at(stop - 1).end);
         }
         TrackedText out;
-        for (int64_t i : picks) {
-            const auto at = static_cast<std::size_t>(i);
-            out.append_part(obj, offs[at], offs[at + 1]);
-        }
+        for_each_index(start, stop, step, [&](int64_t i) {
+            if (render) render->tick();
+            const ByteRange r = points->at(i);
+            out.append_part(obj, r.begin, r.end);
+        });
         return Value::string(std::move(out));
     }
     std::vector<Value> out;
-    out.reserve(picks.size());
-    for (int64_t i : picks) out.push_back(obj.list().items[static_cast<std::size_t>(i)]);
+    for_each_index(start, stop, step, [&](int64_t i) {
+        out.push_back(obj.list().items[static_cast<std::size_t>(i)]);
+    });
     return Value::list(std::move(out), obj.list().kind);
 }
 

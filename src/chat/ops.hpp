@@ -65,7 +65,9 @@ void check_list_items(std::size_t items, std::size_t max_bytes, std::string_view
 // Undefined when missing and throw when `obj` is itself Undefined.
 Value get_attr(const Value& obj, std::string_view name);
 Value get_item(const Value& obj, const Value& key);
-Value slice(const Value& obj, const Value& start, const Value& stop, const Value& step);
+// `render`, when given, has its deadline checked as a stepped slice picks its items.
+Value slice(const Value& obj, const Value& start, const Value& stop, const Value& step,
+            const Interpreter* render = nullptr);
 
 // Bytes [begin, end) of a str Value, keeping which of them are client text.
 Value substring(const Value& str, std::size_t begin, std::size_t end);

@@ -20,8 +20,9 @@ void append_utf8(std::string& out, char32_t cp);
 
 bool is_ascii(std::string_view s);
 std::size_t length(std::string_view s);  // in code points
-// Byte offsets of every code point start, plus s.size() at the end.
-std::vector<std::size_t> offsets(std::string_view s);
+// The start of the code point that ends at byte `end` (0 < end <= s.size()), as
+// decode() splits `s`, invalid bytes included.
+std::size_t prev_start(std::string_view s, std::size_t end);
 
 bool is_space(char32_t cp);      // str.isspace()
 bool is_linebreak(char32_t cp);  // str.splitlines() boundaries
@@ -34,6 +35,7 @@ std::string strip_chars(std::string_view s, std::string_view chars, bool left, b
 
 std::string upper(std::string_view s);
 std::string lower(std::string_view s);
+std::string swapcase(std::string_view s);     // str.swapcase()
 std::string capitalize(std::string_view s);   // str.capitalize()
 std::string title(std::string_view s);        // str.title()
 std::string jinja_title(std::string_view s);  // the `title` filter (splits on -, space, brackets)
@@ -53,10 +55,20 @@ std::vector<std::string> split(std::string_view s, std::string_view sep, bool wh
 std::vector<std::string> rsplit(std::string_view s, std::string_view sep, bool whitespace,
                                 int64_t maxsplit);
 std::vector<std::string> splitlines(std::string_view s, bool keepends);
+// Byte offset of the first `sub` in `s` at or after `from` (npos if none), in time
+// linear in their sizes: std::string::find compares `sub` at each candidate, which
+// for 'a' * 20000000 ~ 'b' in 'a' * 60000000 is hours in one call. An empty `sub`
+// is found at `from`.
+std::size_t find_bytes(std::string_view s, std::string_view sub, std::size_t from = 0);
+// Byte offset of the last `sub` in `s` (npos if none), in linear time.
+std::size_t rfind_bytes(std::string_view s, std::string_view sub);
+
 int64_t count(std::string_view s, std::string_view sub);
 int64_t find(std::string_view s, std::string_view sub, bool reverse);  // code point index
 
-// Python's repr() of a str, quotes included.
-std::string repr(std::string_view s);
+// Python's repr() of a str, quotes included. Escapes make it up to four times longer
+// than `s`: past `max_bytes` it stops early, longer than max_bytes but incomplete, for
+// the caller's size check to refuse.
+std::string repr(std::string_view s, std::size_t max_bytes = SIZE_MAX);
 
 }  // namespace pensieve::chat::pystr

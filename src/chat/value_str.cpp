@@ -107,7 +107,7 @@ void append_repr(TrackedText& out, const Value& v, std::size_t depth, std::size_
     switch (v.kind()) {
         case Value::Kind::String:
             // Escaping moves bytes around: the quoted form is client text if any byte was.
-            out.append_derived(pystr::repr(v.str()), v);
+            out.append_derived(pystr::repr(v.str(), max_bytes), v);
             break;
         case Value::Kind::Undefined:
             out.append("Undefined");
