@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <set>
 
 #include "chat/builtins.hpp"
 #include "chat/error.hpp"
@@ -583,18 +584,28 @@ Value f_trim(Interpreter& in, const Value& v, Args& a) {
 Value f_unique(Interpreter& in, const Value& v, Args& a) {
     const bool case_sensitive = flag(a, 0, "case_sensitive");
     const Value* attribute = arg(a, 1, "attribute");
-    std::vector<Value> seen;
+    // Keys a dict could hold are looked up in order (n log n, as jinja2's set is
+    // linear); lists, which Python would refuse, are compared with every earlier list.
+    std::set<Value, KeyLess> seen;
+    std::vector<Value> seen_unhashable;
     std::vector<Value> out;
     for (const auto& item : items_of(v, in)) {
         in.check_deadline();
         Value key = sort_key(attribute ? attr_path(item, *attribute) : item, case_sensitive);
         bool dup = false;
-        for (const auto& s : seen)
-            dup = dup || values_equal(s, key, in.limits().max_value_depth, &in);
-        if (!dup) {
-            seen.push_back(std::move(key));
-            out.push_back(item);
+        switch (classify_key(key)) {
+            case KeyClass::Ordered:
+                dup = !seen.insert(key).second;
+                break;
+            case KeyClass::NeverEqual:
+                break;
+            case KeyClass::Unhashable:
+                for (const auto& s : seen_unhashable)
+                    dup = dup || values_equal(s, key, in.limits().max_value_depth, &in);
+                if (!dup) seen_unhashable.push_back(key);
+                break;
         }
+        if (!dup) out.push_back(item);
     }
     return Value::list(std::move(out), SeqKind::Iterator);
 }

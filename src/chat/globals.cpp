@@ -43,12 +43,11 @@ Value fn_range(Interpreter& in, CallArgs& a) {
 }
 
 Value fn_dict(Interpreter&, CallArgs& a) {
-    auto d = std::make_shared<DictData>();
-    if (!a.args.empty()) {
-        if (!a.args[0].is_dict())
-            throw TemplateRenderError("dict() positional argument must be a mapping");
-        for (const auto& [k, v] : a.args[0].dict().items()) d->set(k, v);
-    }
+    if (!a.args.empty() && !a.args[0].is_dict())
+        throw TemplateRenderError("dict() positional argument must be a mapping");
+    // A copy of the mapping, index included, rather than its entries added one by one.
+    auto d = a.args.empty() ? std::make_shared<DictData>()
+                            : std::make_shared<DictData>(a.args[0].dict());
     for (auto& [k, v] : a.kwargs) d->set(Value::string(k), v);
     return Value::dict(std::move(d));
 }

@@ -210,10 +210,6 @@ Value Interpreter::eval_node(const Expr& e, const FramePtr& f) {
             auto d = std::make_shared<DictData>();
             for (const auto& [k, v] : as<DictExpr>(e).items) {
                 Value key = eval(*k, f);
-                if (key.is_list() && key.list().kind != SeqKind::Tuple) {
-                    throw TemplateRenderError("unhashable type: 'list'");
-                }
-                if (key.is_dict()) throw TemplateRenderError("unhashable type: 'dict'");
                 d->set(std::move(key), eval(*v, f));
             }
             return Value::dict(std::move(d));

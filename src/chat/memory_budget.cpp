@@ -39,18 +39,6 @@ BudgetScope::~BudgetScope() {
     active_budget = saved_;
 }
 
-Charge::Charge(const Charge& other) {
-    set(other.bytes_);
-}
-
-Charge& Charge::operator=(const Charge& other) {
-    if (this != &other) {
-        Charge copy(other);
-        *this = std::move(copy);
-    }
-    return *this;
-}
-
 Charge::Charge(Charge&& other) noexcept
     : budget_(std::move(other.budget_)), bytes_(std::exchange(other.bytes_, 0)) {}
 

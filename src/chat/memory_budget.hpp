@@ -48,12 +48,13 @@ class BudgetScope {
 // The storage bytes of one value, charged to the budget that was active when they
 // were first charged. The charge keeps that budget alive, so a value that outlives its
 // render still gives its bytes back to the count they were taken from. A render's
-// values stay on its thread, so the counts need no synchronisation.
+// values stay on its thread, so the counts need no synchronisation. A copied value
+// sets its own charge for its own storage, so a Charge is not copied.
 class Charge {
   public:
     Charge() = default;
-    Charge(const Charge& other);  // a copy is new storage: charged again
-    Charge& operator=(const Charge& other);
+    Charge(const Charge&) = delete;
+    Charge& operator=(const Charge&) = delete;
     Charge(Charge&& other) noexcept;
     Charge& operator=(Charge&& other) noexcept;
     ~Charge() { reset(); }

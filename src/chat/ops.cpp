@@ -313,13 +313,31 @@ std::optional<int> first_difference(const Value& a, const Value& b, std::size_t 
 
 }  // namespace
 
+namespace {
+
+std::partial_ordering int_vs_float(int64_t i, double d) {
+    if (std::isnan(d)) return std::partial_ordering::unordered;
+    if (d >= 0x1p63) return std::partial_ordering::less;  // every int64 is below 2**63
+    if (d < -0x1p63) return std::partial_ordering::greater;
+    const double whole = std::trunc(d);
+    const auto whole_int = static_cast<int64_t>(whole);  // exact: |whole| <= 2**63
+    if (i != whole_int) return i <=> whole_int;
+    return 0.0 <=> d - whole;  // the fraction decides
+}
+
+}  // namespace
+
+std::partial_ordering compare_numbers(const Value& a, const Value& b) {
+    if (!a.is_float() && !b.is_float()) return a.as_int() <=> b.as_int();
+    if (a.is_float() && b.is_float()) return a.as_double() <=> b.as_double();
+    if (b.is_float()) return int_vs_float(a.as_int(), b.as_double());
+    return 0 <=> int_vs_float(b.as_int(), a.as_double());
+}
+
 bool values_equal(const Value& a, const Value& b, std::size_t max_depth,
                   const Interpreter* render) {
     if (render) render->tick();
-    if (a.is_number() && b.is_number()) {
-        if (a.is_float() || b.is_float()) return a.as_double() == b.as_double();
-        return a.as_int() == b.as_int();
-    }
+    if (a.is_number() && b.is_number()) return compare_numbers(a, b) == 0;
     if (a.kind() != b.kind()) return false;
     switch (a.kind()) {
         case Value::Kind::Undefined:
@@ -361,12 +379,8 @@ bool values_equal(const Value& a, const Value& b, std::size_t max_depth,
 int order(const Value& a, const Value& b, std::size_t max_depth, const Interpreter* render) {
     if (render) render->tick();
     if (a.is_number() && b.is_number()) {
-        if (a.is_float() || b.is_float()) {
-            const double x = a.as_double();
-            const double y = b.as_double();
-            return x < y ? -1 : (y < x ? 1 : 0);
-        }
-        return a.as_int() < b.as_int() ? -1 : (b.as_int() < a.as_int() ? 1 : 0);
+        const std::partial_ordering c = compare_numbers(a, b);
+        return c < 0 ? -1 : (c > 0 ? 1 : 0);  // NaN sorts as equal to everything
     }
     if (a.is_string() && b.is_string()) {
         if (render && a.str().size() > kLongString) render->check_deadline();

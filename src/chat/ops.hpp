@@ -2,6 +2,7 @@
 // ordering, arithmetic, str()/repr(), len(), iteration, attribute and item access.
 #pragma once
 
+#include <compare>
 #include <cstddef>
 #include <string>
 #include <string_view>
@@ -16,6 +17,9 @@ enum class BinaryOp : uint8_t { Add, Sub, Mul, Div, FloorDiv, Mod, Pow };
 enum class CompareOp : uint8_t { Eq, Ne, Lt, Le, Gt, Ge };
 
 bool truthy(const Value& v);
+// Python's comparison of two numbers (bool, int, float): exact between int and float
+// (2**53 + 1 != 2.0**53); unordered when either is NaN.
+std::partial_ordering compare_numbers(const Value& a, const Value& b);
 // Comparisons. `max_depth` bounds recursion through nested lists and dicts; `render`,
 // when given, has its deadline checked as items are compared (comparing two lists of a
 // million long strings is one expression that takes hours). Both: TemplateLimitError.
