@@ -99,6 +99,22 @@ const char* reason_phrase(int status) {
     }
 }
 
+HttpHandler::Ending ending(MHD_RequestTerminationCode code) {
+    switch (code) {
+        case MHD_REQUEST_TERMINATED_COMPLETED_OK:
+            return HttpHandler::Ending::Delivered;
+        case MHD_REQUEST_TERMINATED_TIMEOUT_REACHED:
+            return HttpHandler::Ending::TimedOut;
+        case MHD_REQUEST_TERMINATED_DAEMON_SHUTDOWN:
+            return HttpHandler::Ending::Shutdown;
+        case MHD_REQUEST_TERMINATED_READ_ERROR:
+        case MHD_REQUEST_TERMINATED_CLIENT_ABORT:
+            return HttpHandler::Ending::ClientLeft;
+        default:
+            return HttpHandler::Ending::Failed;
+    }
+}
+
 // Writes all of `data` on a non-blocking socket within `budget`.
 bool write_all(int fd, std::string_view data, std::chrono::milliseconds budget) {
     const auto until = Clock::now() + budget;
@@ -453,8 +469,7 @@ struct HttpDaemon::Impl {
         *context = nullptr;
         serve_request(&ex->record);
         try {
-            handler.on_finished(ex->req, ex->status_sent,
-                                code == MHD_REQUEST_TERMINATED_COMPLETED_OK);
+            handler.on_finished(ex->req, ex->status_sent, ending(code));
         } catch (const std::exception& e) {
             log_event(LogLevel::Error, "request accounting failed", {{"error", e.what()}});
         }

@@ -46,9 +46,19 @@ class HttpHandler {
     // Fills `res` with an error the daemon found itself (limits).
     virtual void on_error(const Request& req, Response& res, int status,
                           const std::string& message) = 0;
-    // The exchange is over; `status` went out (0: none did) and
-    // `completed` tells whether the whole reply was delivered.
-    virtual void on_finished(const Request& req, int status, bool completed) = 0;
+    // How an exchange ended.
+    enum class Ending {
+        Delivered,   // the whole reply went out
+        ClientLeft,  // the client closed its connection first
+        TimedOut,    // the library's inactivity timeout closed it
+        Shutdown,    // the server stopped
+        // The library ended it itself: a body it could not frame (it then
+        // answers 400 or 500 on its own, with no reply of ours), memory it
+        // lacked, or a connection that broke while writing.
+        Failed,
+    };
+    // The exchange is over; `status` went out (0: none of ours did).
+    virtual void on_finished(const Request& req, int status, Ending ending) = 0;
 };
 
 class HttpDaemon {

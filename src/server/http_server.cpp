@@ -254,10 +254,15 @@ struct HttpServer::Impl : HttpHandler {
 
     // Counts the request and writes its access-log line, once its reply has
     // gone (a stream: after its last event) or its client has left.
-    void on_finished(const Request& req, int status, bool completed) override {
+    void on_finished(const Request& req, int status, Ending ending) override {
         RequestRecord& record = current_request();
-        if (status == 0) status = 499;  // the client left before any reply
-        if (!completed && record.error_type.empty()) record.error_type = "client_disconnected";
+        if (status == 0) status = 499;  // no reply of ours went out (nginx's code)
+        if (ending != Ending::Delivered && record.error_type.empty()) {
+            record.error_type = ending == Ending::ClientLeft ? "client_disconnected"
+                                : ending == Ending::TimedOut ? "timeout"
+                                : ending == Ending::Shutdown ? "shutdown"
+                                                             : "connection_error";
+        }
         const double seconds =
             std::chrono::duration<double>(RequestRecord::Clock::now() - record.received).count();
         const std::string route = route_label(req.path);

@@ -189,3 +189,25 @@ def test_log_line_of_a_client_that_left_mid_stream(json_server):
     record = log_record(json_server, request_id)
     assert record["status"] == 200
     assert record["error_type"] == "client_disconnected"
+
+
+def test_log_line_of_a_body_the_http_layer_could_not_frame(json_server):
+    """A chunked body with a chunk size that is not hexadecimal: the HTTP
+    library answers 400 itself, after the headers reached a handler. The
+    log says so (connection_error), not that the client left."""
+    import socket
+    from urllib.parse import urlparse
+    u = urlparse(json_server.url)
+    with socket.create_connection((u.hostname, u.port), timeout=10) as sock:
+        sock.sendall(b"POST /v1/messages HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                     b"Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n")
+        assert sock.recv(4096).startswith(b"HTTP/1.1 400")
+    deadline = time.time() + 10
+    while time.time() < deadline:
+        records = [json.loads(line) for line in json_server.log_lines()
+                   if '"connection_error"' in line]
+        if records:
+            break
+        time.sleep(0.05)
+    assert len(records) == 1, records
+    assert records[0]["route"] == "/v1/messages" and records[0]["status"] == 499
