@@ -567,7 +567,7 @@ Value f_tojson(Interpreter& in, const Value& v, Args& a) {
     }
     opt.sort_keys = flag(a, 3, "sort_keys");
     TrackedText json =
-        to_json_tracked(v, opt, in.limits().max_value_depth, in.limits().max_output_bytes);
+        to_json_tracked(v, opt, in.limits().max_value_depth, in.limits().max_output_bytes, &in);
     if (client_options) json.client = ClientRanges::whole(json.text.size());
     return Value::string(std::move(json));
 }

@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "chat/error.hpp"
+#include "chat/interp.hpp"
 #include "chat/ops.hpp"
 #include "chat/pystr.hpp"
 
@@ -52,6 +53,7 @@ namespace {
 struct Writer {
     const JsonDumpOptions& opt;
     std::size_t max_bytes;
+    const Interpreter* render;
     std::string item_sep;
     std::string out;
     ClientRanges client;
@@ -60,6 +62,7 @@ struct Writer {
     // nesting level), so the text overshoots by at most one item.
     void check_size(std::size_t more = 0) const {
         if (out.size() + more > max_bytes) throw TemplateLimitError("tojson result too large");
+        if (render) render->tick();
     }
 
     // A JSON string literal; quotes and escapes included, it is client text when any
@@ -200,8 +203,8 @@ struct Writer {
                     return;
                 }
                 if (opt.sort_keys) {
-                    std::stable_sort(entries.begin(), entries.end(), [](auto* a, auto* b) {
-                        return order(a->first, b->first) < 0;
+                    std::stable_sort(entries.begin(), entries.end(), [&](auto* a, auto* b) {
+                        return order(a->first, b->first, Limits{}.max_value_depth, render) < 0;
                     });
                 }
                 out += '{';
@@ -231,9 +234,10 @@ struct Writer {
 }  // namespace
 
 TrackedText to_json_tracked(const Value& v, const JsonDumpOptions& options, std::size_t max_depth,
-                            std::size_t max_bytes) {
-    Writer w{
-        options, max_bytes, options.item_separator.value_or(options.indent ? "," : ", "), {}, {}};
+                            std::size_t max_bytes, const Interpreter* render) {
+    Writer w{options, max_bytes,
+             render,  options.item_separator.value_or(options.indent ? "," : ", "),
+             {},      {}};
     w.value(v, 0, max_depth);
     return TrackedText{std::move(w.out), std::move(w.client)};
 }

@@ -29,8 +29,11 @@ struct JsonDumpOptions {
 std::string to_json(const Value& v, const JsonDumpOptions& options, std::size_t max_depth = 256,
                     std::size_t max_bytes = Limits{}.max_output_bytes);
 // The same text, each string literal marked as client text when its value had any.
+// `render`, when given, has its deadline checked as items are written and keys sorted
+// (sorting a dict of two million keys is seconds).
 TrackedText to_json_tracked(const Value& v, const JsonDumpOptions& options,
                             std::size_t max_depth = 256,
-                            std::size_t max_bytes = Limits{}.max_output_bytes);
+                            std::size_t max_bytes = Limits{}.max_output_bytes,
+                            const Interpreter* render = nullptr);
 
 }  // namespace pensieve::chat

@@ -173,3 +173,19 @@ TEST(ChatLongSteps, LongStepsReadTheClock) {
     }
     EXPECT_EQ(render("{{ 'Hello Wörld'.swapcase() }}"), "hELLO wÖRLD");
 }
+
+TEST(ChatLongSteps, SortingKeysForJsonReadsTheClock) {
+    // A large mapping from the request, its keys in no order: seconds to sort.
+    auto d = std::make_shared<DictData>();
+    for (int64_t i = 0; i < 200'000; ++i) {
+        d->set(Value::client_string("k" + std::to_string(i * 7919 % 200'000)), Value::integer(i));
+    }
+    DictData context;
+    context.set(Value::string("d"), Value::dict(d));
+    Limits limits;
+    limits.max_render_seconds = 0.01;
+    EXPECT_THROW(Template::parse("{{ d|tojson(sort_keys=true)|length }}", limits).render(context),
+                 TemplateLimitError);
+    EXPECT_EQ(render("{{ {'b': 1, 'a': [2, {'d': 3, 'c': 4}]}|tojson(sort_keys=true) }}"),
+              "{\"a\": [2, {\"c\": 4, \"d\": 3}], \"b\": 1}");
+}
