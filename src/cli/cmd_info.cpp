@@ -134,7 +134,7 @@ void run_info(const InfoOptions& o) {
         else
             print_text(file, s, o.tensors);
     } catch (const gguf::Error& e) {
-        std::fprintf(stderr, "error: %s: %s\n", o.path.c_str(), e.what());
+        std::fprintf(stderr, "error: %s\n", e.what());  // it names the file
         set_exit_code(1);
     }
 }

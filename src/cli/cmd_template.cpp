@@ -12,7 +12,6 @@
 #include "chat/model_template.hpp"
 #include "cli/text_file.hpp"
 #include "cli/commands.hpp"
-#include "gguf/error.hpp"
 #include "gguf/file.hpp"
 
 namespace pensieve::cli {
@@ -64,9 +63,6 @@ void run_template(const TemplateOptions& o) {
         set_exit_code(1);
     } catch (const chat::TemplateError& e) {
         std::fprintf(stderr, "error: chat template rejected the messages: %s\n", e.what());
-        set_exit_code(1);
-    } catch (const gguf::Error& e) {
-        std::fprintf(stderr, "error: %s: %s\n", o.model.c_str(), e.what());
         set_exit_code(1);
     } catch (const std::exception& e) {
         std::fprintf(stderr, "error: %s\n", e.what());

@@ -19,6 +19,13 @@ class Error : public std::runtime_error {
 
     uint64_t offset() const { return offset_; }
 
+    // The same error, its message led by the name of the file it is about.
+    Error in_file(const std::string& name) const {
+        Error e(name + ": " + what());
+        e.offset_ = offset_;
+        return e;
+    }
+
   private:
     uint64_t offset_ = 0;
 };

@@ -392,10 +392,14 @@ GgufFile GgufFile::parse(std::span<const uint8_t> bytes, const Limits& limits) {
 
 GgufFile GgufFile::open(const std::filesystem::path& path, const Limits& limits,
                         uint64_t charged_before) {
-    auto mapping = std::make_shared<const MappedFile>(path);
-    GgufFile file = parse(mapping->bytes(), limits, charged_before);
-    file.mapping_ = std::move(mapping);
-    return file;
+    auto mapping = std::make_shared<const MappedFile>(path);  // its errors name the path
+    try {
+        GgufFile file = parse(mapping->bytes(), limits, charged_before);
+        file.mapping_ = std::move(mapping);
+        return file;
+    } catch (const Error& e) {
+        throw e.in_file(path.string());
+    }
 }
 
 GgufFile GgufFile::open(const std::filesystem::path& path, const Limits& limits) {

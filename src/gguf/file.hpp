@@ -64,7 +64,8 @@ struct TensorInfo {
 
 class GgufFile {
   public:
-    // Maps and parses a file. Throws gguf::Error on any malformation.
+    // Maps and parses a file. Throws gguf::Error on any malformation, its
+    // message led by the file's path.
     static GgufFile open(const std::filesystem::path& path, const Limits& limits = {});
 
     // Opens a model: the file alone, or, when it is the first part of a split

@@ -324,7 +324,7 @@ def test_models_dir_serves_every_file(default_model):
 def test_models_dir_leaves_out_files_it_cannot_serve_and_names_them(tmp_path, default_model):
     """A file that is not a GGUF, or whose name is not UTF-8 (no request
     could spell it), is left out with a warning naming it; the rest are
-    served."""
+    served. An explicit -m of such a file stops start-up, naming it."""
     models = tmp_path / "models"
     models.mkdir()
     (models / SMOL).with_suffix(".gguf").symlink_to(default_model)
@@ -343,6 +343,7 @@ def test_models_dir_leaves_out_files_it_cannot_serve_and_names_them(tmp_path, de
         assert "not UTF-8" in next(r["error"] for r in left_out if "caf" in r["file"])
     finally:
         s.stop()
+    assert "junk.gguf: unsupported GGUF version" in serve_fails("-m", models / "junk.gguf")
 
 
 def test_a_model_that_fails_to_load_does_not_keep_unloading_the_others(tmp_path, default_model):
