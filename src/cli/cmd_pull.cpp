@@ -63,7 +63,7 @@ std::string duration_text(double seconds) {
 }
 
 // Progress of one web download: a redrawn bar on a terminal (at most ten
-// redraws a second), a line per 10% in logs.
+// redraws a second), a line per 10% in logs (per 10 MiB where the size is not stated).
 class WebProgressPrinter {
   public:
     explicit WebProgressPrinter(bool tty) : tty_(tty) {}
@@ -75,36 +75,47 @@ class WebProgressPrinter {
             file_ = p.file;
             start_ = now;
             last_draw_ = {};
-            last_tenth_ = -1;
+            last_step_ = -1;
         }
         const double elapsed = std::chrono::duration<double>(now - start_).count();
         const double fetched = static_cast<double>(p.bytes_done - p.resumed_from);
         const double rate = elapsed > 0 ? fetched / elapsed : 0.0;  // bytes per second
-        const double left = static_cast<double>(p.bytes_total) - static_cast<double>(p.bytes_done);
-        const double eta = rate > 0 && p.bytes_total > 0 ? left / rate : -1;
-        const int percent =
-            p.bytes_total ? static_cast<int>(100 * p.bytes_done / p.bytes_total) : 0;
         const double done_mib = static_cast<double>(p.bytes_done) / 1048576.0;
-        const double total_mib = static_cast<double>(p.bytes_total) / 1048576.0;
+        // A server may not state the size: then there is no share, bar or ETA
+        // to show, only what has come, and logs get a line per 10 MiB.
+        const bool sized = p.bytes_total > 0;
+        const int percent = sized ? static_cast<int>(100 * p.bytes_done / p.bytes_total) : 0;
+        const double left = static_cast<double>(p.bytes_total) - static_cast<double>(p.bytes_done);
+        const std::string eta = p.done ? "00:00" : duration_text(rate > 0 ? left / rate : -1);
+        char amount[96];
+        if (sized) {
+            std::snprintf(amount, sizeof amount, "%3d%% %.1f/%.1f MiB %.1f MiB/s ETA %s",
+                          p.done ? 100 : percent, done_mib,
+                          static_cast<double>(p.bytes_total) / 1048576.0, rate / 1048576.0,
+                          eta.c_str());
+        } else {
+            std::snprintf(amount, sizeof amount, "%.1f MiB (size not stated) %.1f MiB/s", done_mib,
+                          rate / 1048576.0);
+        }
         if (tty_) {
             if (!p.done && now - last_draw_ < std::chrono::milliseconds(100)) return;
             last_draw_ = now;
             const int width = 24;
-            const int filled = p.bytes_total ? percent * width / 100 : 0;
-            std::fprintf(stderr,
-                         "\r[%zu/%zu] %s [%s%s] %3d%% %.1f/%.1f MiB %.1f MiB/s ETA %s\033[K",
-                         p.part + 1, p.parts, p.file.c_str(), std::string(filled, '#').c_str(),
-                         std::string(width - filled, '.').c_str(), percent, done_mib, total_mib,
-                         rate / 1048576.0, p.done ? "00:00" : duration_text(eta).c_str());
+            const int filled = percent * width / 100;
+            const std::string bar = sized ? "[" + std::string(filled, '#') +
+                                                std::string(width - filled, '.') + "] "
+                                          : "";
+            std::fprintf(stderr, "\r[%zu/%zu] %s %s%s\033[K", p.part + 1, p.parts, p.file.c_str(),
+                         bar.c_str(), amount);
             if (p.done) std::fprintf(stderr, "\n");
             return;
         }
-        const int tenth = p.done ? 11 : percent / 10;  // 11: the verified line after 100%
-        if (tenth == last_tenth_) return;
-        last_tenth_ = tenth;
-        std::fprintf(stderr, "[%zu/%zu] %s %3d%% %.1f/%.1f MiB %.1f MiB/s ETA %s%s\n", p.part + 1,
-                     p.parts, p.file.c_str(), p.done ? 100 : percent, done_mib, total_mib,
-                     rate / 1048576.0, p.done ? "00:00" : duration_text(eta).c_str(),
+        const int64_t step = p.done    ? -2  // the verified line after 100%
+                             : sized   ? percent / 10
+                                       : static_cast<int64_t>(p.bytes_done >> 20) / 10;
+        if (step == last_step_) return;
+        last_step_ = step;
+        std::fprintf(stderr, "[%zu/%zu] %s %s%s\n", p.part + 1, p.parts, p.file.c_str(), amount,
                      p.done ? " verified" : "");
     }
 
@@ -112,7 +123,7 @@ class WebProgressPrinter {
     bool tty_;
     std::string file_;
     std::chrono::steady_clock::time_point start_, last_draw_;
-    int last_tenth_ = -1;
+    int64_t last_step_ = -1;
 };
 
 std::string hf_endpoint() {

@@ -185,7 +185,10 @@ void check_disk_space(const fs::path& dir, uint64_t needed, const std::string& f
 // short by a server that stated no size is an error rather than a model.
 void check_opens_as_gguf(const fs::path& path, const std::string& name) {
     try {
-        gguf::GgufFile::open(path);
+        // Parsed from its mapping, so that errors name the field, not the
+        // temporary file's path.
+        const gguf::MappedFile mapping(path);
+        gguf::GgufFile::parse(mapping.bytes());
     } catch (const gguf::Error& e) {
         throw std::runtime_error(name + " is not a whole GGUF file (" + e.what() +
                                  "); the server states no SHA-256 to check it against, so the "

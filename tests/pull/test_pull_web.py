@@ -239,6 +239,9 @@ def test_with_no_size_and_no_hash_a_cut_gguf_is_refused_and_a_whole_one_kept(pen
     assert whole.returncode == 0, whole.stderr
     assert "states neither a size nor a SHA-256 for whole.gguf; only its GGUF structure was " \
         "checked" in whole.stderr, whole.stderr
+    # Progress shows what came, not a share of an unknown total.
+    assert "MiB (size not stated)" in whole.stderr and "0.0/0.0 MiB" not in whole.stderr, \
+        whole.stderr
     assert (home / "models" / "whole.gguf").read_bytes() == data
 
 
