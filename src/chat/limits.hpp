@@ -19,12 +19,13 @@ struct Limits {
     // Bytes of strings, lists, dicts and output buffers one render holds at once
     // (memory_budget.hpp). The bounds above cap each value, not how many a template
     // keeps: three hundred 60 MB strings in a list reach 18 GB. Real templates hold
-    // the request and a few renderings of it: a 3 MB request with a 20k-token tool
-    // list prints a prompt of a few MB, and building it keeps perhaps three copies
-    // alive (the old and new string of `ns.s = ns.s ~ part`, the output), tens of MB
-    // at most. 256 MiB leaves ten times that and still stops a hostile template
-    // before it takes a real share of the machine. The request's own values are
-    // built before the render and are not counted.
+    // the prompt and a few pieces of it: a 3 MB conversation with 200 tools (200 KB
+    // of schemas, some 50k tokens) rendered through the Qwen3, Hermes, Llama 3.2 and
+    // Mistral Small templates holds at most 5 MiB at once, and a template rebuilding
+    // its prompt with `ns.s = ns.s ~ part` holds two copies of it. 256 MiB leaves
+    // fifty times that and still stops a hostile template before it takes a real
+    // share of the machine. The request's own values are built before the render
+    // and are not counted.
     std::size_t max_live_bytes = std::size_t{256} << 20;
 };
 
