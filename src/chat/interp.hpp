@@ -4,6 +4,8 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -25,8 +27,15 @@ class Frame {
     void set(std::string_view name, Value value);
 
   private:
+    const Value* find_here(std::string_view name) const;
     std::shared_ptr<Frame> parent_;
     std::vector<std::pair<std::string, Value>> vars_;  // few per scope: linear is fastest
+    // Names -> positions in vars_, once a scope has many (a macro of a hundred thousand
+    // parameters, a template of as many `set`s): a search per name made binding them
+    // quadratic, in one step the deadline never saw.
+    std::map<std::string, std::size_t, std::less<>> index_;
+    std::size_t name_bytes_ = 0;
+    Charge charge_;  // vars_, their names and index_ against the render's memory budget
 };
 using FramePtr = std::shared_ptr<Frame>;
 

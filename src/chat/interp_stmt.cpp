@@ -8,23 +8,45 @@
 
 namespace pensieve::chat {
 
+namespace {
+
+constexpr std::size_t kFrameIndexThreshold = 32;  // scopes past this many names get an index
+constexpr std::size_t kFrameIndexEntryBytes = 96;  // a tree node with its name and position
+
+}  // namespace
+
+const Value* Frame::find_here(std::string_view name) const {
+    if (vars_.size() > kFrameIndexThreshold) {
+        const auto it = index_.find(name);
+        return it == index_.end() ? nullptr : &vars_[it->second].second;
+    }
+    for (const auto& [k, v] : vars_) {
+        if (k == name) return &v;
+    }
+    return nullptr;
+}
+
 const Value* Frame::find(std::string_view name) const {
     for (const Frame* f = this; f; f = f->parent_.get()) {
-        for (const auto& [k, v] : f->vars_) {
-            if (k == name) return &v;
-        }
+        if (const Value* v = f->find_here(name)) return v;
     }
     return nullptr;
 }
 
 void Frame::set(std::string_view name, Value value) {
-    for (auto& [k, v] : vars_) {
-        if (k == name) {
-            v = std::move(value);
-            return;
-        }
+    if (const Value* v = find_here(name)) {
+        *const_cast<Value*>(v) = std::move(value);
+        return;
     }
     vars_.emplace_back(std::string(name), std::move(value));
+    if (vars_.size() == kFrameIndexThreshold + 1) {
+        for (std::size_t i = 0; i < vars_.size(); ++i) index_.emplace(vars_[i].first, i);
+    } else if (vars_.size() > kFrameIndexThreshold + 1) {
+        index_.emplace(vars_.back().first, vars_.size() - 1);
+    }
+    name_bytes_ += name.size();
+    charge_.set(vars_.capacity() * sizeof(vars_[0]) + name_bytes_ +
+                index_.size() * kFrameIndexEntryBytes);
 }
 
 Interpreter::Interpreter(const Limits& limits, const DictData& context, const DictData& globals)

@@ -16,6 +16,7 @@ Value MacroObject::call(Interpreter& in, CallArgs& args) {
     }
     auto kwargs = std::make_shared<DictData>();
     for (auto& [key, value] : args.kwargs) {
+        in.check_deadline();  // each keyword is looked for among all the parameters
         bool matched = false;
         for (std::size_t i = 0; i < params_.size(); ++i) {
             if (params_[i].name == key) {

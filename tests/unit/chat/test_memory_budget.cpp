@@ -46,8 +46,10 @@ TEST(ChatMemory, ManyLargeStringsKeptAliveStopAtTheBudget) {
 
 TEST(ChatMemory, EveryKindOfValueCountsAgainstTheBudget) {
     const Limits limits = one_mib();
+    std::string many_params;
+    for (int i = 0; i < 2000; ++i) many_params += ", a" + std::to_string(i);
     // 200 KB strings, 4 or 5 of them held at once.
-    const char* held[] = {
+    const std::string held[] = {
         "{% set s = 'x' * 200000 %}{% set l = [s ~ 1, s ~ 2, s ~ 3, s ~ 4, s ~ 5] %}",
         "{% set s = 'x' * 200000 %}{% set d = {1: s ~ 1, 2: s ~ 2, 3: s ~ 3, 4: s ~ 4, 5: s ~ 5}"
         " %}",
@@ -63,11 +65,15 @@ TEST(ChatMemory, EveryKindOfValueCountsAgainstTheBudget) {
         // A recursion that holds a loop's copy of its items per level.
         "{% set l = [0] * 20000 %}{% macro f(n) %}{% for x in l %}{% if n < 10 %}{{ f(n + 1) }}"
         "{% endif %}{% break %}{% endfor %}{% endmacro %}{{ f(0) }}",
+        // A recursion that binds many parameters per level.
+        "{% macro f(n" + many_params +
+            ") %}{% if n < 10 %}{{ f(n + 1) }}{% endif %}"
+            "{% endmacro %}{{ f(0) }}",
         // The same with a filter that recurses while the items wait.
         "{% set l = [0] * 20000 %}{% macro f(n) %}{% for x in l if n < 10 and f(n + 1) %}"
         "{% endfor %}{% endmacro %}{{ f(0) }}",
     };
-    for (const char* source : held) expect_over_budget(source, limits, "1 MiB");
+    for (const std::string& source : held) expect_over_budget(source, limits, "1 MiB");
 }
 
 TEST(ChatMemory, StringsRebuiltInALoopCountOnlyWhileAlive) {
