@@ -10,7 +10,7 @@ namespace pensieve::chat {
 
 namespace {
 
-constexpr std::size_t kFrameIndexThreshold = 32;  // scopes past this many names get an index
+constexpr std::size_t kFrameIndexThreshold = 32;   // scopes past this many names get an index
 constexpr std::size_t kFrameIndexEntryBytes = 96;  // a tree node with its name and position
 
 }  // namespace
