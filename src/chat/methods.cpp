@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <array>
 #include <charconv>
+#include <map>
 
 #include "chat/error.hpp"
 #include "chat/objects.hpp"
@@ -76,6 +77,11 @@ bool all_cp(const std::string& s, bool (*pred)(char32_t)) {
 // format's own text keeps its ranges; each field brings its argument's.
 Value py_format(const Value& fmt_value, const CallArgs& args, std::size_t max_bytes) {
     const std::string& fmt = fmt_value.str();
+    // Named fields are looked up by name: a scan of the keywords per field is a step
+    // of hours for '{z}' * 20000000 with a hundred thousand keywords. The last of
+    // repeated keywords wins, as the scan had it.
+    std::map<std::string_view, const Value*> named;
+    for (const auto& [k, val] : args.kwargs) named[k] = &val;
     TrackedText out;
     std::size_t auto_index = 0;
     for (std::size_t i = 0; i < fmt.size(); ++i) {
@@ -122,10 +128,8 @@ Value py_format(const Value& fmt_value, const CallArgs& args, std::size_t max_by
             const bool parsed =
                 std::from_chars(field.data(), field.data() + field.size(), idx).ec == std::errc();
             v = parsed && idx < args.args.size() ? &args.args[idx] : nullptr;
-        } else {
-            for (const auto& [k, val] : args.kwargs) {
-                if (k == field) v = &val;
-            }
+        } else if (const auto it = named.find(field); it != named.end()) {
+            v = it->second;
         }
         if (!v) throw TemplateRenderError("format(): missing argument for field '" + field + "'");
         if (!spec.empty()) throw TemplateRenderError("format(): format specs are not supported");

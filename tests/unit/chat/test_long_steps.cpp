@@ -212,3 +212,15 @@ TEST(ChatLongSteps, ScopesOfManyNamesFindThemInLogTime) {
         render("{% macro f(a, b=2) %}{{ a }}{{ b }}{% endmacro %}{{ f(1) }}{{ f(b=3, a=4) }}"),
         "1243");
 }
+
+TEST(ChatLongSteps, FormatFindsNamedFieldsByName) {
+    // Each field scanned every keyword: '{z}' * n with n keywords is n * n.
+    expect_linear(
+        [](std::size_t n) {
+            std::string keywords;
+            for (std::size_t i = 0; i < n; ++i) keywords += "a" + std::to_string(i) + "=1, ";
+            return "{{ ('{z}' * " + std::to_string(n) + ").format(" + keywords + "z=2)|length }}";
+        },
+        5000);
+    EXPECT_EQ(render("{{ '{b}{a}{b}{0}'.format(7, a=1, b=2) }}"), "2127");
+}
