@@ -13,20 +13,9 @@
 
 using namespace pensieve::chat;
 using pensieve::chat::testing::render;
+using pensieve::chat::testing::seconds_to_render;
 
 namespace {
-
-// The fastest of three renders: a loaded machine only ever adds time.
-double seconds_to_render(const Template& t) {
-    double best = 1e30;
-    for (int i = 0; i < 3; ++i) {
-        const auto t0 = std::chrono::steady_clock::now();
-        t.render(DictData{});
-        best = std::min(
-            best, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
-    }
-    return best;
-}
 
 // A dict literal of `n` keys made by `key(i)`, then `use` of it as `d`.
 std::string dict_source(std::size_t n, const std::function<std::string(std::size_t)>& key,
