@@ -14,7 +14,10 @@ ReplyBuilder::ReplyBuilder(const tokenizer::Tokenizer& tokenizer, const Generate
 }
 
 std::string ReplyBuilder::drain() {
-    return stops_.push(decoder_.flush()).emit + stops_.flush();
+    // Bytes the decoder still holds begin a character the reply ended in the
+    // middle of: they are dropped rather than sent as a U+FFFD that stands
+    // for nothing the model wrote.
+    return stops_.flush();
 }
 
 ReplyBuilder::Step ReplyBuilder::add(int32_t token) {

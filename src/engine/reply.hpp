@@ -31,7 +31,7 @@ class ReplyBuilder {
     GenerateResult& result() { return result_; }
 
   private:
-    std::string drain();  // everything still held back
+    std::string drain();  // everything still held back, but an unfinished character
 
     const tokenizer::Tokenizer& tokenizer_;
     const GenerateRequest& request_;
