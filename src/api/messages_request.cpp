@@ -137,12 +137,15 @@ json turn_content(const json& content, const FieldPath& at, Walk& w, const std::
                 throw invalid_request((where / "input").str() + ": expected an object");
             }
             const std::string& id = string_member(block, "id", where);
-            w.tool_use_ids.insert(id);
+            const std::string& name = string_member(block, "name", where);
+            if (id.empty()) throw invalid_request((where / "id").str() + ": must not be empty");
+            if (name.empty()) throw invalid_request((where / "name").str() + ": must not be empty");
+            if (!w.tool_use_ids.insert(id).second) {
+                throw invalid_request((where / "id").str() + ": tool_use ids must be unique (\"" +
+                                      id + "\" is used twice)");
+            }
             if (w.first_tool_block_path.empty()) w.first_tool_block_path = where.str();
-            kept.push_back({{"type", "tool_use"},
-                            {"id", id},
-                            {"name", string_member(block, "name", where)},
-                            {"input", *input}});
+            kept.push_back({{"type", "tool_use"}, {"id", id}, {"name", name}, {"input", *input}});
             only_text = false;
         } else if (type == "tool_result") {
             if (role != "user") {

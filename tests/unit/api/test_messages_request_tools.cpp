@@ -349,6 +349,22 @@ TEST(MessagesRequestTools, HistoryMustBeConsistent) {
                  "define tools");
 }
 
+TEST(MessagesRequestTools, ToolUseBlocksHaveANameAndAnIdOfTheirOwn) {
+    const json use = {
+        {"type", "tool_use"}, {"id", "t1"}, {"name", "Read"}, {"input", json::object()}};
+    const auto history = [&](const json& blocks) {
+        return body_with(json::array({kUser, {{"role", "assistant"}, {"content", blocks}}}));
+    };
+    json nameless = use;
+    nameless["name"] = "";
+    EXPECT_ERROR(history(json::array({nameless})), "messages.1.content.0.name: must not be empty");
+    json idless = use;
+    idless["id"] = "";
+    EXPECT_ERROR(history(json::array({idless})), "messages.1.content.0.id: must not be empty");
+    EXPECT_ERROR(history(json::array({use, use})),
+                 "messages.1.content.1.id: tool_use ids must be unique (\"t1\" is used twice)");
+}
+
 TEST(MessagesRequestTools, AToolsInputIsAnObject) {
     EXPECT_ERROR(request({{"tools", {{{"name", "a"}, {"input_schema", "x"}}}}}),
                  "tools.0.input_schema: expected an object");
