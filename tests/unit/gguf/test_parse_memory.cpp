@@ -62,6 +62,22 @@ void set_u64(ByteSink& s, size_t at, uint64_t v) {
     std::memcpy(s.bytes().data() + at, &v, sizeof v);
 }
 
+// A file of one array `key` of `elem_type`, with as many elements as
+// `element` must write to fill about `bytes`.
+std::vector<uint8_t> array_filling(uint64_t bytes, const char* key, uint32_t elem_type,
+                                   void (*element)(ByteSink&)) {
+    ByteSink s = header(0, 1);
+    s.string(key);
+    s.u32(kArrayType);
+    s.u32(elem_type);
+    const size_t count_at = s.size();
+    s.u64(0);
+    uint64_t n = 0;
+    for (; s.size() < bytes; ++n) element(s);
+    set_u64(s, count_at, n);
+    return s.bytes();
+}
+
 const Shape kShapes[] = {
     {"many u8 entries with short keys",
      [](uint64_t bytes) {
@@ -89,65 +105,30 @@ const Shape kShapes[] = {
      }},
     {"an array of empty arrays",
      [](uint64_t bytes) {
-         ByteSink s = header(0, 1);
-         s.string("a");
-         s.u32(kArrayType);
-         s.u32(kArrayType);
-         const size_t count_at = s.size();
-         s.u64(0);
-         uint64_t n = 0;
-         for (; s.size() < bytes; ++n) {
+         return array_filling(bytes, "a", kArrayType, [](ByteSink& s) {
              s.u32(kU8Type);
              s.u64(0);
-         }
-         set_u64(s, count_at, n);
-         return s.bytes();
+         });
      }},
     {"arrays of small arrays of empty arrays",
      [](uint64_t bytes) {
-         ByteSink s = header(0, 1);
-         s.string("a");
-         s.u32(kArrayType);
-         s.u32(kArrayType);
-         const size_t count_at = s.size();
-         s.u64(0);
-         uint64_t n = 0;
-         for (; s.size() < bytes; ++n) {
+         return array_filling(bytes, "a", kArrayType, [](ByteSink& s) {
              s.u32(kArrayType);
              s.u64(100);
              for (int i = 0; i < 100; ++i) {
                  s.u32(kU8Type);
                  s.u64(0);
              }
-         }
-         set_u64(s, count_at, n);
-         return s.bytes();
+         });
      }},
     {"an array of empty strings",
      [](uint64_t bytes) {
-         ByteSink s = header(0, 1);
-         s.string("tokens");
-         s.u32(kArrayType);
-         s.u32(kStringType);
-         const size_t count_at = s.size();
-         s.u64(0);
-         uint64_t n = 0;
-         for (; s.size() < bytes; ++n) s.string("");
-         set_u64(s, count_at, n);
-         return s.bytes();
+         return array_filling(bytes, "tokens", kStringType, [](ByteSink& s) { s.string(""); });
      }},
     {"an array of strings past the inline buffer",
      [](uint64_t bytes) {
-         ByteSink s = header(0, 1);
-         s.string("tokens");
-         s.u32(kArrayType);
-         s.u32(kStringType);
-         const size_t count_at = s.size();
-         s.u64(0);
-         uint64_t n = 0;
-         for (; s.size() < bytes; ++n) s.string("sixteen bytes...");
-         set_u64(s, count_at, n);
-         return s.bytes();
+         return array_filling(bytes, "tokens", kStringType,
+                              [](ByteSink& s) { s.string("sixteen bytes..."); });
      }},
     {"many one-element tensors",
      [](uint64_t bytes) {
