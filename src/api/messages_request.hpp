@@ -65,11 +65,11 @@ inline constexpr int64_t kMaxTokensCap = int64_t{1} << 24;
 MessagesRequest parse_messages_request(std::string_view body, Endpoint endpoint,
                                        const RequestLimits& limits = {});
 
-// The same over a body already parsed (within `limits`); the other dialects
-// translate their requests into this shape and normalise them here.
 // The body's "model": required, a string, at most limits.max_model_bytes.
 std::string model_field(const nlohmann::ordered_json& body, const RequestLimits& limits);
 
+// The same over a body already parsed (within `limits`); the other dialects
+// translate their requests into this shape and normalise them here.
 MessagesRequest messages_request_from_json(const nlohmann::ordered_json& body, Endpoint endpoint,
                                            const RequestLimits& limits = {});
 

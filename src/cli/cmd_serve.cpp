@@ -18,9 +18,9 @@
 #include <optional>
 #include <thread>
 
-#include "cli/text_file.hpp"
 #include "cli/commands.hpp"
 #include "cli/model_options.hpp"
+#include "cli/text_file.hpp"
 #include "gguf/file.hpp"
 #include "kernels/cpu.hpp"
 #include "registry/known_models.hpp"

@@ -10,8 +10,8 @@
 #include "chat/error.hpp"
 #include "chat/limits.hpp"
 #include "chat/model_template.hpp"
-#include "cli/text_file.hpp"
 #include "cli/commands.hpp"
+#include "cli/text_file.hpp"
 #include "gguf/file.hpp"
 
 namespace pensieve::cli {

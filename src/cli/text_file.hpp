@@ -10,7 +10,7 @@
 namespace pensieve::cli {
 
 // The bytes of `path`. `option` names where the path came from in errors
-// ("--chat-template: cannot read …", "… is larger than 1 MiB").
+// ("--chat-template: cannot read …", "… is larger than 1024 KiB").
 std::string read_text_file(const std::string& path, const std::string& option, size_t max_bytes);
 
 }  // namespace pensieve::cli

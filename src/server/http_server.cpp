@@ -320,10 +320,11 @@ struct HttpServer::Impl : HttpHandler {
         } else if (get && is_web_path(path)) {
             handle_web(req, res);
         } else if (known_path(path)) {
-            res.set_header("Allow", allowed_methods(path));
+            const std::string allowed = allowed_methods(path);
+            res.set_header("Allow", allowed);
             send_error(res, 405, "invalid_request_error",
                        "method " + req.method + " is not allowed on " + path + " (allowed: " +
-                           allowed_methods(path) + ")");
+                           allowed + ")");
         } else {
             send_error(res, 404, "not_found_error", "no route for " + req.method + " " + path);
         }
