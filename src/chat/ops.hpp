@@ -75,6 +75,9 @@ Value slice(const Value& obj, const Value& start, const Value& stop, const Value
 
 // Bytes [begin, end) of a str Value, keeping which of them are client text.
 Value substring(const Value& str, std::size_t begin, std::size_t end);
+// A list or tuple (not a one-pass iterator): what indexing, slicing and sequence
+// comparison take.
+bool is_sequence(const Value& v);
 
 // Throws jinja2's UndefinedError for an Undefined used where jinja2 raises.
 [[noreturn]] void fail_undefined(const Value& v);
