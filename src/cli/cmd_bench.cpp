@@ -287,10 +287,11 @@ void register_bench(CLI::App& app) {
     CLI::App* cmd = app.add_subcommand("bench", "Measure prefill and decode speed");
     add_model_options(*cmd, o->model);
     cmd->add_option("-p,--prompt-tokens", o->prompt_tokens, "Prompt tokens (pp)")
-        ->check(CLI::PositiveNumber);
+        ->check(CLI::Range(int64_t{1}, int64_t{1} << 20));
     cmd->add_option("-g,--gen-tokens", o->gen_tokens, "Generated tokens (tg)")
-        ->check(CLI::PositiveNumber);
-    cmd->add_option("-r,--repetitions", o->repetitions, "Repetitions")->check(CLI::PositiveNumber);
+        ->check(CLI::Range(int64_t{1}, int64_t{1} << 20));
+    cmd->add_option("-r,--repetitions", o->repetitions, "Repetitions")
+        ->check(CLI::Range(1, 10000));
     cmd->add_option("-d,--depth", o->depth,
                     "Tokens already in the context before each test, as llama-bench -d")
         ->check(CLI::Range(int64_t{0}, int64_t{1} << 20));
@@ -309,7 +310,7 @@ void register_bench(CLI::App& app) {
         ->check(CLI::Range(1, 1024));
     cmd->add_option("--api-json", o->api_json_iterations,
                     "Instead: time the API's JSON parsing and serialisation this many times (JSON)")
-        ->check(CLI::PositiveNumber);
+        ->check(CLI::Range(1, 1 << 30));
     cmd->callback([o] { bench(*o); });
 }
 

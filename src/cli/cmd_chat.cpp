@@ -76,7 +76,7 @@ void register_chat(CLI::App& app) {
     add_sampling_options(*cmd, o->sampling);
     cmd->add_option("--system", o->system, "System prompt");
     cmd->add_option("-n,--max-tokens", o->max_tokens, "Most tokens per reply")
-        ->check(CLI::PositiveNumber);
+        ->check(CLI::Range(int64_t{1}, int64_t{1} << 24));
     cmd->callback([o] { chat_loop(*o); });
 }
 

@@ -56,7 +56,7 @@ void register_perplexity(CLI::App& app) {
     cmd->add_option("-c,--ctx", o->chunk_ctx, "Chunk size in tokens")
         ->check(CLI::Range(16, 1 << 16));
     cmd->add_option("--chunks", o->chunks, "Score only the first N chunks (default: all)")
-        ->check(CLI::PositiveNumber);
+        ->check(CLI::Range(int64_t{1}, int64_t{1} << 24));
     cmd->callback([o] { run_perplexity(*o); });
 }
 

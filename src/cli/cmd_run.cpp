@@ -72,7 +72,7 @@ void register_run(CLI::App& app) {
     cmd->add_flag("--raw", o->raw, "Continue the text as is, without the chat template");
     cmd->add_option("--system", o->system, "System prompt");
     cmd->add_option("-n,--max-tokens", o->max_tokens, "Most tokens to generate")
-        ->check(CLI::PositiveNumber);
+        ->check(CLI::Range(int64_t{1}, int64_t{1} << 24));
     cmd->add_option("--stop", o->stop, "Stop string (repeatable); not printed");
     cmd->add_flag("-v,--verbose", o->verbose, "Print timing to stderr");
     cmd->callback([o] { run(*o); });

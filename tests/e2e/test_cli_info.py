@@ -169,3 +169,16 @@ def test_info_show_and_models_describe_a_split_model_whole(pensieve_bin, tmp_pat
     row = next(line for line in listed.stdout.splitlines() if line.startswith("tiny "))
     assert "llama" in row and "split into 3 files" in listed.stdout
     assert "warning" not in listed.stdout
+
+
+@pytest.mark.parametrize("args,option,lowest", [
+    (["bench", "-p", "0"], "--prompt-tokens", "1"),
+    (["bench", "-g", "0"], "--gen-tokens", "1"),
+    (["bench", "-r", "0"], "--repetitions", "1"),
+    (["run", "-n", "0", "hi"], "--max-tokens", "1"),
+    (["perplexity", "--chunks", "0", "x.txt"], "--chunks", "1"),
+])
+def test_a_count_below_one_names_the_option_and_its_range(pensieve_bin, args, option, lowest):
+    result = run(pensieve_bin, *args)
+    assert result.returncode != 0
+    assert f"{option}: Value 0 not in range {lowest} to " in result.stderr, result.stderr
