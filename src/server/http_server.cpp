@@ -17,6 +17,7 @@
 #include "server/ollama_route.hpp"
 #include "server/openai_route.hpp"
 #include "server/responses.hpp"
+#include "server/routes.hpp"
 #include "server/web_route.hpp"
 
 namespace pensieve::server {
@@ -44,34 +45,6 @@ bool authorized(const Request& req, const std::string& key) {
         ok = constant_time_equal(std::string_view(auth).substr(kBearer.size()), key) || ok;
     }
     return ok;
-}
-
-// The OpenAI and Ollama routes answer errors in their own envelope, from
-// the first check.
-ErrorEnvelope envelope_for(const std::string& path) {
-    if (path == "/v1/chat/completions" || path == "/v1/completions") return ErrorEnvelope::OpenAi;
-    // Only Ollama's own routes: Claude Code posts to other /api/ paths
-    // (event logging) and reads their 404 in Anthropic's envelope.
-    for (const char* route :
-         {"/api/chat", "/api/generate", "/api/tags", "/api/ps", "/api/show", "/api/version"}) {
-        if (path == route) return ErrorEnvelope::Ollama;
-    }
-    return ErrorEnvelope::Anthropic;
-}
-
-// Routes that exist, for telling 405 (wrong method) from 404 (no such path).
-bool known_path(const std::string& path) {
-    return route_label(path) != "other";
-}
-
-// The methods a known path answers, for a 405's Allow header: the routes
-// below that take a POST, or GET and HEAD.
-const char* allowed_methods(const std::string& path) {
-    for (const char* route : {"/v1/messages", "/v1/messages/count_tokens", "/v1/chat/completions",
-                              "/v1/completions", "/api/chat", "/api/generate", "/api/show"}) {
-        if (path == route) return "POST";
-    }
-    return "GET, HEAD";
 }
 
 // SSE pings must come often enough that the daemon's inactivity timeout
@@ -188,7 +161,8 @@ struct HttpServer::Impl : HttpHandler {
     // --- HttpHandler ---
 
     bool on_headers(const Request& req, Response& res) override {
-        res.errors = envelope_for(req.path);
+        const std::optional<Route> found = find_route(req.path);
+        res.errors = found ? found->envelope : ErrorEnvelope::Anthropic;
         if (stopping.load()) {
             send_error(res, 503, "api_error", "the server is shutting down");
             return true;
@@ -212,7 +186,8 @@ struct HttpServer::Impl : HttpHandler {
         }
         // The web page loads without the key: it asks for it, then sends it
         // with every API call it makes.
-        if (req.path != "/health" && !is_web_path(req.path) && !authorized(req, config.api_key)) {
+        const bool open = found && (found->id == RouteId::Health || found->id == RouteId::Web);
+        if (!open && !authorized(req, config.api_key)) {
             send_error(res, 401, "authentication_error", "invalid or missing API key");
             return true;
         }
@@ -248,7 +223,8 @@ struct HttpServer::Impl : HttpHandler {
 
     void on_error(const Request& req, Response& res, int status,
                   const std::string& message) override {
-        res.errors = envelope_for(req.path);
+        const std::optional<Route> found = find_route(req.path);
+        res.errors = found ? found->envelope : ErrorEnvelope::Anthropic;
         send_error(res, status, message);
     }
 
@@ -277,57 +253,69 @@ struct HttpServer::Impl : HttpHandler {
 
     void route(const Request& req, Response& res) {
         const std::string& path = req.path;
-        const bool get = req.method == "GET" || req.method == "HEAD";
-        if (req.method == "POST" && path == "/v1/messages") {
-            handle_messages(req, res, ctx);
-        } else if (req.method == "POST" && path == "/v1/messages/count_tokens") {
-            handle_count_tokens(req, res, ctx);
-        } else if (req.method == "POST" && path == "/v1/chat/completions") {
-            handle_chat_completions(req, res, ctx);
-        } else if (req.method == "POST" && path == "/v1/completions") {
-            handle_completions(req, res, ctx);
-        } else if (req.method == "POST" && path == "/api/chat") {
-            handle_ollama_chat(req, res, ctx);
-        } else if (req.method == "POST" && path == "/api/generate") {
-            handle_ollama_generate(req, res, ctx);
-        } else if (get && path == "/api/tags") {
-            handle_ollama_tags(res, models);
-        } else if (get && path == "/api/ps") {
-            handle_ollama_ps(res, models);
-        } else if (req.method == "POST" && path == "/api/show") {
-            handle_ollama_show(req, res, models);
-        } else if (get && path == "/api/version") {
-            handle_ollama_version(res, info);
-        } else if (get && path == "/v1/models") {
-            std::vector<api::ServedModel> all;
-            for (const ModelSpec& spec : models.models()) all.push_back(served(spec));
-            send_json(res, 200, api::models_list_json(all));
-        } else if (get && path.starts_with("/v1/models/") && path.size() > 11) {
-            const std::string id = path.substr(11);
-            const std::optional<size_t> i = models.find(id);
-            if (!i) {
-                send_error(res, 404, "not_found_error",
-                           "model '" + id.substr(0, 256) +
-                               "' not found; this server serves: " + models.servable_names());
-                return;
-            }
-            send_json(res, 200, api::model_info_json(served(models.models()[*i])));
-        } else if (get && path == "/metrics") {
-            res.status = 200;
-            res.set_content(render_metrics(), "text/plain; version=0.0.4; charset=utf-8");
-        } else if (get && path == "/health") {
-            send_json(res, 200, health());
-        } else if (get && is_web_path(path)) {
-            handle_web(req, res);
-        } else if (known_path(path)) {
-            const std::string allowed = allowed_methods(path);
+        const std::optional<Route> found = find_route(path);
+        if (!found) {
+            send_error(res, 404, "not_found_error", "no route for " + req.method + " " + path);
+            return;
+        }
+        const bool method_ok =
+            found->post ? req.method == "POST" : req.method == "GET" || req.method == "HEAD";
+        if (!method_ok) {
+            const std::string allowed(allowed_methods(*found));
             res.set_header("Allow", allowed);
             send_error(res, 405, "invalid_request_error",
                        "method " + req.method + " is not allowed on " + path + " (allowed: " +
                            allowed + ")");
-        } else {
-            send_error(res, 404, "not_found_error", "no route for " + req.method + " " + path);
+            return;
         }
+        switch (found->id) {
+            case RouteId::Messages:
+                return handle_messages(req, res, ctx);
+            case RouteId::CountTokens:
+                return handle_count_tokens(req, res, ctx);
+            case RouteId::ChatCompletions:
+                return handle_chat_completions(req, res, ctx);
+            case RouteId::Completions:
+                return handle_completions(req, res, ctx);
+            case RouteId::Models: {
+                std::vector<api::ServedModel> all;
+                for (const ModelSpec& spec : models.models()) all.push_back(served(spec));
+                return send_json(res, 200, api::models_list_json(all));
+            }
+            case RouteId::Model:
+                return send_model(res, path.substr(std::string_view("/v1/models/").size()));
+            case RouteId::OllamaChat:
+                return handle_ollama_chat(req, res, ctx);
+            case RouteId::OllamaGenerate:
+                return handle_ollama_generate(req, res, ctx);
+            case RouteId::OllamaTags:
+                return handle_ollama_tags(res, models);
+            case RouteId::OllamaPs:
+                return handle_ollama_ps(res, models);
+            case RouteId::OllamaShow:
+                return handle_ollama_show(req, res, models);
+            case RouteId::OllamaVersion:
+                return handle_ollama_version(res, info);
+            case RouteId::Health:
+                return send_json(res, 200, health());
+            case RouteId::Metrics:
+                res.status = 200;
+                return res.set_content(render_metrics(),
+                                       "text/plain; version=0.0.4; charset=utf-8");
+            case RouteId::Web:
+                return handle_web(req, res);
+        }
+    }
+
+    void send_model(Response& res, const std::string& id) {
+        const std::optional<size_t> i = models.find(id);
+        if (!i) {
+            send_error(res, 404, "not_found_error",
+                       "model '" + id.substr(0, 256) +
+                           "' not found; this server serves: " + models.servable_names());
+            return;
+        }
+        send_json(res, 200, api::model_info_json(served(models.models()[*i])));
     }
 };
 

@@ -5,7 +5,6 @@
 #include <cstdio>
 #include <initializer_list>
 
-#include "server/web_route.hpp"
 
 namespace pensieve::server {
 
@@ -238,18 +237,6 @@ std::string ServerMetrics::render(const LiveGauges& process,
               {"model", info_.model}},
              1);
     return w.text();
-}
-
-std::string route_label(std::string_view path) {
-    for (std::string_view route :
-         {"/v1/messages", "/v1/messages/count_tokens", "/v1/chat/completions", "/v1/completions",
-          "/v1/models", "/api/chat", "/api/generate", "/api/tags", "/api/ps", "/api/show",
-          "/api/version", "/health", "/metrics"}) {
-        if (path == route) return std::string(route);
-    }
-    if (path.starts_with("/v1/models/")) return "/v1/models/{id}";
-    if (is_web_path(path)) return std::string(web_route_label(path));
-    return "other";
 }
 
 int64_t resident_bytes() {

@@ -94,10 +94,6 @@ class ServerMetrics {
     std::map<std::string, Generations, std::less<>> per_model_;
 };
 
-// The route label for a path: the route's pattern, never the raw path, so a
-// client cannot grow the label set (one series per model id or typo).
-std::string route_label(std::string_view path);
-
 // Resident set size of this process, from /proc/self/statm (0 if unreadable).
 int64_t resident_bytes();
 

@@ -56,6 +56,8 @@ def test_unknown_fields_and_query_strings_are_ignored(http):
 def test_unknown_route_is_404_and_wrong_method_405(http):
     error_of(http.get("/v1/nothing"), 404, "not_found_error")
     error_of(http.post("/api/event_logging/batch", json={}), 404, "not_found_error")
+    # "/v1/models/" names no model: no route, not a wrong method.
+    error_of(http.get("/v1/models/"), 404, "not_found_error")
     # A 405 says which methods the path takes (RFC 9110 §15.5.6: Allow).
     for method, path, allow in (("GET", "/v1/messages", "POST"), ("DELETE", "/v1/models", "GET, HEAD"),
                                 ("POST", "/", "GET, HEAD")):
