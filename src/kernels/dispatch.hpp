@@ -71,10 +71,11 @@ struct OpsTable {
     // reference among them): kv_tile.cpp then loads tile by tile as F32.
     void (*attend_span_q8)(const AttendBlock& a, const void* const* kt, const void* const* v,
                            int64_t n) = nullptr;
-    // attend_span_bf16 over whole Q8_0 tiles (each loaded as F32, then
-    // rearranged as the F16 ones are), registered with it.
-    void (*attend_span_bf16_q8)(const AttendBlock& a, const void* const* kt, const void* const* v,
-                                int64_t n) = nullptr;
+    // attend_span_bf16 over whole Q8_0 or BF16 tiles of the given type
+    // (each loaded as F32, then rearranged as the F16 ones are), registered
+    // with it.
+    void (*attend_span_bf16_typed)(const AttendBlock& a, TensorType type, const void* const* kt,
+                                   const void* const* v, int64_t n) = nullptr;
 };
 
 // The signatures of the span entries above.
@@ -82,6 +83,8 @@ using AttendSpanFn = void (*)(const AttendBlock& a, const uint16_t* const* kt16,
                               const uint16_t* const* v16, int64_t n);
 using AttendSpanQ8Fn = void (*)(const AttendBlock& a, const void* const* kt, const void* const* v,
                                 int64_t n);
+using AttendSpanTypedFn = void (*)(const AttendBlock& a, TensorType type, const void* const* kt,
+                                   const void* const* v, int64_t n);
 
 inline constexpr uint32_t kTypeIdLimit = 40;  // one past the largest GGML type id we index
 

@@ -158,13 +158,15 @@ void attend_q8_span(const AttendBlock& a, const void* const* key_tiles,
     by_row_groups(a, [&](const AttendBlock& g) { span(g, key_tiles, value_tiles, n); });
 }
 
-bool q8_bf16_steps_available(int64_t head_dim) {
-    return active_table().ops.attend_span_bf16_q8 != nullptr && q8_span_head(head_dim);
+bool bf16_steps_available(TensorType type, int64_t head_dim) {
+    if (active_table().ops.attend_span_bf16_typed == nullptr) return false;
+    if (type == TensorType::Q8_0) return q8_span_head(head_dim);
+    return type == TensorType::BF16 && head_dim % 32 == 0 && head_dim <= kMaxHeadDim;
 }
 
-void attend_steps_q8(const AttendBlock& a, const void* const* key_tiles,
-                     const void* const* value_tiles, int64_t n) {
-    active_table().ops.attend_span_bf16_q8(a, key_tiles, value_tiles, n);
+void attend_steps_typed(TensorType type, const AttendBlock& a, const void* const* key_tiles,
+                        const void* const* value_tiles, int64_t n) {
+    active_table().ops.attend_span_bf16_typed(a, type, key_tiles, value_tiles, n);
 }
 
 AttendSteps attend_steps_for(int64_t head_dim) {

@@ -75,14 +75,14 @@ bool q8_span_available(int64_t head_dim);
 void attend_q8_span(const AttendBlock& a, const void* const* key_tiles,
                     const void* const* value_tiles, int64_t n);
 
-// Whether this CPU takes BF16 steps over Q8_0 tiles for a head size
-// (OpsTable::attend_span_bf16_q8: where its BF16 products are fast), and
-// those steps: attend_steps' BF16 form over whole Q8_0 tiles, each loaded as
-// F32 and then rounded as F16 ones are, for runs of more than
+// Whether this CPU takes BF16 steps over Q8_0 or BF16 tiles for a head size
+// (OpsTable::attend_span_bf16_typed: where its BF16 products are fast), and
+// those steps: attend_steps' BF16 form over whole tiles of that type, each
+// loaded as F32 and then rounded as F16 ones are, for runs of more than
 // kF16TileMaxRows rows (prefill at depth), with AttendBlock::qb.
-bool q8_bf16_steps_available(int64_t head_dim);
-void attend_steps_q8(const AttendBlock& a, const void* const* key_tiles,
-                     const void* const* value_tiles, int64_t n);
+bool bf16_steps_available(TensorType type, int64_t head_dim);
+void attend_steps_typed(TensorType type, const AttendBlock& a, const void* const* key_tiles,
+                        const void* const* value_tiles, int64_t n);
 
 // Attention over whole steps of F16 tiles with 16-bit float products, where
 // this CPU has them for this head size: FP16 products

@@ -57,12 +57,12 @@ void attend(KvCache& kv, const std::vector<int32_t>& table, const AttentionHead&
     // decoding token's few rows do not repay (SmolLM2 decode at depth 8192,
     // Zen 4: 87 tok/s with F32 spans, 62 with BF16 steps), so those stay F32,
     // as the matmuls of so few rows take another path too.
-    // Over a Q8_0 cache the same BF16 steps, the tiles loaded as F32 first.
+    // Over a Q8_0 or BF16 cache the same BF16 steps, the tiles loaded as F32
+    // first.
     kernels::AttendSteps steps_form{};
     if (a.low_precision && type == gguf::TensorType::F16) {
         steps_form = kernels::attend_steps_for(hd);
-    } else if (a.low_precision && type == gguf::TensorType::Q8_0 &&
-               kernels::q8_bf16_steps_available(hd)) {
+    } else if (a.low_precision && kernels::bf16_steps_available(type, hd)) {
         steps_form = {kernels::kBf16StepTiles, true};
     }
     if (steps_form.bf16 && rows <= kernels::kF16TileMaxRows) steps_form = {};
@@ -86,7 +86,7 @@ void attend(KvCache& kv, const std::vector<int32_t>& table, const AttentionHead&
                   kSpanTiles % kernels::kBf16StepTiles == 0);
     const uint16_t* k_span[kSpanTiles];
     const uint16_t* v_span[kSpanTiles];
-    const void* kq_span[kSpanTiles];  // the same tiles, for the Q8_0 spans
+    const void* kq_span[kSpanTiles];  // the same tiles, for the Q8_0 and BF16 spans
     const void* vq_span[kSpanTiles];
     const auto tile16 = [](uint8_t* p) { return reinterpret_cast<const uint16_t*>(p); };
     const auto add_tile = [&](int64_t count, int64_t b) {
@@ -143,8 +143,8 @@ void attend(KvCache& kv, const std::vector<int32_t>& table, const AttentionHead&
                 for (int64_t t = 0; t < tiles; ++t) add_tile(t, g * st / bt + t);
                 const kernels::AttendBlock rows_of_run =
                     block_of(run.first, run.second, g * st, bf16);
-                if (type == gguf::TensorType::Q8_0) {
-                    kernels::attend_steps_q8(rows_of_run, kq_span, vq_span, tiles);
+                if (type != gguf::TensorType::F16) {
+                    kernels::attend_steps_typed(type, rows_of_run, kq_span, vq_span, tiles);
                 } else {
                     kernels::attend_steps(rows_of_run, k_span, v_span, tiles);
                 }

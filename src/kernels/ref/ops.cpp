@@ -251,9 +251,19 @@ void attend_span_bf16(const AttendBlock& a, const uint16_t* const* kts, const ui
         [&](int64_t t, int64_t j, int64_t d) { return fp16_to_fp32(vs[t][j * hd + d]); });
 }
 
-void attend_span_bf16_q8(const AttendBlock& a, const void* const* kts, const void* const* vs,
-                         int64_t n) {
+void attend_span_bf16_typed(const AttendBlock& a, TensorType type, const void* const* kts,
+                            const void* const* vs, int64_t n) {
     const int64_t hd = a.head_dim;
+    if (type == TensorType::BF16) {
+        const auto tile = [](const void* p) { return static_cast<const uint16_t*>(p); };
+        span_bf16_steps(
+            a, n,
+            [&](int64_t t, int64_t d, int64_t j) {
+                return bf16_to_fp32(tile(kts[t])[d * kKvBlockTokens + j]);
+            },
+            [&](int64_t t, int64_t j, int64_t d) { return bf16_to_fp32(tile(vs[t])[j * hd + d]); });
+        return;
+    }
     span_bf16_steps(
         a, n, [&](int64_t t, int64_t d, int64_t j) { return Q8Keys(kts[t], hd).at(d, j); },
         [&](int64_t t, int64_t j, int64_t d) {

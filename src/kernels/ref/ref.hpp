@@ -24,11 +24,12 @@ void attend_block_bf16(const AttendBlock& a);
 void attend_span_bf16(const AttendBlock& a, const uint16_t* const* kts, const uint16_t* const* vs,
                       int64_t n);
 
-// The scalar reference of OpsTable::attend_span_bf16_q8 (ops.cpp): the same
+// The scalar reference of OpsTable::attend_span_bf16_typed (ops.cpp): the same
 // steps over Q8_0 tiles, whose keys and values are their quants times their
-// scales in F32 before the BF16 rounding. Not in the reference table either.
-void attend_span_bf16_q8(const AttendBlock& a, const void* const* kts, const void* const* vs,
-                         int64_t n);
+// scales in F32 before the BF16 rounding, or over BF16 tiles, whose values
+// the rounding keeps. Not in the reference table either.
+void attend_span_bf16_typed(const AttendBlock& a, TensorType type, const void* const* kts,
+                            const void* const* vs, int64_t n);
 
 // The scalar reference of OpsTable::attend_span_fp16 (ops.cpp): the steps
 // and roundings kFp16StepTiles describes (kernels/ops.hpp), for n a multiple

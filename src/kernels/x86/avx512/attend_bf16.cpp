@@ -367,15 +367,16 @@ void attend_span_bf16(const AttendBlock& a, const uint16_t* const* kts, const ui
     });
 }
 
-// OpsTable::attend_span_bf16_q8: the same over Q8_0 tiles, each loaded as F32
-// (kv_tile.hpp's load_keys / load_values, exact) and then rearranged.
-void attend_span_bf16_q8(const AttendBlock& a, const void* const* kts, const void* const* vs,
-                         int64_t n) {
+// OpsTable::attend_span_bf16_typed: the same over Q8_0 or BF16 tiles, each
+// loaded as F32 (kv_tile.hpp's load_keys / load_values, exact) and then
+// rearranged.
+void attend_span_bf16_typed(const AttendBlock& a, TensorType type, const void* const* kts,
+                            const void* const* vs, int64_t n) {
     alignas(64) float kt[kMaxHeadDim * 16];
     alignas(64) float v[kMaxHeadDim * 16];
     span_bf16_chunks(a, n, [&](int64_t t, uint16_t* kb, uint16_t* vb) {
-        load_keys(TensorType::Q8_0, kts[t], a.head_dim, 16, kt);
-        load_values(TensorType::Q8_0, vs[t], a.head_dim, 16, v);
+        load_keys(type, kts[t], a.head_dim, 16, kt);
+        load_values(type, vs[t], a.head_dim, 16, v);
         rearrange_tile(static_cast<const float*>(kt), static_cast<const float*>(v), a.head_dim, kb,
                        vb);
     });
@@ -387,8 +388,8 @@ void (*attend_bf16_entry())(const AttendBlock&) {
     return attend_block_bf16;
 }
 
-AttendSpanQ8Fn attend_span_bf16_q8_entry() {
-    return attend_span_bf16_q8;
+AttendSpanTypedFn attend_span_bf16_typed_entry() {
+    return attend_span_bf16_typed;
 }
 
 AttendSpanFn attend_span_bf16_entry() {
@@ -399,7 +400,7 @@ void register_attend_bf16(KernelTable& table) {
     if (cpu_features().bf16_products_fast) {
         table.ops.attend_block_bf16 = attend_block_bf16;
         table.ops.attend_span_bf16 = attend_span_bf16;
-        table.ops.attend_span_bf16_q8 = attend_span_bf16_q8;
+        table.ops.attend_span_bf16_typed = attend_span_bf16_typed;
     }
 }
 

@@ -22,7 +22,7 @@ void register_gemm_bf16(KernelTable& table);
 // AVX512-BF16, whether or not its table holds them.
 void (*attend_bf16_entry())(const AttendBlock&);
 AttendSpanFn attend_span_bf16_entry();
-AttendSpanQ8Fn attend_span_bf16_q8_entry();
+AttendSpanTypedFn attend_span_bf16_typed_entry();
 PackedGemm float_bf16_entry(TensorType type);
 // gemm_f32.cpp: the GEMV of F16 / BF16 weights (the `packed` rows) and those
 // tiles with F32 products, for every AVX-512 CPU (registered first;
