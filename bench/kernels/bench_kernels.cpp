@@ -582,7 +582,7 @@ BENCHMARK(BM_AttendBlock)
 
 // A span of n whole F16 tiles (as the KV cache stores them) attended by
 // `rows` query rows, the way prefill at depth and decode attend their
-// earlier positions: kernels::attend_f16_span with F32 products (mode 0),
+// earlier positions: kernels::attend_span_16 of F16 tiles with F32 products (mode 0),
 // kernels::attend_steps (mode 1: FP16 or BF16 products, where the CPU has
 // them), and kernels::attend_q8_span over Q8_0 tiles (mode 2: integer q · k,
 // where the CPU has it). 6 tiles stay in L1, 60 in L2.
@@ -658,7 +658,7 @@ void BM_AttendSpan(benchmark::State& state) {
         else if (mode == 2)
             attend_q8_span(a, kts8.data(), vs8.data(), n);
         else
-            attend_f16_span(a, kts.data(), vs.data(), n);
+            attend_span_16(TensorType::F16, a, kts.data(), vs.data(), n);
         benchmark::DoNotOptimize(o.data());
     }
     state.counters["GFLOP/s"] = benchmark::Counter(

@@ -48,6 +48,9 @@ struct OpsTable {
     // tile by tile, as it does for other shapes.
     void (*attend_span_f16)(const AttendBlock& a, const uint16_t* const* kt16,
                             const uint16_t* const* v16, int64_t n) = nullptr;
+    // attend_span_f16 over BF16 tiles (F32 products), where the ISA has it.
+    void (*attend_span_bf16_tiles)(const AttendBlock& a, const uint16_t* const* kt,
+                                   const uint16_t* const* v, int64_t n) = nullptr;
     // attend_span_f16 with FP16 products (kFp16StepTiles in ops.hpp), for
     // 1 <= a.rows <= 8, head_dim % 32 == 0, head_dim <= 512, n a multiple
     // of kFp16StepTiles and rows that attend every position of the span;

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <array>
 #include <cstring>
+#include <vector>
 
 #include "kernels/blocks.hpp"
 #include "kernels/dispatch.hpp"
@@ -122,20 +123,44 @@ void by_row_groups(const AttendBlock& a, Span span) {
 
 }  // namespace
 
-void attend_f16_span(const AttendBlock& a, const uint16_t* const* key_tiles,
-                     const uint16_t* const* value_tiles, int64_t n) {
-    const auto span = active_table().ops.attend_span_f16;
-    if (span != nullptr && a.head_dim % 16 == 0 && a.rows >= 1) {
+namespace {
+
+AttendSpanFn span_16_form(TensorType type) {
+    const OpsTable& ops = active_table().ops;
+    return type == TensorType::F16 ? ops.attend_span_f16 : ops.attend_span_bf16_tiles;
+}
+
+}  // namespace
+
+bool span_16_available(TensorType type, int64_t head_dim) {
+    return (type == TensorType::F16 || type == TensorType::BF16) && span_16_form(type) != nullptr &&
+           head_dim % 16 == 0;
+}
+
+void attend_span_16(TensorType type, const AttendBlock& a, const uint16_t* const* key_tiles,
+                    const uint16_t* const* value_tiles, int64_t n) {
+    if (span_16_available(type, a.head_dim) && a.rows >= 1) {
+        const AttendSpanFn span = span_16_form(type);
         by_row_groups(a, [&](const AttendBlock& g) { span(g, key_tiles, value_tiles, n); });
         return;
     }
     AttendBlock b = a;
     b.qb = nullptr;  // F32 products
+    std::vector<float> kt, v;
+    if (type != TensorType::F16) {
+        kt.resize(static_cast<size_t>(a.head_dim * kKvBlockTokens));
+        v.resize(kt.size());
+    }
     for (int64_t t = 0; t < n; ++t) {
         b.pos0 = a.pos0 + t * kKvBlockTokens;
-        b.kt16 = key_tiles[t];
-        b.v16 = value_tiles[t];
-        attend_block(b);
+        if (type == TensorType::F16) {
+            b.kt16 = key_tiles[t];
+            b.v16 = value_tiles[t];
+            attend_block(b);
+        } else {
+            attend_tiles(type, key_tiles[t], value_tiles[t], kKvBlockTokens, b, kt.data(),
+                         v.data());
+        }
     }
 }
 

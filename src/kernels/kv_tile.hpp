@@ -57,13 +57,15 @@ void attend_tiles(TensorType type, const void* key_tile, const void* value_tile,
 // (Qwen3-30B-A3B-shaped decode at depth 4096, Zen 4: 11.8 against 10.6 tok/s).
 inline constexpr int64_t kF16TileMaxRows = 8;
 
-// attend_tiles over n whole F16 tiles of consecutive positions (key tile t at
-// key_tiles[t], from position a.pos0 + 16 t) for rows that all stay on them,
-// with F32 products: the CPU's span form where it has one
-// (OpsTable::attend_span_f16), in groups of up to kF16TileMaxRows rows, else
-// tile by tile.
-void attend_f16_span(const AttendBlock& a, const uint16_t* const* key_tiles,
-                     const uint16_t* const* value_tiles, int64_t n);
+// attend_tiles over n whole F16 or BF16 tiles (`type`) of consecutive
+// positions (key tile t at key_tiles[t], from position a.pos0 + 16 t) for
+// rows that all stay on them, with F32 products: the CPU's span form where it
+// has one (OpsTable::attend_span_f16, attend_span_bf16_tiles), in groups of
+// up to kF16TileMaxRows rows, else tile by tile.
+void attend_span_16(TensorType type, const AttendBlock& a, const uint16_t* const* key_tiles,
+                    const uint16_t* const* value_tiles, int64_t n);
+// Whether attend_span_16 has this CPU's span form for a type and head size.
+bool span_16_available(TensorType type, int64_t head_dim);
 
 // Whether attend_q8_span has this CPU's span form for a head size
 // (OpsTable::attend_span_q8): queries quantized as Q8_0 and integer q · k.
@@ -97,7 +99,7 @@ struct AttendSteps {
     int64_t positions() const { return tiles * kKvBlockTokens; }
 };
 AttendSteps attend_steps_for(int64_t head_dim);
-// attend_f16_span in the steps attend_steps_for(a.head_dim) gives (tiles
+// attend_span_16 of F16 tiles in the steps attend_steps_for(a.head_dim) gives (tiles
 // > 0): n a multiple of its tiles, a.pos0 of its positions, every row
 // attends every position of the span, and a.qb given for BF16 products.
 void attend_steps(const AttendBlock& a, const uint16_t* const* key_tiles,

@@ -98,8 +98,11 @@ void attend(KvCache& kv, const std::vector<int32_t>& table, const AttentionHead&
         k_span[count] = tile16(key);
         v_span[count] = tile16(value);
     };
-    // Spans of whole tiles: F16 ones always, Q8_0 ones where the CPU has
-    // their span form (integer q · k over queries quantized as Q8_0).
+    // Spans of whole tiles: F16 ones always, BF16 ones where the CPU has
+    // their span form, Q8_0 ones where it has theirs (integer q · k over
+    // queries quantized as Q8_0).
+    const bool spans_16 = type == gguf::TensorType::F16 ||
+                          (type == gguf::TensorType::BF16 && kernels::span_16_available(type, hd));
     const bool q8_spans =
         type == gguf::TensorType::Q8_0 && a.low_precision && kernels::q8_span_available(hd);
     // Rows [r_lo, r_hi) from position p0, with BF16 queries where given.
@@ -163,8 +166,8 @@ void attend(KvCache& kv, const std::vector<int32_t>& table, const AttentionHead&
         // where the CPU has fast ones (attend_tiles), and spans of F16 tiles
         // otherwise.
         const bool many_bf16 = bf16_blocks && r_hi - r_lo > kernels::kF16TileMaxRows;
-        if ((type == gguf::TensorType::F16 || q8_spans) && whole(b) && !many_bf16) {
-            // A span of whole F16 or Q8_0 tiles on which the same rows stay (a
+        if ((spans_16 || q8_spans) && whole(b) && !many_bf16) {
+            // A span of whole F16, BF16 or Q8_0 tiles on which the same rows stay (a
             // decoding token's whole range but its last block; the blocks
             // before a prefill run). With steps, only the blocks of partial
             // steps come here, one at a time.
@@ -181,7 +184,7 @@ void attend(KvCache& kv, const std::vector<int32_t>& table, const AttentionHead&
             if (q8_spans) {
                 kernels::attend_q8_span(step, kq_span, vq_span, count);
             } else {
-                kernels::attend_f16_span(step, k_span, v_span, count);
+                kernels::attend_span_16(type, step, k_span, v_span, count);
             }
             return b;
         }

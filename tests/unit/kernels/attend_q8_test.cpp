@@ -171,8 +171,7 @@ TEST(AttendSpanBf16, OverQ8AndBf16TilesMatchesItsReference) {
                 load_values(type, tile, hd, 16, v.data());
                 for (float x : v) max_v = std::max(max_v, std::abs(x));
             }
-            const float steps =
-                static_cast<float>((n_tiles + kBf16StepTiles - 1) / kBf16StepTiles);
+            const float steps = static_cast<float>((n_tiles + kBf16StepTiles - 1) / kBf16StepTiles);
             for (size_t r = 0; r < static_cast<size_t>(rows); ++r) {
                 const std::string at = std::string(gguf::type_info(type).name) + " hd " +
                                        std::to_string(hd) + " rows " + std::to_string(rows) +

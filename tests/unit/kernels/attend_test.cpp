@@ -133,80 +133,87 @@ TEST(Simd, AttendBlockOnF16TilesMatchesReference) {
     }
 }
 
-// A span of whole F16 tiles in one call (decode's runs of up to 8 rows;
-// more rows, as prefill has, through kv_tile.cpp's groups of 8) against the
-// reference stepping tile by tile over the same values: the head sizes the
-// form takes (multiples of 16; kv_tile.cpp steps others tile by tile), spans
-// longer and shorter than the kernels' groups of tiles, rows whose ranges
-// start or end inside the span or miss it.
-TEST(Simd, AttendSpanOfF16TilesMatchesReferenceTileByTile) {
+// A span of whole F16 or BF16 tiles in one call (decode's runs of up to 8
+// rows; more rows, as prefill has, through kv_tile.cpp's groups of 8) against
+// the reference stepping tile by tile over the same values: the head sizes
+// the form takes (multiples of 16; kv_tile.cpp steps others tile by tile),
+// spans longer and shorter than the kernels' groups of tiles, rows whose
+// ranges start or end inside the span or miss it.
+TEST(Simd, AttendSpanOf16BitTilesMatchesReferenceTileByTile) {
     const KernelTable& ref = *table_for(Isa::Ref);
     IsaGuard guard;
     bool any = false;
     for (Isa isa : simd_isas()) {
-        const auto span = table_for(isa)->ops.attend_span_f16;
-        if (span == nullptr) continue;
-        any = true;
-        ASSERT_TRUE(set_active_isa(isa));
-        for (int64_t hd : {16, 48, 64, 128, 256}) {
-            for (int64_t rows : {1, 2, 3, 4, 5, 6, 7, 8, 13, 24}) {
-                for (int64_t n_tiles : {1, 2, 3, 4, 5, 7, 9}) {
-                    const auto n = static_cast<size_t>(rows);
-                    const auto tile = static_cast<size_t>(16 * hd);
-                    const std::vector<float> q = normal_floats(n * static_cast<size_t>(hd), 5);
-                    std::vector<uint16_t> kt16(tile * static_cast<size_t>(n_tiles)),
-                        v16(kt16.size());
-                    const std::vector<float> kf = normal_floats(kt16.size(), 6),
-                                             vf = normal_floats(kt16.size(), 7);
-                    std::vector<float> kt(kt16.size()), v(kt16.size());
-                    for (size_t i = 0; i < kt16.size(); ++i) {
-                        kt16[i] = fp32_to_fp16(kf[i]);
-                        v16[i] = fp32_to_fp16(vf[i]);
-                        kt[i] = fp16_to_fp32(kt16[i]);
-                        v[i] = fp16_to_fp32(v16[i]);
-                    }
-                    const int64_t pos0 = 32;
-                    const int64_t end = pos0 + 16 * n_tiles;
-                    std::mt19937 rng(static_cast<uint32_t>(hd * 1000 + rows * 10 + n_tiles));
-                    std::vector<int32_t> first(n), last(n);
-                    for (size_t r = 0; r < n; ++r) {
-                        first[r] = static_cast<int32_t>(
-                            rng() % 3 == 0 ? pos0 + static_cast<int64_t>(rng() % (end - pos0)) : 0);
-                        last[r] = static_cast<int32_t>(
-                            rng() % 3 == 0
-                                ? pos0 + static_cast<int64_t>(rng() % (end - pos0 + 2)) - 1
-                                : 100000);
-                    }
-                    std::vector<const uint16_t*> kts, vs;
-                    for (int64_t t = 0; t < n_tiles; ++t) {
-                        kts.push_back(kt16.data() + static_cast<size_t>(t) * tile);
-                        vs.push_back(v16.data() + static_cast<size_t>(t) * tile);
-                    }
-                    // Earlier state, as a span in the middle of a range has.
-                    const std::vector<float> o0 = normal_floats(n * static_cast<size_t>(hd), 8);
-                    AttendState s1{std::vector<float>(n, 0.5f), std::vector<float>(n, 3.0f), o0};
-                    AttendState s2 = s1;
-                    const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
-                    const AttendBlock a{q.data(), rows,        hd,           nullptr,
-                                        nullptr,  pos0,        first.data(), last.data(),
-                                        scale,    s1.m.data(), s1.l.data(),  s1.o.data()};
-                    if (rows <= kF16TileMaxRows) {
-                        span(a, kts.data(), vs.data(), n_tiles);
-                    } else {
-                        attend_f16_span(a, kts.data(), vs.data(), n_tiles);
-                    }
-                    for (int64_t t = 0; t < n_tiles; ++t) {
-                        ref.ops.attend_block(
-                            {q.data(), rows, hd, kt.data() + static_cast<size_t>(t) * tile,
-                             v.data() + static_cast<size_t>(t) * tile, pos0 + 16 * t, first.data(),
-                             last.data(), scale, s2.m.data(), s2.l.data(), s2.o.data()});
-                    }
-                    for (size_t r = 0; r < n; ++r) {
-                        const std::string where =
-                            std::string(isa_name(isa)) + " hd " + std::to_string(hd) + " rows " +
-                            std::to_string(rows) + " tiles " + std::to_string(n_tiles) + " row " +
-                            std::to_string(r);
-                        expect_attend_near(s1, s2, r, hd, where);
+        for (TensorType type : {TensorType::F16, TensorType::BF16}) {
+            const bool bf16 = type == TensorType::BF16;
+            const auto span = bf16 ? table_for(isa)->ops.attend_span_bf16_tiles
+                                   : table_for(isa)->ops.attend_span_f16;
+            if (span == nullptr) continue;
+            any = true;
+            ASSERT_TRUE(set_active_isa(isa));
+            for (int64_t hd : {16, 48, 64, 128, 256}) {
+                for (int64_t rows : {1, 2, 3, 4, 5, 6, 7, 8, 13, 24}) {
+                    for (int64_t n_tiles : {1, 2, 3, 4, 5, 7, 9}) {
+                        const auto n = static_cast<size_t>(rows);
+                        const auto tile = static_cast<size_t>(16 * hd);
+                        const std::vector<float> q = normal_floats(n * static_cast<size_t>(hd), 5);
+                        std::vector<uint16_t> kt16(tile * static_cast<size_t>(n_tiles)),
+                            v16(kt16.size());
+                        const std::vector<float> kf = normal_floats(kt16.size(), 6),
+                                                 vf = normal_floats(kt16.size(), 7);
+                        std::vector<float> kt(kt16.size()), v(kt16.size());
+                        for (size_t i = 0; i < kt16.size(); ++i) {
+                            kt16[i] = bf16 ? fp32_to_bf16(kf[i]) : fp32_to_fp16(kf[i]);
+                            v16[i] = bf16 ? fp32_to_bf16(vf[i]) : fp32_to_fp16(vf[i]);
+                            kt[i] = bf16 ? bf16_to_fp32(kt16[i]) : fp16_to_fp32(kt16[i]);
+                            v[i] = bf16 ? bf16_to_fp32(v16[i]) : fp16_to_fp32(v16[i]);
+                        }
+                        const int64_t pos0 = 32;
+                        const int64_t end = pos0 + 16 * n_tiles;
+                        std::mt19937 rng(static_cast<uint32_t>(hd * 1000 + rows * 10 + n_tiles));
+                        std::vector<int32_t> first(n), last(n);
+                        for (size_t r = 0; r < n; ++r) {
+                            first[r] = static_cast<int32_t>(
+                                rng() % 3 == 0 ? pos0 + static_cast<int64_t>(rng() % (end - pos0))
+                                               : 0);
+                            last[r] = static_cast<int32_t>(
+                                rng() % 3 == 0
+                                    ? pos0 + static_cast<int64_t>(rng() % (end - pos0 + 2)) - 1
+                                    : 100000);
+                        }
+                        std::vector<const uint16_t*> kts, vs;
+                        for (int64_t t = 0; t < n_tiles; ++t) {
+                            kts.push_back(kt16.data() + static_cast<size_t>(t) * tile);
+                            vs.push_back(v16.data() + static_cast<size_t>(t) * tile);
+                        }
+                        // Earlier state, as a span in the middle of a range has.
+                        const std::vector<float> o0 = normal_floats(n * static_cast<size_t>(hd), 8);
+                        AttendState s1{std::vector<float>(n, 0.5f), std::vector<float>(n, 3.0f),
+                                       o0};
+                        AttendState s2 = s1;
+                        const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
+                        const AttendBlock a{q.data(), rows,        hd,           nullptr,
+                                            nullptr,  pos0,        first.data(), last.data(),
+                                            scale,    s1.m.data(), s1.l.data(),  s1.o.data()};
+                        if (rows <= kF16TileMaxRows) {
+                            span(a, kts.data(), vs.data(), n_tiles);
+                        } else {
+                            attend_span_16(type, a, kts.data(), vs.data(), n_tiles);
+                        }
+                        for (int64_t t = 0; t < n_tiles; ++t) {
+                            ref.ops.attend_block({q.data(), rows, hd,
+                                                  kt.data() + static_cast<size_t>(t) * tile,
+                                                  v.data() + static_cast<size_t>(t) * tile,
+                                                  pos0 + 16 * t, first.data(), last.data(), scale,
+                                                  s2.m.data(), s2.l.data(), s2.o.data()});
+                        }
+                        for (size_t r = 0; r < n; ++r) {
+                            const std::string where =
+                                std::string(isa_name(isa)) + (bf16 ? " bf16" : " f16") + " hd " +
+                                std::to_string(hd) + " rows " + std::to_string(rows) + " tiles " +
+                                std::to_string(n_tiles) + " row " + std::to_string(r);
+                            expect_attend_near(s1, s2, r, hd, where);
+                        }
                     }
                 }
             }
@@ -647,7 +654,7 @@ TEST(AttendSpanBf16, ARowsStepsDependOnNothingElse) {
 
 // kernels::attend_steps_for names the CPU's form (FP16 products where it has
 // them, else BF16 ones where those are fast, else none), attend_steps runs
-// it bit for bit as calling it does, and attend_f16_span stays F32 with or
+// it bit for bit as calling it does, and attend_span_16 stays F32 with or
 // without BF16 queries.
 TEST(AttendSteps, TakeTheFormTheTableHolds) {
     const OpsTable& ops = active_table().ops;
@@ -685,10 +692,10 @@ TEST(AttendSteps, TakeTheFormTheTableHolds) {
             EXPECT_EQ(got.o, want.o) << rows;
         }
         Bf16Span with(rows, 64, n), without(rows, 64, n);
-        attend_f16_span(with.block(), with.kts.data(), with.vs.data(), n);
+        attend_span_16(TensorType::F16, with.block(), with.kts.data(), with.vs.data(), n);
         AttendBlock b = without.block();
         b.qb = nullptr;
-        attend_f16_span(b, without.kts.data(), without.vs.data(), n);
+        attend_span_16(TensorType::F16, b, without.kts.data(), without.vs.data(), n);
         EXPECT_EQ(with.m, without.m) << rows;
         EXPECT_EQ(with.l, without.l) << rows;
         EXPECT_EQ(with.o, without.o) << rows;

@@ -81,6 +81,16 @@ inline __m512 load_tile16(const float* p) {
 inline __m512 load_tile16(const uint16_t* p) {
     return _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
 }
+// Sixteen elements of a 16-bit tile, F16 or (kBf16) BF16, as F32 (exact).
+template <bool kBf16>
+inline __m512 load_tile16_of(const uint16_t* p) {
+    if constexpr (kBf16) {
+        const __m256i h = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
+        return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
+    } else {
+        return load_tile16(p);
+    }
+}
 
 // T: the tiles' element type (float: kt / v, uint16_t: kt16 / v16).
 template <int R, typename T>
@@ -200,10 +210,10 @@ inline void span_softmax(const AttendBlock& a, __m512 (&s)[R][NT], float* alpha,
     }
 }
 
-// ---- spans of whole F16 tiles (decode) ------------------------------------
+// ---- spans of whole F16 or BF16 tiles (decode) ----------------------------
 
 // R rows (R <= 8: a decoding token's query heads) against NT whole F16 tiles
-// of consecutive positions (tile t at a.pos0 + 16 t): the scores of all NT
+// (kBf16: BF16 tiles) of consecutive positions (tile t at a.pos0 + 16 t): the scores of all NT
 // tiles stay in registers, so the softmax step (maxima, the rescale of o,
 // its horizontal sums) runs once per span instead of once per tile, and the
 // p · V accumulators run NT * 16 positions deep. Same results as NT
@@ -216,7 +226,7 @@ inline void span_softmax(const AttendBlock& a, __m512 (&s)[R][NT], float* alpha,
 // value tile per 32 elements of a value row. SmolLM2 decode at depth 8192,
 // 2 threads of an AVX-512 Xeon, alternating runs: tile by tile 40.5-40.8
 // tok/s, spans 49-50, spans with the prefetch into L1 58-62, into L2 61-66.
-template <int R, int NT>
+template <int R, int NT, bool kBf16>
 void attend_span_rows(const AttendBlock& a, const uint16_t* const* kts, const uint16_t* const* vs,
                       const uint16_t* const* next_k, const uint16_t* const* next_v, int n_next) {
     const int64_t hd = a.head_dim;
@@ -230,7 +240,7 @@ void attend_span_rows(const AttendBlock& a, const uint16_t* const* kts, const ui
                 _mm_prefetch(reinterpret_cast<const char*>(next_k[t] + d * 16), _MM_HINT_T1);
         }
         __m512 k[NT];
-        for (int t = 0; t < NT; ++t) k[t] = load_tile16(kts[t] + d * 16);
+        for (int t = 0; t < NT; ++t) k[t] = load_tile16_of<kBf16>(kts[t] + d * 16);
         for (int r = 0; r < R; ++r) {
             const __m512 qv = _mm512_set1_ps(q[r * hd + d]);
             for (int t = 0; t < NT; ++t) s[r][t] = _mm512_fmadd_ps(qv, k[t], s[r][t]);
@@ -261,7 +271,7 @@ void attend_span_rows(const AttendBlock& a, const uint16_t* const* kts, const ui
                     }
                 }
                 __m512 vv[kV];
-                for (int u = 0; u < kV; ++u) vv[u] = load_tile16(v + j * hd + c + 16 * u);
+                for (int u = 0; u < kV; ++u) vv[u] = load_tile16_of<kBf16>(v + j * hd + c + 16 * u);
                 for (int r = 0; r < R; ++r) {
                     const __m512 pv = _mm512_set1_ps(p[r][16 * t + j]);
                     for (int u = 0; u < kV; ++u) acc[r][u] = _mm512_fmadd_ps(pv, vv[u], acc[r][u]);
@@ -303,21 +313,23 @@ inline void for_each_span_of(const AttendBlock& a, int64_t n, Span span) {
     }
 }
 
-template <int R>
+template <int R, bool kBf16>
 void attend_span_rows_all(const AttendBlock& a, const uint16_t* const* kts,
                           const uint16_t* const* vs, int64_t n) {
     for_each_span_of<kSpanTiles<R>>(a, n, [&](const AttendBlock& b, int64_t t, auto nt, int next) {
         constexpr int K = decltype(nt)::value;
-        attend_span_rows<R, K>(b, kts + t, vs + t, kts + t + K, vs + t + K, next);
+        attend_span_rows<R, K, kBf16>(b, kts + t, vs + t, kts + t + K, vs + t + K, next);
     });
 }
 
-// n whole F16 tiles of consecutive positions from a.pos0 for 1 <= a.rows <= 8
-// rows, head_dim % 16 == 0 (OpsTable::attend_span_f16).
-inline void attend_span_f16(const AttendBlock& a, const uint16_t* const* kts,
-                            const uint16_t* const* vs, int64_t n) {
+// n whole F16 (kBf16: BF16) tiles of consecutive positions from a.pos0 for
+// 1 <= a.rows <= 8 rows, head_dim % 16 == 0 (OpsTable::attend_span_f16,
+// attend_span_bf16_tiles).
+template <bool kBf16>
+void attend_span_16(const AttendBlock& a, const uint16_t* const* kts, const uint16_t* const* vs,
+                    int64_t n) {
     with_count<8>(static_cast<int>(a.rows),
-                  [&](auto r) { attend_span_rows_all<decltype(r)::value>(a, kts, vs, n); });
+                  [&](auto r) { attend_span_rows_all<decltype(r)::value, kBf16>(a, kts, vs, n); });
 }
 
 // kRows rows at a time: their scores, and two output vectors each, stay in

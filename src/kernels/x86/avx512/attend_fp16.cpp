@@ -283,7 +283,7 @@ void step_rows_fp16(const AttendBlock& a, const __m512i* qp, const uint16_t* con
             b.m = a.m + r;
             b.l = a.l + r;
             b.o = o;
-            attend_span_rows_all<1>(b, kts, vs, kFp16StepTiles);
+            attend_span_rows_all<1, false>(b, kts, vs, kFp16StepTiles);
             continue;
         }
         a.m[r] = _mm512_cvtss_f32(lane(m_new, r));

@@ -20,7 +20,8 @@ void register_ops(KernelTable& table) {
     // Fewer than 8 rows take the 256-bit form (see attend_block_512).
     table.ops.attend_block_f16 =
         avx512::attend_block_512<8, attend_block_256<8, uint16_t>, uint16_t>;
-    table.ops.attend_span_f16 = avx512::attend_span_f16;
+    table.ops.attend_span_f16 = avx512::attend_span_16<false>;
+    table.ops.attend_span_bf16_tiles = avx512::attend_span_16<true>;
     table.ops.dequantize_q8_0_keys = op_dequantize_q8_0_keys;
     table.ops.add = op_add;
     table.ops.mul = op_mul;
