@@ -264,8 +264,8 @@ struct HttpServer::Impl : HttpHandler {
             const std::string allowed(allowed_methods(*found));
             res.set_header("Allow", allowed);
             send_error(res, 405, "invalid_request_error",
-                       "method " + req.method + " is not allowed on " + path + " (allowed: " +
-                           allowed + ")");
+                       "method " + req.method + " is not allowed on " + path +
+                           " (allowed: " + allowed + ")");
             return;
         }
         switch (found->id) {

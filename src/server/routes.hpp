@@ -32,9 +32,9 @@ enum class RouteId {
 
 struct Route {
     RouteId id;
-    bool post;                // POST; otherwise GET and HEAD
-    ErrorEnvelope envelope;   // OpenAI's on its routes, Ollama's on its own, else Anthropic's
-    std::string_view label;   // the route's pattern, never a client's bytes beyond it
+    bool post;               // POST; otherwise GET and HEAD
+    ErrorEnvelope envelope;  // OpenAI's on its routes, Ollama's on its own, else Anthropic's
+    std::string_view label;  // the route's pattern, never a client's bytes beyond it
 };
 
 // The route of a path, whatever the method; nullopt: no such path (404).

@@ -49,9 +49,8 @@ TEST(Routes, AllowNamesTheMethodsOfTheRoute) {
     for (const char* path : {"/v1/messages", "/v1/messages/count_tokens", "/v1/chat/completions",
                              "/v1/completions", "/api/chat", "/api/generate", "/api/show"})
         EXPECT_EQ(allowed_methods(*find_route(path)), "POST") << path;
-    for (const char* path : {"/v1/models", "/v1/models/x", "/api/tags", "/api/ps",
-                             "/api/version", "/health", "/metrics", "/", "/status",
-                             "/assets/chat.js"})
+    for (const char* path : {"/v1/models", "/v1/models/x", "/api/tags", "/api/ps", "/api/version",
+                             "/health", "/metrics", "/", "/status", "/assets/chat.js"})
         EXPECT_EQ(allowed_methods(*find_route(path)), "GET, HEAD") << path;
 }
 
