@@ -34,7 +34,15 @@ int32_t Sampler::sample(std::span<const float> logits, std::span<const int32_t> 
                         std::span<const uint64_t> allowed) {
     const size_t n_vocab = logits.size();
     candidates_.resize(n_vocab);
-    for (size_t i = 0; i < n_vocab; ++i) candidates_[i] = {static_cast<int32_t>(i), logits[i]};
+    // Only numbers that order: the sorts below need a strict weak order,
+    // which a NaN breaks, and the softmax a finite maximum.
+    constexpr float kTop = std::numeric_limits<float>::max();
+    for (size_t i = 0; i < n_vocab; ++i) {
+        const float l = logits[i];
+        candidates_[i] = {static_cast<int32_t>(i), std::isnan(l)
+                                                       ? -std::numeric_limits<float>::infinity()
+                                                       : std::min(l, kTop)};
+    }
     if (!allowed.empty()) {
         // Disallowed tokens get no probability at all, before anything else
         // looks at the logits.
@@ -50,9 +58,13 @@ int32_t Sampler::sample(std::span<const float> logits, std::span<const int32_t> 
     auto by_logit = [](const Candidate& a, const Candidate& b) {
         return a.logit > b.logit || (a.logit == b.logit && a.id < b.id);
     };
-    if (params_.temperature <= 0.0f) {
-        return std::min_element(candidates_.begin(), candidates_.end(), by_logit)->id;
+    const auto best = std::min_element(candidates_.begin(), candidates_.end(), by_logit);
+    if (best == candidates_.end() || best->logit == -std::numeric_limits<float>::infinity()) {
+        throw SamplingError(
+            "no token can be drawn: the model's logits are NaN or -inf for every token this "
+            "step allows");
     }
+    if (params_.temperature <= 0.0f) return best->id;
     size_t n = n_vocab;
     if (params_.top_k > 0 && static_cast<size_t>(params_.top_k) < n) {
         // Select the k best in linear time, then order only those: far

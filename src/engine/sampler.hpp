@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <random>
 #include <span>
+#include <stdexcept>
 #include <vector>
 
 namespace pensieve::engine {
@@ -22,6 +23,10 @@ struct SamplingParams {
     uint64_t seed = 0;
 };
 
+struct SamplingError : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+
 class Sampler {
   public:
     explicit Sampler(const SamplingParams& params);
@@ -29,7 +34,10 @@ class Sampler {
     // `history` is every token of the sequence so far (prompt and output).
     // `allowed`, when not empty, holds one bit per token id: only those may
     // be drawn (ids past its end never). Allocation-free after the first call
-    // for a given vocabulary size.
+    // for a given vocabulary size. A NaN logit counts as -inf (that token is
+    // never drawn) and +inf as the largest float; throws SamplingError when
+    // no token that may be drawn has a logit above -inf (a model whose
+    // numbers overflowed gives NaN for every token).
     int32_t sample(std::span<const float> logits, std::span<const int32_t> history,
                    std::span<const uint64_t> allowed = {});
 

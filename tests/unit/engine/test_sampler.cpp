@@ -2,6 +2,8 @@
 // the mask of constrained decoding (a disallowed token is never drawn).
 #include <gtest/gtest.h>
 
+#include <cmath>
+#include <limits>
 #include <map>
 #include <random>
 #include <set>
@@ -159,6 +161,42 @@ TEST(SamplerMask, AnEmptyMaskIsUnconstrainedAndDrawsAsBefore) {
     EXPECT_EQ(draw(1), plain);
     EXPECT_EQ(draw(2), plain);  // a mask allowing everything changes nothing
     EXPECT_EQ(std::set<int32_t>(plain.begin(), plain.end()).size(), kLogits.size());
+}
+
+// Logits that do not order (NaN) or overflow (+inf), as a model whose
+// numbers overflowed gives: a NaN token is never drawn, +inf is the best,
+// and with nothing finite left the draw fails with a typed error instead of
+// sorting NaNs (undefined behaviour) or drawing a token at random.
+TEST(Sampler, NanLogitsAreNeverDrawnAndAllNanIsATypedError) {
+    const float nan = std::numeric_limits<float>::quiet_NaN();
+    const float inf = std::numeric_limits<float>::infinity();
+    std::mt19937 rng(7);
+    std::normal_distribution<float> normal;
+    std::vector<float> logits(5000);
+    for (float& x : logits) x = rng() % 3 == 0 ? nan : normal(rng);
+    for (float t : {0.0f, 0.8f}) {
+        for (int32_t k : {0, 40}) {
+            Sampler s({.temperature = t, .top_k = k, .top_p = 1.0f, .min_p = 0.0f, .seed = 5});
+            for (int i = 0; i < 50; ++i) {
+                const int32_t id = s.sample(logits, {});
+                ASSERT_FALSE(std::isnan(logits[static_cast<size_t>(id)])) << t << " " << k;
+            }
+        }
+    }
+    std::vector<float> with_inf = {1.0f, inf, nan, 2.0f};
+    Sampler hot({.temperature = 1.0f, .top_k = 0, .top_p = 1.0f, .min_p = 0.0f, .seed = 1});
+    for (int i = 0; i < 20; ++i) EXPECT_EQ(hot.sample(with_inf, {}), 1);
+    const std::vector<float> all_nan(100, nan);
+    for (float t : {0.0f, 1.0f}) {
+        Sampler s({.temperature = t});
+        EXPECT_THROW(s.sample(all_nan, {}), SamplingError);
+    }
+    // Every allowed token NaN: the same, whatever the others hold.
+    std::vector<float> mixed(128, 1.0f);
+    mixed[70] = nan;
+    const std::vector<uint64_t> only_70 = {0, uint64_t{1} << 6};
+    Sampler s({.temperature = 1.0f});
+    EXPECT_THROW(s.sample(mixed, {}, only_70), SamplingError);
 }
 
 }  // namespace
