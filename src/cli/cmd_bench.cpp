@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <stdexcept>
 #include <string>
 
 #include "api/messages_request.hpp"
@@ -186,14 +187,24 @@ void print_pp_tg(const engine::SpeedResult& r, const BenchOptions& o, int thread
                  const std::string& isa, const Json& batched) {
     std::printf("threads %d, kernels %s, %d repetitions, depth %lld\n", threads, isa.c_str(),
                 o.repetitions, static_cast<long long>(o.depth));
-    std::printf("pp%-5lld %8.1f ± %.1f tok/s (median %.1f)\n",
-                static_cast<long long>(o.prompt_tokens), r.prefill_mean, r.prefill_sd,
-                r.prefill_median);
-    std::printf("tg%-5lld %8.1f ± %.1f tok/s (median %.1f)\n", static_cast<long long>(o.gen_tokens),
-                r.decode_mean, r.decode_sd, r.decode_median);
+    if (o.prompt_tokens > 0) {
+        std::printf("pp%-5lld %8.1f ± %.1f tok/s (median %.1f)\n",
+                    static_cast<long long>(o.prompt_tokens), r.prefill_mean, r.prefill_sd,
+                    r.prefill_median);
+    }
+    if (o.gen_tokens > 0) {
+        std::printf("tg%-5lld %8.1f ± %.1f tok/s (median %.1f)\n",
+                    static_cast<long long>(o.gen_tokens), r.decode_mean, r.decode_sd,
+                    r.decode_median);
+    }
     for (const auto& [n, rate] : batched.items()) {
         std::printf("decode x%-4s %8.1f tok/s aggregate (median)\n", n.c_str(), rate.get<double>());
     }
+}
+
+// A test's figure, or null for a test not run (0 tokens).
+Json rate(int64_t tokens, double value) {
+    return tokens > 0 ? Json(value) : Json(nullptr);
 }
 
 void bench(BenchOptions o) {
@@ -201,6 +212,12 @@ void bench(BenchOptions o) {
         std::printf("%s\n", api_json(o.api_json_iterations).dump(2).c_str());
         return;
     }
+    if (o.ctx_sweep.empty() && o.prompt_tokens == 0 && o.gen_tokens == 0)
+        throw std::invalid_argument(
+            "--prompt-tokens and --gen-tokens are both 0: nothing to measure");
+    if (!o.batch_sizes.empty() && o.gen_tokens == 0)
+        throw std::invalid_argument(
+            "--batch-sizes measures decode: --gen-tokens must be at least 1");
     o.model.ctx = o.depth + std::max(o.prompt_tokens, o.gen_tokens) + 1;
     const double t_load = now_s();
     const LoadedModel m = load_model(o.model);
@@ -241,7 +258,8 @@ void bench(BenchOptions o) {
     // llama-bench's default micro-batch of 512): one pass over a 16k-token
     // prompt would hold activations far beyond the caches, which no server
     // request does.
-    const int64_t chunk = std::min(o.prompt_tokens, engine::SchedulerConfig{}.prefill_chunk);
+    const int64_t chunk =
+        std::clamp<int64_t>(o.prompt_tokens, 1, engine::SchedulerConfig{}.prefill_chunk);
     engine::Evaluator evaluator(*m.model, {.n_ctx = o.model.ctx,
                                            .n_batch = chunk,
                                            .n_threads = o.model.threads,
@@ -268,12 +286,12 @@ void bench(BenchOptions o) {
                   {"gen_tokens", o.gen_tokens},
                   {"depth", o.depth},
                   {"repetitions", o.repetitions},
-                  {"prefill_tok_s", r.prefill_mean},
-                  {"prefill_tok_s_sd", r.prefill_sd},
-                  {"prefill_tok_s_median", r.prefill_median},
-                  {"decode_tok_s", r.decode_mean},
-                  {"decode_tok_s_sd", r.decode_sd},
-                  {"decode_tok_s_median", r.decode_median},
+                  {"prefill_tok_s", rate(o.prompt_tokens, r.prefill_mean)},
+                  {"prefill_tok_s_sd", rate(o.prompt_tokens, r.prefill_sd)},
+                  {"prefill_tok_s_median", rate(o.prompt_tokens, r.prefill_median)},
+                  {"decode_tok_s", rate(o.gen_tokens, r.decode_mean)},
+                  {"decode_tok_s_sd", rate(o.gen_tokens, r.decode_sd)},
+                  {"decode_tok_s_median", rate(o.gen_tokens, r.decode_median)},
                   {"batched_decode_tok_s", batched},
                   {"peak_rss_mib", proc_mib("/proc/self/status", "VmHWM")},
                   {"weights_huge_page_mib", huge_mib}});
@@ -286,12 +304,13 @@ void register_bench(CLI::App& app) {
     auto o = std::make_shared<BenchOptions>();
     CLI::App* cmd = app.add_subcommand("bench", "Measure prefill and decode speed");
     add_model_options(*cmd, o->model);
-    cmd->add_option("-p,--prompt-tokens", o->prompt_tokens, "Prompt tokens (pp)")
-        ->check(CLI::Range(int64_t{1}, int64_t{1} << 20));
-    cmd->add_option("-g,--gen-tokens", o->gen_tokens, "Generated tokens (tg)")
-        ->check(CLI::Range(int64_t{1}, int64_t{1} << 20));
-    cmd->add_option("-r,--repetitions", o->repetitions, "Repetitions")
-        ->check(CLI::Range(1, 10000));
+    cmd->add_option("-p,--prompt-tokens", o->prompt_tokens,
+                    "Prompt tokens (pp; 0: no prefill test, as llama-bench -p 0)")
+        ->check(CLI::Range(int64_t{0}, int64_t{1} << 20));
+    cmd->add_option("-g,--gen-tokens", o->gen_tokens,
+                    "Generated tokens (tg; 0: no decode test, as llama-bench -n 0)")
+        ->check(CLI::Range(int64_t{0}, int64_t{1} << 20));
+    cmd->add_option("-r,--repetitions", o->repetitions, "Repetitions")->check(CLI::Range(1, 10000));
     cmd->add_option("-d,--depth", o->depth,
                     "Tokens already in the context before each test, as llama-bench -d")
         ->check(CLI::Range(int64_t{0}, int64_t{1} << 20));

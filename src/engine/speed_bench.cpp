@@ -42,15 +42,18 @@ std::vector<int32_t> filler(const Evaluator& s, int64_t from, int64_t n) {
     return out;
 }
 
+// pp or tg 0: that part is not run (its rate stays 0).
 SpeedSample run_once(Evaluator& s, int64_t pp, int64_t tg, int64_t depth) {
     SpeedSample out;
-    const std::vector<int32_t> prompt = filler(s, depth, pp);
-    double t = now_s();
-    s.evaluate(prompt, depth, false);
-    out.prefill_tok_s = static_cast<double>(pp) / (now_s() - t);
-
-    int32_t token = prompt[0];
-    t = now_s();
+    if (pp > 0) {
+        const std::vector<int32_t> prompt = filler(s, depth, pp);
+        const double t = now_s();
+        s.evaluate(prompt, depth, false);
+        out.prefill_tok_s = static_cast<double>(pp) / (now_s() - t);
+    }
+    if (tg == 0) return out;
+    int32_t token = filler(s, depth, 1)[0];
+    const double t = now_s();
     for (int64_t i = 0; i < tg; ++i) {
         token = argmax(s.evaluate(std::span(&token, 1), depth + i, false));
     }
@@ -62,9 +65,10 @@ SpeedSample run_once(Evaluator& s, int64_t pp, int64_t tg, int64_t depth) {
 
 SpeedResult measure_speed(Evaluator& evaluator, int64_t pp, int64_t tg, int repetitions,
                           int64_t depth) {
-    if (pp < 1 || tg < 1 || repetitions < 1 || depth < 0 ||
+    if (pp < 0 || tg < 0 || pp + tg == 0 || repetitions < 1 || depth < 0 ||
         depth + std::max(pp, tg) > evaluator.n_ctx()) {
-        throw std::invalid_argument("bench sizes must be positive and fit the context");
+        throw std::invalid_argument(
+            "bench sizes must not be negative, not both 0, and must fit the context");
     }
     if (depth > 0) evaluator.evaluate(filler(evaluator, 0, depth), 0, false);         // never timed
     run_once(evaluator, std::min<int64_t>(pp, 32), std::min<int64_t>(tg, 4), depth);  // warm-up

@@ -24,6 +24,9 @@ struct SpeedResult {
     double decode_mean = 0, decode_sd = 0, decode_median = 0;
 };
 
+// Prefill of prompt_tokens and decode of gen_tokens after `depth` tokens, as
+// llama-bench's pp and tg with -d: either count may be 0 (that test is not
+// run, its figures stay 0), not both.
 SpeedResult measure_speed(Evaluator& evaluator, int64_t prompt_tokens, int64_t gen_tokens,
                           int repetitions, int64_t depth = 0);
 

@@ -172,8 +172,6 @@ def test_info_show_and_models_describe_a_split_model_whole(pensieve_bin, tmp_pat
 
 
 @pytest.mark.parametrize("args,option,lowest", [
-    (["bench", "-p", "0"], "--prompt-tokens", "1"),
-    (["bench", "-g", "0"], "--gen-tokens", "1"),
     (["bench", "-r", "0"], "--repetitions", "1"),
     (["run", "-n", "0", "hi"], "--max-tokens", "1"),
     (["perplexity", "--chunks", "0", "x.txt"], "--chunks", "1"),

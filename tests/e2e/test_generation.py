@@ -96,6 +96,21 @@ def test_bench_at_a_depth_reports_it_and_rejects_a_negative_one(pensieve_bin, de
     assert bad.returncode != 0 and "depth" in bad.stderr, bad.stderr
 
 
+def test_bench_skips_a_test_of_0_tokens_as_llama_bench_does(pensieve_bin, default_model):
+    decode_only = pensieve(pensieve_bin, "bench", "-m", default_model, "-p", "0", "-g", "4",
+                           "-r", "1", "--json")
+    assert decode_only.returncode == 0, decode_only.stderr
+    out = json.loads(decode_only.stdout)
+    assert out["prefill_tok_s"] is None and out["decode_tok_s"] > 0
+    text = pensieve(pensieve_bin, "bench", "-m", default_model, "-p", "16", "-g", "0", "-r", "1")
+    assert text.returncode == 0, text.stderr
+    assert "pp16 " in text.stdout and "tg" not in text.stdout, text.stdout
+    for args, needle in ((["-p", "0", "-g", "0"], "nothing to measure"),
+                         (["-p", "8", "-g", "0", "--batch-sizes", "2"], "--gen-tokens")):
+        bad = pensieve(pensieve_bin, "bench", "-m", default_model, *args)
+        assert bad.returncode != 0 and needle in bad.stderr, bad.stderr
+
+
 def test_perplexity_of_a_public_domain_text_is_plausible(pensieve_bin, default_model):
     r = pensieve(pensieve_bin, "perplexity", "-m", default_model, "-f", TEXT, "--ctx", "128")
     assert r.returncode == 0, r.stderr
