@@ -30,7 +30,13 @@ class HeldRuntime : public ModelRuntime {
 
 std::vector<ModelSpec> specs(std::initializer_list<const char*> names) {
     std::vector<ModelSpec> out;
-    for (const char* name : names) out.push_back({name, std::string("/nonexistent/") + name, 1});
+    for (const char* name : names) {
+        ModelSpec spec;
+        spec.name = name;
+        spec.path = std::string("/nonexistent/") + name;
+        spec.file_bytes = 1;
+        out.push_back(spec);
+    }
     return out;
 }
 
