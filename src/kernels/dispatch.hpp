@@ -84,8 +84,6 @@ struct OpsTable {
 // The signatures of the span entries above.
 using AttendSpanFn = void (*)(const AttendBlock& a, const uint16_t* const* kt16,
                               const uint16_t* const* v16, int64_t n);
-using AttendSpanQ8Fn = void (*)(const AttendBlock& a, const void* const* kt, const void* const* v,
-                                int64_t n);
 using AttendSpanTypedFn = void (*)(const AttendBlock& a, TensorType type, const void* const* kt,
                                    const void* const* v, int64_t n);
 

@@ -4,7 +4,6 @@
 #include <algorithm>
 #include <array>
 #include <cstring>
-#include <vector>
 
 #include "kernels/blocks.hpp"
 #include "kernels/dispatch.hpp"
@@ -144,23 +143,13 @@ void attend_span_16(TensorType type, const AttendBlock& a, const uint16_t* const
         by_row_groups(a, [&](const AttendBlock& g) { span(g, key_tiles, value_tiles, n); });
         return;
     }
-    AttendBlock b = a;
-    b.qb = nullptr;  // F32 products
-    std::vector<float> kt, v;
-    if (type != TensorType::F16) {
-        kt.resize(static_cast<size_t>(a.head_dim * kKvBlockTokens));
-        v.resize(kt.size());
-    }
+    AttendBlock b = a;  // F16 tiles, with no span form here
+    b.qb = nullptr;     // F32 products
     for (int64_t t = 0; t < n; ++t) {
         b.pos0 = a.pos0 + t * kKvBlockTokens;
-        if (type == TensorType::F16) {
-            b.kt16 = key_tiles[t];
-            b.v16 = value_tiles[t];
-            attend_block(b);
-        } else {
-            attend_tiles(type, key_tiles[t], value_tiles[t], kKvBlockTokens, b, kt.data(),
-                         v.data());
-        }
+        b.kt16 = key_tiles[t];
+        b.v16 = value_tiles[t];
+        attend_block(b);
     }
 }
 

@@ -61,7 +61,8 @@ inline constexpr int64_t kF16TileMaxRows = 8;
 // positions (key tile t at key_tiles[t], from position a.pos0 + 16 t) for
 // rows that all stay on them, with F32 products: the CPU's span form where it
 // has one (OpsTable::attend_span_f16, attend_span_bf16_tiles), in groups of
-// up to kF16TileMaxRows rows, else tile by tile.
+// up to kF16TileMaxRows rows, else (F16 only: BF16 tiles need
+// span_16_available) tile by tile.
 void attend_span_16(TensorType type, const AttendBlock& a, const uint16_t* const* key_tiles,
                     const uint16_t* const* value_tiles, int64_t n);
 // Whether attend_span_16 has this CPU's span form for a type and head size.
@@ -99,9 +100,10 @@ struct AttendSteps {
     int64_t positions() const { return tiles * kKvBlockTokens; }
 };
 AttendSteps attend_steps_for(int64_t head_dim);
-// attend_span_16 of F16 tiles in the steps attend_steps_for(a.head_dim) gives (tiles
-// > 0): n a multiple of its tiles, a.pos0 of its positions, every row
-// attends every position of the span, and a.qb given for BF16 products.
+// attend_span_16 of F16 tiles in the steps attend_steps_for(a.head_dim)
+// gives (tiles > 0): n a multiple of its tiles, a.pos0 of its positions,
+// every row attends every position of the span, and a.qb given for BF16
+// products.
 void attend_steps(const AttendBlock& a, const uint16_t* const* key_tiles,
                   const uint16_t* const* value_tiles, int64_t n);
 

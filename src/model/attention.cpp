@@ -167,8 +167,8 @@ void attend(KvCache& kv, const std::vector<int32_t>& table, const AttentionHead&
         // otherwise.
         const bool many_bf16 = bf16_blocks && r_hi - r_lo > kernels::kF16TileMaxRows;
         if ((spans_16 || q8_spans) && whole(b) && !many_bf16) {
-            // A span of whole F16, BF16 or Q8_0 tiles on which the same rows stay (a
-            // decoding token's whole range but its last block; the blocks
+            // A span of whole F16, BF16 or Q8_0 tiles on which the same rows
+            // stay (a decoding token's whole range but its last block; the blocks
             // before a prefill run). With steps, only the blocks of partial
             // steps come here, one at a time.
             int64_t count = 0;

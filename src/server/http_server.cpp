@@ -161,8 +161,7 @@ struct HttpServer::Impl : HttpHandler {
     // --- HttpHandler ---
 
     bool on_headers(const Request& req, Response& res) override {
-        const std::optional<Route> found = find_route(req.path);
-        res.errors = found ? found->envelope : ErrorEnvelope::Anthropic;
+        res.errors = error_envelope(req.path);
         if (stopping.load()) {
             send_error(res, 503, "api_error", "the server is shutting down");
             return true;
@@ -186,6 +185,7 @@ struct HttpServer::Impl : HttpHandler {
         }
         // The web page loads without the key: it asks for it, then sends it
         // with every API call it makes.
+        const std::optional<Route> found = find_route(req.path);
         const bool open = found && (found->id == RouteId::Health || found->id == RouteId::Web);
         if (!open && !authorized(req, config.api_key)) {
             send_error(res, 401, "authentication_error", "invalid or missing API key");
@@ -223,8 +223,7 @@ struct HttpServer::Impl : HttpHandler {
 
     void on_error(const Request& req, Response& res, int status,
                   const std::string& message) override {
-        const std::optional<Route> found = find_route(req.path);
-        res.errors = found ? found->envelope : ErrorEnvelope::Anthropic;
+        res.errors = error_envelope(req.path);
         send_error(res, status, message);
     }
 

@@ -43,6 +43,11 @@ std::optional<Route> find_route(std::string_view path) {
     return std::nullopt;
 }
 
+ErrorEnvelope error_envelope(std::string_view path) {
+    const std::optional<Route> route = find_route(path);
+    return route ? route->envelope : ErrorEnvelope::Anthropic;
+}
+
 std::string route_label(std::string_view path) {
     const std::optional<Route> route = find_route(path);
     return route ? std::string(route->label) : "other";

@@ -42,6 +42,9 @@ struct Route {
 // paths (event logging) and reads their 404 in Anthropic's envelope.
 std::optional<Route> find_route(std::string_view path);
 
+// The envelope of a path's errors: its route's, Anthropic's for no route.
+ErrorEnvelope error_envelope(std::string_view path);
+
 // The metrics and access-log label of a path: its route's pattern, or
 // "other", so that a client cannot grow the label set (one series per model
 // id or typo).

@@ -212,11 +212,11 @@ inline void span_softmax(const AttendBlock& a, __m512 (&s)[R][NT], float* alpha,
 
 // ---- spans of whole F16 or BF16 tiles (decode) ----------------------------
 
-// R rows (R <= 8: a decoding token's query heads) against NT whole F16 tiles
-// (kBf16: BF16 tiles) of consecutive positions (tile t at a.pos0 + 16 t): the scores of all NT
-// tiles stay in registers, so the softmax step (maxima, the rescale of o,
-// its horizontal sums) runs once per span instead of once per tile, and the
-// p · V accumulators run NT * 16 positions deep. Same results as NT
+// R rows (R <= 8: a decoding token's query heads) against NT whole F16
+// tiles (kBf16: BF16 tiles) of consecutive positions (tile t at a.pos0 +
+// 16 t): the scores of all NT tiles stay in registers, so the softmax step
+// (maxima, the rescale of o, its horizontal sums) runs once per span instead
+// of once per tile, and the p · V accumulators run NT * 16 positions deep. Same results as NT
 // attend_rows_512 steps up to the order of the sums.
 //
 // The tiles come from memory (a few MB per layer and KV head at depth), in
